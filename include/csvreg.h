@@ -1,0 +1,410 @@
+/*
+ * csvreg.h - the public C API of csvreg: streaming least squares from CSV.
+ *
+ * Data flows one way:
+ *
+ *   reader --records--> chunk --design block--> accumulator --solve--> fit
+ *
+ *   - csvreg_reader   yields CSV records one at a time (generator style) from a
+ *                     file, stdin or memory, in bounded memory.
+ *   - csvreg_spec     says what to fit: which *input columns* are converted and
+ *                     the *model terms* built from them (today one term per
+ *                     feature column; later interactions, powers, factors).
+ *   - csvreg_chunk    a fixed block of rows x input columns of doubles; filling
+ *                     it parses only the used cells, drops missing rows and
+ *                     builds the design block (terms, target, weights).
+ *   - csvreg_accum    a mergeable accumulator of the least-squares problem
+ *                     (QR factor or centred co-moments). Two accumulators
+ *                     over disjoint rows merge into the accumulator of the union.
+ *   - csvreg_fit      the solved model and its statistics (as R's summary.lm).
+ *
+ * Conventions:
+ *   - Every fallible function returns a csvreg_status and, when `err` is not
+ *     NULL, fills it with the source, line, column and a message. The library
+ *     never prints and never exits.
+ *   - Objects come in _new/_free pairs; _free(NULL) is a no-op. The caller owns
+ *     what a _new returns. Borrowed pointers say how long they stay valid.
+ *   - Row counts are 64-bit.
+ *
+ * Example (error handling shortened):
+ *
+ *   csvreg_error err;
+ *   csvreg_reader *r; csvreg_spec *s; csvreg_chunk *c; csvreg_accum *a;
+ *   csvreg_fit *fit;
+ *   csvreg_reader_options ro; csvreg_reader_options_init(&ro);
+ *   csvreg_spec_options so;   csvreg_spec_options_init(&so);
+ *   so.target = "Employed";
+ *   csvreg_reader_open(&r, "data/longley.csv", &ro, &err);
+ *   csvreg_spec_new(&s, csvreg_reader_column_names(r),
+ *                   csvreg_reader_ncolumns(r), &so, &err);
+ *   csvreg_chunk_new(&c, s, 0, &err);
+ *   csvreg_accum_new_for_spec(&a, s, CSVREG_SOLVER_QR, &err);
+ *   csvreg_status st;
+ *   do {
+ *     st = csvreg_chunk_fill(c, r, &err);
+ *     if (csvreg_is_error(st)) break;
+ *     csvreg_accum_add_chunk(a, c, &err);
+ *   } while (st != CSVREG_END);
+ *   csvreg_accum_solve(a, NULL, &fit, &err);
+ *   printf("%.17g\n", fit->terms[1].estimate);
+ *   csvreg_fit_free(fit); csvreg_accum_free(a); csvreg_chunk_free(c);
+ *   csvreg_spec_free(s); csvreg_reader_free(r);
+ */
+#ifndef CSVREG_H
+#define CSVREG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CSVREG_VERSION_MAJOR 0
+#define CSVREG_VERSION_MINOR 1
+#define CSVREG_VERSION_PATCH 0
+#define CSVREG_VERSION "0.1.0"
+
+/* The library's version string (equal to CSVREG_VERSION of the build). */
+const char *csvreg_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status and errors                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef enum csvreg_status {
+  CSVREG_OK = 0,
+  CSVREG_END = 1,       /* not an error: the input has no more records */
+  CSVREG_E_USAGE = 2,   /* an invalid argument or option */
+  CSVREG_E_NOMEM = 3,   /* out of memory */
+  CSVREG_E_IO = 4,      /* open, read or write failed */
+  CSVREG_E_CSV = 5,     /* malformed CSV: ragged row, unterminated quote, ... */
+  CSVREG_E_COLUMN = 6,  /* a column that does not exist, is ambiguous, ... */
+  CSVREG_E_VALUE = 7,   /* a cell that is not a number, a negative weight */
+  CSVREG_E_NUMERIC = 8, /* nothing to fit, every term aliased, non-finite */
+  CSVREG_E_LIMIT = 9,   /* a documented resource bound was exceeded */
+  CSVREG_E_FORMAT = 10, /* a model or state file that cannot be used */
+  CSVREG_E_INTERNAL = 11
+} csvreg_status;
+
+/* Non-zero when `s` is an error (neither CSVREG_OK nor CSVREG_END). */
+int csvreg_is_error(csvreg_status s);
+
+/* A short constant description of `s` ("malformed CSV", ...). */
+const char *csvreg_status_str(csvreg_status s);
+
+/* Where and why an operation failed. Fields that do not apply are empty or 0. */
+typedef struct csvreg_error {
+  csvreg_status status;
+  char source[256];     /* input name as given ("-" shows as "<stdin>") */
+  uint64_t line;        /* physical line (1-based) where the record starts */
+  uint64_t record;      /* record number (1-based, header included) */
+  size_t column;        /* input column (1-based) */
+  char column_name[128];
+  char message[512];    /* what was expected and what was found */
+} csvreg_error;
+
+/* Resets `e` to "no error". */
+void csvreg_error_clear(csvreg_error *e);
+
+/* Writes "source:line:column: message" (parts that are unknown are left out,
+ * the column shown as `N (name)` when its name is known) into `buf`; returns
+ * the length snprintf would have written. */
+size_t csvreg_error_format(const csvreg_error *e, char *buf, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Number parsing                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Parses `len` bytes as a decimal number, correctly rounded (bit-identical to
+ * strtod in the C locale), independent of the process locale.
+ * Accepted: optional leading/trailing spaces and tabs, optional sign (+ or -),
+ * digits with an optional '.', optional exponent (e/E, sign, digits):
+ * "5", "+5", "-.5", "5.", "1e-3". Rejected: empty text, "inf", "nan", hex
+ * ("0x10"), thousands separators ("1,5", "1 000"), trailing garbage.
+ * Overflow ("1e400") is rejected; underflow ("1e-400") rounds to a subnormal
+ * or zero, as strtod does, and is accepted.
+ * Returns CSVREG_OK, or CSVREG_E_VALUE with `*out` untouched. */
+csvreg_status csvreg_parse_double(const char *s, size_t len, double *out);
+
+/* ------------------------------------------------------------------------ */
+/* Reader: a generator of CSV records                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Longest record accepted by default (bytes); longer is CSVREG_E_LIMIT. */
+#define CSVREG_DEFAULT_MAX_RECORD ((size_t)64 << 20)
+/* Widest record accepted (fields); wider is CSVREG_E_LIMIT. */
+#define CSVREG_MAX_FIELDS ((size_t)1 << 20)
+
+typedef struct csvreg_reader_options {
+  char delimiter;          /* field delimiter; default ',' */
+  int header;              /* 1 (default): the first record names the columns */
+  int force_libcsv;        /* 1: every record through libcsv (tests); default 0 */
+  size_t max_record_bytes; /* 0: CSVREG_DEFAULT_MAX_RECORD */
+  size_t buffer_bytes;     /* read size; 0: 1 MiB */
+} csvreg_reader_options;
+
+void csvreg_reader_options_init(csvreg_reader_options *o);
+
+typedef struct csvreg_field {
+  const char *ptr; /* not NUL-terminated */
+  size_t len;
+} csvreg_field;
+
+typedef struct csvreg_record {
+  size_t nfields;
+  const csvreg_field *fields; /* borrowed: valid until the next call on the reader */
+  uint64_t line;              /* physical line (1-based) where the record starts */
+  uint64_t number;            /* record number (1-based; the header is record 1) */
+} csvreg_record;
+
+typedef struct csvreg_reader csvreg_reader;
+
+/* Opens `path` ("-" or NULL: standard input) and reads the header (or, with
+ * header = 0, looks at the first record to learn the width). A UTF-8 BOM is
+ * skipped. Records follow RFC 4180 (libcsv): quoted fields may hold
+ * delimiters, CR, LF and doubled quotes; lines end in LF, CRLF or CR; empty
+ * lines are skipped; unquoted fields keep their spaces. */
+csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
+                                 const csvreg_reader_options *o, csvreg_error *err);
+
+/* As csvreg_reader_open over an open descriptor, which is not closed;
+ * `name` is used in messages. */
+csvreg_status csvreg_reader_open_fd(csvreg_reader **out, int fd, const char *name,
+                                    const csvreg_reader_options *o, csvreg_error *err);
+
+/* As csvreg_reader_open over `len` bytes of memory, which must stay valid
+ * until the reader is freed (tests and fuzzing). */
+csvreg_status csvreg_reader_open_mem(csvreg_reader **out, const void *data, size_t len,
+                                     const char *name, const csvreg_reader_options *o,
+                                     csvreg_error *err);
+
+void csvreg_reader_free(csvreg_reader *r);
+
+/* Number of columns: the header's width, or the first record's without one. */
+size_t csvreg_reader_ncolumns(const csvreg_reader *r);
+
+/* Column names, NUL-terminated; without a header "V1", "V2", ... Borrowed:
+ * valid until the reader is freed. */
+const char *const *csvreg_reader_column_names(const csvreg_reader *r);
+
+/* The input's name as used in messages ("<stdin>" for standard input). */
+const char *csvreg_reader_source(const csvreg_reader *r);
+
+/* Yields the next data record: CSVREG_OK with *rec filled, CSVREG_END at the
+ * end of the input, or an error (unterminated quote, record too long, read
+ * failure). Width is not checked here (the chunk checks it). */
+csvreg_status csvreg_reader_next(csvreg_reader *r, csvreg_record *rec, csvreg_error *err);
+
+/* Bytes consumed from the input so far. */
+uint64_t csvreg_reader_bytes(const csvreg_reader *r);
+
+/* Size of the input in bytes when known (a regular file), else -1. */
+int64_t csvreg_reader_size(const csvreg_reader *r);
+
+/* ------------------------------------------------------------------------ */
+/* Spec: input columns and model terms                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct csvreg_spec_options {
+  const char *target;   /* name or 1-based position; required */
+  const char *features; /* comma-separated names or positions; NULL: every
+                           column but the target and the weights */
+  const char *weights;  /* name or position; NULL: unweighted */
+  int intercept;        /* 1 (default): fit an intercept */
+  const char *na;       /* comma-separated NA tokens; NULL: "NA" and the empty
+                           cell. A cell equal to one (after trimming spaces) is
+                           missing and drops its row. */
+  int skip_bad;         /* 1: drop and count rows with a non-number or the wrong
+                           width instead of failing; default 0 */
+} csvreg_spec_options;
+
+void csvreg_spec_options_init(csvreg_spec_options *o);
+
+typedef struct csvreg_spec csvreg_spec;
+
+/* Resolves the options against the input's column names. Errors
+ * (CSVREG_E_COLUMN): unknown column, a position out of range, a name that
+ * two columns share, the target used as a feature or as the weights. */
+csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_t ncolumns,
+                              const csvreg_spec_options *o, csvreg_error *err);
+void csvreg_spec_free(csvreg_spec *s);
+
+/* Model terms, not counting the intercept, in model order. */
+size_t csvreg_spec_nterms(const csvreg_spec *s);
+const char *csvreg_spec_term_name(const csvreg_spec *s, size_t i);
+const char *csvreg_spec_target_name(const csvreg_spec *s);
+const char *csvreg_spec_weights_name(const csvreg_spec *s); /* NULL: unweighted */
+int csvreg_spec_intercept(const csvreg_spec *s);
+
+/* Input columns the model reads (features, target, weights; each once), as
+ * 0-based column indices into the reader's columns, and their names. */
+size_t csvreg_spec_ninputs(const csvreg_spec *s);
+size_t csvreg_spec_input_column(const csvreg_spec *s, size_t k);
+const char *csvreg_spec_input_name(const csvreg_spec *s, size_t k);
+
+/* ------------------------------------------------------------------------ */
+/* Chunk: a fixed block of rows                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Default rows per chunk (chosen by benchmark, see bench/). */
+#define CSVREG_DEFAULT_CHUNK_ROWS 4096
+
+/* Per-stage row counts. */
+typedef struct csvreg_counts {
+  uint64_t records;     /* data records read (header excluded) */
+  uint64_t used;        /* rows in the fit (weight > 0) */
+  uint64_t zero_weight; /* complete rows with weight 0: read, not in the fit */
+  uint64_t dropped_na;  /* rows dropped for a missing value */
+  uint64_t dropped_bad; /* rows dropped by skip_bad */
+} csvreg_counts;
+
+typedef struct csvreg_chunk csvreg_chunk;
+
+/* A chunk of `rows` rows (0: CSVREG_DEFAULT_CHUNK_ROWS) for `s`, which must
+ * outlive the chunk. Memory: rows x (inputs + terms + 2) doubles. */
+csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t rows,
+                               csvreg_error *err);
+void csvreg_chunk_free(csvreg_chunk *c);
+
+/* Empties the chunk, then reads records from `r` until it is full or the input
+ * ends, parsing only the cells the spec uses. Returns CSVREG_OK (full),
+ * CSVREG_END (the input ended; the chunk may still hold rows and counts), or
+ * an error naming line, column and text. Either way, pass the chunk to
+ * csvreg_accum_add_chunk before the next fill. */
+csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error *err);
+
+/* Rows now in the chunk (complete rows, zero weights included). */
+size_t csvreg_chunk_rows(const csvreg_chunk *c);
+
+/* The design block of the rows now in the chunk: x is column-major
+ * (rows x nterms, leading dimension *ldx), y the target, w the weights (NULL
+ * when unweighted). Borrowed until the next fill. */
+void csvreg_chunk_design(const csvreg_chunk *c, const double **x, size_t *ldx,
+                         const double **y, const double **w);
+
+/* Counts for the records this chunk read. */
+const csvreg_counts *csvreg_chunk_counts(const csvreg_chunk *c);
+
+/* Rows dropped as missing in this chunk, per input column k of the spec
+ * (a row with two missing cells counts in both columns). */
+const uint64_t *csvreg_chunk_na_counts(const csvreg_chunk *c);
+
+/* ------------------------------------------------------------------------ */
+/* Accumulator: the mergeable least-squares state                           */
+/* ------------------------------------------------------------------------ */
+
+typedef enum csvreg_solver {
+  CSVREG_SOLVER_QR = 0,    /* R of [1 | X-K | y-K_y], folded with dtpqrt (default) */
+  CSVREG_SOLVER_NORMAL = 1 /* shifted, centred co-moments, Cholesky */
+} csvreg_solver;
+
+/* "qr" / "normal"; csvreg_solver_parse returns CSVREG_E_USAGE for others. */
+const char *csvreg_solver_name(csvreg_solver s);
+csvreg_status csvreg_solver_parse(const char *name, csvreg_solver *out);
+
+/* Widest model accepted (terms): the state is (terms + 2)^2 doubles. */
+#define CSVREG_MAX_TERMS 4096
+
+typedef struct csvreg_accum csvreg_accum;
+
+/* An empty accumulator for `nterms` terms. Names may be NULL ("x1", ... and
+ * "y" are used); they are copied. */
+csvreg_status csvreg_accum_new(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                               int intercept, const char *const *term_names,
+                               const char *target_name, csvreg_error *err);
+
+/* An empty accumulator for the spec's terms, names and input columns. */
+csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s,
+                                        csvreg_solver solver, csvreg_error *err);
+void csvreg_accum_free(csvreg_accum *a);
+
+/* Folds `n` rows: x column-major (n x nterms, leading dimension ldx >= n),
+ * y, and w (NULL: all 1). Rows with weight 0 are counted, not folded.
+ * Values must be finite and weights >= 0 (CSVREG_E_VALUE otherwise). */
+csvreg_status csvreg_accum_add_rows(csvreg_accum *a, size_t n, const double *x, size_t ldx,
+                                    const double *y, const double *w, csvreg_error *err);
+
+/* Folds the chunk's design block and adds its counts. */
+csvreg_status csvreg_accum_add_chunk(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err);
+
+/* dst := the accumulator of dst's rows and src's rows. Both must have the same
+ * solver, terms and intercept (CSVREG_E_USAGE otherwise). An empty src or dst
+ * is the identity. */
+csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
+
+const csvreg_counts *csvreg_accum_counts(const csvreg_accum *a);
+csvreg_solver csvreg_accum_solver(const csvreg_accum *a);
+
+/* ------------------------------------------------------------------------ */
+/* Solving and the fit                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Default aliasing tolerance. A term is aliased (as in R's lm, in column
+ * order) when the norm of its part orthogonal to the earlier kept terms is
+ * below tol times its own norm (both after the shift). R uses 1e-7, which
+ * drops a column of NIST Filip (ratio ~ 1e-8); exactly dependent columns give
+ * ratios near 1e-15. */
+#define CSVREG_DEFAULT_TOL 1e-10
+
+typedef struct csvreg_solve_options {
+  double tol;   /* aliasing tolerance; default CSVREG_DEFAULT_TOL */
+  double level; /* confidence level of the intervals; default 0.95 */
+} csvreg_solve_options;
+
+void csvreg_solve_options_init(csvreg_solve_options *o);
+
+/* One row of the coefficient table. */
+typedef struct csvreg_term {
+  const char *name; /* "(Intercept)" for the intercept */
+  int aliased;      /* 1: linearly dependent on earlier terms; numbers are NaN */
+  double estimate, std_error, t_value, p_value, ci_lower, ci_upper;
+} csvreg_term;
+
+/* A solved model. Statistics follow R's summary.lm / logLik.lm, weighted as
+ * lm(weights=) (rows with weight 0 do not count in n). Values that do not
+ * exist (no residual degrees of freedom, aliased terms) are NaN. */
+typedef struct csvreg_fit {
+  csvreg_solver solver;
+  int intercept;
+  int weighted;
+  const char *target;     /* owned by the fit */
+  size_t nterms;          /* rows of `terms`, the intercept first if any */
+  csvreg_term *terms;     /* owned by the fit */
+  size_t rank;            /* coefficients not aliased */
+  csvreg_counts counts;   /* n = counts.used */
+  size_t ninputs;         /* input columns, for the per-column NA counts */
+  const char *const *input_names;
+  const uint64_t *na_by_input;
+  double df_residual;     /* n - rank */
+  double rss, tss;        /* residual and total (centred with an intercept)
+                             sums of squares, weighted */
+  double residual_sd;     /* sqrt(rss / df_residual) */
+  double r_squared, adj_r_squared;
+  double f_statistic, f_df1, f_df2, f_p_value;
+  double log_likelihood, aic, bic;
+  double condition_number; /* 2-norm estimate of the column-scaled design
+                              (centred when there is an intercept) */
+  double digits;           /* estimated correct digits: 16 - log10(condition) */
+  double level, tol;
+  /* The covariance of the kept coefficients, unscaled: (X'WX)^-1 in the
+   * original (unshifted) coordinates, nterms x nterms column-major, NaN rows
+   * and columns for aliased terms. Multiply by residual_sd^2 for Var(b). */
+  double *xtx_inv;
+} csvreg_fit;
+
+/* Solves the accumulated problem. Errors: CSVREG_E_NUMERIC when no rows were
+ * folded or every term is aliased. `o` may be NULL for the defaults. */
+csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
+                                 csvreg_fit **out, csvreg_error *err);
+void csvreg_fit_free(csvreg_fit *f);
+
+/* The fit as a JSON object (the fields of csvreg_fit; non-finite numbers as
+ * null; doubles at round-trip precision). *out is malloc'd; free() it. */
+csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CSVREG_H */

@@ -1,0 +1,263 @@
+/*
+ * accum_qr.c - the default kernel: the normal equations in square-root form.
+ *
+ * The state is the upper-triangular R of the weighted, shifted design
+ * A = [sqrt(w) | sqrt(w)(X-K) | sqrt(w)(y-K_y)], so R'R = A'A without ever
+ * forming A'A (which squares the condition number). Each block of rows is
+ * folded by one Householder QR of [R; B] with LAPACK's dtpqrt (l = 0: B is
+ * a full rectangle); two states merge the same way with l = q (B is
+ * triangular). The last diagonal entry of R is the residual norm, so even a
+ * near-perfect fit keeps its digits.
+ */
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accum_impl.h"
+#include "internal.h"
+
+/* Block size of dtpqrt's compact WY representation. */
+static size_t qr_nb(size_t q) { return q < 32 ? q : 32; }
+
+static csvreg_status tpqrt(csvreg_accum *a, size_t rows, size_t l, double *b, csvreg_error *err) {
+  size_t q = a->q, nb = qr_nb(q);
+  if (!a->tau && !(a->tau = malloc(2 * nb * q * sizeof *a->tau)))
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  lapack_int info =
+      LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)q, (lapack_int)l,
+                          (lapack_int)nb, a->r, (lapack_int)q, b, (lapack_int)rows, a->tau,
+                          (lapack_int)nb, a->tau + nb * q);
+  if (info != 0)
+    return err_set(err, CSVREG_E_INTERNAL, "dtpqrt failed (info %d)", (int)info);
+  return CSVREG_OK;
+}
+
+csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
+                            const double *y, const double *w, csvreg_error *err) {
+  csvreg_status st = accum_reserve(a, n, err);
+  if (st)
+    return st;
+  const size_t p = a->p, ic = (size_t)a->intercept;
+  double *b = a->work;
+  size_t rows = n;
+  if (!w) {
+    /* Column by column: contiguous reads and writes. */
+    if (ic)
+      for (size_t i = 0; i < n; i++)
+        b[i] = 1.0;
+    for (size_t j = 0; j < p; j++) {
+      const double *xj = x + j * ldx, k = a->shift[j];
+      double *bj = b + (ic + j) * rows;
+      for (size_t i = 0; i < n; i++)
+        bj[i] = xj[i] - k;
+    }
+    double *by = b + (ic + p) * rows, ky = a->shift[p];
+    for (size_t i = 0; i < n; i++)
+      by[i] = y[i] - ky;
+  } else {
+    /* Rows of weight 0 are left out; the others are scaled by sqrt(w). */
+    rows = 0;
+    for (size_t i = 0; i < n; i++)
+      rows += w[i] > 0;
+    if (rows == 0)
+      return CSVREG_OK;
+    for (size_t col = 0; col < a->q; col++) {
+      double *bc = b + col * rows;
+      size_t o = 0;
+      for (size_t i = 0; i < n; i++) {
+        if (!(w[i] > 0))
+          continue;
+        double v;
+        if (ic && col == 0)
+          v = 1.0;
+        else if (col - ic < p)
+          v = x[(col - ic) * ldx + i] - a->shift[col - ic];
+        else
+          v = y[i] - a->shift[p];
+        bc[o++] = sqrt(w[i]) * v;
+      }
+    }
+  }
+  return tpqrt(a, rows, 0, b, err);
+}
+
+csvreg_status accum_qr_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
+  const size_t q = dst->q;
+  csvreg_status st = accum_reserve(dst, q, err);
+  if (st)
+    return st;
+  double *b = dst->work;
+  memcpy(b, src->r, q * q * sizeof *b);
+  if (dst->intercept) {
+    /* Move src onto dst's shift: column j of src's data gains
+     * (K_src,j - K_dst,j) times the intercept column, and in R that
+     * touches only row 0, whose intercept entry is R[0,0]. */
+    for (size_t j = 0; j < dst->m; j++)
+      b[(1 + j) * q] += (src->shift[j] - dst->shift[j]) * b[0];
+  }
+  return tpqrt(dst, q, q, b, err);
+}
+
+/* Zeroes r[c+1, c] with a Givens rotation of rows c and c+1 over columns
+ * c..ncols-1 (re-triangularising after a column was deleted). */
+static void givens_rows(double *r, size_t ld, size_t c, size_t ncols) {
+  double f = r[c * ld + c], g = r[c * ld + c + 1];
+  if (g == 0)
+    return;
+  double h = hypot(f, g), cs = f / h, sn = g / h;
+  for (size_t j = c; j < ncols; j++) {
+    double u = r[j * ld + c], v = r[j * ld + c + 1];
+    r[j * ld + c] = cs * u + sn * v;
+    r[j * ld + c + 1] = -sn * u + cs * v;
+  }
+}
+
+csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_error *err) {
+  const size_t q = a->q, nc = q - 1, ic = (size_t)a->intercept;
+  csvreg_status st = CSVREG_OK;
+  double *rw = malloc(q * q * sizeof *rw);
+  double *norm = malloc(q * sizeof *norm);
+  size_t *orig = malloc(q * sizeof *orig);
+  double *z = malloc(q * sizeof *z), *v = malloc(q * sizeof *v);
+  double *rinv = malloc(q * q * sizeof *rinv);
+  int *aliased = (int *)out->aliased;
+  if (!rw || !norm || !orig || !z || !v || !rinv) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  memcpy(rw, a->r, q * q * sizeof *rw);
+  for (size_t j = 0; j < q; j++) {
+    double s = 0;
+    for (size_t i = 0; i <= j; i++)
+      s += rw[j * q + i] * rw[j * q + i];
+    norm[j] = sqrt(s);
+    orig[j] = j;
+  }
+  /* Aliasing as R's lm decides it, in column order: a column whose part
+   * orthogonal to the kept columns before it is below tol times its norm
+   * is dropped, and R is re-triangularised without it. */
+  size_t ncols = q, k = 0;
+  for (size_t j = 0; j < nc; j++) {
+    double d = fabs(rw[k * q + k]);
+    if (norm[j] > 0 && d >= tol * norm[j]) {
+      aliased[j] = 0;
+      k++;
+      continue;
+    }
+    aliased[j] = 1;
+    memmove(rw + k * q, rw + (k + 1) * q, (ncols - k - 1) * q * sizeof *rw);
+    memmove(orig + k, orig + k + 1, (ncols - k - 1) * sizeof *orig);
+    ncols--;
+    for (size_t c = k; c + 1 < ncols; c++)
+      givens_rows(rw, q, c, ncols);
+  }
+  const size_t rank = k, ycol = ncols - 1;
+  out->rank = rank;
+  if (rank == 0) {
+    st = err_set(err, CSVREG_E_NUMERIC, "every term is aliased: nothing to estimate");
+    goto done;
+  }
+  /* Residual and explained sums of squares straight from the y column. */
+  double rss = 0, mss = 0;
+  for (size_t i = rank; i < q; i++)
+    rss += rw[ycol * q + i] * rw[ycol * q + i];
+  for (size_t i = ic; i < rank; i++)
+    mss += rw[ycol * q + i] * rw[ycol * q + i];
+  out->rss = rss;
+  out->mss = mss;
+
+  /* Coefficients in shifted coordinates: R b = z. */
+  memcpy(z, rw + ycol * q, rank * sizeof *z);
+  lapack_int info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', (lapack_int)rank, 1, rw,
+                                   (lapack_int)q, z, (lapack_int)rank);
+  if (info != 0) {
+    st = err_set(err, CSVREG_E_NUMERIC, "the triangular factor is singular (column %d)",
+                 (int)info);
+    goto done;
+  }
+  /* Unscaled covariance in shifted coordinates: R^-1 R^-T. */
+  for (size_t j = 0; j < rank; j++)
+    for (size_t i = 0; i < rank; i++)
+      rinv[j * rank + i] = i <= j ? rw[j * q + i] : 0.0;
+  info = LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'N', (lapack_int)rank, rinv, (lapack_int)rank);
+  if (info == 0)
+    info = LAPACKE_dlauum(LAPACK_COL_MAJOR, 'U', (lapack_int)rank, rinv, (lapack_int)rank);
+  if (info != 0) {
+    st = err_set(err, CSVREG_E_NUMERIC, "cannot invert the triangular factor (info %d)",
+                 (int)info);
+    goto done;
+  }
+  for (size_t j = 0; j < rank; j++) /* symmetrise the upper triangle */
+    for (size_t i = j + 1; i < rank; i++)
+      rinv[j * rank + i] = rinv[i * rank + j];
+
+  /* Back to the original coordinates. Only the intercept moves:
+   * b0 = b0' + K_y - sum_j K_j b_j, i.e. b0 = c'b' + K_y with
+   * c = (1, -K_kept). Its variance c' R^-1 R^-T c = |R^-T c|^2 is a sum of
+   * squares, computed without cancellation. */
+  for (size_t i = 0; i < nc * nc; i++)
+    out->cov[i] = NAN;
+  for (size_t j = 0; j < nc; j++)
+    out->coef[j] = NAN;
+  for (size_t kk = 0; kk < rank; kk++) {
+    size_t oj = orig[kk];
+    out->coef[oj] = z[kk];
+    for (size_t ll = 0; ll < rank; ll++)
+      out->cov[orig[ll] * nc + oj] = rinv[ll * rank + kk];
+  }
+  if (ic) {
+    double b0 = z[0] + a->shift[a->p];
+    v[0] = 1.0;
+    for (size_t kk = 1; kk < rank; kk++) {
+      double kj = a->shift[orig[kk] - 1];
+      b0 -= kj * z[kk];
+      v[kk] = -kj;
+    }
+    out->coef[0] = b0;
+    /* Cov(b0, b_t) = sum_s c_s Cov'(s, t). */
+    for (size_t ll = 1; ll < rank; ll++) {
+      double s = 0;
+      for (size_t kk = 0; kk < rank; kk++)
+        s += v[kk] * rinv[ll * rank + kk];
+      out->cov[orig[ll] * nc] = out->cov[orig[ll]] = s;
+    }
+    info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'T', 'N', (lapack_int)rank, 1, rw,
+                          (lapack_int)q, v, (lapack_int)rank);
+    double s = 0;
+    for (size_t kk = 0; kk < rank; kk++)
+      s += v[kk] * v[kk];
+    out->cov[0] = info == 0 ? s : NAN;
+  }
+
+  /* Condition number of the kept columns scaled to unit norm, centred when
+   * there is an intercept (the trailing block of R is the R of the centred
+   * design), as a 1-norm estimate from dtrcon. */
+  size_t s0 = ic, ns = rank - ic;
+  out->cond = 1.0;
+  if (ns > 0) {
+    for (size_t j = 0; j < ns; j++) {
+      double s = 0;
+      for (size_t i = 0; i <= j; i++) {
+        double e = rw[(s0 + j) * q + s0 + i];
+        s += e * e;
+      }
+      s = sqrt(s);
+      for (size_t i = 0; i < ns; i++)
+        rinv[j * ns + i] = i <= j && s > 0 ? rw[(s0 + j) * q + s0 + i] / s : 0.0;
+    }
+    double rcond = 0;
+    info = LAPACKE_dtrcon(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)ns, rinv, (lapack_int)ns,
+                          &rcond);
+    out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
+  }
+  out->digits = 16.0 - log10(out->cond);
+done:
+  free(rw);
+  free(norm);
+  free(orig);
+  free(z);
+  free(v);
+  free(rinv);
+  return st;
+}

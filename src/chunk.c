@@ -1,0 +1,181 @@
+/*
+ * chunk.c - the fixed block of rows x input columns: the memory bound of a
+ * run lives here. Filling parses only the cells the spec uses, drops rows
+ * with a missing value (counted per column), and stops at `cap` rows, so the
+ * accumulator sees blocks large enough for level-3 BLAS.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "design.h"
+#include "internal.h"
+
+struct csvreg_chunk {
+  const csvreg_spec *spec; /* borrowed */
+  size_t cap, rows;
+  double *vals;            /* cap x ninputs, column-major */
+  csvreg_counts counts;
+  uint64_t *na;            /* [ninputs] */
+  unsigned char *row_na;   /* [ninputs] scratch for one row */
+  design_block design;
+};
+
+csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t rows,
+                               csvreg_error *err) {
+  *out = NULL;
+  if (!s)
+    return err_set(err, CSVREG_E_USAGE, "no spec");
+  if (rows == 0)
+    rows = CSVREG_DEFAULT_CHUNK_ROWS;
+  if (rows > ((size_t)1 << 26) || s->ninputs > SIZE_MAX / sizeof(double) / rows)
+    return err_set(err, CSVREG_E_LIMIT, "chunk of %zu rows x %zu columns is too large", rows,
+                   s->ninputs);
+  csvreg_chunk *c = calloc(1, sizeof *c);
+  if (!c)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  c->spec = s;
+  c->cap = rows;
+  c->vals = calloc(rows * s->ninputs, sizeof *c->vals);
+  c->na = calloc(s->ninputs, sizeof *c->na);
+  c->row_na = calloc(s->ninputs, 1);
+  if (!c->vals || !c->na || !c->row_na) {
+    csvreg_chunk_free(c);
+    return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
+  }
+  design_build(s, c->vals, c->cap, &c->design);
+  *out = c;
+  return CSVREG_OK;
+}
+
+void csvreg_chunk_free(csvreg_chunk *c) {
+  if (!c)
+    return;
+  free(c->vals);
+  free(c->na);
+  free(c->row_na);
+  free(c);
+}
+
+/* Missing-value tokens are compared on the trimmed cell, as numbers are. */
+static int is_na(const csvreg_spec *s, const char *p, size_t len) {
+  while (len && (*p == ' ' || *p == '\t'))
+    p++, len--;
+  while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+    len--;
+  if (len == 0)
+    return s->na_empty;
+  for (size_t t = 0; t < s->nna; t++)
+    if (s->na[t][0] == p[0] && strlen(s->na[t]) == len && memcmp(s->na[t], p, len) == 0)
+      return 1;
+  return 0;
+}
+
+static csvreg_status bad_cell(const csvreg_reader *r, const csvreg_record *rec, const csvreg_spec *s,
+                              size_t k, const char *what, csvreg_error *err) {
+  char shown[96];
+  const csvreg_field *f = &rec->fields[s->input_cols[k]];
+  err_quote(shown, sizeof shown, f->ptr, f->len, 40);
+  err_at(err, csvreg_reader_source(r), rec->line, rec->number, s->input_cols[k] + 1,
+         s->input_names[k]);
+  return err_set(err, CSVREG_E_VALUE, "expected %s, found \"%s\"", what, shown);
+}
+
+/* Parses one record into row `i`. Returns CSVREG_OK (row kept), CSVREG_END
+ * (row dropped and counted) or an error. */
+static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csvreg_record *rec,
+                              csvreg_error *err) {
+  const csvreg_spec *s = c->spec;
+  const size_t i = c->rows, cap = c->cap;
+  if (rec->nfields != s->ncolumns) {
+    if (s->skip_bad) {
+      c->counts.dropped_bad++;
+      return CSVREG_END;
+    }
+    err_at(err, csvreg_reader_source(r), rec->line, rec->number, 0, NULL);
+    return err_set(err, CSVREG_E_CSV, "expected %zu fields, found %zu", s->ncolumns,
+                   rec->nfields);
+  }
+  int missing = 0;
+  for (size_t k = 0; k < s->ninputs; k++) {
+    const csvreg_field *f = &rec->fields[s->input_cols[k]];
+    double v;
+    /* A numeric NA token such as -999 must win over the number it spells. */
+    if (s->na_numeric && is_na(s, f->ptr, f->len)) {
+      c->row_na[k] = 1;
+      missing = 1;
+      continue;
+    }
+    if (csvreg_parse_double(f->ptr, f->len, &v) == CSVREG_OK) {
+      c->vals[k * cap + i] = v;
+      c->row_na[k] = 0;
+      continue;
+    }
+    if (is_na(s, f->ptr, f->len)) {
+      c->row_na[k] = 1;
+      missing = 1;
+      continue;
+    }
+    if (s->skip_bad) {
+      c->counts.dropped_bad++;
+      return CSVREG_END;
+    }
+    return bad_cell(r, rec, s, k, "a number", err);
+  }
+  if (missing) {
+    for (size_t k = 0; k < s->ninputs; k++)
+      c->na[k] += c->row_na[k];
+    c->counts.dropped_na++;
+    return CSVREG_END;
+  }
+  if (s->weights_input >= 0) {
+    size_t k = (size_t)s->weights_input;
+    double w = c->vals[k * cap + i];
+    /* A negative weight is not bad data to skip: it means the column is not
+     * weights at all, so it is always an error. */
+    if (w < 0)
+      return bad_cell(r, rec, s, k, "a weight >= 0", err);
+    if (w == 0)
+      c->counts.zero_weight++;
+    else
+      c->counts.used++;
+  } else {
+    c->counts.used++;
+  }
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error *err) {
+  memset(&c->counts, 0, sizeof c->counts);
+  memset(c->na, 0, c->spec->ninputs * sizeof *c->na);
+  c->rows = 0;
+  csvreg_status st = CSVREG_OK;
+  while (c->rows < c->cap) {
+    csvreg_record rec;
+    st = csvreg_reader_next(r, &rec, err);
+    if (st != CSVREG_OK)
+      break;
+    c->counts.records++;
+    st = take_row(c, r, &rec, err);
+    if (st == CSVREG_OK)
+      c->rows++;
+    else if (st != CSVREG_END)
+      break;
+    st = CSVREG_OK;
+  }
+  design_build(c->spec, c->vals, c->cap, &c->design);
+  return st;
+}
+
+size_t csvreg_chunk_rows(const csvreg_chunk *c) { return c->rows; }
+
+void csvreg_chunk_design(const csvreg_chunk *c, const double **x, size_t *ldx, const double **y,
+                         const double **w) {
+  *x = c->design.x;
+  *ldx = c->design.ld;
+  *y = c->design.y;
+  *w = c->design.w;
+}
+
+const csvreg_counts *csvreg_chunk_counts(const csvreg_chunk *c) { return &c->counts; }
+const uint64_t *csvreg_chunk_na_counts(const csvreg_chunk *c) { return c->na; }

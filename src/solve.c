@@ -1,0 +1,176 @@
+/*
+ * solve.c - from a solved kernel (coefficients, unscaled covariance, RSS) to
+ * the statistics of R's summary.lm, confint.lm and logLik.lm, with the t and F
+ * distributions of R's own standalone libRmath so p-values match R.
+ *
+ * Weighted fits follow lm(weights=): rows of weight 0 are not in n, the
+ * residual sums are weighted, and the log-likelihood gains sum(log w)/2.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <Rmath.h>
+
+#include "accum_impl.h"
+#include "internal.h"
+
+void csvreg_solve_options_init(csvreg_solve_options *o) {
+  o->tol = CSVREG_DEFAULT_TOL;
+  o->level = 0.95;
+}
+
+void csvreg_fit_free(csvreg_fit *f) {
+  if (!f)
+    return;
+  if (f->terms)
+    for (size_t j = 0; j < f->nterms; j++)
+      free((char *)f->terms[j].name);
+  if (f->input_names)
+    for (size_t k = 0; k < f->ninputs; k++)
+      free((char *)f->input_names[k]);
+  free(f->terms);
+  free((char *)f->target);
+  free((void *)f->input_names);
+  free((void *)f->na_by_input);
+  free(f->xtx_inv);
+  free(f);
+}
+
+static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_error *err) {
+  const size_t ic = (size_t)a->intercept, nc = ic + a->p;
+  csvreg_fit *f = calloc(1, sizeof *f);
+  if (!f)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  f->nterms = nc;
+  f->ninputs = a->ninputs;
+  f->terms = calloc(nc, sizeof *f->terms);
+  f->xtx_inv = malloc(nc * nc * sizeof *f->xtx_inv);
+  f->input_names = calloc(a->ninputs ? a->ninputs : 1, sizeof *f->input_names);
+  uint64_t *na = calloc(a->ninputs ? a->ninputs : 1, sizeof *na);
+  f->na_by_input = na;
+  int ok = f->terms && f->xtx_inv && f->input_names && na && (f->target = xstrdup(a->target_name));
+  for (size_t j = 0; ok && j < nc; j++)
+    ok = (f->terms[j].name = xstrdup(ic && j == 0 ? "(Intercept)" : a->term_names[j - ic])) != NULL;
+  for (size_t k = 0; ok && k < a->ninputs; k++) {
+    ok = (((const char **)f->input_names)[k] = xstrdup(a->input_names[k])) != NULL;
+    na[k] = a->na_by_input[k];
+  }
+  if (!ok) {
+    csvreg_fit_free(f);
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  *out = f;
+  return CSVREG_OK;
+}
+
+/* R's summary.lm, confint.lm and logLik.lm from the solved kernel. */
+static void fill_stats(csvreg_fit *f, const csvreg_accum *a, const solved *sv) {
+  const double n = (double)a->counts.used, rank = (double)sv->rank;
+  const double dfi = a->intercept ? 1.0 : 0.0;
+  const double df = n - rank;
+  f->df_residual = df;
+  f->rss = sv->rss;
+  f->tss = sv->mss + sv->rss;
+  double s2 = df > 0 ? sv->rss / df : NAN;
+  f->residual_sd = sqrt(s2);
+  double alpha = (1.0 - f->level) / 2.0;
+  /* confint.lm: est + se * qt(c(a, 1 - a), df) */
+  double qlo = df > 0 ? qt(alpha, df, 1, 0) : NAN, qhi = df > 0 ? qt(1.0 - alpha, df, 1, 0) : NAN;
+  for (size_t j = 0; j < f->nterms; j++) {
+    csvreg_term *t = &f->terms[j];
+    t->aliased = sv->aliased[j];
+    t->estimate = sv->coef[j];
+    double v = sv->cov[j * f->nterms + j];
+    t->std_error = t->aliased ? NAN : sqrt(v * s2);
+    t->t_value = t->estimate / t->std_error;
+    t->p_value = df > 0 && !isnan(t->t_value) ? 2.0 * pt(fabs(t->t_value), df, 0, 0) : NAN;
+    t->ci_lower = t->estimate + t->std_error * qlo;
+    t->ci_upper = t->estimate + t->std_error * qhi;
+  }
+  for (size_t i = 0; i < f->nterms * f->nterms; i++)
+    f->xtx_inv[i] = sv->cov[i];
+  double mss = sv->mss, rss = sv->rss;
+  f->r_squared = mss / (mss + rss);
+  f->adj_r_squared = df > 0 ? 1.0 - (1.0 - f->r_squared) * ((n - dfi) / df) : NAN;
+  f->f_df1 = rank - dfi;
+  f->f_df2 = df;
+  if (f->f_df1 > 0 && df > 0) {
+    f->f_statistic = (mss / f->f_df1) / s2;
+    f->f_p_value = pf(f->f_statistic, f->f_df1, df, 0, 0);
+  } else {
+    f->f_statistic = f->f_p_value = NAN;
+  }
+  /* logLik.lm: 0.5 * (sum(log w) - N (log(2 pi) + 1 - log(N) + log(sum(w r^2)))) */
+  f->log_likelihood = 0.5 * (a->sum_log_w - n * (log(2.0 * 3.14159265358979323846) + 1.0 - log(n) + log(rss)));
+  f->aic = -2.0 * f->log_likelihood + 2.0 * (rank + 1.0);
+  f->bic = -2.0 * f->log_likelihood + log(n) * (rank + 1.0);
+  f->condition_number = sv->cond;
+  f->digits = sv->digits > 16 ? 16 : (sv->digits < 0 ? 0 : sv->digits);
+}
+
+csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
+                                 csvreg_fit **out, csvreg_error *err) {
+  *out = NULL;
+  csvreg_solve_options def;
+  if (!o) {
+    csvreg_solve_options_init(&def);
+    o = &def;
+  }
+  if (!(o->tol > 0 && o->tol < 1))
+    return err_set(err, CSVREG_E_USAGE, "tolerance %g is not in (0, 1)", o->tol);
+  if (!(o->level > 0 && o->level < 1))
+    return err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", o->level);
+  if (a->counts.used == 0)
+    return err_set(err, CSVREG_E_NUMERIC,
+                   "no rows to fit: %llu read, %llu dropped as missing, %llu bad, %llu with "
+                   "weight 0",
+                   (unsigned long long)a->counts.records,
+                   (unsigned long long)a->counts.dropped_na,
+                   (unsigned long long)a->counts.dropped_bad,
+                   (unsigned long long)a->counts.zero_weight);
+  csvreg_fit *f = NULL;
+  csvreg_status st = fit_alloc(a, &f, err);
+  if (st)
+    return st;
+  const size_t nc = f->nterms;
+  solved sv;
+  memset(&sv, 0, sizeof sv);
+  int *aliased = calloc(nc, sizeof *aliased);
+  sv.q = nc;
+  sv.aliased = aliased;
+  sv.coef = malloc(nc * sizeof *sv.coef);
+  sv.cov = malloc(nc * nc * sizeof *sv.cov);
+  if (!aliased || !sv.coef || !sv.cov) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  st = a->solver == CSVREG_SOLVER_QR ? solve_qr(a, o->tol, &sv, err)
+                                     : solve_normal(a, o->tol, &sv, err);
+  if (st)
+    goto done;
+  f->solver = a->solver;
+  f->intercept = a->intercept;
+  f->weighted = a->weighted;
+  f->counts = a->counts;
+  f->rank = sv.rank;
+  f->level = o->level;
+  f->tol = o->tol;
+  fill_stats(f, a, &sv);
+  for (size_t j = 0; j < nc; j++)
+    if (!f->terms[j].aliased && !isfinite(f->terms[j].estimate)) {
+      st = err_set(err, CSVREG_E_NUMERIC, "the estimate of '%s' is not finite",
+                   f->terms[j].name);
+      goto done;
+    }
+done:
+  free(aliased);
+  free(sv.coef);
+  free(sv.cov);
+  if (st) {
+    csvreg_fit_free(f);
+    return st;
+  }
+  *out = f;
+  return CSVREG_OK;
+}

@@ -1,0 +1,233 @@
+/*
+ * spec.c - what to fit: resolves the user's column choices (names or 1-based
+ * positions) against the header into *input columns* (cells that are parsed)
+ * and *model terms* (columns of the design). Today each term is one input
+ * column; keeping the two lists apart leaves room for factors, interactions
+ * and transformations, which map several inputs to terms.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "spec.h"
+
+void csvreg_spec_options_init(csvreg_spec_options *o) {
+  memset(o, 0, sizeof *o);
+  o->intercept = 1;
+}
+
+void csvreg_spec_free(csvreg_spec *s) {
+  if (!s)
+    return;
+  for (size_t k = 0; k < s->ninputs; k++)
+    free(s->input_names[k]);
+  for (size_t k = 0; k < s->nna; k++)
+    free(s->na[k]);
+  free(s->input_names);
+  free(s->input_cols);
+  free(s->term_input);
+  free(s->na);
+  free(s);
+}
+
+/* A column reference: an exact name first (it must be unique), else a
+ * 1-based position. Returns the 0-based index or an error naming `role`. */
+static csvreg_status resolve(const char *ref, size_t len, const char *role,
+                             const char *const *names, size_t ncols, size_t *out,
+                             csvreg_error *err) {
+  size_t found = ncols, count = 0;
+  for (size_t j = 0; j < ncols; j++) {
+    if (strlen(names[j]) == len && memcmp(names[j], ref, len) == 0) {
+      if (count++ == 0)
+        found = j;
+      else
+        return err_set(err, CSVREG_E_COLUMN,
+                       "%s column '%.*s' is ambiguous: columns %zu and %zu share the name", role,
+                       (int)len, ref, found + 1, j + 1);
+    }
+  }
+  if (count) {
+    *out = found;
+    return CSVREG_OK;
+  }
+  size_t pos = 0, i = 0;
+  for (; i < len && ref[i] >= '0' && ref[i] <= '9' && pos <= ncols; i++)
+    pos = pos * 10 + (size_t)(ref[i] - '0');
+  if (len > 0 && i == len) {
+    if (pos >= 1 && pos <= ncols) {
+      *out = pos - 1;
+      return CSVREG_OK;
+    }
+    return err_set(err, CSVREG_E_COLUMN, "%s column %.*s is out of range: the input has %zu columns",
+                   role, (int)len, ref, ncols);
+  }
+  if (len == 0)
+    return err_set(err, CSVREG_E_COLUMN, "empty %s column name", role);
+  return err_set(err, CSVREG_E_COLUMN, "no %s column named '%.*s' in the header", role, (int)len,
+                 ref);
+}
+
+/* Adds column j to the input list unless it is there; returns its index k. */
+static size_t add_input(csvreg_spec *s, size_t j) {
+  for (size_t k = 0; k < s->ninputs; k++)
+    if (s->input_cols[k] == j)
+      return k;
+  s->input_cols[s->ninputs] = j;
+  return s->ninputs++;
+}
+
+/* A name shared by two columns cannot be reported unambiguously; refuse it
+ * for every column the model uses, even when it was chosen by position. */
+static csvreg_status check_unique(const char *const *names, size_t ncols, size_t j,
+                                  csvreg_error *err) {
+  for (size_t i = 0; i < ncols; i++)
+    if (i != j && strcmp(names[i], names[j]) == 0)
+      return err_set(err, CSVREG_E_COLUMN,
+                     "duplicate column name '%s' (columns %zu and %zu): rename one", names[j],
+                     (i < j ? i : j) + 1, (i < j ? j : i) + 1);
+  return CSVREG_OK;
+}
+
+static csvreg_status parse_na(csvreg_spec *s, const char *list, csvreg_error *err) {
+  if (!list)
+    list = "NA,";
+  size_t n = 1;
+  for (const char *p = list; *p; p++)
+    n += *p == ',';
+  s->na = calloc(n, sizeof *s->na);
+  if (!s->na)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  const char *p = list;
+  for (;;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    /* Cells are compared after trimming, so trim the tokens as well. */
+    while (len && (*p == ' ' || *p == '\t'))
+      p++, len--;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+      len--;
+    char *tok = malloc(len + 1);
+    if (!tok)
+      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    memcpy(tok, p, len);
+    tok[len] = '\0';
+    s->na[s->nna++] = tok;
+    double v;
+    if (len == 0)
+      s->na_empty = 1;
+    else if (csvreg_parse_double(tok, len, &v) == CSVREG_OK)
+      s->na_numeric = 1;
+    if (!e)
+      break;
+    p = e + 1;
+  }
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_t ncols,
+                              const csvreg_spec_options *o, csvreg_error *err) {
+  *out = NULL;
+  if (!o || !names || ncols == 0)
+    return err_set(err, CSVREG_E_USAGE, "no columns to choose from");
+  if (!o->target)
+    return err_set(err, CSVREG_E_USAGE, "no target column given");
+  csvreg_spec *s = calloc(1, sizeof *s);
+  if (!s)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  csvreg_status st = CSVREG_OK;
+  s->ncolumns = ncols;
+  s->intercept = o->intercept ? 1 : 0;
+  s->skip_bad = o->skip_bad ? 1 : 0;
+  s->input_cols = malloc((ncols + 2) * sizeof *s->input_cols);
+  s->term_input = malloc((ncols + 1) * sizeof *s->term_input);
+  if (!s->input_cols || !s->term_input) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto fail;
+  }
+  size_t target, weights = ncols;
+  if ((st = resolve(o->target, strlen(o->target), "target", names, ncols, &target, err)))
+    goto fail;
+  if (o->weights && (st = resolve(o->weights, strlen(o->weights), "weights", names, ncols,
+                                  &weights, err)))
+    goto fail;
+  if (weights == target) {
+    st = err_set(err, CSVREG_E_COLUMN, "column '%s' cannot be both the target and the weights",
+                 names[target]);
+    goto fail;
+  }
+
+  if (o->features) {
+    const char *p = o->features;
+    for (;;) {
+      const char *e = strchr(p, ',');
+      size_t len = e ? (size_t)(e - p) : strlen(p), j;
+      if ((st = resolve(p, len, "feature", names, ncols, &j, err)))
+        goto fail;
+      if (j == target || j == weights) {
+        st = err_set(err, CSVREG_E_COLUMN, "column '%s' is the %s and cannot also be a feature",
+                     names[j], j == target ? "target" : "weights");
+        goto fail;
+      }
+      for (size_t t = 0; t < s->nterms; t++)
+        if (s->input_cols[s->term_input[t]] == j) {
+          st = err_set(err, CSVREG_E_COLUMN, "feature '%s' is listed twice", names[j]);
+          goto fail;
+        }
+      s->term_input[s->nterms++] = add_input(s, j);
+      if (!e)
+        break;
+      p = e + 1;
+    }
+  } else {
+    for (size_t j = 0; j < ncols; j++)
+      if (j != target && j != weights)
+        s->term_input[s->nterms++] = add_input(s, j);
+  }
+  if (s->nterms > CSVREG_MAX_TERMS) {
+    st = err_set(err, CSVREG_E_LIMIT, "%zu features: at most %d are supported", s->nterms,
+                 CSVREG_MAX_TERMS);
+    goto fail;
+  }
+  s->target_input = add_input(s, target);
+  s->weights_input = weights < ncols ? (ptrdiff_t)add_input(s, weights) : -1;
+
+  s->input_names = calloc(s->ninputs, sizeof *s->input_names);
+  if (!s->input_names) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t k = 0; k < s->ninputs; k++) {
+    if ((st = check_unique(names, ncols, s->input_cols[k], err)))
+      goto fail;
+    if (!(s->input_names[k] = xstrdup(names[s->input_cols[k]]))) {
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto fail;
+    }
+  }
+  if ((st = parse_na(s, o->na, err)))
+    goto fail;
+  *out = s;
+  return CSVREG_OK;
+fail:
+  csvreg_spec_free(s);
+  return st;
+}
+
+size_t csvreg_spec_nterms(const csvreg_spec *s) { return s->nterms; }
+const char *csvreg_spec_term_name(const csvreg_spec *s, size_t i) {
+  return i < s->nterms ? s->input_names[s->term_input[i]] : NULL;
+}
+const char *csvreg_spec_target_name(const csvreg_spec *s) {
+  return s->input_names[s->target_input];
+}
+const char *csvreg_spec_weights_name(const csvreg_spec *s) {
+  return s->weights_input < 0 ? NULL : s->input_names[s->weights_input];
+}
+int csvreg_spec_intercept(const csvreg_spec *s) { return s->intercept; }
+size_t csvreg_spec_ninputs(const csvreg_spec *s) { return s->ninputs; }
+size_t csvreg_spec_input_column(const csvreg_spec *s, size_t k) {
+  return k < s->ninputs ? s->input_cols[k] : (size_t)-1;
+}
+const char *csvreg_spec_input_name(const csvreg_spec *s, size_t k) {
+  return k < s->ninputs ? s->input_names[k] : NULL;
+}

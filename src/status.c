@@ -1,0 +1,117 @@
+/*
+ * status.c - status codes, the error record and its one-line rendering.
+ * Every module reports through err_set/err_at so messages look alike.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *csvreg_version(void) { return CSVREG_VERSION; }
+
+int csvreg_is_error(csvreg_status s) { return s != CSVREG_OK && s != CSVREG_END; }
+
+const char *csvreg_status_str(csvreg_status s) {
+  switch (s) {
+  case CSVREG_OK: return "success";
+  case CSVREG_END: return "end of input";
+  case CSVREG_E_USAGE: return "invalid argument";
+  case CSVREG_E_NOMEM: return "out of memory";
+  case CSVREG_E_IO: return "input/output error";
+  case CSVREG_E_CSV: return "malformed CSV";
+  case CSVREG_E_COLUMN: return "bad column";
+  case CSVREG_E_VALUE: return "bad value";
+  case CSVREG_E_NUMERIC: return "numerical failure";
+  case CSVREG_E_LIMIT: return "limit exceeded";
+  case CSVREG_E_FORMAT: return "bad file format";
+  case CSVREG_E_INTERNAL: return "internal error";
+  }
+  return "unknown status";
+}
+
+void csvreg_error_clear(csvreg_error *e) {
+  if (e)
+    memset(e, 0, sizeof *e);
+}
+
+csvreg_status err_set(csvreg_error *err, csvreg_status st, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->status = st;
+  }
+  return st;
+}
+
+void err_at(csvreg_error *err, const char *source, uint64_t line, uint64_t record,
+            size_t column, const char *column_name) {
+  if (!err)
+    return;
+  if (source)
+    snprintf(err->source, sizeof err->source, "%s", source);
+  err->line = line;
+  err->record = record;
+  err->column = column;
+  if (column_name)
+    snprintf(err->column_name, sizeof err->column_name, "%s", column_name);
+  else
+    err->column_name[0] = '\0';
+}
+
+void err_quote(char *dst, size_t size, const char *s, size_t len, size_t max) {
+  size_t o = 0;
+  if (size == 0)
+    return;
+  for (size_t i = 0; i < len && i < max; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    char tmp[8];
+    int k;
+    if (ch == '"' || ch == '\\')
+      k = snprintf(tmp, sizeof tmp, "\\%c", ch);
+    else if (ch < 0x20 || ch == 0x7f)
+      k = snprintf(tmp, sizeof tmp, "\\x%02x", ch);
+    else {
+      tmp[0] = (char)ch;
+      k = 1;
+    }
+    if (o + (size_t)k + 4 >= size)
+      break;
+    memcpy(dst + o, tmp, (size_t)k);
+    o += (size_t)k;
+  }
+  if (len > max && o + 4 < size) {
+    memcpy(dst + o, "...", 3);
+    o += 3;
+  }
+  dst[o] = '\0';
+}
+
+size_t csvreg_error_format(const csvreg_error *e, char *buf, size_t size) {
+  char where[512] = "";
+  size_t w = 0;
+  if (e->source[0])
+    w += (size_t)snprintf(where + w, sizeof where - w, "%s:", e->source);
+  if (e->line && w < sizeof where)
+    w += (size_t)snprintf(where + w, sizeof where - w, "%llu:", (unsigned long long)e->line);
+  if (e->column && w < sizeof where) {
+    if (e->column_name[0])
+      w += (size_t)snprintf(where + w, sizeof where - w, " column %zu (%s):", e->column,
+                            e->column_name);
+    else
+      w += (size_t)snprintf(where + w, sizeof where - w, " column %zu:", e->column);
+  }
+  int n = snprintf(buf, size, "%s%s%s", where, w ? " " : "", e->message);
+  return n < 0 ? 0 : (size_t)n;
+}
+
+char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d)
+    memcpy(d, s, n);
+  return d;
+}
