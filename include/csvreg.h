@@ -337,6 +337,27 @@ const csvreg_counts *csvreg_accum_counts(const csvreg_accum *a);
 csvreg_solver csvreg_accum_solver(const csvreg_accum *a);
 
 /* ------------------------------------------------------------------------ */
+/* State files: the accumulator as text                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The accumulator's whole state as one line of JSON (no newline): format
+ * "csvreg-state" and version, solver, intercept, names, counts, and the
+ * shift and factor (QR) or means and co-moments (normal) as exact hex-float
+ * strings, so that a saved state loads back bit-identical. `meta_json` is an
+ * optional JSON object text stored under "meta" (provenance: shard, byte
+ * range, ...; NULL: none). A CRC-32 of the canonical text of all other members
+ * is stored under "checksum". *out is malloc'd; free() it. */
+csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
+                                csvreg_error *err);
+
+/* Rebuilds an accumulator from `len` bytes written by csvreg_accum_save.
+ * CSVREG_E_FORMAT for text that is not JSON, not a state, from a newer format
+ * version, fails its checksum, or is inconsistent. When `meta_json` is not
+ * NULL it receives the "meta" object as malloc'd text (NULL when absent). */
+csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len,
+                                char **meta_json, csvreg_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Solving and the fit                                                      */
 /* ------------------------------------------------------------------------ */
 

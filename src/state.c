@@ -1,0 +1,308 @@
+/*
+ * state.c - accumulator state files: the mergeable state written as one line
+ * of JSON, so it survives pipes, `sort`, Hadoop Streaming and Spark's pipe().
+ * Doubles are exact hex-float strings; the triangle (or co-moment matrix) is
+ * packed column by column; a CRC-32 over the canonical (compact, sorted-key)
+ * text of everything else catches edits and truncation.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "accum_impl.h"
+#include "hexfloat.h"
+#include "internal.h"
+#include "state.h"
+
+#define STATE_FORMAT "csvreg-state"
+#define STATE_VERSION 1
+
+static json_t *hex(double v) {
+  char buf[HEXFLOAT_MAX];
+  hexfloat_format(v, buf);
+  return json_string(buf);
+}
+
+static json_t *hex_array(const double *v, size_t n) {
+  json_t *arr = json_array();
+  for (size_t i = 0; arr && i < n; i++)
+    if (json_array_append_new(arr, hex(v[i]))) {
+      json_decref(arr);
+      return NULL;
+    }
+  return arr;
+}
+
+/* Upper triangle of an n x n column-major matrix, column by column. */
+static json_t *packed_upper(const double *a, size_t n) {
+  json_t *arr = json_array();
+  for (size_t j = 0; arr && j < n; j++)
+    for (size_t i = 0; i <= j; i++)
+      if (json_array_append_new(arr, hex(a[j * n + i]))) {
+        json_decref(arr);
+        return NULL;
+      }
+  return arr;
+}
+
+static json_t *names(char *const *v, size_t n) {
+  json_t *arr = json_array();
+  for (size_t i = 0; arr && i < n; i++)
+    if (json_array_append_new(arr, json_string(v[i]))) {
+      json_decref(arr);
+      return NULL;
+    }
+  return arr;
+}
+
+json_t *state_to_json(const csvreg_accum *a) {
+  json_t *na = json_array();
+  for (size_t k = 0; na && k < a->ninputs; k++)
+    json_array_append_new(na, json_integer((json_int_t)a->na_by_input[k]));
+  json_t *o = json_pack(
+      "{s:s, s:i, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, "
+      "s:b, s:o}",
+      "format", STATE_FORMAT, "version", STATE_VERSION, "tool", "csvreg " CSVREG_VERSION,
+      "solver", csvreg_solver_name(a->solver), "intercept", a->intercept, "weighted", a->weighted,
+      "target", a->target_name, "terms", names(a->term_names, a->p), "inputs",
+      names(a->input_names, a->ninputs), "counts", "records", (json_int_t)a->counts.records,
+      "used", (json_int_t)a->counts.used, "zero_weight", (json_int_t)a->counts.zero_weight,
+      "dropped_na", (json_int_t)a->counts.dropped_na, "dropped_bad",
+      (json_int_t)a->counts.dropped_bad, "na_by_input", na, "sum_w", hex(a->sum_w), "sum_log_w",
+      hex(a->sum_log_w), "shifted", a->shifted, "shift", hex_array(a->shift, a->m));
+  if (!o)
+    return NULL;
+  int bad;
+  if (a->solver == CSVREG_SOLVER_QR)
+    bad = json_object_set_new(o, "r", packed_upper(a->r, a->q));
+  else
+    bad = json_object_set_new(o, "mean", hex_array(a->mean, a->m)) ||
+          json_object_set_new(o, "com", packed_upper(a->com, a->m));
+  if (bad) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+csvreg_status state_checksum(const json_t *o, char buf[32], csvreg_error *err) {
+  json_t *copy = json_copy((json_t *)o);
+  if (!copy)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  json_object_del(copy, "checksum");
+  char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(copy);
+  if (!text)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  uLong crc = crc32(0L, (const Bytef *)text, (uInt)strlen(text));
+  free(text);
+  snprintf(buf, 32, "crc32:%08lx", (unsigned long)crc);
+  return CSVREG_OK;
+}
+
+static csvreg_status bad(csvreg_error *err, const char *what) {
+  return err_set(err, CSVREG_E_FORMAT, "not a valid csvreg state: %s", what);
+}
+
+static int get_hex(const json_t *v, double *out) {
+  return json_is_string(v) ? hexfloat_parse(json_string_value(v), out) : -1;
+}
+
+static int get_hex_array(const json_t *arr, double *out, size_t n) {
+  if (!json_is_array(arr) || json_array_size(arr) != n)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (get_hex(json_array_get(arr, i), &out[i]))
+      return -1;
+  return 0;
+}
+
+static int get_packed_upper(const json_t *arr, double *out, size_t n) {
+  if (!json_is_array(arr) || json_array_size(arr) != n * (n + 1) / 2)
+    return -1;
+  size_t t = 0;
+  for (size_t j = 0; j < n; j++)
+    for (size_t i = 0; i <= j; i++)
+      if (get_hex(json_array_get(arr, t++), &out[j * n + i]))
+        return -1;
+  return 0;
+}
+
+/* A JSON array of strings as a NULL-free array of borrowed pointers. */
+static const char **get_names(const json_t *arr, size_t *n) {
+  if (!json_is_array(arr))
+    return NULL;
+  *n = json_array_size(arr);
+  const char **v = calloc(*n ? *n : 1, sizeof *v);
+  for (size_t i = 0; v && i < *n; i++)
+    if (!(v[i] = json_string_value(json_array_get(arr, i)))) {
+      free(v);
+      return NULL;
+    }
+  return v;
+}
+
+static int get_count(const json_t *o, const char *key, uint64_t *out) {
+  json_t *v = json_object_get(o, key);
+  if (!json_is_integer(v) || json_integer_value(v) < 0)
+    return -1;
+  *out = (uint64_t)json_integer_value(v);
+  return 0;
+}
+
+csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err) {
+  *out = NULL;
+  if (!json_is_object(o))
+    return bad(err, "not a JSON object");
+  const char *format = json_string_value(json_object_get(o, "format"));
+  if (!format || strcmp(format, STATE_FORMAT) != 0)
+    return bad(err, "no \"format\": \"" STATE_FORMAT "\" member");
+  json_t *ver = json_object_get(o, "version");
+  if (!json_is_integer(ver) || json_integer_value(ver) < 1)
+    return bad(err, "no valid \"version\"");
+  if (json_integer_value(ver) > STATE_VERSION)
+    return err_set(err, CSVREG_E_FORMAT,
+                   "state format version %lld is newer than this csvreg reads (%d): upgrade csvreg",
+                   (long long)json_integer_value(ver), STATE_VERSION);
+  csvreg_solver solver;
+  if (csvreg_solver_parse(json_string_value(json_object_get(o, "solver")), &solver))
+    return bad(err, "unknown \"solver\"");
+  json_t *icpt = json_object_get(o, "intercept"), *wtd = json_object_get(o, "weighted");
+  json_t *shf = json_object_get(o, "shifted");
+  const char *target = json_string_value(json_object_get(o, "target"));
+  if (!json_is_boolean(icpt) || !json_is_boolean(wtd) || !json_is_boolean(shf) || !target)
+    return bad(err, "missing \"intercept\", \"weighted\", \"shifted\" or \"target\"");
+  size_t p = 0, ninputs = 0;
+  const char **terms = get_names(json_object_get(o, "terms"), &p);
+  const char **inputs = get_names(json_object_get(o, "inputs"), &ninputs);
+  csvreg_accum *a = NULL;
+  csvreg_status st;
+  if (!terms || !inputs) {
+    st = bad(err, "\"terms\" and \"inputs\" must be arrays of strings");
+    goto done;
+  }
+  if ((st = csvreg_accum_new(&a, solver, p, json_is_true(icpt), terms, target, err)))
+    goto done;
+  /* csvreg_accum_new makes no input names: add them here. */
+  a->ninputs = ninputs;
+  free(a->input_names);
+  free(a->na_by_input);
+  a->input_names = calloc(ninputs ? ninputs : 1, sizeof *a->input_names);
+  a->na_by_input = calloc(ninputs ? ninputs : 1, sizeof *a->na_by_input);
+  if (!a->input_names || !a->na_by_input) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t k = 0; k < ninputs; k++)
+    if (!(a->input_names[k] = xstrdup(inputs[k]))) {
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+  json_t *na = json_object_get(o, "na_by_input"), *c = json_object_get(o, "counts");
+  if (!json_is_array(na) || json_array_size(na) != ninputs || !json_is_object(c)) {
+    st = bad(err, "\"na_by_input\" or \"counts\"");
+    goto done;
+  }
+  for (size_t k = 0; k < ninputs; k++) {
+    json_t *v = json_array_get(na, k);
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+      st = bad(err, "\"na_by_input\" must hold counts");
+      goto done;
+    }
+    a->na_by_input[k] = (uint64_t)json_integer_value(v);
+  }
+  if (get_count(c, "records", &a->counts.records) || get_count(c, "used", &a->counts.used) ||
+      get_count(c, "zero_weight", &a->counts.zero_weight) ||
+      get_count(c, "dropped_na", &a->counts.dropped_na) ||
+      get_count(c, "dropped_bad", &a->counts.dropped_bad)) {
+    st = bad(err, "\"counts\" must hold records, used, zero_weight, dropped_na, dropped_bad");
+    goto done;
+  }
+  a->weighted = json_is_true(wtd);
+  a->shifted = json_is_true(shf);
+  if (get_hex(json_object_get(o, "sum_w"), &a->sum_w) ||
+      get_hex(json_object_get(o, "sum_log_w"), &a->sum_log_w) ||
+      get_hex_array(json_object_get(o, "shift"), a->shift, a->m) ||
+      (solver == CSVREG_SOLVER_QR
+           ? get_packed_upper(json_object_get(o, "r"), a->r, a->q)
+           : get_hex_array(json_object_get(o, "mean"), a->mean, a->m) ||
+                 get_packed_upper(json_object_get(o, "com"), a->com, a->m))) {
+    st = bad(err, "numbers must be hex floats and the matrices of the right size");
+    goto done;
+  }
+  if (solver == CSVREG_SOLVER_NORMAL) /* the kernels read the full square */
+    for (size_t j = 0; j < a->m; j++)
+      for (size_t i = 0; i < j; i++)
+        a->com[i * a->m + j] = 0.0;
+  if ((a->counts.used == 0) != (a->sum_w == 0) || a->sum_w < 0) {
+    st = bad(err, "\"sum_w\" disagrees with \"counts.used\"");
+    goto done;
+  }
+  st = CSVREG_OK;
+done:
+  free(terms);
+  free(inputs);
+  if (st)
+    csvreg_accum_free(a);
+  else
+    *out = a;
+  return st;
+}
+
+csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
+                                csvreg_error *err) {
+  *out = NULL;
+  json_t *o = state_to_json(a);
+  if (!o)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  csvreg_status st = CSVREG_OK;
+  if (meta_json) {
+    json_error_t je;
+    json_t *meta = json_loads(meta_json, 0, &je);
+    if (!json_is_object(meta)) {
+      json_decref(meta);
+      json_decref(o);
+      return err_set(err, CSVREG_E_USAGE, "state metadata is not a JSON object");
+    }
+    json_object_set_new(o, "meta", meta);
+  }
+  char sum[32];
+  if (!(st = state_checksum(o, sum, err))) {
+    json_object_set_new(o, "checksum", json_string(sum));
+    if (!(*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)))
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  json_decref(o);
+  return st;
+}
+
+csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len,
+                                char **meta_json, csvreg_error *err) {
+  *out = NULL;
+  if (meta_json)
+    *meta_json = NULL;
+  json_error_t je;
+  json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  if (!o)
+    return err_set(err, CSVREG_E_FORMAT, "not a valid csvreg state: JSON error at byte %d: %s",
+                   je.position, je.text);
+  csvreg_status st;
+  const char *have = json_string_value(json_object_get(o, "checksum"));
+  char want[32];
+  if (!have) {
+    st = bad(err, "no \"checksum\" member");
+  } else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0) {
+    st = err_set(err, CSVREG_E_FORMAT,
+                 "state checksum mismatch (%s, computed %s): the state was edited or damaged",
+                 have, want);
+  } else if (!st && !(st = state_from_json(o, out, err)) && meta_json) {
+    json_t *meta = json_object_get(o, "meta");
+    if (meta && !(*meta_json = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {
+      csvreg_accum_free(*out);
+      *out = NULL;
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    }
+  }
+  json_decref(o);
+  return st;
+}
