@@ -225,7 +225,15 @@ csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvre
     out->coef[0] = b0;
     out->cov[0] = v00;
   }
-  out->digits = 16.0 - 2.0 * log10(out->cond);
+  {
+    /* The scaled problem's coefficients: d_j b_j (d: centred column
+     * norms) and, with an intercept, b0 sqrt(W), as in accum_qr.c. */
+    for (size_t jj = 0; jj < r; jj++)
+      rhs[jj] = out->coef[ic + kept[jj]] * d[jj];
+    if (ic)
+      rhs[r] = out->coef[0] * sqrt(a->sum_w);
+    out->digits = digits_estimate(r + ic, rhs, out->cond, 1);
+  }
 done:
   free(A);
   free(u);

@@ -251,7 +251,20 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
                           &rcond);
     out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
   }
-  out->digits = 16.0 - log10(out->cond);
+  /* Digits: the coefficients of the scaled problem (each slope times its
+   * centred column norm, the intercept times sqrt(sum w)) against the
+   * condition number; first-order theory for a backward-stable solve. */
+  if (ic)
+    v[0] = out->coef[0] * rw[0];
+  for (size_t j = 0; j < ns; j++) {
+    double s = 0;
+    for (size_t i = 0; i <= j; i++) {
+      double e = rw[(s0 + j) * q + s0 + i];
+      s += e * e;
+    }
+    v[s0 + j] = z[s0 + j] * sqrt(s);
+  }
+  out->digits = digits_estimate(rank, v, out->cond, 0);
 done:
   free(rw);
   free(norm);

@@ -64,6 +64,24 @@ static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_e
   return CSVREG_OK;
 }
 
+double digits_estimate(size_t n, const double *bs, double kappa, int squared) {
+  const double u = 1.1102230246251565e-16; /* 2^-53 */
+  double norm = 0, worst = 0;
+  for (size_t j = 0; j < n; j++)
+    norm += bs[j] * bs[j];
+  norm = sqrt(norm);
+  double rel = squared ? u * kappa * kappa : u * kappa;
+  for (size_t j = 0; j < n; j++) {
+    double e = bs[j] != 0 ? rel * norm / fabs(bs[j]) : 1.0;
+    if (e > worst)
+      worst = e;
+  }
+  if (!(worst > 0))
+    return 15.9;
+  double d = -log10(worst);
+  return d > 15.9 ? 15.9 : (d < 0 ? 0 : d);
+}
+
 /* R's summary.lm, confint.lm and logLik.lm from the solved kernel. */
 static void fill_stats(csvreg_fit *f, const csvreg_accum *a, const solved *sv) {
   const double n = (double)a->counts.used, rank = (double)sv->rank;
@@ -106,7 +124,7 @@ static void fill_stats(csvreg_fit *f, const csvreg_accum *a, const solved *sv) {
   f->aic = -2.0 * f->log_likelihood + 2.0 * (rank + 1.0);
   f->bic = -2.0 * f->log_likelihood + log(n) * (rank + 1.0);
   f->condition_number = sv->cond;
-  f->digits = sv->digits > 16 ? 16 : (sv->digits < 0 ? 0 : sv->digits);
+  f->digits = sv->digits;
 }
 
 csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
