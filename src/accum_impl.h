@@ -68,13 +68,17 @@ typedef struct solved {
   double digits;
 } solved;
 
-/* Estimated correct significant digits of the least accurate coefficient:
- * first-order perturbation theory applied per component, |db_j| <~ rel |b_s|
- * with rel = u kappa for a backward-stable QR solve and u kappa^2 for the
- * normal equations, where b_s are the coefficients of the column-scaled
- * (centred) problem and kappa its condition number. So a small coefficient
- * next to large ones gets fewer digits, as measured on NIST Wampler. */
-double digits_estimate(size_t n, const double *bs, double kappa, int squared);
+/* Estimated correct significant digits of the least accurate coefficient,
+ * from first-order perturbation theory applied per component. The k slopes
+ * b (column norms d, centred when there is an intercept) of the scaled
+ * problem carry errors |db_j| <~ rel |D b| / d_j with rel = u kappa for a
+ * backward-stable QR solve and u kappa^2 for the normal equations; the
+ * intercept b0 = ybar - sum b_j xbar_j inherits sum |db_j| |xbar_j|. So a
+ * small coefficient next to large ones gets fewer digits, as measured on
+ * NIST Wampler, while an intercept far from the data does not penalise the
+ * slopes (Longley). xbar may be NULL without an intercept. */
+double digits_estimate(size_t k, const double *b, const double *d, double kappa, int squared,
+                       const double *b0, const double *xbar);
 
 csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_error *err);
 csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvreg_error *err);

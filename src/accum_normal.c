@@ -225,15 +225,12 @@ csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvre
     out->coef[0] = b0;
     out->cov[0] = v00;
   }
-  {
-    /* The scaled problem's coefficients: d_j b_j (d: centred column
-     * norms) and, with an intercept, b0 sqrt(W), as in accum_qr.c. */
-    for (size_t jj = 0; jj < r; jj++)
-      rhs[jj] = out->coef[ic + kept[jj]] * d[jj];
-    if (ic)
-      rhs[r] = out->coef[0] * sqrt(a->sum_w);
-    out->digits = digits_estimate(r + ic, rhs, out->cond, 1);
-  }
+  /* Digits: slopes with their column norms d (centred with an intercept,
+   * whose column means are xbar). */
+  for (size_t jj = 0; jj < r; jj++)
+    rhs[jj] = out->coef[ic + kept[jj]];
+  out->digits =
+      digits_estimate(r, rhs, d, out->cond, 1, ic ? &out->coef[0] : NULL, ic ? xbar : NULL);
 done:
   free(A);
   free(u);

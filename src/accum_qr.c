@@ -251,20 +251,21 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
                           &rcond);
     out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
   }
-  /* Digits: the coefficients of the scaled problem (each slope times its
-   * centred column norm, the intercept times sqrt(sum w)) against the
-   * condition number; first-order theory for a backward-stable solve. */
-  if (ic)
-    v[0] = out->coef[0] * rw[0];
-  for (size_t j = 0; j < ns; j++) {
-    double s = 0;
-    for (size_t i = 0; i <= j; i++) {
-      double e = rw[(s0 + j) * q + s0 + i];
-      s += e * e;
+  /* Digits: slopes with their (centred) column norms; with an intercept
+   * the column means are K + R[0,j] / R[0,0]. */
+  {
+    double *cn = rinv, *xb = rinv + q;
+    for (size_t j = 0; j < ns; j++) {
+      double s = 0;
+      for (size_t i = s0; i <= s0 + j; i++)
+        s += rw[(s0 + j) * q + i] * rw[(s0 + j) * q + i];
+      cn[j] = sqrt(s);
+      if (ic)
+        xb[j] = a->shift[orig[s0 + j] - 1] + rw[(s0 + j) * q] / rw[0];
     }
-    v[s0 + j] = z[s0 + j] * sqrt(s);
+    out->digits = digits_estimate(ns, z + s0, cn, out->cond, 0, ic ? &out->coef[0] : NULL,
+                                  ic ? xb : NULL);
   }
-  out->digits = digits_estimate(rank, v, out->cond, 0);
 done:
   free(rw);
   free(norm);

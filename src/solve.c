@@ -64,22 +64,31 @@ static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_e
   return CSVREG_OK;
 }
 
-double digits_estimate(size_t n, const double *bs, double kappa, int squared) {
+double digits_estimate(size_t k, const double *b, const double *d, double kappa, int squared,
+                       const double *b0, const double *xbar) {
   const double u = 1.1102230246251565e-16; /* 2^-53 */
-  double norm = 0, worst = 0;
-  for (size_t j = 0; j < n; j++)
-    norm += bs[j] * bs[j];
+  double norm = 0, worst = 0, d0 = b0 ? u * fabs(*b0) : 0;
+  for (size_t j = 0; j < k; j++)
+    norm += (b[j] * d[j]) * (b[j] * d[j]);
   norm = sqrt(norm);
   double rel = squared ? u * kappa * kappa : u * kappa;
-  for (size_t j = 0; j < n; j++) {
-    double e = bs[j] != 0 ? rel * norm / fabs(bs[j]) : 1.0;
+  for (size_t j = 0; j < k; j++) {
+    double dj = d[j] > 0 ? rel * norm / d[j] : 0;
+    double e = b[j] != 0 ? dj / fabs(b[j]) : 1.0;
+    if (e > worst)
+      worst = e;
+    if (xbar)
+      d0 += dj * fabs(xbar[j]);
+  }
+  if (b0) {
+    double e = *b0 != 0 ? d0 / fabs(*b0) : (d0 > 0 ? 1.0 : 0.0);
     if (e > worst)
       worst = e;
   }
   if (!(worst > 0))
     return 15.9;
-  double d = -log10(worst);
-  return d > 15.9 ? 15.9 : (d < 0 ? 0 : d);
+  double dg = -log10(worst);
+  return dg > 15.9 ? 15.9 : (dg < 0 ? 0 : dg);
 }
 
 /* R's summary.lm, confint.lm and logLik.lm from the solved kernel. */

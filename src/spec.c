@@ -19,8 +19,9 @@ void csvreg_spec_options_init(csvreg_spec_options *o) {
 void csvreg_spec_free(csvreg_spec *s) {
   if (!s)
     return;
-  for (size_t k = 0; k < s->ninputs; k++)
-    free(s->input_names[k]);
+  if (s->input_names)
+    for (size_t k = 0; k < s->ninputs; k++)
+      free(s->input_names[k]);
   for (size_t k = 0; k < s->nna; k++)
     free(s->na[k]);
   free(s->input_names);

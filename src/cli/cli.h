@@ -1,0 +1,116 @@
+/*
+ * cli.h - declarations shared by the csvreg program's files (not the library).
+ *
+ * The program is a table of subcommands (main.c), one file per subcommand
+ * (cmd_*.c), option-value parsing (options.c), the report writers (report.c)
+ * and the terminal progress line (progress.c). It uses only include/csvreg.h.
+ */
+#ifndef CSVREG_CLI_H
+#define CSVREG_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "csvreg.h"
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* Exit statuses, documented in `csvreg --help` and csvreg(1). */
+enum {
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_INTERNAL = 1, /* internal error or out of memory */
+  CLI_EXIT_USAGE = 2,    /* bad command, option or option value */
+  CLI_EXIT_DATA = 3,     /* bad input data: CSV, column, value, limit */
+  CLI_EXIT_IO = 4,       /* cannot read the input or write the output */
+  CLI_EXIT_NUMERIC = 5,  /* nothing to fit: no usable rows, every term aliased */
+  CLI_EXIT_FORMAT = 6    /* a model or state file that cannot be used */
+};
+
+/* One subcommand (Miller's mapper table): `usage` prints the full --help text;
+ * `run` gets argv with argv[0] the command's name and returns an exit status. */
+typedef struct cli_command {
+  const char *name;
+  const char *summary;
+  void (*usage)(FILE *out);
+  int (*run)(int argc, char **argv);
+} cli_command;
+
+/* main.c */
+extern const char *cli_program; /* "csvreg" */
+
+/* The exit status for a library status (the one place that maps them). */
+int cli_exit_code(csvreg_status st);
+
+/* "csvreg: <source:line: column N (name): message>" on stderr; returns the
+ * exit status for err->status. */
+int cli_report_error(const csvreg_error *err);
+
+/* Flushes stdout, remembering errno of a failed write for the final message
+ * (main checks ferror and fclose before exiting). Returns 0 or -1. */
+int cli_flush_stdout(void);
+
+/* "csvreg: <message>" on stderr. */
+void cli_errorf(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* "csvreg: warning: <message>" on stderr. */
+void cli_warnf(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* "csvreg: <message>" and "Try 'csvreg <command> --help'." on stderr;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* options.c: option values. Each returns 0, or prints a usage error naming the
+ * option and returns CLI_EXIT_USAGE. */
+int opt_positive_size(const char *command, const char *option, const char *arg, size_t *out);
+int opt_open_unit(const char *command, const char *option, const char *arg, double *out);
+int opt_delimiter(const char *command, const char *option, const char *arg, char *out);
+
+/* report.c */
+typedef enum report_format { REPORT_TEXT = 0, REPORT_JSON, REPORT_CSV } report_format;
+
+/* "text" / "json" / "csv"; returns -1 for others. */
+int report_format_parse(const char *name, report_format *out);
+
+/* Writes the fit to `out` in `format`. Returns CSVREG_OK, or an error (out of
+ * memory building JSON) in `err`. Write errors are left in ferror(out). */
+csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format format,
+                           csvreg_error *err);
+
+/* Prints the fit's warnings (few correct digits, no residual degrees of
+ * freedom) on stderr. */
+void report_warnings(const csvreg_fit *fit);
+
+/* The number as the text report shows it: `%.*g` with `digits` significant
+ * digits, or "NA" when not finite. Returns buf. */
+const char *report_num(char *buf, size_t size, double v, int digits);
+
+/* progress.c: the `\r` progress line on a terminal. */
+typedef struct progress {
+  int enabled;
+  double start; /* monotonic seconds at progress_init */
+  double last;  /* when the line was last drawn */
+  size_t drawn; /* characters of the line on screen (0: none) */
+} progress;
+
+/* Monotonic clock in seconds (CLOCK_MONOTONIC). */
+double progress_now(void);
+
+/* Draws only when `enabled` (stderr a terminal and not --quiet). */
+void progress_init(progress *p, int enabled);
+
+/* Redraws at most every 0.5 s: bytes, rows, rows/s; percent and ETA when the
+ * input's size is known (size >= 0). */
+void progress_update(progress *p, uint64_t bytes, uint64_t rows, int64_t size);
+
+/* Erases the line, if one was drawn. */
+void progress_done(progress *p);
+
+/* cmd_fit.c */
+void cmd_fit_usage(FILE *out);
+int cmd_fit_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * cmd_fit.c - `csvreg fit`: options, then one streaming pass
+ * reader -> chunk -> accumulator -> solve -> report, with every object freed
+ * on every path (one exit label, the _free functions accept NULL).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define CMD "fit"
+
+void cmd_fit_usage(FILE *out) {
+  fprintf(out,
+          "Usage: %s fit -y COL [OPTION]... [FILE]\n"
+          "Fit a linear regression of COL on the other columns of a CSV file, in one\n"
+          "streaming pass and bounded memory, and print an R summary.lm-style report.\n"
+          "With no FILE, or when FILE is -, read standard input.\n"
+          "\n"
+          "Model:\n"
+          "  -y, --target COL      the column to predict (name or 1-based position); required\n"
+          "  -x, --features LIST   comma-separated feature columns (names or positions);\n"
+          "                        default: every column but the target and the weights\n"
+          "  -w, --weights COL     weighted least squares with the weights in COL, as R's\n"
+          "                        lm(weights=); zero weights are counted and not fitted,\n"
+          "                        a negative weight is an error\n"
+          "      --no-intercept    fit without an intercept\n"
+          "\n"
+          "Input:\n"
+          "  -d, --delimiter C     field delimiter, one character; '\\t' or 'tab' for TAB\n"
+          "                        (default ',')\n"
+          "      --no-header       the first row is data; columns are named V1, V2, ...\n"
+          "      --na LIST         comma-separated tokens that mean a missing value\n"
+          "                        (default 'NA,': NA and the empty cell); a row with a\n"
+          "                        missing used cell is dropped and counted\n"
+          "      --skip-bad        drop and count rows with a cell that is not a number or\n"
+          "                        the wrong number of fields, instead of failing\n"
+          "      --chunk-rows N    rows per block folded into the accumulator (N > 0;\n"
+          "                        default %d)\n"
+          "\n"
+          "Numerics:\n"
+          "      --solver NAME     qr (default): streamed QR of the shifted data, accurate\n"
+          "                        on ill-conditioned designs; normal: centred co-moments\n"
+          "                        and Cholesky, a little faster\n"
+          "      --tol X           aliasing tolerance, 0 < X < 1 (default %g); a term whose\n"
+          "                        part not explained by earlier terms is below X times its\n"
+          "                        norm is reported as aliased (NA)\n"
+          "      --level X         confidence level of the intervals, 0 < X < 1\n"
+          "                        (default 0.95)\n"
+          "\n"
+          "Output:\n"
+          "      --format FMT      text (default): an R-like summary; json: every statistic\n"
+          "                        at round-trip precision; csv: the coefficient table\n"
+          "      --quiet           no progress line and no warnings on standard error\n"
+          "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
+          "                        memory on standard error after the report\n"
+          "  -h, --help            show this help and exit\n"
+          "\n"
+          "A progress line is shown while reading when standard error is a terminal.\n"
+          "Exit status: 0 success, 1 internal error, 2 usage, 3 bad input data,\n"
+          "4 input/output error, 5 numerical failure (see '%s --help').\n"
+          "\n"
+          "Examples:\n"
+          "  %s fit -y Employed data/longley.csv\n"
+          "  %s fit -y price -x sqft,rooms,age -w weight houses.csv --format json\n"
+          "  zcat big.csv.gz | %s fit -y y -\n",
+          cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL, cli_program, cli_program,
+          cli_program, cli_program);
+}
+
+typedef struct fit_args {
+  csvreg_reader_options reader;
+  csvreg_spec_options spec;
+  csvreg_solve_options solve;
+  csvreg_solver solver;
+  size_t chunk_rows;
+  report_format format;
+  int quiet, stats;
+  const char *path;
+} fit_args;
+
+enum {
+  OPT_NO_INTERCEPT = 256,
+  OPT_NA,
+  OPT_SKIP_BAD,
+  OPT_NO_HEADER,
+  OPT_CHUNK_ROWS,
+  OPT_SOLVER,
+  OPT_TOL,
+  OPT_LEVEL,
+  OPT_FORMAT,
+  OPT_QUIET,
+  OPT_STATS
+};
+
+static const struct option long_options[] = {
+    {"target", required_argument, NULL, 'y'},
+    {"features", required_argument, NULL, 'x'},
+    {"weights", required_argument, NULL, 'w'},
+    {"no-intercept", no_argument, NULL, OPT_NO_INTERCEPT},
+    {"na", required_argument, NULL, OPT_NA},
+    {"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
+    {"delimiter", required_argument, NULL, 'd'},
+    {"no-header", no_argument, NULL, OPT_NO_HEADER},
+    {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
+    {"solver", required_argument, NULL, OPT_SOLVER},
+    {"tol", required_argument, NULL, OPT_TOL},
+    {"level", required_argument, NULL, OPT_LEVEL},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+/* getopt_long leaves optopt 0 for an unknown long option, the option's value
+ * for a known one given an argument it does not take, and the letter for a
+ * bad short option. */
+static int bad_option(const char *opt) {
+  if (strncmp(opt, "--", 2) == 0) {
+    size_t n = strcspn(opt, "=");
+    if (optopt)
+      return cli_usage_error(CMD, "option '%.*s' does not take an argument", (int)n, opt);
+    return cli_usage_error(CMD, "unrecognized option '%.*s'", (int)n, opt);
+  }
+  return cli_usage_error(CMD, "invalid option '-%c'", optopt);
+}
+
+/* Returns -1 to go on, or an exit status (help shown, or a usage error). */
+static int parse_args(int argc, char **argv, fit_args *a) {
+  memset(a, 0, sizeof *a);
+  csvreg_reader_options_init(&a->reader);
+  csvreg_spec_options_init(&a->spec);
+  csvreg_solve_options_init(&a->solve);
+  a->solver = CSVREG_SOLVER_QR;
+  a->format = REPORT_TEXT;
+
+  /* We print our own messages (opterr = 0; ':' reports a missing argument). */
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":y:x:w:d:h", long_options, NULL)) != -1) {
+    const char *opt = argv[optind - 1];
+    switch (c) {
+    case 'y': a->spec.target = optarg; break;
+    case 'x': a->spec.features = optarg; break;
+    case 'w': a->spec.weights = optarg; break;
+    case OPT_NO_INTERCEPT: a->spec.intercept = 0; break;
+    case OPT_NA: a->spec.na = optarg; break;
+    case OPT_SKIP_BAD: a->spec.skip_bad = 1; break;
+    case 'd':
+      if (opt_delimiter(CMD, "--delimiter", optarg, &a->reader.delimiter))
+        return CLI_EXIT_USAGE;
+      break;
+    case OPT_NO_HEADER: a->reader.header = 0; break;
+    case OPT_CHUNK_ROWS:
+      if (opt_positive_size(CMD, "--chunk-rows", optarg, &a->chunk_rows))
+        return CLI_EXIT_USAGE;
+      break;
+    case OPT_SOLVER:
+      if (csvreg_solver_parse(optarg, &a->solver) != CSVREG_OK)
+        return cli_usage_error(CMD, "--solver: expected 'qr' or 'normal', got '%s'", optarg);
+      break;
+    case OPT_TOL:
+      if (opt_open_unit(CMD, "--tol", optarg, &a->solve.tol))
+        return CLI_EXIT_USAGE;
+      break;
+    case OPT_LEVEL:
+      if (opt_open_unit(CMD, "--level", optarg, &a->solve.level))
+        return CLI_EXIT_USAGE;
+      break;
+    case OPT_FORMAT:
+      if (report_format_parse(optarg, &a->format))
+        return cli_usage_error(CMD, "--format: expected 'text', 'json' or 'csv', got '%s'", optarg);
+      break;
+    case OPT_QUIET: a->quiet = 1; break;
+    case OPT_STATS: a->stats = 1; break;
+    case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
+    case ':':
+      if (strncmp(opt, "--", 2) == 0)
+        return cli_usage_error(CMD, "option '%s' requires an argument", opt);
+      return cli_usage_error(CMD, "option '-%c' requires an argument", optopt);
+    default: return bad_option(opt);
+    }
+  }
+  if (optind < argc)
+    a->path = argv[optind++];
+  if (optind < argc)
+    return cli_usage_error(CMD, "too many arguments: '%s' (one FILE at most)", argv[optind]);
+  if (!a->spec.target)
+    return cli_usage_error(CMD, "missing --target (-y): the column to predict");
+  return -1;
+}
+
+static void print_stats(const csvreg_counts *k, uint64_t chunks, uint64_t bytes, double secs) {
+  struct rusage ru;
+  double rss_mib = 0;
+  /* Linux reports ru_maxrss in KiB. */
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    rss_mib = (double)ru.ru_maxrss / 1024.0;
+  double s = secs > 0 ? secs : 1e-9;
+  fprintf(stderr,
+          "%s: stats: %llu rows read, %llu used, %llu chunks, %llu bytes, %.3f s, "
+          "%.0f rows/s, %.1f MB/s, peak RSS %.1f MiB\n",
+          cli_program, (unsigned long long)k->records, (unsigned long long)k->used,
+          (unsigned long long)chunks, (unsigned long long)bytes, secs, (double)k->records / s,
+          (double)bytes / 1e6 / s, rss_mib);
+}
+
+int cmd_fit_run(int argc, char **argv) {
+  fit_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc >= 0)
+    return rc;
+
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_reader *reader = NULL;
+  csvreg_spec *spec = NULL;
+  csvreg_chunk *chunk = NULL;
+  csvreg_accum *accum = NULL;
+  csvreg_fit *fit = NULL;
+  csvreg_status st;
+  progress prog;
+  uint64_t chunks = 0;
+  double t0 = progress_now();
+
+  progress_init(&prog, !a.quiet && isatty(STDERR_FILENO));
+  st = csvreg_reader_open(&reader, a.path ? a.path : "-", &a.reader, &err);
+  if (st != CSVREG_OK)
+    goto fail;
+  st = csvreg_spec_new(&spec, csvreg_reader_column_names(reader), csvreg_reader_ncolumns(reader),
+                       &a.spec, &err);
+  if (st != CSVREG_OK) {
+    /* A column choice is checked against the header: point at it. */
+    if (!err.source[0]) {
+      snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(reader));
+      err.line = a.reader.header ? 1 : 0;
+    }
+    goto fail;
+  }
+  st = csvreg_chunk_new(&chunk, spec, a.chunk_rows, &err);
+  if (st != CSVREG_OK)
+    goto fail;
+  st = csvreg_accum_new_for_spec(&accum, spec, a.solver, &err);
+  if (st != CSVREG_OK)
+    goto fail;
+
+  int64_t size = csvreg_reader_size(reader);
+  do {
+    st = csvreg_chunk_fill(chunk, reader, &err);
+    if (csvreg_is_error(st))
+      goto fail;
+    if (csvreg_chunk_counts(chunk)->records > 0)
+      chunks++;
+    csvreg_status st2 = csvreg_accum_add_chunk(accum, chunk, &err);
+    if (st2 != CSVREG_OK) {
+      st = st2;
+      goto fail;
+    }
+    progress_update(&prog, csvreg_reader_bytes(reader), csvreg_accum_counts(accum)->records, size);
+  } while (st != CSVREG_END);
+  progress_done(&prog);
+
+  st = csvreg_accum_solve(accum, &a.solve, &fit, &err);
+  if (st != CSVREG_OK)
+    goto fail;
+  if (!a.quiet)
+    report_warnings(fit);
+  st = report_write(stdout, fit, a.format, &err);
+  if (st != CSVREG_OK)
+    goto fail;
+  /* Flush now so that the stats follow the report on a shared terminal; a
+   * write error is reported by main when it closes stdout. */
+  cli_flush_stdout();
+  if (a.stats)
+    print_stats(csvreg_accum_counts(accum), chunks, csvreg_reader_bytes(reader),
+                progress_now() - t0);
+  rc = CLI_EXIT_OK;
+  goto done;
+
+fail:
+  progress_done(&prog);
+  /* Trust the returned status over a record a module forgot to fill. */
+  if (err.status != st) {
+    err.status = st;
+    if (!err.message[0])
+      snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
+  }
+  rc = cli_report_error(&err);
+done:
+  csvreg_fit_free(fit);
+  csvreg_accum_free(accum);
+  csvreg_chunk_free(chunk);
+  csvreg_spec_free(spec);
+  csvreg_reader_free(reader);
+  return rc;
+}

@@ -1,0 +1,169 @@
+/*
+ * main.c - the csvreg program: a table of subcommands (as Miller's mappers),
+ * the mapping from library status to exit status, and the final check that
+ * standard output was really written.
+ *
+ * The program never calls setlocale(): it stays in the C locale so that
+ * every number it prints uses '.' as the decimal point and parses back the
+ * same way, whatever LANG/LC_ALL say. (The library's number parser is
+ * locale-independent anyway; printf and strtod here are not.)
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_program = "csvreg";
+
+/* New commands (predict, eval, merge, solve) are a file and one row here. */
+static const cli_command commands[] = {
+    {"fit", "fit a linear regression to a CSV file in one streaming pass", cmd_fit_usage,
+     cmd_fit_run},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_exit_codes(FILE *out) {
+  fputs("Exit status:\n"
+        "  0  success\n"
+        "  1  internal error or out of memory\n"
+        "  2  usage error: unknown command, bad option or option value\n"
+        "  3  bad input data: malformed CSV, unknown column, a cell that is not a number,\n"
+        "     a negative weight, a limit exceeded\n"
+        "  4  input/output error: cannot open or read the input, cannot write the output\n"
+        "  5  numerical failure: no usable rows, every term aliased\n"
+        "  6  a model or state file that cannot be used\n",
+        out);
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "Usage: %s COMMAND [OPTION]... [FILE]\n"
+          "Streaming least-squares regression on CSV data, in bounded memory.\n"
+          "FILE is a CSV file; with no FILE, or when FILE is -, read standard input.\n\n"
+          "Commands:\n",
+          cli_program);
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out,
+          "\nOptions:\n"
+          "  -h, --help     show this help and exit\n"
+          "      --version  show the version and exit\n\n"
+          "Run '%s COMMAND --help' for a command's options.\n\n",
+          cli_program);
+  print_exit_codes(out);
+  fprintf(out, "\nExample:\n  %s fit -y Employed data/longley.csv\n", cli_program);
+}
+
+int cli_exit_code(csvreg_status st) {
+  switch (st) {
+  case CSVREG_OK:
+  case CSVREG_END: return CLI_EXIT_OK;
+  case CSVREG_E_USAGE: return CLI_EXIT_USAGE;
+  case CSVREG_E_NOMEM: return CLI_EXIT_INTERNAL;
+  case CSVREG_E_IO: return CLI_EXIT_IO;
+  case CSVREG_E_CSV:
+  case CSVREG_E_COLUMN:
+  case CSVREG_E_VALUE:
+  case CSVREG_E_LIMIT: return CLI_EXIT_DATA;
+  case CSVREG_E_NUMERIC: return CLI_EXIT_NUMERIC;
+  case CSVREG_E_FORMAT: return CLI_EXIT_FORMAT;
+  case CSVREG_E_INTERNAL: return CLI_EXIT_INTERNAL;
+  }
+  return CLI_EXIT_INTERNAL;
+}
+
+int cli_report_error(const csvreg_error *err) {
+  char buf[2048];
+  csvreg_error_format(err, buf, sizeof buf);
+  /* A library function that failed without a message still says something. */
+  fprintf(stderr, "%s: %s\n", cli_program, buf[0] ? buf : csvreg_status_str(err->status));
+  return cli_exit_code(err->status);
+}
+
+void cli_errorf(const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", cli_program);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+void cli_warnf(const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: warning: ", cli_program);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", cli_program);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  if (command)
+    fprintf(stderr, "\nTry '%s %s --help'.\n", cli_program, command);
+  else
+    fprintf(stderr, "\nTry '%s --help'.\n", cli_program);
+  return CLI_EXIT_USAGE;
+}
+
+/* errno of the first failed write to stdout: by the time main closes it,
+ * a later successful call may have reset errno. */
+static int stdout_errno;
+
+int cli_flush_stdout(void) {
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    if (!stdout_errno)
+      stdout_errno = errno;
+    return -1;
+  }
+  return 0;
+}
+
+/* A write error may surface only when the buffer is flushed, so fclose is
+ * checked too (as gnulib's close_stdout). SIGPIPE keeps its default action:
+ * a reader that goes away ends us quietly, as it does cat. */
+static int close_stdout(int status) {
+  int had_error = ferror(stdout);
+  errno = 0;
+  int close_failed = fclose(stdout) != 0;
+  if (had_error || close_failed) {
+    int e = stdout_errno ? stdout_errno : errno;
+    if (e)
+      cli_errorf("error writing standard output: %s", strerror(e));
+    else
+      cli_errorf("error writing standard output");
+    if (status == CLI_EXIT_OK)
+      status = CLI_EXIT_IO;
+  }
+  return status;
+}
+
+static int dispatch(int argc, char **argv) {
+  if (argc < 2)
+    return cli_usage_error(NULL, "missing command");
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+    printf("%s %s\n", cli_program, csvreg_version());
+    return CLI_EXIT_OK;
+  }
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(cmd, commands[i].name) == 0)
+      return commands[i].run(argc - 1, argv + 1);
+  if (cmd[0] == '-')
+    return cli_usage_error(NULL, "unrecognized option '%s' (expected a command first)", cmd);
+  return cli_usage_error(NULL, "unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv) { return close_stdout(dispatch(argc, argv)); }
