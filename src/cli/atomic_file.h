@@ -1,0 +1,32 @@
+/*
+ * atomic_file.h - output files that appear whole or not at all.
+ *
+ * The data go to a temporary file in the target's directory; commit flushes,
+ * fsyncs, renames it over the target and fsyncs the directory. A failure, a
+ * full disk, or SIGINT/SIGTERM/SIGHUP before the rename removes the temporary
+ * file and leaves the old target as it was.
+ */
+#ifndef CSVREG_ATOMIC_FILE_H
+#define CSVREG_ATOMIC_FILE_H
+
+#include <stdio.h>
+
+typedef struct atomic_file {
+  char *path;     /* the target */
+  char *tmp_path; /* the temporary file beside it */
+  FILE *fp;       /* write here between open and commit */
+} atomic_file;
+
+/* Creates the temporary file for `path`. Returns 0, or -1 with a message
+ * ("cannot create ...: <strerror>") in msg. */
+int atomic_open(atomic_file *af, const char *path, char *msg, size_t msgsize);
+
+/* Flushes, fsyncs and renames into place. Returns 0, or -1 with a message;
+ * on failure the temporary file is removed and the target untouched. */
+int atomic_commit(atomic_file *af, char *msg, size_t msgsize);
+
+/* Closes and removes the temporary file (after an error). Safe to call twice
+ * and on a file that was never opened (zeroed). */
+void atomic_abort(atomic_file *af);
+
+#endif
