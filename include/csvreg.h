@@ -424,6 +424,149 @@ void csvreg_fit_free(csvreg_fit *f);
  * null; doubles at round-trip precision). *out is malloc'd; free() it. */
 csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Chunk rows' record numbers, splitting rows into parts                    */
+/* ------------------------------------------------------------------------ */
+
+/* The record number (as csvreg_record.number: the header is record 1) of
+ * each row now in the chunk, csvreg_chunk_rows(c) of them. Borrowed until
+ * the next fill. */
+const uint64_t *csvreg_chunk_record_numbers(const csvreg_chunk *c);
+
+/* A deterministic number in [0, 1) for a record number and a seed
+ * (splitmix64 of both), the same on every machine: row `record` is held out
+ * when u < fraction, and is in fold floor(u * K) of K-fold validation. */
+double csvreg_split_uniform(uint64_t record, uint64_t seed);
+
+/* Folds the chunk's rows into `nparts` accumulators made for the same spec:
+ * row i goes to parts[part[i]] (part[i] < nparts). The rows the chunk
+ * dropped (missing values, bad rows) are counted in parts[0]. On an error
+ * some parts may already hold their rows. */
+csvreg_status csvreg_accum_add_chunk_split(csvreg_accum *const *parts, size_t nparts,
+                                           const csvreg_chunk *c, const size_t *part,
+                                           csvreg_error *err);
+
+/* How well a fit explains the rows of an accumulator, computed exactly from
+ * the accumulator (no second pass over the rows): for the coefficients b,
+ * SSE = |R c|^2 with c = (K_y - b0 - b'K, -b, 1) on the state's own shift
+ * (qr), or c'Mc from the co-moments (normal). Weighted as the fit. */
+typedef struct csvreg_score {
+  uint64_t n;       /* rows with weight > 0 */
+  double sum_w;     /* their weight (n when unweighted) */
+  double sse;       /* sum w (y - yhat)^2 */
+  double mse, rmse; /* sse / sum_w and its root */
+  double tss;       /* sum w (y - mean_w(y))^2 about the rows' own mean; NaN
+                       for a qr state without an intercept, which does not
+                       keep the mean of y */
+  double r_squared; /* 1 - sse / tss (NaN when tss is NaN or 0) */
+} csvreg_score;
+
+/* Scores `fit` (aliased terms count as 0) on the rows of `a`, which must have
+ * the fit's terms, target and intercept (CSVREG_E_USAGE otherwise). An empty
+ * accumulator gives n = 0 and NaN statistics. */
+csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, csvreg_score *out,
+                                 csvreg_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Models: a fit kept in a file, predictions                                */
+/* ------------------------------------------------------------------------ */
+
+/* A model file is one JSON object: "format": "csvreg-model", "version", the
+ * tool's version, the options that matter when predicting ("options":
+ * target, features, weights, intercept, na, delimiter, header, solver, tol,
+ * level), the fit report of csvreg_fit_to_json ("fit"), the accumulator
+ * state of csvreg_accum_save without its checksum ("state"), and a CRC-32 of
+ * the canonical text of all that ("checksum"). Doubles in the state are
+ * exact hex floats, so a loaded model predicts bit-identically. */
+#define CSVREG_MODEL_FORMAT "csvreg-model"
+#define CSVREG_MODEL_VERSION 1
+
+typedef struct csvreg_model_options {
+  const char *weights; /* the weights column's name; NULL: unweighted */
+  const char *na;      /* the NA tokens given to fit; NULL: the default */
+  char delimiter;      /* the training input's delimiter */
+  int header;          /* the training input had a header */
+  csvreg_solve_options solve; /* tol and level used by the fit */
+} csvreg_model_options;
+
+void csvreg_model_options_init(csvreg_model_options *o);
+
+typedef struct csvreg_model csvreg_model;
+
+/* A model of the fitted accumulator `a` (copied) and its options (copied).
+ * The fit is solved again from the copy, so it equals csvreg_accum_solve(a). */
+csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
+                               const csvreg_model_options *o, csvreg_error *err);
+void csvreg_model_free(csvreg_model *m);
+
+/* The model file's text (pretty JSON ending in a newline); *out is malloc'd. */
+csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err);
+
+/* Reads a model from `len` bytes of a model file. CSVREG_E_FORMAT, with a
+ * message that says which, for text that is not JSON, JSON that is not a
+ * model (a state file is named as such), a newer format version, a checksum
+ * mismatch (edited or truncated), or parts that disagree with each other
+ * (the state's fit is solved again and must match the stored report). */
+csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
+                                csvreg_error *err);
+
+/* Borrowed views, valid until the model is freed. */
+const csvreg_fit *csvreg_model_fit(const csvreg_model *m);
+const csvreg_accum *csvreg_model_accum(const csvreg_model *m);
+const csvreg_model_options *csvreg_model_get_options(const csvreg_model *m);
+size_t csvreg_model_nfeatures(const csvreg_model *m);
+const char *csvreg_model_feature(const csvreg_model *m, size_t j);
+const char *csvreg_model_target(const csvreg_model *m);
+
+typedef enum csvreg_interval {
+  CSVREG_INTERVAL_NONE = 0,
+  CSVREG_INTERVAL_CONFIDENCE = 1, /* for the mean response */
+  CSVREG_INTERVAL_PREDICTION = 2  /* for a new observation (weight 1) */
+} csvreg_interval;
+
+/* Predictions for n rows of the model's features (x column-major, n x
+ * nfeatures, leading dimension ldx >= n) into yhat; aliased terms count as
+ * 0, as in R's predict.lm. With an interval, lower and upper get
+ * yhat -/+ qt((1 + level) / 2, df) * se, se from the stored factor of the
+ * shifted design (R^-T x) and the residual variance, as predict.lm(interval=).
+ * CSVREG_E_NUMERIC for an interval without residual degrees of freedom. */
+csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double *x, size_t ldx,
+                                   csvreg_interval iv, double level, double *yhat, double *lower,
+                                   double *upper, csvreg_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Evaluation metrics                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Metrics of predictions against the truth, as sklearn.metrics defines them
+ * with sample_weight (rows of weight 0 do not count). error = y - yhat. */
+typedef struct csvreg_metrics {
+  uint64_t n;             /* rows scored */
+  uint64_t n_zero_y;      /* rows with y = 0, left out of the MAPE */
+  double sum_w;
+  double mse, rmse, mae;
+  double mape;            /* mean |e| / |y| over rows with y != 0 (a fraction) */
+  double max_error;       /* max |e| (unweighted, as sklearn) */
+  double mean_error;      /* weighted mean of y - yhat (the bias) */
+  double r_squared;       /* 1 - SSE / sum w (y - ybar)^2, ybar this set's mean */
+  double explained_variance; /* 1 - var_w(e) / var_w(y) */
+} csvreg_metrics;
+
+typedef struct csvreg_evaluator csvreg_evaluator;
+
+csvreg_status csvreg_evaluator_new(csvreg_evaluator **out, csvreg_error *err);
+void csvreg_evaluator_free(csvreg_evaluator *e);
+
+/* Adds n rows (w NULL: all 1; weights must be finite and >= 0). Sums are
+ * compensated (Neumaier) and the variances combined per block (Chan et al.),
+ * so the result does not depend on how rows are split into calls. */
+csvreg_status csvreg_evaluator_add(csvreg_evaluator *e, size_t n, const double *y,
+                                   const double *yhat, const double *w, csvreg_error *err);
+
+/* The metrics of the rows added so far (NaN where undefined: no rows,
+ * constant y). */
+void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metrics *out);
+
 #ifdef __cplusplus
 }
 #endif

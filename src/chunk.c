@@ -18,6 +18,7 @@ struct csvreg_chunk {
   csvreg_counts counts;
   uint64_t *na;            /* [ninputs] */
   unsigned char *row_na;   /* [ninputs] scratch for one row */
+  uint64_t *recno;         /* [cap] record number of each row (for splitting) */
   design_block design;
 };
 
@@ -39,7 +40,8 @@ csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t 
   c->vals = calloc(rows * s->ninputs, sizeof *c->vals);
   c->na = calloc(s->ninputs, sizeof *c->na);
   c->row_na = calloc(s->ninputs, 1);
-  if (!c->vals || !c->na || !c->row_na) {
+  c->recno = calloc(rows, sizeof *c->recno);
+  if (!c->vals || !c->na || !c->row_na || !c->recno) {
     csvreg_chunk_free(c);
     return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
   }
@@ -54,6 +56,7 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   free(c->vals);
   free(c->na);
   free(c->row_na);
+  free(c->recno);
   free(c);
 }
 
@@ -158,7 +161,7 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     c->counts.records++;
     st = take_row(c, r, &rec, err);
     if (st == CSVREG_OK)
-      c->rows++;
+      c->recno[c->rows++] = rec.number;
     else if (st != CSVREG_END)
       break;
     st = CSVREG_OK;
@@ -179,3 +182,4 @@ void csvreg_chunk_design(const csvreg_chunk *c, const double **x, size_t *ldx, c
 
 const csvreg_counts *csvreg_chunk_counts(const csvreg_chunk *c) { return &c->counts; }
 const uint64_t *csvreg_chunk_na_counts(const csvreg_chunk *c) { return c->na; }
+const uint64_t *csvreg_chunk_record_numbers(const csvreg_chunk *c) { return c->recno; }

@@ -113,4 +113,14 @@ void progress_done(progress *p);
 void cmd_fit_usage(FILE *out);
 int cmd_fit_run(int argc, char **argv);
 
+/* cmd_predict.c, cmd_eval.c */
+void cmd_predict_usage(FILE *out);
+int cmd_predict_run(int argc, char **argv);
+void cmd_eval_usage(FILE *out);
+int cmd_eval_run(int argc, char **argv);
+
+/* stats.c: the --stats line of every command on stderr (rows, chunks, bytes,
+ * seconds, rows/s, MB/s, peak RSS). */
+void cli_print_stats(const csvreg_counts *k, uint64_t chunks, uint64_t bytes, double secs);
+
 #endif

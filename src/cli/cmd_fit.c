@@ -6,10 +6,10 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "model_cli.h"
 
 #define CMD "fit"
 
@@ -57,6 +57,18 @@ void cmd_fit_usage(FILE *out) {
           "      --quiet           no progress line and no warnings on standard error\n"
           "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
           "                        memory on standard error after the report\n"
+          "  -o, --output FILE     also save the model (options, report and accumulator\n"
+          "                        state) to FILE for predict and eval; written atomically\n"
+          "                        (a temporary file renamed into place); the report is\n"
+          "                        still printed\n"
+          "\n"
+          "Validation (exact, in the same pass):\n"
+          "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
+          "                        the others and report the held-out n, MSE, RMSE and R^2\n"
+          "      --cv K            K-fold cross-validation (2 <= K <= 1000): per-fold and\n"
+          "                        mean MSE, RMSE and R^2; the report is the fit on all rows\n"
+          "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
+          "                        hash (splitmix64) of its record number and S\n"
           "  -h, --help            show this help and exit\n"
           "\n"
           "A progress line is shown while reading when standard error is a terminal.\n"
@@ -80,6 +92,8 @@ typedef struct fit_args {
   report_format format;
   int quiet, stats;
   const char *path;
+  const char *output; /* -o: the model file */
+  validation val;     /* --holdout / --cv */
 } fit_args;
 
 enum {
@@ -93,7 +107,10 @@ enum {
   OPT_LEVEL,
   OPT_FORMAT,
   OPT_QUIET,
-  OPT_STATS
+  OPT_STATS,
+  OPT_HOLDOUT,
+  OPT_CV,
+  OPT_SEED
 };
 
 static const struct option long_options[] = {
@@ -112,6 +129,10 @@ static const struct option long_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"output", required_argument, NULL, 'o'},
+    {"holdout", required_argument, NULL, OPT_HOLDOUT},
+    {"cv", required_argument, NULL, OPT_CV},
+    {"seed", required_argument, NULL, OPT_SEED},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -141,7 +162,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":y:x:w:d:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":y:x:w:d:o:h", long_options, NULL)) != -1) {
     const char *opt = argv[optind - 1];
     switch (c) {
     case 'y': a->spec.target = optarg; break;
@@ -177,6 +198,25 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       break;
     case OPT_QUIET: a->quiet = 1; break;
     case OPT_STATS: a->stats = 1; break;
+    case 'o': a->output = optarg; break;
+    case OPT_HOLDOUT:
+      if (opt_open_unit(CMD, "--holdout", optarg, &a->val.fraction))
+        return CLI_EXIT_USAGE;
+      a->val.mode |= 1;
+      break;
+    case OPT_CV:
+      if (opt_positive_size(CMD, "--cv", optarg, &a->val.k))
+        return CLI_EXIT_USAGE;
+      if (a->val.k < 2 || a->val.k > 1000)
+        return cli_usage_error(CMD, "--cv: expected 2 to 1000 folds, got '%s'", optarg);
+      a->val.mode |= 2;
+      break;
+    case OPT_SEED: {
+      char *end;
+      if (optarg[0] < '0' || optarg[0] > '9' || (a->val.seed = strtoull(optarg, &end, 10), *end))
+        return cli_usage_error(CMD, "--seed: expected an unsigned integer, got '%s'", optarg);
+      break;
+    }
     case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
     case ':':
       if (strncmp(opt, "--", 2) == 0)
@@ -191,22 +231,29 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "too many arguments: '%s' (one FILE at most)", argv[optind]);
   if (!a->spec.target)
     return cli_usage_error(CMD, "missing --target (-y): the column to predict");
+  if (a->val.mode == 3)
+    return cli_usage_error(CMD, "--holdout and --cv cannot be used together");
   return -1;
 }
 
-static void print_stats(const csvreg_counts *k, uint64_t chunks, uint64_t bytes, double secs) {
-  struct rusage ru;
-  double rss_mib = 0;
-  /* Linux reports ru_maxrss in KiB. */
-  if (getrusage(RUSAGE_SELF, &ru) == 0)
-    rss_mib = (double)ru.ru_maxrss / 1024.0;
-  double s = secs > 0 ? secs : 1e-9;
-  fprintf(stderr,
-          "%s: stats: %llu rows read, %llu used, %llu chunks, %llu bytes, %.3f s, "
-          "%.0f rows/s, %.1f MB/s, peak RSS %.1f MiB\n",
-          cli_program, (unsigned long long)k->records, (unsigned long long)k->used,
-          (unsigned long long)chunks, (unsigned long long)bytes, secs, (double)k->records / s,
-          (double)bytes / 1e6 / s, rss_mib);
+/* -o: the model of the reported fit, written before the report so that a
+ * report on stdout means the model is in place. */
+static int write_model(const fit_args *a, const csvreg_accum *accum, const csvreg_spec *spec) {
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  mo.weights = csvreg_spec_weights_name(spec);
+  mo.na = a->spec.na;
+  mo.delimiter = a->reader.delimiter;
+  mo.header = a->reader.header;
+  mo.solve = a->solve;
+  csvreg_model *m = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  if (csvreg_model_new(&m, accum, &mo, &err) != CSVREG_OK)
+    return cli_report_error(&err);
+  int rc = cli_model_write(a->output, m);
+  csvreg_model_free(m);
+  return rc;
 }
 
 int cmd_fit_run(int argc, char **argv) {
@@ -247,6 +294,8 @@ int cmd_fit_run(int argc, char **argv) {
   st = csvreg_accum_new_for_spec(&accum, spec, a.solver, &err);
   if (st != CSVREG_OK)
     goto fail;
+  if (a.val.mode && (st = validation_start(&a.val, spec, a.solver, a.chunk_rows, &err)))
+    goto fail;
 
   int64_t size = csvreg_reader_size(reader);
   do {
@@ -255,7 +304,8 @@ int cmd_fit_run(int argc, char **argv) {
       goto fail;
     if (csvreg_chunk_counts(chunk)->records > 0)
       chunks++;
-    csvreg_status st2 = csvreg_accum_add_chunk(accum, chunk, &err);
+    csvreg_status st2 = a.val.mode ? validation_add_chunk(&a.val, chunk, &err)
+                                   : csvreg_accum_add_chunk(accum, chunk, &err);
     if (st2 != CSVREG_OK) {
       st = st2;
       goto fail;
@@ -264,19 +314,26 @@ int cmd_fit_run(int argc, char **argv) {
   } while (st != CSVREG_END);
   progress_done(&prog);
 
+  if (a.val.mode && (st = validation_merge(&a.val, accum, &err)))
+    goto fail;
   st = csvreg_accum_solve(accum, &a.solve, &fit, &err);
   if (st != CSVREG_OK)
     goto fail;
+  if (a.val.mode && (st = validation_score(&a.val, fit, &a.solve, spec, a.solver, &err)))
+    goto fail;
+  if (a.output && (rc = write_model(&a, accum, spec)) != CLI_EXIT_OK)
+    goto done;
   if (!a.quiet)
     report_warnings(fit);
-  st = report_write(stdout, fit, a.format, &err);
+  st = a.val.mode ? validation_write(stdout, &a.val, fit, a.format, &err)
+                  : report_write(stdout, fit, a.format, &err);
   if (st != CSVREG_OK)
     goto fail;
   /* Flush now so that the stats follow the report on a shared terminal; a
    * write error is reported by main when it closes stdout. */
   cli_flush_stdout();
   if (a.stats)
-    print_stats(csvreg_accum_counts(accum), chunks, csvreg_reader_bytes(reader),
+    cli_print_stats(csvreg_accum_counts(accum), chunks, csvreg_reader_bytes(reader),
                 progress_now() - t0);
   rc = CLI_EXIT_OK;
   goto done;
@@ -291,6 +348,7 @@ fail:
   }
   rc = cli_report_error(&err);
 done:
+  validation_free(&a.val);
   csvreg_fit_free(fit);
   csvreg_accum_free(accum);
   csvreg_chunk_free(chunk);

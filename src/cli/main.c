@@ -22,6 +22,10 @@ const char *cli_program = "csvreg";
 static const cli_command commands[] = {
     {"fit", "fit a linear regression to a CSV file in one streaming pass", cmd_fit_usage,
      cmd_fit_run},
+    {"predict", "append a saved model's predictions to the rows of a CSV file", cmd_predict_usage,
+     cmd_predict_run},
+    {"eval", "score a saved model on a CSV file: RMSE, MAE, R-squared, ...", cmd_eval_usage,
+     cmd_eval_run},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,326 @@
+/*
+ * cmd_eval.c - `csvreg eval -m MODEL [FILE]`: the model's predictions scored
+ * against the target column in one pass: blocks of rows are parsed,
+ * predicted with one library call and folded into the library's evaluator
+ * (compensated sums, per-block two-pass variances), so memory is one block.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model_cli.h"
+
+#define CMD "eval"
+#define EVAL_ROWS 4096
+
+void cmd_eval_usage(FILE *out) {
+  fprintf(out,
+          "Usage: %s eval -m MODEL [OPTION]... [FILE]\n"
+          "Score a model saved by '%s fit -o MODEL' on a CSV file holding its features\n"
+          "and its target, in one pass: n, MSE, RMSE, MAE, MAPE, maximum absolute error,\n"
+          "mean error (bias, y - prediction), R-squared and explained variance about this\n"
+          "file's own mean, as sklearn.metrics computes them; weighted by the model's\n"
+          "weights column when it has one. With no FILE, or when FILE is -, read\n"
+          "standard input.\n"
+          "\n"
+          "  -m, --model FILE      the model file (required)\n"
+          "      --format FMT      text (default), json or csv\n"
+          "      --skip-bad        drop and count rows with a cell that is not a number or\n"
+          "                        the wrong number of fields, instead of failing\n"
+          "  -d, --delimiter C     field delimiter (default: the model's)\n"
+          "      --no-header       the input has no header (columns are V1, V2, ...)\n"
+          "      --chunk-rows N    rows per block (default %d)\n"
+          "      --quiet           no progress line\n"
+          "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
+          "                        memory on standard error\n"
+          "  -h, --help            show this help and exit\n"
+          "\n"
+          "Rows with a missing value (the model's NA tokens) are dropped and counted;\n"
+          "rows with y = 0 are left out of the MAPE (a fraction, not a percentage)\n"
+          "and counted. Rows with weight 0 do not count.\n"
+          "Exit status: 0 success, 1 internal error, 2 usage, 3 bad input data,\n"
+          "4 input/output error, 5 no rows to score, 6 unusable model file.\n"
+          "\n"
+          "Example:\n"
+          "  %s eval -m model.json test.csv --format json\n",
+          cli_program, cli_program, EVAL_ROWS, cli_program);
+}
+
+typedef struct eval_args {
+  const char *model, *path;
+  report_format format;
+  int skip_bad, quiet, stats, delimiter_set, no_header;
+  char delimiter;
+  size_t chunk_rows;
+} eval_args;
+
+enum { OPT_FORMAT = 256, OPT_SKIP_BAD, OPT_NO_HEADER, OPT_CHUNK_ROWS, OPT_QUIET, OPT_STATS };
+
+static const struct option long_options[] = {
+    {"model", required_argument, NULL, 'm'},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
+    {"delimiter", required_argument, NULL, 'd'},
+    {"no-header", no_argument, NULL, OPT_NO_HEADER},
+    {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+static int parse_args(int argc, char **argv, eval_args *a) {
+  memset(a, 0, sizeof *a);
+  a->format = REPORT_TEXT;
+  a->chunk_rows = EVAL_ROWS;
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":m:d:h", long_options, NULL)) != -1) {
+    const char *opt = argv[optind - 1];
+    switch (c) {
+    case 'm': a->model = optarg; break;
+    case OPT_FORMAT:
+      if (report_format_parse(optarg, &a->format))
+        return cli_usage_error(CMD, "--format: expected 'text', 'json' or 'csv', got '%s'", optarg);
+      break;
+    case OPT_SKIP_BAD: a->skip_bad = 1; break;
+    case 'd':
+      if (opt_delimiter(CMD, "--delimiter", optarg, &a->delimiter))
+        return CLI_EXIT_USAGE;
+      a->delimiter_set = 1;
+      break;
+    case OPT_NO_HEADER: a->no_header = 1; break;
+    case OPT_CHUNK_ROWS:
+      if (opt_positive_size(CMD, "--chunk-rows", optarg, &a->chunk_rows))
+        return CLI_EXIT_USAGE;
+      if (a->chunk_rows > (1u << 20))
+        return cli_usage_error(CMD, "--chunk-rows: at most %u, got '%s'", 1u << 20, optarg);
+      break;
+    case OPT_QUIET: a->quiet = 1; break;
+    case OPT_STATS: a->stats = 1; break;
+    case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
+    case ':':
+      if (strncmp(opt, "--", 2) == 0)
+        return cli_usage_error(CMD, "option '%s' requires an argument", opt);
+      return cli_usage_error(CMD, "option '-%c' requires an argument", optopt);
+    default:
+      if (strncmp(opt, "--", 2) == 0)
+        return cli_usage_error(CMD, "unrecognized option '%.*s'", (int)strcspn(opt, "="), opt);
+      return cli_usage_error(CMD, "invalid option '-%c'", optopt);
+    }
+  }
+  if (optind < argc)
+    a->path = argv[optind++];
+  if (optind < argc)
+    return cli_usage_error(CMD, "too many arguments: '%s' (one FILE at most)", argv[optind]);
+  if (!a->model)
+    return cli_usage_error(CMD, "missing --model (-m): the model file written by 'fit -o'");
+  return -1;
+}
+
+typedef struct metric_row {
+  const char *name;
+  double value;
+} metric_row;
+
+enum { NMETRICS = 9 };
+
+static void metric_rows(const csvreg_metrics *m, metric_row r[NMETRICS]) {
+  const metric_row v[NMETRICS] = {
+      {"mse", m->mse},
+      {"rmse", m->rmse},
+      {"mae", m->mae},
+      {"mape", m->mape},
+      {"max_error", m->max_error},
+      {"mean_error", m->mean_error},
+      {"r_squared", m->r_squared},
+      {"explained_variance", m->explained_variance},
+      {"sum_w", m->sum_w}};
+  memcpy(r, v, sizeof v);
+}
+
+static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csvreg_counts *k,
+                                   const char *target, int weighted, report_format format,
+                                   csvreg_error *err) {
+  metric_row r[NMETRICS];
+  metric_rows(m, r);
+  char b[64];
+  if (format == REPORT_TEXT) {
+    fprintf(out, "Evaluation of the model of %s on %llu rows%s\n\n", target,
+            (unsigned long long)m->n, weighted ? ", weighted" : "");
+    for (int i = 0; i < NMETRICS; i++)
+      if (i != NMETRICS - 1 || weighted)
+        fprintf(out, "%-20s %s\n", r[i].name, report_num(b, sizeof b, r[i].value, 7));
+    fprintf(out, "\nRows: %llu read, %llu scored, %llu dropped as missing, %llu bad skipped, "
+                 "%llu with weight 0\n",
+            (unsigned long long)k->records, (unsigned long long)m->n,
+            (unsigned long long)k->dropped_na, (unsigned long long)k->dropped_bad,
+            (unsigned long long)k->zero_weight);
+    if (m->n_zero_y)
+      fprintf(out, "MAPE leaves out %llu rows with %s = 0\n", (unsigned long long)m->n_zero_y,
+              target);
+    return CSVREG_OK;
+  }
+  if (format == REPORT_CSV) {
+    fputs("n", out);
+    for (int i = 0; i < NMETRICS; i++)
+      fprintf(out, ",%s", r[i].name);
+    fputs(",n_zero_y,n_read,n_missing,n_bad,n_zero_weight\n", out);
+    fprintf(out, "%llu", (unsigned long long)m->n);
+    for (int i = 0; i < NMETRICS; i++) {
+      if (isfinite(r[i].value))
+        fprintf(out, ",%.17g", r[i].value);
+      else
+        fputs(",NA", out);
+    }
+    fprintf(out, ",%llu,%llu,%llu,%llu,%llu\n", (unsigned long long)m->n_zero_y,
+            (unsigned long long)k->records, (unsigned long long)k->dropped_na,
+            (unsigned long long)k->dropped_bad, (unsigned long long)k->zero_weight);
+    return CSVREG_OK;
+  }
+  json_t *o = json_object();
+  int bad = !o;
+  bad = bad || json_object_set_new(o, "n", json_integer((json_int_t)m->n));
+  for (int i = 0; !bad && i < NMETRICS; i++)
+    bad = json_object_set_new(o, r[i].name,
+                              isfinite(r[i].value) ? json_real(r[i].value) : json_null());
+  bad = bad || json_object_set_new(o, "n_zero_y", json_integer((json_int_t)m->n_zero_y)) ||
+        json_object_set_new(o, "n_read", json_integer((json_int_t)k->records)) ||
+        json_object_set_new(o, "n_missing", json_integer((json_int_t)k->dropped_na)) ||
+        json_object_set_new(o, "n_bad", json_integer((json_int_t)k->dropped_bad)) ||
+        json_object_set_new(o, "n_zero_weight", json_integer((json_int_t)k->zero_weight)) ||
+        json_object_set_new(o, "target", json_string(target)) ||
+        json_object_set_new(o, "weighted", json_boolean(weighted));
+  char *text = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+  json_decref(o);
+  if (!text) {
+    err->status = CSVREG_E_NOMEM;
+    snprintf(err->message, sizeof err->message, "out of memory writing JSON");
+    return CSVREG_E_NOMEM;
+  }
+  fputs(text, out);
+  fputc('\n', out);
+  free(text);
+  return CSVREG_OK;
+}
+
+int cmd_eval_run(int argc, char **argv) {
+  eval_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc >= 0)
+    return rc;
+  csvreg_model *model = NULL;
+  if ((rc = cli_model_read(a.model, &model)))
+    return rc;
+  const csvreg_model_options *mo = csvreg_model_get_options(model);
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_reader *reader = NULL;
+  csvreg_evaluator *ev = NULL;
+  model_cols mc;
+  memset(&mc, 0, sizeof mc);
+  double *x = NULL, *y = NULL, *w = NULL, *yhat = NULL;
+  csvreg_counts counts;
+  memset(&counts, 0, sizeof counts);
+  uint64_t chunks = 0;
+  double t0 = progress_now();
+  progress prog;
+  progress_init(&prog, !a.quiet && isatty(STDERR_FILENO));
+  csvreg_reader_options ro;
+  csvreg_reader_options_init(&ro);
+  ro.delimiter = a.delimiter_set ? a.delimiter : mo->delimiter;
+  ro.header = a.no_header ? 0 : mo->header;
+  csvreg_status st = csvreg_reader_open(&reader, a.path ? a.path : "-", &ro, &err);
+  if (st || (st = model_cols_bind(&mc, model, reader, 1, &err)) ||
+      (st = csvreg_evaluator_new(&ev, &err)))
+    goto fail;
+  const size_t cap = a.chunk_rows, p = mc.p;
+  x = malloc(cap * (p ? p : 1) * sizeof *x);
+  y = malloc(cap * sizeof *y);
+  w = malloc(cap * sizeof *w);
+  yhat = malloc(cap * sizeof *yhat);
+  if (!x || !y || !w || !yhat) {
+    st = err.status = CSVREG_E_NOMEM;
+    snprintf(err.message, sizeof err.message, "out of memory for a block of %zu rows", cap);
+    goto fail;
+  }
+  int64_t size = csvreg_reader_size(reader);
+  size_t n = 0;
+  int end = 0;
+  while (!end) {
+    csvreg_record rec;
+    st = csvreg_reader_next(reader, &rec, &err);
+    if (st == CSVREG_END) {
+      end = 1;
+    } else if (st) {
+      goto fail;
+    } else {
+      counts.records++;
+      size_t col;
+      row_status rs = model_cols_parse(&mc, reader, &rec, x + n, cap, y + n, w + n, &col, &err);
+      if (rs == ROW_FATAL || (rs == ROW_BAD && !a.skip_bad)) {
+        st = err.status;
+        goto fail;
+      }
+      if (rs == ROW_BAD) {
+        counts.dropped_bad++;
+        csvreg_error_clear(&err);
+      } else if (rs == ROW_MISSING) {
+        counts.dropped_na++;
+      } else if (w[n] == 0) {
+        counts.zero_weight++;
+      } else {
+        counts.used++;
+        n++;
+      }
+    }
+    if (n == cap || (end && n)) {
+      chunks++;
+      if ((st = csvreg_model_predict(model, n, x, cap, CSVREG_INTERVAL_NONE, 0.95, yhat, NULL,
+                                     NULL, &err)) ||
+          (st = csvreg_evaluator_add(ev, n, y, yhat, mc.has_weights ? w : NULL, &err)))
+        goto fail;
+      n = 0;
+      progress_update(&prog, csvreg_reader_bytes(reader), counts.records, size);
+    }
+  }
+  progress_done(&prog);
+  csvreg_metrics m;
+  csvreg_evaluator_result(ev, &m);
+  if (m.n == 0) {
+    st = err.status = CSVREG_E_NUMERIC;
+    snprintf(err.message, sizeof err.message,
+             "no rows to score: %llu read, %llu dropped as missing, %llu bad, %llu with weight 0",
+             (unsigned long long)counts.records, (unsigned long long)counts.dropped_na,
+             (unsigned long long)counts.dropped_bad, (unsigned long long)counts.zero_weight);
+    snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(reader));
+    goto fail;
+  }
+  if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model), mc.has_weights,
+                          a.format, &err)))
+    goto fail;
+  cli_flush_stdout();
+  if (a.stats)
+    cli_print_stats(&counts, chunks, csvreg_reader_bytes(reader), progress_now() - t0);
+  rc = CLI_EXIT_OK;
+  goto done;
+fail:
+  progress_done(&prog);
+  if (!err.message[0])
+    snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
+  err.status = st;
+  rc = cli_report_error(&err);
+done:
+  free(x);
+  free(y);
+  free(w);
+  free(yhat);
+  csvreg_evaluator_free(ev);
+  model_cols_free(&mc);
+  csvreg_reader_free(reader);
+  csvreg_model_free(model);
+  return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * model_io.c - model files on disk: read whole (a model is small: its size
+ * is set by the number of terms, not rows) and checked by the library;
+ * written through atomic_file so that a crash, a full disk or a signal
+ * leaves the old model or the new one, never a piece.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic_file.h"
+#include "model_cli.h"
+
+/* A model of CSVREG_MAX_TERMS terms is about 400 MB of hex floats; refuse
+ * anything larger before reading it. */
+#define MODEL_MAX_BYTES ((size_t)1 << 30)
+
+int cli_model_read(const char *path, csvreg_model **out) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cli_errorf("cannot open model %s: %s", path, strerror(errno));
+    return CLI_EXIT_IO;
+  }
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  int rc = 0;
+  while (buf) {
+    if (len == cap) {
+      if (cap >= MODEL_MAX_BYTES) {
+        cli_errorf("%s: not a csvreg model: larger than %zu bytes", path, MODEL_MAX_BYTES);
+        rc = CLI_EXIT_FORMAT;
+        break;
+      }
+      char *t = realloc(buf, cap * 2);
+      if (!t)
+        break;
+      buf = t;
+      cap *= 2;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0)
+      break;
+  }
+  if (!buf) {
+    cli_errorf("out of memory reading %s", path);
+    rc = CLI_EXIT_INTERNAL;
+  } else if (!rc && ferror(f)) {
+    cli_errorf("cannot read model %s: %s", path, strerror(errno));
+    rc = CLI_EXIT_IO;
+  }
+  fclose(f);
+  if (!rc) {
+    csvreg_error err;
+    csvreg_error_clear(&err);
+    csvreg_status st = csvreg_model_load(out, buf, len, &err);
+    if (st) {
+      snprintf(err.source, sizeof err.source, "%s", path);
+      rc = cli_report_error(&err);
+    }
+  }
+  free(buf);
+  return rc;
+}
+
+int cli_model_write(const char *path, const csvreg_model *m) {
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  char *text = NULL;
+  csvreg_status st = csvreg_model_save(m, &text, &err);
+  if (st)
+    return cli_report_error(&err);
+  atomic_file af;
+  char msg[1024];
+  int rc = CLI_EXIT_OK;
+  if (atomic_open(&af, path, msg, sizeof msg) != 0) {
+    cli_errorf("%s", msg);
+    rc = CLI_EXIT_IO;
+  } else {
+    fputs(text, af.fp);
+    if (atomic_commit(&af, msg, sizeof msg) != 0) {
+      cli_errorf("%s", msg);
+      rc = CLI_EXIT_IO;
+    }
+  }
+  free(text);
+  return rc;
+}

@@ -1,0 +1,157 @@
+/*
+ * predict.c - predictions from a model, and their confidence and prediction
+ * intervals as R's predict.lm(interval=) computes them.
+ *
+ * The variance of a fitted value at row x is sigma^2 x'(X'WX)^-1 x. Forming
+ * (X'WX)^-1 in the original coordinates and multiplying out loses digits
+ * when the data sit far from zero, so the model keeps the triangular factor
+ * U of the *shifted* design (U'U = A'A, A = [1 | X-K] over the kept terms)
+ * and computes |U^-T (1, x-K)|^2 with one triangular solve per block of rows.
+ */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <Rmath.h>
+
+#include "accum_impl.h"
+#include "internal.h"
+#include "model_impl.h"
+
+csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err) {
+  const csvreg_fit *f = m->fit;
+  const csvreg_accum *a = m->accum;
+  const size_t nc = f->nterms, ic = (size_t)a->intercept;
+  size_t rank = 0;
+  m->kept = malloc((nc ? nc : 1) * sizeof *m->kept);
+  if (!m->kept)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t j = 0; j < nc; j++)
+    if (!f->terms[j].aliased)
+      m->kept[rank++] = j;
+  m->rank = rank;
+  double *b = NULL;
+  csvreg_status st = CSVREG_OK;
+  lapack_int info;
+  if (!(m->u = calloc(rank * rank, sizeof *m->u)))
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  if (a->solver == CSVREG_SOLVER_QR) {
+    /* The kept columns of R (slot j is column j), re-triangularised. */
+    const size_t q = a->q;
+    double *tau = malloc(rank * sizeof *tau);
+    b = malloc(q * rank * sizeof *b);
+    if (!b || !tau) {
+      free(tau);
+      free(b);
+      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < rank; k++)
+      memcpy(b + k * q, a->r + m->kept[k] * q, q * sizeof *b);
+    info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)q, (lapack_int)rank, b, (lapack_int)q, tau);
+    free(tau);
+    for (size_t k = 0; info == 0 && k < rank; k++)
+      for (size_t i = 0; i <= k; i++)
+        m->u[k * rank + i] = b[k * q + i];
+  } else {
+    /* Moments of the shifted design from the means and co-moments:
+     * sum w v v' = C + W mean mean' (and W, W mean for the intercept). */
+    const size_t mm = a->m;
+    for (size_t k = 0; k < rank; k++)
+      for (size_t l = 0; l <= k; l++) {
+        size_t sk = m->kept[k], sl = m->kept[l];
+        double v;
+        if (ic && sl == 0)
+          v = sk == 0 ? a->sum_w : a->sum_w * a->mean[sk - 1];
+        else {
+          size_t ck = sk - ic, cl = sl - ic;
+          v = a->com[ck * mm + cl] + a->sum_w * a->mean[ck] * a->mean[cl];
+        }
+        m->u[k * rank + l] = v;
+      }
+    info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)rank, m->u, (lapack_int)rank);
+  }
+  free(b);
+  if (info != 0) {
+    /* Predictions still work; intervals will say why they cannot. */
+    free(m->u);
+    m->u = NULL;
+  }
+  return st;
+}
+
+/* Rows per triangular solve: the workspace stays small for any n. */
+#define PREDICT_BLOCK 1024
+
+csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double *x, size_t ldx,
+                                   csvreg_interval iv, double level, double *yhat, double *lower,
+                                   double *upper, csvreg_error *err) {
+  if (!m || !yhat || (n && m->accum->p && !x) || (m->accum->p && n && ldx < n))
+    return err_set(err, CSVREG_E_USAGE, "predict: missing data or leading dimension < rows");
+  const csvreg_fit *f = m->fit;
+  const csvreg_accum *a = m->accum;
+  const size_t p = a->p, ic = (size_t)a->intercept;
+  if (iv != CSVREG_INTERVAL_NONE) {
+    if (!lower || !upper)
+      return err_set(err, CSVREG_E_USAGE, "predict: an interval needs lower and upper");
+    if (!(level > 0 && level < 1))
+      return err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", level);
+    if (!(f->df_residual > 0) || !isfinite(f->residual_sd))
+      return err_set(err, CSVREG_E_NUMERIC,
+                     "the model has no residual degrees of freedom: no intervals");
+    if (!m->u)
+      return err_set(err, CSVREG_E_NUMERIC,
+                     "the model's design factor is singular: no intervals (try --solver qr)");
+  }
+  /* As predict.lm: X %*% beta with the aliased coefficients left out. */
+  double b0 = ic && !f->terms[0].aliased ? f->terms[0].estimate : 0.0;
+  for (size_t i = 0; i < n; i++)
+    yhat[i] = b0;
+  for (size_t j = 0; j < p; j++) {
+    if (f->terms[ic + j].aliased)
+      continue;
+    double bj = f->terms[ic + j].estimate;
+    const double *xj = x + j * ldx;
+    for (size_t i = 0; i < n; i++)
+      yhat[i] += bj * xj[i];
+  }
+  if (iv == CSVREG_INTERVAL_NONE || n == 0)
+    return CSVREG_OK;
+  const size_t rank = m->rank;
+  double *v = malloc(rank * (n < PREDICT_BLOCK ? n : PREDICT_BLOCK) * sizeof *v);
+  if (!v)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  double s2 = f->residual_sd * f->residual_sd;
+  double tq = qt((1.0 - level) / 2.0, f->df_residual, 1, 0); /* negative, as R's tfrac */
+  for (size_t i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
+    size_t nb = n - i0 < PREDICT_BLOCK ? n - i0 : PREDICT_BLOCK;
+    /* V (rank x nb): the shifted rows, one per column. */
+    for (size_t k = 0; k < rank; k++) {
+      size_t slot = m->kept[k];
+      if (ic && slot == 0) {
+        for (size_t i = 0; i < nb; i++)
+          v[i * rank + k] = 1.0;
+      } else {
+        size_t j = slot - ic;
+        const double *xj = x + j * ldx + i0;
+        double kj = a->shift[j];
+        for (size_t i = 0; i < nb; i++)
+          v[i * rank + k] = xj[i] - kj;
+      }
+    }
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, (int)rank, (int)nb,
+                1.0, m->u, (int)rank, v, (int)rank);
+    for (size_t i = 0; i < nb; i++) {
+      double ip = 0;
+      for (size_t k = 0; k < rank; k++)
+        ip += v[i * rank + k] * v[i * rank + k];
+      ip *= s2;
+      double hw = tq * sqrt(iv == CSVREG_INTERVAL_PREDICTION ? ip + s2 : ip);
+      lower[i0 + i] = yhat[i0 + i] + hw;
+      upper[i0 + i] = yhat[i0 + i] - hw;
+    }
+  }
+  free(v);
+  return CSVREG_OK;
+}

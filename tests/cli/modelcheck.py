@@ -1,0 +1,107 @@
+"""Helpers for the model_/predict_/eval_/holdout_/cv_ CLI cases (check.py files).
+Run from tests/cli/data; CSVREG is the program."""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+CSVREG = os.environ.get("CSVREG", "csvreg")
+REF = json.load(open("model_ref.json"))
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL:", msg)
+
+
+def rel_close(got, want, tol, what):
+    if want is None or got is None:
+        if got != want:
+            fail(f"{what}: got {got}, want {want}")
+        return
+    err = abs(got - want) / max(abs(want), 1e-300)
+    if err > tol:
+        fail(f"{what}: got {got!r}, want {want!r} (relative error {err:.3g} > {tol})")
+
+
+def run(*args, **kw):
+    return subprocess.run([CSVREG, *args], capture_output=True, text=True, **kw)
+
+
+def read_csv(path_or_text, text=False):
+    f = io.StringIO(path_or_text) if text else open(path_or_text, newline="")
+    return list(csv.reader(f))
+
+
+def finish():
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        sys.exit(1)
+    sys.exit(0)
+
+
+def splitmix64(z):
+    m = (1 << 64) - 1
+    z = (z + 0x9E3779B97F4A7C15) & m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return z ^ (z >> 31)
+
+
+def split_uniform(record, seed):
+    """csvreg_split_uniform: the record number counts the header as record 1."""
+    return (splitmix64(splitmix64(seed) ^ record) >> 11) * 2.0**-53
+
+
+def check_split(report, fit_args, parts, seed, fraction=None, k=None, tol=1e-9,
+                data="model_gen.csv"):
+    """Splits `data` by the same hash as fit --holdout/--cv, refits and evaluates
+    each part with csvreg fit -o + eval, and compares with the one-pass report."""
+    import tempfile
+    rows = read_csv(data)
+    header, body = rows[0], rows[1:]
+
+    def part_of(i):
+        u = split_uniform(i + 2, seed)
+        if fraction is not None:
+            return 1 if u < fraction else 0
+        return min(int(u * k), k - 1)
+
+    def write(path, sel):
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(header)
+            for i, r in enumerate(body):
+                if sel(part_of(i)):
+                    w.writerow(r)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tests = [(1, parts)] if fraction is not None else [(f, parts[f]) for f in range(k)]
+        for f, want in tests:
+            train, test, model = (os.path.join(tmp, n) for n in ("train.csv", "test.csv", "m.json"))
+            if fraction is not None:
+                write(train, lambda p: p == 0)
+                write(test, lambda p: p == 1)
+            else:
+                write(train, lambda p, f=f: p != f)
+                write(test, lambda p, f=f: p == f)
+            r = run("fit", *fit_args, train, "-o", model, "--format", "json")
+            if r.returncode != 0:
+                fail(f"part {f}: fit failed: {r.stderr}")
+                continue
+            e = run("eval", "-m", model, test, "--format", "json")
+            if e.returncode != 0:
+                fail(f"part {f}: eval failed: {e.stderr}")
+                continue
+            ev = json.loads(e.stdout)
+            if ev["n"] != want["n"]:
+                fail(f"part {f}: n {want['n']} in one pass, {ev['n']} split")
+            for key in ("mse", "rmse", "r_squared"):
+                rel_close(want[key], ev[key], tol, f"part {f} {key}")
+            if fraction is not None:
+                full = json.loads(r.stdout)
+                for t, u in zip(full["terms"], report["terms"]):
+                    rel_close(u["estimate"], t["estimate"], 1e-12, f"training fit {t['name']}")

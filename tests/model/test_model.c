@@ -1,0 +1,256 @@
+/*
+ * test_model.c - kept models and one-pass scoring through the public API:
+ * a model file round-trips bit-identically, a loaded model predicts the same
+ * bits, the exact held-out score equals the residuals summed directly, the
+ * split sends each record to the same part for any chunk size, and the
+ * evaluator does not depend on how rows are cut into calls.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "csvreg.h"
+
+#define N 500
+#define P 3
+
+/* A deterministic design far from zero (shift matters) with noise. */
+static void make_data(double *x, double *y, double *w) {
+  uint64_t s = 12345;
+  for (size_t i = 0; i < N; i++) {
+    double e = 0;
+    for (size_t j = 0; j < P; j++) {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      x[j * N + i] = 1e6 + (double)(s >> 11) * 0x1.0p-53 * 10.0 * (double)(j + 1);
+    }
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    e = (double)(s >> 11) * 0x1.0p-53 - 0.5;
+    y[i] = 3 + 2 * (x[i] - 1e6) - 0.5 * (x[N + i] - 1e6) + 0.25 * (x[2 * N + i] - 1e6) + e;
+    w[i] = 0.5 + (double)(i % 7);
+  }
+}
+
+static csvreg_accum *fitted(csvreg_solver solver, const double *x, const double *y,
+                            const double *w, size_t from, size_t to) {
+  csvreg_accum *a = NULL;
+  const char *names[P] = {"a", "b", "c"};
+  assert_int_equal(csvreg_accum_new(&a, solver, P, 1, names, "y", NULL), CSVREG_OK);
+  for (size_t i = from; i < to; i++) {
+    double row[P];
+    for (size_t j = 0; j < P; j++)
+      row[j] = x[j * N + i];
+    assert_int_equal(csvreg_accum_add_rows(a, 1, row, 1, &y[i], w ? &w[i] : NULL, NULL),
+                     CSVREG_OK);
+  }
+  return a;
+}
+
+static void roundtrip(csvreg_solver solver, int weighted) {
+  static double x[P * N], y[N], w[N];
+  make_data(x, y, w);
+  csvreg_accum *a = fitted(solver, x, y, weighted ? w : NULL, 0, N);
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  mo.na = "NA,-999";
+  mo.delimiter = ';';
+  csvreg_model *m = NULL, *m2 = NULL;
+  char *t1 = NULL, *t2 = NULL;
+  csvreg_error err;
+  assert_int_equal(csvreg_model_new(&m, a, &mo, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_save(m, &t1, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_load(&m2, t1, strlen(t1), &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_save(m2, &t2, &err), CSVREG_OK);
+  assert_string_equal(t1, t2); /* the file is a fixed point */
+  assert_string_equal(csvreg_model_get_options(m2)->na, "NA,-999");
+  assert_int_equal(csvreg_model_get_options(m2)->delimiter, ';');
+  assert_string_equal(csvreg_model_feature(m2, 2), "c");
+  /* The same bits: coefficients, residual sd, predictions and intervals. */
+  const csvreg_fit *f1 = csvreg_model_fit(m), *f2 = csvreg_model_fit(m2);
+  csvreg_fit *direct = NULL;
+  assert_int_equal(csvreg_accum_solve(a, NULL, &direct, &err), CSVREG_OK);
+  for (size_t j = 0; j < f1->nterms; j++) {
+    assert_memory_equal(&f1->terms[j].estimate, &f2->terms[j].estimate, sizeof(double));
+    assert_memory_equal(&f1->terms[j].estimate, &direct->terms[j].estimate, sizeof(double));
+  }
+  assert_memory_equal(&f1->residual_sd, &f2->residual_sd, sizeof(double));
+  static double p1[N], p2[N], l1[N], l2[N], u1[N], u2[N];
+  assert_int_equal(csvreg_model_predict(m, N, x, N, CSVREG_INTERVAL_PREDICTION, 0.95, p1, l1, u1,
+                                        &err),
+                   CSVREG_OK);
+  assert_int_equal(csvreg_model_predict(m2, N, x, N, CSVREG_INTERVAL_PREDICTION, 0.95, p2, l2, u2,
+                                        &err),
+                   CSVREG_OK);
+  assert_memory_equal(p1, p2, sizeof p1);
+  assert_memory_equal(l1, l2, sizeof l1);
+  assert_memory_equal(u1, u2, sizeof u1);
+  for (size_t i = 0; i < N; i++)
+    assert_true(l1[i] < p1[i] && p1[i] < u1[i]);
+  /* An edited byte anywhere in the numbers is caught. */
+  char *edit = strstr(t1, "0x1.");
+  assert_non_null(edit);
+  edit[4] = edit[4] == '0' ? '1' : '0';
+  csvreg_model *bad = NULL;
+  assert_int_equal(csvreg_model_load(&bad, t1, strlen(t1), &err), CSVREG_E_FORMAT);
+  assert_null(bad);
+  assert_non_null(strstr(err.message, "checksum"));
+  csvreg_fit_free(direct);
+  free(t1);
+  free(t2);
+  csvreg_model_free(m);
+  csvreg_model_free(m2);
+  csvreg_accum_free(a);
+}
+
+static void test_roundtrip_qr(void **state) {
+  (void)state;
+  roundtrip(CSVREG_SOLVER_QR, 0);
+  roundtrip(CSVREG_SOLVER_QR, 1);
+}
+
+static void test_roundtrip_normal(void **state) {
+  (void)state;
+  roundtrip(CSVREG_SOLVER_NORMAL, 0);
+  roundtrip(CSVREG_SOLVER_NORMAL, 1);
+}
+
+/* The exact score of a part equals summing the residuals row by row. */
+static void score_case(csvreg_solver solver, int weighted) {
+  static double x[P * N], y[N], w[N];
+  make_data(x, y, w);
+  csvreg_accum *train = fitted(solver, x, y, weighted ? w : NULL, 0, 350);
+  csvreg_accum *held = fitted(solver, x, y, weighted ? w : NULL, 350, N);
+  csvreg_fit *fit = NULL;
+  assert_int_equal(csvreg_accum_solve(train, NULL, &fit, NULL), CSVREG_OK);
+  csvreg_score sc;
+  assert_int_equal(csvreg_accum_score(held, fit, &sc, NULL), CSVREG_OK);
+  double sse = 0, sw = 0, swy = 0;
+  for (size_t i = 350; i < N; i++) {
+    double wi = weighted ? w[i] : 1.0, r = y[i] - fit->terms[0].estimate;
+    for (size_t j = 0; j < P; j++)
+      r -= fit->terms[1 + j].estimate * x[j * N + i];
+    sse += wi * r * r;
+    sw += wi;
+    swy += wi * y[i];
+  }
+  double tss = 0;
+  for (size_t i = 350; i < N; i++)
+    tss += (weighted ? w[i] : 1.0) * (y[i] - swy / sw) * (y[i] - swy / sw);
+  assert_int_equal(sc.n, N - 350);
+  assert_true(fabs(sc.sum_w - sw) <= 1e-12 * sw);
+  assert_true(fabs(sc.sse - sse) <= 1e-9 * sse);
+  assert_true(fabs(sc.tss - tss) <= 1e-9 * tss);
+  assert_true(fabs(sc.r_squared - (1 - sse / tss)) <= 1e-9);
+  csvreg_fit_free(fit);
+  csvreg_accum_free(train);
+  csvreg_accum_free(held);
+}
+
+static void test_score(void **state) {
+  (void)state;
+  score_case(CSVREG_SOLVER_QR, 0);
+  score_case(CSVREG_SOLVER_QR, 1);
+  score_case(CSVREG_SOLVER_NORMAL, 0);
+  score_case(CSVREG_SOLVER_NORMAL, 1);
+}
+
+/* Parts do not depend on the chunk size and their counts add up. */
+static void test_split_chunks(void **state) {
+  (void)state;
+  size_t sizes[3] = {1, 7, 0};
+  csvreg_counts first[3];
+  for (int t = 0; t < 3; t++) {
+    csvreg_reader_options ro;
+    csvreg_reader_options_init(&ro);
+    csvreg_spec_options so;
+    csvreg_spec_options_init(&so);
+    so.target = "y";
+    so.features = "x1,x2,x3";
+    csvreg_reader *r = NULL;
+    csvreg_spec *s = NULL;
+    csvreg_chunk *c = NULL;
+    csvreg_accum *parts[3] = {NULL, NULL, NULL};
+    assert_int_equal(csvreg_reader_open(&r, "model_gen.csv", &ro, NULL), CSVREG_OK);
+    assert_int_equal(csvreg_spec_new(&s, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r),
+                                     &so, NULL),
+                     CSVREG_OK);
+    assert_int_equal(csvreg_chunk_new(&c, s, sizes[t], NULL), CSVREG_OK);
+    for (int k = 0; k < 3; k++)
+      assert_int_equal(csvreg_accum_new_for_spec(&parts[k], s, CSVREG_SOLVER_QR, NULL), CSVREG_OK);
+    csvreg_status st;
+    size_t part[4096];
+    do {
+      st = csvreg_chunk_fill(c, r, NULL);
+      assert_false(csvreg_is_error(st));
+      const uint64_t *rec = csvreg_chunk_record_numbers(c);
+      for (size_t i = 0; i < csvreg_chunk_rows(c); i++) {
+        double u = csvreg_split_uniform(rec[i], 99);
+        assert_true(u >= 0 && u < 1);
+        part[i] = (size_t)(u * 3);
+      }
+      assert_int_equal(csvreg_accum_add_chunk_split(parts, 3, c, part, NULL), CSVREG_OK);
+    } while (st != CSVREG_END);
+    uint64_t records = 0, used = 0;
+    for (int k = 0; k < 3; k++) {
+      records += csvreg_accum_counts(parts[k])->records;
+      used += csvreg_accum_counts(parts[k])->used;
+    }
+    assert_int_equal(records, 240);
+    assert_int_equal(used + csvreg_accum_counts(parts[0])->dropped_na, 240);
+    first[t] = *csvreg_accum_counts(parts[1]);
+    assert_int_equal(first[t].used, first[0].used);
+    for (int k = 0; k < 3; k++)
+      csvreg_accum_free(parts[k]);
+    csvreg_chunk_free(c);
+    csvreg_spec_free(s);
+    csvreg_reader_free(r);
+  }
+}
+
+/* The evaluator gives the same metrics however rows are cut into calls. */
+static void test_evaluator_pieces(void **state) {
+  (void)state;
+  static double x[P * N], y[N], w[N], yhat[N];
+  make_data(x, y, w);
+  for (size_t i = 0; i < N; i++)
+    yhat[i] = y[i] + sin((double)i) + (i % 50 == 0 ? -y[i] : 0);
+  y[3] = 0;
+  csvreg_evaluator *a = NULL, *b = NULL;
+  assert_int_equal(csvreg_evaluator_new(&a, NULL), CSVREG_OK);
+  assert_int_equal(csvreg_evaluator_new(&b, NULL), CSVREG_OK);
+  assert_int_equal(csvreg_evaluator_add(a, N, y, yhat, w, NULL), CSVREG_OK);
+  for (size_t i = 0; i < N; i += 7)
+    assert_int_equal(csvreg_evaluator_add(b, N - i < 7 ? N - i : 7, y + i, yhat + i, w + i, NULL),
+                     CSVREG_OK);
+  csvreg_metrics ma, mb;
+  csvreg_evaluator_result(a, &ma);
+  csvreg_evaluator_result(b, &mb);
+  assert_int_equal(ma.n, N);
+  assert_int_equal(ma.n_zero_y, 1);
+  double va[] = {ma.mse, ma.mae, ma.mape, ma.max_error, ma.mean_error, ma.r_squared,
+                 ma.explained_variance};
+  double vb[] = {mb.mse, mb.mae, mb.mape, mb.max_error, mb.mean_error, mb.r_squared,
+                 mb.explained_variance};
+  for (size_t k = 0; k < sizeof va / sizeof va[0]; k++)
+    assert_true(fabs(va[k] - vb[k]) <= 1e-13 * fabs(va[k]));
+  double neg = -1;
+  assert_int_equal(csvreg_evaluator_add(a, 1, y, yhat, &neg, NULL), CSVREG_E_VALUE);
+  csvreg_evaluator_free(a);
+  csvreg_evaluator_free(b);
+  csvreg_evaluator_free(NULL);
+  csvreg_model_free(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_roundtrip_qr),       cmocka_unit_test(test_roundtrip_normal),
+      cmocka_unit_test(test_score),              cmocka_unit_test(test_split_chunks),
+      cmocka_unit_test(test_evaluator_pieces),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
