@@ -11,6 +11,12 @@
 
 const char *csvreg_version(void) { return CSVREG_VERSION; }
 
+/* Exported by OpenBLAS; declared here because the cblas.h that Debian's
+ * alternatives select may be netlib's, which lacks it. */
+void openblas_set_num_threads(int n);
+
+void csvreg_set_blas_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
+
 int csvreg_is_error(csvreg_status s) { return s != CSVREG_OK && s != CSVREG_END; }
 
 const char *csvreg_status_str(csvreg_status s) {

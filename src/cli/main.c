@@ -170,4 +170,9 @@ static int dispatch(int argc, char **argv) {
   return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }
 
-int main(int argc, char **argv) { return close_stdout(dispatch(argc, argv)); }
+int main(int argc, char **argv) {
+  /* One BLAS thread unless the user asks otherwise: see csvreg_set_blas_threads. */
+  if (!getenv("OPENBLAS_NUM_THREADS"))
+    csvreg_set_blas_threads(1);
+  return close_stdout(dispatch(argc, argv));
+}
