@@ -573,6 +573,51 @@ csvreg_status csvreg_evaluator_add(csvreg_evaluator *e, size_t n, const double *
  * constant y). */
 void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metrics *out);
 
+/* ------------------------------------------------------------------------ */
+/* Shards and scheduled refits                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Exponential forgetting: scales every folded row's weight by `lambda`
+ * (0 < lambda <= 1), as if the rows had been folded with weights lambda * w.
+ * qr: R is scaled by sqrt(lambda); normal: the co-moments and the weight sum
+ * by lambda. The row counts (n, df) do not change; the state becomes
+ * weighted, so the log-likelihood uses sum log(lambda * w) as R's
+ * lm(weights=) would for an explicit weighted refit. An empty state is left
+ * as it is. CSVREG_E_USAGE for lambda outside (0, 1]. */
+csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *err);
+
+/* Rolling windows: dst := dst without the rows of src (src must have been
+ * merged into dst). Only the normal solver supports it (co-moment downdate,
+ * the inverse of the pairwise update); the QR factor cannot be downdated
+ * stably and gives CSVREG_E_USAGE. CSVREG_E_NUMERIC when the result would
+ * have negative counts or weight, or a co-moment matrix that is not
+ * positive semi-definite (src was not part of dst); dst is then unchanged. */
+csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src,
+                                    csvreg_error *err);
+
+/* A byte range of a CSV file aligned to records. A record starts at offset 0
+ * or right after a line feed that is outside quotes; the quote state at any
+ * offset is the parity of the '"' bytes before it (RFC 4180: every quote
+ * opens or closes a quoted field or is half of a doubled quote). A shard
+ * owns the records that start in [start, end): the ranges of a partition of
+ * [0, size) give every record to exactly one shard, quoted newlines
+ * included. A file whose lines end in CR alone has one boundary, so the
+ * first shard gets every record (correct, not parallel). */
+typedef struct csvreg_range {
+  uint64_t header_end;   /* end of the header record (0 without a header) */
+  uint64_t start, end;   /* the records owned: [start, end), record-aligned,
+                            start >= header_end */
+  uint64_t lines_before; /* line feeds before `start` (line of start - 1) */
+} csvreg_range;
+
+/* Aligns the requested [start, end) (clamped to size) of the file open as
+ * `fd` (a regular file of `size` bytes, read with pread; the offset of fd is
+ * not used) by scanning from the file's start. With header = 1 the first
+ * record is the header and never data. CSVREG_E_IO when reading fails,
+ * CSVREG_E_USAGE when start > end. */
+csvreg_status csvreg_range_align(int fd, uint64_t size, int header, uint64_t start, uint64_t end,
+                                 csvreg_range *out, csvreg_error *err);
+
 #ifdef __cplusplus
 }
 #endif

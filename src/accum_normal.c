@@ -139,6 +139,13 @@ csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvre
   size_t r = 0;
   for (size_t j = 0; j < p; j++) {
     double ajj = A[j * m + j], dd = ajj;
+    if (!isfinite(ajj)) { /* squares of |x| beyond ~1e154: not "aliased" */
+      st = err_set(err, CSVREG_E_NUMERIC,
+                   "the co-moments of '%s' overflow: the values are too large for the normal "
+                   "solver; use the qr solver or rescale the data",
+                   a->term_names[j]);
+      goto done;
+    }
     for (size_t kk = 0; kk < r; kk++) {
       double sum = A[j * m + kept[kk]];
       for (size_t l = 0; l < kk; l++)

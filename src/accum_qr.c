@@ -9,6 +9,7 @@
  * triangular). The last diagonal entry of R is the residual norm, so even a
  * near-perfect fit keeps its digits.
  */
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -127,11 +128,10 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
     goto done;
   }
   memcpy(rw, a->r, q * q * sizeof *rw);
+  /* dnrm2 scales as it sums: squaring entries near 1e300 (or 1e-300) would
+   * overflow (underflow) and wrongly report a column as aliased. */
   for (size_t j = 0; j < q; j++) {
-    double s = 0;
-    for (size_t i = 0; i <= j; i++)
-      s += rw[j * q + i] * rw[j * q + i];
-    norm[j] = sqrt(s);
+    norm[j] = cblas_dnrm2((int)(j + 1), rw + j * q, 1);
     orig[j] = j;
   }
   /* Aliasing as R's lm decides it, in column order: a column whose part

@@ -64,6 +64,9 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
 
 /* A deep copy through the exact state text: one code path for copies and files. */
 static csvreg_status accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
+  csvreg_status cst = state_check_names(a, err);
+  if (cst)
+    return cst;
   json_t *o = state_to_json(a);
   if (!o)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -109,7 +112,10 @@ csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error 
     return err_set(err, CSVREG_E_USAGE, "model_save: NULL argument");
   *out = NULL;
   char *fit_text = NULL;
-  csvreg_status st = csvreg_fit_to_json(m->fit, &fit_text, err);
+  csvreg_status st = state_check_names(m->accum, err);
+  if (st)
+    return st;
+  st = csvreg_fit_to_json(m->fit, &fit_text, err);
   if (st)
     return st;
   json_error_t je;

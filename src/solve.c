@@ -190,6 +190,20 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
                    f->terms[j].name);
       goto done;
     }
+  /* Values near the ends of the double range (|x| ~ 1e300 or 1e-300) can give
+   * finite estimates whose variances overflow or underflow: with residual
+   * degrees of freedom a kept term's standard error is finite and > 0, so
+   * anything else is refused rather than printed as a silently wrong table. */
+  if (f->df_residual > 0 && !(f->rss >= 0 && isfinite(f->rss)))
+    st = err_set(err, CSVREG_E_NUMERIC, "the residual sum of squares is not finite: the "
+                                        "values are too large; rescale the data");
+  for (size_t j = 0; !st && f->df_residual > 0 && f->rss > 0 && j < nc; j++)
+    if (!f->terms[j].aliased &&
+        !(f->terms[j].std_error > 0 && isfinite(f->terms[j].std_error)))
+      st = err_set(err, CSVREG_E_NUMERIC,
+                   "the standard error of '%s' is out of floating-point range: the values are "
+                   "too large or too small; rescale the data",
+                   f->terms[j].name);
 done:
   free(aliased);
   free(sv.coef);

@@ -249,9 +249,39 @@ done:
   return st;
 }
 
+/* jansson refuses a string that is not UTF-8; the names are tiny, so a NULL
+ * here means the encoding, not memory. */
+static int name_is_utf8(const char *s) {
+  json_t *v = json_string(s);
+  int ok = v != NULL;
+  json_decref(v);
+  return ok;
+}
+
+csvreg_status state_check_names(const csvreg_accum *a, csvreg_error *err) {
+  const char *bad = NULL;
+  if (a->target_name && !name_is_utf8(a->target_name))
+    bad = a->target_name;
+  for (size_t j = 0; !bad && j < a->p; j++)
+    if (!name_is_utf8(a->term_names[j]))
+      bad = a->term_names[j];
+  for (size_t k = 0; !bad && k < a->ninputs; k++)
+    if (!name_is_utf8(a->input_names[k]))
+      bad = a->input_names[k];
+  if (!bad)
+    return CSVREG_OK;
+  char q[160];
+  err_quote(q, sizeof q, bad, strlen(bad), 40);
+  return err_set(err, CSVREG_E_VALUE,
+                 "column name \"%s\" is not valid UTF-8: a state or model file cannot hold it", q);
+}
+
 csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
                                 csvreg_error *err) {
   *out = NULL;
+  csvreg_status cst = state_check_names(a, err);
+  if (cst)
+    return cst;
   json_t *o = state_to_json(a);
   if (!o)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");

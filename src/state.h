@@ -16,6 +16,11 @@ json_t *state_to_json(const csvreg_accum *a);
  * Errors are CSVREG_E_FORMAT. */
 csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err);
 
+/* CSVREG_E_VALUE naming the first of the accumulator's names (target, terms,
+ * inputs) that is not valid UTF-8: JSON cannot hold it, so a state or model
+ * file would be refused (or silently renamed) rather than written. */
+csvreg_status state_check_names(const csvreg_accum *a, csvreg_error *err);
+
 /* The checksum string of `o` without its "checksum" member. */
 csvreg_status state_checksum(const json_t *o, char buf[32], csvreg_error *err);
 

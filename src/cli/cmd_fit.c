@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "model_cli.h"
+#include "shard.h"
 
 #define CMD "fit"
 
@@ -69,7 +70,10 @@ void cmd_fit_usage(FILE *out) {
           "                        mean MSE, RMSE and R^2; the report is the fit on all rows\n"
           "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
           "                        hash (splitmix64) of its record number and S\n"
-          "  -h, --help            show this help and exit\n"
+          "  -h, --help            show this help and exit\n",
+          cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
+  shard_usage(out);
+  fprintf(out,
           "\n"
           "A progress line is shown while reading when standard error is a terminal.\n"
           "Exit status: 0 success, 1 internal error, 2 usage, 3 bad input data,\n"
@@ -79,8 +83,7 @@ void cmd_fit_usage(FILE *out) {
           "  %s fit -y Employed data/longley.csv\n"
           "  %s fit -y price -x sqft,rooms,age -w weight houses.csv --format json\n"
           "  zcat big.csv.gz | %s fit -y y -\n",
-          cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL, cli_program, cli_program,
-          cli_program, cli_program);
+          cli_program, cli_program, cli_program, cli_program);
 }
 
 typedef struct fit_args {
@@ -94,6 +97,7 @@ typedef struct fit_args {
   const char *path;
   const char *output; /* -o: the model file */
   validation val;     /* --holdout / --cv */
+  shard_args sh;      /* --emit-state, --range, --threads, --update, ... (fit_shard.c) */
 } fit_args;
 
 enum {
@@ -133,6 +137,7 @@ static const struct option long_options[] = {
     {"holdout", required_argument, NULL, OPT_HOLDOUT},
     {"cv", required_argument, NULL, OPT_CV},
     {"seed", required_argument, NULL, OPT_SEED},
+    SHARD_LONG_OPTIONS
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -222,14 +227,20 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       if (strncmp(opt, "--", 2) == 0)
         return cli_usage_error(CMD, "option '%s' requires an argument", opt);
       return cli_usage_error(CMD, "option '-%c' requires an argument", optopt);
-    default: return bad_option(opt);
+    default:
+      if (shard_is_opt(c)) {
+        if (shard_parse_opt(&a->sh, c, optarg))
+          return CLI_EXIT_USAGE;
+        break;
+      }
+      return bad_option(opt);
     }
   }
   if (optind < argc)
     a->path = argv[optind++];
   if (optind < argc)
     return cli_usage_error(CMD, "too many arguments: '%s' (one FILE at most)", argv[optind]);
-  if (!a->spec.target)
+  if (!a->spec.target && !a->sh.update)
     return cli_usage_error(CMD, "missing --target (-y): the column to predict");
   if (a->val.mode == 3)
     return cli_usage_error(CMD, "--holdout and --cv cannot be used together");
@@ -261,6 +272,13 @@ int cmd_fit_run(int argc, char **argv) {
   int rc = parse_args(argc, argv, &a);
   if (rc >= 0)
     return rc;
+  if (shard_active(&a.sh)) { /* the shard flow: fit_shard.c */
+    fit_job j = {a.sh, a.reader, a.spec, a.solve, a.solver, a.chunk_rows, a.format,
+                 a.quiet, a.stats, a.val.mode, a.path, a.output};
+    if ((rc = fit_shard_check(&j)) >= 0)
+      return rc;
+    return fit_shard_run(&j);
+  }
 
   csvreg_error err;
   csvreg_error_clear(&err);

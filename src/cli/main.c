@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "shard.h"
 
 const char *cli_program = "csvreg";
 
@@ -26,6 +27,10 @@ static const cli_command commands[] = {
      cmd_predict_run},
     {"eval", "score a saved model on a CSV file: RMSE, MAE, R-squared, ...", cmd_eval_usage,
      cmd_eval_run},
+    {"merge", "merge accumulator states of shards into one state", cmd_merge_usage,
+     cmd_merge_run},
+    {"solve", "solve an accumulator state and report it as fit does", cmd_solve_usage,
+     cmd_solve_run},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,119 @@
+/*
+ * cmd_solve.c - `csvreg solve`: a state (or several, merged as `merge`
+ * does) solved and reported as `fit` reports, optionally kept as a model.
+ * The state's meta carries the input options (delimiter, header, NA tokens,
+ * weights column) that predict and eval need, so the model is complete.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_cli.h"
+#include "shard.h"
+
+#define CMD "solve"
+
+void cmd_solve_usage(FILE *out) {
+  fprintf(out,
+          "Usage: %s solve [OPTION]... [STATE]...\n"
+          "Solve an accumulator state (from 'fit --emit-state' or 'merge') and print the\n"
+          "same report as 'fit'. Several states, or several lines, are merged first as\n"
+          "'merge' does. With no STATE, or when STATE is -, read standard input.\n"
+          "\n"
+          "      --format FMT      text (default), json or csv, as fit\n"
+          "      --tol X           aliasing tolerance, 0 < X < 1 (default %g)\n"
+          "      --level X         confidence level of the intervals (default 0.95)\n"
+          "  -o, --output FILE     also save the model for predict and eval (atomically)\n"
+          "      --quiet           no warnings on standard error\n"
+          "  -h, --help            show this help and exit\n"
+          "\n"
+          "Exit status: 0 success, 2 usage, 4 I/O error, 5 numerical failure, 6 a state\n"
+          "that cannot be used.\n"
+          "\n"
+          "Example:\n"
+          "  %s merge part.* | %s solve --format json -o model.json\n",
+          cli_program, CSVREG_DEFAULT_TOL, cli_program, cli_program);
+}
+
+enum { OPT_FORMAT = 256, OPT_TOL, OPT_LEVEL, OPT_QUIET };
+
+static const struct option long_options[] = {{"format", required_argument, NULL, OPT_FORMAT},
+                                             {"tol", required_argument, NULL, OPT_TOL},
+                                             {"level", required_argument, NULL, OPT_LEVEL},
+                                             {"quiet", no_argument, NULL, OPT_QUIET},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+
+int cmd_solve_run(int argc, char **argv) {
+  csvreg_solve_options so;
+  csvreg_solve_options_init(&so);
+  report_format format = REPORT_TEXT;
+  const char *output = NULL;
+  int quiet = 0;
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":o:h", long_options, NULL)) != -1) {
+    const char *opt = argv[optind - 1];
+    switch (c) {
+    case OPT_FORMAT:
+      if (report_format_parse(optarg, &format))
+        return cli_usage_error(CMD, "--format: expected 'text', 'json' or 'csv', got '%s'", optarg);
+      break;
+    case OPT_TOL:
+      if (opt_open_unit(CMD, "--tol", optarg, &so.tol))
+        return CLI_EXIT_USAGE;
+      break;
+    case OPT_LEVEL:
+      if (opt_open_unit(CMD, "--level", optarg, &so.level))
+        return CLI_EXIT_USAGE;
+      break;
+    case OPT_QUIET: quiet = 1; break;
+    case 'o': output = optarg; break;
+    case 'h': cmd_solve_usage(stdout); return CLI_EXIT_OK;
+    case ':': return cli_usage_error(CMD, "option '%s' requires an argument", opt);
+    default: return cli_usage_error(CMD, "unrecognized option '%s'", opt);
+    }
+  }
+  state_set set = {NULL, 0, 0};
+  int rc = 0;
+  if (optind == argc)
+    rc = state_set_read(&set, "-");
+  for (int i = optind; !rc && i < argc; i++)
+    rc = state_set_read(&set, argv[i]);
+  csvreg_accum *acc = NULL;
+  char *meta = NULL;
+  csvreg_fit *fit = NULL;
+  csvreg_model *model = NULL;
+  json_t *holder = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  if (!rc)
+    rc = state_set_merge(&set, NULL, &acc, &meta);
+  if (!rc && csvreg_accum_solve(acc, &so, &fit, &err))
+    rc = cli_report_error(&err);
+  if (!rc && output) {
+    csvreg_model_options mo;
+    csvreg_model_options_init(&mo);
+    state_meta_model_options(meta, &mo, &holder);
+    mo.solve = so;
+    if (csvreg_model_new(&model, acc, &mo, &err))
+      rc = cli_report_error(&err);
+    else
+      rc = cli_model_write(output, model);
+  }
+  if (!rc) {
+    if (!quiet)
+      report_warnings(fit);
+    if (report_write(stdout, fit, format, &err))
+      rc = cli_report_error(&err);
+  }
+  json_decref(holder);
+  csvreg_model_free(model);
+  csvreg_fit_free(fit);
+  free(meta);
+  csvreg_accum_free(acc);
+  state_set_free(&set);
+  return rc;
+}
