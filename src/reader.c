@@ -1,0 +1,775 @@
+/*
+ * reader.c - the CSV record generator: large reads into one reusable buffer, a
+ * fast path for plain lines and libcsv (the parser of record) for the rest.
+ *
+ * The input is cut into lines at LF with memchr. A line that starts while
+ * libcsv is between records and holds no '"' and no CR (except one CR right
+ * before its LF) cannot mean anything to RFC 4180 but "fields separated by the
+ * delimiter", so it is split with memchr and its fields point straight into the
+ * read buffer. Every other line goes to libcsv in segments that end at each CR
+ * or LF, so that line numbers (LF, CRLF and a lone CR each end a line, quoted
+ * or not) and record starts are known exactly; its callbacks copy fields into
+ * a record store. The two paths must give the same records, lines and errors
+ * (tests/reader/test_reader_diff.c, fuzz/fuzz_reader.c prove it).
+ *
+ * Memory: the buffer (buffer_bytes, grown only to hold one plain line of at
+ * most max_record_bytes) plus one record in the store and in libcsv.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(CSVREG_NO_SIMD)
+#include <emmintrin.h>
+#endif
+
+#include "internal.h"
+
+/* libcsv's parser states (libcsv.c keeps them private; struct csv_parser
+ * exposes pstate). 3.0.3 uses these values. */
+#define LIBCSV_ROW_NOT_BEGUN 0
+#define LIBCSV_FIELD_BEGUN 2
+#define LIBCSV_FIELD_MIGHT_HAVE_ENDED 3
+
+#define DEFAULT_BUFFER ((size_t)1 << 20)
+#define MAX_BUFFER ((size_t)1 << 30)
+#define NONE SIZE_MAX
+#define PAD 32
+
+/* Cache of the next position of one byte value ('"' or CR) in the buffer, so
+ * that a file without quotes is searched for them once per read, not per line.
+ * `at` is the first occurrence at or after the last query's start (NONE: none
+ * in [start, scanned)). */
+typedef struct byte_cache {
+  size_t at;
+  size_t scanned;
+} byte_cache;
+
+struct csvreg_reader {
+  /* input */
+  int fd;
+  int close_fd;
+  const unsigned char *mem;
+  size_t mem_len, mem_off;
+  int eof;
+  int64_t size;
+  char *source;
+
+  /* buffer: bytes [pos, end) are unparsed; base is the stream offset of buf[0] */
+  char *buf;
+  size_t cap, pos, end, read_size;
+  uint64_t base;
+  byte_cache quote_cache, cr_cache;
+  uint64_t lf_hint_at, lf_hint_to; /* stream offsets: no LF in [at, to) */
+  int bom_done;
+
+  /* options */
+  char delim;
+  int force_libcsv;
+  size_t max_record;
+
+  /* position */
+  uint64_t line; /* physical line of buf[pos] */
+  int prev_cr;   /* the byte before buf[pos] was a CR (a following LF ends no line) */
+  uint64_t number;
+
+  /* libcsv */
+  struct csv_parser csv;
+  int lib_mid_line;  /* part of the current line went to libcsv: the rest must too */
+  uint64_t rec_line; /* line where libcsv's current record started */
+  size_t rec_raw;    /* input bytes of libcsv's current record so far */
+  uint64_t quote_line;
+  uint64_t fields_total; /* fields libcsv has submitted (to spot a new quoted field) */
+  char *store;
+  size_t store_len, store_cap;
+  size_t *offs;
+  int lib_row_done;
+  int lib_overflow; /* 1: too many fields, 2: out of memory */
+
+  /* the record handed out */
+  csvreg_field *fields;
+  size_t nfields, fields_cap;
+  int have_pending; /* header = 0: the first record was read ahead */
+  csvreg_record pending;
+
+  /* header */
+  size_t ncolumns;
+  char **names;
+
+  /* sticky end or failure */
+  csvreg_status done;
+  csvreg_error fail;
+};
+
+void csvreg_reader_options_init(csvreg_reader_options *o) {
+  if (!o)
+    return;
+  o->delimiter = ',';
+  o->header = 1;
+  o->force_libcsv = 0;
+  o->max_record_bytes = 0;
+  o->buffer_bytes = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+
+static csvreg_status fail_at(csvreg_reader *r, csvreg_error *err, csvreg_status st, uint64_t line,
+                             uint64_t record, const char *msg) {
+  csvreg_error_clear(&r->fail);
+  err_set(&r->fail, st, "%s", msg);
+  err_at(&r->fail, r->source, line, record, 0, NULL);
+  r->done = st;
+  if (err)
+    *err = r->fail;
+  return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Buffer and input                                                         */
+
+static void cache_reset(byte_cache *c) {
+  c->at = NONE;
+  c->scanned = 0;
+}
+
+/* First position of `ch` in [from, to) of the buffer, or NONE. `from` never
+ * decreases between calls except across cache_reset. */
+static inline size_t cache_find(csvreg_reader *r, byte_cache *c, int ch, size_t from, size_t to) {
+  if (c->at != NONE && c->at >= from)
+    return c->at < to ? c->at : NONE;
+  if (c->at == NONE && c->scanned >= to)
+    return NONE;
+  size_t start = (c->at == NONE && c->scanned > from) ? c->scanned : from;
+  const char *hit = start < r->end ? memchr(r->buf + start, ch, r->end - start) : NULL;
+  c->at = hit ? (size_t)(hit - r->buf) : NONE;
+  c->scanned = r->end;
+  return c->at != NONE && c->at < to ? c->at : NONE;
+}
+
+static int grow_buffer(csvreg_reader *r, size_t need) {
+  size_t cap = r->cap ? r->cap : need;
+  while (cap < need)
+    cap = cap > SIZE_MAX / 4 ? need : cap * 2;
+  /* PAD spare bytes for the last loads of fast_split; zeroed like the rest
+   * of the new space so that no load ever sees uninitialized bytes */
+  char *b = realloc(r->buf, cap + PAD);
+  if (!b)
+    return -1;
+  memset(b + r->cap, 0, cap + PAD - r->cap);
+  r->buf = b;
+  r->cap = cap;
+  return 0;
+}
+
+/* Makes room after `end` (dropping parsed bytes, or growing the buffer when the
+ * unparsed part fills it) and reads once. Sets eof on end of input. */
+static csvreg_status refill(csvreg_reader *r, csvreg_error *err) {
+  if (r->pos == r->end || (r->pos > 0 && r->cap - r->end < r->read_size)) {
+    memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+    r->base += r->pos;
+    r->end -= r->pos;
+    r->pos = 0;
+    cache_reset(&r->quote_cache);
+    cache_reset(&r->cr_cache);
+  }
+  if (r->end == r->cap && grow_buffer(r, r->cap + 1) != 0)
+    return fail_at(r, err, CSVREG_E_NOMEM, r->line, r->number + 1, "out of memory");
+  size_t want = r->cap - r->end < r->read_size ? r->cap - r->end : r->read_size;
+  if (r->mem) {
+    size_t n = r->mem_len - r->mem_off < want ? r->mem_len - r->mem_off : want;
+    memcpy(r->buf + r->end, r->mem + r->mem_off, n);
+    r->mem_off += n;
+    r->end += n;
+    r->eof = n == 0;
+    return CSVREG_OK;
+  }
+  for (;;) {
+    ssize_t n = read(r->fd, r->buf + r->end, want);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "read failed: %s", strerror(errno));
+      return fail_at(r, err, CSVREG_E_IO, r->line, r->number + 1, msg);
+    }
+    r->end += (size_t)n;
+    r->eof = n == 0;
+    return CSVREG_OK;
+  }
+}
+
+static int ensure_fields(csvreg_reader *r, size_t n) {
+  if (n <= r->fields_cap)
+    return 0;
+  size_t cap = r->fields_cap ? r->fields_cap : 64;
+  while (cap < n)
+    cap *= 2;
+  csvreg_field *f = realloc(r->fields, cap * sizeof *f);
+  if (!f)
+    return -1;
+  r->fields = f;
+  size_t *o = realloc(r->offs, cap * sizeof *o);
+  if (!o)
+    return -1;
+  r->offs = o;
+  r->fields_cap = cap;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* libcsv path                                                              */
+
+static void lib_field(void *data, size_t len, void *arg) {
+  csvreg_reader *r = arg;
+  r->fields_total++;
+  if (r->lib_overflow)
+    return;
+  if (r->nfields >= CSVREG_MAX_FIELDS) {
+    r->lib_overflow = 1;
+    return;
+  }
+  if (ensure_fields(r, r->nfields + 1) != 0) {
+    r->lib_overflow = 2;
+    return;
+  }
+  if (r->store_cap - r->store_len < len) {
+    size_t cap = r->store_cap;
+    while (cap - r->store_len < len)
+      cap *= 2;
+    char *s = realloc(r->store, cap);
+    if (!s) {
+      r->lib_overflow = 2;
+      return;
+    }
+    r->store = s;
+    r->store_cap = cap;
+  }
+  if (len)
+    memcpy(r->store + r->store_len, data, len);
+  r->offs[r->nfields] = r->store_len;
+  r->fields[r->nfields].len = len;
+  r->store_len += len;
+  r->nfields++;
+}
+
+static void lib_row(int c, void *arg) {
+  (void)c;
+  csvreg_reader *r = arg;
+  r->lib_row_done = 1;
+}
+
+/* libcsv grows its field buffer by a fixed block (128 bytes) per realloc,
+ * which is quadratic on a long field; this realloc keeps its capacity in a
+ * 16-byte header and grows it geometrically, so most calls return at once. */
+static void *lib_realloc(void *p, size_t n) {
+  size_t *h = p ? (size_t *)p - 2 : NULL;
+  size_t cap = h ? h[0] : 0;
+  if (h && cap >= n)
+    return p;
+  cap = cap > n / 2 ? 2 * cap : n;
+  if (cap < 256)
+    cap = 256;
+  if (cap > SIZE_MAX - 16)
+    return NULL;
+  size_t *g = realloc(h, cap + 16);
+  if (!g)
+    return NULL;
+  g[0] = cap;
+  return g + 2;
+}
+
+static void lib_free(void *p) {
+  if (p)
+    free((size_t *)p - 2);
+}
+
+/* Never a space: unquoted fields keep their spaces, as on the fast path. */
+static int lib_no_space(unsigned char c) {
+  (void)c;
+  return 0;
+}
+
+static int lib_quote_open(const csvreg_reader *r) {
+  return r->csv.quoted &&
+         (r->csv.pstate == LIBCSV_FIELD_BEGUN || r->csv.pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED);
+}
+
+static csvreg_status lib_limit_error(csvreg_reader *r, csvreg_error *err, int why) {
+  char msg[200];
+  if (why == 2)
+    return fail_at(r, err, CSVREG_E_NOMEM, r->rec_line, r->number + 1, "out of memory");
+  if (why == 1)
+    snprintf(msg, sizeof msg, "record starting on line %llu has more than %zu fields",
+             (unsigned long long)r->rec_line, (size_t)CSVREG_MAX_FIELDS);
+  else
+    snprintf(msg, sizeof msg, "record starting on line %llu is longer than %zu bytes",
+             (unsigned long long)r->rec_line, r->max_record);
+  return fail_at(r, err, CSVREG_E_LIMIT, r->rec_line, r->number + 1, msg);
+}
+
+/* Feeds libcsv [pos, next CR or LF] (or to `end`) and advances. */
+static csvreg_status lib_step(csvreg_reader *r, csvreg_error *err) {
+  const char *s = r->buf + r->pos, *e = r->buf + r->end, *t = s;
+  while (t < e && *t != '\n' && *t != '\r')
+    t++;
+  int term = t < e ? *t : 0;
+  size_t len = (size_t)(t - s) + (term ? 1 : 0);
+  size_t body = (size_t)(t - s);
+
+  if (r->csv.pstate == LIBCSV_ROW_NOT_BEGUN) {
+    r->rec_line = r->line;
+    r->rec_raw = 0;
+    r->nfields = 0;
+    r->store_len = 0;
+  }
+  if (r->rec_raw > r->max_record || body > r->max_record - r->rec_raw)
+    return lib_limit_error(r, err, 0);
+
+  int quoted_before = r->csv.quoted;
+  uint64_t fields_before = r->fields_total;
+  r->lib_row_done = 0;
+  if (csv_parse(&r->csv, s, len, lib_field, lib_row, r) != len)
+    return lib_limit_error(r, err, 2);
+  if (r->lib_overflow)
+    return lib_limit_error(r, err, r->lib_overflow);
+  if (lib_quote_open(r) && (!quoted_before || r->fields_total != fields_before))
+    r->quote_line = r->line;
+
+  if (term == '\r' || (term == '\n' && !(r->prev_cr && body == 0)))
+    r->line++;
+  r->prev_cr = term == '\r';
+  /* The fast path may only start right after an LF (a CR may be half a CRLF). */
+  r->lib_mid_line = term != '\n';
+  r->pos += len;
+  r->rec_raw += len;
+  return CSVREG_OK;
+}
+
+/* Hands out libcsv's finished row. */
+static void lib_emit(csvreg_reader *r, csvreg_record *rec) {
+  for (size_t i = 0; i < r->nfields; i++)
+    r->fields[i].ptr = r->store + r->offs[i];
+  rec->nfields = r->nfields;
+  rec->fields = r->fields;
+  rec->line = r->rec_line;
+  rec->number = ++r->number;
+  r->lib_row_done = 0;
+  r->rec_raw = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fast path                                                                */
+
+enum { FAST_RECORD, FAST_SKIP, FAST_NEED_DATA, FAST_DECLINE, FAST_ERROR };
+enum { SPLIT_OK, SPLIT_WIDE, SPLIT_NOMEM };
+
+/* Splits the bytes from `pos` at the delimiter, up to the first LF or `end`,
+ * whichever comes first, and returns that position. Every field but the last
+ * is stored in r->fields (*n of them); the last one starts at *last. Past
+ * CSVREG_MAX_FIELDS it stops storing and reports SPLIT_WIDE in *st. */
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(CSVREG_NO_SIMD)
+/* One pass, 32 bytes at a time, for delimiters and LF together: per-field
+ * memchr calls cost more than the scan itself on short numeric fields. The
+ * buffer has PAD spare bytes, so the last loads stay inside it. */
+static size_t fast_split(csvreg_reader *r, size_t pos, size_t *n_out, size_t *last, int *st) {
+  const char *b = r->buf;
+  size_t i = pos, start = pos, n = 0, end = r->end;
+  const __m128i vd = _mm_set1_epi8(r->delim), vl = _mm_set1_epi8('\n');
+  *st = SPLIT_OK;
+  for (; i < end; i += 32) {
+    if (n + 32 > r->fields_cap) {
+      if (n >= CSVREG_MAX_FIELDS) {
+        *st = SPLIT_WIDE;
+        const char *lf = memchr(b + i, '\n', end - i);
+        return lf ? (size_t)(lf - b) : end;
+      }
+      if (ensure_fields(r, n + 32) != 0) {
+        *st = SPLIT_NOMEM;
+        return end;
+      }
+    }
+    __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+    __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(b + i + 16));
+    uint32_t md = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, vd)) |
+                  (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, vd)) << 16;
+    uint32_t ml = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, vl)) |
+                  (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, vl)) << 16;
+    if (end - i < 32) {
+      uint32_t keep = ((uint32_t)1 << (end - i)) - 1;
+      md &= keep;
+      ml &= keep;
+    }
+    unsigned lf = ml ? (unsigned)__builtin_ctz(ml) : 32;
+    if (ml)
+      md &= ((uint32_t)1 << lf) - 1;
+    while (md) {
+      size_t d = i + (unsigned)__builtin_ctz(md);
+      md &= md - 1;
+      r->fields[n].ptr = b + start;
+      r->fields[n++].len = d - start;
+      start = d + 1;
+    }
+    if (ml) {
+      *n_out = n;
+      *last = start;
+      return i + lf;
+    }
+  }
+  *n_out = n;
+  *last = start;
+  return end;
+}
+#else
+static size_t fast_split(csvreg_reader *r, size_t pos, size_t *n_out, size_t *last, int *st) {
+  const char *b = r->buf;
+  const char *lf = memchr(b + pos, '\n', r->end - pos);
+  size_t stop = lf ? (size_t)(lf - b) : r->end, start = pos, n = 0;
+  const char *d;
+  *st = SPLIT_OK;
+  while ((d = memchr(b + start, r->delim, stop - start)) != NULL) {
+    if (n >= CSVREG_MAX_FIELDS) {
+      *st = SPLIT_WIDE;
+      break;
+    }
+    if (n == r->fields_cap && ensure_fields(r, n + 1) != 0) {
+      *st = SPLIT_NOMEM;
+      break;
+    }
+    r->fields[n].ptr = b + start;
+    r->fields[n++].len = (size_t)(d - b) - start;
+    start = (size_t)(d - b) + 1;
+  }
+  *n_out = n;
+  *last = start;
+  return stop;
+}
+#endif
+
+/* Tries the line at pos. FAST_DECLINE: it must go to libcsv. */
+static int fast_line(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
+  size_t pos = r->pos, stop = r->end, n = 0, last = pos;
+  int st = SPLIT_OK;
+  /* A long line seen before without its LF: look for the LF from where the
+   * last search stopped before splitting it again. */
+  if (r->lf_hint_at != r->base + pos ||
+      memchr(r->buf + (r->lf_hint_to - r->base), '\n', r->end - (r->lf_hint_to - r->base)) ||
+      r->eof)
+    stop = fast_split(r, pos, &n, &last, &st);
+  if (st == SPLIT_OK && n >= CSVREG_MAX_FIELDS)
+    st = SPLIT_WIDE;
+  if (st == SPLIT_NOMEM) {
+    fail_at(r, err, CSVREG_E_NOMEM, r->line, r->number + 1, "out of memory");
+    return FAST_ERROR;
+  }
+  int has_lf = stop < r->end;
+  if (!has_lf && !r->eof) {
+    /* Only a plain line that may still fit is worth a bigger buffer. */
+    r->lf_hint_at = r->base + pos;
+    r->lf_hint_to = r->base + r->end;
+    if (r->end - pos > r->max_record + 1 ||
+        cache_find(r, &r->quote_cache, '"', pos, r->end) != NONE ||
+        cache_find(r, &r->cr_cache, '\r', pos, r->end - 1) != NONE)
+      return FAST_DECLINE;
+    return FAST_NEED_DATA;
+  }
+  size_t body_end = stop > pos && r->buf[stop - 1] == '\r' ? stop - 1 : stop;
+  if (body_end - pos > r->max_record || cache_find(r, &r->quote_cache, '"', pos, stop) != NONE ||
+      cache_find(r, &r->cr_cache, '\r', pos, body_end) != NONE)
+    return FAST_DECLINE;
+
+  uint64_t line = r->line;
+  r->pos = has_lf ? stop + 1 : stop;
+  r->line++;
+  r->prev_cr = 0;
+  if (body_end == pos)
+    return FAST_SKIP;
+  if (st == SPLIT_WIDE) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "record starting on line %llu has more than %zu fields",
+             (unsigned long long)line, (size_t)CSVREG_MAX_FIELDS);
+    fail_at(r, err, CSVREG_E_LIMIT, line, r->number + 1, msg);
+    return FAST_ERROR;
+  }
+  if (n == r->fields_cap && ensure_fields(r, n + 1) != 0) {
+    fail_at(r, err, CSVREG_E_NOMEM, line, r->number + 1, "out of memory");
+    return FAST_ERROR;
+  }
+  r->fields[n].ptr = r->buf + last;
+  r->fields[n++].len = body_end - last;
+  rec->nfields = n;
+  rec->fields = r->fields;
+  rec->line = line;
+  rec->number = ++r->number;
+  return FAST_RECORD;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The generator                                                            */
+
+static csvreg_status next_record(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
+  if (r->done == CSVREG_END)
+    return CSVREG_END;
+  if (r->done != CSVREG_OK) {
+    if (err)
+      *err = r->fail;
+    return r->done;
+  }
+  for (;;) {
+    if (r->lib_row_done) {
+      lib_emit(r, rec);
+      return CSVREG_OK;
+    }
+    if (!r->bom_done) {
+      if (r->end - r->pos < 3 && !r->eof) {
+        if (refill(r, err) != CSVREG_OK)
+          return r->done;
+        continue;
+      }
+      if (r->end - r->pos >= 3 && memcmp(r->buf + r->pos, "\xEF\xBB\xBF", 3) == 0)
+        r->pos += 3;
+      r->bom_done = 1;
+    }
+    if (r->pos == r->end) {
+      if (!r->eof) {
+        if (refill(r, err) != CSVREG_OK)
+          return r->done;
+        continue;
+      }
+      if (r->csv.quoted && r->csv.pstate == LIBCSV_FIELD_BEGUN) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "unterminated quoted field (opened on line %llu)",
+                 (unsigned long long)r->quote_line);
+        return fail_at(r, err, CSVREG_E_CSV, r->rec_line, r->number + 1, msg);
+      }
+      if (r->csv.pstate != LIBCSV_ROW_NOT_BEGUN) {
+        if (csv_fini(&r->csv, lib_field, lib_row, r) != 0 || r->lib_overflow)
+          return lib_limit_error(r, err, r->lib_overflow ? r->lib_overflow : 2);
+        continue;
+      }
+      r->done = CSVREG_END;
+      return CSVREG_END;
+    }
+    if (!r->force_libcsv && !r->lib_mid_line && r->csv.pstate == LIBCSV_ROW_NOT_BEGUN) {
+      switch (fast_line(r, rec, err)) {
+      case FAST_RECORD: return CSVREG_OK;
+      case FAST_SKIP: continue;
+      case FAST_ERROR: return r->done;
+      case FAST_NEED_DATA:
+        if (refill(r, err) != CSVREG_OK)
+          return r->done;
+        continue;
+      default: r->lib_mid_line = 1; break;
+      }
+    }
+    if (lib_step(r, err) != CSVREG_OK)
+      return r->done;
+  }
+}
+
+csvreg_status csvreg_reader_next(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
+  if (!r || !rec)
+    return err_set(err, CSVREG_E_USAGE, "csvreg_reader_next: NULL argument");
+  if (r->have_pending) {
+    r->have_pending = 0;
+    *rec = r->pending;
+    return CSVREG_OK;
+  }
+  return next_record(r, rec, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Opening                                                                  */
+
+/* Reads the header (or the first record, kept for the first _next). */
+static csvreg_status read_header(csvreg_reader *r, int header, csvreg_error *err) {
+  csvreg_record rec;
+  csvreg_status st = next_record(r, &rec, err);
+  if (csvreg_is_error(st))
+    return st;
+  if (st == CSVREG_END) {
+    if (header)
+      return fail_at(r, err, CSVREG_E_CSV, r->line, 1, "empty input: no header");
+    return CSVREG_OK;
+  }
+  r->ncolumns = rec.nfields;
+  r->names = calloc(rec.nfields + 1, sizeof *r->names);
+  if (!r->names)
+    return fail_at(r, err, CSVREG_E_NOMEM, rec.line, rec.number, "out of memory");
+  for (size_t i = 0; i < rec.nfields; i++) {
+    size_t len = header ? rec.fields[i].len : 24;
+    r->names[i] = malloc(len + 1);
+    if (!r->names[i])
+      return fail_at(r, err, CSVREG_E_NOMEM, rec.line, rec.number, "out of memory");
+    if (header) {
+      memcpy(r->names[i], rec.fields[i].ptr, len);
+      r->names[i][len] = '\0';
+    } else
+      snprintf(r->names[i], len + 1, "V%zu", i + 1);
+  }
+  if (!header) {
+    r->pending = rec;
+    r->have_pending = 1;
+  }
+  return CSVREG_OK;
+}
+
+static csvreg_status reader_new(csvreg_reader **out, const char *source,
+                                const csvreg_reader_options *o, csvreg_error *err) {
+  csvreg_reader_options def;
+  if (!o) {
+    csvreg_reader_options_init(&def);
+    o = &def;
+  }
+  if (o->delimiter == '"' || o->delimiter == '\r' || o->delimiter == '\n') {
+    err_set(err, CSVREG_E_USAGE, "the delimiter cannot be a quote, CR or LF");
+    err_at(err, source, 0, 0, 0, NULL);
+    return CSVREG_E_USAGE;
+  }
+  if (o->buffer_bytes > MAX_BUFFER) {
+    err_set(err, CSVREG_E_USAGE, "buffer_bytes above %zu", MAX_BUFFER);
+    err_at(err, source, 0, 0, 0, NULL);
+    return CSVREG_E_USAGE;
+  }
+  csvreg_reader *r = calloc(1, sizeof *r);
+  if (r) {
+    r->fd = -1;
+    r->source = xstrdup(source);
+    r->read_size = o->buffer_bytes ? o->buffer_bytes : DEFAULT_BUFFER;
+    r->store_cap = 256;
+    r->store = malloc(r->store_cap);
+  }
+  if (!r || !r->source || !r->store || grow_buffer(r, r->read_size) != 0 ||
+      ensure_fields(r, 64) != 0 || csv_init(&r->csv, CSV_STRICT_FINI) != 0) {
+    csvreg_reader_free(r);
+    err_set(err, CSVREG_E_NOMEM, "out of memory");
+    err_at(err, source, 0, 0, 0, NULL);
+    return CSVREG_E_NOMEM;
+  }
+  csv_set_delim(&r->csv, (unsigned char)o->delimiter);
+  csv_set_space_func(&r->csv, lib_no_space);
+  csv_set_realloc_func(&r->csv, lib_realloc);
+  csv_set_free_func(&r->csv, lib_free);
+  csv_set_blk_size(&r->csv, 4096);
+  r->delim = o->delimiter;
+  r->force_libcsv = o->force_libcsv;
+  r->max_record = o->max_record_bytes ? o->max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
+  r->line = 1;
+  r->size = -1;
+  r->lf_hint_at = UINT64_MAX;
+  cache_reset(&r->quote_cache);
+  cache_reset(&r->cr_cache);
+  *out = r;
+  return CSVREG_OK;
+}
+
+static csvreg_status reader_start(csvreg_reader **out, csvreg_reader *r,
+                                  const csvreg_reader_options *o, csvreg_error *err) {
+  csvreg_status st = read_header(r, o ? o->header : 1, err);
+  if (st != CSVREG_OK) {
+    csvreg_reader_free(r);
+    *out = NULL;
+    return st;
+  }
+  *out = r;
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg_reader_open_fd(csvreg_reader **out, int fd, const char *name,
+                                    const csvreg_reader_options *o, csvreg_error *err) {
+  if (!out)
+    return err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_fd: NULL argument");
+  *out = NULL;
+  const char *source = name && strcmp(name, "-") != 0 ? name : fd == 0 ? "<stdin>" : "<fd>";
+  csvreg_reader *r;
+  csvreg_status st = reader_new(&r, source, o, err);
+  if (st != CSVREG_OK)
+    return st;
+  r->fd = fd;
+  struct stat sb;
+  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+    r->size = (int64_t)sb.st_size;
+  return reader_start(out, r, o, err);
+}
+
+csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
+                                 const csvreg_reader_options *o, csvreg_error *err) {
+  if (!out)
+    return err_set(err, CSVREG_E_USAGE, "csvreg_reader_open: NULL argument");
+  *out = NULL;
+  if (!path || strcmp(path, "-") == 0)
+    return csvreg_reader_open_fd(out, 0, "<stdin>", o, err);
+  int fd;
+  do
+    fd = open(path, O_RDONLY);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    err_set(err, CSVREG_E_IO, "cannot open: %s", strerror(errno));
+    err_at(err, path, 0, 0, 0, NULL);
+    return CSVREG_E_IO;
+  }
+  csvreg_reader *r;
+  csvreg_status st = reader_new(&r, path, o, err);
+  if (st != CSVREG_OK) {
+    close(fd);
+    return st;
+  }
+  r->fd = fd;
+  r->close_fd = 1;
+  struct stat sb;
+  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+    r->size = (int64_t)sb.st_size;
+  return reader_start(out, r, o, err);
+}
+
+csvreg_status csvreg_reader_open_mem(csvreg_reader **out, const void *data, size_t len,
+                                     const char *name, const csvreg_reader_options *o,
+                                     csvreg_error *err) {
+  if (!out || (!data && len))
+    return err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_mem: NULL argument");
+  *out = NULL;
+  csvreg_reader *r;
+  csvreg_status st = reader_new(&r, name ? name : "<memory>", o, err);
+  if (st != CSVREG_OK)
+    return st;
+  r->mem = data ? data : (const unsigned char *)"";
+  r->mem_len = len;
+  r->size = (int64_t)len;
+  return reader_start(out, r, o, err);
+}
+
+void csvreg_reader_free(csvreg_reader *r) {
+  if (!r)
+    return;
+  if (r->close_fd && r->fd >= 0)
+    close(r->fd);
+  csv_free(&r->csv);
+  if (r->names)
+    for (size_t i = 0; i < r->ncolumns; i++)
+      free(r->names[i]);
+  free(r->names);
+  free(r->fields);
+  free(r->offs);
+  free(r->store);
+  free(r->buf);
+  free(r->source);
+  free(r);
+}
+
+size_t csvreg_reader_ncolumns(const csvreg_reader *r) { return r ? r->ncolumns : 0; }
+
+const char *const *csvreg_reader_column_names(const csvreg_reader *r) {
+  return r ? (const char *const *)r->names : NULL;
+}
+
+const char *csvreg_reader_source(const csvreg_reader *r) { return r ? r->source : NULL; }
+
+uint64_t csvreg_reader_bytes(const csvreg_reader *r) { return r ? r->base + r->pos : 0; }
+
+int64_t csvreg_reader_size(const csvreg_reader *r) { return r ? r->size : -1; }
