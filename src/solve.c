@@ -195,11 +195,11 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
    * degrees of freedom a kept term's standard error is finite and > 0, so
    * anything else is refused rather than printed as a silently wrong table. */
   if (f->df_residual > 0 && !(f->rss >= 0 && isfinite(f->rss)))
-    st = err_set(err, CSVREG_E_NUMERIC, "the residual sum of squares is not finite: the "
-                                        "values are too large; rescale the data");
+    st = err_set(err, CSVREG_E_NUMERIC,
+                 "the residual sum of squares is not finite: the values are too large; rescale "
+                 "the data");
   for (size_t j = 0; !st && f->df_residual > 0 && f->rss > 0 && j < nc; j++)
-    if (!f->terms[j].aliased &&
-        !(f->terms[j].std_error > 0 && isfinite(f->terms[j].std_error)))
+    if (!f->terms[j].aliased && !(f->terms[j].std_error > 0 && isfinite(f->terms[j].std_error)))
       st = err_set(err, CSVREG_E_NUMERIC,
                    "the standard error of '%s' is out of floating-point range: the values are "
                    "too large or too small; rescale the data",
