@@ -74,7 +74,9 @@ double digits_estimate(size_t k, const double *b, const double *d, double kappa,
   double rel = squared ? u * kappa * kappa : u * kappa;
   for (size_t j = 0; j < k; j++) {
     double dj = d[j] > 0 ? rel * norm / d[j] : 0;
-    double e = b[j] != 0 ? dj / fabs(b[j]) : 1.0;
+    /* An exact zero (the slopes of a constant target) with a zero error
+     * bound has lost nothing; any other zero has no correct digits. */
+    double e = b[j] != 0 ? dj / fabs(b[j]) : (dj > 0 ? 1.0 : 0.0);
     if (e > worst)
       worst = e;
     if (xbar)

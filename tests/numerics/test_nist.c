@@ -230,6 +230,11 @@ static void test_normal(void **state) {
         fail_msg("Filip normal: full rank with LRE %.2f but claims %.1f digits", row->coef,
                  fit->digits);
     }
+    /* As for QR: the digits estimate warns whenever fewer than 8 digits are
+     * correct, aliased terms or not (Filip). */
+    if (row->coef < 8 && !(fit->digits < 8))
+      fail_msg("%s normal: %.2f digits measured but no warning (estimate %.1f)", s->name,
+               row->coef, fit->digits);
     /* Never a non-finite estimate for a term reported as kept. */
     for (size_t j = 0; j < fit->nterms; j++)
       if (!fit->terms[j].aliased) assert_true(isfinite(fit->terms[j].estimate));
