@@ -69,6 +69,15 @@ int opt_positive_size(const char *command, const char *option, const char *arg, 
 int opt_open_unit(const char *command, const char *option, const char *arg, double *out);
 int opt_delimiter(const char *command, const char *option, const char *arg, char *out);
 
+/* The getopt_long error cases, ':' (missing argument) and anything else
+ * (unknown option, or an argument to one that takes none), as a usage error
+ * naming the option; `opt` is argv[optind - 1]. Returns CLI_EXIT_USAGE. */
+int opt_error(const char *command, int c, const char *opt);
+
+/* The optional FILE operand after the options: sets *path when there is one;
+ * more than one is a usage error (returns CLI_EXIT_USAGE, else 0). */
+int opt_one_file(const char *command, int argc, char **argv, const char **path);
+
 /* report.c */
 typedef enum report_format { REPORT_TEXT = 0, REPORT_JSON, REPORT_CSV } report_format;
 

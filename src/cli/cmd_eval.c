@@ -102,20 +102,11 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     case OPT_QUIET: a->quiet = 1; break;
     case OPT_STATS: a->stats = 1; break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
-    case ':':
-      if (strncmp(opt, "--", 2) == 0)
-        return cli_usage_error(CMD, "option '%s' requires an argument", opt);
-      return cli_usage_error(CMD, "option '-%c' requires an argument", optopt);
-    default:
-      if (strncmp(opt, "--", 2) == 0)
-        return cli_usage_error(CMD, "unrecognized option '%.*s'", (int)strcspn(opt, "="), opt);
-      return cli_usage_error(CMD, "invalid option '-%c'", optopt);
+    default: return opt_error(CMD, c, opt);
     }
   }
-  if (optind < argc)
-    a->path = argv[optind++];
-  if (optind < argc)
-    return cli_usage_error(CMD, "too many arguments: '%s' (one FILE at most)", argv[optind]);
+  if (opt_one_file(CMD, argc, argv, &a->path))
+    return CLI_EXIT_USAGE;
   if (!a->model)
     return cli_usage_error(CMD, "missing --model (-m): the model file written by 'fit -o'");
   return -1;

@@ -141,19 +141,6 @@ static const struct option long_options[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
-/* getopt_long leaves optopt 0 for an unknown long option, the option's value
- * for a known one given an argument it does not take, and the letter for a
- * bad short option. */
-static int bad_option(const char *opt) {
-  if (strncmp(opt, "--", 2) == 0) {
-    size_t n = strcspn(opt, "=");
-    if (optopt)
-      return cli_usage_error(CMD, "option '%.*s' does not take an argument", (int)n, opt);
-    return cli_usage_error(CMD, "unrecognized option '%.*s'", (int)n, opt);
-  }
-  return cli_usage_error(CMD, "invalid option '-%c'", optopt);
-}
-
 /* Returns -1 to go on, or an exit status (help shown, or a usage error). */
 static int parse_args(int argc, char **argv, fit_args *a) {
   memset(a, 0, sizeof *a);
@@ -223,23 +210,17 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       break;
     }
     case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
-    case ':':
-      if (strncmp(opt, "--", 2) == 0)
-        return cli_usage_error(CMD, "option '%s' requires an argument", opt);
-      return cli_usage_error(CMD, "option '-%c' requires an argument", optopt);
     default:
       if (shard_is_opt(c)) {
         if (shard_parse_opt(&a->sh, c, optarg))
           return CLI_EXIT_USAGE;
         break;
       }
-      return bad_option(opt);
+      return opt_error(CMD, c, opt);
     }
   }
-  if (optind < argc)
-    a->path = argv[optind++];
-  if (optind < argc)
-    return cli_usage_error(CMD, "too many arguments: '%s' (one FILE at most)", argv[optind]);
+  if (opt_one_file(CMD, argc, argv, &a->path))
+    return CLI_EXIT_USAGE;
   if (!a->spec.target && !a->sh.update)
     return cli_usage_error(CMD, "missing --target (-y): the column to predict");
   if (a->val.mode == 3)

@@ -83,8 +83,7 @@ int cmd_merge_run(int argc, char **argv) {
       break;
     case 'S': subtract = optarg; break;
     case 'h': cmd_merge_usage(stdout); return CLI_EXIT_OK;
-    case ':': return cli_usage_error(CMD, "option '%s' requires an argument", opt);
-    default: return cli_usage_error(CMD, "unrecognized option '%s'", opt);
+    default: return opt_error(CMD, c, opt);
     }
   }
   state_set set = {NULL, 0, 0}, sub = {NULL, 0, 0};

@@ -72,8 +72,7 @@ int cmd_solve_run(int argc, char **argv) {
     case OPT_QUIET: quiet = 1; break;
     case 'o': output = optarg; break;
     case 'h': cmd_solve_usage(stdout); return CLI_EXIT_OK;
-    case ':': return cli_usage_error(CMD, "option '%s' requires an argument", opt);
-    default: return cli_usage_error(CMD, "unrecognized option '%s'", opt);
+    default: return opt_error(CMD, c, opt);
     }
   }
   state_set set = {NULL, 0, 0};

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <getopt.h>
 #include <string.h>
 
 #include "cli.h"
@@ -58,5 +59,32 @@ int opt_delimiter(const char *command, const char *option, const char *arg, char
   if (arg[0] == '"' || arg[0] == '\n' || arg[0] == '\r')
     return cli_usage_error(command, "%s: cannot be a quote or a line break", option);
   *out = arg[0];
+  return 0;
+}
+
+int opt_error(const char *command, int c, const char *opt) {
+  int is_long = strncmp(opt, "--", 2) == 0;
+  size_t n = strcspn(opt, "=");
+  if (c == ':') {
+    if (is_long)
+      return cli_usage_error(command, "option '%.*s' requires an argument", (int)n, opt);
+    return cli_usage_error(command, "option '-%c' requires an argument", optopt);
+  }
+  /* getopt_long leaves optopt 0 for an unknown long option, the option's
+   * value for a known one given an argument it does not take, and the letter
+   * for a bad short option. */
+  if (is_long) {
+    if (optopt)
+      return cli_usage_error(command, "option '%.*s' does not take an argument", (int)n, opt);
+    return cli_usage_error(command, "unrecognized option '%.*s'", (int)n, opt);
+  }
+  return cli_usage_error(command, "invalid option '-%c'", optopt);
+}
+
+int opt_one_file(const char *command, int argc, char **argv, const char **path) {
+  if (optind < argc)
+    *path = argv[optind++];
+  if (optind < argc)
+    return cli_usage_error(command, "too many arguments: '%s' (one FILE at most)", argv[optind]);
   return 0;
 }
