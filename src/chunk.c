@@ -10,6 +10,7 @@
 
 #include "design.h"
 #include "internal.h"
+#include "numparse.h"
 
 struct csvreg_chunk {
   const csvreg_spec *spec; /* borrowed */
@@ -84,6 +85,19 @@ static csvreg_status bad_cell(const csvreg_reader *r, const csvreg_record *rec, 
   return err_set(err, CSVREG_E_VALUE, "expected %s, found \"%s\"", what, shown);
 }
 
+/* Cells k.. of a record by the number parser's short path into vals[k * cap]
+ * until one needs the general path; returns its index, or n when all were
+ * plain. Its own function so that the loop keeps everything in registers. */
+static __attribute__((noinline)) size_t parse_plain(const csvreg_field *fields, const size_t *cols,
+                                                    size_t k, size_t n, double *vals, size_t cap) {
+  for (; k < n; k++) {
+    const csvreg_field *f = &fields[cols[k]];
+    if (!numparse_short(f->ptr, f->len, &vals[k * cap]))
+      break;
+  }
+  return k;
+}
+
 /* Parses one record into row `i`. Returns CSVREG_OK (row kept), CSVREG_END
  * (row dropped and counted) or an error. */
 static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csvreg_record *rec,
@@ -99,45 +113,53 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
     return err_set(err, CSVREG_E_CSV, "expected %zu fields, found %zu", s->ncolumns,
                    rec->nfields);
   }
+  /* Locals: the stores into vals could alias the spec and the record. */
+  const size_t ninputs = s->ninputs, *cols = s->input_cols;
+  const csvreg_field *fields = rec->fields;
+  const int na_numeric = s->na_numeric;
+  double *vals = c->vals + i;
   int missing = 0;
-  for (size_t k = 0; k < s->ninputs; k++) {
-    const csvreg_field *f = &rec->fields[s->input_cols[k]];
+  /* row_na stays all zero between rows: only a missing cell sets it, and
+   * every path that leaves a row with one set clears it. A numeric NA token
+   * such as -999 must win over the number it spells, so with one every cell
+   * takes the general path. */
+  size_t k = na_numeric ? 0 : parse_plain(fields, cols, 0, ninputs, vals, cap);
+  while (k < ninputs) {
+    const csvreg_field *f = &fields[cols[k]];
     double v;
-    /* A numeric NA token such as -999 must win over the number it spells. */
-    if (s->na_numeric && is_na(s, f->ptr, f->len)) {
+    if (na_numeric && is_na(s, f->ptr, f->len)) {
       c->row_na[k] = 1;
       missing = 1;
-      continue;
-    }
-    if (csvreg_parse_double(f->ptr, f->len, &v) == CSVREG_OK) {
-      c->vals[k * cap + i] = v;
-      c->row_na[k] = 0;
-      continue;
-    }
-    if (is_na(s, f->ptr, f->len)) {
+    } else if (csvreg_parse_double(f->ptr, f->len, &v) == CSVREG_OK) {
+      vals[k * cap] = v;
+    } else if (is_na(s, f->ptr, f->len)) {
       c->row_na[k] = 1;
       missing = 1;
-      continue;
+    } else {
+      memset(c->row_na, 0, ninputs);
+      if (s->skip_bad) {
+        c->counts.dropped_bad++;
+        return CSVREG_END;
+      }
+      return bad_cell(r, rec, s, k, "a number", err);
     }
-    if (s->skip_bad) {
-      c->counts.dropped_bad++;
-      return CSVREG_END;
-    }
-    return bad_cell(r, rec, s, k, "a number", err);
+    k = na_numeric ? k + 1 : parse_plain(fields, cols, k + 1, ninputs, vals, cap);
   }
   if (missing) {
-    for (size_t k = 0; k < s->ninputs; k++)
-      c->na[k] += c->row_na[k];
+    for (size_t j = 0; j < ninputs; j++) {
+      c->na[j] += c->row_na[j];
+      c->row_na[j] = 0;
+    }
     c->counts.dropped_na++;
     return CSVREG_END;
   }
   if (s->weights_input >= 0) {
-    size_t k = (size_t)s->weights_input;
-    double w = c->vals[k * cap + i];
+    size_t kw = (size_t)s->weights_input;
+    double w = vals[kw * cap];
     /* A negative weight is not bad data to skip: it means the column is not
      * weights at all, so it is always an error. */
     if (w < 0)
-      return bad_cell(r, rec, s, k, "a weight >= 0", err);
+      return bad_cell(r, rec, s, kw, "a weight >= 0", err);
     if (w == 0)
       c->counts.zero_weight++;
     else
