@@ -102,12 +102,12 @@ const char *csvreg_status_str(csvreg_status s);
 /* Where and why an operation failed. Fields that do not apply are empty or 0. */
 typedef struct csvreg_error {
   csvreg_status status;
-  char source[256];     /* input name as given ("-" shows as "<stdin>") */
-  uint64_t line;        /* physical line (1-based) where the record starts */
-  uint64_t record;      /* record number (1-based, header included) */
-  size_t column;        /* input column (1-based) */
+  char source[256]; /* input name as given ("-" shows as "<stdin>") */
+  uint64_t line;    /* physical line (1-based) where the record starts */
+  uint64_t record;  /* record number (1-based, header included) */
+  size_t column;    /* input column (1-based) */
   char column_name[128];
-  char message[512];    /* what was expected and what was found */
+  char message[512]; /* what was expected and what was found */
 } csvreg_error;
 
 /* Resets `e` to "no error". */
@@ -288,8 +288,8 @@ size_t csvreg_chunk_rows(const csvreg_chunk *c);
 /* The design block of the rows now in the chunk: x is column-major
  * (rows x nterms, leading dimension *ldx), y the target, w the weights (NULL
  * when unweighted). Borrowed until the next fill. */
-void csvreg_chunk_design(const csvreg_chunk *c, const double **x, size_t *ldx,
-                         const double **y, const double **w);
+void csvreg_chunk_design(const csvreg_chunk *c, const double **x, size_t *ldx, const double **y,
+                         const double **w);
 
 /* Counts for the records this chunk read. */
 const csvreg_counts *csvreg_chunk_counts(const csvreg_chunk *c);
@@ -362,8 +362,8 @@ csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, ch
  * CSVREG_E_FORMAT for text that is not JSON, not a state, from a newer format
  * version, fails its checksum, or is inconsistent. When `meta_json` is not
  * NULL it receives the "meta" object as malloc'd text (NULL when absent). */
-csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len,
-                                char **meta_json, csvreg_error *err);
+csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
+                                csvreg_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Solving and the fit                                                      */
@@ -397,18 +397,18 @@ typedef struct csvreg_fit {
   csvreg_solver solver;
   int intercept;
   int weighted;
-  const char *target;     /* owned by the fit */
-  size_t nterms;          /* rows of `terms`, the intercept first if any */
-  csvreg_term *terms;     /* owned by the fit */
-  size_t rank;            /* coefficients not aliased */
-  csvreg_counts counts;   /* n = counts.used */
-  size_t ninputs;         /* input columns, for the per-column NA counts */
+  const char *target;   /* owned by the fit */
+  size_t nterms;        /* rows of `terms`, the intercept first if any */
+  csvreg_term *terms;   /* owned by the fit */
+  size_t rank;          /* coefficients not aliased */
+  csvreg_counts counts; /* n = counts.used */
+  size_t ninputs;       /* input columns, for the per-column NA counts */
   const char *const *input_names;
   const uint64_t *na_by_input;
-  double df_residual;     /* n - rank */
-  double rss, tss;        /* residual and total (centred with an intercept)
-                             sums of squares, weighted */
-  double residual_sd;     /* sqrt(rss / df_residual) */
+  double df_residual; /* n - rank */
+  double rss, tss;    /* residual and total (centred with an intercept)
+                         sums of squares, weighted */
+  double residual_sd; /* sqrt(rss / df_residual) */
   double r_squared, adj_r_squared;
   double f_statistic, f_df1, f_df2, f_p_value;
   double log_likelihood, aic, bic;
@@ -490,10 +490,10 @@ csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, c
 #define CSVREG_MODEL_VERSION 1
 
 typedef struct csvreg_model_options {
-  const char *weights; /* the weights column's name; NULL: unweighted */
-  const char *na;      /* the NA tokens given to fit; NULL: the default */
-  char delimiter;      /* the training input's delimiter */
-  int header;          /* the training input had a header */
+  const char *weights;        /* the weights column's name; NULL: unweighted */
+  const char *na;             /* the NA tokens given to fit; NULL: the default */
+  char delimiter;             /* the training input's delimiter */
+  int header;                 /* the training input had a header */
   csvreg_solve_options solve; /* tol and level used by the fit */
 } csvreg_model_options;
 
@@ -549,14 +549,14 @@ csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double
 /* Metrics of predictions against the truth, as sklearn.metrics defines them
  * with sample_weight (rows of weight 0 do not count). error = y - yhat. */
 typedef struct csvreg_metrics {
-  uint64_t n;             /* rows scored */
-  uint64_t n_zero_y;      /* rows with y = 0, left out of the MAPE */
+  uint64_t n;        /* rows scored */
+  uint64_t n_zero_y; /* rows with y = 0, left out of the MAPE */
   double sum_w;
   double mse, rmse, mae;
-  double mape;            /* mean |e| / |y| over rows with y != 0 (a fraction) */
-  double max_error;       /* max |e| (unweighted, as sklearn) */
-  double mean_error;      /* weighted mean of y - yhat (the bias) */
-  double r_squared;       /* 1 - SSE / sum w (y - ybar)^2, ybar this set's mean */
+  double mape;               /* mean |e| / |y| over rows with y != 0 (a fraction) */
+  double max_error;          /* max |e| (unweighted, as sklearn) */
+  double mean_error;         /* weighted mean of y - yhat (the bias) */
+  double r_squared;          /* 1 - SSE / sum w (y - ybar)^2, ybar this set's mean */
   double explained_variance; /* 1 - var_w(e) / var_w(y) */
 } csvreg_metrics;
 
@@ -594,8 +594,7 @@ csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *e
  * stably and gives CSVREG_E_USAGE. CSVREG_E_NUMERIC when the result would
  * have negative counts or weight, or a co-moment matrix that is not
  * positive semi-definite (src was not part of dst); dst is then unchanged. */
-csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src,
-                                    csvreg_error *err);
+csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
 
 /* A byte range of a CSV file aligned to records. A record starts at offset 0
  * or right after a line feed that is outside quotes; the quote state at any

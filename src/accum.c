@@ -174,10 +174,9 @@ static csvreg_status fold(csvreg_accum *a, size_t n, const double *x, size_t ldx
   }
   for (size_t i0 = 0; i0 < n && used; i0 += FOLD_BLOCK) {
     size_t nb = n - i0 < FOLD_BLOCK ? n - i0 : FOLD_BLOCK;
-    csvreg_status st =
-        a->solver == CSVREG_SOLVER_QR
-            ? accum_qr_fold(a, nb, x + i0, ldx, y + i0, w ? w + i0 : NULL, err)
-            : accum_normal_fold(a, nb, x + i0, ldx, y + i0, w ? w + i0 : NULL, err);
+    csvreg_status st = a->solver == CSVREG_SOLVER_QR
+                           ? accum_qr_fold(a, nb, x + i0, ldx, y + i0, w ? w + i0 : NULL, err)
+                           : accum_normal_fold(a, nb, x + i0, ldx, y + i0, w ? w + i0 : NULL, err);
     if (st)
       return st;
     /* The normal kernel reads sum_w as the weight already folded. */
@@ -263,7 +262,7 @@ csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csv
       }
     } else {
       csvreg_status st = dst->solver == CSVREG_SOLVER_QR ? accum_qr_merge(dst, src, err)
-                                                          : accum_normal_merge(dst, src, err);
+                                                         : accum_normal_merge(dst, src, err);
       if (st)
         return st;
     }

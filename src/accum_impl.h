@@ -15,11 +15,11 @@
 
 struct csvreg_accum {
   csvreg_solver solver;
-  size_t p;         /* terms, intercept excluded */
+  size_t p; /* terms, intercept excluded */
   int intercept;
-  int weighted;     /* weights were given */
-  size_t m;         /* data columns: p terms + target */
-  size_t q;         /* factor columns: intercept + m */
+  int weighted; /* weights were given */
+  size_t m;     /* data columns: p terms + target */
+  size_t q;     /* factor columns: intercept + m */
   char **term_names;
   char *target_name;
   size_t ninputs;
@@ -44,8 +44,8 @@ struct csvreg_accum {
 };
 
 /* Kernels: fold n validated rows with weights w > 0 (w NULL: all 1). */
-csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
-                            const double *y, const double *w, csvreg_error *err);
+csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx, const double *y,
+                            const double *w, csvreg_error *err);
 csvreg_status accum_normal_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
                                 const double *y, const double *w, csvreg_error *err);
 /* dst := dst (+) src, both non-empty, same shape. */
@@ -61,10 +61,10 @@ typedef struct solved {
   size_t q;           /* coefficient slots: intercept + p */
   const int *aliased; /* [q] */
   size_t rank;
-  double *coef;       /* [q] in original coordinates (NaN when aliased) */
-  double *cov;        /* [q*q] unscaled covariance, original coordinates */
-  double rss, mss;    /* residual and explained (centred with intercept) SS */
-  double cond;        /* condition number of the scaled (centred) design */
+  double *coef;    /* [q] in original coordinates (NaN when aliased) */
+  double *cov;     /* [q*q] unscaled covariance, original coordinates */
+  double rss, mss; /* residual and explained (centred with intercept) SS */
+  double cond;     /* condition number of the scaled (centred) design */
   double digits;
 } solved;
 

@@ -115,9 +115,9 @@ csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvre
   const size_t m = a->m, p = a->p, ic = (size_t)a->intercept, nc = ic + p;
   csvreg_status st = CSVREG_OK;
   int *aliased = (int *)out->aliased;
-  double *A = malloc(m * m * sizeof *A);     /* moments, full symmetric */
-  double *u = malloc(m * m * sizeof *u);     /* incremental Cholesky, for aliasing */
-  double *s = malloc(m * m * sizeof *s);     /* scaled kept block, factored */
+  double *A = malloc(m * m * sizeof *A); /* moments, full symmetric */
+  double *u = malloc(m * m * sizeof *u); /* incremental Cholesky, for aliasing */
+  double *s = malloc(m * m * sizeof *s); /* scaled kept block, factored */
   double *rhs = malloc(m * sizeof *rhs), *d = malloc(m * sizeof *d);
   double *xbar = malloc(m * sizeof *xbar);
   size_t *kept = malloc(m * sizeof *kept);

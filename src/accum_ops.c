@@ -64,8 +64,7 @@ static int psd(const double *com, size_t m) {
   return ok;
 }
 
-csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src,
-                                    csvreg_error *err) {
+csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
   if (!dst || !src)
     return err_set(err, CSVREG_E_USAGE, "subtract: missing accumulator");
   if (dst->solver != CSVREG_SOLVER_NORMAL || src->solver != CSVREG_SOLVER_NORMAL)
@@ -116,8 +115,8 @@ csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src,
     memset(com, 0, m * m * sizeof *com);
     for (size_t j = 0; j < m; j++)
       for (size_t i = 0; i <= j; i++)
-        com[j * m + i] = dst->com[j * m + i] - src->com[j * m + i] -
-                         (mb[i] - mean[i]) * (mb[j] - mean[j]) * f;
+        com[j * m + i] =
+            dst->com[j * m + i] - src->com[j * m + i] - (mb[i] - mean[i]) * (mb[j] - mean[j]) * f;
     free(mb);
     if (!psd(com, m)) {
       free(mean);

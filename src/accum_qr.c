@@ -25,17 +25,16 @@ static csvreg_status tpqrt(csvreg_accum *a, size_t rows, size_t l, double *b, cs
   size_t q = a->q, nb = qr_nb(q);
   if (!a->tau && !(a->tau = malloc(2 * nb * q * sizeof *a->tau)))
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  lapack_int info =
-      LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)q, (lapack_int)l,
-                          (lapack_int)nb, a->r, (lapack_int)q, b, (lapack_int)rows, a->tau,
-                          (lapack_int)nb, a->tau + nb * q);
+  lapack_int info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)q,
+                                        (lapack_int)l, (lapack_int)nb, a->r, (lapack_int)q, b,
+                                        (lapack_int)rows, a->tau, (lapack_int)nb, a->tau + nb * q);
   if (info != 0)
     return err_set(err, CSVREG_E_INTERNAL, "dtpqrt failed (info %d)", (int)info);
   return CSVREG_OK;
 }
 
-csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
-                            const double *y, const double *w, csvreg_error *err) {
+csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx, const double *y,
+                            const double *w, csvreg_error *err) {
   csvreg_status st = accum_reserve(a, n, err);
   if (st)
     return st;
@@ -172,8 +171,7 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
   lapack_int info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', (lapack_int)rank, 1, rw,
                                    (lapack_int)q, z, (lapack_int)rank);
   if (info != 0) {
-    st = err_set(err, CSVREG_E_NUMERIC, "the triangular factor is singular (column %d)",
-                 (int)info);
+    st = err_set(err, CSVREG_E_NUMERIC, "the triangular factor is singular (column %d)", (int)info);
     goto done;
   }
   /* Unscaled covariance in shifted coordinates: R^-1 R^-T. */
@@ -184,8 +182,7 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
   if (info == 0)
     info = LAPACKE_dlauum(LAPACK_COL_MAJOR, 'U', (lapack_int)rank, rinv, (lapack_int)rank);
   if (info != 0) {
-    st = err_set(err, CSVREG_E_NUMERIC, "cannot invert the triangular factor (info %d)",
-                 (int)info);
+    st = err_set(err, CSVREG_E_NUMERIC, "cannot invert the triangular factor (info %d)", (int)info);
     goto done;
   }
   for (size_t j = 0; j < rank; j++) /* symmetrise the upper triangle */
@@ -222,8 +219,8 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
         s += v[kk] * rinv[ll * rank + kk];
       out->cov[orig[ll] * nc] = out->cov[orig[ll]] = s;
     }
-    info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'T', 'N', (lapack_int)rank, 1, rw,
-                          (lapack_int)q, v, (lapack_int)rank);
+    info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'T', 'N', (lapack_int)rank, 1, rw, (lapack_int)q,
+                          v, (lapack_int)rank);
     double s = 0;
     for (size_t kk = 0; kk < rank; kk++)
       s += v[kk] * v[kk];
@@ -263,8 +260,8 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
       if (ic)
         xb[j] = a->shift[orig[s0 + j] - 1] + rw[(s0 + j) * q] / rw[0];
     }
-    out->digits = digits_estimate(ns, z + s0, cn, out->cond, 0, ic ? &out->coef[0] : NULL,
-                                  ic ? xb : NULL);
+    out->digits =
+        digits_estimate(ns, z + s0, cn, out->cond, 0, ic ? &out->coef[0] : NULL, ic ? xb : NULL);
   }
 done:
   free(rw);

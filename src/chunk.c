@@ -15,11 +15,11 @@
 struct csvreg_chunk {
   const csvreg_spec *spec; /* borrowed */
   size_t cap, rows;
-  double *vals;            /* cap x ninputs, column-major */
+  double *vals; /* cap x ninputs, column-major */
   csvreg_counts counts;
-  uint64_t *na;            /* [ninputs] */
-  unsigned char *row_na;   /* [ninputs] scratch for one row */
-  uint64_t *recno;         /* [cap] record number of each row (for splitting) */
+  uint64_t *na;          /* [ninputs] */
+  unsigned char *row_na; /* [ninputs] scratch for one row */
+  uint64_t *recno;       /* [cap] record number of each row (for splitting) */
   design_block design;
 };
 
@@ -75,8 +75,8 @@ static int is_na(const csvreg_spec *s, const char *p, size_t len) {
   return 0;
 }
 
-static csvreg_status bad_cell(const csvreg_reader *r, const csvreg_record *rec, const csvreg_spec *s,
-                              size_t k, const char *what, csvreg_error *err) {
+static csvreg_status bad_cell(const csvreg_reader *r, const csvreg_record *rec,
+                              const csvreg_spec *s, size_t k, const char *what, csvreg_error *err) {
   char shown[96];
   const csvreg_field *f = &rec->fields[s->input_cols[k]];
   err_quote(shown, sizeof shown, f->ptr, f->len, 40);
@@ -110,8 +110,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
       return CSVREG_END;
     }
     err_at(err, csvreg_reader_source(r), rec->line, rec->number, 0, NULL);
-    return err_set(err, CSVREG_E_CSV, "expected %zu fields, found %zu", s->ncolumns,
-                   rec->nfields);
+    return err_set(err, CSVREG_E_CSV, "expected %zu fields, found %zu", s->ncolumns, rec->nfields);
   }
   /* Locals: the stores into vals could alias the spec and the record. */
   const size_t ninputs = s->ninputs, *cols = s->input_cols;

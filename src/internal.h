@@ -14,12 +14,13 @@
 
 /* Fills `err` (when not NULL) with status and message and returns status.
  * Source, line and column are left as they are; set them with err_at. */
-csvreg_status err_set(csvreg_error *err, csvreg_status st, const char *fmt, ...) CSVREG_PRINTF(3, 4);
+csvreg_status err_set(csvreg_error *err, csvreg_status st, const char *fmt, ...)
+    CSVREG_PRINTF(3, 4);
 
 /* Records where an error happened: source (may be NULL), physical line,
  * record number, 1-based column (0: none) and its name (may be NULL). */
-void err_at(csvreg_error *err, const char *source, uint64_t line, uint64_t record,
-            size_t column, const char *column_name);
+void err_at(csvreg_error *err, const char *source, uint64_t line, uint64_t record, size_t column,
+            const char *column_name);
 
 /* Copies up to `max` bytes of `s` into `dst` (size `size`) for messages,
  * escaping control bytes and quotes and marking truncation with "...". */

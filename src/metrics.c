@@ -66,8 +66,8 @@ void csvreg_evaluator_free(csvreg_evaluator *e) { free(e); }
 #define EVAL_BLOCK 4096
 
 /* Two-pass moments of one block of v = y (which = 0) or y - yhat (which = 1). */
-static void block_moments(size_t n, const double *y, const double *yhat, const double *w,
-                          int which, moments *out) {
+static void block_moments(size_t n, const double *y, const double *yhat, const double *w, int which,
+                          moments *out) {
   ksum sw = {0, 0}, sv = {0, 0};
   for (size_t i = 0; i < n; i++) {
     double wi = w ? w[i] : 1.0;

@@ -98,13 +98,12 @@ static json_t *options_json(const csvreg_model *m) {
       json_decref(features);
       features = NULL;
     }
-  return json_pack("{s:s, s:o, s:o*, s:b, s:o*, s:o, s:b, s:s, s:f, s:f}", "target",
-                   a->target_name, "features", features, "weights",
-                   m->weights ? json_string(m->weights) : json_null(), "intercept", a->intercept,
-                   "na", m->na ? json_string(m->na) : json_null(), "delimiter",
-                   delimiter_json(m->opt.delimiter), "header", m->opt.header, "solver",
-                   csvreg_solver_name(a->solver), "tol", m->opt.solve.tol, "level",
-                   m->opt.solve.level);
+  return json_pack(
+      "{s:s, s:o, s:o*, s:b, s:o*, s:o, s:b, s:s, s:f, s:f}", "target", a->target_name, "features",
+      features, "weights", m->weights ? json_string(m->weights) : json_null(), "intercept",
+      a->intercept, "na", m->na ? json_string(m->na) : json_null(), "delimiter",
+      delimiter_json(m->opt.delimiter), "header", m->opt.header, "solver",
+      csvreg_solver_name(a->solver), "tol", m->opt.solve.tol, "level", m->opt.solve.level);
 }
 
 csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err) {
@@ -239,8 +238,8 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
                    "not a csvreg model: the JSON ends early at line %d (truncated?)", je.line);
   if (!o)
     return err_set(err, CSVREG_E_FORMAT,
-                   "not a csvreg model: invalid JSON at line %d, column %d: %s", je.line,
-                   je.column, je.text);
+                   "not a csvreg model: invalid JSON at line %d, column %d: %s", je.line, je.column,
+                   je.text);
   csvreg_status st = CSVREG_OK;
   csvreg_accum *a = NULL;
   const char *format = json_string_value(json_object_get(o, "format"));
@@ -266,15 +265,14 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
     st = bad(err, "no \"checksum\" member");
   } else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0) {
     st = err_set(err, CSVREG_E_FORMAT,
-                 "model checksum mismatch (%s, computed %s): the file was edited or damaged",
-                 have, want);
+                 "model checksum mismatch (%s, computed %s): the file was edited or damaged", have,
+                 want);
   } else if (!st && !(st = read_options(json_object_get(o, "options"), &mo, err)) &&
              !(st = state_from_json(json_object_get(o, "state"), &a, err))) {
     csvreg_model *m;
     /* model_make copies the option strings, which live in `o` until here. */
     if (!(st = model_make(&m, a, &mo, err))) {
-      if ((st = check_consistent(m, json_object_get(o, "fit"), json_object_get(o, "options"),
-                                 err)))
+      if ((st = check_consistent(m, json_object_get(o, "fit"), json_object_get(o, "options"), err)))
         csvreg_model_free(m);
       else
         *out = m;

@@ -24,11 +24,11 @@
 typedef struct scanner {
   int fd;
   uint64_t size;
-  uint64_t pos;      /* next byte to look at */
-  unsigned odd;      /* quotes before pos, mod 2 */
-  uint64_t lf;       /* line feeds before pos */
+  uint64_t pos; /* next byte to look at */
+  unsigned odd; /* quotes before pos, mod 2 */
+  uint64_t lf;  /* line feeds before pos */
   unsigned char *buf;
-  uint64_t buf_pos;  /* file offset of buf[0] */
+  uint64_t buf_pos; /* file offset of buf[0] */
   size_t buf_len;
   csvreg_error *err;
 } scanner;

@@ -131,7 +131,8 @@ static void fill_stats(csvreg_fit *f, const csvreg_accum *a, const solved *sv) {
     f->f_statistic = f->f_p_value = NAN;
   }
   /* logLik.lm: 0.5 * (sum(log w) - N (log(2 pi) + 1 - log(N) + log(sum(w r^2)))) */
-  f->log_likelihood = 0.5 * (a->sum_log_w - n * (log(2.0 * 3.14159265358979323846) + 1.0 - log(n) + log(rss)));
+  f->log_likelihood =
+      0.5 * (a->sum_log_w - n * (log(2.0 * 3.14159265358979323846) + 1.0 - log(n) + log(rss)));
   f->aic = -2.0 * f->log_likelihood + 2.0 * (rank + 1.0);
   f->bic = -2.0 * f->log_likelihood + log(n) * (rank + 1.0);
   f->condition_number = sv->cond;
@@ -154,8 +155,7 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
     return err_set(err, CSVREG_E_NUMERIC,
                    "no rows to fit: %llu read, %llu dropped as missing, %llu bad, %llu with "
                    "weight 0",
-                   (unsigned long long)a->counts.records,
-                   (unsigned long long)a->counts.dropped_na,
+                   (unsigned long long)a->counts.records, (unsigned long long)a->counts.dropped_na,
                    (unsigned long long)a->counts.dropped_bad,
                    (unsigned long long)a->counts.zero_weight);
   csvreg_fit *f = NULL;
@@ -188,8 +188,7 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
   fill_stats(f, a, &sv);
   for (size_t j = 0; j < nc; j++)
     if (!f->terms[j].aliased && !isfinite(f->terms[j].estimate)) {
-      st = err_set(err, CSVREG_E_NUMERIC, "the estimate of '%s' is not finite",
-                   f->terms[j].name);
+      st = err_set(err, CSVREG_E_NUMERIC, "the estimate of '%s' is not finite", f->terms[j].name);
       goto done;
     }
   /* Values near the ends of the double range (|x| ~ 1e300 or 1e-300) can give

@@ -59,8 +59,9 @@ static csvreg_status resolve(const char *ref, size_t len, const char *role,
       *out = pos - 1;
       return CSVREG_OK;
     }
-    return err_set(err, CSVREG_E_COLUMN, "%s column %.*s is out of range: the input has %zu columns",
-                   role, (int)len, ref, ncols);
+    return err_set(err, CSVREG_E_COLUMN,
+                   "%s column %.*s is out of range: the input has %zu columns", role, (int)len, ref,
+                   ncols);
   }
   if (len == 0)
     return err_set(err, CSVREG_E_COLUMN, "empty %s column name", role);
@@ -148,8 +149,8 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
   size_t target, weights = ncols;
   if ((st = resolve(o->target, strlen(o->target), "target", names, ncols, &target, err)))
     goto fail;
-  if (o->weights && (st = resolve(o->weights, strlen(o->weights), "weights", names, ncols,
-                                  &weights, err)))
+  if (o->weights &&
+      (st = resolve(o->weights, strlen(o->weights), "weights", names, ncols, &weights, err)))
     goto fail;
   if (weights == target) {
     st = err_set(err, CSVREG_E_COLUMN, "column '%s' cannot be both the target and the weights",

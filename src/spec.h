@@ -9,20 +9,20 @@
 #include "csvreg.h"
 
 struct csvreg_spec {
-  size_t ncolumns;        /* width of the input */
-  size_t ninputs;         /* input columns the model reads */
-  size_t *input_cols;     /* [ninputs] 0-based column of each input */
-  char **input_names;     /* [ninputs] */
-  size_t nterms;          /* model terms, intercept excluded */
-  size_t *term_input;     /* [nterms] the input each term reads */
-  size_t target_input;    /* input index of the target */
+  size_t ncolumns;         /* width of the input */
+  size_t ninputs;          /* input columns the model reads */
+  size_t *input_cols;      /* [ninputs] 0-based column of each input */
+  char **input_names;      /* [ninputs] */
+  size_t nterms;           /* model terms, intercept excluded */
+  size_t *term_input;      /* [nterms] the input each term reads */
+  size_t target_input;     /* input index of the target */
   ptrdiff_t weights_input; /* input index of the weights, -1: none */
   int intercept;
   int skip_bad;
-  char **na;              /* NA tokens, trimmed */
+  char **na; /* NA tokens, trimmed */
   size_t nna;
-  int na_empty;           /* the empty cell is NA */
-  int na_numeric;         /* some NA token reads as a number: test NA first */
+  int na_empty;   /* the empty cell is NA */
+  int na_numeric; /* some NA token reads as a number: test NA first */
 };
 
 #endif

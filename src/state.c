@@ -62,14 +62,14 @@ json_t *state_to_json(const csvreg_accum *a) {
   json_t *o = json_pack(
       "{s:s, s:i, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, "
       "s:b, s:o}",
-      "format", STATE_FORMAT, "version", STATE_VERSION, "tool", "csvreg " CSVREG_VERSION,
-      "solver", csvreg_solver_name(a->solver), "intercept", a->intercept, "weighted", a->weighted,
-      "target", a->target_name, "terms", names(a->term_names, a->p), "inputs",
-      names(a->input_names, a->ninputs), "counts", "records", (json_int_t)a->counts.records,
-      "used", (json_int_t)a->counts.used, "zero_weight", (json_int_t)a->counts.zero_weight,
-      "dropped_na", (json_int_t)a->counts.dropped_na, "dropped_bad",
-      (json_int_t)a->counts.dropped_bad, "na_by_input", na, "sum_w", hex(a->sum_w), "sum_log_w",
-      hex(a->sum_log_w), "shifted", a->shifted, "shift", hex_array(a->shift, a->m));
+      "format", STATE_FORMAT, "version", STATE_VERSION, "tool", "csvreg " CSVREG_VERSION, "solver",
+      csvreg_solver_name(a->solver), "intercept", a->intercept, "weighted", a->weighted, "target",
+      a->target_name, "terms", names(a->term_names, a->p), "inputs",
+      names(a->input_names, a->ninputs), "counts", "records", (json_int_t)a->counts.records, "used",
+      (json_int_t)a->counts.used, "zero_weight", (json_int_t)a->counts.zero_weight, "dropped_na",
+      (json_int_t)a->counts.dropped_na, "dropped_bad", (json_int_t)a->counts.dropped_bad,
+      "na_by_input", na, "sum_w", hex(a->sum_w), "sum_log_w", hex(a->sum_log_w), "shifted",
+      a->shifted, "shift", hex_array(a->shift, a->m));
   if (!o)
     return NULL;
   int bad;
@@ -306,8 +306,8 @@ csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, ch
   return st;
 }
 
-csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len,
-                                char **meta_json, csvreg_error *err) {
+csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
+                                csvreg_error *err) {
   *out = NULL;
   if (meta_json)
     *meta_json = NULL;
@@ -323,8 +323,8 @@ csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len
     st = bad(err, "no \"checksum\" member");
   } else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0) {
     st = err_set(err, CSVREG_E_FORMAT,
-                 "state checksum mismatch (%s, computed %s): the state was edited or damaged",
-                 have, want);
+                 "state checksum mismatch (%s, computed %s): the state was edited or damaged", have,
+                 want);
   } else if (!st && !(st = state_from_json(o, out, err)) && meta_json) {
     json_t *meta = json_object_get(o, "meta");
     if (meta && !(*meta_json = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {

@@ -53,8 +53,8 @@ csvreg_status err_set(csvreg_error *err, csvreg_status st, const char *fmt, ...)
   return st;
 }
 
-void err_at(csvreg_error *err, const char *source, uint64_t line, uint64_t record,
-            size_t column, const char *column_name) {
+void err_at(csvreg_error *err, const char *source, uint64_t line, uint64_t record, size_t column,
+            const char *column_name) {
   if (!err)
     return;
   if (source)

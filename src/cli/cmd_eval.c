@@ -120,16 +120,15 @@ typedef struct metric_row {
 enum { NMETRICS = 9 };
 
 static void metric_rows(const csvreg_metrics *m, metric_row r[NMETRICS]) {
-  const metric_row v[NMETRICS] = {
-      {"mse", m->mse},
-      {"rmse", m->rmse},
-      {"mae", m->mae},
-      {"mape", m->mape},
-      {"max_error", m->max_error},
-      {"mean_error", m->mean_error},
-      {"r_squared", m->r_squared},
-      {"explained_variance", m->explained_variance},
-      {"sum_w", m->sum_w}};
+  const metric_row v[NMETRICS] = {{"mse", m->mse},
+                                  {"rmse", m->rmse},
+                                  {"mae", m->mae},
+                                  {"mape", m->mape},
+                                  {"max_error", m->max_error},
+                                  {"mean_error", m->mean_error},
+                                  {"r_squared", m->r_squared},
+                                  {"explained_variance", m->explained_variance},
+                                  {"sum_w", m->sum_w}};
   memcpy(r, v, sizeof v);
 }
 
@@ -145,8 +144,9 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
     for (int i = 0; i < NMETRICS; i++)
       if (i != NMETRICS - 1 || weighted)
         fprintf(out, "%-20s %s\n", r[i].name, report_num(b, sizeof b, r[i].value, 7));
-    fprintf(out, "\nRows: %llu read, %llu scored, %llu dropped as missing, %llu bad skipped, "
-                 "%llu with weight 0\n",
+    fprintf(out,
+            "\nRows: %llu read, %llu scored, %llu dropped as missing, %llu bad skipped, "
+            "%llu with weight 0\n",
             (unsigned long long)k->records, (unsigned long long)m->n,
             (unsigned long long)k->dropped_na, (unsigned long long)k->dropped_bad,
             (unsigned long long)k->zero_weight);
@@ -270,8 +270,8 @@ int cmd_eval_run(int argc, char **argv) {
     }
     if (n == cap || (end && n)) {
       chunks++;
-      if ((st = csvreg_model_predict(model, n, x, cap, CSVREG_INTERVAL_NONE, 0.95, yhat, NULL,
-                                     NULL, &err)) ||
+      if ((st = csvreg_model_predict(model, n, x, cap, CSVREG_INTERVAL_NONE, 0.95, yhat, NULL, NULL,
+                                     &err)) ||
           (st = csvreg_evaluator_add(ev, n, y, yhat, mc.has_weights ? w : NULL, &err)))
         goto fail;
       n = 0;
@@ -290,8 +290,8 @@ int cmd_eval_run(int argc, char **argv) {
     snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(reader));
     goto fail;
   }
-  if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model), mc.has_weights,
-                          a.format, &err)))
+  if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model), mc.has_weights, a.format,
+                          &err)))
     goto fail;
   cli_flush_stdout();
   if (a.stats)

@@ -137,8 +137,7 @@ static const struct option long_options[] = {
     {"holdout", required_argument, NULL, OPT_HOLDOUT},
     {"cv", required_argument, NULL, OPT_CV},
     {"seed", required_argument, NULL, OPT_SEED},
-    SHARD_LONG_OPTIONS
-    {"help", no_argument, NULL, 'h'},
+    SHARD_LONG_OPTIONS{"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
 /* Returns -1 to go on, or an exit status (help shown, or a usage error). */
@@ -254,8 +253,8 @@ int cmd_fit_run(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   if (shard_active(&a.sh)) { /* the shard flow: fit_shard.c */
-    fit_job j = {a.sh, a.reader, a.spec, a.solve, a.solver, a.chunk_rows, a.format,
-                 a.quiet, a.stats, a.val.mode, a.path, a.output};
+    fit_job j = {a.sh,     a.reader, a.spec,  a.solve,    a.solver, a.chunk_rows,
+                 a.format, a.quiet,  a.stats, a.val.mode, a.path,   a.output};
     if ((rc = fit_shard_check(&j)) >= 0)
       return rc;
     return fit_shard_run(&j);
@@ -333,7 +332,7 @@ int cmd_fit_run(int argc, char **argv) {
   cli_flush_stdout();
   if (a.stats)
     cli_print_stats(csvreg_accum_counts(accum), chunks, csvreg_reader_bytes(reader),
-                progress_now() - t0);
+                    progress_now() - t0);
   rc = CLI_EXIT_OK;
   goto done;
 

@@ -67,8 +67,18 @@ typedef struct predict_args {
   size_t chunk_rows;
 } predict_args;
 
-enum { OPT_ONLY = 256, OPT_COLUMN, OPT_INTERVAL, OPT_LEVEL, OPT_NA_POLICY, OPT_SKIP_BAD,
-       OPT_NO_HEADER, OPT_CHUNK_ROWS, OPT_QUIET, OPT_STATS };
+enum {
+  OPT_ONLY = 256,
+  OPT_COLUMN,
+  OPT_INTERVAL,
+  OPT_LEVEL,
+  OPT_NA_POLICY,
+  OPT_SKIP_BAD,
+  OPT_NO_HEADER,
+  OPT_CHUNK_ROWS,
+  OPT_QUIET,
+  OPT_STATS
+};
 
 static const struct option long_options[] = {
     {"model", required_argument, NULL, 'm'},
@@ -214,9 +224,9 @@ static int tb_record(textbuf *t, const csvreg_field *f, size_t n, char delim) {
 
 typedef struct block {
   size_t cap, rows, nok;
-  size_t *end;     /* [cap] end of each row's text in buf */
-  size_t *ok;      /* [cap] index into x of the row's features, or SIZE_MAX */
-  double *x;       /* cap x p, column-major */
+  size_t *end; /* [cap] end of each row's text in buf */
+  size_t *ok;  /* [cap] index into x of the row's features, or SIZE_MAX */
+  double *x;   /* cap x p, column-major */
   double *yhat, *lo, *hi;
   textbuf buf;
 } block;
@@ -250,8 +260,8 @@ static void put_num(FILE *out, char delim, double v, int first) {
 }
 
 /* Predicts the block's complete rows and writes every row. */
-static csvreg_status block_flush(block *b, const csvreg_model *m, const predict_args *a,
-                                 char delim, csvreg_error *err) {
+static csvreg_status block_flush(block *b, const csvreg_model *m, const predict_args *a, char delim,
+                                 csvreg_error *err) {
   if (b->rows == 0)
     return CSVREG_OK;
   csvreg_status st = csvreg_model_predict(m, b->nok, b->x, b->cap, a->interval, a->level, b->yhat,

@@ -49,8 +49,7 @@ int shard_parse_opt(shard_args *s, int opt, const char *arg) {
   case SHARD_OPT_BYTES:
     if ((n = parse_u64(arg, &s->bytes_start)) < 0 || arg[n] != ':' ||
         parse_u64(arg + n + 1, &s->bytes_end) < 0 ||
-        arg[n + 1 + parse_u64(arg + n + 1, &s->bytes_end)] != '\0' ||
-        s->bytes_start > s->bytes_end)
+        arg[n + 1 + parse_u64(arg + n + 1, &s->bytes_end)] != '\0' || s->bytes_start > s->bytes_end)
       return cli_usage_error(CMD, "--bytes: expected START:END with START <= END, got '%s'", arg);
     s->has_bytes = 1;
     break;
@@ -185,8 +184,8 @@ static int take_model_options(fit_job *j, const csvreg_model *m, char **features
 /* The spec must name the model's terms, target and weights, in order. */
 static int check_model_columns(const fit_job *j, const csvreg_model *m, const csvreg_spec *s) {
   size_t p = csvreg_model_nfeatures(m);
-  int ok = csvreg_spec_nterms(s) == p &&
-           strcmp(csvreg_spec_target_name(s), csvreg_model_target(m)) == 0;
+  int ok =
+      csvreg_spec_nterms(s) == p && strcmp(csvreg_spec_target_name(s), csvreg_model_target(m)) == 0;
   for (size_t i = 0; ok && i < p; i++)
     ok = strcmp(csvreg_spec_term_name(s, i), csvreg_model_feature(m, i)) == 0;
   if (ok)
@@ -220,10 +219,11 @@ static char *meta_text(const fit_job *j, const csvreg_spec *spec, const csvreg_a
     json_object_set_new(o, "shard", json_string(buf));
   }
   if (pv->has_range && !j->sh.update) {
-    json_object_set_new(o, "range", json_pack("[I, I]", (json_int_t)pv->range_start,
-                                              (json_int_t)pv->range_end));
-    json_object_set_new(o, "aligned", json_pack("[I, I]", (json_int_t)pv->aligned_start,
-                                                (json_int_t)pv->aligned_end));
+    json_object_set_new(
+        o, "range", json_pack("[I, I]", (json_int_t)pv->range_start, (json_int_t)pv->range_end));
+    json_object_set_new(
+        o, "aligned",
+        json_pack("[I, I]", (json_int_t)pv->aligned_start, (json_int_t)pv->aligned_end));
     json_object_set_new(o, "file_size", json_integer((json_int_t)pv->file_size));
   }
   if (!j->sh.update) {
@@ -323,8 +323,8 @@ int fit_shard_run(fit_job *j) {
     if (j->sh.has_range) {
       start = size / j->sh.range_n * (j->sh.range_i - 1) +
               size % j->sh.range_n * (j->sh.range_i - 1) / j->sh.range_n;
-      end = size / j->sh.range_n * j->sh.range_i + size % j->sh.range_n * j->sh.range_i /
-                                                        j->sh.range_n;
+      end = size / j->sh.range_n * j->sh.range_i +
+            size % j->sh.range_n * j->sh.range_i / j->sh.range_n;
     } else if (j->sh.has_bytes) {
       start = j->sh.bytes_start;
       end = j->sh.bytes_end;

@@ -27,8 +27,7 @@ static const cli_command commands[] = {
      cmd_predict_run},
     {"eval", "score a saved model on a CSV file: RMSE, MAE, R-squared, ...", cmd_eval_usage,
      cmd_eval_run},
-    {"merge", "merge accumulator states of shards into one state", cmd_merge_usage,
-     cmd_merge_run},
+    {"merge", "merge accumulator states of shards into one state", cmd_merge_usage, cmd_merge_run},
     {"solve", "solve an accumulator state and report it as fit does", cmd_solve_usage,
      cmd_solve_run},
 };

@@ -21,13 +21,13 @@ int cli_model_write(const char *path, const csvreg_model *m);
 
 /* The model's columns in one input. */
 typedef struct model_cols {
-  size_t ncolumns;  /* the input's width */
-  size_t p;         /* features */
-  size_t *feat;     /* [p] 0-based input column of each feature */
-  size_t target;    /* input column of the target (need_target) */
+  size_t ncolumns; /* the input's width */
+  size_t p;        /* features */
+  size_t *feat;    /* [p] 0-based input column of each feature */
+  size_t target;   /* input column of the target (need_target) */
   int has_weights;
-  size_t weights;   /* input column of the weights */
-  char **na;        /* NA tokens, trimmed */
+  size_t weights; /* input column of the weights */
+  char **na;      /* NA tokens, trimmed */
   size_t nna;
   int na_empty, na_numeric;
 } model_cols;
@@ -76,9 +76,8 @@ csvreg_status validation_add_chunk(validation *v, const csvreg_chunk *c, csvreg_
 csvreg_status validation_merge(validation *v, csvreg_accum *all, csvreg_error *err);
 /* Scores: the held-out part with `fit`, or each fold with the fit of the
  * other folds. */
-csvreg_status validation_score(validation *v, const csvreg_fit *fit,
-                               const csvreg_solve_options *so, const csvreg_spec *s,
-                               csvreg_solver solver, csvreg_error *err);
+csvreg_status validation_score(validation *v, const csvreg_fit *fit, const csvreg_solve_options *so,
+                               const csvreg_spec *s, csvreg_solver solver, csvreg_error *err);
 /* Writes the scores after the fit report (text, csv) or as the report's
  * "holdout"/"cv" member (json: writes the whole report). */
 csvreg_status validation_write(FILE *out, const validation *v, const csvreg_fit *fit,

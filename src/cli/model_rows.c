@@ -27,8 +27,8 @@ static csvreg_status column_error(csvreg_error *err, const csvreg_reader *r) {
 }
 
 /* The one column named `name`, or an error. */
-static csvreg_status find(const csvreg_reader *r, const char *name, const char *role,
-                          size_t *out, csvreg_error *err) {
+static csvreg_status find(const csvreg_reader *r, const char *name, const char *role, size_t *out,
+                          csvreg_error *err) {
   const char *const *names = csvreg_reader_column_names(r);
   size_t n = csvreg_reader_ncolumns(r), found = n;
   for (size_t j = 0; j < n; j++) {
@@ -36,8 +36,8 @@ static csvreg_status find(const csvreg_reader *r, const char *name, const char *
       continue;
     if (found < n) {
       snprintf(err->message, sizeof err->message,
-               "model %s column '%s' is ambiguous: columns %zu and %zu share the name", role,
-               name, found + 1, j + 1);
+               "model %s column '%s' is ambiguous: columns %zu and %zu share the name", role, name,
+               found + 1, j + 1);
       return column_error(err, r);
     }
     found = j;

@@ -29,22 +29,22 @@ enum {
 };
 
 /* Entries for fit's long option table. */
-#define SHARD_LONG_OPTIONS                                                                        \
-  {"emit-state", no_argument, NULL, SHARD_OPT_EMIT_STATE},                                        \
-      {"range", required_argument, NULL, SHARD_OPT_RANGE},                                        \
-      {"bytes", required_argument, NULL, SHARD_OPT_BYTES},                                        \
-      {"threads", required_argument, NULL, SHARD_OPT_THREADS},                                    \
-      {"update", required_argument, NULL, SHARD_OPT_UPDATE},                                      \
-      {"decay", required_argument, NULL, SHARD_OPT_DECAY},                                        \
-      {"columns", required_argument, NULL, SHARD_OPT_COLUMNS},                                    \
-      {"header-line", required_argument, NULL, SHARD_OPT_HEADER_LINE},                            \
+#define SHARD_LONG_OPTIONS                                                                         \
+  {"emit-state", no_argument, NULL, SHARD_OPT_EMIT_STATE},                                         \
+      {"range", required_argument, NULL, SHARD_OPT_RANGE},                                         \
+      {"bytes", required_argument, NULL, SHARD_OPT_BYTES},                                         \
+      {"threads", required_argument, NULL, SHARD_OPT_THREADS},                                     \
+      {"update", required_argument, NULL, SHARD_OPT_UPDATE},                                       \
+      {"decay", required_argument, NULL, SHARD_OPT_DECAY},                                         \
+      {"columns", required_argument, NULL, SHARD_OPT_COLUMNS},                                     \
+      {"header-line", required_argument, NULL, SHARD_OPT_HEADER_LINE},                             \
       {"shard-id", required_argument, NULL, SHARD_OPT_SHARD_ID},
 
 typedef struct shard_args {
   int emit_state;
-  int has_range;           /* --range I/N (1-based I) */
+  int has_range; /* --range I/N (1-based I) */
   uint64_t range_i, range_n;
-  int has_bytes;           /* --bytes START:END */
+  int has_bytes; /* --bytes START:END */
   uint64_t bytes_start, bytes_end;
   size_t threads;          /* 0: not given (one) */
   const char *update;      /* --update MODEL */
@@ -90,13 +90,13 @@ int fit_shard_run(fit_job *j);
 
 /* Provenance of the rows folded. */
 typedef struct shard_prov {
-  const char *source;      /* the input's name */
+  const char *source; /* the input's name */
   int has_range;
   uint64_t range_start, range_end; /* requested, clamped to the file */
   uint64_t aligned_start, aligned_end;
-  uint64_t header_bytes;   /* bytes of the header line read (0: none) */
-  uint64_t bytes;          /* data bytes read (header excluded) */
-  uint64_t file_size;      /* -1 when unknown */
+  uint64_t header_bytes; /* bytes of the header line read (0: none) */
+  uint64_t bytes;        /* data bytes read (header excluded) */
+  uint64_t file_size;    /* -1 when unknown */
   uint64_t chunks;
 } shard_prov;
 
@@ -105,7 +105,7 @@ typedef struct shard_prov {
 typedef struct shard_names {
   size_t n;
   char **names;
-  int given;      /* from --columns or --header-line */
+  int given; /* from --columns or --header-line */
 } shard_names;
 void shard_names_free(shard_names *nm);
 
@@ -148,10 +148,10 @@ int cmd_solve_run(int argc, char **argv);
 
 /* States read from files or stdin, for merge and solve. */
 typedef struct state_entry {
-  char *source;      /* file name ("<stdin>") */
-  uint64_t line;     /* line in it */
+  char *source;  /* file name ("<stdin>") */
+  uint64_t line; /* line in it */
   csvreg_accum *acc;
-  json_t *obj;       /* the parsed line, for the compatibility checks */
+  json_t *obj; /* the parsed line, for the compatibility checks */
   const char *checksum;
   int has_range;
   uint64_t start, end; /* first range, the sort key */

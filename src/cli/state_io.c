@@ -58,7 +58,7 @@ static int read_line(state_set *s, const char *source, uint64_t lineno, char *te
   while (i < len && (text[i] == ' ' || text[i] == '\t'))
     i++;
   if (i == len)
-    return 0; /* blank */
+    return 0;           /* blank */
   if (text[i] != '{') { /* key<TAB>value: the value is the state */
     char *tab = memchr(text, '\t', len);
     if (tab) {
@@ -199,8 +199,8 @@ static int check_same(const state_entry *first, const state_entry *e) {
     char *ta = json_dumps(oa, JSON_COMPACT | JSON_SORT_KEYS);
     char *tb = json_dumps(ob, JSON_COMPACT | JSON_SORT_KEYS);
     cli_errorf("%s:%llu: cannot merge: input options %.300s differ from %.300s in %s:%llu",
-               e->source, (unsigned long long)e->line, tb ? tb : "?", ta ? ta : "?",
-               first->source, (unsigned long long)first->line);
+               e->source, (unsigned long long)e->line, tb ? tb : "?", ta ? ta : "?", first->source,
+               (unsigned long long)first->line);
     free(ta);
     free(tb);
     return CLI_EXIT_FORMAT;
@@ -301,15 +301,16 @@ static int check_bytes(const state_set *s, uint64_t want, json_t *out_meta) {
       uint64_t fs = meta_u64(json_object_get(v[i].from->obj, "meta"), "file_size", &have);
       if (!rc && have && fs != want) {
         cli_errorf("%s:%llu: --expect-bytes %llu: this shard was cut from a file of %llu bytes",
-                   v[i].from->source, (unsigned long long)v[i].from->line,
-                   (unsigned long long)want, (unsigned long long)fs);
+                   v[i].from->source, (unsigned long long)v[i].from->line, (unsigned long long)want,
+                   (unsigned long long)fs);
         rc = CLI_EXIT_DATA;
       }
       cur = v[i].e;
     }
     if (!rc && cur != want) {
-      cli_errorf("--expect-bytes %llu: the states cover bytes 0 to %llu: %s", (unsigned long long)want,
-                 (unsigned long long)cur, cur < want ? "a shard is missing" : "the file is smaller");
+      cli_errorf("--expect-bytes %llu: the states cover bytes 0 to %llu: %s",
+                 (unsigned long long)want, (unsigned long long)cur,
+                 cur < want ? "a shard is missing" : "the file is smaller");
       rc = CLI_EXIT_DATA;
     }
     if (!rc)
@@ -384,8 +385,8 @@ int state_set_merge(state_set *s, const merge_checks *chk, csvreg_accum **out, c
     }
   uint64_t records = acc ? csvreg_accum_counts(acc)->records : 0;
   if (!rc && chk && chk->expect_rows && records != chk->rows) {
-    cli_errorf("--expect-rows %llu: the states hold %llu records: %s", (unsigned long long)chk->rows,
-               (unsigned long long)records,
+    cli_errorf("--expect-rows %llu: the states hold %llu records: %s",
+               (unsigned long long)chk->rows, (unsigned long long)records,
                records < chk->rows ? "a shard is missing" : "a shard is duplicated");
     rc = CLI_EXIT_DATA;
   }

@@ -74,9 +74,8 @@ csvreg_status validation_merge(validation *v, csvreg_accum *all, csvreg_error *e
   return CSVREG_OK;
 }
 
-csvreg_status validation_score(validation *v, const csvreg_fit *fit,
-                               const csvreg_solve_options *so, const csvreg_spec *s,
-                               csvreg_solver solver, csvreg_error *err) {
+csvreg_status validation_score(validation *v, const csvreg_fit *fit, const csvreg_solve_options *so,
+                               const csvreg_spec *s, csvreg_solver solver, csvreg_error *err) {
   if (v->mode == 1)
     return csvreg_accum_score(v->parts[1], fit, &v->scores[1], err);
   for (size_t f = 0; f < v->k; f++) {
