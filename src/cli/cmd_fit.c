@@ -227,26 +227,6 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   return -1;
 }
 
-/* -o: the model of the reported fit, written before the report so that a
- * report on stdout means the model is in place. */
-static int write_model(const fit_args *a, const csvreg_accum *accum, const csvreg_spec *spec) {
-  csvreg_model_options mo;
-  csvreg_model_options_init(&mo);
-  mo.weights = csvreg_spec_weights_name(spec);
-  mo.na = a->spec.na;
-  mo.delimiter = a->reader.delimiter;
-  mo.header = a->reader.header;
-  mo.solve = a->solve;
-  csvreg_model *m = NULL;
-  csvreg_error err;
-  csvreg_error_clear(&err);
-  if (csvreg_model_new(&m, accum, &mo, &err) != CSVREG_OK)
-    return cli_report_error(&err);
-  int rc = cli_model_write(a->output, m);
-  csvreg_model_free(m);
-  return rc;
-}
-
 int cmd_fit_run(int argc, char **argv) {
   fit_args a;
   int rc = parse_args(argc, argv, &a);
@@ -319,7 +299,9 @@ int cmd_fit_run(int argc, char **argv) {
     goto fail;
   if (a.val.mode && (st = validation_score(&a.val, fit, &a.solve, spec, a.solver, &err)))
     goto fail;
-  if (a.output && (rc = write_model(&a, accum, spec)) != CLI_EXIT_OK)
+  /* -o: written before the report, so a report on stdout means the model is in place. */
+  if (a.output && (rc = cli_fit_model_write(a.output, accum, spec, &a.spec, &a.reader, &a.solve)) !=
+                      CLI_EXIT_OK)
     goto done;
   if (!a.quiet)
     report_warnings(fit);

@@ -239,24 +239,6 @@ static char *meta_text(const fit_job *j, const csvreg_spec *spec, const csvreg_a
   return t;
 }
 
-static int write_model(const fit_job *j, const csvreg_accum *acc, const csvreg_spec *spec) {
-  csvreg_model_options mo;
-  csvreg_model_options_init(&mo);
-  mo.weights = csvreg_spec_weights_name(spec);
-  mo.na = j->spec.na;
-  mo.delimiter = j->reader.delimiter;
-  mo.header = j->reader.header;
-  mo.solve = j->solve;
-  csvreg_model *m = NULL;
-  csvreg_error err;
-  csvreg_error_clear(&err);
-  if (csvreg_model_new(&m, acc, &mo, &err) != CSVREG_OK)
-    return cli_report_error(&err);
-  int rc = cli_model_write(j->output, m);
-  csvreg_model_free(m);
-  return rc;
-}
-
 /* A deep copy of the model's state, through its exact text. */
 static csvreg_status copy_state(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
   char *text = NULL;
@@ -356,7 +338,8 @@ int fit_shard_run(fit_job *j) {
   }
   if ((st = csvreg_accum_solve(acc, &j->solve, &fit, &err)))
     goto fail;
-  if (j->output && (rc = write_model(j, acc, spec)) != CLI_EXIT_OK)
+  if (j->output && (rc = cli_fit_model_write(j->output, acc, spec, &j->spec, &j->reader,
+                                             &j->solve)) != CLI_EXIT_OK)
     goto done;
   if (!j->quiet)
     report_warnings(fit);

@@ -19,6 +19,13 @@ int cli_model_read(const char *path, csvreg_model **out);
  * returns the exit status (0 on success). */
 int cli_model_write(const char *path, const csvreg_model *m);
 
+/* Builds the model of a fit (the accumulator and the reading options that
+ * predict and eval need) and writes it to `path` with cli_model_write.
+ * Returns 0 or the exit status after reporting the error. */
+int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_spec *spec,
+                        const csvreg_spec_options *so, const csvreg_reader_options *ro,
+                        const csvreg_solve_options *solve);
+
 /* The model's columns in one input. */
 typedef struct model_cols {
   size_t ncolumns; /* the input's width */

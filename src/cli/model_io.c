@@ -87,3 +87,23 @@ int cli_model_write(const char *path, const csvreg_model *m) {
   free(text);
   return rc;
 }
+
+int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_spec *spec,
+                        const csvreg_spec_options *so, const csvreg_reader_options *ro,
+                        const csvreg_solve_options *solve) {
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  mo.weights = csvreg_spec_weights_name(spec);
+  mo.na = so->na;
+  mo.delimiter = ro->delimiter;
+  mo.header = ro->header;
+  mo.solve = *solve;
+  csvreg_model *m = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  if (csvreg_model_new(&m, acc, &mo, &err) != CSVREG_OK)
+    return cli_report_error(&err);
+  int rc = cli_model_write(path, m);
+  csvreg_model_free(m);
+  return rc;
+}
