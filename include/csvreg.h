@@ -133,6 +133,17 @@ size_t csvreg_error_format(const csvreg_error *e, char *buf, size_t size);
  * Returns CSVREG_OK, or CSVREG_E_VALUE with `*out` untouched. */
 csvreg_status csvreg_parse_double(const char *s, size_t len, double *out);
 
+/* Buffer size for csvreg_format_double. */
+#define CSVREG_FORMAT_DOUBLE_MAX 32
+
+/* Writes the shortest decimal text that csvreg_parse_double (and strtod)
+ * reads back to the same bits ("0.1", "3.034835355285962", "-0", "1e-7",
+ * "1e+21"; fixed notation from 1e-4 to below 1e17, as %g), NUL-terminated,
+ * into `buf` (CSVREG_FORMAT_DOUBLE_MAX bytes), independent of the locale;
+ * returns its length. Non-finite values are written as "NaN", "Infinity",
+ * "-Infinity". */
+size_t csvreg_format_double(double v, char *buf);
+
 /* ------------------------------------------------------------------------ */
 /* Reader: a generator of CSV records                                       */
 /* ------------------------------------------------------------------------ */
