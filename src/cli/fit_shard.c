@@ -94,7 +94,8 @@ void shard_usage(FILE *out) {
         "                        the file's start; quoted newlines never split a record\n"
         "      --bytes S:E       only the records that start in bytes [S, E) of FILE\n"
         "      --threads N       read FILE (a regular file) in N byte ranges on N threads\n"
-        "                        and merge them; standard input uses one thread\n"
+        "                        and merge them; standard input in record-aligned\n"
+        "                        blocks parsed on N threads\n"
         "      --update MODEL    fold the rows into MODEL's saved state (the columns and\n"
         "                        options are the model's): equal to refitting on the old\n"
         "                        and new rows; use -o MODEL to replace it atomically\n"
@@ -285,8 +286,8 @@ int fit_shard_run(fit_job *j) {
     if ((j->sh.columns || j->sh.header_line) &&
         (st = shard_names_given(&nm, j->sh.columns, j->sh.header_line, j->reader.delimiter, &err)))
       goto fail;
-    st = shard_fold_stream(j->path, &j->reader, &j->spec, &nm, j->solver, j->chunk_rows, &spec,
-                           &acc, &pv, &err);
+    st = shard_fold_stream(j->path, &j->reader, &j->spec, &nm, j->solver, j->chunk_rows,
+                           j->sh.threads, &spec, &acc, &pv, &err);
     if (st)
       goto fail;
   } else {

@@ -127,11 +127,31 @@ csvreg_status shard_fold_range(const char *path, const csvreg_reader_options *ro
 /* Folds a stream (path, or "-" / NULL for stdin) read once: the first line
  * is read by hand to learn its length; with `nm->given` it is skipped when
  * it equals the names, else it is data. Without a header option the first
- * record is data. `*spec` is made here from the names. */
+ * record is data. `*spec` is made here from the names. With `threads` > 1
+ * the rest is parsed in blocks on that many threads (shard_fold_blocks). */
 csvreg_status shard_fold_stream(const char *path, const csvreg_reader_options *ro,
                                 const csvreg_spec_options *so, shard_names *nm,
-                                csvreg_solver solver, size_t chunk_rows, csvreg_spec **spec,
-                                csvreg_accum **acc, shard_prov *prov, csvreg_error *err);
+                                csvreg_solver solver, size_t chunk_rows, size_t threads,
+                                csvreg_spec **spec, csvreg_accum **acc, shard_prov *prov,
+                                csvreg_error *err);
+
+/* Every record of `r` into `acc` through `chunk`, counting chunks. */
+csvreg_status shard_fold_reader(csvreg_reader *r, csvreg_chunk *chunk, csvreg_accum *acc,
+                                uint64_t *chunks, csvreg_error *err);
+
+/* ---- stdin_blocks.c ---- */
+
+/* Folds the rest of stream `fd` into `acc` on `threads` threads: blocks cut
+ * after the last line feed outside quotes, parsed by memory readers with `ro`
+ * (header 0), merged in stream order. `lead` (may be NULL) holds bytes
+ * already read that start the data; `lines_before` is the number of lines
+ * before it. Adds the chunks folded to *chunks and the bytes read from `fd`
+ * to *bytes. Errors name the stream's line. */
+csvreg_status shard_fold_blocks(int fd, const char *source, const void *lead, size_t lead_len,
+                                uint64_t lines_before, const csvreg_reader_options *ro,
+                                const csvreg_spec *spec, csvreg_solver solver, size_t chunk_rows,
+                                size_t threads, csvreg_accum *acc, uint64_t *chunks,
+                                uint64_t *bytes, csvreg_error *err);
 
 /* ---- state_io.c ---- */
 

@@ -12,7 +12,8 @@
  * A stream (stdin, a pipe) is read once; its first line is read by hand, one
  * byte at a time, so that its length is known exactly (merge checks byte
  * coverage) and, for Hadoop-style splits, a first line that is not the
- * header can still be folded as data.
+ * header can still be folded as data. With --threads N the rest is cut into
+ * record-aligned blocks parsed on N threads (stdin_blocks.c).
  */
 #define _DEFAULT_SOURCE
 #include <cblas.h>
@@ -120,6 +121,11 @@ static csvreg_status fold_reader(csvreg_reader *r, csvreg_chunk *chunk, csvreg_a
       drop(ctx, csvreg_reader_bytes(r));
   } while (st != CSVREG_END);
   return CSVREG_OK;
+}
+
+csvreg_status shard_fold_reader(csvreg_reader *r, csvreg_chunk *chunk, csvreg_accum *acc,
+                                uint64_t *chunks, csvreg_error *err) {
+  return fold_reader(r, chunk, acc, chunks, NULL, NULL, err);
 }
 
 /* ---- byte ranges of a regular file ---- */
@@ -358,10 +364,21 @@ static int same_record(const csvreg_record *rec, const shard_names *nm) {
   return 1;
 }
 
+static csvreg_status spec_from_names(const shard_names *nm, const csvreg_spec_options *so,
+                                     const char *source, csvreg_spec **spec, csvreg_error *err) {
+  csvreg_status st = csvreg_spec_new(spec, (const char *const *)nm->names, nm->n, so, err);
+  if (st && !err->source[0]) {
+    snprintf(err->source, sizeof err->source, "%s", nm->given ? "--columns" : source);
+    err->line = nm->given ? 0 : 1;
+  }
+  return st;
+}
+
 csvreg_status shard_fold_stream(const char *path, const csvreg_reader_options *ro,
                                 const csvreg_spec_options *so, shard_names *nm,
-                                csvreg_solver solver, size_t chunk_rows, csvreg_spec **spec,
-                                csvreg_accum **acc, shard_prov *prov, csvreg_error *err) {
+                                csvreg_solver solver, size_t chunk_rows, size_t threads,
+                                csvreg_spec **spec, csvreg_accum **acc, shard_prov *prov,
+                                csvreg_error *err) {
   int stdin_ = !path || strcmp(path, "-") == 0;
   const char *source = stdin_ ? "<stdin>" : path;
   int fd = stdin_ ? 0 : open(path, O_RDONLY);
@@ -422,6 +439,31 @@ csvreg_status shard_fold_stream(const char *path, const csvreg_reader_options *r
       first = NULL;
       st = CSVREG_OK;
     }
+  } else if (threads > 1) {
+    /* No header: the blocks need the width, from the first record. */
+    if ((st = read_first_line(fd, source, &line, &len, err)))
+      goto done;
+    if (len > 0) {
+      if ((st = csvreg_reader_open_mem(&first, line, len, source, &data_ro, err)))
+        goto done;
+      if (!nm->names && (st = names_copy(nm, csvreg_reader_column_names(first),
+                                         csvreg_reader_ncolumns(first), err)))
+        goto done;
+      csvreg_reader_free(first);
+      first = NULL;
+      data_first = 1;
+      prov->bytes += len;
+    }
+  }
+  if (threads > 1 && nm->names) {
+    if ((st = spec_from_names(nm, so, source, spec, err)) ||
+        (st = csvreg_accum_new_for_spec(acc, *spec, solver, err)))
+      goto done;
+    /* A first line that is data starts the first block. */
+    st = shard_fold_blocks(fd, source, data_first ? line : NULL, data_first ? len : 0,
+                           data_first ? 0 : line_lfs, &data_ro, *spec, solver, chunk_rows, threads,
+                           *acc, &prov->chunks, &prov->bytes, err);
+    goto done;
   }
   if ((st = csvreg_reader_open_fd(&rest, fd, source, &data_ro, err)))
     goto done;
@@ -429,13 +471,8 @@ csvreg_status shard_fold_stream(const char *path, const csvreg_reader_options *r
     if ((st = names_copy(nm, csvreg_reader_column_names(rest), csvreg_reader_ncolumns(rest), err)))
       goto done;
   }
-  if ((st = csvreg_spec_new(spec, (const char *const *)nm->names, nm->n, so, err))) {
-    if (!err->source[0]) {
-      snprintf(err->source, sizeof err->source, "%s", nm->given ? "--columns" : source);
-      err->line = nm->given ? 0 : 1;
-    }
+  if ((st = spec_from_names(nm, so, source, spec, err)))
     goto done;
-  }
   if ((st = csvreg_chunk_new(&chunk, *spec, chunk_rows, err)) ||
       (st = csvreg_accum_new_for_spec(acc, *spec, solver, err)))
     goto done;

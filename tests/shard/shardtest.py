@@ -208,11 +208,62 @@ def t_threads():
     one = fit_json(args)
     for n in (2, 3, 8):
         compare(one, fit_json(args + ["--threads", str(n)]), 1e-11, "--threads %d" % n)
-    # standard input: one thread, same answer
+    # standard input: record-aligned blocks, same answer
     with open("q.csv", "rb") as f:
         res = json.loads(run(["fit", "--format", "json", "--threads", "2", "-y", "y", "-x",
                               "x1,x2,x3", "-"], stdin=f.read()).stdout)
     compare(one, res, 1e-11, "--threads 2 on stdin")
+
+
+def stdin_fit(path, args, n, block):
+    """`cat PATH | csvreg fit --threads N ARGS -` with CSVREG_STDIN_BLOCK (a
+    test-only block size) forcing many blocks and records cut across them."""
+    env = dict(os.environ, CSVREG_STDIN_BLOCK=str(block))
+    return subprocess.run("cat %s | %s fit --threads %d %s -" % (path, CSVREG, n, " ".join(args)),
+                          shell=True, env=env, capture_output=True)
+
+
+def t_threads_stdin():
+    """--threads N on standard input equals one thread, with quoted newlines,
+    CRLF, a BOM and small blocks; a bad value names its exact line."""
+    gen("q.csv", 30000, 11, quoted=True, crlf=True)
+    data = open("q.csv", "rb").read()
+    open("q.csv", "wb").write(b"\xef\xbb\xbf" + data)
+    args = ["--format", "json", "-y", "y", "-x", "x1,x2,x3"]
+    one = fit_json(["q.csv"] + args)
+    for n in (2, 3, 8):
+        for block in (1, 4096, 65536):
+            p = stdin_fit("q.csv", args, n, block)
+            if p.returncode != 0:
+                fail("stdin --threads %d block %d: exit %d %s" % (n, block, p.returncode, p.stderr))
+            compare(one, json.loads(p.stdout), 1e-11, "stdin --threads %d block %d" % (n, block))
+    # no header: the width from the first record
+    open("nh.csv", "wb").write(data[data.index(b"\n") + 1:])
+    nh = ["--format", "json", "--no-header", "-y", "6", "-x", "3,4,5"]
+    p = stdin_fit("nh.csv", nh, 3, 4096)
+    compare(fit_json(["nh.csv"] + nh), json.loads(p.stdout), 1e-11, "stdin --no-header")
+    # two bad values after many quoted newlines: the first in stream order is
+    # reported, with the line one thread reports (counted here by hand)
+    recs = data.split(b"\r\n")
+    bad = [i for i in range(len(recs) * 2 // 3, len(recs)) if recs[i][:1].isdigit()
+           and b'"' not in recs[i]][:2]
+    for i, v in zip(bad, (b"oops", b"later")):
+        f = recs[i].split(b",")
+        f[-2] = v
+        recs[i] = b",".join(f)
+    text = b"\r\n".join(recs)
+    open("bad.csv", "wb").write(text)
+    line = text[:text.index(b"oops")].count(b"\n") + 1
+    want = 'csvreg: <stdin>:%d: column 5 (x3): expected a number, found "oops"' % line
+    single = run(["fit", "-y", "y", "-x", "x1,x2,x3", "-"], stdin=text, check=False)
+    if single.returncode != 3 or want.encode() not in single.stderr:
+        fail("one thread: exit %d, %s (want %s)" % (single.returncode, single.stderr, want))
+    for n, block in ((2, 1), (3, 4096), (8, 65536)):
+        p = stdin_fit("bad.csv", args, n, block)
+        if p.returncode != 3 or p.stderr.decode().strip() != want:
+            fail("stdin --threads %d block %d: exit %d, %s (want %s)"
+                 % (n, block, p.returncode, p.stderr, want))
+    print("error line %d exact" % line)
 
 
 def t_update():
