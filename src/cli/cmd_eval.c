@@ -52,29 +52,21 @@ void cmd_eval_usage(FILE *out) {
 typedef struct eval_args {
   const char *model, *path;
   report_format format;
-  int skip_bad, quiet, stats, delimiter_set, no_header;
-  char delimiter;
-  size_t chunk_rows;
+  model_read_opts rd;
 } eval_args;
 
-enum { OPT_FORMAT = 256, OPT_SKIP_BAD, OPT_NO_HEADER, OPT_CHUNK_ROWS, OPT_QUIET, OPT_STATS };
+enum { OPT_FORMAT = 256 };
 
-static const struct option long_options[] = {
-    {"model", required_argument, NULL, 'm'},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
-    {"delimiter", required_argument, NULL, 'd'},
-    {"no-header", no_argument, NULL, OPT_NO_HEADER},
-    {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"stats", no_argument, NULL, OPT_STATS},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+static const struct option long_options[] = {{"model", required_argument, NULL, 'm'},
+                                             {"format", required_argument, NULL, OPT_FORMAT},
+                                             MODEL_READ_LONG_OPTIONS,
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
 
 static int parse_args(int argc, char **argv, eval_args *a) {
   memset(a, 0, sizeof *a);
   a->format = REPORT_TEXT;
-  a->chunk_rows = EVAL_ROWS;
+  a->rd.chunk_rows = EVAL_ROWS;
   opterr = 0;
   optind = 1;
   int c;
@@ -86,23 +78,14 @@ static int parse_args(int argc, char **argv, eval_args *a) {
       if (report_format_parse(optarg, &a->format))
         return cli_usage_error(CMD, "--format: expected 'text', 'json' or 'csv', got '%s'", optarg);
       break;
-    case OPT_SKIP_BAD: a->skip_bad = 1; break;
-    case 'd':
-      if (opt_delimiter(CMD, "--delimiter", optarg, &a->delimiter))
-        return CLI_EXIT_USAGE;
-      a->delimiter_set = 1;
-      break;
-    case OPT_NO_HEADER: a->no_header = 1; break;
-    case OPT_CHUNK_ROWS:
-      if (opt_positive_size(CMD, "--chunk-rows", optarg, &a->chunk_rows))
-        return CLI_EXIT_USAGE;
-      if (a->chunk_rows > (1u << 20))
-        return cli_usage_error(CMD, "--chunk-rows: at most %u, got '%s'", 1u << 20, optarg);
-      break;
-    case OPT_QUIET: a->quiet = 1; break;
-    case OPT_STATS: a->stats = 1; break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
-    default: return opt_error(CMD, c, opt);
+    default: {
+      int r = model_read_option(CMD, c, optarg, &a->rd);
+      if (r < 0)
+        return CLI_EXIT_USAGE;
+      if (r == 0)
+        return opt_error(CMD, c, opt);
+    }
     }
   }
   if (opt_one_file(CMD, argc, argv, &a->path))
@@ -219,16 +202,16 @@ int cmd_eval_run(int argc, char **argv) {
   uint64_t chunks = 0;
   double t0 = progress_now();
   progress prog;
-  progress_init(&prog, !a.quiet && isatty(STDERR_FILENO));
+  progress_init(&prog, !a.rd.quiet && isatty(STDERR_FILENO));
   csvreg_reader_options ro;
   csvreg_reader_options_init(&ro);
-  ro.delimiter = a.delimiter_set ? a.delimiter : mo->delimiter;
-  ro.header = a.no_header ? 0 : mo->header;
+  ro.delimiter = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
+  ro.header = a.rd.no_header ? 0 : mo->header;
   csvreg_status st = csvreg_reader_open(&reader, a.path ? a.path : "-", &ro, &err);
   if (st || (st = model_cols_bind(&mc, model, reader, 1, &err)) ||
       (st = csvreg_evaluator_new(&ev, &err)))
     goto fail;
-  const size_t cap = a.chunk_rows, p = mc.p;
+  const size_t cap = a.rd.chunk_rows, p = mc.p;
   x = malloc(cap * (p ? p : 1) * sizeof *x);
   y = malloc(cap * sizeof *y);
   w = malloc(cap * sizeof *w);
@@ -252,7 +235,7 @@ int cmd_eval_run(int argc, char **argv) {
       counts.records++;
       size_t col;
       row_status rs = model_cols_parse(&mc, reader, &rec, x + n, cap, y + n, w + n, &col, &err);
-      if (rs == ROW_FATAL || (rs == ROW_BAD && !a.skip_bad)) {
+      if (rs == ROW_FATAL || (rs == ROW_BAD && !a.rd.skip_bad)) {
         st = err.status;
         goto fail;
       }
@@ -294,7 +277,7 @@ int cmd_eval_run(int argc, char **argv) {
                           &err)))
     goto fail;
   cli_flush_stdout();
-  if (a.stats)
+  if (a.rd.stats)
     cli_print_stats(&counts, chunks, csvreg_reader_bytes(reader), progress_now() - t0);
   rc = CLI_EXIT_OK;
   goto done;

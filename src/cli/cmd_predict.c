@@ -59,48 +59,29 @@ void cmd_predict_usage(FILE *out) {
 
 typedef struct predict_args {
   const char *model, *column, *path;
-  int only, na_error, skip_bad, quiet, stats;
+  int only, na_error;
   csvreg_interval interval;
   double level;
-  char delimiter;
-  int delimiter_set, no_header;
-  size_t chunk_rows;
+  model_read_opts rd;
 } predict_args;
 
-enum {
-  OPT_ONLY = 256,
-  OPT_COLUMN,
-  OPT_INTERVAL,
-  OPT_LEVEL,
-  OPT_NA_POLICY,
-  OPT_SKIP_BAD,
-  OPT_NO_HEADER,
-  OPT_CHUNK_ROWS,
-  OPT_QUIET,
-  OPT_STATS
-};
+enum { OPT_ONLY = 256, OPT_COLUMN, OPT_INTERVAL, OPT_LEVEL, OPT_NA_POLICY };
 
-static const struct option long_options[] = {
-    {"model", required_argument, NULL, 'm'},
-    {"only", no_argument, NULL, OPT_ONLY},
-    {"column", required_argument, NULL, OPT_COLUMN},
-    {"interval", required_argument, NULL, OPT_INTERVAL},
-    {"level", required_argument, NULL, OPT_LEVEL},
-    {"na-policy", required_argument, NULL, OPT_NA_POLICY},
-    {"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
-    {"delimiter", required_argument, NULL, 'd'},
-    {"no-header", no_argument, NULL, OPT_NO_HEADER},
-    {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"stats", no_argument, NULL, OPT_STATS},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+static const struct option long_options[] = {{"model", required_argument, NULL, 'm'},
+                                             {"only", no_argument, NULL, OPT_ONLY},
+                                             {"column", required_argument, NULL, OPT_COLUMN},
+                                             {"interval", required_argument, NULL, OPT_INTERVAL},
+                                             {"level", required_argument, NULL, OPT_LEVEL},
+                                             {"na-policy", required_argument, NULL, OPT_NA_POLICY},
+                                             MODEL_READ_LONG_OPTIONS,
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
 
 static int parse_args(int argc, char **argv, predict_args *a) {
   memset(a, 0, sizeof *a);
   a->column = "prediction";
   a->level = 0.95;
-  a->chunk_rows = PREDICT_ROWS;
+  a->rd.chunk_rows = PREDICT_ROWS;
   opterr = 0;
   optind = 1;
   int c;
@@ -135,23 +116,14 @@ static int parse_args(int argc, char **argv, predict_args *a) {
       else
         return cli_usage_error(CMD, "--na-policy: expected 'empty' or 'error', got '%s'", optarg);
       break;
-    case OPT_SKIP_BAD: a->skip_bad = 1; break;
-    case 'd':
-      if (opt_delimiter(CMD, "--delimiter", optarg, &a->delimiter))
-        return CLI_EXIT_USAGE;
-      a->delimiter_set = 1;
-      break;
-    case OPT_NO_HEADER: a->no_header = 1; break;
-    case OPT_CHUNK_ROWS:
-      if (opt_positive_size(CMD, "--chunk-rows", optarg, &a->chunk_rows))
-        return CLI_EXIT_USAGE;
-      if (a->chunk_rows > (1u << 20))
-        return cli_usage_error(CMD, "--chunk-rows: at most %u, got '%s'", 1u << 20, optarg);
-      break;
-    case OPT_QUIET: a->quiet = 1; break;
-    case OPT_STATS: a->stats = 1; break;
     case 'h': cmd_predict_usage(stdout); return CLI_EXIT_OK;
-    default: return opt_error(CMD, c, opt);
+    default: {
+      int r = model_read_option(CMD, c, optarg, &a->rd);
+      if (r < 0)
+        return CLI_EXIT_USAGE;
+      if (r == 0)
+        return opt_error(CMD, c, opt);
+    }
     }
   }
   if (opt_one_file(CMD, argc, argv, &a->path))
@@ -351,21 +323,21 @@ int cmd_predict_run(int argc, char **argv) {
   uint64_t chunks = 0;
   double t0 = progress_now();
   progress prog;
-  progress_init(&prog, !a.quiet && isatty(STDERR_FILENO));
+  progress_init(&prog, !a.rd.quiet && isatty(STDERR_FILENO));
   csvreg_reader_options ro;
   csvreg_reader_options_init(&ro);
-  ro.delimiter = a.delimiter_set ? a.delimiter : mo->delimiter;
-  ro.header = a.no_header ? 0 : mo->header;
+  ro.delimiter = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
+  ro.header = a.rd.no_header ? 0 : mo->header;
   const char delim = ro.delimiter;
   csvreg_status st = csvreg_reader_open(&reader, a.path ? a.path : "-", &ro, &err);
   if (st)
     goto fail;
   if ((st = model_cols_bind(&mc, model, reader, 0, &err)))
     goto fail;
-  if (block_alloc(&b, a.chunk_rows, mc.p)) {
+  if (block_alloc(&b, a.rd.chunk_rows, mc.p)) {
     st = err.status = CSVREG_E_NOMEM;
     snprintf(err.message, sizeof err.message, "out of memory for a block of %zu rows",
-             a.chunk_rows);
+             a.rd.chunk_rows);
     goto fail;
   }
   /* Intervals need residual degrees of freedom: say so before any output. */
@@ -386,7 +358,7 @@ int cmd_predict_run(int argc, char **argv) {
     size_t col = 0;
     row_status rs = model_cols_parse(&mc, reader, &rec, b.x + b.nok, b.cap, NULL, NULL, &col, &err);
     if (rs == ROW_BAD) {
-      if (!a.skip_bad) {
+      if (!a.rd.skip_bad) {
         st = err.status;
         goto fail;
       }
@@ -429,7 +401,7 @@ int cmd_predict_run(int argc, char **argv) {
     goto fail;
   progress_done(&prog);
   cli_flush_stdout();
-  if (a.stats)
+  if (a.rd.stats)
     cli_print_stats(&counts, chunks, csvreg_reader_bytes(reader), progress_now() - t0);
   rc = CLI_EXIT_OK;
   goto done;

@@ -19,6 +19,28 @@ int cli_model_read(const char *path, csvreg_model **out);
  * returns the exit status (0 on success). */
 int cli_model_write(const char *path, const csvreg_model *m);
 
+/* The input options that predict and eval share (one parser for both). */
+typedef struct model_read_opts {
+  int skip_bad, quiet, stats, delimiter_set, no_header;
+  char delimiter;
+  size_t chunk_rows;
+} model_read_opts;
+
+enum { MR_SKIP_BAD = 512, MR_NO_HEADER, MR_CHUNK_ROWS, MR_QUIET, MR_STATS };
+
+/* Their entries for a getopt_long table. */
+#define MODEL_READ_LONG_OPTIONS                                                                    \
+  {"skip-bad", no_argument, NULL, MR_SKIP_BAD}, {"delimiter", required_argument, NULL, 'd'},       \
+      {"no-header", no_argument, NULL, MR_NO_HEADER},                                              \
+      {"chunk-rows", required_argument, NULL, MR_CHUNK_ROWS},                                      \
+      {"quiet", no_argument, NULL, MR_QUIET}, {                                                    \
+    "stats", no_argument, NULL, MR_STATS                                                           \
+  }
+
+/* Handles option `c` if it is one of them: returns 1 (handled), 0 (not one
+ * of them) or -1 after printing a usage error. */
+int model_read_option(const char *command, int c, const char *arg, model_read_opts *o);
+
 /* Builds the model of a fit (the accumulator and the reading options that
  * predict and eval need) and writes it to `path` with cli_model_write.
  * Returns 0 or the exit status after reporting the error. */

@@ -107,3 +107,26 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
   csvreg_model_free(m);
   return rc;
 }
+
+int model_read_option(const char *command, int c, const char *arg, model_read_opts *o) {
+  switch (c) {
+  case MR_SKIP_BAD: o->skip_bad = 1; return 1;
+  case 'd':
+    if (opt_delimiter(command, "--delimiter", arg, &o->delimiter))
+      return -1;
+    o->delimiter_set = 1;
+    return 1;
+  case MR_NO_HEADER: o->no_header = 1; return 1;
+  case MR_CHUNK_ROWS:
+    if (opt_positive_size(command, "--chunk-rows", arg, &o->chunk_rows))
+      return -1;
+    if (o->chunk_rows > (1u << 20)) {
+      cli_usage_error(command, "--chunk-rows: at most %u, got '%s'", 1u << 20, arg);
+      return -1;
+    }
+    return 1;
+  case MR_QUIET: o->quiet = 1; return 1;
+  case MR_STATS: o->stats = 1; return 1;
+  default: return 0;
+  }
+}
