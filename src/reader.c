@@ -6,14 +6,20 @@
  * libcsv is between records and holds no '"' and no CR (except one CR right
  * before its LF) cannot mean anything to RFC 4180 but "fields separated by the
  * delimiter", so it is split with memchr and its fields point straight into the
- * read buffer. Every other line goes to libcsv in segments that end at each CR
- * or LF, so that line numbers (LF, CRLF and a lone CR each end a line, quoted
- * or not) and record starts are known exactly; its callbacks copy fields into
- * a record store. The two paths must give the same records, lines and errors
- * (tests/reader/test_reader_diff.c, fuzz/fuzz_reader.c prove it).
+ * read buffer. A line whose quotes all form well-formed quoted fields inside
+ * it (RFC 4180: opened right after a delimiter, inner quotes doubled, closed
+ * right before a delimiter or the line's end) is split the same way, each such
+ * field pointing between its quotes, or, when it holds a doubled quote, into
+ * a scratch buffer where it is unescaped. Every other line goes to libcsv in
+ * segments that end at each CR or LF, so that line numbers (LF, CRLF and a
+ * lone CR each end a line, quoted or not) and record starts are known exactly;
+ * its callbacks copy fields into a record store. The two paths must give the
+ * same records, lines and errors (tests/reader/test_reader_diff.c and
+ * fuzz/fuzz_reader.c prove it).
  *
  * Memory: the buffer (buffer_bytes, grown only to hold one plain line of at
- * most max_record_bytes) plus one record in the store and in libcsv.
+ * most max_record_bytes) plus one record in the store, in libcsv and in the
+ * scratch buffer.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -91,6 +97,8 @@ struct csvreg_reader {
   size_t *offs;
   int lib_row_done;
   int lib_overflow; /* 1: too many fields, 2: out of memory */
+  char *scratch;    /* the fast path's unescaped quoted fields of one record */
+  size_t scratch_cap;
 
   /* the record handed out */
   csvreg_field *fields;
@@ -452,6 +460,131 @@ static size_t fast_split(csvreg_reader *r, size_t pos, size_t *n_out, size_t *la
 }
 #endif
 
+/* Quoted lines. A line whose quotes all form RFC 4180 quoted fields inside
+ * it (a field that opens with '"', doubles every inner '"' and closes right
+ * before a delimiter or the line's end) means the same to libcsv as to this
+ * split, so it stays on the fast path; any other quote (inside an unquoted
+ * field, text after a closing quote, a field still open at the line's end)
+ * declines the line to libcsv. The line holds no CR (the caller checked). */
+enum { QS_OK, QS_DECLINE, QS_NOMEM };
+
+typedef struct qsplit {
+  csvreg_reader *r;
+  size_t line_start, line_len;
+  size_t start; /* first byte of the current field */
+  size_t qopen; /* NONE, or the byte after the current field's opening quote */
+  size_t qlast; /* NONE, or the open field's last quote, which may close it */
+  int esc;      /* the open field holds a doubled quote */
+  size_t n, used;
+} qsplit;
+
+/* Stores field [from, to) (a quoted one unescaped when `esc`); the next field
+ * starts at `next`. */
+static int qs_emit(qsplit *q, size_t from, size_t to, size_t next, int esc) {
+  csvreg_reader *r = q->r;
+  if (q->n >= CSVREG_MAX_FIELDS)
+    return QS_DECLINE; /* libcsv reports the limit */
+  if (q->n == r->fields_cap && ensure_fields(r, q->n + 1) != 0)
+    return QS_NOMEM;
+  const char *s = r->buf + from;
+  size_t len = to - from;
+  if (esc) {
+    /* sized for the whole line at the first use, so earlier fields' pointers
+     * into the scratch buffer stay valid */
+    if (q->used == 0 && r->scratch_cap < q->line_len) {
+      char *b = realloc(r->scratch, q->line_len);
+      if (!b)
+        return QS_NOMEM;
+      r->scratch = b;
+      r->scratch_cap = q->line_len;
+    }
+    char *d = r->scratch + q->used, *d0 = d;
+    for (size_t i = 0; i < len; i++) {
+      *d++ = s[i];
+      i += s[i] == '"'; /* the pair's second quote */
+    }
+    s = d0;
+    len = (size_t)(d - d0);
+    q->used += len;
+  }
+  r->fields[q->n].ptr = s;
+  r->fields[q->n++].len = len;
+  q->start = next;
+  q->qopen = NONE;
+  return QS_OK;
+}
+
+/* One delimiter or quote at p. */
+static inline int qs_event(qsplit *q, size_t p, int is_quote) {
+  if (q->qopen == NONE) {
+    if (!is_quote)
+      return qs_emit(q, q->start, p, p + 1, 0);
+    if (p != q->start)
+      return QS_DECLINE;
+    q->qopen = p + 1;
+    q->qlast = NONE;
+    q->esc = 0;
+    return QS_OK;
+  }
+  if (q->qlast != NONE) {
+    if (p != q->qlast + 1)
+      return QS_DECLINE;
+    if (!is_quote)
+      return qs_emit(q, q->qopen, q->qlast, p + 1, q->esc);
+    q->esc = 1;
+    q->qlast = NONE;
+    return QS_OK;
+  }
+  if (is_quote)
+    q->qlast = p;
+  return QS_OK;
+}
+
+/* Splits the line [pos, body_end) into r->fields (*n_out of them). */
+static int quoted_split(csvreg_reader *r, size_t pos, size_t body_end, size_t *n_out) {
+  qsplit q = {r, pos, body_end - pos, pos, NONE, NONE, 0, 0, 0};
+  const char *b = r->buf;
+  int st = QS_OK;
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(CSVREG_NO_SIMD)
+  const __m128i vd = _mm_set1_epi8(r->delim), vq = _mm_set1_epi8('"');
+  for (size_t i = pos; i < body_end; i += 32) {
+    __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+    __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(b + i + 16));
+    uint32_t md = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, vd)) |
+                  (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, vd)) << 16;
+    uint32_t mq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, vq)) |
+                  (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, vq)) << 16;
+    if (body_end - i < 32) {
+      uint32_t keep = ((uint32_t)1 << (body_end - i)) - 1;
+      md &= keep;
+      mq &= keep;
+    }
+    uint32_t m = md | mq;
+    while (m && st == QS_OK) {
+      unsigned k = (unsigned)__builtin_ctz(m);
+      m &= m - 1;
+      st = qs_event(&q, i + k, (mq >> k) & 1);
+    }
+    if (st != QS_OK)
+      return st;
+  }
+#else
+  for (size_t i = pos; i < body_end && st == QS_OK; i++)
+    if (b[i] == r->delim || b[i] == '"')
+      st = qs_event(&q, i, b[i] == '"');
+  if (st != QS_OK)
+    return st;
+#endif
+  if (q.qopen == NONE)
+    st = qs_emit(&q, q.start, body_end, body_end, 0);
+  else if (q.qlast != NONE && q.qlast + 1 == body_end)
+    st = qs_emit(&q, q.qopen, q.qlast, body_end, q.esc);
+  else
+    st = QS_DECLINE;
+  *n_out = q.n;
+  return st;
+}
+
 /* Tries the line at pos. FAST_DECLINE: it must go to libcsv. */
 static int fast_line(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
   size_t pos = r->pos, stop = r->end, n = 0, last = pos;
@@ -480,9 +613,21 @@ static int fast_line(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
     return FAST_NEED_DATA;
   }
   size_t body_end = stop > pos && r->buf[stop - 1] == '\r' ? stop - 1 : stop;
-  if (body_end - pos > r->max_record || cache_find(r, &r->quote_cache, '"', pos, stop) != NONE ||
-      cache_find(r, &r->cr_cache, '\r', pos, body_end) != NONE)
+  if (body_end - pos > r->max_record || cache_find(r, &r->cr_cache, '\r', pos, body_end) != NONE)
     return FAST_DECLINE;
+  int quoted = cache_find(r, &r->quote_cache, '"', pos, stop) != NONE;
+  if (quoted) {
+    /* the split above ignored quotes: split again, or leave it to libcsv */
+    if (st != SPLIT_OK)
+      return FAST_DECLINE;
+    int qs = quoted_split(r, pos, body_end, &n);
+    if (qs == QS_DECLINE)
+      return FAST_DECLINE;
+    if (qs == QS_NOMEM) {
+      fail_at(r, err, CSVREG_E_NOMEM, r->line, r->number + 1, "out of memory");
+      return FAST_ERROR;
+    }
+  }
 
   uint64_t line = r->line;
   r->pos = has_lf ? stop + 1 : stop;
@@ -497,12 +642,14 @@ static int fast_line(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
     fail_at(r, err, CSVREG_E_LIMIT, line, r->number + 1, msg);
     return FAST_ERROR;
   }
-  if (n == r->fields_cap && ensure_fields(r, n + 1) != 0) {
-    fail_at(r, err, CSVREG_E_NOMEM, line, r->number + 1, "out of memory");
-    return FAST_ERROR;
+  if (!quoted) {
+    if (n == r->fields_cap && ensure_fields(r, n + 1) != 0) {
+      fail_at(r, err, CSVREG_E_NOMEM, line, r->number + 1, "out of memory");
+      return FAST_ERROR;
+    }
+    r->fields[n].ptr = r->buf + last;
+    r->fields[n++].len = body_end - last;
   }
-  r->fields[n].ptr = r->buf + last;
-  r->fields[n++].len = body_end - last;
   rec->nfields = n;
   rec->fields = r->fields;
   rec->line = line;
@@ -757,6 +904,7 @@ void csvreg_reader_free(csvreg_reader *r) {
   free(r->fields);
   free(r->offs);
   free(r->store);
+  free(r->scratch);
   free(r->buf);
   free(r->source);
   free(r);

@@ -92,6 +92,85 @@ static void test_quoted(void **state) {
   CHECK("h\n\"a\n\nb\"\n1\n", "names:[h]\nL2 N2 [a\\x0a\\x0ab]\nL5 N3 [1]\nEND\n");
 }
 
+/* Lines whose quotes are all well-formed quoted fields (the fast path splits
+ * them itself) and their near misses (which go to libcsv): the same fields
+ * either way. */
+static void test_quoted_fields(void **state) {
+  (void)state;
+  /* no doubled quote: first, middle and last field, delimiters inside */
+  CHECK("a,b,c\n\"x,y\",1,\"z\"\n\"\",\",\",\"\"\n",
+        "names:[a][b][c]\nL2 N2 [x,y][1][z]\nL3 N3 [][,][]\nEND\n");
+  /* doubled quotes, several in one record (all valid at once), CRLF */
+  CHECK("a,n,b,c\r\n1,\"O\"\"Brien, Pat\",\"3\"\" pipe, 2\"\" bolt\",\"\"\"\"\r\n"
+        "\"\"\"x\"\"\",2,\"\"\"\"\"\",\"a\"\"\"\"b\"\r\n",
+        "names:[a][n][b][c]\nL2 N2 [1][O\"Brien, Pat][3\" pipe, 2\" bolt][\"]\n"
+        "L3 N3 [\"x\"][2][\"\"][a\"\"b]\nEND\n");
+  /* a quoted header, a quoted field alone, the last line without LF */
+  CHECK("\"h,1\"\n\"v\"\"\"\n\"w\"", "names:[h,1]\nL2 N2 [v\"]\nL3 N3 [w]\nEND\n");
+  /* a line of one empty quoted field is a record, unlike an empty line */
+  CHECK("h\n\"\"\n\n\"\"\r\n", "names:[h]\nL2 N2 []\nL4 N3 []\nEND\n");
+  /* near misses: a quote inside an unquoted field, text or a space after a
+   * closing quote (the quote is data, the field goes on), a space before an
+   * opening one */
+  CHECK("a,b\n1,x\"\"y\n\"a\"b\",2\n\"a\" \",3\n \"a\",4\n",
+        "names:[a][b]\nL2 N2 [1][x\"\"y]\nL3 N3 [a\"b][2]\nL4 N4 [a\" ][3]\n"
+        "L5 N5 [ \"a\"][4]\nEND\n");
+  /* an odd number of quotes: the field goes on to the next line */
+  CHECK("a,b\n1,\"x\"\"\n\",2\n3,\"\n\"\n",
+        "names:[a][b]\nL2 N2 [1][x\"\\x0a][2]\nL4 N3 [3][\\x0a]\nEND\n");
+  /* a CR inside a quoted field, a CR before a closing quote */
+  CHECK("a,b\n\"x\ry\",1\n\"z\r\"\n2,\"\"\n",
+        "names:[a][b]\nL2 N2 [x\\x0dy][1]\nL4 N3 [z\\x0d]\nL6 N4 [2][]\nEND\n");
+  /* other delimiters */
+  csvreg_reader_options o;
+  csvreg_reader_options_init(&o);
+  o.delimiter = ';';
+  static const char semi[] = "a;b\n\"1;\"\"5\";\"x,y\"\n";
+  for (size_t b = 0; b <= 64; b += 8) {
+    o.buffer_bytes = b;
+    char *got = dump_parse(semi, sizeof semi - 1, &o, 1);
+    assert_string_equal(got, "names:[a][b]\nL2 N2 [1;\"5][x,y]\nEND\n");
+    free(got);
+  }
+}
+
+/* The scratch buffer of unescaped fields holds the whole record: each
+ * field's pointer stays valid until the next call, however many there are. */
+static void test_quoted_scratch(void **state) {
+  (void)state;
+  char data[4096];
+  size_t len = 0;
+  len += (size_t)sprintf(data + len, "h\n");
+  for (int i = 0; i < 100; i++)
+    len += (size_t)sprintf(data + len, "%s\"%d%.*s\"", i ? "," : "", i, 2 + 2 * (i % 3),
+                           "\"\"\"\"\"\"");
+  len += (size_t)sprintf(data + len, "\nx,\"y\"\"\"\n");
+  for (int force = 0; force <= 1; force++) {
+    csvreg_reader_options o;
+    csvreg_reader_options_init(&o);
+    o.force_libcsv = force;
+    csvreg_reader *r;
+    csvreg_error err;
+    csvreg_record rec;
+    assert_int_equal(csvreg_reader_open_mem(&r, data, len, "q", &o, &err), CSVREG_OK);
+    assert_int_equal(csvreg_reader_next(r, &rec, &err), CSVREG_OK);
+    assert_int_equal(rec.nfields, 100);
+    for (int i = 0; i < 100; i++) {
+      char want[64];
+      int n = snprintf(want, sizeof want, "%d%.*s", i, 1 + i % 3, "\"\"\"");
+      assert_int_equal(rec.fields[i].len, (size_t)n);
+      assert_memory_equal(rec.fields[i].ptr, want, (size_t)n);
+    }
+    assert_int_equal(csvreg_reader_next(r, &rec, &err), CSVREG_OK);
+    assert_int_equal(rec.nfields, 2);
+    assert_int_equal(rec.line, 3);
+    assert_int_equal(rec.fields[1].len, 2);
+    assert_memory_equal(rec.fields[1].ptr, "y\"", 2);
+    assert_int_equal(csvreg_reader_next(r, &rec, &err), CSVREG_END);
+    csvreg_reader_free(r);
+  }
+}
+
 static void test_unterminated(void **state) {
   (void)state;
   CHECK("h\n\"a\n\nb\"\n\"c\nd\n", "names:[h]\nL2 N2 [a\\x0a\\x0ab]\n"
@@ -147,6 +226,10 @@ static void test_record_limit(void **state) {
   CHECK_MAX("a\n\"0123456\n89\"\n\"0123456\n\n99\"\n", 12,
             "names:[a]\nL2 N2 [0123456\\x0a89]\n"
             "ERR 9 L4 R3 record starting on line 4 is longer than 12 bytes\n");
+  /* well-formed quoted fields count their quotes too */
+  CHECK_MAX("a\n\"0\"\"23\",\"\"\n\"0\"\"23\",\"\"\"\"\n", 10,
+            "names:[a]\nL2 N2 [0\"23][]\n"
+            "ERR 9 L3 R3 record starting on line 3 is longer than 10 bytes\n");
   /* an unterminated quote that is also too long: the limit comes first */
   CHECK_MAX("a\n\"0123456789abc", 10,
             "names:[a]\nERR 9 L2 R2 record starting on line 2 is longer than 10 bytes\n");
@@ -154,14 +237,21 @@ static void test_record_limit(void **state) {
 
 static void test_fields_limit(void **state) {
   (void)state;
-  /* a header of exactly the limit, then a record one field wider */
-  size_t n = CSVREG_MAX_FIELDS, len = 2 * n + 1;
-  char *data = malloc(len);
+  /* a header of exactly the limit, then a record one field wider; when q,
+   * both lines start with an empty quoted field (the fast path's split) */
+  size_t n = CSVREG_MAX_FIELDS;
+  char *data = malloc(2 * n + 5);
   assert_non_null(data);
-  memset(data, ',', len);
-  data[n - 1] = '\n';
-  data[len - 1] = '\n';
-  for (int force = 0; force <= 1; force++) {
+  for (int fq = 0; fq <= 3; fq++) {
+    int force = fq & 1, q = fq >> 1;
+    size_t len = 2 * n + 1 + 4 * (size_t)q;
+    memset(data, ',', len);
+    data[n - 1 + 2 * (size_t)q] = '\n';
+    data[len - 1] = '\n';
+    if (q) {
+      memcpy(data, "\"\"", 2);
+      memcpy(data + n + 2, "\"\"", 2);
+    }
     csvreg_reader_options o;
     csvreg_reader_options_init(&o);
     o.force_libcsv = force;
@@ -374,13 +464,14 @@ static void test_read_error(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plain),        cmocka_unit_test(test_line_ends),
-      cmocka_unit_test(test_empty_lines),  cmocka_unit_test(test_quoted),
-      cmocka_unit_test(test_unterminated), cmocka_unit_test(test_nul_empty_spaces),
-      cmocka_unit_test(test_bom),          cmocka_unit_test(test_header),
-      cmocka_unit_test(test_record_limit), cmocka_unit_test(test_fields_limit),
-      cmocka_unit_test(test_long_records), cmocka_unit_test(test_delimiters),
-      cmocka_unit_test(test_file),         cmocka_unit_test(test_pipe_stdin),
+      cmocka_unit_test(test_plain),         cmocka_unit_test(test_line_ends),
+      cmocka_unit_test(test_empty_lines),   cmocka_unit_test(test_quoted),
+      cmocka_unit_test(test_quoted_fields), cmocka_unit_test(test_quoted_scratch),
+      cmocka_unit_test(test_unterminated),  cmocka_unit_test(test_nul_empty_spaces),
+      cmocka_unit_test(test_bom),           cmocka_unit_test(test_header),
+      cmocka_unit_test(test_record_limit),  cmocka_unit_test(test_fields_limit),
+      cmocka_unit_test(test_long_records),  cmocka_unit_test(test_delimiters),
+      cmocka_unit_test(test_file),          cmocka_unit_test(test_pipe_stdin),
       cmocka_unit_test(test_read_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,10 @@
 /*
  * test_reader_diff.c - the differential test of the reader: random inputs
  * over the bytes that matter to CSV (a 1 , " CR LF space NUL, sometimes a
- * BOM) parsed through the fast path and through libcsv alone, each with its
- * own random read size, must give the same records (fields, count, line,
- * number) and the same final status, line and record.
+ * BOM), and records of RFC 4180 quoted fields with near misses, parsed
+ * through the fast path and through libcsv alone, each with its own random
+ * read size, must give the same records (fields, count, line, number) and
+ * the same final status, line and record.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -30,6 +31,7 @@ static uint64_t rng(void) { /* xorshift64*: fixed seed, reproducible */
   return rng_state * 0x2545F4914F6CDD1Du;
 }
 
+/* Half the inputs; the other half come from random_quoted_input. */
 static size_t random_input(unsigned char *buf, size_t max) {
   static const unsigned char alphabet[] = {'a', '1', ',', '"', '\r', '\n', ' ', '\0'};
   /* skewed weights: mostly plain text, so the fast path gets long runs */
@@ -57,6 +59,49 @@ static size_t random_input(unsigned char *buf, size_t max) {
   return len;
 }
 
+/* Records of plain and RFC 4180 quoted fields (with delimiters, doubled
+ * quotes, sometimes LF or CR inside), LF or CRLF line ends, and now and then
+ * one malformed byte (a stray quote, text after a closing quote, a lost
+ * closing quote): the shapes the fast path splits itself and their near
+ * misses, which must go to libcsv. */
+static size_t random_quoted_input(unsigned char *buf, size_t max) {
+  static const char plain[] = {'a', '1', ' ', '.', 'e', '-'};
+  static const char inner[] = {'a', ',', ' ', '1', '"', '"', '"', ',', '\n', '\r'};
+  size_t len = (size_t)(rng() % (max + 1)), i = 0;
+  int crlf = rng() % 2 == 0;
+  while (i + 8 < len) {
+    size_t nf = 1 + rng() % 5;
+    for (size_t f = 0; f < nf && i + 8 < len; f++) {
+      if (f)
+        buf[i++] = ',';
+      size_t flen = rng() % 6;
+      if (rng() % 2 == 0) {
+        buf[i++] = '"';
+        for (size_t k = 0; k < flen && i + 8 < len; k++) {
+          /* LF and CR inside are rare: they keep the line off the fast path */
+          size_t kinds = rng() % 16 == 0 ? 10 : 8;
+          char c = inner[rng() % kinds];
+          buf[i++] = (unsigned char)c;
+          if (c == '"')
+            buf[i++] = '"';
+        }
+        if (rng() % 40 != 0)
+          buf[i++] = '"';
+      } else {
+        for (size_t k = 0; k < flen && i + 8 < len; k++)
+          buf[i++] = (unsigned char)plain[rng() % sizeof plain];
+      }
+      if (rng() % 40 == 0) /* a stray quote or byte after the field */
+        buf[i++] = rng() % 2 ? '"' : 'x';
+    }
+    if (crlf || rng() % 30 == 0)
+      buf[i++] = '\r';
+    if (rng() % 30 != 0)
+      buf[i++] = '\n';
+  }
+  return i;
+}
+
 static size_t random_buffer(void) {
   uint64_t x = rng() % 100;
   return x == 0 ? 0 : x < 90 ? (size_t)(1 + rng() % 64) : (size_t)(65 + rng() % 4096);
@@ -65,9 +110,10 @@ static size_t random_buffer(void) {
 static void test_differential(void **state) {
   (void)state;
   unsigned char buf[600];
-  size_t fast_records = 0, errors = 0;
+  size_t fast_records = 0, errors = 0, quoted_records = 0;
   for (int iter = 0; iter < 40000; iter++) {
-    size_t len = random_input(buf, iter % 10 == 0 ? sizeof buf : 80);
+    size_t max = iter % 10 == 0 ? sizeof buf - 8 : 80;
+    size_t len = iter % 2 ? random_quoted_input(buf, max) : random_input(buf, max);
     csvreg_reader_options a, b;
     csvreg_reader_options_init(&a);
     a.header = (int)(rng() % 2);
@@ -89,6 +135,9 @@ static void test_differential(void **state) {
       fail();
     }
     fast_records += strchr(fast, '\n') ? 1 : 0;
+    /* records with an unescaped "" (a well-formed quoted field) */
+    for (const char *l = fast; iter % 2 && (l = strstr(l, "\nL")) != NULL; l++)
+      quoted_records += strcspn(l + 1, "\"\n") < strcspn(l + 1, "\n");
     errors += strstr(fast, "ERR ") != NULL;
     free(fast);
     free(slow);
@@ -96,6 +145,8 @@ static void test_differential(void **state) {
   /* the generator must reach both outcomes often */
   assert_true(errors > 1000);
   assert_true(fast_records > 10000);
+  print_message("%zu records with quoted fields holding a quote\n", quoted_records);
+  assert_true(quoted_records > 10000);
 }
 
 /* Replays the fuzz corpus and every input the fuzzer ever crashed on
