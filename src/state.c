@@ -5,6 +5,7 @@
  * packed column by column; a CRC-32 over the canonical (compact, sorted-key)
  * text of everything else catches edits and truncation.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -181,8 +182,16 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
     st = bad(err, "\"terms\" and \"inputs\" must be arrays of strings");
     goto done;
   }
-  if ((st = csvreg_accum_new(&a, solver, p, json_is_true(icpt), terms, target, err)))
+  if ((st = csvreg_accum_new(&a, solver, p, json_is_true(icpt), terms, target, err))) {
+    /* A shape the accumulator refuses (no terms and no intercept, too many
+     * terms) is a bad file here, not a bad call. */
+    if (st != CSVREG_E_NOMEM) {
+      char why[sizeof err->message];
+      snprintf(why, sizeof why, "%s", err ? err->message : "unusable model shape");
+      st = bad(err, why);
+    }
     goto done;
+  }
   /* csvreg_accum_new makes no input names: add them here. */
   a->ninputs = ninputs;
   free(a->input_names);
