@@ -2,7 +2,8 @@
 # fuzz/run.sh TARGET SECONDS - builds the libFuzzer targets in build-fuzz
 # (clang-14, ASan + UBSan) and runs TARGET on fuzz/corpus/TARGET for SECONDS.
 # New inputs go to build-fuzz/corpus/TARGET (the seed corpus is not touched);
-# crashes to build-fuzz/crashes/TARGET/. Exit status: libFuzzer's.
+# crashes to build-fuzz/crashes/TARGET/. Exit status: libFuzzer's. FUZZ_ARGS adds
+# libFuzzer flags (CI passes -seed=1 so its short runs are repeatable).
 set -eu
 target=${1:?usage: fuzz/run.sh fuzz_reader|fuzz_numparse SECONDS}
 seconds=${2:?usage: fuzz/run.sh TARGET SECONDS}
@@ -17,4 +18,4 @@ mkdir -p "$build/corpus/$target" "$build/crashes/$target"
 cd "$build/crashes/$target"
 exec env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   "$build/fuzz/$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 "$build/corpus/$target" "$root/fuzz/corpus/$target"
+  -print_final_stats=1 ${FUZZ_ARGS:-} "$build/corpus/$target" "$root/fuzz/corpus/$target"
