@@ -126,11 +126,7 @@ static int parse_args(int argc, char **argv, predict_args *a) {
     }
     }
   }
-  if (opt_one_file(CMD, argc, argv, &a->path))
-    return CLI_EXIT_USAGE;
-  if (!a->model)
-    return cli_usage_error(CMD, "missing --model (-m): the model file written by 'fit -o'");
-  return -1;
+  return model_args_done(CMD, argc, argv, &a->path, a->model);
 }
 
 /* A growing text buffer for one block of output rows. */

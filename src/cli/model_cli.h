@@ -41,6 +41,11 @@ enum { MR_SKIP_BAD = 512, MR_NO_HEADER, MR_CHUNK_ROWS, MR_QUIET, MR_STATS };
  * of them) or -1 after printing a usage error. */
 int model_read_option(const char *command, int c, const char *arg, model_read_opts *o);
 
+/* The end of predict's and eval's parsing: the FILE operand and the required
+ * --model. Returns -1 to go on, or CLI_EXIT_USAGE after a usage error. */
+int model_args_done(const char *command, int argc, char **argv, const char **path,
+                    const char *model);
+
 /* Builds the model of a fit (the accumulator and the reading options that
  * predict and eval need) and writes it to `path` with cli_model_write.
  * Returns 0 or the exit status after reporting the error. */

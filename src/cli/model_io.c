@@ -130,3 +130,12 @@ int model_read_option(const char *command, int c, const char *arg, model_read_op
   default: return 0;
   }
 }
+
+int model_args_done(const char *command, int argc, char **argv, const char **path,
+                    const char *model) {
+  if (opt_one_file(command, argc, argv, path))
+    return CLI_EXIT_USAGE;
+  if (!model)
+    return cli_usage_error(command, "missing --model (-m): the model file written by 'fit -o'");
+  return -1;
+}

@@ -13,6 +13,19 @@ import struct
 import subprocess
 import sys
 
+# NIST StRD Longley certified values (coefficients, standard deviations).
+LONGLEY_NIST = [
+    ("(Intercept)", -3482258.63459582, 890420.383607373),
+    ("GNP.deflator", 15.0618722713733, 84.9149257747669),
+    ("GNP", -0.358191792925910e-01, 0.334910077722432e-01),
+    ("Unemployed", -2.02022980381683, 0.488399681651699),
+    ("Armed.Forces", -1.03322686717359, 0.214274163161675),
+    ("Population", -0.511041056535807e-01, 0.226073200069370),
+    ("Year", 1829.15146461355, 455.478499142212),
+]
+LONGLEY_RESIDUAL_SD = 304.854073561965
+LONGLEY_R2 = 0.995479004577296
+
 FIELDS = ("estimate", "std_error", "t_value", "p_value", "ci_lower", "ci_upper")
 failures = []
 
