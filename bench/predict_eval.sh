@@ -4,6 +4,8 @@
 # read_csv(chunksize) + sklearn LinearRegression.predict / sklearn.metrics on the same
 # stream, in the same run. Prints one table: wall seconds, rows/s, peak RSS (from
 # /usr/bin/time -v), and the pandas/csvreg ratio; checks that the RMSEs agree.
+# The peer is peers/sklearn_predict_eval.py, shared with bench/run.sh (which times predict and
+# eval against fit on a file; this script is the long run through a pipe).
 #
 # usage: bench/predict_eval.sh [--rows N] [--build DIR]
 #   --rows N     rows to predict and evaluate (default 10000000)
@@ -37,31 +39,7 @@ export OPENBLAS_NUM_THREADS=1
 "$GEN" --shape clean --rows 1000000 --seed 7 | "$CSVREG" fit -y y - -o "$OUT/model.json" \
   --format csv >"$OUT/fit.csv" || exit 1
 
-cat >"$OUT/peer.py" <<'PYEOF'
-import json, sys
-import numpy as np, pandas as pd
-from sklearn.linear_model import LinearRegression
-from sklearn import metrics
-mode, model = sys.argv[1], json.load(open(sys.argv[2]))
-terms = model["fit"]["terms"]
-feats = [t["name"] for t in terms[1:]]
-lr = LinearRegression()
-lr.coef_ = np.array([t["estimate"] for t in terms[1:]])
-lr.intercept_ = terms[0]["estimate"]
-lr.n_features_in_ = len(feats)
-n, sse = 0, 0.0
-out = sys.stdout
-for ch in pd.read_csv(sys.stdin, chunksize=100000):
-    p = lr.predict(ch[feats].to_numpy())
-    if mode == "predict":
-        pd.DataFrame({"prediction": p}).to_csv(out, header=n == 0, index=False)
-    else:
-        y = ch["y"].to_numpy()
-        sse += metrics.mean_squared_error(y, p) * len(y)
-    n += len(ch)
-if mode == "eval":
-    print(json.dumps({"n": n, "rmse": (sse / n) ** 0.5}))
-PYEOF
+PEER=$HERE/peers/sklearn_predict_eval.py
 
 # measure NAME CMD...: runs "gen | CMD" under /usr/bin/time -v; prints wall s and peak MiB.
 measure() {
@@ -81,9 +59,9 @@ rm -f "$OUT/results.txt"
 t0=$(date +%s%N); "$GEN" --shape clean --rows "$ROWS" >/dev/null; t1=$(date +%s%N)
 echo "gen $(( (t1 - t0) / 1000000 )) 0" >>"$OUT/results.txt"
 measure csvreg-predict "$CSVREG" predict -m "$OUT/model.json" --only --stats -
-measure pandas-predict "$PY" "$OUT/peer.py" predict "$OUT/model.json"
+measure pandas-predict "$PY" "$PEER" predict-only "$OUT/model.json" -
 measure csvreg-eval "$CSVREG" eval -m "$OUT/model.json" --format json --stats -
-measure pandas-eval "$PY" "$OUT/peer.py" eval "$OUT/model.json"
+measure pandas-eval "$PY" "$PEER" eval "$OUT/model.json" -
 
 echo "csvreg predict/eval vs pandas chunked + sklearn, $ROWS rows (x1..x10,y) through a pipe"
 echo "(wall includes bench/gen writing the stream: see the gen row)"

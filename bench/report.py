@@ -22,6 +22,17 @@ LABEL = {
     "duckdb": "DuckDB read_csv + SQL sums, default threads",
 }
 SWEEP = [256, 1024, 4096, 16384, 65536]
+# Issue 5: "predict and eval in the same class as fit", as the largest wall time / csvreg fit's.
+PE_TARGET = {"pe-csvreg-eval": 1.5, "pe-csvreg-predict-only": 1.5, "pe-csvreg-predict": 2.5}
+PE_LABEL = {
+    "pe-csvreg-fit": "csvreg fit -y y FILE --format json",
+    "pe-csvreg-predict": "csvreg predict -m model.json FILE > /dev/null",
+    "pe-csvreg-predict-only": "csvreg predict --only -m model.json FILE > /dev/null",
+    "pe-csvreg-eval": "csvreg eval -m model.json FILE --format json",
+    "pe-sklearn-predict": "pandas read_csv(chunksize) + sklearn predict, every column + prediction to_csv",
+    "pe-sklearn-predict-only": "pandas read_csv(chunksize) + sklearn predict, prediction to_csv",
+    "pe-sklearn-eval": "pandas read_csv(chunksize) + sklearn.metrics (MSE, MAE)",
+}
 
 
 def read_meta(d):
@@ -40,7 +51,7 @@ def read_runs(d):
             shape, tool, run, rc, wall_us, rss_kb, user, sys_, out = line.rstrip("\n").split("\t")
             runs.setdefault((shape, tool), []).append(
                 dict(rc=int(rc), wall=int(wall_us) / 1e6, rss=int(rss_kb) / 1024,
-                     cpu=float(user) + float(sys_), out=out))
+                     cpu=float(user) + float(sys_), user=float(user), sys=float(sys_), out=out))
     return runs
 
 
@@ -80,6 +91,8 @@ def summarize(runs_dir):
         nbytes = int(meta.get("bytes:" + shape, 0))
         rows[(shape, tool)] = dict(
             failed=False, n=len(ok), wall=wall, cpu=statistics.median(r["cpu"] for r in ok),
+            user=statistics.median(r["user"] for r in ok),
+            sys=statistics.median(r["sys"] for r in ok), out=ok[-1]["out"],
             mbs=nbytes / wall / 1e6 if wall > 0 else float("nan"),
             rss=max(r["rss"] for r in ok), coefs=parse_coefs(tool, ok[-1]["out"]))
     return meta, rows
@@ -173,6 +186,122 @@ def memory_section(doc, rows, meta):
         doc.table(["input", "peak RSS MiB", "wall s (10^7: includes waiting on the generator)", "cpu s"], body)
 
 
+def threads_section(doc, rows, meta):
+    if "threads-list" not in meta:
+        return
+    title = "### csvreg fit `--threads N`: wall and CPU time against one thread"
+    avail = meta.get("avail:csvreg-threads", "ok")
+    if avail != "ok":
+        doc.add(title, "", avail, "")
+        return
+    if not any(t.startswith("csvreg-threads") for _, t in rows):
+        return
+    doc.add(title, "", "From the file: `csvreg fit -y y --threads N FILE`; from standard input: "
+            "`cat FILE | csvreg fit -y y --threads N -` (the wall time includes cat; user and "
+            "sys are csvreg's alone). Speed-up = wall_1 / wall_N and CPU cost = cpu_N / cpu_1 "
+            "(cpu = user + sys), both against `--threads 1` on the same input; the coefficients "
+            "are checked against `--threads 1` from the file.", "")
+    counts = [int(n) for n in meta["threads-list"].split(",")]
+    body = []
+    for shape in ("clean", "wide"):
+        ref = rows.get((shape, "csvreg-threads1-file"))
+        ref_coefs = None if ref is None or ref["failed"] else ref["coefs"]
+        for src in ("file", "stdin"):
+            one = rows.get((shape, f"csvreg-threads1-{src}"))
+            one = None if one is None or one["failed"] else one
+            for n in counts:
+                tool = f"csvreg-threads{n}-{src}"
+                r = rows.get((shape, tool))
+                if r is None:
+                    continue
+                head = [shape, src, str(n)]
+                if r["failed"]:
+                    body.append(head + [f"failed ({r['n']} runs)"] + [""] * 8)
+                    continue
+                if tool == "csvreg-threads1-file":
+                    agree = "reference"
+                else:
+                    d = max_rel(r["coefs"], ref_coefs, 1e-12)
+                    agree = "mismatch" if d is None else (
+                        f"{d:.1e} {'ok' if d <= TOL_PEER else 'FAIL'}")
+                speed = one["wall"] / r["wall"] if one and r["wall"] > 0 else None
+                cost = r["cpu"] / one["cpu"] if one and one["cpu"] > 0 else None
+                body.append(head + [f"{r['wall']:.3f}", f"{r['user']:.2f}", f"{r['sys']:.2f}",
+                                    f"{r['rss']:.1f}", f"{r['mbs']:.0f}", fmt(speed, ".2f"),
+                                    fmt(cost, ".2f"), agree])
+    doc.table(["shape", "input", "--threads", "wall s (median)", "user s", "sys s",
+               "peak RSS MiB", "MB/s", "speed-up wall_1 / wall_N", "CPU cost cpu_N / cpu_1",
+               "coef. vs --threads 1, file (max rel.)"], body)
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def pe_ratios(rows):
+    """{tool: wall / csvreg fit wall} for the predict and eval runs, or None without a fit."""
+    fit = rows.get(("clean", "pe-csvreg-fit"))
+    if fit is None or fit["failed"] or fit["wall"] <= 0:
+        return None
+    return {t: r["wall"] / fit["wall"] for (s, t), r in rows.items()
+            if s == "clean" and t.startswith("pe-") and not r["failed"]}
+
+
+def predict_section(doc, rows, meta):
+    if "avail:pe-csvreg" not in meta:
+        return
+    doc.add("### csvreg predict and eval against csvreg fit (clean shape)", "")
+    if meta["avail:pe-csvreg"] != "ok":
+        doc.add(meta["avail:pe-csvreg"], "")
+        return
+    doc.add("The model is fitted once with `csvreg fit -y y FILE -o model.json`; the fit timed "
+            "here runs interleaved with predict and eval. Issue 5's target, \"predict and eval "
+            "in the same class as fit\": eval ≤ 1.5× fit, predict --only ≤ 1.5× fit, predict "
+            "(every column + prediction) ≤ 2.5× fit, in wall time. The pandas + sklearn peers "
+            "(`peers/sklearn_predict_eval.py`) predict with the model's coefficients; "
+            f"pandas + sklearn: {meta.get('avail:pe-sklearn', '?')}.", "")
+    ratios = pe_ratios(rows) or {}
+    evals = {}
+    for tool in ("pe-csvreg-eval", "pe-sklearn-eval"):
+        r = rows.get(("clean", tool))
+        if r is not None and not r["failed"]:
+            evals[tool] = read_json(r["out"])
+    body = []
+    for tool, label in PE_LABEL.items():
+        r = rows.get(("clean", tool))
+        if r is None:
+            continue
+        if r["failed"]:
+            body.append([label, f"failed ({r['n']} runs)"] + [""] * 6)
+            continue
+        peer = None
+        if tool.startswith("pe-csvreg-") and tool != "pe-csvreg-fit":
+            p = rows.get(("clean", tool.replace("csvreg", "sklearn")))
+            if p is not None and not p["failed"] and r["wall"] > 0:
+                peer = p["wall"] / r["wall"]
+        check = "—"
+        if tool == "pe-csvreg-fit":
+            check = "reference"
+        elif tool in PE_TARGET and tool in ratios:
+            check = f"≤ {PE_TARGET[tool]:g}× fit: {'met' if ratios[tool] <= PE_TARGET[tool] else 'NOT met'}"
+        if tool == "pe-sklearn-eval":
+            a, b = evals.get("pe-csvreg-eval"), evals.get(tool)
+            try:
+                d = abs(a["rmse"] - b["rmse"]) / abs(a["rmse"])
+                check = (f"RMSE vs csvreg eval {d:.1e} {'ok' if d <= TOL_PEER and a['n'] == b['n'] else 'FAIL'}"
+                         f" (n {b['n']} / {a['n']})")
+            except (TypeError, KeyError, ZeroDivisionError):
+                check = "RMSE mismatch"
+        body.append([label, f"{r['wall']:.3f}", f"{r['cpu']:.2f}", f"{r['mbs']:.0f}",
+                     f"{r['rss']:.1f}", fmt(ratios.get(tool), ".2f"), fmt(peer, ".2f"), check])
+    doc.table(["command", "wall s (median)", "cpu s", "MB/s", "peak RSS MiB",
+               "wall / csvreg fit wall", "pandas+sklearn wall / csvreg wall", ""], body)
+
+
 def targets_section(doc, rows, meta):
     def wall(shape, tool):
         r = rows.get((shape, tool))
@@ -196,6 +325,13 @@ def targets_section(doc, rows, meta):
         if m is not None:
             body.append(["#2 #5", f"{shape}: csvreg peak RSS ≤ 8 MiB", f"{m:.1f} MiB",
                          "met" if m <= 8 else "NOT met"])
+    ratios = pe_ratios(rows)
+    if ratios and all(t in ratios for t in PE_TARGET):
+        body.append(["#5", "clean: predict and eval in the same class as fit: wall / csvreg fit "
+                     "wall: eval ≤ 1.5, predict --only ≤ 1.5, predict ≤ 2.5",
+                     f"eval {ratios['pe-csvreg-eval']:.2f}, --only "
+                     f"{ratios['pe-csvreg-predict-only']:.2f}, predict {ratios['pe-csvreg-predict']:.2f}",
+                     "met" if all(ratios[t] <= PE_TARGET[t] for t in PE_TARGET) else "NOT met"])
     if body:
         doc.add("### Targets (issues 2 and 5)", "")
         if int(meta.get("bytes:clean", 0)) < 100_000_000:
@@ -219,10 +355,12 @@ def main():
             f"- MB = 10^6 bytes; peak RSS = max over the runs; coefficients agree when the max "
             f"relative difference ≤ {TOL_PEER:g}; against the true model ≤ {TOL_TRUE:g}", "")
     for shape in ("clean", "messy", "wide"):
-        if "bytes:" + shape in meta:
+        if "bytes:" + shape in meta and meta.get("main", "1") == "1":
             shape_section(doc, meta, rows, shape)
     memory_section(doc, rows, meta)
     sweep_section(doc, rows, meta)
+    threads_section(doc, rows, meta)
+    predict_section(doc, rows, meta)
     targets_section(doc, rows, meta)
     text = "\n".join(doc.lines) + "\n"
     sys.stdout.write(text)

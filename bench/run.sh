@@ -14,6 +14,14 @@
 #                   duckdb-1t,duckdb (default all; csvreg-blas1 is csvreg with
 #                   OPENBLAS_NUM_THREADS=1, to show what OpenBLAS's threads cost)
 #   --no-extras     skip the csvreg memory runs (10^5 and 10^7 rows) and the --chunk-rows sweep
+#   --threads-list L  comma-separated thread counts for the `csvreg fit --threads N` runs on the
+#                   clean and wide shapes, from the file and from `cat FILE |` (default 1,2; 1 is
+#                   added when missing: speed-up and CPU cost are against it)
+#   --no-threads    skip the --threads runs
+#   --no-predict    skip csvreg predict / eval on the clean shape (against fit and pandas+sklearn;
+#                   the sklearn peers run when --tools includes pandas)
+#   --no-main       skip the main table (the --tools runs): e.g. only the threads and predict parts
+#                   with --no-extras
 #
 # Data (bench/gen.c; the true model is stated below and printed by `gen --coef`):
 #   clean  x1..x10,y; x_j uniform on [-100,100] with 4 decimals (-12.3456), LF
@@ -40,6 +48,10 @@ BUILD=${CSVREG_BUILD:-build}
 SHAPES=clean,messy,wide
 TOOLS=cat,wc,csvreg,csvreg-blas1,csvreg-normal,pandas,R,duckdb-1t,duckdb
 EXTRAS=1
+MAIN=1
+THREADS=1
+THREADS_LIST=1,2
+PREDICT=1
 CMDLINE="bench/run.sh $*"
 
 die() { echo "run.sh: $*" >&2; exit 2; }
@@ -53,12 +65,18 @@ while [ $# -gt 0 ]; do
     --shapes) SHAPES=${2:?}; shift 2 ;;
     --tools) TOOLS=${2:?}; shift 2 ;;
     --no-extras) EXTRAS=0; shift ;;
+    --threads-list) THREADS_LIST=${2:?}; shift 2 ;;
+    --no-threads) THREADS=0; shift ;;
+    --no-predict) PREDICT=0; shift ;;
+    --no-main) MAIN=0; shift ;;
     -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 CSVREG=$BUILD/csvreg
+[[ $THREADS_LIST =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--threads-list wants N[,N]... (N > 0)"
+case ",$THREADS_LIST," in *,1,*) ;; *) THREADS_LIST=1,$THREADS_LIST ;; esac
 has() { case ",$2," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 mkdir -p "$OUT/runs"
@@ -141,11 +159,50 @@ fi
 node "$HERE/peers/duckdb_fit.mjs" "$probe" y "$pf" 1 >/dev/null 2>&1 &&
   AVAIL[duckdb-1t]=ok || AVAIL[duckdb-1t]="not available: node + @duckdb/node-api failed (npm install in bench/)"
 AVAIL[duckdb]=${AVAIL[duckdb-1t]}
+# --threads, predict and eval are probed apart: a build without them still runs the rest.
+AVAIL[csvreg-threads]=${AVAIL[csvreg]}
+if [ "${AVAIL[csvreg]}" = ok ] &&
+  { ! "$CSVREG" fit -y y --threads 2 "$probe" --format json >/dev/null 2>&1 ||
+    ! "$CSVREG" fit -y y --threads 2 - --format json <"$probe" >/dev/null 2>&1; }; then
+  AVAIL[csvreg-threads]="not available: '$CSVREG fit --threads 2' failed on a 1000-row sample"
+fi
+AVAIL[csvreg-predict]=${AVAIL[csvreg]}
+pm=$OUT/runs/probe-model.json
+if [ "${AVAIL[csvreg]}" = ok ] &&
+  { ! "$CSVREG" fit -y y "$probe" -o "$pm" >/dev/null 2>&1 ||
+    ! "$CSVREG" predict -m "$pm" "$probe" >/dev/null 2>&1 ||
+    ! "$CSVREG" predict --only -m "$pm" "$probe" >/dev/null 2>&1 ||
+    ! "$CSVREG" eval -m "$pm" "$probe" --format json >/dev/null 2>&1; }; then
+  AVAIL[csvreg-predict]="not available: csvreg fit -o, predict or eval failed on a 1000-row sample"
+fi
+SKL=$HERE/peers/sklearn_predict_eval.py
+if [ "${AVAIL[csvreg-predict]}" != ok ]; then
+  AVAIL[sklearn]="not available: needs a model from csvreg fit -o"
+elif /usr/bin/python3 "$SKL" eval "$pm" "$probe" >/dev/null 2>&1; then
+  AVAIL[sklearn]=ok
+else
+  AVAIL[sklearn]="not available: /usr/bin/python3 with pandas and sklearn failed"
+fi
 for t in ${TOOLS//,/ }; do
   [ -n "${AVAIL[$t]+x}" ] || die "unknown tool $t"
+  [ "$MAIN" = 1 ] || continue
   note "avail:$t" "${AVAIL[$t]}"
   [ "${AVAIL[$t]}" = ok ] || echo "$t: ${AVAIL[$t]}" >&2
 done
+if [ "$THREADS" = 1 ] && { has clean "$SHAPES" || has wide "$SHAPES"; }; then
+  note "threads-list" "$THREADS_LIST"
+  note "avail:csvreg-threads" "${AVAIL[csvreg-threads]}"
+  [ "${AVAIL[csvreg-threads]}" = ok ] || echo "csvreg --threads: ${AVAIL[csvreg-threads]}" >&2
+fi
+has pandas "$TOOLS" || AVAIL[sklearn]="not run: pandas is not in --tools"
+if [ "$PREDICT" = 1 ] && has clean "$SHAPES"; then
+  note "avail:pe-csvreg" "${AVAIL[csvreg-predict]}"
+  note "avail:pe-sklearn" "${AVAIL[sklearn]}"
+  for t in csvreg-predict sklearn; do
+    [ "${AVAIL[$t]}" = ok ] || echo "$t: ${AVAIL[$t]}" >&2
+  done
+fi
+note main "$MAIN"
 
 # ---- measuring -------------------------------------------------------------------------------
 # measure SHAPE TOOL RUN CMD...: one timed run. MEASURE_OUT overrides where stdout goes;
@@ -194,15 +251,17 @@ run_tool() { # SHAPE TOOL RUN
   esac
 }
 
-for s in ${SHAPES//,/ }; do
-  for r in $(seq 1 "$RUNS"); do
-    for t in ${TOOLS//,/ }; do
-      [ "${AVAIL[$t]}" = ok ] || continue
-      echo "[$s run $r/$RUNS] $t" >&2
-      run_tool "$s" "$t" "$r"
+if [ "$MAIN" = 1 ]; then
+  for s in ${SHAPES//,/ }; do
+    for r in $(seq 1 "$RUNS"); do
+      for t in ${TOOLS//,/ }; do
+        [ "${AVAIL[$t]}" = ok ] || continue
+        echo "[$s run $r/$RUNS] $t" >&2
+        run_tool "$s" "$t" "$r"
+      done
     done
   done
-done
+fi
 
 # ---- csvreg extras: memory at 10^5 and 10^7 rows, the --chunk-rows sweep ----------------------
 if [ "$EXTRAS" = 1 ] && [ "${AVAIL[csvreg]}" = ok ]; then
@@ -234,6 +293,64 @@ if [ "$EXTRAS" = 1 ] && [ "${AVAIL[csvreg]}" = ok ]; then
       done
     done
   done
+fi
+
+# ---- csvreg fit --threads N: wall and CPU time against one thread, from a file and a pipe -----
+# The two vCPUs may give less than two cores of throughput, so the CPU time (user + sys of
+# csvreg alone; the pipe's cat is outside /usr/bin/time but inside the wall time) is reported.
+if [ "$THREADS" = 1 ] && [ "${AVAIL[csvreg-threads]}" = ok ]; then
+  for s in clean wide; do
+    has "$s" "$SHAPES" || continue
+    for r in $(seq 1 "$RUNS"); do
+      for n in ${THREADS_LIST//,/ }; do
+        for src in file stdin; do
+          echo "[threads $s run $r/$RUNS] --threads $n, $src" >&2
+          cat "${FILE[$s]}" >/dev/null
+          if [ "$src" = file ]; then
+            measure "$s" "csvreg-threads$n-file" "$r" \
+              "$CSVREG" fit -y y --threads "$n" "${FILE[$s]}" --format json
+          else
+            PIPE_FROM="cat $(printf %q "${FILE[$s]}")" measure "$s" "csvreg-threads$n-stdin" "$r" \
+              "$CSVREG" fit -y y --threads "$n" - --format json
+          fi
+        done
+      done
+    done
+  done
+fi
+
+# ---- csvreg predict and eval next to csvreg fit on the clean file, and pandas + sklearn -------
+# The model is fitted once, untimed; the fit timed here runs interleaved with predict and eval,
+# so the ratios come from the same minutes of a noisy machine. Predictions go to /dev/null.
+if [ "$PREDICT" = 1 ] && has clean "$SHAPES" && [ "${AVAIL[csvreg-predict]}" = ok ]; then
+  f=${FILE[clean]}
+  model=$OUT/runs/model-clean.json
+  if ! "$CSVREG" fit -y y "$f" -o "$model" --format json >"$OUT/runs/model-clean.out" \
+    2>"$OUT/runs/model-clean.err"; then
+    note "avail:pe-csvreg" "not available: csvreg fit -o failed on $f"
+    echo "csvreg fit -o failed on $f: $(tail -c 300 "$OUT/runs/model-clean.err")" >&2
+  else
+    pe=(fit predict predict-only eval)
+    [ "${AVAIL[sklearn]}" = ok ] && pe+=(sklearn-predict sklearn-predict-only sklearn-eval)
+    for r in $(seq 1 "$RUNS"); do
+      for t in "${pe[@]}"; do
+        echo "[predict/eval run $r/$RUNS] $t" >&2
+        cat "$f" >/dev/null
+        case $t in
+          fit) measure clean pe-csvreg-fit "$r" "$CSVREG" fit -y y "$f" --format json ;;
+          predict) MEASURE_OUT=/dev/null measure clean pe-csvreg-predict "$r" \
+            "$CSVREG" predict -m "$model" "$f" ;;
+          predict-only) MEASURE_OUT=/dev/null measure clean pe-csvreg-predict-only "$r" \
+            "$CSVREG" predict --only -m "$model" "$f" ;;
+          eval) measure clean pe-csvreg-eval "$r" "$CSVREG" eval -m "$model" "$f" --format json ;;
+          sklearn-*) o=/dev/null
+            [ "$t" = sklearn-eval ] && o=$OUT/runs/clean.pe-$t.$r.out
+            MEASURE_OUT=$o measure clean "pe-$t" "$r" \
+              /usr/bin/python3 "$SKL" "${t#sklearn-}" "$model" "$f" ;;
+        esac
+      done
+    done
+  fi
 fi
 
 note load-end "$(cut -d' ' -f1-3 /proc/loadavg)"
