@@ -12,6 +12,11 @@
 
 #include "model_cli.h"
 
+#if defined(__SSE2__) && defined(__x86_64__) && !defined(CSVREG_NO_SIMD)
+#include <emmintrin.h>
+#define PREDICT_SSE2 1
+#endif
+
 #define CMD "predict"
 #define PREDICT_ROWS 1024
 
@@ -149,46 +154,114 @@ static int tb_reserve(textbuf *t, size_t more) {
   return 0;
 }
 
+/* Copies `len` bytes from s to d and counts the delimiters among them; sets
+ * *special when one is a quote, CR or LF. With SSE2, 16 bytes a step (the
+ * last step reloads the final 16 and counts only the bytes not seen yet);
+ * below 16 bytes, or without SSE2, one byte at a time. */
+static size_t scan_copy(char *d, const char *s, size_t len, char delim, int *special) {
+  size_t i = 0, delims = 0;
+  unsigned sp = 0;
+#ifdef PREDICT_SSE2
+  if (len >= 16) {
+    static const unsigned char tail_mask[32] = {0,    0,    0,    0,    0,    0,    0,    0,
+                                                0,    0,    0,    0,    0,    0,    0,    0,
+                                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    const __m128i vd = _mm_set1_epi8(delim), vq = _mm_set1_epi8('"'), vcr = _mm_set1_epi8('\r'),
+                  vlf = _mm_set1_epi8('\n'), one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
+    __m128i count = zero, any = zero;
+    for (;; i += 16) {
+      __m128i mask = _mm_set1_epi8(-1);
+      if (i + 16 > len) { /* the last 16 bytes, of which len - i are new */
+        mask = _mm_loadu_si128((const __m128i *)(tail_mask + (len - i)));
+        i = len - 16;
+      }
+      __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+      _mm_storeu_si128((__m128i *)(d + i), v);
+      __m128i hits = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(v, vd), mask), one);
+      count = _mm_add_epi64(count, _mm_sad_epu8(hits, zero)); /* two sums of 8 bytes */
+      any = _mm_or_si128(
+          any, _mm_or_si128(_mm_cmpeq_epi8(v, vq),
+                            _mm_or_si128(_mm_cmpeq_epi8(v, vcr), _mm_cmpeq_epi8(v, vlf))));
+      if (i + 16 == len)
+        break;
+    }
+    delims = (size_t)_mm_cvtsi128_si64(count) +
+             (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(count, count));
+    sp = (unsigned)_mm_movemask_epi8(any);
+    i = len;
+  }
+#endif
+  for (; i < len; i++) {
+    char c = s[i];
+    d[i] = c;
+    delims += c == delim;
+    sp |= (unsigned)(c == '"') | (unsigned)(c == '\r') | (unsigned)(c == '\n');
+  }
+  *special = sp != 0;
+  return delims;
+}
+
 /* RFC 4180: a field holding the delimiter, a quote, CR or LF is quoted and
  * its quotes doubled; others are copied as they are. */
 static int tb_field(textbuf *t, const char *s, size_t len, char delim) {
-  /* One pass without branches finds whether anything needs quoting (the
-   * common case is a plain field); quotes are counted only then. */
-  unsigned any = 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    any |= (unsigned)(c == delim) | (unsigned)(c == '\r') | (unsigned)(c == '\n') |
-           (unsigned)(c == '"');
-  }
-  int quote = any != 0;
-  size_t quotes = 0;
-  for (size_t i = 0; quote && i < len; i++)
-    quotes += s[i] == '"';
-  if (tb_reserve(t, len + quotes + 2))
+  if (tb_reserve(t, len))
     return -1;
-  if (!quote) {
-    memcpy(t->p + t->len, s, len);
+  int special;
+  if (scan_copy(t->p + t->len, s, len, delim, &special) == 0 && !special) {
     t->len += len;
     return 0;
   }
-  t->p[t->len++] = '"';
+  size_t quotes = 0;
+  for (size_t i = 0; i < len; i++)
+    quotes += s[i] == '"';
+  if (tb_reserve(t, len + quotes + 2))
+    return -1;
+  char *d = t->p + t->len;
+  *d++ = '"';
   for (size_t i = 0; i < len; i++) {
     if (s[i] == '"')
-      t->p[t->len++] = '"';
-    t->p[t->len++] = s[i];
+      *d++ = '"';
+    *d++ = s[i];
   }
-  t->p[t->len++] = '"';
+  *d++ = '"';
+  t->len = (size_t)(d - t->p);
   return 0;
 }
 
+/* A record's fields, delimited. Fields the reader left back to back in its
+ * buffer, one delimiter byte apart (a plain line, or the plain stretches of a
+ * line with quoted fields), are copied as one span when the span holds no
+ * quote, CR or LF and no delimiter but those between the fields: that is
+ * exactly the text the fields would give one by one, at the cost of one
+ * scan. */
 static int tb_record(textbuf *t, const csvreg_field *f, size_t n, char delim) {
-  for (size_t i = 0; i < n; i++) {
-    if (i && tb_reserve(t, 1))
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && (uintptr_t)f[j].ptr == (uintptr_t)f[j - 1].ptr + f[j - 1].len + 1 &&
+           f[j - 1].ptr[f[j - 1].len] == delim)
+      j++;
+    size_t span = (size_t)((uintptr_t)f[j - 1].ptr + f[j - 1].len - (uintptr_t)f[i].ptr);
+    if (tb_reserve(t, span + 1))
       return -1;
     if (i)
       t->p[t->len++] = delim;
-    if (tb_field(t, f[i].ptr, f[i].len, delim))
-      return -1;
+    int special;
+    if (j - i > 1 && scan_copy(t->p + t->len, f[i].ptr, span, delim, &special) == j - i - 1 &&
+        !special) {
+      t->len += span;
+    } else {
+      for (size_t k = i; k < j; k++) {
+        if (k > i) {
+          if (tb_reserve(t, 1))
+            return -1;
+          t->p[t->len++] = delim;
+        }
+        if (tb_field(t, f[k].ptr, f[k].len, delim))
+          return -1;
+      }
+    }
+    i = j;
   }
   return 0;
 }
@@ -199,7 +272,8 @@ typedef struct block {
   size_t *ok;  /* [cap] index into x of the row's features, or SIZE_MAX */
   double *x;   /* cap x p, column-major */
   double *yhat, *lo, *hi;
-  textbuf buf;
+  textbuf buf; /* the rows' text, re-quoted */
+  textbuf out; /* the block's output, written with one fwrite */
 } block;
 
 static void block_free(block *b) {
@@ -210,6 +284,7 @@ static void block_free(block *b) {
   free(b->lo);
   free(b->hi);
   free(b->buf.p);
+  free(b->out.p);
 }
 
 static int block_alloc(block *b, size_t cap, size_t p) {
@@ -224,18 +299,15 @@ static int block_alloc(block *b, size_t cap, size_t p) {
   return b->end && b->ok && b->x && b->yhat && b->lo && b->hi ? 0 : -1;
 }
 
-/* The shortest text that reads back to the same bits (printf's %.17g
- * costs ~0.5 us a number and was half of predict's time). */
-static void put_num(FILE *out, char delim, double v, int first) {
-  char buf[CSVREG_FORMAT_DOUBLE_MAX + 1];
-  size_t n = 0;
-  if (!first)
-    buf[n++] = delim;
-  n += csvreg_format_double(v == 0 ? 0.0 : v, buf + n);
-  fwrite(buf, 1, n, out);
-}
+/* The shortest text that reads back to the same bits (printf's %.17g costs
+ * ~0.5 us a number); -0 is written as 0. Needs CSVREG_FORMAT_DOUBLE_MAX bytes. */
+static char *put_num(char *d, double v) { return d + csvreg_format_double(v == 0 ? 0.0 : v, d); }
 
-/* Predicts the block's complete rows and writes every row. */
+/* Predicts the block's complete rows and writes every row. The output is put
+ * together in a buffer of at most OUT_BYTES and written whenever the next row
+ * would not fit (per-row stdio calls cost as much as the formatting); a row
+ * longer than that is written straight from the block. */
+#define OUT_BYTES ((size_t)1 << 18)
 static csvreg_status block_flush(block *b, const csvreg_model *m, const predict_args *a, char delim,
                                  csvreg_error *err) {
   if (b->rows == 0)
@@ -244,26 +316,51 @@ static csvreg_status block_flush(block *b, const csvreg_model *m, const predict_
                                           b->lo, b->hi, err);
   if (st)
     return st;
-  size_t start = 0;
+  /* After a row's text: up to three numbers, each after a delimiter, and
+   * the line end. */
+  const size_t numbers = 3 * (CSVREG_FORMAT_DOUBLE_MAX + 1) + 1;
+  size_t want = (a->only ? 0 : b->buf.len) + b->rows * numbers;
+  textbuf *o = &b->out;
+  if (tb_reserve(o, want < OUT_BYTES ? want : OUT_BYTES)) {
+    err->status = CSVREG_E_NOMEM;
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return CSVREG_E_NOMEM;
+  }
+  size_t used = 0, start = 0;
   for (size_t i = 0; i < b->rows; i++) {
+    size_t len = a->only ? 0 : b->end[i] - start;
+    if (used + len + numbers > o->cap) {
+      fwrite(o->p, 1, used, stdout);
+      used = 0;
+    }
+    char *d = o->p + used;
     if (!a->only) {
-      fwrite(b->buf.p + start, 1, b->end[i] - start, stdout);
-      fputc(delim, stdout);
+      if (len + numbers > o->cap) {
+        fwrite(b->buf.p + start, 1, len, stdout);
+      } else {
+        memcpy(d, b->buf.p + start, len);
+        d += len;
+      }
+      *d++ = delim;
     }
     start = b->end[i];
     size_t k = b->ok[i];
     if (k == SIZE_MAX) {
       if (a->interval)
-        fputc(delim, stdout), fputc(delim, stdout);
+        *d++ = delim, *d++ = delim;
     } else {
-      put_num(stdout, delim, b->yhat[k], 1);
+      d = put_num(d, b->yhat[k]);
       if (a->interval) {
-        put_num(stdout, delim, b->lo[k], 0);
-        put_num(stdout, delim, b->hi[k], 0);
+        *d++ = delim;
+        d = put_num(d, b->lo[k]);
+        *d++ = delim;
+        d = put_num(d, b->hi[k]);
       }
     }
-    fputc('\n', stdout);
+    *d++ = '\n';
+    used = (size_t)(d - o->p);
   }
+  fwrite(o->p, 1, used, stdout);
   b->rows = b->nok = 0;
   b->buf.len = 0;
   return CSVREG_OK;
