@@ -3,7 +3,9 @@
  * in the C locale on the same bytes. The two must agree on accepting under
  * the grammar documented in csvreg.h (spaces/tabs, sign, digits with an
  * optional '.', optional exponent, spaces/tabs; finite results only) and,
- * when accepted, on every bit of the result.
+ * when accepted, on every bit of the result. The input is also cut at ','
+ * into fields, four at a time, for the AVX2 short path (numparse_avx2.h),
+ * which must take exactly the fields numparse_short takes, with the same bits.
  */
 #define _GNU_SOURCE
 #include <locale.h>
@@ -14,6 +16,8 @@
 #include <string.h>
 
 #include "csvreg.h"
+#include "internal.h"
+#include "numparse_avx2.h"
 
 /* The documented grammar; returns 1 when `s` matches it. */
 static int grammar_ok(const char *s, size_t n) {
@@ -46,6 +50,51 @@ static int grammar_ok(const char *s, size_t n) {
   return i == n;
 }
 
+#if NUMPARSE_X4
+static __attribute__((noinline, target("avx2"))) unsigned x4(const char *const s[4],
+                                                             const size_t len[4], double out[4]) {
+  return numparse_short_x4(s, len, out);
+}
+
+/* Fields of `s` cut at ',' (cycled when fewer than four), each copied into
+ * a block of exactly its size so that ASan sees any read past it. */
+static void check_x4(const char *s, size_t size) {
+  const char *start[4];
+  size_t len[4];
+  int nf = 0;
+  size_t from = 0;
+  for (size_t i = 0; i <= size && nf < 4; i++)
+    if (i == size || s[i] == ',') {
+      start[nf] = s + from;
+      len[nf++] = i - from;
+      from = i + 1;
+    }
+  char *copy[4];
+  for (int i = 0; i < 4; i++) {
+    size_t k = (size_t)(i % nf);
+    len[i] = len[k];
+    copy[i] = malloc(len[i] ? len[i] : 1);
+    if (!copy[i])
+      abort();
+    memcpy(copy[i], start[k], len[i]);
+  }
+  double out[4];
+  unsigned ok = x4((const char *const *)copy, len, out);
+  for (int i = 0; i < 4; i++) {
+    double one;
+    int short_ok = numparse_short(copy[i], len[i], &one);
+    if (((ok >> i) & 1) != (unsigned)short_ok ||
+        (short_ok && memcmp(&one, &out[i], sizeof one) != 0)) {
+      fprintf(stderr, "fuzz_numparse: x4 lane %d (%u, %.17g) != short (%d, %.17g) on \"%.*s\"\n", i,
+              (ok >> i) & 1, out[i], short_ok, one, (int)len[i], copy[i]);
+      abort();
+    }
+  }
+  for (int i = 0; i < 4; i++)
+    free(copy[i]);
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -55,6 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 4096)
     return 0;
   const char *s = (const char *)data;
+#if NUMPARSE_X4
+  if (simd_avx2())
+    check_x4(s, size);
+#endif
   double got = 12345.0;
   csvreg_status st = csvreg_parse_double(s, size, &got);
 

@@ -11,6 +11,11 @@
 #include "design.h"
 #include "internal.h"
 #include "numparse.h"
+#include "numparse_avx2.h"
+
+/* Parses cells k.. of a record (see parse_plain). */
+typedef size_t (*parse_fn)(const csvreg_field *fields, const size_t *cols, size_t k, size_t n,
+                           double *vals, size_t cap);
 
 struct csvreg_chunk {
   const csvreg_spec *spec; /* borrowed */
@@ -21,7 +26,64 @@ struct csvreg_chunk {
   unsigned char *row_na; /* [ninputs] scratch for one row */
   uint64_t *recno;       /* [cap] record number of each row (for splitting) */
   design_block design;
+  parse_fn parse; /* parse_plain or parse_plain_x4 */
 };
+
+/* Cells k.. of a record by the number parser's short path into vals[k * cap]
+ * until one needs the general path; returns its index, or n when all were
+ * plain. Its own function so that the loop keeps everything in registers. */
+static __attribute__((noinline)) size_t parse_plain(const csvreg_field *fields, const size_t *cols,
+                                                    size_t k, size_t n, double *vals, size_t cap) {
+  for (; k < n; k++) {
+    const csvreg_field *f = &fields[cols[k]];
+    if (!numparse_short(f->ptr, f->len, &vals[k * cap]))
+      break;
+  }
+  return k;
+}
+
+#if NUMPARSE_X4
+/* Four cells at a time (numparse_avx2.h). The last group of a record may
+ * start below k: its cells under k were parsed already (perhaps by the
+ * general path) and count as done, unwritten. Returns at the first cell of
+ * a group that needs the general path. */
+static __attribute__((noinline, target("avx2"))) size_t parse_plain_x4(const csvreg_field *fields,
+                                                                       const size_t *cols, size_t k,
+                                                                       size_t n, double *vals,
+                                                                       size_t cap) {
+  if (n < 4)
+    return parse_plain(fields, cols, k, n, vals, cap);
+  while (k < n) {
+    size_t g = k + 4 <= n ? k : n - 4;
+    unsigned done = (1u << (k - g)) - 1;
+    const char *s[4];
+    size_t len[4];
+    double out[4];
+    for (int i = 0; i < 4; i++) {
+      const csvreg_field *f = &fields[cols[g + i]];
+      s[i] = f->ptr;
+      len[i] = f->len;
+    }
+    unsigned ok = numparse_short_x4(s, len, out) | done;
+    if (ok == 15 && !done) { /* the common case, without a loop */
+      double *v = vals + g * cap;
+      v[0] = out[0];
+      v[cap] = out[1];
+      v[2 * cap] = out[2];
+      v[3 * cap] = out[3];
+      k = g + 4;
+      continue;
+    }
+    unsigned run = ok == 15 ? 4 : (unsigned)__builtin_ctz(~ok);
+    for (unsigned i = k - g; i < run; i++)
+      vals[(g + i) * cap] = out[i];
+    if (run < 4)
+      return g + run;
+    k = g + 4;
+  }
+  return n;
+}
+#endif
 
 csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t rows,
                                csvreg_error *err) {
@@ -47,6 +109,11 @@ csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t 
     return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
   }
   design_build(s, c->vals, c->cap, &c->design);
+#if NUMPARSE_X4
+  c->parse = simd_avx2() ? parse_plain_x4 : parse_plain;
+#else
+  c->parse = parse_plain;
+#endif
   *out = c;
   return CSVREG_OK;
 }
@@ -85,19 +152,6 @@ static csvreg_status bad_cell(const csvreg_reader *r, const csvreg_record *rec,
   return err_set(err, CSVREG_E_VALUE, "expected %s, found \"%s\"", what, shown);
 }
 
-/* Cells k.. of a record by the number parser's short path into vals[k * cap]
- * until one needs the general path; returns its index, or n when all were
- * plain. Its own function so that the loop keeps everything in registers. */
-static __attribute__((noinline)) size_t parse_plain(const csvreg_field *fields, const size_t *cols,
-                                                    size_t k, size_t n, double *vals, size_t cap) {
-  for (; k < n; k++) {
-    const csvreg_field *f = &fields[cols[k]];
-    if (!numparse_short(f->ptr, f->len, &vals[k * cap]))
-      break;
-  }
-  return k;
-}
-
 /* Parses one record into row `i`. Returns CSVREG_OK (row kept), CSVREG_END
  * (row dropped and counted) or an error. */
 static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csvreg_record *rec,
@@ -122,7 +176,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
    * every path that leaves a row with one set clears it. A numeric NA token
    * such as -999 must win over the number it spells, so with one every cell
    * takes the general path. */
-  size_t k = na_numeric ? 0 : parse_plain(fields, cols, 0, ninputs, vals, cap);
+  size_t k = na_numeric ? 0 : c->parse(fields, cols, 0, ninputs, vals, cap);
   while (k < ninputs) {
     const csvreg_field *f = &fields[cols[k]];
     double v;
@@ -142,7 +196,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
       }
       return bad_cell(r, rec, s, k, "a number", err);
     }
-    k = na_numeric ? k + 1 : parse_plain(fields, cols, k + 1, ninputs, vals, cap);
+    k = na_numeric ? k + 1 : c->parse(fields, cols, k + 1, ninputs, vals, cap);
   }
   if (missing) {
     for (size_t j = 0; j < ninputs; j++) {

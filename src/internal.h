@@ -10,6 +10,9 @@
 #define CSVREG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define CSVREG_PRINTF(a, b)
+/* 1 when the AVX2 versions of the hot loops may run (src/simd.c). */
+int simd_avx2(void);
+
 #endif
 
 /* Fills `err` (when not NULL) with status and message and returns status.
@@ -28,5 +31,8 @@ void err_quote(char *dst, size_t size, const char *s, size_t len, size_t max);
 
 /* strdup that returns NULL on failure (C11 has none). */
 char *xstrdup(const char *s);
+
+/* 1 when the AVX2 versions of the hot loops may run (src/simd.c). */
+int simd_avx2(void);
 
 #endif

@@ -74,39 +74,59 @@ static inline uint64_t numparse_octet(uint64_t x) {
 }
 #endif
 
-/* The short path of csvreg_parse_double, inline for the chunk's loop (no
- * call, constants kept in registers). Plain fields of 1..9 bytes,
- * [+-]D*[.D*] with 1..8 digits and no blank or exponent ("-94.4686"): sets
- * *out to exactly what csvreg_parse_double gives and returns 1. Anything else
- * returns 0 (then call csvreg_parse_double). Reads only [s, s + len).
+/* The first half of the short path: gathers a plain field of 1..9 bytes,
+ * [-]D*[.D*] with 1..8 digits and no blank or exponent ("-94.4686"), into
+ * *w: the n (1..8) bytes after the sign, first byte lowest, the bytes above
+ * them 0; *ns is n with the sign bit (1 << 63) or'ed in. Returns 0 for
+ * anything that cannot be short (empty, a '+', more than 8 bytes after the
+ * sign, a lone point), with *w and *ns set to 0, which a lane of
+ * numparse_avx2.h computes on harmlessly before it is ignored. Reads only
+ * [s, s + len).
  *
- * The n bytes after the sign are gathered into one word, first byte lowest,
- * by two loads inside the field (their overlap holds the same bytes), so the
- * length sets shifts, not branches: lengths vary in real data and a byte
- * loop would mispredict at each field's end. The point is squeezed out and
- * the empty high bytes read as trailing zeros: the word holds the digits
- * times 10^(8 - digits), at most 99999999, so the value is that integer over
- * 10^(8 - digits before the point), one exact division (Clinger). */
-static inline int numparse_short(const char *s, size_t len, double *out) {
+ * The bytes are gathered by two loads inside the field (their overlap holds
+ * the same bytes), so the length sets shifts, not branches: lengths vary in
+ * real data and a byte loop would mispredict at each field's end. A '+' is
+ * rare in data: it takes the general path, which saves a compare here. */
+static inline int numparse_gather(const char *s, size_t len, uint64_t *w, uint64_t *ns) {
 #if NUMPARSE_SWAR
-  if (len == 0)
-    return 0;
-  unsigned char c0 = (unsigned char)s[0];
-  uint64_t sign = (uint64_t)(c0 == '-') << 63;
-  size_t has_sign = (c0 == '-') | (c0 == '+');
+  size_t has_sign = len && s[0] == '-';
   size_t n = len - has_sign; /* bytes after the sign */
   const char *p = s + has_sign;
   if (n - 1 >= 8) /* none, or more than 8 */
-    return 0;
-  uint64_t w;
+    goto no;
   if (n >= 4) {
-    w = numparse_load4(p) | numparse_load4(s + len - 4) << (8 * n - 32);
+    *w = numparse_load4(p) | numparse_load4(s + len - 4) << (8 * n - 32);
   } else {
     if (n == 1 && p[0] == '.') /* a point needs a digit besides */
-      return 0;
-    w = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << (8 * (n / 2)) |
-        (uint64_t)(unsigned char)p[n - 1] << (8 * (n - 1));
+      goto no;
+    *w = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << (8 * (n / 2)) |
+         (uint64_t)(unsigned char)p[n - 1] << (8 * (n - 1));
   }
+  *ns = n | (uint64_t)has_sign << 63;
+  return 1;
+no:
+#else
+  (void)s, (void)len;
+#endif
+  *w = *ns = 0;
+  return 0;
+}
+
+/* The short path of csvreg_parse_double, inline for the chunk's loop (no
+ * call, constants kept in registers): for the fields numparse_gather takes,
+ * sets *out to exactly what csvreg_parse_double gives and returns 1; anything
+ * else returns 0 (then call csvreg_parse_double). Reads only [s, s + len).
+ *
+ * The point is squeezed out of the gathered word and the empty high bytes
+ * read as trailing zeros: the word holds the digits times 10^(8 - digits),
+ * at most 99999999, so the value is that integer over 10^(8 - digits before
+ * the point), one exact division (Clinger). */
+static inline int numparse_short(const char *s, size_t len, double *out) {
+#if NUMPARSE_SWAR
+  uint64_t w, ns;
+  if (!numparse_gather(s, len, &w, &ns))
+    return 0;
+  uint64_t n = ns & 15, sign = ns & (uint64_t)1 << 63;
   /* Digit values; the bytes above the number read 0. */
   unsigned sh = 64 - 8 * (unsigned)n;
   uint64_t x = (w ^ 0x3030303030303030u) << sh >> sh;

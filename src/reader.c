@@ -32,7 +32,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__SSE2__) && defined(__GNUC__) && !defined(CSVREG_NO_SIMD)
-#include <emmintrin.h>
+#define CSVREG_SPLIT_SIMD 1
+#include <immintrin.h>
+#else
+#define CSVREG_SPLIT_SIMD 0
 #endif
 
 #include "internal.h"
@@ -46,7 +49,10 @@
 #define DEFAULT_BUFFER ((size_t)1 << 20)
 #define MAX_BUFFER ((size_t)1 << 30)
 #define NONE SIZE_MAX
-#define PAD 32
+#define PAD 64
+
+/* The plain-line splitter (see fast_split_sse2 below). */
+typedef size_t (*split_fn)(csvreg_reader *r, size_t pos, size_t *n_out, size_t *last, int *st);
 
 /* Cache of the next position of one byte value ('"' or CR) in the buffer, so
  * that a file without quotes is searched for them once per read, not per line.
@@ -78,6 +84,7 @@ struct csvreg_reader {
   /* options */
   char delim;
   int force_libcsv;
+  split_fn split;
   size_t max_record;
 
   /* position */
@@ -382,60 +389,48 @@ enum { SPLIT_OK, SPLIT_WIDE, SPLIT_NOMEM };
  * whichever comes first, and returns that position. Every field but the last
  * is stored in r->fields (*n of them); the last one starts at *last. Past
  * CSVREG_MAX_FIELDS it stops storing and reports SPLIT_WIDE in *st. */
-#if defined(__SSE2__) && defined(__GNUC__) && !defined(CSVREG_NO_SIMD)
-/* One pass, 32 bytes at a time, for delimiters and LF together: per-field
+#if CSVREG_SPLIT_SIMD
+/* One pass, 64 bytes at a time, for delimiters and LF together: per-field
  * memchr calls cost more than the scan itself on short numeric fields. The
- * buffer has PAD spare bytes, so the last loads stay inside it. */
-static size_t fast_split(csvreg_reader *r, size_t pos, size_t *n_out, size_t *last, int *st) {
-  const char *b = r->buf;
-  size_t i = pos, start = pos, n = 0, end = r->end;
-  const __m128i vd = _mm_set1_epi8(r->delim), vl = _mm_set1_epi8('\n');
-  *st = SPLIT_OK;
-  for (; i < end; i += 32) {
-    if (n + 32 > r->fields_cap) {
-      if (n >= CSVREG_MAX_FIELDS) {
-        *st = SPLIT_WIDE;
-        const char *lf = memchr(b + i, '\n', end - i);
-        return lf ? (size_t)(lf - b) : end;
-      }
-      if (ensure_fields(r, n + 32) != 0) {
-        *st = SPLIT_NOMEM;
-        return end;
-      }
-    }
-    __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
-    __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(b + i + 16));
-    uint32_t md = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, vd)) |
-                  (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, vd)) << 16;
-    uint32_t ml = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, vl)) |
-                  (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, vl)) << 16;
-    if (end - i < 32) {
-      uint32_t keep = ((uint32_t)1 << (end - i)) - 1;
-      md &= keep;
-      ml &= keep;
-    }
-    unsigned lf = ml ? (unsigned)__builtin_ctz(ml) : 32;
-    if (ml)
-      md &= ((uint32_t)1 << lf) - 1;
-    while (md) {
-      size_t d = i + (unsigned)__builtin_ctz(md);
-      md &= md - 1;
-      r->fields[n].ptr = b + start;
-      r->fields[n++].len = d - start;
-      start = d + 1;
-    }
-    if (ml) {
-      *n_out = n;
-      *last = start;
-      return i + lf;
-    }
+ * body is in reader_split.h, compiled once for SSE2 (every x86-64) and once
+ * for AVX2, which halves the work per block; reader_new picks by CPU. */
+static inline __attribute__((always_inline)) void split_masks_sse2(const char *p, char delim,
+                                                                   uint64_t *md, uint64_t *ml) {
+  const __m128i vd = _mm_set1_epi8(delim), vl = _mm_set1_epi8('\n');
+  uint64_t d = 0, l = 0;
+  for (int k = 0; k < 4; k++) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+    d |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vd)) << (16 * k);
+    l |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vl)) << (16 * k);
   }
-  *n_out = n;
-  *last = start;
-  return end;
+  *md = d;
+  *ml = l;
 }
+
+static inline __attribute__((always_inline, target("avx2"))) void
+split_masks_avx2(const char *p, char delim, uint64_t *md, uint64_t *ml) {
+  const __m256i vd = _mm256_set1_epi8(delim), vl = _mm256_set1_epi8('\n');
+  __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+  __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+  *md = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, vd)) |
+        (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, vd)) << 32;
+  *ml = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, vl)) |
+        (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, vl)) << 32;
+}
+
+#define SPLIT_FN fast_split_sse2
+#define SPLIT_ATTR
+#define SPLIT_MASKS split_masks_sse2
+#include "reader_split.h"
+#define SPLIT_FN fast_split_avx2
+#define SPLIT_ATTR __attribute__((target("avx2")))
+#define SPLIT_MASKS split_masks_avx2
+#include "reader_split.h"
+
+static split_fn choose_split(void) { return simd_avx2() ? fast_split_avx2 : fast_split_sse2; }
 #else
-static size_t fast_split(csvreg_reader *r, size_t pos, size_t *n_out, size_t *last, int *st) {
+static size_t fast_split_memchr(csvreg_reader *r, size_t pos, size_t *n_out, size_t *last,
+                                int *st) {
   const char *b = r->buf;
   const char *lf = memchr(b + pos, '\n', r->end - pos);
   size_t stop = lf ? (size_t)(lf - b) : r->end, start = pos, n = 0;
@@ -458,6 +453,8 @@ static size_t fast_split(csvreg_reader *r, size_t pos, size_t *n_out, size_t *la
   *last = start;
   return stop;
 }
+
+static split_fn choose_split(void) { return fast_split_memchr; }
 #endif
 
 /* Quoted lines. A line whose quotes all form RFC 4180 quoted fields inside
@@ -594,7 +591,7 @@ static int fast_line(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
   if (r->lf_hint_at != r->base + pos ||
       memchr(r->buf + (r->lf_hint_to - r->base), '\n', r->end - (r->lf_hint_to - r->base)) ||
       r->eof)
-    stop = fast_split(r, pos, &n, &last, &st);
+    stop = r->split(r, pos, &n, &last, &st);
   if (st == SPLIT_OK && n >= CSVREG_MAX_FIELDS)
     st = SPLIT_WIDE;
   if (st == SPLIT_NOMEM) {
@@ -806,6 +803,7 @@ static csvreg_status reader_new(csvreg_reader **out, const char *source,
   csv_set_blk_size(&r->csv, 4096);
   r->delim = o->delimiter;
   r->force_libcsv = o->force_libcsv;
+  r->split = choose_split();
   r->max_record = o->max_record_bytes ? o->max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
   r->line = 1;
   r->size = -1;
