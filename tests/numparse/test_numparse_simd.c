@@ -17,7 +17,8 @@
  *
  *   test_numparse_simd [N]   N random groups of four fields (default 2e6)
  *
- * Exits 77 (skipped) on a machine without AVX2.
+ * Without AVX2 (or built with CSVREG_NO_SIMD) only part 2 runs, scalar
+ * against csvreg_parse_double.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -259,20 +260,21 @@ static void test_chunks(void) {
 
 int main(int argc, char **argv) {
   long groups = argc > 1 ? atol(argv[1]) : 2000000;
+  int lanes = 0;
 #if NUMPARSE_X4
-  if (!simd_avx2()) {
-    printf("no AVX2 on this machine: skipped\n");
-    return 77;
+  if (simd_avx2()) {
+    test_lanes(groups);
+    lanes = 1;
   }
-  test_lanes(groups);
-  test_chunks();
-  printf("%ld random groups of four fields, all strings of <= 4 bytes, chunks of 2..13 columns: "
-         "%ld failures\n",
-         groups, failures);
-  return failures ? 1 : 0;
-#else
-  (void)groups;
-  printf("no AVX2 code in this build: skipped\n");
-  return 77;
 #endif
+  /* Without AVX2 both fills take the scalar paths: still checked against
+   * csvreg_parse_double. */
+  test_chunks();
+  if (lanes)
+    printf("%ld random groups of four fields and all strings of <= 4 bytes in AVX2 lanes; ",
+           groups);
+  else
+    printf("AVX2 lanes not in this build or not on this CPU: not tested; ");
+  printf("chunks of 2..13 columns: %ld failures\n", failures);
+  return failures ? 1 : 0;
 }
