@@ -8,32 +8,14 @@
  * given (the checksum path) and, when it is a JSON object, with its checksum
  * recomputed (src/state.h's canonical text), to reach the checks behind it.
  */
-#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csvreg.h"
-#include "state.h"
+#include "fuzz_rechecksum.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The input with a valid "checksum" member, malloc'd, or NULL. */
-static char *fuzz_rechecksum(const char *data, size_t size) {
-  json_error_t je;
-  json_t *o = json_loadb(data, size, 0, &je);
-  if (!json_is_object(o)) {
-    json_decref(o);
-    return NULL;
-  }
-  char sum[32];
-  char *text = NULL;
-  if (state_checksum(o, sum, NULL) == CSVREG_OK &&
-      json_object_set_new(o, "checksum", json_string(sum)) == 0)
-    text = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
-  return text;
-}
 
 static void check_model(const uint8_t *data, size_t size) {
   csvreg_model *m = NULL;
