@@ -36,6 +36,18 @@ def read_csv(path_or_text, text=False):
     return list(csv.reader(f))
 
 
+def check_eval(got, want, weighted):
+    """csvreg eval's JSON against a reference from gen_model_ref.py, 1e-12 relative."""
+    for k in ("n", "n_zero_y"):
+        if got[k] != want[k]:
+            fail(f"{k}: {got[k]} != {want[k]}")
+    for k in ("mse", "rmse", "mae", "mape", "max_error", "mean_error", "r_squared",
+              "explained_variance"):
+        rel_close(got[k], want[k], 1e-12, k)
+    if got["weighted"] is not weighted or got["target"] != "y":
+        fail("weighted/target")
+
+
 def finish():
     if failures:
         print(f"{len(failures)} failure(s)")

@@ -40,24 +40,32 @@ if [ "$status" != "$expected_exit" ]; then
   fail=1
 fi
 
-if [ -f "$case_dir/stdout" ]; then
-  diff -u "$case_dir/stdout" "$tmp/stdout" >"$tmp/diff" || {
-    echo "FAIL: stdout differs:"
-    cat "$tmp/diff"
-    fail=1
-  }
-elif [ -f "$case_dir/stdout.grep" ]; then
-  while IFS= read -r pattern; do
-    [ -z "$pattern" ] && continue
-    grep -qE -- "$pattern" "$tmp/stdout" || {
-      echo "FAIL: stdout does not match /$pattern/"
+# compare_stream NAME EXTRA: the case's NAME file (exact), or NAME.grep
+# (patterns that must match); otherwise the output must be empty, unless
+# EXTRA (a file that checks it instead) exists.
+compare_stream() {
+  name=$1 extra=$2
+  if [ -f "$case_dir/$name" ]; then
+    diff -u "$case_dir/$name" "$tmp/$name" >"$tmp/diff" || {
+      echo "FAIL: $name differs:"
+      cat "$tmp/diff"
       fail=1
     }
-  done <"$case_dir/stdout.grep"
-elif [ -s "$tmp/stdout" ] && [ ! -f "$case_dir/check.py" ]; then
-  echo "FAIL: unexpected stdout"
-  fail=1
-fi
+  elif [ -f "$case_dir/$name.grep" ]; then
+    while IFS= read -r pattern; do
+      [ -z "$pattern" ] && continue
+      grep -qE -- "$pattern" "$tmp/$name" || {
+        echo "FAIL: $name does not match /$pattern/"
+        fail=1
+      }
+    done <"$case_dir/$name.grep"
+  elif [ -s "$tmp/$name" ] && [ ! -f "$case_dir/$extra" ]; then
+    echo "FAIL: unexpected $name"
+    fail=1
+  fi
+}
+
+compare_stream stdout check.py
 
 if [ -f "$case_dir/stdout.nogrep" ]; then
   while IFS= read -r pattern; do
@@ -69,24 +77,7 @@ if [ -f "$case_dir/stdout.nogrep" ]; then
   done <"$case_dir/stdout.nogrep"
 fi
 
-if [ -f "$case_dir/stderr" ]; then
-  diff -u "$case_dir/stderr" "$tmp/stderr" >"$tmp/diff" || {
-    echo "FAIL: stderr differs:"
-    cat "$tmp/diff"
-    fail=1
-  }
-elif [ -f "$case_dir/stderr.grep" ]; then
-  while IFS= read -r pattern; do
-    [ -z "$pattern" ] && continue
-    grep -qE -- "$pattern" "$tmp/stderr" || {
-      echo "FAIL: stderr does not match /$pattern/"
-      fail=1
-    }
-  done <"$case_dir/stderr.grep"
-elif [ -s "$tmp/stderr" ]; then
-  echo "FAIL: unexpected stderr"
-  fail=1
-fi
+compare_stream stderr ""
 
 if [ -f "$case_dir/check.py" ]; then
   CSVREG=$csvreg "$python" "$case_dir/check.py" "$tmp/stdout" || {
