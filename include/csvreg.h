@@ -144,6 +144,25 @@ csvreg_status csvreg_parse_double(const char *s, size_t len, double *out);
  * "-Infinity". */
 size_t csvreg_format_double(double v, char *buf);
 
+/* Missing-value tokens: a cell is missing when, trimmed of spaces and tabs,
+ * it equals one of them (the empty token: the empty cell). Used by the chunk
+ * (csvreg_spec_options.na) and by programs that read cells themselves, so
+ * that both decide alike. */
+typedef struct csvreg_na csvreg_na;
+
+/* Parses a comma-separated token list, each token trimmed; NULL means "NA"
+ * and the empty cell. Fails only with CSVREG_E_NOMEM (or CSVREG_E_USAGE
+ * when out is NULL). */
+csvreg_status csvreg_na_new(csvreg_na **out, const char *list, csvreg_error *err);
+void csvreg_na_free(csvreg_na *na);
+
+/* 1 when the cell [s, s + len) is missing, else 0. */
+int csvreg_na_match(const csvreg_na *na, const char *s, size_t len);
+
+/* 1 when some token reads as a number (such as -999): then a cell must be
+ * tested for NA before it is parsed, else it would count as that number. */
+int csvreg_na_numeric(const csvreg_na *na);
+
 /* ------------------------------------------------------------------------ */
 /* Reader: a generator of CSV records                                       */
 /* ------------------------------------------------------------------------ */

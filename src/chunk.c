@@ -128,20 +128,6 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   free(c);
 }
 
-/* Missing-value tokens are compared on the trimmed cell, as numbers are. */
-static int is_na(const csvreg_spec *s, const char *p, size_t len) {
-  while (len && (*p == ' ' || *p == '\t'))
-    p++, len--;
-  while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-    len--;
-  if (len == 0)
-    return s->na_empty;
-  for (size_t t = 0; t < s->nna; t++)
-    if (s->na[t][0] == p[0] && strlen(s->na[t]) == len && memcmp(s->na[t], p, len) == 0)
-      return 1;
-  return 0;
-}
-
 static csvreg_status bad_cell(const csvreg_reader *r, const csvreg_record *rec,
                               const csvreg_spec *s, size_t k, const char *what, csvreg_error *err) {
   char shown[96];
@@ -169,7 +155,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
   /* Locals: the stores into vals could alias the spec and the record. */
   const size_t ninputs = s->ninputs, *cols = s->input_cols;
   const csvreg_field *fields = rec->fields;
-  const int na_numeric = s->na_numeric;
+  const int na_numeric = csvreg_na_numeric(s->na);
   double *vals = c->vals + i;
   int missing = 0;
   /* row_na stays all zero between rows: only a missing cell sets it, and
@@ -180,12 +166,12 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
   while (k < ninputs) {
     const csvreg_field *f = &fields[cols[k]];
     double v;
-    if (na_numeric && is_na(s, f->ptr, f->len)) {
+    if (na_numeric && csvreg_na_match(s->na, f->ptr, f->len)) {
       c->row_na[k] = 1;
       missing = 1;
     } else if (csvreg_parse_double(f->ptr, f->len, &v) == CSVREG_OK) {
       vals[k * cap] = v;
-    } else if (is_na(s, f->ptr, f->len)) {
+    } else if (csvreg_na_match(s->na, f->ptr, f->len)) {
       c->row_na[k] = 1;
       missing = 1;
     } else {

@@ -22,12 +22,10 @@ void csvreg_spec_free(csvreg_spec *s) {
   if (s->input_names)
     for (size_t k = 0; k < s->ninputs; k++)
       free(s->input_names[k]);
-  for (size_t k = 0; k < s->nna; k++)
-    free(s->na[k]);
   free(s->input_names);
   free(s->input_cols);
   free(s->term_input);
-  free(s->na);
+  csvreg_na_free(s->na);
   free(s);
 }
 
@@ -87,42 +85,6 @@ static csvreg_status check_unique(const char *const *names, size_t ncols, size_t
       return err_set(err, CSVREG_E_COLUMN,
                      "duplicate column name '%s' (columns %zu and %zu): rename one", names[j],
                      (i < j ? i : j) + 1, (i < j ? j : i) + 1);
-  return CSVREG_OK;
-}
-
-static csvreg_status parse_na(csvreg_spec *s, const char *list, csvreg_error *err) {
-  if (!list)
-    list = "NA,";
-  size_t n = 1;
-  for (const char *p = list; *p; p++)
-    n += *p == ',';
-  s->na = calloc(n, sizeof *s->na);
-  if (!s->na)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  const char *p = list;
-  for (;;) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    /* Cells are compared after trimming, so trim the tokens as well. */
-    while (len && (*p == ' ' || *p == '\t'))
-      p++, len--;
-    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-      len--;
-    char *tok = malloc(len + 1);
-    if (!tok)
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
-    memcpy(tok, p, len);
-    tok[len] = '\0';
-    s->na[s->nna++] = tok;
-    double v;
-    if (len == 0)
-      s->na_empty = 1;
-    else if (csvreg_parse_double(tok, len, &v) == CSVREG_OK)
-      s->na_numeric = 1;
-    if (!e)
-      break;
-    p = e + 1;
-  }
   return CSVREG_OK;
 }
 
@@ -206,7 +168,7 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
       goto fail;
     }
   }
-  if ((st = parse_na(s, o->na, err)))
+  if ((st = csvreg_na_new(&s->na, o->na, err)))
     goto fail;
   *out = s;
   return CSVREG_OK;

@@ -19,10 +19,7 @@ struct csvreg_spec {
   ptrdiff_t weights_input; /* input index of the weights, -1: none */
   int intercept;
   int skip_bad;
-  char **na; /* NA tokens, trimmed */
-  size_t nna;
-  int na_empty;   /* the empty cell is NA */
-  int na_numeric; /* some NA token reads as a number: test NA first */
+  csvreg_na *na; /* missing-value tokens */
 };
 
 #endif

@@ -61,9 +61,7 @@ typedef struct model_cols {
   size_t target;   /* input column of the target (need_target) */
   int has_weights;
   size_t weights; /* input column of the weights */
-  char **na;      /* NA tokens, trimmed */
-  size_t nna;
-  int na_empty, na_numeric;
+  csvreg_na *na;  /* the model's missing-value tokens */
 } model_cols;
 
 /* Finds the model's features (and, with need_target, its target and weights

@@ -12,9 +12,7 @@
 void model_cols_free(model_cols *mc) {
   if (!mc)
     return;
-  for (size_t t = 0; t < mc->nna; t++)
-    free(mc->na[t]);
-  free(mc->na);
+  csvreg_na_free(mc->na);
   free(mc->feat);
   memset(mc, 0, sizeof *mc);
 }
@@ -51,50 +49,14 @@ static csvreg_status find(const csvreg_reader *r, const char *name, const char *
   return CSVREG_OK;
 }
 
-static int parses(const char *s, size_t len) {
-  double v;
-  return csvreg_parse_double(s, len, &v) == CSVREG_OK;
-}
-
-static csvreg_status parse_na(model_cols *mc, const char *list) {
-  if (!list)
-    list = "NA,";
-  size_t n = 1;
-  for (const char *p = list; *p; p++)
-    n += *p == ',';
-  if (!(mc->na = calloc(n, sizeof *mc->na)))
-    return CSVREG_E_NOMEM;
-  for (const char *p = list;;) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    while (len && (*p == ' ' || *p == '\t'))
-      p++, len--;
-    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-      len--;
-    char *tok = malloc(len + 1);
-    if (!tok)
-      return CSVREG_E_NOMEM;
-    memcpy(tok, p, len);
-    tok[len] = '\0';
-    mc->na[mc->nna++] = tok;
-    if (len == 0)
-      mc->na_empty = 1;
-    else if (parses(tok, len))
-      mc->na_numeric = 1;
-    if (!e)
-      break;
-    p = e + 1;
-  }
-  return CSVREG_OK;
-}
-
 csvreg_status model_cols_bind(model_cols *mc, const csvreg_model *m, const csvreg_reader *r,
                               int need_target, csvreg_error *err) {
   memset(mc, 0, sizeof *mc);
   mc->ncolumns = csvreg_reader_ncolumns(r);
   mc->p = csvreg_model_nfeatures(m);
   const csvreg_model_options *o = csvreg_model_get_options(m);
-  if (!(mc->feat = calloc(mc->p ? mc->p : 1, sizeof *mc->feat)) || parse_na(mc, o->na)) {
+  if (!(mc->feat = calloc(mc->p ? mc->p : 1, sizeof *mc->feat)) ||
+      csvreg_na_new(&mc->na, o->na, NULL)) {
     err->status = CSVREG_E_NOMEM;
     snprintf(err->message, sizeof err->message, "out of memory");
     return CSVREG_E_NOMEM;
@@ -109,19 +71,6 @@ csvreg_status model_cols_bind(model_cols *mc, const csvreg_model *m, const csvre
     st = find(r, o->weights, "weights", &mc->weights, err);
   }
   return st;
-}
-
-static int is_na(const model_cols *mc, const char *p, size_t len) {
-  while (len && (*p == ' ' || *p == '\t'))
-    p++, len--;
-  while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-    len--;
-  if (len == 0)
-    return mc->na_empty;
-  for (size_t t = 0; t < mc->nna; t++)
-    if (strlen(mc->na[t]) == len && memcmp(mc->na[t], p, len) == 0)
-      return 1;
-  return 0;
 }
 
 /* As the library shows a cell in a message: at most 40 bytes, control bytes
@@ -159,11 +108,11 @@ static row_status bad_cell(const csvreg_reader *r, const csvreg_record *rec, siz
 
 /* One cell: 0 number, 1 missing, -1 not a number. */
 static int cell(const model_cols *mc, const csvreg_field *f, double *v) {
-  if (mc->na_numeric && is_na(mc, f->ptr, f->len))
+  if (csvreg_na_numeric(mc->na) && csvreg_na_match(mc->na, f->ptr, f->len))
     return 1;
   if (csvreg_parse_double(f->ptr, f->len, v) == CSVREG_OK)
     return 0;
-  return is_na(mc, f->ptr, f->len) ? 1 : -1;
+  return csvreg_na_match(mc->na, f->ptr, f->len) ? 1 : -1;
 }
 
 row_status model_cols_parse(const model_cols *mc, const csvreg_reader *r, const csvreg_record *rec,

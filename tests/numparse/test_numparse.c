@@ -369,12 +369,47 @@ static void test_locale_independent(void **state) {
   setlocale(LC_ALL, "C");
 }
 
+/* Missing-value tokens (csvreg_na): the decision the chunk and predict/eval
+ * share. */
+static void test_na_tokens(void **state) {
+  (void)state;
+  csvreg_na *na;
+  assert_int_equal(csvreg_na_new(&na, NULL, NULL), CSVREG_OK); /* "NA" and the empty cell */
+  assert_true(csvreg_na_match(na, "NA", 2));
+  assert_true(csvreg_na_match(na, " \tNA ", 5)); /* trimmed like a number */
+  assert_true(csvreg_na_match(na, "", 0));
+  assert_true(csvreg_na_match(na, "  ", 2));
+  assert_false(csvreg_na_match(na, "na", 2));
+  assert_false(csvreg_na_match(na, "NAN", 3));
+  assert_false(csvreg_na_match(na, "N", 1));
+  assert_false(csvreg_na_numeric(na));
+  csvreg_na_free(na);
+
+  /* Tokens are trimmed; no empty token: the empty cell is not missing. */
+  assert_int_equal(csvreg_na_new(&na, " -999 ,n/a", NULL), CSVREG_OK);
+  assert_true(csvreg_na_match(na, "-999", 4));
+  assert_true(csvreg_na_match(na, " -999", 5));
+  assert_true(csvreg_na_match(na, "n/a", 3));
+  assert_false(csvreg_na_match(na, "-999.0", 6)); /* text, not value */
+  assert_false(csvreg_na_match(na, "", 0));
+  assert_false(csvreg_na_match(na, "NA", 2));
+  assert_true(csvreg_na_numeric(na)); /* -999 reads as a number */
+  csvreg_na_free(na);
+
+  assert_int_equal(csvreg_na_new(&na, ",", NULL), CSVREG_OK); /* two empty tokens */
+  assert_true(csvreg_na_match(na, "\t", 1));
+  assert_false(csvreg_na_match(na, "0", 1));
+  csvreg_na_free(na);
+  csvreg_na_free(NULL);
+  assert_int_equal(csvreg_na_new(NULL, "NA", NULL), CSVREG_E_USAGE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_accepted),           cmocka_unit_test(test_rejected),
       cmocka_unit_test(test_embedded_nul),       cmocka_unit_test(test_length_bounds),
       cmocka_unit_test(test_long_inputs),        cmocka_unit_test(test_exhaustive_short),
-      cmocka_unit_test(test_locale_independent),
+      cmocka_unit_test(test_locale_independent), cmocka_unit_test(test_na_tokens),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
