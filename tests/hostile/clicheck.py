@@ -36,6 +36,20 @@ def expect(what, got, want_exit, want_stderr, want_stdout=None):
         fail(f"{what}: stdout differs: {out[:300]!r}")
 
 
+def same_output_as(what, stdout_path, args, canonical):
+    """The case's stdout (the odd input's) must be byte for byte what the same
+    command prints for `canonical`, the input written plainly: the odd forms
+    must parse to the same doubles. Robust to the last digits of the fit,
+    which depend on the BLAS and on which QR update the CPU runs."""
+    with open(stdout_path, "rb") as f:
+        got = f.read()
+    code, want, err = run(args, canonical)
+    if code != 0 or err:
+        fail(f"{what}: canonical input: exit {code}, stderr {err!r}")
+    elif got != want:
+        fail(f"{what}: stdout differs from the canonical input's:\n{got.decode()}\n{want.decode()}")
+
+
 def finish():
     if failures:
         print(f"{len(failures)} failure(s)")
