@@ -283,10 +283,11 @@ const char *csvreg_spec_input_name(const csvreg_spec *s, size_t k);
 /* Chunk: a fixed block of rows                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Default rows per chunk, chosen by measurement (bench/README.md): on 2M x 10
- * rows 256 costs 9% more instructions than 1024 and 4096 the same; on 100k x
- * 200 rows 1024 is 8% faster than 4096 and halves the chunk's memory. */
-#define CSVREG_DEFAULT_CHUNK_ROWS 1024
+/* Default rows per chunk, chosen by measurement (bench/README.md): with the
+ * AVX2 QR update a block of 2M x 10 rows stays in the L1/L2 caches at 256-512
+ * rows (6-10% faster than 1024, 2048 slower again); on 100k x 200 rows 512 is
+ * as fast as 1024 and 4096 is 20% slower. */
+#define CSVREG_DEFAULT_CHUNK_ROWS 512
 
 /* Per-stage row counts. */
 typedef struct csvreg_counts {

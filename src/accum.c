@@ -11,6 +11,7 @@
 
 #include "accum_impl.h"
 #include "internal.h"
+#include "qr_update.h"
 #include "spec.h"
 
 const char *csvreg_solver_name(csvreg_solver s) {
@@ -74,6 +75,7 @@ static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_
   a->shift = calloc(a->m, sizeof *a->shift);
   if (solver == CSVREG_SOLVER_QR) {
     a->r = calloc(a->q * a->q, sizeof *a->r);
+    a->qr_avx2 = QR_UPDATE_AVX2 && simd_avx2();
   } else {
     a->mean = calloc(a->m, sizeof *a->mean);
     a->com = calloc(a->m * a->m, sizeof *a->com);

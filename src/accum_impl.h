@@ -41,6 +41,7 @@ struct csvreg_accum {
   double *work;
   size_t work_rows;
   double *tau; /* qr: T and the work array of dtpqrt */
+  int qr_avx2; /* qr: fold with qr_update_avx2 when it takes the block */
 };
 
 /* Kernels: fold n validated rows with weights w > 0 (w NULL: all 1). */

@@ -5,9 +5,12 @@
  * A = [sqrt(w) | sqrt(w)(X-K) | sqrt(w)(y-K_y)], so R'R = A'A without ever
  * forming A'A (which squares the condition number). Each block of rows is
  * folded by one Householder QR of [R; B] with LAPACK's dtpqrt (l = 0: B is
- * a full rectangle); two states merge the same way with l = q (B is
- * triangular). The last diagonal entry of R is the residual norm, so even a
- * near-perfect fit keeps its digits.
+ * a full rectangle), or, up to 32 columns on a CPU with AVX2 and FMA, with
+ * the same reflectors by qr_update_avx2.c (dtpqrt's level-2 calls are
+ * mostly overhead at that width; bench/README.md has the figures). Two
+ * states merge with dtpqrt and l = q (B is triangular). The last diagonal
+ * entry of R is the residual norm, so even a near-perfect fit keeps its
+ * digits.
  */
 #include <cblas.h>
 #include <lapacke.h>
@@ -17,6 +20,7 @@
 
 #include "accum_impl.h"
 #include "internal.h"
+#include "qr_update.h"
 
 /* Block size of dtpqrt's compact WY representation. */
 static size_t qr_nb(size_t q) { return q < 32 ? q : 32; }
@@ -79,6 +83,10 @@ csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t l
       }
     }
   }
+#if QR_UPDATE_AVX2
+  if (a->qr_avx2 && qr_update_avx2(a->r, a->q, b, rows) == 0)
+    return CSVREG_OK;
+#endif
   return tpqrt(a, rows, 0, b, err);
 }
 

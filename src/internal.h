@@ -10,9 +10,6 @@
 #define CSVREG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define CSVREG_PRINTF(a, b)
-/* 1 when the AVX2 versions of the hot loops may run (src/simd.c). */
-int simd_avx2(void);
-
 #endif
 
 /* Fills `err` (when not NULL) with status and message and returns status.

@@ -2,8 +2,10 @@
  * simd.c - which vector code the hot loops may use. The reader's splitter
  * and the chunk's number parser each have an SSE2 version (every x86-64) and
  * an AVX2 one, compiled side by side with target attributes and picked once
- * per reader or chunk. CSVREG_SIMD=sse2 in the environment keeps the SSE2
- * ones on an AVX2 machine, so that the tests run both.
+ * per reader or chunk; the QR accumulator has an AVX2 + FMA update
+ * (qr_update_avx2.c) beside LAPACK's dtpqrt. CSVREG_SIMD=sse2 in the
+ * environment keeps the SSE2 ones and dtpqrt on an AVX2 machine, so that the
+ * tests run both.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,8 @@ int simd_avx2(void) {
   if (env && strcmp(env, "sse2") == 0)
     return 0;
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") != 0;
+  /* FMA comes with AVX2 on every such CPU so far; the QR update needs both. */
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return 0;
 #endif

@@ -196,6 +196,13 @@ def solve_exact(X, y, w):
     for j in range(p):
         for k in range(j):
             A[j][k] = A[k][j]
+    return gauss_jordan(A, c)
+
+
+def gauss_jordan(A, c):
+    """Exact solution b of A b = c and A's inverse (A square, Fractions, non-singular).
+    Also used by bench/accuracy.py."""
+    p = len(A)
     # Gauss-Jordan on [A | I]: exact, so no pivoting strategy is needed beyond non-zero.
     M = [A[j][:] + [Fraction(int(j == k)) for k in range(p)] for j in range(p)]
     for col in range(p):
