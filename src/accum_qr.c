@@ -45,6 +45,15 @@ csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t l
   const size_t p = a->p, ic = (size_t)a->intercept;
   double *b = a->work;
   size_t rows = n;
+#if QR_UPDATE_AVX2
+  if (!w && a->qr_avx2) {
+    /* The copy checks the kernel's range on the way. */
+    if (qr_load_avx2(b, n, (int)ic, x, ldx, p, a->shift, y) &&
+        qr_update_avx2(a->r, a->q, b, n, 1) == 0)
+      return CSVREG_OK;
+    return tpqrt(a, n, 0, b, err);
+  }
+#endif
   if (!w) {
     /* Column by column: contiguous reads and writes. */
     if (ic)
@@ -84,7 +93,7 @@ csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t l
     }
   }
 #if QR_UPDATE_AVX2
-  if (a->qr_avx2 && qr_update_avx2(a->r, a->q, b, rows) == 0)
+  if (a->qr_avx2 && qr_update_avx2(a->r, a->q, b, rows, 0) == 0)
     return CSVREG_OK;
 #endif
   return tpqrt(a, rows, 0, b, err);

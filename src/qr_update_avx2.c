@@ -37,31 +37,62 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-/* 1 when every |b| is 0 or in [2^-400, 2^400] and every |r| <= 2^400. */
-static AVX2 int in_range(const double *r, size_t q, const double *b, size_t nb) {
+/* Lanes of v outside the kernel's range: not (|v| <= 2^400), which catches
+ * NaN too, or 0 < |v| < 2^-400. */
+static inline AVX2 __m256d out_of_range(__m256d v) {
   const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffff));
-  const __m256d hi = _mm256_set1_pd(0x1p400), lo = _mm256_set1_pd(0x1p-400),
-                zero = _mm256_setzero_pd();
-  __m256d bad = zero;
-  size_t t = 0;
-  for (; t + 4 <= nb; t += 4) {
-    __m256d v = _mm256_and_pd(_mm256_loadu_pd(b + t), absmask);
-    /* not (v <= hi) catches NaN too; 0 < v < lo is too small */
-    bad = _mm256_or_pd(bad, _mm256_cmp_pd(v, hi, _CMP_NLE_UQ));
-    bad = _mm256_or_pd(
-        bad, _mm256_and_pd(_mm256_cmp_pd(v, lo, _CMP_LT_OQ), _mm256_cmp_pd(v, zero, _CMP_GT_OQ)));
+  v = _mm256_and_pd(v, absmask);
+  return _mm256_or_pd(_mm256_cmp_pd(v, _mm256_set1_pd(0x1p400), _CMP_NLE_UQ),
+                      _mm256_and_pd(_mm256_cmp_pd(v, _mm256_set1_pd(0x1p-400), _CMP_LT_OQ),
+                                    _mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_GT_OQ)));
+}
+
+static int scalar_out_of_range(double v) {
+  v = fabs(v);
+  return !(v <= 0x1p400) || (v > 0 && v < 0x1p-400);
+}
+
+/* 1 when every |b| is 0 or in [2^-400, 2^400]. */
+static AVX2 int b_in_range(const double *b, size_t nb) {
+  size_t n4 = nb & ~(size_t)3;
+  __m256d bad = _mm256_setzero_pd();
+  for (size_t t = 0; t < n4; t += 4)
+    bad = _mm256_or_pd(bad, out_of_range(_mm256_loadu_pd(b + t)));
+  int any = _mm256_movemask_pd(bad);
+  for (size_t t = n4; t < nb; t++)
+    any |= scalar_out_of_range(b[t]);
+  return !any;
+}
+
+/* dst[0..n) = src[i] - k; 1 when every result is in b_in_range's range. */
+static AVX2 int shifted_copy(double *dst, const double *src, size_t n, double k) {
+  const __m256d kv = _mm256_set1_pd(k);
+  size_t n4 = n & ~(size_t)3;
+  __m256d bad = _mm256_setzero_pd();
+  for (size_t i = 0; i < n4; i += 4) {
+    __m256d v = _mm256_sub_pd(_mm256_loadu_pd(src + i), kv);
+    _mm256_storeu_pd(dst + i, v);
+    bad = _mm256_or_pd(bad, out_of_range(v));
   }
-  if (_mm256_movemask_pd(bad))
-    return 0;
-  for (; t < nb; t++) {
-    double v = fabs(b[t]);
-    if (!(v <= 0x1p400) || (v > 0 && v < 0x1p-400))
-      return 0;
+  int any = _mm256_movemask_pd(bad);
+  for (size_t i = n4; i < n; i++) {
+    dst[i] = src[i] - k;
+    any |= scalar_out_of_range(dst[i]);
   }
-  for (t = 0; t < q * q; t++)
-    if (!(fabs(r[t]) <= 0x1p400))
-      return 0;
-  return 1;
+  return !any;
+}
+
+AVX2 int qr_load_avx2(double *b, size_t rows, int intercept, const double *x, size_t ldx, size_t p,
+                      const double *shift, const double *y) {
+  size_t ic = intercept != 0;
+  int ok = 1;
+  if (ic)
+    for (size_t i = 0; i < rows; i++)
+      b[i] = 1.0;
+  for (size_t j = 0; j < p; j++)
+    ok &= shifted_copy(b + (ic + j) * rows, x + j * ldx, rows, shift[j]);
+  ok &= shifted_copy(b + (ic + p) * rows, y, rows, shift[p]);
+  return ok;
 }
 
 static AVX2 double hsum(__m256d v) {
@@ -182,9 +213,12 @@ static AVX2 void update_group1(const double *x, const double *u, double *b, size
   update_group(1, x, u, b, ld, n, g, d);
 }
 
-AVX2 int qr_update_avx2(double *r, size_t q, double *b, size_t rows) {
-  if (q > QR_UPDATE_MAXQ || !in_range(r, q, b, q * rows))
+AVX2 int qr_update_avx2(double *r, size_t q, double *b, size_t rows, int b_checked) {
+  if (q > QR_UPDATE_MAXQ || (!b_checked && !b_in_range(b, q * rows)))
     return 1;
+  for (size_t t = 0; t < q * q; t++)
+    if (!(fabs(r[t]) <= 0x1p400))
+      return 1;
   /* s2 and d[] describe column j of B as it is when reflector j is formed:
    * its sum of squares and its dot products with columns j+1.. */
   double s2, d[QR_UPDATE_MAXQ], g[QR_UPDATE_MAXQ];

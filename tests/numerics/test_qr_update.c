@@ -101,7 +101,7 @@ static void check_block_cols(const double *r0, size_t q, const double *b0, size_
   memcpy(b1, b0, q * rows * sizeof *b1);
   memcpy(b2, b0, q * rows * sizeof *b2);
   col_norms(r0, q, b0, rows, norm);
-  assert_int_equal(qr_update_avx2(r1, q, b1, rows), 0);
+  assert_int_equal(qr_update_avx2(r1, q, b1, rows, 0), 0);
   lapack_update(r2, q, b2, rows);
   for (size_t j = 0; j < ncmp; j++)
     for (size_t i = 0; i <= j; i++) {
@@ -194,7 +194,7 @@ static void test_duplicate_columns(void **state) {
   check_block_cols(r, q, b, rows, 1e-13, 2);
   memcpy(r1, r, sizeof r);
   memcpy(b1, b, sizeof b);
-  assert_int_equal(qr_update_avx2(r1, q, b1, rows), 0);
+  assert_int_equal(qr_update_avx2(r1, q, b1, rows, 0), 0);
   double colnorm = fabs(r1[2 * q + 1]);
   if (!(fabs(r1[2 * q + 2]) <= 1e-14 * colnorm))
     fail_msg("R[2][2] = %.3g for a duplicated column of norm %.3g", r1[2 * q + 2], colnorm);
@@ -212,22 +212,67 @@ static void test_declines(void **state) {
       b[at] = bad[k];
       memcpy(r0, r, sizeof r);
       memcpy(b0, b, sizeof b);
-      assert_int_equal(qr_update_avx2(r, q, b, rows), 1);
+      assert_int_equal(qr_update_avx2(r, q, b, rows, 0), 1);
       assert_memory_equal(r, r0, sizeof r);
       assert_memory_equal(b, b0, sizeof b);
     }
   random_problem(r, q, b, rows);
   r[3 * q + 1] = 0x1p401; /* in R */
   memcpy(r0, r, sizeof r);
-  assert_int_equal(qr_update_avx2(r, q, b, rows), 1);
+  assert_int_equal(qr_update_avx2(r, q, b, rows, 0), 1);
   assert_memory_equal(r, r0, sizeof r);
   /* Too many columns for the kernel. */
   const size_t wq = QR_UPDATE_MAXQ + 1;
   double *wr = calloc(wq * wq, sizeof *wr), *wb = calloc(wq * rows, sizeof *wb);
   assert_true(wr && wb);
-  assert_int_equal(qr_update_avx2(wr, wq, wb, rows), 1);
+  assert_int_equal(qr_update_avx2(wr, wq, wb, rows, 0), 1);
   free(wr);
   free(wb);
+}
+
+/* qr_load_avx2 builds [1 | X - K | y - K_y] exactly as the scalar copy in
+ * accum_qr_fold, and says whether every entry is in the kernel's range (an
+ * entry planted out of range may round into it, or to 0, after the shift),
+ * as qr_update_avx2's own check of the loaded block does. */
+static void test_load(void **state) {
+  (void)state;
+  static const double bad[] = {0, 0x1p401, 0x1p-401, INFINITY, NAN, -0x1p-1074};
+  const size_t p = 5, ldx = 40;
+  double x[5 * 40], y[40], shift[6], b[7 * 40], r[49];
+  for (size_t rows = 0; rows <= 37; rows++)
+    for (int intercept = 0; intercept < 2; intercept++)
+      for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        for (size_t t = 0; t < p * ldx; t++)
+          x[t] = 1e3 * uniform();
+        for (size_t i = 0; i < ldx; i++)
+          y[i] = uniform();
+        for (size_t j = 0; j <= p; j++)
+          shift[j] = uniform();
+        if (bad[k] != 0 && rows) /* one entry of B out of range */
+          x[(k % p) * ldx + rows - 1] = bad[k] + shift[k % p];
+        const size_t q = (size_t)intercept + p + 1;
+        int ok = qr_load_avx2(b, rows, intercept, x, ldx, p, shift, y);
+        for (size_t i = 0; i < rows; i++) {
+          if (intercept)
+            assert_true(b[i] == 1.0);
+          for (size_t j = 0; j < p; j++) {
+            double want = x[j * ldx + i] - shift[j], got = b[((size_t)intercept + j) * rows + i];
+            assert_memory_equal(&got, &want, sizeof got);
+          }
+          double want = y[i] - shift[p], got = b[(q - 1) * rows + i];
+          assert_memory_equal(&got, &want, sizeof got);
+        }
+        int want_ok = 1;
+        for (size_t t = 0; t < q * rows; t++) {
+          double v = fabs(b[t]);
+          want_ok &= v <= 0x1p400 && !(v > 0 && v < 0x1p-400);
+        }
+        assert_int_equal(ok, want_ok);
+        if (bad[k] == INFINITY && rows)
+          assert_int_equal(ok, 0); /* the planted value did land in B */
+        memset(r, 0, sizeof r);
+        assert_int_equal(qr_update_avx2(r, q, b, rows, 0) == 0, ok);
+      }
 }
 
 int main(void) {
@@ -240,6 +285,7 @@ int main(void) {
       cmocka_unit_test(test_zero_columns),
       cmocka_unit_test(test_duplicate_columns),
       cmocka_unit_test(test_declines),
+      cmocka_unit_test(test_load),
   };
   return cmocka_run_group_tests_name("qr_update", tests, NULL, NULL);
 }
