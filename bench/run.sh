@@ -283,7 +283,7 @@ if [ "$EXTRAS" = 1 ] && [ "${AVAIL[csvreg]}" = ok ]; then
   for s in clean wide; do
     has "$s" "$SHAPES" || continue
     for r in $(seq 1 "$RUNS"); do
-      for c in 256 1024 4096 16384 65536; do
+      for c in 256 512 1024 4096 16384 65536; do
         echo "[sweep $s run $r/$RUNS] --chunk-rows $c" >&2
         cat "${FILE[$s]}" >/dev/null
         # One BLAS thread: OpenBLAS's idle worker spins (sched_yield) and, on a busy machine,
