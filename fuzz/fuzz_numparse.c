@@ -51,13 +51,15 @@ static int grammar_ok(const char *s, size_t n) {
 }
 
 #if NUMPARSE_X4
-static __attribute__((noinline, target("avx2"))) unsigned x4(const char *const s[4],
-                                                             const size_t len[4], double out[4]) {
-  return numparse_short_x4(s, len, out);
+static __attribute__((noinline, target("avx2"))) unsigned
+x4(const char *const s[4], const size_t len[4], double out[4], int wide) {
+  return wide ? numparse_short_x4(s, len, out, 1) : numparse_short_x4(s, len, out, 0);
 }
 
 /* Fields of `s` cut at ',' (cycled when fewer than four), each copied into
- * a block of exactly its size so that ASan sees any read past it. */
+ * a block of exactly its size so that ASan sees any read past it; then with
+ * the input's following bytes after each field, up to the 9 bytes from its
+ * start that the wide gather (records with reader_slack) may read. */
 static void check_x4(const char *s, size_t size) {
   const char *start[4];
   size_t len[4];
@@ -69,29 +71,37 @@ static void check_x4(const char *s, size_t size) {
       len[nf++] = i - from;
       from = i + 1;
     }
-  char *copy[4];
+  char *copy[4], *wide[4];
   for (int i = 0; i < 4; i++) {
-    size_t k = (size_t)(i % nf);
+    size_t k = (size_t)(i % nf), wsize = len[k] > 9 ? len[k] : 9;
     len[i] = len[k];
     copy[i] = malloc(len[i] ? len[i] : 1);
-    if (!copy[i])
+    wide[i] = malloc(wsize);
+    if (!copy[i] || !wide[i])
       abort();
     memcpy(copy[i], start[k], len[i]);
+    for (size_t j = 0; j < wsize; j++) /* the field, then what follows it (or '\n') */
+      wide[i][j] = (size_t)(start[k] - s) + j < size ? start[k][j] : '\n';
   }
-  double out[4];
-  unsigned ok = x4((const char *const *)copy, len, out);
-  for (int i = 0; i < 4; i++) {
-    double one;
-    int short_ok = numparse_short(copy[i], len[i], &one);
-    if (((ok >> i) & 1) != (unsigned)short_ok ||
-        (short_ok && memcmp(&one, &out[i], sizeof one) != 0)) {
-      fprintf(stderr, "fuzz_numparse: x4 lane %d (%u, %.17g) != short (%d, %.17g) on \"%.*s\"\n", i,
-              (ok >> i) & 1, out[i], short_ok, one, (int)len[i], copy[i]);
-      abort();
+  for (int w = 0; w < 2; w++) {
+    double out[4];
+    unsigned ok = x4((const char *const *)(w ? wide : copy), len, out, w);
+    for (int i = 0; i < 4; i++) {
+      double one;
+      int short_ok = numparse_short(copy[i], len[i], &one);
+      if (((ok >> i) & 1) != (unsigned)short_ok ||
+          (short_ok && memcmp(&one, &out[i], sizeof one) != 0)) {
+        fprintf(stderr,
+                "fuzz_numparse: x4%s lane %d (%u, %.17g) != short (%d, %.17g) on \"%.*s\"\n",
+                w ? " wide" : "", i, (ok >> i) & 1, out[i], short_ok, one, (int)len[i], copy[i]);
+        abort();
+      }
     }
   }
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 4; i++) {
     free(copy[i]);
+    free(wide[i]);
+  }
 }
 #endif
 

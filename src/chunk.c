@@ -26,7 +26,8 @@ struct csvreg_chunk {
   unsigned char *row_na; /* [ninputs] scratch for one row */
   uint64_t *recno;       /* [cap] record number of each row (for splitting) */
   design_block design;
-  parse_fn parse; /* parse_plain or parse_plain_x4 */
+  parse_fn parse;      /* parse_plain or parse_plain_x4 */
+  parse_fn parse_wide; /* for records with reader_slack: parse or parse_wide_x4 */
 };
 
 /* Cells k.. of a record by the number parser's short path into vals[k * cap]
@@ -43,14 +44,14 @@ static __attribute__((noinline)) size_t parse_plain(const csvreg_field *fields, 
 }
 
 #if NUMPARSE_X4
-/* Four cells at a time (numparse_avx2.h). The last group of a record may
- * start below k: its cells under k were parsed already (perhaps by the
- * general path) and count as done, unwritten. Returns at the first cell of
- * a group that needs the general path. */
-static __attribute__((noinline, target("avx2"))) size_t parse_plain_x4(const csvreg_field *fields,
-                                                                       const size_t *cols, size_t k,
-                                                                       size_t n, double *vals,
-                                                                       size_t cap) {
+/* Four cells at a time (numparse_avx2.h); `wide`: the record has
+ * reader_slack. The last group of a record may start below k: its cells
+ * under k were parsed already (perhaps by the general path) and count as
+ * done, unwritten. Returns at the first cell of a group that needs the
+ * general path. */
+static inline __attribute__((always_inline, target("avx2"))) size_t
+parse_x4(const csvreg_field *fields, const size_t *cols, size_t k, size_t n, double *vals,
+         size_t cap, const int wide) {
   if (n < 4)
     return parse_plain(fields, cols, k, n, vals, cap);
   while (k < n) {
@@ -64,7 +65,7 @@ static __attribute__((noinline, target("avx2"))) size_t parse_plain_x4(const csv
       s[i] = f->ptr;
       len[i] = f->len;
     }
-    unsigned ok = numparse_short_x4(s, len, out) | done;
+    unsigned ok = numparse_short_x4(s, len, out, wide) | done;
     if (ok == 15 && !done) { /* the common case, without a loop */
       double *v = vals + g * cap;
       v[0] = out[0];
@@ -82,6 +83,20 @@ static __attribute__((noinline, target("avx2"))) size_t parse_plain_x4(const csv
     k = g + 4;
   }
   return n;
+}
+
+static __attribute__((noinline, target("avx2"))) size_t parse_plain_x4(const csvreg_field *fields,
+                                                                       const size_t *cols, size_t k,
+                                                                       size_t n, double *vals,
+                                                                       size_t cap) {
+  return parse_x4(fields, cols, k, n, vals, cap, 0);
+}
+
+static __attribute__((noinline, target("avx2"))) size_t parse_wide_x4(const csvreg_field *fields,
+                                                                      const size_t *cols, size_t k,
+                                                                      size_t n, double *vals,
+                                                                      size_t cap) {
+  return parse_x4(fields, cols, k, n, vals, cap, 1);
 }
 #endif
 
@@ -109,10 +124,12 @@ csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t 
     return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
   }
   design_build(s, c->vals, c->cap, &c->design);
+  c->parse = c->parse_wide = parse_plain;
 #if NUMPARSE_X4
-  c->parse = simd_avx2() ? parse_plain_x4 : parse_plain;
-#else
-  c->parse = parse_plain;
+  if (simd_avx2()) {
+    c->parse = parse_plain_x4;
+    c->parse_wide = parse_wide_x4;
+  }
 #endif
   *out = c;
   return CSVREG_OK;
@@ -162,7 +179,8 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
    * every path that leaves a row with one set clears it. A numeric NA token
    * such as -999 must win over the number it spells, so with one every cell
    * takes the general path. */
-  size_t k = na_numeric ? 0 : c->parse(fields, cols, 0, ninputs, vals, cap);
+  const parse_fn parse = reader_slack(r) ? c->parse_wide : c->parse;
+  size_t k = na_numeric ? 0 : parse(fields, cols, 0, ninputs, vals, cap);
   while (k < ninputs) {
     const csvreg_field *f = &fields[cols[k]];
     double v;
@@ -182,7 +200,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
       }
       return bad_cell(r, rec, s, k, "a number", err);
     }
-    k = na_numeric ? k + 1 : c->parse(fields, cols, k + 1, ninputs, vals, cap);
+    k = na_numeric ? k + 1 : parse(fields, cols, k + 1, ninputs, vals, cap);
   }
   if (missing) {
     for (size_t j = 0; j < ninputs; j++) {

@@ -32,4 +32,13 @@ char *xstrdup(const char *s);
 /* 1 when the AVX2 versions of the hot loops may run (src/simd.c). */
 int simd_avx2(void);
 
+/* Bytes of input that reader_slack promises after the last record. */
+#define READER_SLACK 16
+
+/* 1 when every field of the record csvreg_reader_next returned last lies in
+ * one buffer that holds at least READER_SLACK more bytes of input after the
+ * record's end: a field's first 9 bytes may be loaded as one word even when
+ * it is shorter (the chunk's number lanes do). 0 otherwise. */
+int reader_slack(const csvreg_reader *r);
+
 #endif

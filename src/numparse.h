@@ -78,35 +78,43 @@ static inline uint64_t numparse_octet(uint64_t x) {
  * [-]D*[.D*] with 1..8 digits and no blank or exponent ("-94.4686"), into
  * *w: the n (1..8) bytes after the sign, first byte lowest, the bytes above
  * them 0; *ns is n with the sign bit (1 << 63) or'ed in. Returns 0 for
- * anything that cannot be short (empty, a '+', more than 8 bytes after the
+ * what cannot be short by its length (empty, more than 8 bytes after the
  * sign, a lone point), with *w and *ns set to 0, which a lane of
- * numparse_avx2.h computes on harmlessly before it is ignored. Reads only
+ * numparse_avx2.h computes on harmlessly before it is ignored; a '+' or
+ * any other stray byte is refused by the callers' digit check. Reads only
  * [s, s + len).
  *
  * The bytes are gathered by two loads inside the field (their overlap holds
  * the same bytes), so the length sets shifts, not branches: lengths vary in
  * real data and a byte loop would mispredict at each field's end. A '+' is
- * rare in data: it takes the general path, which saves a compare here. */
-static inline int numparse_gather(const char *s, size_t len, uint64_t *w, uint64_t *ns) {
+ * rare in data: it takes the general path, which saves a compare here.
+ *
+ * `wide` (a constant): the field is followed by readable input
+ * (reader_slack), and *w is the 8 bytes after the sign loaded as one word,
+ * its bytes above n whatever follows the field (the callers shift them
+ * out). Reads [s, s + 9) then, whatever len is; an empty field's first byte
+ * is the next delimiter or line end, and a '-' there would be harmless too
+ * (n wraps and is refused). One load, and no branch on the length. */
+static inline int numparse_gather(const char *s, size_t len, uint64_t *w, uint64_t *ns,
+                                  const int wide) {
 #if NUMPARSE_SWAR
-  size_t has_sign = len && s[0] == '-';
+  size_t has_sign = (wide || len) && s[0] == '-';
   size_t n = len - has_sign; /* bytes after the sign */
   const char *p = s + has_sign;
-  if (n - 1 >= 8) /* none, or more than 8 */
+  if (n - 1 >= 8 || (n == 1 && p[0] == '.')) /* none, more than 8, a lone point */
     goto no;
-  if (n >= 4) {
+  if (wide)
+    memcpy(w, p, 8);
+  else if (n >= 4)
     *w = numparse_load4(p) | numparse_load4(s + len - 4) << (8 * n - 32);
-  } else {
-    if (n == 1 && p[0] == '.') /* a point needs a digit besides */
-      goto no;
+  else
     *w = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << (8 * (n / 2)) |
          (uint64_t)(unsigned char)p[n - 1] << (8 * (n - 1));
-  }
   *ns = n | (uint64_t)has_sign << 63;
   return 1;
 no:
 #else
-  (void)s, (void)len;
+  (void)s, (void)len, (void)wide;
 #endif
   *w = *ns = 0;
   return 0;
@@ -124,7 +132,7 @@ no:
 static inline int numparse_short(const char *s, size_t len, double *out) {
 #if NUMPARSE_SWAR
   uint64_t w, ns;
-  if (!numparse_gather(s, len, &w, &ns))
+  if (!numparse_gather(s, len, &w, &ns, 0))
     return 0;
   uint64_t n = ns & 15, sign = ns & (uint64_t)1 << 63;
   /* Digit values; the bytes above the number read 0. */

@@ -27,14 +27,18 @@
 /* Parses fields [s[i], s[i] + len[i]) for i = 0..3. Returns a 4-bit mask:
  * bit i set when field i took the short path, with out[i] exactly what
  * csvreg_parse_double gives; out[i] is garbage for the other lanes, which
- * the caller sends to the general path. Reads only inside the fields. */
+ * the caller sends to the general path. Reads only inside the fields, or,
+ * with `wide` (a constant; the fields must be followed by readable input,
+ * reader_slack), the 9 bytes from each field's start (numparse_gather):
+ * the lanes shift out every byte above a field, so the results are the
+ * same. */
 static inline NUMPARSE_AVX2 unsigned numparse_short_x4(const char *const s[4], const size_t len[4],
-                                                       double out[4]) {
+                                                       double out[4], const int wide) {
   uint64_t w0, w1, w2, w3, ns0, ns1, ns2, ns3;
-  unsigned ok = (unsigned)numparse_gather(s[0], len[0], &w0, &ns0) |
-                (unsigned)numparse_gather(s[1], len[1], &w1, &ns1) << 1 |
-                (unsigned)numparse_gather(s[2], len[2], &w2, &ns2) << 2 |
-                (unsigned)numparse_gather(s[3], len[3], &w3, &ns3) << 3;
+  unsigned ok = (unsigned)numparse_gather(s[0], len[0], &w0, &ns0, wide) |
+                (unsigned)numparse_gather(s[1], len[1], &w1, &ns1, wide) << 1 |
+                (unsigned)numparse_gather(s[2], len[2], &w2, &ns2, wide) << 2 |
+                (unsigned)numparse_gather(s[3], len[3], &w3, &ns3, wide) << 3;
   /* Registers, not an array: four 8-byte stores read back by one 32-byte
    * load would miss store forwarding. */
   const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);

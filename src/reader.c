@@ -110,6 +110,9 @@ struct csvreg_reader {
   /* the record handed out */
   csvreg_field *fields;
   size_t nfields, fields_cap;
+  /* The last record returned came from the plain fast path and at least
+   * READER_SLACK bytes of input follow it in buf (reader_slack). */
+  int slack;
   int have_pending; /* header = 0: the first record was read ahead */
   csvreg_record pending;
 
@@ -375,6 +378,7 @@ static void lib_emit(csvreg_reader *r, csvreg_record *rec) {
   rec->fields = r->fields;
   rec->line = r->rec_line;
   rec->number = ++r->number;
+  r->slack = 0;
   r->lib_row_done = 0;
   r->rec_raw = 0;
 }
@@ -651,6 +655,8 @@ static int fast_line(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
   rec->fields = r->fields;
   rec->line = line;
   rec->number = ++r->number;
+  /* Quoted fields may live in scratch; plain ones all lie in buf. */
+  r->slack = !quoted && r->end - body_end >= READER_SLACK;
   return FAST_RECORD;
 }
 
@@ -716,6 +722,8 @@ static csvreg_status next_record(csvreg_reader *r, csvreg_record *rec, csvreg_er
       return r->done;
   }
 }
+
+int reader_slack(const csvreg_reader *r) { return r->slack; }
 
 csvreg_status csvreg_reader_next(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
   if (!r || !rec)

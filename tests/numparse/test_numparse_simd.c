@@ -7,7 +7,9 @@
  *    the same bits. Fields are generated in every shape the short path
  *    decides on (signs, points, lengths 0..11, stray bytes) plus all strings
  *    of up to four bytes over a small alphabet, each in a heap block of
- *    exactly its length so that AddressSanitizer catches a read past it.
+ *    exactly its length so that AddressSanitizer catches a read past it;
+ *    and again with `wide` (records with reader_slack), each field followed
+ *    by random input bytes up to the 9 the wide gather may read, no more.
  * 2. Chunks filled through the AVX2 splitter and parser and through the
  *    SSE2/scalar ones (CSVREG_SIMD=sse2, read when a reader or chunk is
  *    made) from records of 2..13 columns mixing short cells, cells only the
@@ -84,13 +86,20 @@ static size_t gen_field(char *buf) {
 /* Out of line, so that the scalar calls below are compiled for the baseline. */
 static __attribute__((noinline, target("avx2"))) unsigned x4(const char *const s[4],
                                                              const size_t len[4], double out[4]) {
-  return numparse_short_x4(s, len, out);
+  return numparse_short_x4(s, len, out, 0);
 }
 
-static void check_group(char *const text[4], const size_t len[4]) {
+static __attribute__((noinline, target("avx2"))) unsigned
+x4_wide(const char *const s[4], const size_t len[4], double out[4]) {
+  return numparse_short_x4(s, len, out, 1);
+}
+
+/* The lanes of x4 (wide: x4_wide on `wide`, the same fields with other
+ * bytes after them) against numparse_short on the exact fields. */
+static void check_group(char *const text[4], const size_t len[4], char *const wide[4]) {
   const char *s[4] = {text[0], text[1], text[2], text[3]};
   double out[4];
-  unsigned ok = x4(s, len, out);
+  unsigned ok = wide ? x4_wide((const char *const *)wide, len, out) : x4(s, len, out);
   for (int i = 0; i < 4; i++) {
     double one = 0, ref = 0;
     int short_ok = numparse_short(s[i], len[i], &one);
@@ -108,14 +117,25 @@ static void check_group(char *const text[4], const size_t len[4]) {
 }
 
 static void run_group(char bufs[4][16], const size_t len[4]) {
-  char *text[4];
+  static const char after[] = "0123456789.-+e,\n\r\"";
+  char *text[4], *wide[4];
   for (int i = 0; i < 4; i++) {
     text[i] = malloc(len[i] ? len[i] : 1); /* exactly the field: ASan sees any overread */
     memcpy(text[i], bufs[i], len[i]);
+    /* numparse_gather's promise with `wide`: it reads [s, s + 9), no more; the
+     * bytes after the field are anything input may hold */
+    size_t size = len[i] > 9 ? len[i] : 9;
+    wide[i] = malloc(size);
+    memcpy(wide[i], bufs[i], len[i]);
+    for (size_t j = len[i]; j < size; j++)
+      wide[i][j] = after[next() % (sizeof after - 1)];
   }
-  check_group(text, len);
-  for (int i = 0; i < 4; i++)
+  check_group(text, len, NULL);
+  check_group(text, len, wide);
+  for (int i = 0; i < 4; i++) {
     free(text[i]);
+    free(wide[i]);
+  }
 }
 
 static void test_lanes(long groups) {
