@@ -21,7 +21,7 @@ LABEL = {
     "duckdb-1t": "DuckDB read_csv + SQL sums, threads=1",
     "duckdb": "DuckDB read_csv + SQL sums, default threads",
 }
-SWEEP = [256, 1024, 4096, 16384, 65536]
+SWEEP = [256, 512, 1024, 4096, 16384, 65536]
 # Issue 5: "predict and eval in the same class as fit", as the largest wall time / csvreg fit's.
 PE_TARGET = {"pe-csvreg-eval": 1.5, "pe-csvreg-predict-only": 1.5, "pe-csvreg-predict": 2.5}
 PE_LABEL = {
