@@ -10,12 +10,7 @@
 
 #include "design.h"
 #include "internal.h"
-#include "numparse.h"
-#include "numparse_avx2.h"
-
-/* Parses cells k.. of a record (see parse_plain). */
-typedef size_t (*parse_fn)(const csvreg_field *fields, const size_t *cols, size_t k, size_t n,
-                           double *vals, size_t cap);
+#include "cells.h"
 
 struct csvreg_chunk {
   const csvreg_spec *spec; /* borrowed */
@@ -26,79 +21,9 @@ struct csvreg_chunk {
   unsigned char *row_na; /* [ninputs] scratch for one row */
   uint64_t *recno;       /* [cap] record number of each row (for splitting) */
   design_block design;
-  parse_fn parse;      /* parse_plain or parse_plain_x4 */
-  parse_fn parse_wide; /* for records with reader_slack: parse or parse_wide_x4 */
+  cells_fn parse;      /* cells.c, for this CPU */
+  cells_fn parse_wide; /* the same for records with reader_slack */
 };
-
-/* Cells k.. of a record by the number parser's short path into vals[k * cap]
- * until one needs the general path; returns its index, or n when all were
- * plain. Its own function so that the loop keeps everything in registers. */
-static __attribute__((noinline)) size_t parse_plain(const csvreg_field *fields, const size_t *cols,
-                                                    size_t k, size_t n, double *vals, size_t cap) {
-  for (; k < n; k++) {
-    const csvreg_field *f = &fields[cols[k]];
-    if (!numparse_short(f->ptr, f->len, &vals[k * cap]))
-      break;
-  }
-  return k;
-}
-
-#if NUMPARSE_X4
-/* Four cells at a time (numparse_avx2.h); `wide`: the record has
- * reader_slack. The last group of a record may start below k: its cells
- * under k were parsed already (perhaps by the general path) and count as
- * done, unwritten. Returns at the first cell of a group that needs the
- * general path. */
-static inline __attribute__((always_inline, target("avx2"))) size_t
-parse_x4(const csvreg_field *fields, const size_t *cols, size_t k, size_t n, double *vals,
-         size_t cap, const int wide) {
-  if (n < 4)
-    return parse_plain(fields, cols, k, n, vals, cap);
-  while (k < n) {
-    size_t g = k + 4 <= n ? k : n - 4;
-    unsigned done = (1u << (k - g)) - 1;
-    const char *s[4];
-    size_t len[4];
-    double out[4];
-    for (int i = 0; i < 4; i++) {
-      const csvreg_field *f = &fields[cols[g + i]];
-      s[i] = f->ptr;
-      len[i] = f->len;
-    }
-    unsigned ok = numparse_short_x4(s, len, out, wide) | done;
-    if (ok == 15 && !done) { /* the common case, without a loop */
-      double *v = vals + g * cap;
-      v[0] = out[0];
-      v[cap] = out[1];
-      v[2 * cap] = out[2];
-      v[3 * cap] = out[3];
-      k = g + 4;
-      continue;
-    }
-    unsigned run = ok == 15 ? 4 : (unsigned)__builtin_ctz(~ok);
-    for (unsigned i = k - g; i < run; i++)
-      vals[(g + i) * cap] = out[i];
-    if (run < 4)
-      return g + run;
-    k = g + 4;
-  }
-  return n;
-}
-
-static __attribute__((noinline, target("avx2"))) size_t parse_plain_x4(const csvreg_field *fields,
-                                                                       const size_t *cols, size_t k,
-                                                                       size_t n, double *vals,
-                                                                       size_t cap) {
-  return parse_x4(fields, cols, k, n, vals, cap, 0);
-}
-
-static __attribute__((noinline, target("avx2"))) size_t parse_wide_x4(const csvreg_field *fields,
-                                                                      const size_t *cols, size_t k,
-                                                                      size_t n, double *vals,
-                                                                      size_t cap) {
-  return parse_x4(fields, cols, k, n, vals, cap, 1);
-}
-#endif
 
 csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t rows,
                                csvreg_error *err) {
@@ -124,13 +49,9 @@ csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t 
     return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
   }
   design_build(s, c->vals, c->cap, &c->design);
-  c->parse = c->parse_wide = parse_plain;
-#if NUMPARSE_X4
-  if (simd_avx2()) {
-    c->parse = parse_plain_x4;
-    c->parse_wide = parse_wide_x4;
-  }
-#endif
+  int avx2 = simd_avx2();
+  c->parse = cells_pick(avx2, 0);
+  c->parse_wide = cells_pick(avx2, 1);
   *out = c;
   return CSVREG_OK;
 }
@@ -179,7 +100,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
    * every path that leaves a row with one set clears it. A numeric NA token
    * such as -999 must win over the number it spells, so with one every cell
    * takes the general path. */
-  const parse_fn parse = reader_slack(r) ? c->parse_wide : c->parse;
+  const cells_fn parse = reader_slack(r) ? c->parse_wide : c->parse;
   size_t k = na_numeric ? 0 : parse(fields, cols, 0, ninputs, vals, cap);
   while (k < ninputs) {
     const csvreg_field *f = &fields[cols[k]];

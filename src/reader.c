@@ -85,6 +85,7 @@ struct csvreg_reader {
   char delim;
   int force_libcsv;
   split_fn split;
+  int avx2; /* simd_avx2() when opened: for csvreg_record_parse_cells */
   size_t max_record;
 
   /* position */
@@ -724,6 +725,7 @@ static csvreg_status next_record(csvreg_reader *r, csvreg_record *rec, csvreg_er
 }
 
 int reader_slack(const csvreg_reader *r) { return r->slack; }
+int reader_avx2(const csvreg_reader *r) { return r->avx2; }
 
 csvreg_status csvreg_reader_next(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
   if (!r || !rec)
@@ -812,6 +814,7 @@ static csvreg_status reader_new(csvreg_reader **out, const char *source,
   r->delim = o->delimiter;
   r->force_libcsv = o->force_libcsv;
   r->split = choose_split();
+  r->avx2 = simd_avx2();
   r->max_record = o->max_record_bytes ? o->max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
   r->line = 1;
   r->size = -1;

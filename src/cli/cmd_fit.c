@@ -45,7 +45,7 @@ void cmd_fit_usage(FILE *out) {
           "Numerics:\n"
           "      --solver NAME     qr (default): streamed QR of the shifted data, accurate\n"
           "                        on ill-conditioned designs; normal: centred co-moments\n"
-          "                        and Cholesky, a little faster\n"
+          "                        and Cholesky, faster on wide designs\n"
           "      --tol X           aliasing tolerance, 0 < X < 1 (default %g); a term whose\n"
           "                        part not explained by earlier terms is below X times its\n"
           "                        norm is reported as aliased (NA)\n"

@@ -1,8 +1,9 @@
 /*
  * model_rows.c - a kept model's columns in a new input: found by header name
  * (any order, other columns ignored), parsed with the library's exact number
- * parser, missing values recognised with the NA tokens the model was fitted
- * with, so that predict and eval read a file exactly as fit did.
+ * parser (its four-cell fast path for plain numbers, as the chunk does),
+ * missing values recognised with the NA tokens the model was fitted with, so
+ * that predict and eval read a file exactly as fit did.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,11 @@ row_status model_cols_parse(const model_cols *mc, const csvreg_reader *r, const 
     return ROW_BAD;
   }
   row_status rs = ROW_OK;
-  for (size_t j = 0; j < mc->p; j++) {
+  /* Plain numbers by the library's fast path, the others (and every cell
+   * when a missing-value token is a number, which must win) one by one. */
+  const int fast = !csvreg_na_numeric(mc->na);
+  size_t j = fast ? csvreg_record_parse_cells(r, rec, mc->feat, 0, mc->p, x, ld) : 0;
+  while (j < mc->p) {
     int c = cell(mc, &rec->fields[mc->feat[j]], &x[j * ld]);
     if (c < 0)
       return bad_cell(r, rec, mc->feat[j], "a number", err);
@@ -138,6 +143,7 @@ row_status model_cols_parse(const model_cols *mc, const csvreg_reader *r, const 
       rs = ROW_MISSING;
       *col = mc->feat[j];
     }
+    j = fast ? csvreg_record_parse_cells(r, rec, mc->feat, j + 1, mc->p, x, ld) : j + 1;
   }
   if (y) {
     int c = cell(mc, &rec->fields[mc->target], y);

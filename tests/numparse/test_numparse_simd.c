@@ -15,7 +15,8 @@
  *    made) from records of 2..13 columns mixing short cells, cells only the
  *    general parser takes ("1e3", "+5", " 7", 12 digits) and NA cells at
  *    every position: the same rows and bits, and each value equal to
- *    csvreg_parse_double of its cell.
+ *    csvreg_parse_double of its cell. csvreg_record_parse_cells on the same
+ *    records, both ways, from every starting cell.
  *
  *   test_numparse_simd [N]   N random groups of four fields (default 2e6)
  *
@@ -241,6 +242,49 @@ static filled fill_all(const char *csv, size_t len, size_t ncol, const char *sim
   return f;
 }
 
+/* csvreg_record_parse_cells over every record of `csv`, from every start k:
+ * the cells before the index it returns are csvreg_parse_double's bits; the
+ * cell at it is not one numparse_short takes. Columns in reverse order, so
+ * that cols is not the identity. */
+static void check_record_cells(const char *csv, size_t len, size_t ncol, const char *simd) {
+  if (simd)
+    setenv("CSVREG_SIMD", simd, 1);
+  else
+    unsetenv("CSVREG_SIMD");
+  csvreg_error err;
+  csvreg_reader *r;
+  csvreg_reader_options ro;
+  csvreg_reader_options_init(&ro);
+  if (csvreg_reader_open_mem(&r, csv, len, "mem", &ro, &err) != CSVREG_OK) {
+    fprintf(stderr, "setup failed: %s\n", err.message);
+    exit(1);
+  }
+  size_t cols[16];
+  double out[16 * 3], ref;
+  for (size_t j = 0; j < ncol; j++)
+    cols[j] = ncol - 1 - j;
+  csvreg_record rec;
+  while (csvreg_reader_next(r, &rec, &err) == CSVREG_OK) {
+    for (size_t k = 0; k < ncol; k++) {
+      size_t stop = csvreg_record_parse_cells(r, &rec, cols, k, ncol, out, 3);
+      CHECK(stop >= k && stop <= ncol, "record %llu: stop %zu from %zu",
+            (unsigned long long)rec.number, stop, k);
+      for (size_t j = k; j < stop && j < ncol; j++) {
+        const csvreg_field *f = &rec.fields[cols[j]];
+        CHECK(csvreg_parse_double(f->ptr, f->len, &ref) == CSVREG_OK && same_bits(out[j * 3], ref),
+              "record %llu cell %zu \"%.*s\": %.17g", (unsigned long long)rec.number, j,
+              (int)f->len, f->ptr, out[j * 3]);
+      }
+      if (stop < ncol) {
+        const csvreg_field *f = &rec.fields[cols[stop]];
+        CHECK(!numparse_short(f->ptr, f->len, &ref), "record %llu: stopped at short cell \"%.*s\"",
+              (unsigned long long)rec.number, (int)f->len, f->ptr);
+      }
+    }
+  }
+  csvreg_reader_free(r);
+}
+
 static void test_chunks(void) {
   char *csv = malloc(1 << 20), cell[64];
   double *expect = malloc((1 << 20) * sizeof(double));
@@ -263,6 +307,8 @@ static void test_chunks(void) {
       }
       rows += !na;
     }
+    check_record_cells(csv, len, ncol, NULL);
+    check_record_cells(csv, len, ncol, "sse2");
     filled a = fill_all(csv, len, ncol, NULL), b = fill_all(csv, len, ncol, "sse2");
     CHECK(a.rows == rows && b.rows == rows, "%zu columns: %zu rows expected, avx2 %zu, sse2 %zu",
           ncol, rows, a.rows, b.rows);

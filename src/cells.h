@@ -1,0 +1,22 @@
+/*
+ * cells.h - a record's cells to doubles by the number parser's short path
+ * (cells.c): the chunk's inner loop, and csvreg_record_parse_cells for the
+ * programs that read records themselves (predict, eval). Internal.
+ */
+#ifndef CSVREG_CELLS_H
+#define CSVREG_CELLS_H
+
+#include "csvreg.h"
+
+/* Parses cells k.. (fields[cols[k]], ...) into vals[k * stride], ... until
+ * one is not a short plain number ([-]digits[.digits], at most 8 digits);
+ * returns that cell's index, or n when all were. Each value is bit for bit
+ * what csvreg_parse_double gives. */
+typedef size_t (*cells_fn)(const csvreg_field *fields, const size_t *cols, size_t k, size_t n,
+                           double *vals, size_t stride);
+
+/* The version for this machine: avx2 = simd_avx2() (four cells at a time);
+ * wide = the record has reader_slack (each field loaded as one word). */
+cells_fn cells_pick(int avx2, int wide);
+
+#endif
