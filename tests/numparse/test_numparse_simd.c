@@ -194,28 +194,39 @@ static size_t gen_cell(char *buf) {
   }
 }
 
-typedef struct filled {
-  size_t rows;
-  double *vals; /* rows x ncol, row-major: features then target */
-} filled;
-
-static filled fill_all(const char *csv, size_t len, size_t ncol, const char *simd) {
+/* A reader over csv with CSVREG_SIMD set to `simd` (NULL: unset), which
+ * readers and chunks read when they are made. */
+static csvreg_reader *open_csv(const char *csv, size_t len, const char *simd) {
   if (simd)
     setenv("CSVREG_SIMD", simd, 1);
   else
     unsetenv("CSVREG_SIMD");
   csvreg_error err;
   csvreg_reader *r;
-  csvreg_spec *s;
-  csvreg_chunk *c;
   csvreg_reader_options ro;
   csvreg_reader_options_init(&ro);
+  if (csvreg_reader_open_mem(&r, csv, len, "mem", &ro, &err) != CSVREG_OK) {
+    fprintf(stderr, "setup failed: %s\n", err.message);
+    exit(1);
+  }
+  return r;
+}
+
+typedef struct filled {
+  size_t rows;
+  double *vals; /* rows x ncol, row-major: features then target */
+} filled;
+
+static filled fill_all(const char *csv, size_t len, size_t ncol, const char *simd) {
+  csvreg_error err;
+  csvreg_reader *r = open_csv(csv, len, simd);
+  csvreg_spec *s;
+  csvreg_chunk *c;
   csvreg_spec_options so;
   csvreg_spec_options_init(&so);
   so.target = "y";
   filled f = {0, malloc(len * sizeof(double))};
-  if (csvreg_reader_open_mem(&r, csv, len, "mem", &ro, &err) != CSVREG_OK ||
-      csvreg_spec_new(&s, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), &so, &err) !=
+  if (csvreg_spec_new(&s, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), &so, &err) !=
           CSVREG_OK ||
       csvreg_chunk_new(&c, s, 7, &err) != CSVREG_OK) {
     fprintf(stderr, "setup failed: %s\n", err.message);
@@ -247,18 +258,8 @@ static filled fill_all(const char *csv, size_t len, size_t ncol, const char *sim
  * cell at it is not one numparse_short takes. Columns in reverse order, so
  * that cols is not the identity. */
 static void check_record_cells(const char *csv, size_t len, size_t ncol, const char *simd) {
-  if (simd)
-    setenv("CSVREG_SIMD", simd, 1);
-  else
-    unsetenv("CSVREG_SIMD");
   csvreg_error err;
-  csvreg_reader *r;
-  csvreg_reader_options ro;
-  csvreg_reader_options_init(&ro);
-  if (csvreg_reader_open_mem(&r, csv, len, "mem", &ro, &err) != CSVREG_OK) {
-    fprintf(stderr, "setup failed: %s\n", err.message);
-    exit(1);
-  }
+  csvreg_reader *r = open_csv(csv, len, simd);
   size_t cols[16];
   double out[16 * 3], ref;
   for (size_t j = 0; j < ncol; j++)
