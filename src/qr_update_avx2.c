@@ -15,9 +15,10 @@
  * not stored (the caller discards B), so the kernel uses scal * (x . b) and
  * (tau w scal) * x where dtpqrt2 uses v . b and (tau w) * v; the dot products
  * run in four FMA lanes (OpenBLAS's dgemv kernels differ by core type in the
- * same way), and the sum of squares is compensated, as accurate as dnrm2's
- * extended-precision loop. bench/accuracy.py measures the outcome against
- * exact answers next to LAPACK on several OpenBLAS core types.
+ * same way), and the sum of squares is compensated (about twice the working
+ * precision, where OpenBLAS's x86 dnrm2 sums in the x87's extended
+ * precision). bench/accuracy.py measures the outcome against exact answers
+ * next to LAPACK on several OpenBLAS core types.
  *
  * Range: no scaling in the sums of squares, so the kernel declines (returns
  * 1, having changed nothing) unless every entry of B is 0 or in
