@@ -2,7 +2,7 @@
  * cells.c - a record's cells to doubles by the number parser's short path,
  * four at a time in AVX2 lanes where the CPU has them (numparse_avx2.h), one
  * at a time otherwise (numparse.h). The chunk's row loop calls these through
- * cells_pick; csvreg_record_parse_cells offers them to the programs that
+ * cells_for; csvreg_record_parse_cells offers them to the programs that
  * read records themselves. The cells they stop at go to csvreg_parse_double
  * (and the missing-value tokens) in the caller.
  */
@@ -81,12 +81,12 @@ static __attribute__((noinline, target("avx2"))) size_t parse_wide_x4(const csvr
 }
 #endif
 
-cells_fn cells_pick(int avx2, int wide) {
+cells_fn cells_for(const csvreg_reader *r) {
 #if NUMPARSE_X4
-  if (avx2)
-    return wide ? parse_wide_x4 : parse_plain_x4;
+  if (reader_avx2(r))
+    return reader_slack(r) ? parse_wide_x4 : parse_plain_x4;
 #endif
-  (void)avx2, (void)wide;
+  (void)r;
   return parse_plain;
 }
 
@@ -95,5 +95,5 @@ size_t csvreg_record_parse_cells(const csvreg_reader *r, const csvreg_record *re
                                  size_t stride) {
   if (!r || !rec || !cols || !out || k >= n)
     return k;
-  return cells_pick(reader_avx2(r), reader_slack(r))(rec->fields, cols, k, n, out, stride);
+  return cells_for(r)(rec->fields, cols, k, n, out, stride);
 }

@@ -15,8 +15,9 @@
 typedef size_t (*cells_fn)(const csvreg_field *fields, const size_t *cols, size_t k, size_t n,
                            double *vals, size_t stride);
 
-/* The version for this machine: avx2 = simd_avx2() (four cells at a time);
- * wide = the record has reader_slack (each field loaded as one word). */
-cells_fn cells_pick(int avx2, int wide);
+/* The version for the record `r` returned last: four cells at a time when
+ * the reader was opened with AVX2 (simd_avx2), each field loaded as one word
+ * when the record has reader_slack. The one place that choice is made. */
+cells_fn cells_for(const csvreg_reader *r);
 
 #endif

@@ -21,8 +21,6 @@ struct csvreg_chunk {
   unsigned char *row_na; /* [ninputs] scratch for one row */
   uint64_t *recno;       /* [cap] record number of each row (for splitting) */
   design_block design;
-  cells_fn parse;      /* cells.c, for this CPU */
-  cells_fn parse_wide; /* the same for records with reader_slack */
 };
 
 csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t rows,
@@ -49,9 +47,6 @@ csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t 
     return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
   }
   design_build(s, c->vals, c->cap, &c->design);
-  int avx2 = simd_avx2();
-  c->parse = cells_pick(avx2, 0);
-  c->parse_wide = cells_pick(avx2, 1);
   *out = c;
   return CSVREG_OK;
 }
@@ -100,7 +95,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
    * every path that leaves a row with one set clears it. A numeric NA token
    * such as -999 must win over the number it spells, so with one every cell
    * takes the general path. */
-  const cells_fn parse = reader_slack(r) ? c->parse_wide : c->parse;
+  const cells_fn parse = cells_for(r);
   size_t k = na_numeric ? 0 : parse(fields, cols, 0, ninputs, vals, cap);
   while (k < ninputs) {
     const csvreg_field *f = &fields[cols[k]];

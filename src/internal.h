@@ -41,7 +41,7 @@ int simd_avx2(void);
  * it is shorter (the chunk's number lanes do). 0 otherwise. */
 int reader_slack(const csvreg_reader *r);
 
-/* simd_avx2() as it was when the reader was opened. */
+/* simd_avx2() as it was when the reader was opened (cells_for). */
 int reader_avx2(const csvreg_reader *r);
 
 #endif

@@ -2,8 +2,9 @@
  * simd.c - which vector code the hot loops may use. The reader's splitter
  * and the chunk's number parser each have an SSE2 version (every x86-64) and
  * an AVX2 one, compiled side by side with target attributes and picked once
- * per reader or chunk; the QR accumulator has an AVX2 + FMA update
- * (qr_update_avx2.c) beside LAPACK's dtpqrt. CSVREG_SIMD=sse2 in the
+ * per reader (cells.c follows the reader's choice); the QR accumulator has
+ * an AVX2 + FMA update (qr_update_avx2.c) beside LAPACK's dtpqrt, picked per
+ * accumulator. CSVREG_SIMD=sse2 in the
  * environment keeps the SSE2 ones and dtpqrt on an AVX2 machine, so that the
  * tests run both.
  */

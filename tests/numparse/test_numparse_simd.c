@@ -11,7 +11,7 @@
  *    and again with `wide` (records with reader_slack), each field followed
  *    by random input bytes up to the 9 the wide gather may read, no more.
  * 2. Chunks filled through the AVX2 splitter and parser and through the
- *    SSE2/scalar ones (CSVREG_SIMD=sse2, read when a reader or chunk is
+ *    SSE2/scalar ones (CSVREG_SIMD=sse2, read when a reader is
  *    made) from records of 2..13 columns mixing short cells, cells only the
  *    general parser takes ("1e3", "+5", " 7", 12 digits) and NA cells at
  *    every position: the same rows and bits, and each value equal to
