@@ -6,7 +6,7 @@
  *
  * A mutated file almost never passes its CRC-32, so each input is tried as
  * given (the checksum path) and, when it is a JSON object, with its checksum
- * recomputed (src/state.h's canonical text), to reach the checks behind it.
+ * recomputed (src/model/state.h's canonical text), to reach the checks behind it.
  */
 #include <stdint.h>
 #include <stdlib.h>

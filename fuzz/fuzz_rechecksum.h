@@ -11,7 +11,7 @@
 
 #include "state.h"
 
-/* The input with a valid "checksum" member (src/state.h's canonical text),
+/* The input with a valid "checksum" member (src/model/state.h's canonical text),
  * malloc'd, or NULL when it is not a JSON object. */
 static inline char *fuzz_rechecksum(const char *data, size_t size) {
   json_error_t je;

@@ -1,5 +1,5 @@
 /*
- * numparse.h - internals of the number parser (src/numparse.c); not installed.
+ * numparse.h - internals of the number parser (src/parse/numparse.c); not installed.
  * The public entry point is csvreg_parse_double in csvreg.h.
  */
 #ifndef CSVREG_NUMPARSE_H

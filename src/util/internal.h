@@ -29,7 +29,7 @@ void err_quote(char *dst, size_t size, const char *s, size_t len, size_t max);
 /* strdup that returns NULL on failure (C11 has none). */
 char *xstrdup(const char *s);
 
-/* 1 when the AVX2 versions of the hot loops may run (src/simd.c). */
+/* 1 when the AVX2 versions of the hot loops may run (src/util/simd.c). */
 int simd_avx2(void);
 
 /* Bytes of input that reader_slack promises after the last record. */
