@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accum_impl.h"
 #include "internal.h"
+#include "linalg.h"
 #include "model_impl.h"
 #include "state.h"
 
@@ -93,17 +93,17 @@ static json_t *delimiter_json(char d) {
 static json_t *options_json(const csvreg_model *m) {
   const csvreg_accum *a = m->accum;
   json_t *features = json_array();
-  for (size_t j = 0; features && j < a->p; j++)
-    if (json_array_append_new(features, json_string(a->term_names[j]))) {
+  for (size_t j = 0; features && j < accum_nterms(a); j++)
+    if (json_array_append_new(features, json_string(accum_term_name(a, j)))) {
       json_decref(features);
       features = NULL;
     }
-  return json_pack(
-      "{s:s, s:o, s:o*, s:b, s:o*, s:o, s:b, s:s, s:f, s:f}", "target", a->target_name, "features",
-      features, "weights", m->weights ? json_string(m->weights) : json_null(), "intercept",
-      a->intercept, "na", m->na ? json_string(m->na) : json_null(), "delimiter",
-      delimiter_json(m->opt.delimiter), "header", m->opt.header, "solver",
-      csvreg_solver_name(a->solver), "tol", m->opt.solve.tol, "level", m->opt.solve.level);
+  return json_pack("{s:s, s:o, s:o*, s:b, s:o*, s:o, s:b, s:s, s:f, s:f}", "target",
+                   accum_target_name(a), "features", features, "weights",
+                   m->weights ? json_string(m->weights) : json_null(), "intercept",
+                   accum_intercept(a), "na", m->na ? json_string(m->na) : json_null(), "delimiter",
+                   delimiter_json(m->opt.delimiter), "header", m->opt.header, "solver",
+                   accum_solver_name(a), "tol", m->opt.solve.tol, "level", m->opt.solve.level);
 }
 
 csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err) {
@@ -186,18 +186,18 @@ static csvreg_status check_consistent(const csvreg_model *m, const json_t *fit, 
   }
   const char *target = json_string_value(json_object_get(opts, "target"));
   json_t *feats = json_object_get(opts, "features");
-  if (!target || strcmp(target, a->target_name) != 0 || !json_is_array(feats) ||
-      json_array_size(feats) != a->p)
+  if (!target || strcmp(target, accum_target_name(a)) != 0 || !json_is_array(feats) ||
+      json_array_size(feats) != accum_nterms(a))
     return bad(err, "\"options\" target or features do not match the state");
-  for (size_t j = 0; j < a->p; j++) {
+  for (size_t j = 0; j < accum_nterms(a); j++) {
     const char *s = json_string_value(json_array_get(feats, j));
-    if (!s || strcmp(s, a->term_names[j]) != 0)
+    if (!s || strcmp(s, accum_term_name(a, j)) != 0)
       return bad(err, "\"options\" features do not match the state");
   }
-  if (json_is_true(json_object_get(opts, "intercept")) != a->intercept)
+  if (json_is_true(json_object_get(opts, "intercept")) != accum_intercept(a))
     return bad(err, "\"options\" intercept does not match the state");
   const char *solver = json_string_value(json_object_get(opts, "solver"));
-  if (!solver || strcmp(solver, csvreg_solver_name(a->solver)) != 0)
+  if (!solver || strcmp(solver, accum_solver_name(a)) != 0)
     return bad(err, "\"options\" solver does not match the state");
   return CSVREG_OK;
 }
@@ -290,8 +290,8 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
 const csvreg_fit *csvreg_model_fit(const csvreg_model *m) { return m->fit; }
 const csvreg_accum *csvreg_model_accum(const csvreg_model *m) { return m->accum; }
 const csvreg_model_options *csvreg_model_get_options(const csvreg_model *m) { return &m->opt; }
-size_t csvreg_model_nfeatures(const csvreg_model *m) { return m->accum->p; }
+size_t csvreg_model_nfeatures(const csvreg_model *m) { return accum_nterms(m->accum); }
 const char *csvreg_model_feature(const csvreg_model *m, size_t j) {
-  return j < m->accum->p ? m->accum->term_names[j] : NULL;
+  return j < accum_nterms(m->accum) ? accum_term_name(m->accum, j) : NULL;
 }
-const char *csvreg_model_target(const csvreg_model *m) { return m->accum->target_name; }
+const char *csvreg_model_target(const csvreg_model *m) { return accum_target_name(m->accum); }
