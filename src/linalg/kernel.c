@@ -22,6 +22,16 @@ const kernel_ops *kernel_for(csvreg_solver s) {
   return NULL;
 }
 
+int accum_kernel_at(size_t i, accum_kernel_info *out) {
+  if (i >= NKERNELS)
+    return -1;
+  out->name = kernels[i]->name;
+  out->solver = kernels[i]->solver;
+  out->can_subtract = kernels[i]->subtract != NULL;
+  out->can_add_columns = kernels[i]->add_columns != NULL;
+  return 0;
+}
+
 const char *csvreg_solver_name(csvreg_solver s) {
   /* Any value that is not a kernel reads as the default, as it always has. */
   const kernel_ops *k = kernel_for(s);

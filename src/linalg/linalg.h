@@ -10,6 +10,19 @@
 
 #include "csvreg.h"
 
+/* ---- the kernels ---- */
+
+/* What a kernel of the table offers (tests walk the table with it). */
+typedef struct accum_kernel_info {
+  const char *name;
+  csvreg_solver solver;
+  int can_subtract;    /* csvreg_accum_subtract works */
+  int can_add_columns; /* accum_add_columns works */
+} accum_kernel_info;
+
+/* The i-th kernel of the table: 0 and *out filled, or -1 past the end. */
+int accum_kernel_at(size_t i, accum_kernel_info *out);
+
 /* ---- construction and shape ---- */
 
 /* An empty accumulator with the given names (copied; NULL terms are named
