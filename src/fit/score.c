@@ -6,7 +6,8 @@
  * SSE = |A c|^2 = |R c|^2 with the state's own shift K. The constant entry
  * is the residual of the shift row, which keeps the digits of data with
  * large offsets. This is what makes held-out and cross-validation scores
- * exact in one pass.
+ * exact in one pass. Each kernel evaluates |A c|^2 from its own numbers
+ * (kernel_ops.resid_ss: |R c|^2, or W (c0 + c'mean)^2 + c'Cc).
  */
 #include <math.h>
 #include <string.h>

@@ -3,6 +3,9 @@
  * the statistics of R's summary.lm, confint.lm and logLik.lm, with the t and F
  * distributions of R's own standalone libRmath so p-values match R.
  *
+ * The numerical solve is the kernel's (accum_solve_kernel: aliasing,
+ * coefficients, unscaled covariance, RSS, condition, digits); this file only
+ * turns it into statistics.
  * Weighted fits follow lm(weights=): rows of weight 0 are not in n, the
  * residual sums are weighted, and the log-likelihood gains sum(log w)/2.
  */

@@ -117,11 +117,7 @@ static accum_ws *own_ws(csvreg_accum *a, csvreg_error *err) {
 /* Sets the shift from the first row with a positive weight, then folds. */
 csvreg_status accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *x, size_t ldx,
                          const double *y, const double *w, csvreg_error *err) {
-  if (!ws && !(ws = own_ws(a, err)))
-    return CSVREG_E_NOMEM;
   uint64_t used = 0, zero = 0;
-  if (w)
-    a->weighted = 1;
   double slw = 0;
   size_t first = n;
   for (size_t i = 0; i < n; i++) {
@@ -136,6 +132,11 @@ csvreg_status accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *
       zero++;
     }
   }
+  /* A state that never folds a row never gets a workspace. */
+  if (used && !ws && !(ws = own_ws(a, err)))
+    return CSVREG_E_NOMEM;
+  if (w)
+    a->weighted = 1;
   if (!a->shifted && first < n) {
     if (a->intercept) {
       for (size_t j = 0; j < a->p; j++)

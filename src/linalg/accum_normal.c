@@ -10,6 +10,8 @@
  * Centring keeps data with large offsets exact, but forming C squares the
  * condition number: polynomials and near-collinear columns lose digits here
  * that the QR kernel keeps. It is the faster kernel for wide data.
+ * The state a->k holds the means [m], then C [m x m]; kernel_normal at the
+ * end lists the operations (accum_impl.h), including the downdate.
  */
 #include <cblas.h>
 #include <float.h>

@@ -10,7 +10,9 @@
  * mostly overhead at that width; bench/README.md has the figures). Two
  * states merge with dtpqrt and l = q (B is triangular). The last diagonal
  * entry of R is the residual norm, so even a near-perfect fit keeps its
- * digits.
+ * digits. R is the kernel's whole state (a->k, q x q); the entries of
+ * kernel_qr at the end are its operations (accum_impl.h); it has no
+ * downdate (subtract), see accum_ops.c.
  */
 #include <cblas.h>
 #include <lapacke.h>
