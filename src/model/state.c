@@ -3,8 +3,9 @@
  * of JSON, so it survives pipes, `sort`, Hadoop Streaming and Spark's pipe().
  * Doubles are exact hex-float strings; the kernel's numbers are written as
  * the kernel names them (accum_kernel_fields: "r" for qr, "mean" and "com"
- * for normal), triangles packed column by column; a CRC-32 over the canonical (compact, sorted-key)
- * text of everything else catches edits and truncation.
+ * for normal), triangles packed column by column; a CRC-32 over the
+ * canonical (compact, sorted-key) text of everything else catches edits and
+ * truncation.
  */
 #include <stdio.h>
 #include <stdlib.h>
