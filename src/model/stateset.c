@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -186,7 +187,10 @@ csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *so
   csvreg_status st = CSVREG_OK;
   for (int eof = 0; !st && !eof;) {
     if (cap - len < READ_BLOCK) {
-      size_t ncap = cap ? cap * 2 : READ_BLOCK * 2;
+      /* Doubling, but never past the longest line plus a read: a line that
+       * long has failed before the buffer would need more. */
+      size_t most = limit < SIZE_MAX - 2 * READ_BLOCK ? limit + 2 * READ_BLOCK : SIZE_MAX;
+      size_t ncap = cap ? (cap < most / 2 ? cap * 2 : most) : READ_BLOCK * 2;
       char *t = realloc(buf, ncap);
       if (!t) {
         st = err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -214,8 +218,10 @@ csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *so
     }
     if (st)
       break;
-    memmove(buf, buf + from, len - from);
-    len -= from;
+    if (from) { /* a long line is not moved again on every read */
+      memmove(buf, buf + from, len - from);
+      len -= from;
+    }
     scanned = len;
     if (len > limit) /* stop before holding an unbounded line */
       st = too_long(s, source, line + 1, err);
