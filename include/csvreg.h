@@ -673,6 +673,7 @@ void csvreg_stateset_set_max_line(csvreg_stateset *s, size_t bytes);
 /* Adds the state held in `len` bytes of one line (a trailing CR/LF is
  * ignored) that was line `line` of `source` (both for messages). A blank
  * line adds nothing; a `key<TAB>` prefix (Hadoop Streaming) is dropped.
+ * `source` (copied; NULL: none) names the state in later messages too.
  * CSVREG_E_FORMAT, with source and line in `err`, for a line that is not a
  * state (not JSON, a failed checksum: the message then says that a line may
  * be truncated or interleaved with another writer's), a newer format, or

@@ -104,6 +104,8 @@ static int is_space(char c) { return c == ' ' || c == '\t'; }
 
 csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, size_t len,
                                        const char *source, uint64_t line, csvreg_error *err) {
+  if (!source)
+    source = "";
   while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
     len--;
   if (len > max_line(s))
@@ -180,6 +182,8 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
 
 csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *source,
                                       csvreg_error *err) {
+  if (!source)
+    source = "";
   const size_t limit = max_line(s);
   char *buf = NULL;
   size_t cap = 0, len = 0, scanned = 0; /* buf[0, len) is the current line so far */
