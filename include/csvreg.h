@@ -640,6 +640,96 @@ csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *e
  * positive semi-definite (src was not part of dst); dst is then unchanged. */
 csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* State sets: state lines checked, ordered and merged (merge, solve)       */
+/* ------------------------------------------------------------------------ */
+
+/* A set of states read from lines (files, pipes, Hadoop Streaming), checked
+ * to belong together and merged in an order fixed by their provenance (byte
+ * range, then checksum), so that the result does not depend on the order in
+ * which they arrive. Each state is kept as its accumulator and a small
+ * record of its columns and provenance; its text is not kept. */
+typedef struct csvreg_stateset csvreg_stateset;
+
+/* Longest state line read (bytes, line feed excluded): the numbers of a
+ * state of CSVREG_MAX_TERMS terms, at most (T + 2)(T + 3) / 2 + 2 (T + 2)
+ * hex floats of at most 32 bytes each with quotes and comma (269 MB), plus
+ * 64 MiB for names and provenance: 336 MB. A longer line cannot be a state
+ * csvreg wrote for a header of up to tens of MiB; reading stops there rather
+ * than hold an unbounded line (`merge /dev/zero`). */
+#define CSVREG_STATE_MAX_LINE                                                                      \
+  ((((size_t)(CSVREG_MAX_TERMS + 2) * (CSVREG_MAX_TERMS + 3)) / 2 +                                \
+    2 * (size_t)(CSVREG_MAX_TERMS + 2)) *                                                          \
+       32 +                                                                                        \
+   ((size_t)64 << 20))
+
+/* An empty set; free it with csvreg_stateset_free (NULL is safe). */
+csvreg_status csvreg_stateset_new(csvreg_stateset **out, csvreg_error *err);
+void csvreg_stateset_free(csvreg_stateset *s);
+
+/* Sets the longest line accepted (0: CSVREG_STATE_MAX_LINE). */
+void csvreg_stateset_set_max_line(csvreg_stateset *s, size_t bytes);
+
+/* Adds the state held in `len` bytes of one line (a trailing CR/LF is
+ * ignored) that was line `line` of `source` (both for messages). A blank
+ * line adds nothing; a `key<TAB>` prefix (Hadoop Streaming) is dropped.
+ * `source` (copied; NULL: none) names the state in later messages too.
+ * CSVREG_E_FORMAT, with source and line in `err`, for a line that is not a
+ * state (not JSON, a failed checksum: the message then says that a line may
+ * be truncated or interleaved with another writer's), a newer format, or
+ * longer than the set's limit. */
+csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, size_t len,
+                                       const char *source, uint64_t line, csvreg_error *err);
+
+/* Reads `fd` to its end and adds each line as csvreg_stateset_add_text does,
+ * counting lines from 1 and naming them `source` (e.g. "<stdin>"). A line
+ * longer than the limit fails as soon as it is, without reading on.
+ * CSVREG_E_IO when reading fails ("cannot read SOURCE: why"). The fd is left
+ * open. */
+csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *source,
+                                      csvreg_error *err);
+
+/* Number of states added. */
+size_t csvreg_stateset_count(const csvreg_stateset *s);
+
+/* Coverage checks of a merge (flags 0: not checked). Their messages name
+ * them as the program's options, --expect-rows and --expect-bytes. */
+typedef struct csvreg_stateset_checks {
+  int expect_rows; /* the merged state must hold exactly `rows` records */
+  uint64_t rows;
+  int expect_bytes; /* the states must cover a `bytes`-byte file exactly once: */
+  uint64_t bytes;   /* byte ranges tile [0, bytes), or streamed shards add up */
+} csvreg_stateset_checks;
+
+/* Checks that the states agree (solver, intercept, target, terms, inputs,
+ * input options: CSVREG_E_FORMAT naming both states' source and line),
+ * sorts them by provenance, runs the checks (`chk` may be NULL; a shard
+ * missing or duplicated is CSVREG_E_VALUE), and merges them in that order
+ * into a new accumulator *out. *meta_json (may be NULL: not wanted) gets the
+ * merged provenance as a JSON object text: input options, source, number of
+ * states merged, records, bytes, header bytes and the coalesced byte ranges
+ * (so a merge of merges can check coverage again). No state is
+ * CSVREG_E_FORMAT. *out and *meta_json are the caller's (free with
+ * csvreg_accum_free and free). */
+csvreg_status csvreg_stateset_merge(csvreg_stateset *s, const csvreg_stateset_checks *chk,
+                                    csvreg_accum **out, char **meta_json, csvreg_error *err);
+
+/* Rolling windows: merges `sub` (as csvreg_stateset_merge, no checks) and
+ * removes its rows from `acc` (csvreg_accum_subtract: normal solver only),
+ * then rewrites *meta_json (acc's merged provenance, may point to NULL) for
+ * the result: byte ranges and byte counts removed (they no longer describe
+ * the rows), records updated, "subtracted" the number of states removed.
+ * On failure `acc` and *meta_json are unchanged. */
+csvreg_status csvreg_stateset_subtract(csvreg_stateset *sub, csvreg_accum *acc, char **meta_json,
+                                       csvreg_error *err);
+
+/* The input options the states were fitted with (delimiter, header, NA
+ * tokens, weights column: those of the first state in merge order, as in
+ * the merged provenance) into `mo`, after csvreg_stateset_merge; fields the
+ * states do not record are left as they are. Strings are borrowed from the
+ * set and valid until it is freed or changed. */
+void csvreg_stateset_model_options(const csvreg_stateset *s, csvreg_model_options *mo);
+
 /* A byte range of a CSV file aligned to records. A record starts at offset 0
  * or right after a line feed that is outside quotes; the quote state at any
  * offset is the parity of the '"' bytes before it (RFC 4180: every quote

@@ -327,11 +327,8 @@ csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, ch
   return st;
 }
 
-csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
-                                csvreg_error *err) {
+csvreg_status state_parse(const char *text, size_t len, json_t **out, csvreg_error *err) {
   *out = NULL;
-  if (meta_json)
-    *meta_json = NULL;
   json_error_t je;
   json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!o)
@@ -340,13 +337,27 @@ csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len
   csvreg_status st;
   const char *have = json_string_value(json_object_get(o, "checksum"));
   char want[32];
-  if (!have) {
+  if (!have)
     st = bad(err, "no \"checksum\" member");
-  } else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0) {
+  else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0)
     st = err_set(err, CSVREG_E_FORMAT,
                  "state checksum mismatch (%s, computed %s): the state was edited or damaged", have,
                  want);
-  } else if (!st && !(st = state_from_json(o, out, err)) && meta_json) {
+  if (st)
+    json_decref(o);
+  else
+    *out = o;
+  return st;
+}
+
+csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
+                                csvreg_error *err) {
+  *out = NULL;
+  if (meta_json)
+    *meta_json = NULL;
+  json_t *o;
+  csvreg_status st = state_parse(text, len, &o, err);
+  if (!st && !(st = state_from_json(o, out, err)) && meta_json) {
     json_t *meta = json_object_get(o, "meta");
     if (meta && !(*meta_json = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {
       csvreg_accum_free(*out);
