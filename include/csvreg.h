@@ -690,11 +690,6 @@ csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
                                     const char *const *names, size_t ncolumns, unsigned flags,
                                     csvreg_error *err);
 
-/* The model's reader options (delimiter, header) and NA tokens (NULL: the
- * default), as given to fit. */
-void csvreg_model_reader_options(const csvreg_model *m, csvreg_reader_options *o);
-const char *csvreg_model_na(const csvreg_model *m);
-
 /* Evaluation metrics and the row counts of the run as a JSON object (eval
  * --format json): n, the metrics (non-finite as null), n_zero_y, n_read,
  * n_missing, n_bad, n_zero_weight, target, weighted. *out is malloc'd (no

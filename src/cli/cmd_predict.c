@@ -276,9 +276,8 @@ int cmd_predict_run(int argc, char **argv) {
   double t0 = progress_now();
   progress prog;
   progress_init(&prog, !a.rd.quiet && isatty(STDERR_FILENO));
-  csvreg_reader_options ro;
-  csvreg_model_reader_options(model, &ro);
-  const char delim = a.rd.delimiter_set ? a.rd.delimiter : ro.delimiter;
+  const csvreg_model_options *mo = csvreg_model_get_options(model);
+  const char delim = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
   csvreg_chunk_options co;
   csvreg_chunk_options_init(&co);
   co.rows = a.rd.chunk_rows;
@@ -298,7 +297,7 @@ int cmd_predict_run(int argc, char **argv) {
   if (a.interval &&
       (st = csvreg_model_predict(model, 0, NULL, 1, a.interval, a.level, b.yhat, b.lo, b.hi, &err)))
     goto fail;
-  if (!a.rd.no_header && ro.header && (st = write_header(reader, &a, delim, &err)))
+  if (!a.rd.no_header && mo->header && (st = write_header(reader, &a, delim, &err)))
     goto fail;
   int64_t size = csvreg_reader_size(reader);
   do {

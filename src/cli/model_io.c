@@ -111,12 +111,11 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
 csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, const char *path,
                                unsigned flags, csvreg_reader **reader, csvreg_spec **spec,
                                csvreg_error *err) {
+  const csvreg_model_options *mo = csvreg_model_get_options(m);
   csvreg_reader_options ro;
-  csvreg_model_reader_options(m, &ro);
-  if (o->delimiter_set)
-    ro.delimiter = o->delimiter;
-  if (o->no_header)
-    ro.header = 0;
+  csvreg_reader_options_init(&ro);
+  ro.delimiter = o->delimiter_set ? o->delimiter : mo->delimiter;
+  ro.header = o->no_header ? 0 : mo->header;
   if (o->skip_bad)
     flags |= CSVREG_MODEL_BIND_SKIP_BAD;
   csvreg_status st = csvreg_reader_open(reader, path ? path : "-", &ro, err);

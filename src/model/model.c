@@ -421,11 +421,3 @@ const char *csvreg_model_feature(const csvreg_model *m, size_t j) {
   return j < m->accum->p ? m->accum->term_names[j] : NULL;
 }
 const char *csvreg_model_target(const csvreg_model *m) { return m->accum->target_name; }
-
-void csvreg_model_reader_options(const csvreg_model *m, csvreg_reader_options *o) {
-  csvreg_reader_options_init(o);
-  o->delimiter = m->opt.delimiter;
-  o->header = m->opt.header;
-}
-
-const char *csvreg_model_na(const csvreg_model *m) { return m->na; }

@@ -133,11 +133,11 @@ static void test_v1_to_v2(void **state) {
   assert_int_equal(na, 3);
   assert_int_equal(nb, 3);
   assert_memory_equal(a, b, sizeof a[0] * 3);
-  csvreg_reader_options ro;
-  csvreg_model_reader_options(m2, &ro);
-  assert_int_equal(ro.delimiter, ',');
-  assert_int_equal(ro.header, 1);
-  assert_null(csvreg_model_na(m2));
+  const csvreg_model_options *mo = csvreg_model_get_options(m2);
+  assert_int_equal(mo->delimiter, ',');
+  assert_int_equal(mo->header, 1);
+  assert_null(mo->na);
+  assert_null(mo->weights);
   /* A term reading another input than its name needs a later version (the
    * checksum recomputed, as an editor that knows the format would). */
   json_t *o = json_loads(text, 0, NULL);
