@@ -524,14 +524,17 @@ csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, c
 /* ------------------------------------------------------------------------ */
 
 /* A model file is one JSON object: "format": "csvreg-model", "version", the
- * tool's version, the options that matter when predicting ("options":
- * target, features, weights, intercept, na, delimiter, header, solver, tol,
- * level), the fit report of csvreg_fit_to_json ("fit"), the accumulator
- * state of csvreg_accum_save without its checksum ("state"), and a CRC-32 of
- * the canonical text of all that ("checksum"). Doubles in the state are
- * exact hex floats, so a loaded model predicts bit-identically. */
+ * tool's version, the model's spec ("spec": its input columns with their
+ * roles, target, weights, intercept and terms, each term naming the inputs
+ * it reads; see csvreg_model_spec_new), how its input was read ("reader":
+ * delimiter, header, na), the fit's options ("options": solver, tol, level),
+ * the fit report of csvreg_fit_to_json ("fit"), the accumulator state of
+ * csvreg_accum_save without its checksum ("state"), and a CRC-32 of the
+ * canonical text of all that ("checksum"). Doubles in the state are exact
+ * hex floats, so a loaded model predicts bit-identically. Version 1 files
+ * (no "spec" or "reader": everything under "options") still load. */
 #define CSVREG_MODEL_FORMAT "csvreg-model"
-#define CSVREG_MODEL_VERSION 1
+#define CSVREG_MODEL_VERSION 2
 
 typedef struct csvreg_model_options {
   const char *weights;        /* the weights column's name; NULL: unweighted */
@@ -618,6 +621,82 @@ csvreg_status csvreg_evaluator_add(csvreg_evaluator *e, size_t n, const double *
 /* The metrics of the rows added so far (NaN where undefined: no rows,
  * constant y). */
 void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metrics *out);
+
+/* ------------------------------------------------------------------------ */
+/* Models and prediction: one row path for fit, predict and eval            */
+/* ------------------------------------------------------------------------ */
+
+/* What a row of a chunk became (csvreg_chunk_row_status). */
+typedef enum csvreg_row_status {
+  CSVREG_ROW_OK = 0,         /* every used cell a number: a row of the design block */
+  CSVREG_ROW_MISSING = 1,    /* some used cell is an NA token */
+  CSVREG_ROW_BAD = 2,        /* a non-number or the wrong width (skip_bad) */
+  CSVREG_ROW_ZERO_WEIGHT = 3 /* weight 0, left out (drop_zero_weight) */
+} csvreg_row_status;
+
+/* How a chunk fills. The defaults are fit's: rows with a missing value are
+ * dropped and counted, a fill stops at `rows` complete rows. */
+typedef struct csvreg_chunk_options {
+  size_t rows;          /* capacity (0: CSVREG_DEFAULT_CHUNK_ROWS) */
+  int keep_rows;        /* 1: a fill stops at `rows` records, and every record
+                           read has a status, in input order
+                           (csvreg_chunk_row_status); the complete ones are
+                           the design block's rows, in the same order */
+  int keep_text;        /* with keep_rows, 1: keep each record's fields as
+                           RFC 4180 text joined by `delimiter` (quoted where
+                           needed; csvreg_chunk_text) */
+  char delimiter;       /* for keep_text; default ',' */
+  int na_error;         /* 1: a missing value is an error (CSVREG_E_VALUE
+                           naming line and column), not a dropped row */
+  int drop_zero_weight; /* 1: rows of weight 0 are counted but not kept (an
+                           evaluator scores nothing from them) */
+} csvreg_chunk_options;
+
+void csvreg_chunk_options_init(csvreg_chunk_options *o);
+
+/* As csvreg_chunk_new with options. Memory with keep_text: the text of one
+ * chunk's records besides the numbers. */
+csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
+                                    const csvreg_chunk_options *o, csvreg_error *err);
+
+/* keep_rows: records the last fill read, their statuses
+ * (csvreg_row_status values), and with keep_text their text: record i is
+ * text[ends[i - 1] .. ends[i]) (ends[-1] = 0), without a line end. Borrowed
+ * until the next fill. */
+size_t csvreg_chunk_nrecords(const csvreg_chunk *c);
+const unsigned char *csvreg_chunk_row_status(const csvreg_chunk *c);
+void csvreg_chunk_text(const csvreg_chunk *c, const char **text, const size_t **ends);
+
+/* Appends `n` fields as one CSV record (RFC 4180: a field holding the
+ * delimiter, a quote, CR or LF is quoted and its quotes doubled), without a
+ * line end, to the malloc'd buffer *buf of *cap bytes holding *len (NULL, 0,
+ * 0 to start; grown as needed; free() it). */
+csvreg_status csvreg_csv_append(char **buf, size_t *len, size_t *cap, const csvreg_field *fields,
+                                size_t n, char delim, csvreg_error *err);
+
+/* What csvreg_model_spec_new binds besides the inputs of the terms. */
+#define CSVREG_MODEL_BIND_TARGET 1u   /* the target and the weights (eval, updates) */
+#define CSVREG_MODEL_BIND_SKIP_BAD 2u /* the spec's skip_bad */
+
+/* The spec of a saved model against a new input's column names: each input
+ * the model reads is found by its exact name, in any order (other columns
+ * are ignored); the terms, intercept and NA tokens are the model's. Without
+ * CSVREG_MODEL_BIND_TARGET the spec has no target (csvreg_spec_target_name
+ * is NULL) nor weights: it is for predicting, and cannot make an
+ * accumulator. CSVREG_E_COLUMN naming the first input that is missing or
+ * whose name two columns share; the error's source and line are left to the
+ * caller, who knows the input. */
+csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
+                                    const char *const *names, size_t ncolumns, unsigned flags,
+                                    csvreg_error *err);
+
+/* Evaluation metrics and the row counts of the run as a JSON object (eval
+ * --format json): n, the metrics (non-finite as null), n_zero_y, n_read,
+ * n_missing, n_bad, n_zero_weight, target, weighted. *out is malloc'd (no
+ * trailing newline); free() it. */
+csvreg_status csvreg_metrics_to_json(const csvreg_metrics *m, const csvreg_counts *counts,
+                                     const char *target, int weighted, char **out,
+                                     csvreg_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Shards and scheduled refits                                              */
