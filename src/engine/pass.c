@@ -200,7 +200,11 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
     st = csvreg_reader_next(r, &rec, err);
     if (csvreg_is_error(st))
       goto done;
-    p->data_start = st == CSVREG_OK && same_record(&rec, p->names, p->ncolumns) ? first : 0;
+    /* Without a header option (--no-header) every record is data. */
+    p->data_start = p->o.reader.header && st == CSVREG_OK &&
+                            same_record(&rec, p->names, p->ncolumns)
+                        ? first
+                        : 0;
     st = CSVREG_OK;
   } else {
     if ((st = names_copy(p, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), err)))
@@ -260,7 +264,9 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o,
   struct stat sb;
   p->size = -1;
   if (fstat(p->fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
-    p->is_file = 1;
+    /* Standard input is a stream even when it is a file: read once, in
+     * order (its size still shows progress). */
+    p->is_file = !stdin_;
     p->size = (int64_t)sb.st_size;
   }
   p->given = o->columns || o->header_line;
@@ -555,22 +561,23 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
   /* The first block is as long as the others plus a first record that is
    * data (the former stream reader read that line apart). */
   size_t cap = bs + (p->data_start ? 0 : (size_t)p->first_end);
-  if (cap < p->ahead_len)
-    cap = p->ahead_len;
-  unsigned char *buf = malloc(cap ? cap : 1);
+  unsigned char *buf = malloc(cap);
   if (!buf)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  size_t len = p->ahead_len, grow_base = cap;
-  if (len)
-    memcpy(buf, p->ahead, len);
-  free(p->ahead);
-  p->ahead = NULL;
+  size_t len = 0, grow_base = cap, ahead_off = 0;
   boundary_state s = p->at_data;
   uint64_t offset = p->data_start;
   int eof = 0;
   csvreg_status st = CSVREG_OK;
   while (!eof || len) {
     while (len < cap && !eof) {
+      if (ahead_off < p->ahead_len) { /* the bytes read ahead come first */
+        size_t k = p->ahead_len - ahead_off < cap - len ? p->ahead_len - ahead_off : cap - len;
+        memcpy(buf + len, p->ahead + ahead_off, k);
+        ahead_off += k;
+        len += k;
+        continue;
+      }
       ssize_t r = read(p->fd, buf + len, cap - len);
       if (r < 0 && errno == EINTR)
         continue;
