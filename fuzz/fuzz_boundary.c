@@ -108,8 +108,14 @@ static size_t generate(const uint8_t *d, size_t n, char *out, size_t cap) {
       out[o++] = plain[(c >> 3) % 5];
       field_start = 0;
       break;
-    case 2: out[o++] = ','; field_start = 1; break;
-    case 3: out[o++] = '\n'; field_start = 1; break;
+    case 2:
+      out[o++] = ',';
+      field_start = 1;
+      break;
+    case 3:
+      out[o++] = '\n';
+      field_start = 1;
+      break;
     case 4:
       out[o++] = '\r';
       if (c & 8)

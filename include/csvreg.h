@@ -666,8 +666,7 @@ csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src, 
  * the plain single pass, chunk by chunk. */
 typedef struct csvreg_sink_type {
   const char *name;
-  csvreg_status (*create)(void **out, const csvreg_spec *spec, const void *arg,
-                          csvreg_error *err);
+  csvreg_status (*create)(void **out, const csvreg_spec *spec, const void *arg, csvreg_error *err);
   csvreg_status (*add_chunk)(void *sink, const csvreg_chunk *c, csvreg_error *err);
   csvreg_status (*merge)(void *into, const void *from, csvreg_error *err);
   void (*free)(void *sink);
@@ -682,9 +681,9 @@ const csvreg_sink_type *csvreg_sink_accum(void);
  * (held out) when u < fraction, else part 0 (training); K-fold, part
  * floor(u * K). The sink is a csvreg_split; `arg` points to its options. */
 typedef struct csvreg_split_options {
-  int folds;         /* 0: holdout; K >= 2: K-fold cross-validation */
-  double fraction;   /* holdout: the held-out share, 0 < fraction < 1 */
-  uint64_t seed;     /* the row assignment's seed */
+  int folds;       /* 0: holdout; K >= 2: K-fold cross-validation */
+  double fraction; /* holdout: the held-out share, 0 < fraction < 1 */
+  uint64_t seed;   /* the row assignment's seed */
   csvreg_solver solver;
 } csvreg_split_options;
 
@@ -718,21 +717,21 @@ csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
 typedef void (*csvreg_progress_fn)(void *ctx, uint64_t bytes, uint64_t records, int64_t size);
 
 typedef struct csvreg_pass_options {
-  const char *path;              /* NULL or "-": standard input */
-  csvreg_reader_options reader;  /* reader.header: 1 the first record names
-                                    the columns, 0 none (V1, V2, ...) */
-  const char *columns;           /* names, comma-separated, of an input whose
-                                    first record may not be the header (a
-                                    Hadoop split): a first record equal to the
-                                    names is skipped, any other is data */
-  const char *header_line;       /* as columns, the names as a CSV record */
-  int has_range;                 /* only the records that start in bytes */
+  const char *path;                /* NULL or "-": standard input */
+  csvreg_reader_options reader;    /* reader.header: 1 the first record names
+                                      the columns, 0 none (V1, V2, ...) */
+  const char *columns;             /* names, comma-separated, of an input whose
+                                      first record may not be the header (a
+                                      Hadoop split): a first record equal to the
+                                      names is skipped, any other is data */
+  const char *header_line;         /* as columns, the names as a CSV record */
+  int has_range;                   /* only the records that start in bytes */
   uint64_t range_start, range_end; /* [start, end) of a regular file */
-  size_t threads;                /* 0 or 1: one. A regular file is cut in
-                                    byte ranges, a stream in blocks */
-  size_t chunk_rows;             /* 0: CSVREG_DEFAULT_CHUNK_ROWS */
-  size_t block_bytes;            /* a stream's blocks with threads; 0: 1 MiB */
-  csvreg_progress_fn progress;   /* optional */
+  size_t threads;                  /* 0 or 1: one. A regular file is cut in
+                                      byte ranges, a stream in blocks */
+  size_t chunk_rows;               /* 0: CSVREG_DEFAULT_CHUNK_ROWS */
+  size_t block_bytes;              /* a stream's blocks with threads; 0: 1 MiB */
+  csvreg_progress_fn progress;     /* optional */
   void *progress_ctx;
 } csvreg_pass_options;
 
@@ -740,24 +739,23 @@ void csvreg_pass_options_init(csvreg_pass_options *o);
 
 /* What a pass read (its provenance). */
 typedef struct csvreg_pass_info {
-  const char *source;       /* the input's name ("<stdin>") */
-  int has_range;            /* a regular file read by byte range: */
+  const char *source;                  /* the input's name ("<stdin>") */
+  int has_range;                       /* a regular file read by byte range: */
   uint64_t range_start, range_end;     /* requested, clamped to the file */
   uint64_t aligned_start, aligned_end; /* the records' bytes */
   int64_t file_size;                   /* -1 for a stream */
-  uint64_t header_bytes;    /* the header record's bytes (0: none skipped) */
-  uint64_t bytes;           /* data bytes read (header excluded) */
-  uint64_t records;         /* data records read */
-  uint64_t chunks;          /* chunks that held records */
-  size_t workers;           /* ranges or blocks' threads used (1: plain) */
+  uint64_t header_bytes;               /* the header record's bytes (0: none skipped) */
+  uint64_t bytes;                      /* data bytes read (header excluded) */
+  uint64_t records;                    /* data records read */
+  uint64_t chunks;                     /* chunks that held records */
+  size_t workers;                      /* ranges or blocks' threads used (1: plain) */
 } csvreg_pass_info;
 
 typedef struct csvreg_pass csvreg_pass;
 
 /* Opens the input and learns its columns (the header, the given names, or
  * the first record's width). CSVREG_E_USAGE for a range of a stream. */
-csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o,
-                               csvreg_error *err);
+csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, csvreg_error *err);
 void csvreg_pass_free(csvreg_pass *p);
 
 /* The input's column names (borrowed until the pass is freed). */
@@ -767,9 +765,8 @@ const char *const *csvreg_pass_column_names(const csvreg_pass *p);
 /* Reads every record once into a sink of `type` for `spec` (see
  * csvreg_sink_type) and hands it over in *out (free it with type->free).
  * Call once. Errors name the whole input's line and record. */
-csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec,
-                              const csvreg_sink_type *type, const void *arg, void **out,
-                              csvreg_error *err);
+csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csvreg_sink_type *type,
+                              const void *arg, void **out, csvreg_error *err);
 
 /* Provenance of the pass (valid until it is freed; complete after run). */
 const csvreg_pass_info *csvreg_pass_get_info(const csvreg_pass *p);

@@ -93,8 +93,7 @@ static char *dupn(const char *s, size_t n) {
   return d;
 }
 
-static csvreg_status names_copy(csvreg_pass *p, const char *const *v, size_t n,
-                                csvreg_error *err) {
+static csvreg_status names_copy(csvreg_pass *p, const char *const *v, size_t n, csvreg_error *err) {
   p->names = calloc(n + 1, sizeof *p->names);
   if (!p->names)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -201,10 +200,9 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
     if (csvreg_is_error(st))
       goto done;
     /* Without a header option (--no-header) every record is data. */
-    p->data_start = p->o.reader.header && st == CSVREG_OK &&
-                            same_record(&rec, p->names, p->ncolumns)
-                        ? first
-                        : 0;
+    p->data_start =
+        p->o.reader.header && st == CSVREG_OK && same_record(&rec, p->names, p->ncolumns) ? first
+                                                                                          : 0;
     st = CSVREG_OK;
   } else {
     if ((st = names_copy(p, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), err)))
@@ -227,8 +225,7 @@ done:
   return st;
 }
 
-csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o,
-                               csvreg_error *err) {
+csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, csvreg_error *err) {
   if (!out || !o)
     return err_set(err, CSVREG_E_USAGE, "csvreg_pass_open: NULL argument");
   *out = NULL;
@@ -445,8 +442,8 @@ static csvreg_status run_range(void *ctx, void *tp, void **local, csvreg_error *
   boundary_file_close(&f);
   csvreg_reader_options ro = p->o.reader;
   ro.header = 0;
-  if (!st && !(st = csvreg_source_new_file_range(&src, p->fd, t->aligned_start, t->aligned_end,
-                                                 err)) &&
+  if (!st &&
+      !(st = csvreg_source_new_file_range(&src, p->fd, t->aligned_start, t->aligned_end, err)) &&
       !(st = reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
     st = fold(p, t, r, local, err);
   csvreg_reader_free(r);
@@ -660,9 +657,8 @@ static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
   return st;
 }
 
-csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec,
-                              const csvreg_sink_type *type, const void *arg, void **out,
-                              csvreg_error *err) {
+csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csvreg_sink_type *type,
+                              const void *arg, void **out, csvreg_error *err) {
   if (!p || !spec || !type || !out)
     return err_set(err, CSVREG_E_USAGE, "csvreg_pass_run: NULL argument");
   *out = NULL;

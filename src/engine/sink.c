@@ -122,8 +122,7 @@ static csvreg_status split_merge(void *into, const void *from, csvreg_error *err
   csvreg_split *a = into;
   const csvreg_split *b = from;
   if (a->nparts != b->nparts)
-    return err_set(err, CSVREG_E_USAGE, "split merge: %zu parts against %zu", a->nparts,
-                   b->nparts);
+    return err_set(err, CSVREG_E_USAGE, "split merge: %zu parts against %zu", a->nparts, b->nparts);
   for (size_t k = 0; k < a->nparts; k++) {
     csvreg_status st = csvreg_accum_merge(a->parts[k], b->parts[k], err);
     if (st)
@@ -158,9 +157,7 @@ csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvreg_accum *a
   return CSVREG_OK;
 }
 
-size_t csvreg_split_nscores(const csvreg_split *s) {
-  return s ? (s->o.folds ? s->nparts : 1) : 0;
-}
+size_t csvreg_split_nscores(const csvreg_split *s) { return s ? (s->o.folds ? s->nparts : 1) : 0; }
 
 csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
                                  const csvreg_accum *base, const csvreg_solve_options *so,

@@ -102,7 +102,8 @@ static const char *const inputs[] = {
     "a,b\r1,2\r3,4\r",
     "a,b\r1,2\n3,4\r\n5,6",
     "a,b\n\n\n1,2\n\r\n\r3,4\n\n",
-    "\xEF\xBB\xBF" "a,b\n1,2\n",
+    "\xEF\xBB\xBF"
+    "a,b\n1,2\n",
     "a,\"x\ny\"\n\"1\r\n2\",3\n\"\"\"q\"\"\r\",4\r5,6\n",
     "\"a\nb\",c\n\"\n\n\",\"\r\"\n\"\r\n\",x\n",
     "x\n\"\",\"\"\n\"\"\"\"\n,\n",
