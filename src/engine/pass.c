@@ -67,6 +67,7 @@ struct csvreg_pass {
   const csvreg_sink_type *type;
   const void *arg;
   void *total;
+  int inline_tick; /* pieces run on the calling thread: report progress there */
   _Atomic uint64_t prog_bytes, prog_records;
 };
 
@@ -418,6 +419,9 @@ static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **loca
     atomic_fetch_add(&p->prog_bytes, b - seen);
     atomic_fetch_add(&p->prog_records, n);
     seen = b;
+    if (p->inline_tick && p->o.progress)
+      p->o.progress(p->o.progress_ctx, p->info.header_bytes + atomic_load(&p->prog_bytes),
+                    atomic_load(&p->prog_records), p->size);
   } while (st != CSVREG_END);
   return CSVREG_OK;
 }
@@ -527,6 +531,7 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
   static const pool_ops ops = {run_range, merge_task, release_range, free_chunk, tick};
   pool *pl = NULL;
   /* One range runs on this thread, as a plain pass would. */
+  p->inline_tick = n == 1;
   csvreg_status st = pool_new(&pl, n > 1 ? (size_t)n : 0, (size_t)n, &ops, p, err);
   for (uint64_t i = 0; !st && i < n; i++)
     if (!pool_submit(pl, &t[i]))
