@@ -40,6 +40,7 @@ struct pool {
   pthread_t *tid;
   size_t nworkers;
   void *inline_local; /* the submitter's local when there are no workers */
+  long long last_tick;  /* monotonic ns of the last tick */
   csvreg_status st;
   csvreg_error err;
 };
@@ -99,20 +100,18 @@ static void *worker(void *arg) {
     pthread_mutex_lock(&p->mu);
     finish_task(p, s);
   }
-  /* After a stop, tasks taken by nobody are marked done so they are freed. */
+  /* After a stop, tasks nobody took are released by pool_free. */
   pthread_mutex_unlock(&p->mu);
   if (local && p->ops->local_free)
     p->ops->local_free(p->ctx, local);
   return NULL;
 }
 
-/* Waits on `changed` for at most TICK_NS, calling tick first. */
+/* With the lock held and the caller's condition just checked: waits on
+ * `changed` for at most TICK_NS, then calls tick (without the lock) when
+ * TICK_NS have passed since the last one; the caller checks again. Waiting
+ * before ticking loses no wake-up. */
 static void wait_tick(pool *p) {
-  if (p->ops->tick) {
-    pthread_mutex_unlock(&p->mu);
-    p->ops->tick(p->ctx);
-    pthread_mutex_lock(&p->mu);
-  }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_nsec += TICK_NS;
@@ -121,6 +120,17 @@ static void wait_tick(pool *p) {
     ts.tv_nsec -= 1000000000L;
   }
   pthread_cond_timedwait(&p->changed, &p->mu, &ts);
+  if (!p->ops->tick)
+    return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long long ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+  if (ns - p->last_tick < TICK_NS)
+    return;
+  p->last_tick = ns;
+  pthread_mutex_unlock(&p->mu);
+  p->ops->tick(p->ctx);
+  pthread_mutex_lock(&p->mu);
 }
 
 csvreg_status pool_new(pool **out, size_t threads, size_t in_flight, const pool_ops *ops, void *ctx,
