@@ -461,6 +461,10 @@ static csvreg_status run_block(void *ctx, void *tp, void **local, csvreg_error *
   csvreg_source *src = NULL;
   csvreg_reader_options ro = p->o.reader;
   ro.header = 0;
+  /* A block is in memory: a buffer its size (not the default 1 MiB, which
+   * the reader allocates and clears) when it is small. */
+  if (!ro.buffer_bytes && t->len < BLOCK_BYTES)
+    ro.buffer_bytes = t->len + 64;
   csvreg_status st = csvreg_source_new_mem(&src, t->data, t->len, err);
   if (!st && !(st = reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
     st = fold(p, t, r, local, err);

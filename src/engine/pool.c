@@ -39,8 +39,8 @@ struct pool {
   void *ctx;
   pthread_t *tid;
   size_t nworkers;
-  void *inline_local; /* the submitter's local when there are no workers */
-  long long last_tick;  /* monotonic ns of the last tick */
+  void *inline_local;  /* the submitter's local when there are no workers */
+  long long last_tick; /* monotonic ns of the last tick */
   csvreg_status st;
   csvreg_error err;
 };
