@@ -809,28 +809,136 @@ csvreg_status csvreg_stateset_subtract(csvreg_stateset *sub, csvreg_accum *acc, 
  * set and valid until it is freed or changed. */
 void csvreg_stateset_model_options(const csvreg_stateset *s, csvreg_model_options *mo);
 
-/* A byte range of a CSV file aligned to records. A record starts at offset 0
- * or right after a line feed that is outside quotes; the quote state at any
- * offset is the parity of the '"' bytes before it (RFC 4180: every quote
- * opens or closes a quoted field or is half of a doubled quote). A shard
- * owns the records that start in [start, end): the ranges of a partition of
- * [0, size) give every record to exactly one shard, quoted newlines
- * included. A file whose lines end in CR alone has one boundary, so the
- * first shard gets every record (correct, not parallel). */
-typedef struct csvreg_range {
-  uint64_t header_end;   /* end of the header record (0 without a header) */
-  uint64_t start, end;   /* the records owned: [start, end), record-aligned,
-                            start >= header_end */
-  uint64_t lines_before; /* line feeds before `start` (line of start - 1) */
-} csvreg_range;
+/* ------------------------------------------------------------------------ */
+/* pass engine: one pass over an input, on threads, into sinks              */
+/* ------------------------------------------------------------------------ */
 
-/* Aligns the requested [start, end) (clamped to size) of the file open as
- * `fd` (a regular file of `size` bytes, read with pread; the offset of fd is
- * not used) by scanning from the file's start. With header = 1 the first
- * record is the header and never data. CSVREG_E_IO when reading fails,
- * CSVREG_E_USAGE when start > end. */
-csvreg_status csvreg_range_align(int fd, uint64_t size, int header, uint64_t start, uint64_t end,
-                                 csvreg_range *out, csvreg_error *err);
+/* A sink receives the chunks of a pass (the accumulator, the holdout/CV
+ * split; later a group-by, the second pass of robust errors, an evaluator).
+ * The contract:
+ *   create(out, spec, arg, err)  an empty sink for `spec` (which outlives
+ *                                it); `arg` is the sink type's own options.
+ *                                A pass makes one per worker task (a byte
+ *                                range, a block) and one for the total.
+ *   add_chunk(sink, chunk, err)  folds the rows now in the chunk and its
+ *                                counts; within one sink the chunks come in
+ *                                input order.
+ *   merge(into, from, err)       into := into followed by from's rows
+ *                                (from's rows come later in the input);
+ *                                called in input order, so the result does
+ *                                not depend on thread timing.
+ *   free(sink)                   NULL is a no-op.
+ * Rows are identified by their record number (csvreg_chunk_record_numbers),
+ * which is the whole input's on every path (ranges and blocks included), so
+ * a sink that decides by record (the split) is path-independent. With one
+ * thread and no range the chunks go straight into the total sink: that is
+ * the plain single pass, chunk by chunk. */
+typedef struct csvreg_sink_type {
+  const char *name;
+  csvreg_status (*create)(void **out, const csvreg_spec *spec, const void *arg, csvreg_error *err);
+  csvreg_status (*add_chunk)(void *sink, const csvreg_chunk *c, csvreg_error *err);
+  csvreg_status (*merge)(void *into, const void *from, csvreg_error *err);
+  void (*free)(void *sink);
+} csvreg_sink_type;
+
+/* The accumulator sink: the sink is a csvreg_accum (csvreg_accum_free frees
+ * it); `arg` points to the csvreg_solver. */
+const csvreg_sink_type *csvreg_sink_accum(void);
+
+/* The holdout / cross-validation split: each row goes to a part by
+ * csvreg_split_uniform of its record number and the seed: holdout, part 1
+ * (held out) when u < fraction, else part 0 (training); K-fold, part
+ * floor(u * K). The sink is a csvreg_split; `arg` points to its options. */
+typedef struct csvreg_split_options {
+  int folds;       /* 0: holdout; K >= 2: K-fold cross-validation */
+  double fraction; /* holdout: the held-out share, 0 < fraction < 1 */
+  uint64_t seed;   /* the row assignment's seed */
+  csvreg_solver solver;
+} csvreg_split_options;
+
+typedef struct csvreg_split csvreg_split;
+const csvreg_sink_type *csvreg_sink_split(void);
+void csvreg_split_free(csvreg_split *s);
+
+/* Number of parts (2 for holdout, K for CV) and part k's accumulator
+ * (borrowed until the split is freed). */
+size_t csvreg_split_nparts(const csvreg_split *s);
+const csvreg_accum *csvreg_split_part(const csvreg_split *s, size_t k);
+
+/* Merges into `all` (empty, or holding earlier rows such as an updated
+ * model's) the rows the reported fit is made on: the training part
+ * (holdout) or every fold in order (CV). */
+csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvreg_accum *all,
+                                          csvreg_error *err);
+
+/* The scores: holdout, one (the held-out part with `fit`); CV, one per fold
+ * (fold k with the fit of `base` (may be NULL: none) plus the other folds,
+ * solved with `so`). `scores` has csvreg_split_nscores(s) entries. A CV
+ * failure names its fold. */
+size_t csvreg_split_nscores(const csvreg_split *s);
+csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
+                                 const csvreg_accum *base, const csvreg_solve_options *so,
+                                 csvreg_score *scores, csvreg_error *err);
+
+/* Progress of a pass: bytes of the input read so far, records read, and the
+ * input's size (-1 when unknown). Called on the thread that runs the pass,
+ * after each chunk on one thread, about every 0.1 s with several. */
+typedef void (*csvreg_progress_fn)(void *ctx, uint64_t bytes, uint64_t records, int64_t size);
+
+typedef struct csvreg_pass_options {
+  const char *path;                /* NULL or "-": standard input */
+  csvreg_reader_options reader;    /* reader.header: 1 the first record names
+                                      the columns, 0 none (V1, V2, ...) */
+  const char *columns;             /* names, comma-separated, of an input whose
+                                      first record may not be the header (a
+                                      Hadoop split): a first record equal to the
+                                      names is skipped, any other is data */
+  const char *header_line;         /* as columns, the names as a CSV record */
+  int has_range;                   /* only the records that start in bytes */
+  uint64_t range_start, range_end; /* [start, end) of a regular file */
+  size_t threads;                  /* 0 or 1: one. A regular file is cut in
+                                      byte ranges, a stream in blocks */
+  size_t chunk_rows;               /* 0: CSVREG_DEFAULT_CHUNK_ROWS */
+  size_t block_bytes;              /* a stream's blocks with threads; 0: 1 MiB */
+  csvreg_progress_fn progress;     /* optional */
+  void *progress_ctx;
+} csvreg_pass_options;
+
+void csvreg_pass_options_init(csvreg_pass_options *o);
+
+/* What a pass read (its provenance). */
+typedef struct csvreg_pass_info {
+  const char *source;                  /* the input's name ("<stdin>") */
+  int has_range;                       /* a regular file read by byte range: */
+  uint64_t range_start, range_end;     /* requested, clamped to the file */
+  uint64_t aligned_start, aligned_end; /* the records' bytes */
+  int64_t file_size;                   /* -1 for a stream */
+  uint64_t header_bytes;               /* the header record's bytes (0: none skipped) */
+  uint64_t bytes;                      /* data bytes read (header excluded) */
+  uint64_t records;                    /* data records read */
+  uint64_t chunks;                     /* chunks that held records */
+  size_t workers;                      /* ranges or blocks' threads used (1: plain) */
+} csvreg_pass_info;
+
+typedef struct csvreg_pass csvreg_pass;
+
+/* Opens the input and learns its columns (the header, the given names, or
+ * the first record's width). CSVREG_E_USAGE for a range of a stream. */
+csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, csvreg_error *err);
+void csvreg_pass_free(csvreg_pass *p);
+
+/* The input's column names (borrowed until the pass is freed). */
+size_t csvreg_pass_ncolumns(const csvreg_pass *p);
+const char *const *csvreg_pass_column_names(const csvreg_pass *p);
+
+/* Reads every record once into a sink of `type` for `spec` (see
+ * csvreg_sink_type) and hands it over in *out (free it with type->free).
+ * Call once. Errors name the whole input's line and record. */
+csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csvreg_sink_type *type,
+                              const void *arg, void **out, csvreg_error *err);
+
+/* Provenance of the pass (valid until it is freed; complete after run). */
+const csvreg_pass_info *csvreg_pass_get_info(const csvreg_pass *p);
 
 #ifdef __cplusplus
 }

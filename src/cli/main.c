@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "shard.h"
+#include "state_cli.h"
 
 const char *cli_program = "csvreg";
 

@@ -1,7 +1,6 @@
 /*
  * model_cli.h - the program's side of kept models: reading and writing model
- * files and opening an input with the model's spec (model_io.c), and the
- * one-pass validation inside fit (validate.c).
+ * files and opening an input with the model's spec (model_io.c).
  */
 #ifndef CSVREG_MODEL_CLI_H
 #define CSVREG_MODEL_CLI_H
@@ -60,36 +59,5 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
 csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, const char *path,
                                unsigned flags, csvreg_reader **reader, csvreg_spec **spec,
                                csvreg_error *err);
-
-/* Validation inside fit: --holdout FRACTION or --cv K with --seed S. */
-typedef struct validation {
-  int mode; /* 0 none, 1 holdout, 2 cv */
-  double fraction;
-  size_t k;
-  unsigned long long seed;
-  size_t nparts;
-  csvreg_accum **parts; /* holdout: [0] training, [1] held out; cv: the folds */
-  size_t *part;         /* per chunk row */
-  size_t cap;
-  csvreg_score *scores; /* per part scored (holdout: [1]; cv: each fold) */
-} validation;
-
-/* Makes the parts for the spec. */
-csvreg_status validation_start(validation *v, const csvreg_spec *s, csvreg_solver solver,
-                               size_t chunk_rows, csvreg_error *err);
-/* Sends the chunk's rows to their parts. */
-csvreg_status validation_add_chunk(validation *v, const csvreg_chunk *c, csvreg_error *err);
-/* Merges the rows the reported model is fitted on into the empty `all`:
- * the training part (holdout) or every fold (cv). */
-csvreg_status validation_merge(validation *v, csvreg_accum *all, csvreg_error *err);
-/* Scores: the held-out part with `fit`, or each fold with the fit of the
- * other folds. */
-csvreg_status validation_score(validation *v, const csvreg_fit *fit, const csvreg_solve_options *so,
-                               const csvreg_spec *s, csvreg_solver solver, csvreg_error *err);
-/* Writes the scores after the fit report (text, csv) or as the report's
- * "holdout"/"cv" member (json: writes the whole report). */
-csvreg_status validation_write(FILE *out, const validation *v, const csvreg_fit *fit,
-                               report_format format, csvreg_error *err);
-void validation_free(validation *v);
 
 #endif
