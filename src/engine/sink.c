@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fit_impl.h"
 #include "internal.h"
 
 /* ---- the accumulator ---- */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "linalg.h"
+#include "fit_impl.h"
 #include "internal.h"
 #include "model_impl.h"
 #include "state.h"
@@ -136,16 +137,17 @@ static json_t *spec_json(const csvreg_model *m) {
     bad = json_array_append_new(
         inputs, json_pack("{s:s, s:s}", "name", sp->inputs[k], "role", input_role(sp, k)));
   for (size_t t = 0; !bad && t < sp->nterms; t++)
-    bad = json_array_append_new(terms, json_pack("{s:s, s:[s]}", "name", accum_term_name(m->accum, t),
-                                                 "inputs", sp->inputs[sp->term_input[t]]));
+    bad =
+        json_array_append_new(terms, json_pack("{s:s, s:[s]}", "name", accum_term_name(m->accum, t),
+                                               "inputs", sp->inputs[sp->term_input[t]]));
   if (bad) {
     json_decref(inputs);
     json_decref(terms);
     return NULL;
   }
   return json_pack("{s:o, s:s, s:o, s:b, s:o}", "inputs", inputs, "target", sp->inputs[sp->target],
-                   "weights", json_string_or_null(m->weights), "intercept", accum_intercept(m->accum),
-                   "terms", terms);
+                   "weights", json_string_or_null(m->weights), "intercept",
+                   accum_intercept(m->accum), "terms", terms);
 }
 
 /* "reader": how the training input was read, which predict and eval follow. */
@@ -221,10 +223,10 @@ static csvreg_status check_fit(const csvreg_model *m, const json_t *fit, csvreg_
   const csvreg_fit *f = m->fit;
   json_t *terms = json_object_get(fit, "terms");
   json_t *n = json_object_get(fit, "n");
-  if (!json_is_array(terms) || json_array_size(terms) != f->nterms || !json_is_integer(n) ||
-      (uint64_t)json_integer_value(n) != f->counts.used)
+  if (!json_is_array(terms) || json_array_size(terms) != f->s.nterms || !json_is_integer(n) ||
+      (uint64_t)json_integer_value(n) != f->s.counts.used)
     return bad(err, "the fit report does not match the state (terms or n)");
-  for (size_t j = 0; j < f->nterms; j++) {
+  for (size_t j = 0; j < f->s.nterms; j++) {
     json_t *t = json_array_get(terms, j);
     const char *name = json_string_value(json_object_get(t, "name"));
     json_t *est = json_object_get(t, "estimate");
