@@ -891,11 +891,6 @@ typedef struct csvreg_split csvreg_split;
 CSVREG_API const csvreg_sink_type *csvreg_sink_split(void);
 CSVREG_API void csvreg_split_free(csvreg_split *s);
 
-/* Number of parts (2 for holdout, K for CV) and part k's accumulator
- * (borrowed until the split is freed). */
-CSVREG_API size_t csvreg_split_nparts(const csvreg_split *s);
-CSVREG_API const csvreg_accum *csvreg_split_part(const csvreg_split *s, size_t k);
-
 /* Merges into `all` (empty, or holding earlier rows such as an updated
  * model's) the rows the reported fit is made on: the training part
  * (holdout) or every fold in order (CV). */

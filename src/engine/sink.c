@@ -139,12 +139,6 @@ static const csvreg_sink_type split_type = {"split", split_create, split_add, sp
 
 const csvreg_sink_type *csvreg_sink_split(void) { return &split_type; }
 
-size_t csvreg_split_nparts(const csvreg_split *s) { return s ? s->nparts : 0; }
-
-const csvreg_accum *csvreg_split_part(const csvreg_split *s, size_t k) {
-  return s && k < s->nparts ? s->parts[k] : NULL;
-}
-
 csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvreg_accum *all,
                                           csvreg_error *err) {
   if (!s || !all)

@@ -129,6 +129,16 @@ static void score_case(csvreg_solver solver, int weighted) {
   csvreg_accum *held = fitted(solver, x, y, weighted ? w : NULL, 350, N);
   csvreg_fit *fit = NULL;
   assert_int_equal(csvreg_accum_solve(train, NULL, &fit, NULL), CSVREG_OK);
+  /* The unscaled covariance is symmetric and gives the standard errors. */
+  const csvreg_fit_summary *fs = csvreg_fit_get_summary(fit);
+  for (size_t i = 0; i < fs->nterms; i++) {
+    double se = fs->residual_sd * sqrt(csvreg_fit_xtx_inv(fit, i, i));
+    assert_true(fabs(se - csvreg_fit_term(fit, i)->std_error) <= 1e-12 * se);
+    for (size_t j = 0; j < i; j++)
+      assert_true(csvreg_fit_xtx_inv(fit, i, j) == csvreg_fit_xtx_inv(fit, j, i));
+  }
+  assert_true(isnan(csvreg_fit_xtx_inv(fit, fs->nterms, 0)));
+  assert_null(csvreg_fit_term(fit, fs->nterms));
   csvreg_score sc;
   assert_int_equal(csvreg_accum_score(held, fit, &sc, NULL), CSVREG_OK);
   double sse = 0, sw = 0, swy = 0;
