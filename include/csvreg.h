@@ -424,6 +424,10 @@ CSVREG_API csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *me
 CSVREG_API csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len,
                                            char **meta_json, csvreg_error *err);
 
+/* A deep copy of `a` (exactly equal: the same numbers, counts and names). */
+CSVREG_API csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out,
+                                           csvreg_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Solving and the fit                                                      */
 /* ------------------------------------------------------------------------ */

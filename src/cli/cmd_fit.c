@@ -405,16 +405,6 @@ static char *meta_text(const fit_args *j, const csvreg_spec *spec, const csvreg_
   return csvreg_provenance_to_json(&p, acc, &t, NULL) ? NULL : t;
 }
 
-/* A deep copy of the model's state, through its exact text. */
-static csvreg_status copy_state(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
-  char *text = NULL;
-  csvreg_status st = csvreg_accum_save(a, NULL, &text, err);
-  if (!st)
-    st = csvreg_accum_load(out, text, strlen(text), NULL, err);
-  free(text);
-  return st;
-}
-
 static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
   progress_update(ctx, bytes, records, size);
 }
@@ -532,7 +522,7 @@ int cmd_fit_run(int argc, char **argv) {
    * the order of a refit on both. */
   csvreg_accum *old = NULL;
   if (model) {
-    if ((st = copy_state(csvreg_model_accum(model), &old, &err)) ||
+    if ((st = csvreg_accum_copy(csvreg_model_accum(model), &old, &err)) ||
         (a.decay > 0 && (st = csvreg_accum_scale(old, a.decay, &err)))) {
       csvreg_accum_free(old);
       goto fail;
@@ -567,7 +557,7 @@ int cmd_fit_run(int argc, char **argv) {
   if (split) {
     csvreg_accum *base = NULL;
     if (model && a.val_mode == 2) { /* CV trains on the old rows plus the other folds */
-      if ((st = copy_state(csvreg_model_accum(model), &base, &err)) ||
+      if ((st = csvreg_accum_copy(csvreg_model_accum(model), &base, &err)) ||
           (a.decay > 0 && (st = csvreg_accum_scale(base, a.decay, &err)))) {
         csvreg_accum_free(base);
         goto fail;

@@ -60,4 +60,35 @@ csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, 
                                unsigned flags, csvreg_reader **reader, csvreg_spec **spec,
                                csvreg_error *err);
 
+/* The rows of predict and eval: the input read through the model's spec,
+ * chunk by chunk (model_rows.c), with the counts, the progress line and
+ * --stats that both commands report. */
+typedef struct model_rows {
+  csvreg_reader *reader;
+  csvreg_spec *spec;
+  csvreg_chunk *chunk;
+  csvreg_counts counts; /* summed over the chunks */
+  uint64_t chunks;      /* chunks that held records */
+  progress prog;
+  double t0;
+} model_rows;
+
+/* Opens the input (model_input_open) and makes its chunk with `co`; the
+ * progress line is drawn on a terminal unless o->quiet. model_rows_close
+ * frees what was made, also after a failure. */
+csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csvreg_model *m,
+                              const char *path, unsigned flags, const csvreg_chunk_options *co,
+                              csvreg_error *err);
+
+/* Fills chunks to the end of the input and calls each(ctx, chunk) for every
+ * chunk that holds records, in input order; stops at the first error. */
+typedef csvreg_status (*model_rows_fn)(void *ctx, const csvreg_chunk *c, csvreg_error *err);
+csvreg_status model_rows_run(model_rows *r, model_rows_fn each, void *ctx, csvreg_error *err);
+
+/* Ends the progress line and flushes standard output (the rows before an
+ * error are out before its message); with `stats`, after a run that
+ * succeeded, prints the run's statistics. */
+void model_rows_finish(model_rows *r, int stats);
+void model_rows_close(model_rows *r);
+
 #endif

@@ -240,6 +240,15 @@ static void write_csv(FILE *out, const csvreg_fit *fit) {
   }
 }
 
+csvreg_status report_put_text(FILE *out, csvreg_status st, char *text) {
+  if (!st) {
+    fputs(text, out);
+    fputc('\n', out);
+  }
+  free(text);
+  return st;
+}
+
 csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format format,
                            csvreg_error *err) {
   switch (format) {
@@ -248,12 +257,7 @@ csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format forma
   case REPORT_JSON: {
     char *json = NULL;
     csvreg_status st = csvreg_fit_to_json(fit, &json, err);
-    if (st != CSVREG_OK)
-      return st;
-    fputs(json, out);
-    fputc('\n', out);
-    free(json);
-    return CSVREG_OK;
+    return report_put_text(out, st, json);
   }
   }
   return CSVREG_OK;

@@ -31,12 +31,7 @@ static csvreg_status write_json(FILE *out, const validation *v, const csvreg_fit
                              csvreg_fit_get_summary(fit)->solver};
   char *text = NULL;
   csvreg_status st = csvreg_fit_to_json_validated(fit, &so, v->scores, v->nscores, &text, err);
-  if (st)
-    return st;
-  fputs(text, out);
-  fputc('\n', out);
-  free(text);
-  return CSVREG_OK;
+  return report_put_text(out, st, text);
 }
 
 csvreg_status validation_write(FILE *out, const validation *v, const csvreg_fit *fit,

@@ -92,26 +92,13 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
   return CSVREG_OK;
 }
 
-/* A deep copy through the exact state text: one code path for copies and files. */
-static csvreg_status accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
-  csvreg_status cst = state_check_names(a, err);
-  if (cst)
-    return cst;
-  json_t *o = state_to_json(a);
-  if (!o)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  csvreg_status st = state_from_json(o, out, err);
-  json_decref(o);
-  return st;
-}
-
 csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
                                const csvreg_model_options *o, csvreg_error *err) {
   if (!out || !a || !o)
     return err_set(err, CSVREG_E_USAGE, "model_new: NULL argument");
   *out = NULL;
   csvreg_accum *copy;
-  csvreg_status st = accum_copy(a, &copy, err);
+  csvreg_status st = csvreg_accum_copy(a, &copy, err);
   return st ? st : model_make(out, copy, o, err);
 }
 
