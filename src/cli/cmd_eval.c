@@ -81,11 +81,9 @@ static int parse_args(int argc, char **argv, eval_args *a) {
       break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
     default: {
-      int r = model_read_option(CMD, c, optarg, &a->rd);
-      if (r < 0)
-        return CLI_EXIT_USAGE;
-      if (r == 0)
-        return opt_error(CMD, c, opt);
+      int r = model_read_option(CMD, c, optarg, opt, &a->rd);
+      if (r >= 0)
+        return r;
     }
     }
   }

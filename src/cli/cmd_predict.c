@@ -119,11 +119,9 @@ static int parse_args(int argc, char **argv, predict_args *a) {
       break;
     case 'h': cmd_predict_usage(stdout); return CLI_EXIT_OK;
     default: {
-      int r = model_read_option(CMD, c, optarg, &a->rd);
-      if (r < 0)
-        return CLI_EXIT_USAGE;
-      if (r == 0)
-        return opt_error(CMD, c, opt);
+      int r = model_read_option(CMD, c, optarg, opt, &a->rd);
+      if (r >= 0)
+        return r;
     }
     }
   }

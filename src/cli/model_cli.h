@@ -36,9 +36,11 @@ enum { MR_SKIP_BAD = 512, MR_NO_HEADER, MR_CHUNK_ROWS, MR_QUIET, MR_STATS };
     "stats", no_argument, NULL, MR_STATS                                                           \
   }
 
-/* Handles option `c` if it is one of them: returns 1 (handled), 0 (not one
- * of them) or -1 after printing a usage error. */
-int model_read_option(const char *command, int c, const char *arg, model_read_opts *o);
+/* Handles option `c` (`opt` is argv[optind - 1]) if it is one of them and
+ * returns -1 to go on; otherwise, or when its argument is wrong, prints the
+ * usage error and returns CLI_EXIT_USAGE. */
+int model_read_option(const char *command, int c, const char *arg, const char *opt,
+                      model_read_opts *o);
 
 /* The end of predict's and eval's parsing: the FILE operand and the required
  * --model. Returns -1 to go on, or CLI_EXIT_USAGE after a usage error. */
