@@ -923,27 +923,41 @@ CSVREG_API csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f,
                                                       const csvreg_score *scores, size_t nscores,
                                                       char **out, csvreg_error *err);
 
+/* The evaluation sink: the model's predictions of the rows scored against
+ * their target (csvreg_evaluator), for a spec bound with
+ * CSVREG_MODEL_BIND_TARGET. `arg` is the const csvreg_model *, which must
+ * outlive the sink; the sink is a csvreg_scoring. Make the pass's chunks
+ * with drop_zero_weight so that rows of weight 0 are counted as such. */
+typedef struct csvreg_scoring csvreg_scoring;
+CSVREG_API const csvreg_sink_type *csvreg_sink_eval(void);
+CSVREG_API void csvreg_scoring_free(csvreg_scoring *s);
+/* The metrics and the rows' counts (either may be NULL). */
+CSVREG_API void csvreg_scoring_result(const csvreg_scoring *s, csvreg_metrics *m, csvreg_counts *k);
+
 /* Progress of a pass: bytes of the input read so far, records read, and the
  * input's size (-1 when unknown). Called on the thread that runs the pass,
  * after each chunk on one thread, about every 0.1 s with several. */
 typedef void (*csvreg_progress_fn)(void *ctx, uint64_t bytes, uint64_t records, int64_t size);
 
 typedef struct csvreg_pass_options {
-  const char *path;                /* NULL or "-": standard input */
-  csvreg_reader_options reader;    /* reader.header: 1 the first record names
-                                      the columns, 0 none (V1, V2, ...) */
-  const char *columns;             /* names, comma-separated, of an input whose
-                                      first record may not be the header (a
-                                      Hadoop split): a first record equal to the
-                                      names is skipped, any other is data */
-  const char *header_line;         /* as columns, the names as a CSV record */
-  int has_range;                   /* only the records that start in bytes */
-  uint64_t range_start, range_end; /* [start, end) of a regular file */
-  size_t threads;                  /* 0 or 1: one. A regular file is cut in
-                                      byte ranges, a stream in blocks */
-  size_t chunk_rows;               /* 0: CSVREG_DEFAULT_CHUNK_ROWS */
-  size_t block_bytes;              /* a stream's blocks with threads; 0: 1 MiB */
-  csvreg_progress_fn progress;     /* optional */
+  const char *path;                  /* NULL or "-": standard input */
+  csvreg_reader_options reader;      /* reader.header: 1 the first record names
+                                        the columns, 0 none (V1, V2, ...) */
+  const char *columns;               /* names, comma-separated, of an input whose
+                                        first record may not be the header (a
+                                        Hadoop split): a first record equal to the
+                                        names is skipped, any other is data */
+  const char *header_line;           /* as columns, the names as a CSV record */
+  int has_range;                     /* only the records that start in bytes */
+  uint64_t range_start, range_end;   /* [start, end) of a regular file */
+  size_t threads;                    /* 0 or 1: one. A regular file is cut in
+                                        byte ranges, a stream in blocks */
+  size_t chunk_rows;                 /* 0: CSVREG_DEFAULT_CHUNK_ROWS */
+  const csvreg_chunk_options *chunk; /* NULL: the defaults with chunk_rows;
+                                        else every chunk's options (borrowed
+                                        until the pass is freed) */
+  size_t block_bytes;                /* a stream's blocks with threads; 0: 1 MiB */
+  csvreg_progress_fn progress;       /* optional */
   void *progress_ctx;
 } csvreg_pass_options;
 

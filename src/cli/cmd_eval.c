@@ -1,10 +1,11 @@
 /*
  * cmd_eval.c - `csvreg eval -m MODEL [FILE]`: the model's predictions scored
- * against the target column in one pass: the model's spec is bound to the
- * input, chunks of rows are filled as fit fills them (rows of weight 0 left
- * out: they score nothing), predicted with one library call and folded into
- * the library's evaluator (compensated sums, per-block two-pass variances),
- * so memory is one chunk.
+ * against the target column in one pass of the library's pass engine with
+ * its evaluation sink: the model's spec is bound to the input by name,
+ * chunks of rows are filled as fit fills them (rows of weight 0 left out:
+ * they score nothing), predicted with one library call and folded into the
+ * evaluator (compensated sums, per-block two-pass variances), so memory is
+ * one chunk per thread.
  */
 #include <getopt.h>
 #include <math.h>
@@ -34,6 +35,8 @@ void cmd_eval_usage(FILE *out) {
           "  -d, --delimiter C     field delimiter (default: the model's)\n"
           "      --no-header       the input has no header (columns are V1, V2, ...)\n"
           "      --chunk-rows N    rows per block (default %d)\n"
+          "      --threads N       read FILE in N byte ranges (a stream in blocks) on N\n"
+          "                        threads; the metrics equal one thread's to rounding\n"
           "      --quiet           no progress line\n"
           "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
           "                        memory on standard error\n"
@@ -52,14 +55,16 @@ void cmd_eval_usage(FILE *out) {
 
 typedef struct eval_args {
   const char *model, *path;
+  size_t threads;
   report_format format;
   model_read_opts rd;
 } eval_args;
 
-enum { OPT_FORMAT = 256 };
+enum { OPT_FORMAT = 256, OPT_THREADS };
 
 static const struct option long_options[] = {{"model", required_argument, NULL, 'm'},
                                              {"format", required_argument, NULL, OPT_FORMAT},
+                                             {"threads", required_argument, NULL, OPT_THREADS},
                                              MODEL_READ_LONG_OPTIONS,
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -78,6 +83,12 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     case OPT_FORMAT:
       if (report_format_parse(optarg, &a->format))
         return cli_usage_error(CMD, "--format: expected 'text', 'json' or 'csv', got '%s'", optarg);
+      break;
+    case OPT_THREADS:
+      if (opt_positive_size(CMD, "--threads", optarg, &a->threads))
+        return CLI_EXIT_USAGE;
+      if (a->threads > 256)
+        return cli_usage_error(CMD, "--threads: at most 256, got '%s'", optarg);
       break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
     default: {
@@ -155,22 +166,8 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
   return report_put_text(out, st, text);
 }
 
-typedef struct eval_ctx {
-  const csvreg_model *model;
-  csvreg_evaluator *ev;
-  double *yhat; /* a chunk's predictions */
-} eval_ctx;
-
-static csvreg_status eval_chunk(void *ctx, const csvreg_chunk *c, csvreg_error *err) {
-  eval_ctx *e = ctx;
-  size_t n = csvreg_chunk_rows(c), ldx;
-  const double *x, *y, *w;
-  csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  if (!n)
-    return CSVREG_OK;
-  csvreg_status st = csvreg_model_predict(e->model, n, x, ldx, CSVREG_INTERVAL_NONE, 0.95, e->yhat,
-                                          NULL, NULL, err);
-  return st ? st : csvreg_evaluator_add(e->ev, n, y, e->yhat, w, err);
+static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
+  progress_update(ctx, bytes, records, size);
 }
 
 int cmd_eval_run(int argc, char **argv) {
@@ -183,52 +180,76 @@ int cmd_eval_run(int argc, char **argv) {
     return rc;
   csvreg_error err;
   csvreg_error_clear(&err);
-  model_rows rows;
-  eval_ctx e = {model, NULL, NULL};
+  csvreg_pass *pass = NULL;
+  csvreg_spec *spec = NULL;
+  csvreg_scoring *sc = NULL;
+  progress prog;
+  double t0 = progress_now();
+  progress_init(&prog, !a.rd.quiet && isatty(STDERR_FILENO));
+  const csvreg_model_options *mo = csvreg_model_get_options(model);
   csvreg_chunk_options co;
   csvreg_chunk_options_init(&co);
   co.rows = a.rd.chunk_rows;
   co.drop_zero_weight = 1;
-  csvreg_status st =
-      model_rows_open(&rows, &a.rd, model, a.path, CSVREG_MODEL_BIND_TARGET, &co, &err);
-  if (st || (st = csvreg_evaluator_new(&e.ev, &err)))
+  csvreg_pass_options po;
+  csvreg_pass_options_init(&po);
+  po.path = a.path;
+  po.reader.delimiter = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
+  po.reader.header = a.rd.no_header ? 0 : mo->header;
+  po.threads = a.threads;
+  po.chunk = &co;
+  po.progress = on_progress;
+  po.progress_ctx = &prog;
+  csvreg_status st = csvreg_pass_open(&pass, &po, &err);
+  if (st)
     goto fail;
-  if (!(e.yhat = malloc(co.rows * sizeof *e.yhat))) {
-    st = err.status = CSVREG_E_NOMEM;
-    snprintf(err.message, sizeof err.message, "out of memory for a block of %zu rows", co.rows);
+  const unsigned bind = CSVREG_MODEL_BIND_TARGET | (a.rd.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
+  if ((st = csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
+                                  csvreg_pass_ncolumns(pass), bind, &err))) {
+    if (st == CSVREG_E_COLUMN) {
+      snprintf(err.source, sizeof err.source, "%s", csvreg_pass_get_info(pass)->source);
+      err.line = 1;
+    }
     goto fail;
   }
-  if ((st = model_rows_run(&rows, eval_chunk, &e, &err)))
+  void *sink = NULL;
+  st = csvreg_pass_run(pass, spec, csvreg_sink_eval(), model, &sink, &err);
+  sc = sink;
+  progress_done(&prog);
+  if (st)
     goto fail;
-  const csvreg_counts *counts = &rows.counts;
   csvreg_metrics m;
-  csvreg_evaluator_result(e.ev, &m);
+  csvreg_counts counts;
+  csvreg_scoring_result(sc, &m, &counts);
   if (m.n == 0) {
     st = err.status = CSVREG_E_NUMERIC;
     snprintf(err.message, sizeof err.message,
              "no rows to score: %llu read, %llu dropped as missing, %llu bad, %llu with weight 0",
-             (unsigned long long)counts->records, (unsigned long long)counts->dropped_na,
-             (unsigned long long)counts->dropped_bad, (unsigned long long)counts->zero_weight);
-    snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(rows.reader));
+             (unsigned long long)counts.records, (unsigned long long)counts.dropped_na,
+             (unsigned long long)counts.dropped_bad, (unsigned long long)counts.zero_weight);
+    snprintf(err.source, sizeof err.source, "%s", csvreg_pass_get_info(pass)->source);
     goto fail;
   }
-  progress_done(&rows.prog);
-  if ((st = write_metrics(stdout, &m, counts, csvreg_model_target(model),
-                          csvreg_spec_weights_name(rows.spec) != NULL, a.format, &err)))
+  if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model),
+                          csvreg_spec_weights_name(spec) != NULL, a.format, &err)))
     goto fail;
-  model_rows_finish(&rows, a.rd.stats);
+  cli_flush_stdout();
+  if (a.rd.stats) {
+    const csvreg_pass_info *info = csvreg_pass_get_info(pass);
+    cli_print_stats(&counts, info->chunks, info->bytes + info->header_bytes, progress_now() - t0);
+  }
   rc = CLI_EXIT_OK;
   goto done;
 fail:
-  model_rows_finish(&rows, 0);
+  progress_done(&prog);
   if (!err.message[0])
     snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
   err.status = st;
   rc = cli_report_error(&err);
 done:
-  free(e.yhat);
-  csvreg_evaluator_free(e.ev);
-  model_rows_close(&rows);
+  csvreg_scoring_free(sc);
+  csvreg_spec_free(spec);
+  csvreg_pass_free(pass);
   csvreg_model_free(model);
   return rc;
 }

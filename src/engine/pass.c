@@ -357,11 +357,18 @@ const char *const *csvreg_pass_column_names(const csvreg_pass *p) {
 
 const csvreg_pass_info *csvreg_pass_get_info(const csvreg_pass *p) { return p ? &p->info : NULL; }
 
+/* A chunk for the pass's spec: the caller's chunk options, or the defaults
+ * with its chunk_rows. */
+static csvreg_status make_chunk(const csvreg_pass *p, csvreg_chunk **out, csvreg_error *err) {
+  return p->o.chunk ? csvreg_chunk_new_with(out, p->spec, p->o.chunk, err)
+                    : csvreg_chunk_new(out, p->spec, p->o.chunk_rows, err);
+}
+
 /* ---- one worker ---- */
 
 static csvreg_status run_single(csvreg_pass *p, csvreg_error *err) {
   csvreg_chunk *chunk = NULL;
-  csvreg_status st = csvreg_chunk_new(&chunk, p->spec, p->o.chunk_rows, err);
+  csvreg_status st = make_chunk(p, &chunk, err);
   uint64_t records = 0;
   while (st == CSVREG_OK) {
     st = csvreg_chunk_fill(chunk, p->reader, err);
@@ -412,7 +419,7 @@ typedef struct task {
 static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **local,
                           csvreg_error *err) {
   csvreg_status st;
-  if (!*local && (st = csvreg_chunk_new((csvreg_chunk **)local, p->spec, p->o.chunk_rows, err)))
+  if (!*local && (st = make_chunk(p, (csvreg_chunk **)local, err)))
     return st;
   csvreg_chunk *chunk = *local;
   if ((st = p->type->create(&t->sink, p->spec, p->arg, err)))

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evaluator.h"
 #include "fit_impl.h"
 #include "internal.h"
 
@@ -187,4 +188,92 @@ csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
     }
   }
   return CSVREG_OK;
+}
+
+/* ---- the evaluation ---- */
+
+struct csvreg_scoring {
+  const csvreg_model *model;
+  csvreg_evaluator *ev;
+  csvreg_counts counts; /* the chunks' */
+  double *yhat;         /* a chunk's predictions, grown as needed */
+  size_t cap;
+};
+
+void csvreg_scoring_free(csvreg_scoring *s) {
+  if (!s)
+    return;
+  csvreg_evaluator_free(s->ev);
+  free(s->yhat);
+  free(s);
+}
+
+static csvreg_status score_create(void **out, const csvreg_spec *spec, const void *arg,
+                                  csvreg_error *err) {
+  (void)spec;
+  *out = NULL;
+  if (!arg)
+    return err_set(err, CSVREG_E_USAGE, "evaluation sink: no model");
+  csvreg_scoring *s = calloc(1, sizeof *s);
+  if (!s)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  s->model = arg;
+  csvreg_status st = csvreg_evaluator_new(&s->ev, err);
+  if (st) {
+    csvreg_scoring_free(s);
+    return st;
+  }
+  *out = s;
+  return CSVREG_OK;
+}
+
+static void counts_add(csvreg_counts *t, const csvreg_counts *c) {
+  t->records += c->records;
+  t->used += c->used;
+  t->zero_weight += c->zero_weight;
+  t->dropped_na += c->dropped_na;
+  t->dropped_bad += c->dropped_bad;
+}
+
+static csvreg_status score_add(void *sink, const csvreg_chunk *c, csvreg_error *err) {
+  csvreg_scoring *s = sink;
+  counts_add(&s->counts, csvreg_chunk_counts(c));
+  size_t n = csvreg_chunk_rows(c), ldx;
+  if (!n)
+    return CSVREG_OK;
+  if (n > s->cap) {
+    double *t = realloc(s->yhat, n * sizeof *t);
+    if (!t)
+      return err_set(err, CSVREG_E_NOMEM, "out of memory for a block of %zu rows", n);
+    s->yhat = t;
+    s->cap = n;
+  }
+  const double *x, *y, *w;
+  csvreg_chunk_design(c, &x, &ldx, &y, &w);
+  csvreg_status st = csvreg_model_predict(s->model, n, x, ldx, CSVREG_INTERVAL_NONE, 0.95, s->yhat,
+                                          NULL, NULL, err);
+  return st ? st : csvreg_evaluator_add(s->ev, n, y, s->yhat, w, err);
+}
+
+static csvreg_status score_merge(void *into, const void *from, csvreg_error *err) {
+  (void)err;
+  csvreg_scoring *d = into;
+  const csvreg_scoring *s = from;
+  counts_add(&d->counts, &s->counts);
+  csvreg__evaluator_merge(d->ev, s->ev);
+  return CSVREG_OK;
+}
+
+static void score_free(void *sink) { csvreg_scoring_free(sink); }
+
+static const csvreg_sink_type scoring_type = {"evaluation", score_create, score_add, score_merge,
+                                              score_free};
+
+const csvreg_sink_type *csvreg_sink_eval(void) { return &scoring_type; }
+
+void csvreg_scoring_result(const csvreg_scoring *s, csvreg_metrics *m, csvreg_counts *k) {
+  if (m)
+    csvreg_evaluator_result(s->ev, m);
+  if (k)
+    *k = s->counts;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evaluator.h"
 #include "internal.h"
 
 typedef struct ksum {
@@ -149,4 +150,23 @@ void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metrics *out) {
   out->mean_error = e->e.mean;
   out->r_squared = e->y.m2 > 0 ? 1.0 - sse / e->y.m2 : NAN;
   out->explained_variance = e->y.m2 > 0 ? 1.0 - e->e.m2 / e->y.m2 : NAN;
+}
+
+static void kmerge(ksum *a, const ksum *b) {
+  kadd(a, b->s);
+  kadd(a, b->c);
+}
+
+void csvreg__evaluator_merge(csvreg_evaluator *dst, const csvreg_evaluator *src) {
+  dst->n += src->n;
+  dst->n_zero_y += src->n_zero_y;
+  kmerge(&dst->w, &src->w);
+  kmerge(&dst->sq, &src->sq);
+  kmerge(&dst->abs, &src->abs);
+  kmerge(&dst->ape, &src->ape);
+  kmerge(&dst->w_ape, &src->w_ape);
+  if (src->max_abs > dst->max_abs)
+    dst->max_abs = src->max_abs;
+  chan(&dst->y, &src->y);
+  chan(&dst->e, &src->e);
 }
