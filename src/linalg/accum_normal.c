@@ -421,6 +421,68 @@ static csvreg_status normal_design_factor(const csvreg_accum *a, const size_t *k
   return CSVREG_OK;
 }
 
+/* ---- column operations (accum_columns.c does the frame) ----
+ * The state is the means and co-moments of the shifted columns, so each
+ * operation is exact index work. A column that was 0 on every folded row
+ * gets shift 0 (the frame sets it), hence mean 0 and co-moments 0 with
+ * everything: zeros inserted before the responses. Reordering permutes the
+ * means and both indices of the co-moments; dropping a term deletes its
+ * entry, row and column. Only the upper triangle is written (the lower
+ * stays 0, as after folds and loads). */
+
+/* The (symmetric) co-moment of data columns i and j from the upper triangle. */
+static double com_at(const csvreg_accum *a, size_t i, size_t j) {
+  return i <= j ? com_of(a)[j * a->m + i] : com_of(a)[i * a->m + j];
+}
+
+/* out := the state of the columns src[0..m2) of a, in that order. */
+static void normal_select(const csvreg_accum *a, const size_t *src, size_t m2, double *out) {
+  double *mean = out, *com = out + m2;
+  for (size_t j = 0; j < m2; j++) {
+    mean[j] = src[j] < a->m ? mean_of(a)[src[j]] : 0.0;
+    for (size_t i = 0; i <= j; i++)
+      com[j * m2 + i] = src[i] < a->m && src[j] < a->m ? com_at(a, src[i], src[j]) : 0.0;
+  }
+}
+
+static void normal_add_columns(const csvreg_accum *a, size_t k, double *out) {
+  const size_t m = a->m, p = a->p, m2 = m + k;
+  /* The new columns read as index m (none): zeros. */
+  for (size_t j = 0; j < m2; j++) {
+    double *mean = out, *com = out + m2;
+    size_t sj = j < p ? j : (j < p + k ? m : j - k);
+    mean[j] = sj < m ? mean_of(a)[sj] : 0.0;
+    for (size_t i = 0; i <= j; i++) {
+      size_t si = i < p ? i : (i < p + k ? m : i - k);
+      com[j * m2 + i] = si < m && sj < m ? com_at(a, si, sj) : 0.0;
+    }
+  }
+}
+
+static csvreg_status normal_permute(const csvreg_accum *a, const size_t *perm, double *out,
+                                    csvreg_error *err) {
+  size_t *src = malloc(a->m * sizeof *src);
+  if (!src)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t j = 0; j < a->m; j++)
+    src[j] = j < a->p ? perm[j] : j;
+  normal_select(a, src, a->m, out);
+  free(src);
+  return CSVREG_OK;
+}
+
+static csvreg_status normal_drop_column(const csvreg_accum *a, size_t j, double *out,
+                                        csvreg_error *err) {
+  size_t *src = malloc(a->m * sizeof *src);
+  if (!src)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t i = 0; i + 1 < a->m; i++)
+    src[i] = i < j ? i : i + 1;
+  normal_select(a, src, a->m - 1, out);
+  free(src);
+  return CSVREG_OK;
+}
+
 const kernel_ops kernel_normal = {
     .name = "normal",
     .solver = CSVREG_SOLVER_NORMAL,
@@ -430,7 +492,9 @@ const kernel_ops kernel_normal = {
     .merge = normal_merge,
     .scale = normal_scale,
     .subtract = normal_subtract,
-    .add_columns = NULL,
+    .add_columns = normal_add_columns,
+    .permute = normal_permute,
+    .drop_column = normal_drop_column,
     .solve = normal_solve,
     .resid_ss = normal_resid_ss,
     .design_factor = normal_design_factor,
