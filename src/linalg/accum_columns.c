@@ -163,8 +163,11 @@ static csvreg_status no_kernel(const csvreg_accum *a, csvreg_error *err) {
 
 /* ---- the operations ---- */
 
-csvreg_status csvreg__accum_add_columns(csvreg_accum *a, size_t k, const char *const *names,
-                                        csvreg_error *err) {
+/* Appends k terms named names[k] (see linalg.h) whose values on the folded
+ * rows are 0 (comb NULL) or the combinations comb (kernel_ops.add_columns)
+ * with the shifts kshift[k]. */
+static csvreg_status add_impl(csvreg_accum *a, size_t k, const char *const *names,
+                              const double *comb, const double *kshift, csvreg_error *err) {
   if (!a)
     return err_set(err, CSVREG_E_USAGE, "add_columns: missing accumulator");
   if (!a->ops->add_columns)
@@ -200,7 +203,7 @@ csvreg_status csvreg__accum_add_columns(csvreg_accum *a, size_t k, const char *c
     free(nn);
     return st;
   }
-  a->ops->add_columns(a, k, r.k);
+  a->ops->add_columns(a, k, comb, r.k);
   memcpy(r.names, a->term_names, a->p * sizeof *r.names);
   memcpy(r.names + a->p, nn, k * sizeof *nn);
   free(nn);
@@ -208,9 +211,47 @@ csvreg_status csvreg__accum_add_columns(csvreg_accum *a, size_t k, const char *c
    * the shifted data the kernels hold. Before the first fold the shift is
    * not set yet (the first row sets every column's). */
   memcpy(r.shift, a->shift, a->p * sizeof *r.shift);
+  if (kshift)
+    memcpy(r.shift + a->p, kshift, k * sizeof *r.shift);
   memcpy(r.shift + a->p + k, a->shift + a->p, a->nresp * sizeof *r.shift);
   reshape_commit(a, &r);
   return CSVREG_OK;
+}
+
+csvreg_status csvreg__accum_add_columns(csvreg_accum *a, size_t k, const char *const *names,
+                                        csvreg_error *err) {
+  return add_impl(a, k, names, NULL, NULL, err);
+}
+
+/* The combination in the shifted coordinates the kernels hold: x_new =
+ * c0 + sum c_j x_j is, with the shift K_new = c0 + sum c_j K_j (the value
+ * the first folded row would have given it), x_new - K_new =
+ * sum c_j (x_j - K_j): no intercept part. (K_new is rounded; for the 0/1
+ * and +-1 of dummy columns it is exact.) Without an intercept nothing is
+ * shifted and c0 must be 0. */
+csvreg_status csvreg__accum_add_combination(csvreg_accum *a, const char *name, const double *c,
+                                            csvreg_error *err) {
+  if (!a || !c)
+    return err_set(err, CSVREG_E_USAGE, "add_combination: missing accumulator or coefficients");
+  if (!a->intercept && c[0] != 0)
+    return err_set(err, CSVREG_E_USAGE,
+                   "add_combination: a constant part in a model without an intercept");
+  const size_t ic = (size_t)a->intercept, t = ic + a->p;
+  double *e = malloc(t * sizeof *e);
+  if (!e)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  double kn = a->shifted && ic ? c[0] : 0;
+  for (size_t j = 0; j < a->p; j++) {
+    e[ic + j] = c[1 + j];
+    if (a->shifted && ic)
+      kn += c[1 + j] * a->shift[j];
+  }
+  if (ic)
+    e[0] = 0;
+  const char *nm[1] = {name};
+  csvreg_status st = add_impl(a, 1, name ? nm : NULL, e, &kn, err);
+  free(e);
+  return st;
 }
 
 csvreg_status accum_add_columns(csvreg_accum *a, size_t k, csvreg_error *err) {

@@ -92,9 +92,13 @@ struct kernel_ops {
    * the caller, ops->state_len of the new shape) from a->k and leaves `a`
    * alone, so a failure changes nothing. A kernel without them has NULL
    * entries (accum_kernel_info.can_add_columns).
-   * add_columns: k term columns whose values over the folded rows are all 0
-   * inserted after the p terms, before the responses. Exact. */
-  void (*add_columns)(const csvreg_accum *a, size_t k, double *out);
+   * add_columns: k term columns inserted after the p terms, before the
+   * responses, whose values over the folded rows are all 0 (comb NULL:
+   * exact), or known combinations of the design's columns: new column i is
+   * sum_j comb[i * t + j] * column j of the shifted design [1 | X - K],
+   * t = intercept + p (the frame picks the new shift so that the intercept
+   * entry is 0; kernels ignore it). */
+  void (*add_columns)(const csvreg_accum *a, size_t k, const double *comb, double *out);
   /* The terms reordered: new term j is old term perm[j] (a permutation of
    * 0..p-1); intercept first and responses last stay where they are. */
   csvreg_status (*permute)(const csvreg_accum *a, const size_t *perm, double *out,

@@ -445,16 +445,49 @@ static void normal_select(const csvreg_accum *a, const size_t *src, size_t m2, d
   }
 }
 
-static void normal_add_columns(const csvreg_accum *a, size_t k, double *out) {
-  const size_t m = a->m, p = a->p, m2 = m + k;
+static void normal_add_columns(const csvreg_accum *a, size_t k, const double *comb, double *out) {
+  const size_t m = a->m, p = a->p, m2 = m + k, ic = (size_t)a->intercept;
+  double *mean = out, *com = out + m2;
   /* The new columns read as index m (none): zeros. */
   for (size_t j = 0; j < m2; j++) {
-    double *mean = out, *com = out + m2;
     size_t sj = j < p ? j : (j < p + k ? m : j - k);
     mean[j] = sj < m ? mean_of(a)[sj] : 0.0;
     for (size_t i = 0; i <= j; i++) {
       size_t si = i < p ? i : (i < p + k ? m : i - k);
       com[j * m2 + i] = si < m && sj < m ? com_at(a, si, sj) : 0.0;
+    }
+  }
+  if (!comb)
+    return;
+  /* New column n = sum_j e_j x_j over the terms (the frame's shift makes
+   * the constant part 0): its mean is e'mean, its co-moments with an old
+   * column s are sum_j e_j C[j, s], with another new column e_l' C e_n. */
+  for (size_t n = 0; n < k; n++) {
+    const double *e = comb + n * (ic + p) + ic;
+    size_t cn = p + n;
+    double mu = 0;
+    for (size_t j = 0; j < p; j++)
+      mu += e[j] * mean_of(a)[j];
+    mean[cn] = mu;
+    for (size_t s2 = 0; s2 < m2; s2++) {
+      size_t so = s2 < p ? s2 : (s2 < p + k ? m : s2 - k);
+      double v = 0;
+      if (so < m) {
+        for (size_t j = 0; j < p; j++)
+          v += e[j] * com_at(a, j, so);
+      } else {
+        const double *el = comb + (s2 - p) * (ic + p) + ic;
+        for (size_t j = 0; j < p; j++) {
+          double cj = 0;
+          for (size_t h = 0; h < p; h++)
+            cj += com_at(a, j, h) * e[h];
+          v += el[j] * cj;
+        }
+      }
+      if (s2 <= cn)
+        com[cn * m2 + s2] = v;
+      else
+        com[s2 * m2 + cn] = v;
     }
   }
 }

@@ -99,6 +99,16 @@ csvreg_status accum_add_columns(csvreg_accum *a, size_t k, csvreg_error *err);
 csvreg_status csvreg__accum_add_columns(csvreg_accum *a, size_t k, const char *const *names,
                                         csvreg_error *err);
 
+/* Appends one term whose values on every row folded so far are the
+ * combination c[0] + sum_j c[1 + j] * term j (c: 1 + p numbers; c[0] must
+ * be 0 without an intercept); later rows carry its own values. For a
+ * treatment baseline already dropped that becomes a level again (an update
+ * brings a level that sorts first): over past rows its dummy is
+ * 1 - the other levels' dummies, and an interaction x:base is
+ * x - sum x:level. Exact algebra up to the rounding of the combination. */
+csvreg_status csvreg__accum_add_combination(csvreg_accum *a, const char *name, const double *c,
+                                            csvreg_error *err);
+
 /* Reorders the terms: new term j is old term perm[j] (perm: a permutation
  * of 0..p-1; names and shift move with their columns). QR: the factor's
  * columns are permuted and the trailing block from the first moved column
