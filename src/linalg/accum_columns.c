@@ -141,7 +141,8 @@ static csvreg_status reshape_alloc(const csvreg_accum *a, size_t p2, reshaped *r
 static void reshape_commit(csvreg_accum *a, reshaped *r) {
   free(a->term_names);
   free(a->shift);
-  free(a->k);
+  if (a->k != r->k)
+    free(a->k);
   a->term_names = r->names;
   a->shift = r->shift;
   a->k = r->k;
@@ -194,16 +195,34 @@ static csvreg_status add_impl(csvreg_accum *a, size_t k, const char *const *name
     if (!st && !(nn[i] = xstrdup(nm)))
       st = err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
-  reshaped r;
-  if (!st)
-    st = reshape_alloc(a, a->p + k, &r, err);
+  /* Names and shift first, then the numbers grown in place by realloc (for
+   * large states mremap, no second copy): after that nothing can fail. */
+  reshaped r = {0};
+  r.p = a->p + k;
+  r.m = r.p + a->nresp;
+  r.q = r.m + (size_t)a->intercept;
+  if (!st) {
+    r.names = malloc(r.p * sizeof *r.names);
+    r.shift = calloc(r.m, sizeof *r.shift);
+    if (!r.names || !r.shift)
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", r.p);
+  }
+  if (!st) {
+    double *grown = realloc(a->k, a->ops->state_len(r.m, r.q) * sizeof *grown);
+    if (grown)
+      a->k = grown;
+    else
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", r.p);
+  }
   if (st) {
     for (size_t i = 0; i < k; i++)
       free(nn[i]);
     free(nn);
+    reshape_abort(&r);
     return st;
   }
-  a->ops->add_columns(a, k, comb, r.k);
+  a->ops->add_columns(a, k, comb);
+  r.k = a->k;
   memcpy(r.names, a->term_names, a->p * sizeof *r.names);
   memcpy(r.names + a->p, nn, k * sizeof *nn);
   free(nn);
@@ -407,7 +426,8 @@ done:
 /* ---- merging states whose terms differ ---- */
 
 /* The merged order: dst's terms in dst's order, then src's terms that dst
- * lacks in src's order. So merging shards one after another in a fixed
+ * lacks in src's order. Memory: a copy of src (src is not changed) next to
+ * dst, which grows in place. So merging shards one after another in a fixed
  * order gives one column order; another merge order may give another, and
  * the caller puts the terms in the model's order at the end (select). */
 csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
@@ -424,7 +444,7 @@ csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum 
   int dupd = 0, dups = 0;
   size_t *src_new = NULL, *dst_new = NULL, *perm = NULL;
   const char **names = NULL;
-  csvreg_accum *s2 = NULL, *d2 = NULL;
+  csvreg_accum *s2 = NULL;
   size_t nsn = 0, ndn = 0; /* src's terms dst lacks, dst's terms src lacks */
   csvreg_status st = index_build(&ixd, dst->term_names, dst->p, &dupd, err);
   if (!st)
@@ -470,26 +490,16 @@ csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum 
     st = positions(s2, names, pm, perm, err);
   if (!st)
     st = csvreg__accum_permute(s2, perm, err);
-  /* dst gains src's new terms at its end: a copy when there are any, so a
-   * failed merge leaves dst as it was. */
+  /* dst gains src's new terms at its end, in place (no copy of dst: a
+   * thread's state may be large). Should the merge itself fail after that,
+   * dst keeps them as zero columns: the same rows, a valid state. */
   if (!st && nsn) {
-    st = csvreg__accum_clone(&d2, dst, err);
-    if (!st)
-      st = csvreg__accum_add_columns(d2, nsn, names + dst->p, err);
+    st = add_impl(dst, nsn, names + dst->p, NULL, NULL, err);
   }
   if (!st)
-    st = accum_merge_ws(d2 ? d2 : dst, s2, ws ? ws : dst->ws, err);
-  if (!st && d2) {
-    if (!d2->ws) {
-      d2->ws = dst->ws;
-      dst->ws = NULL;
-    }
-    take(dst, d2);
-    d2 = NULL;
-  }
+    st = accum_merge_ws(dst, s2, ws, err);
 done:
   csvreg_accum_free(s2);
-  csvreg_accum_free(d2);
   free(ixd.e);
   free(ixs.e);
   free(src_new);

@@ -88,17 +88,20 @@ struct kernel_ops {
    * kernel cannot downdate. */
   csvreg_status (*subtract)(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
   /* Column operations (accum_columns.c does the frame: names, shift, sizes).
-   * Each writes the kernel's numbers of the new shape into `out` (zeroed by
-   * the caller, ops->state_len of the new shape) from a->k and leaves `a`
-   * alone, so a failure changes nothing. A kernel without them has NULL
-   * entries (accum_kernel_info.can_add_columns).
+   * A kernel without them has NULL entries (can_add_columns).
    * add_columns: k term columns inserted after the p terms, before the
    * responses, whose values over the folded rows are all 0 (comb NULL:
    * exact), or known combinations of the design's columns: new column i is
    * sum_j comb[i * t + j] * column j of the shifted design [1 | X - K],
    * t = intercept + p (the frame picks the new shift so that the intercept
-   * entry is 0; kernels ignore it). */
-  void (*add_columns)(const csvreg_accum *a, size_t k, const double *comb, double *out);
+   * entry is 0; kernels ignore it). In place: a->k already has room for the
+   * new shape (state_len(m + k, q + k)) and holds the old numbers at its
+   * front; a->p, m, q are still the old ones (the frame sets them after).
+   * Cannot fail, so a state never needs two copies of its numbers. */
+  void (*add_columns)(csvreg_accum *a, size_t k, const double *comb);
+  /* permute and drop_column write the numbers of the new shape into `out`
+   * (zeroed by the caller, state_len of the new shape) from a->k and leave
+   * `a` alone, so a failure changes nothing. */
   /* The terms reordered: new term j is old term perm[j] (a permutation of
    * 0..p-1); intercept first and responses last stay where they are. */
   csvreg_status (*permute)(const csvreg_accum *a, const size_t *perm, double *out,

@@ -445,44 +445,53 @@ static void normal_select(const csvreg_accum *a, const size_t *src, size_t m2, d
   }
 }
 
-static void normal_add_columns(const csvreg_accum *a, size_t k, const double *comb, double *out) {
+static void normal_add_columns(csvreg_accum *a, size_t k, const double *comb) {
   const size_t m = a->m, p = a->p, m2 = m + k, ic = (size_t)a->intercept;
-  double *mean = out, *com = out + m2;
-  /* The new columns read as index m (none): zeros. */
-  for (size_t j = 0; j < m2; j++) {
-    size_t sj = j < p ? j : (j < p + k ? m : j - k);
-    mean[j] = sj < m ? mean_of(a)[sj] : 0.0;
-    for (size_t i = 0; i <= j; i++) {
-      size_t si = i < p ? i : (i < p + k ? m : i - k);
-      com[j * m2 + i] = si < m && sj < m ? com_at(a, si, sj) : 0.0;
-    }
-  }
+  double *x = a->k, *mean = x, *com = x + m2;
+#define MAP(j) ((j) < p ? (j) : (j) + k)
+  /* In place, from the last entry back (co-moments, then means): every
+   * entry moves to an index at least its own, so none is overwritten
+   * before it is read. */
+  for (size_t j = m; j-- > 0;)
+    for (size_t i = j + 1; i-- > 0;)
+      com[MAP(j) * m2 + MAP(i)] = x[m + j * m + i];
+  for (size_t j = m; j-- > 0;)
+    mean[MAP(j)] = x[j];
+#undef MAP
+  for (size_t j = p; j < p + k; j++)
+    mean[j] = 0.0;
+  for (size_t j = 0; j < m2; j++)
+    for (size_t i = 0; i < m2; i++)
+      if (i > j || (j >= p && j < p + k) || (i >= p && i < p + k))
+        com[j * m2 + i] = 0.0;
   if (!comb)
     return;
-  /* New column n = sum_j e_j x_j over the terms (the frame's shift makes
-   * the constant part 0): its mean is e'mean, its co-moments with an old
-   * column s are sum_j e_j C[j, s], with another new column e_l' C e_n. */
+    /* New column n = sum_j e_j x_j over the old terms (the frame's shift
+     * makes the constant part 0): its mean is e'mean, its co-moments with an
+     * old column s are sum_j e_j C[j, s], with a new column l e_l' C e_n. */
+#define C2(i, j) ((i) <= (j) ? com[(j)*m2 + (i)] : com[(i)*m2 + (j)])
   for (size_t n = 0; n < k; n++) {
     const double *e = comb + n * (ic + p) + ic;
     size_t cn = p + n;
     double mu = 0;
     for (size_t j = 0; j < p; j++)
-      mu += e[j] * mean_of(a)[j];
+      mu += e[j] * mean[j];
     mean[cn] = mu;
     for (size_t s2 = 0; s2 < m2; s2++) {
-      size_t so = s2 < p ? s2 : (s2 < p + k ? m : s2 - k);
       double v = 0;
-      if (so < m) {
+      if (s2 < p || s2 >= p + k) {
         for (size_t j = 0; j < p; j++)
-          v += e[j] * com_at(a, j, so);
-      } else {
+          v += e[j] * C2(j, s2);
+      } else if (s2 <= cn) { /* each pair of new columns once */
         const double *el = comb + (s2 - p) * (ic + p) + ic;
         for (size_t j = 0; j < p; j++) {
           double cj = 0;
           for (size_t h = 0; h < p; h++)
-            cj += com_at(a, j, h) * e[h];
+            cj += C2(j, h) * e[h];
           v += el[j] * cj;
         }
+      } else {
+        continue;
       }
       if (s2 <= cn)
         com[cn * m2 + s2] = v;
@@ -490,6 +499,7 @@ static void normal_add_columns(const csvreg_accum *a, size_t k, const double *co
         com[s2 * m2 + cn] = v;
     }
   }
+#undef C2
 }
 
 static csvreg_status normal_permute(const csvreg_accum *a, const size_t *perm, double *out,

@@ -381,25 +381,32 @@ static csvreg_status qr_design_factor(const csvreg_accum *a, const size_t *kept,
  * In index terms rows and columns both map i -> i (i < t), i + k (i >= t).
  * A column whose past values are a combination of the design's columns
  * (a dropped baseline brought back) is the same with R11 e in place of 0. */
-static void qr_add_columns(const csvreg_accum *a, size_t k, const double *comb, double *out) {
+static void qr_add_columns(csvreg_accum *a, size_t k, const double *comb) {
   const size_t q = a->q, t = (size_t)a->intercept + a->p, q2 = q + k;
-  for (size_t c = 0; c < q; c++) {
+  double *r = a->k;
+  /* In place, from the last entry back: every entry moves to an index at
+   * least its own, so none is overwritten before it is read. */
+  for (size_t c = q; c-- > 0;) {
     size_t c2 = c < t ? c : c + k;
-    for (size_t i = 0; i <= c; i++)
-      out[c2 * q2 + (i < t ? i : i + k)] = a->k[c * q + i];
+    for (size_t i = c + 1; i-- > 0;)
+      r[c2 * q2 + (i < t ? i : i + k)] = r[c * q + i];
   }
+  for (size_t c2 = 0; c2 < q2; c2++)
+    for (size_t i2 = 0; i2 < q2; i2++)
+      if (i2 > c2 || (c2 >= t && c2 < t + k) || (i2 >= t && i2 < t + k))
+        r[c2 * q2 + i2] = 0.0;
   /* A column that was A e on the folded rows (e over the t design columns)
    * is Q (R e): its part of R is R11 e in rows 0..t-1 and nothing below,
    * so its diagonal is 0 as for a zero column (it is aliased until rows
    * that are not that combination arrive). */
   for (size_t n = 0; comb && n < k; n++) {
     const double *e = comb + n * t;
-    double *col = out + (t + n) * q2;
+    double *col = r + (t + n) * q2;
     for (size_t i = 0; i < t; i++) {
-      double s = 0;
+      double sum = 0;
       for (size_t j = i; j < t; j++)
-        s += a->k[j * q + i] * e[j];
-      col[i] = s;
+        sum += r[j * q2 + i] * e[j];
+      col[i] = sum;
     }
   }
 }

@@ -138,8 +138,10 @@ csvreg_status csvreg__accum_clone(csvreg_accum **out, const csvreg_accum *a, csv
  * order is dst's terms in dst's order, then src's new terms in src's order;
  * states with the same terms in the same order merge exactly as
  * accum_merge_ws. Solver, intercept, response and inputs must agree, and
- * each side's term names be distinct (CSVREG_E_USAGE). ws as accum_merge_ws;
- * src is not changed, dst only on success. */
+ * each side's term names be distinct (CSVREG_E_USAGE). ws as accum_merge_ws.
+ * src is not changed; dst is unchanged when the names do not align or
+ * memory runs out before the merge, and should the merge itself fail it
+ * may keep src's terms as zero columns (the same rows, a valid state). */
 csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
                                           csvreg_error *err);
 

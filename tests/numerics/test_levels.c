@@ -21,6 +21,8 @@
  *   - an update that brings a level sorting before the saved baseline (the
  *     baseline's column comes back by add_combination) = one pass;
  *   - a term whose past values are a combination of others = one pass;
+ *   - 150 levels (wider than the AVX2 update) first seen through 20000 rows,
+ *     one add_columns per level = one pass (1e-11);
  *   - the operations' own contract: exactness of add_columns (no
  *     arithmetic; dropping a never-seen column gives the old bits back),
  *     identity permutations change nothing, a permutation and its inverse
@@ -544,6 +546,99 @@ static void test_combination(void **state) {
   }
 }
 
+/* Many levels (150: wider than the AVX2 update's 32 columns, so folds go
+ * through dtpqrt), first seen all through the data (level g may occur from
+ * row 120 g on) in an order unrelated to their names, one add_columns per
+ * new level, weights, an offset of 1e6; R's order and baseline at the end. */
+#define N2 20000
+#define NL2 150
+static int G2[N2];
+static double X1B[N2], YB[N2], WB[N2];
+
+static void fold2(csvreg_accum *a, size_t from, size_t to, size_t block) {
+  size_t p = accum_nterms(a);
+  double *x = malloc(block * p * sizeof *x);
+  int *lev = malloc(p * sizeof *lev); /* level of each term, -1: x1 */
+  assert_true(x && lev);
+  for (size_t j = 0; j < p; j++)
+    lev[j] = accum_term_name(a, j)[0] == 'L' ? atoi(accum_term_name(a, j) + 1) : -1;
+  for (size_t i0 = from; i0 < to; i0 += block) {
+    size_t nb = to - i0 < block ? to - i0 : block;
+    for (size_t j = 0; j < p; j++)
+      for (size_t i = 0; i < nb; i++)
+        x[j * nb + i] = lev[j] < 0 ? X1B[i0 + i] : (G2[i0 + i] == lev[j] ? 1.0 : 0.0);
+    assert_int_equal(csvreg_accum_add_rows(a, nb, x, nb, YB + i0, WB + i0, NULL), CSVREG_OK);
+  }
+  free(x);
+  free(lev);
+}
+
+static void test_many_levels(void **state) {
+  (void)state;
+  rng_state = 99;
+  for (size_t i = 0; i < N2; i++) {
+    int avail = (int)(i / 120) + 1 < NL2 ? (int)(i / 120) + 1 : NL2;
+    int g = i % 120 == 0 && i / 120 < NL2 ? (int)(i / 120) : (int)(uniform() * avail);
+    G2[i] = (g * 37) % NL2; /* the name's number */
+    X1B[i] = 1e6 + uniform();
+    YB[i] = 3.0 + 2.0 * (X1B[i] - 1e6) + 0.01 * G2[i] + 0.3 * (uniform() - 0.5);
+    WB[i] = 0.5 + (double)(i % 3);
+  }
+  static char names[NL2 + 1][8];
+  const char *final[NL2];
+  final[0] = "x1";
+  for (int l = 1; l < NL2; l++) { /* L000 is the baseline */
+    snprintf(names[l], sizeof names[l], "L%03d", l);
+    final[l] = names[l];
+  }
+  accum_kernel_info info;
+  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+    if (!info.can_add_columns)
+      continue;
+    csvreg_accum *r = new_accum(info.solver, 1, NL2, final);
+    fold2(r, 0, N2, 500);
+    csvreg_accum *a = new_accum(info.solver, 1, 1, final);
+    char nm[8];
+    for (size_t i0 = 0; i0 < N2; i0 += 500) {
+      for (size_t i = i0; i < i0 + 500; i++) {
+        snprintf(nm, sizeof nm, "L%03d", G2[i]);
+        const char *np = nm;
+        if (csvreg__accum_term_index(a, nm) == (size_t)-1)
+          assert_int_equal(csvreg__accum_add_columns(a, 1, &np, NULL), CSVREG_OK);
+      }
+      fold2(a, i0, i0 + 500, 500);
+    }
+    assert_int_equal(accum_nterms(a), NL2 + 1);
+    assert_int_equal(csvreg__accum_select(a, final, NL2, NULL), CSVREG_OK);
+    size_t q = NL2 + 1;
+    double *cov = malloc(q * q * sizeof *cov), *cov2 = malloc(q * q * sizeof *cov2);
+    double *coef = malloc(q * sizeof *coef), *coef2 = malloc(q * sizeof *coef2);
+    int *al = malloc(q * sizeof *al), *al2 = malloc(q * sizeof *al2);
+    assert_true(cov && cov2 && coef && coef2 && al && al2);
+    solved s1 = {.q = q, .aliased = al, .coef = coef, .cov = cov};
+    solved s2 = {.q = q, .aliased = al2, .coef = coef2, .cov = cov2};
+    assert_int_equal(accum_solve_kernel(a, 1e-10, &s1, NULL), CSVREG_OK);
+    assert_int_equal(accum_solve_kernel(r, 1e-10, &s2, NULL), CSVREG_OK);
+    assert_int_equal(s1.rank, q);
+    assert_int_equal(s2.rank, q);
+    double d = rel(s1.rss, s2.rss);
+    for (size_t j = 0; j < q; j++)
+      d = fmax(d, fmax(rel(coef[j], coef2[j]), rel(cov[j * q + j], cov2[j * q + j])));
+    print_message("%-6s %d levels first seen through %d rows vs one pass: %.2e\n", info.name, NL2,
+                  N2, d);
+    worst_stream = fmax(worst_stream, d);
+    assert_true(d <= TOL);
+    free(cov);
+    free(cov2);
+    free(coef);
+    free(coef2);
+    free(al);
+    free(al2);
+    csvreg_accum_free(a);
+    csvreg_accum_free(r);
+  }
+}
+
 /* The operations' contract on a small state. */
 static void test_contract(void **state) {
   (void)state;
@@ -648,6 +743,7 @@ int main(void) {
       cmocka_unit_test(test_save_load),
       cmocka_unit_test(test_update_new_baseline),
       cmocka_unit_test(test_combination),
+      cmocka_unit_test(test_many_levels),
   };
   return cmocka_run_group_tests(tests, NULL, report);
 }
