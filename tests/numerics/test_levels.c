@@ -21,6 +21,7 @@
  *   - an update that brings a level sorting before the saved baseline (the
  *     baseline's column comes back by add_combination) = one pass;
  *   - a term whose past values are a combination of others = one pass;
+ *   - y ~ g from a state with no terms, and back to no terms;
  *   - 150 levels (wider than the AVX2 update) first seen through 20000 rows,
  *     one add_columns per level = one pass (1e-11);
  *   - the operations' own contract: exactness of add_columns (no
@@ -639,6 +640,45 @@ static void test_many_levels(void **state) {
   }
 }
 
+/* y ~ g from a state with no terms at all (intercept only): every term is
+ * added mid-stream. */
+static void test_from_no_terms(void **state) {
+  (void)state;
+  make_data(1e6);
+  const char *final[] = {"gb", "gc", "gd", "ge", "gf"};
+  accum_kernel_info info;
+  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+    if (!info.can_add_columns)
+      continue;
+    csvreg_accum *r = new_accum(info.solver, 1, 5, final);
+    fold(r, 0, N, 250, 1);
+    csvreg_accum *a = NULL;
+    assert_int_equal(csvreg_accum_new(&a, info.solver, 0, 1, NULL, "y", NULL), CSVREG_OK);
+    stream(a, 0, N, 250, 1);
+    assert_int_equal(csvreg__accum_select(a, final, 5, NULL), CSVREG_OK);
+    result ra, rr;
+    solve(a, &ra);
+    solve(r, &rr);
+    double d = compare(&rr, &ra);
+    print_message("%-6s y ~ g from an intercept-only state vs one pass: %.2e\n", info.name, d);
+    assert_true(d <= TOL);
+    /* Every term dropped again: the intercept-only model, as fitted. */
+    assert_int_equal(csvreg__accum_select(a, NULL, 0, NULL), CSVREG_OK);
+    assert_int_equal(accum_nterms(a), 0);
+    csvreg_accum *b = NULL;
+    assert_int_equal(csvreg_accum_new(&b, info.solver, 0, 1, NULL, "y", NULL), CSVREG_OK);
+    fold(b, 0, N, 250, 1);
+    solve(a, &ra);
+    solve(b, &rr);
+    d = compare(&rr, &ra);
+    print_message("%-6s every term dropped vs the intercept-only fit: %.2e\n", info.name, d);
+    assert_true(d <= TOL);
+    csvreg_accum_free(a);
+    csvreg_accum_free(b);
+    csvreg_accum_free(r);
+  }
+}
+
 /* The operations' contract on a small state. */
 static void test_contract(void **state) {
   (void)state;
@@ -744,6 +784,7 @@ int main(void) {
       cmocka_unit_test(test_update_new_baseline),
       cmocka_unit_test(test_combination),
       cmocka_unit_test(test_many_levels),
+      cmocka_unit_test(test_from_no_terms),
   };
   return cmocka_run_group_tests(tests, NULL, report);
 }
