@@ -460,10 +460,17 @@ static void normal_add_columns(csvreg_accum *a, size_t k, const double *comb) {
 #undef MAP
   for (size_t j = p; j < p + k; j++)
     mean[j] = 0.0;
-  for (size_t j = 0; j < m2; j++)
-    for (size_t i = 0; i < m2; i++)
-      if (i > j || (j >= p && j < p + k) || (i >= p && i < p + k))
-        com[j * m2 + i] = 0.0;
+  /* The rest is 0: the new rows and columns, the lower triangle. */
+  for (size_t j = 0; j < m2; j++) {
+    double *col = com + j * m2;
+    if (j >= p && j < p + k) {
+      memset(col, 0, m2 * sizeof *col);
+      continue;
+    }
+    memset(col + j + 1, 0, (m2 - j - 1) * sizeof *col);
+    if (j >= p + k)
+      memset(col + p, 0, k * sizeof *col);
+  }
   if (!comb)
     return;
     /* New column n = sum_j e_j x_j over the old terms (the frame's shift

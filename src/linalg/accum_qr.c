@@ -391,10 +391,17 @@ static void qr_add_columns(csvreg_accum *a, size_t k, const double *comb) {
     for (size_t i = c + 1; i-- > 0;)
       r[c2 * q2 + (i < t ? i : i + k)] = r[c * q + i];
   }
-  for (size_t c2 = 0; c2 < q2; c2++)
-    for (size_t i2 = 0; i2 < q2; i2++)
-      if (i2 > c2 || (c2 >= t && c2 < t + k) || (i2 >= t && i2 < t + k))
-        r[c2 * q2 + i2] = 0.0;
+  /* The rest is 0: the new columns, the new rows, the lower triangle. */
+  for (size_t c2 = 0; c2 < q2; c2++) {
+    double *col = r + c2 * q2;
+    if (c2 >= t && c2 < t + k) {
+      memset(col, 0, q2 * sizeof *col);
+      continue;
+    }
+    memset(col + c2 + 1, 0, (q2 - c2 - 1) * sizeof *col);
+    if (c2 >= t + k)
+      memset(col + t, 0, k * sizeof *col);
+  }
   /* A column that was A e on the folded rows (e over the t design columns)
    * is Q (R e): its part of R is R11 e in rows 0..t-1 and nothing below,
    * so its diagonal is 0 as for a zero column (it is aliased until rows
