@@ -240,15 +240,6 @@ csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csv
   return accum_merge_ws(dst, src, NULL, err);
 }
 
-csvreg_status accum_add_columns(csvreg_accum *a, size_t k, csvreg_error *err) {
-  if (!a)
-    return err_set(err, CSVREG_E_USAGE, "add_columns: missing accumulator");
-  if (!a->ops->add_columns)
-    return err_set(err, CSVREG_E_USAGE,
-                   "adding columns to a state is not supported by the %s kernel", a->ops->name);
-  return a->ops->add_columns(a, k, err);
-}
-
 csvreg_status accum_solve_kernel(const csvreg_accum *a, double tol, solved *out,
                                  csvreg_error *err) {
   return a->ops->solve(a, tol, out, err);

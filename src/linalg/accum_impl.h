@@ -87,10 +87,27 @@ struct kernel_ops {
    * numbers, sum_w and sum_log_w, or fails leaving dst unchanged. NULL: the
    * kernel cannot downdate. */
   csvreg_status (*subtract)(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
-  /* Appends `k` design columns whose values over the folded rows are not
-   * known to the state (room for terms found mid-stream). NULL in both
-   * kernels today: accum_add_columns answers CSVREG_E_USAGE. */
-  csvreg_status (*add_columns)(csvreg_accum *a, size_t k, csvreg_error *err);
+  /* Column operations (accum_columns.c does the frame: names, shift, sizes).
+   * A kernel without them has NULL entries (can_add_columns).
+   * add_columns: k term columns inserted after the p terms, before the
+   * responses, whose values over the folded rows are all 0 (comb NULL:
+   * exact), or known combinations of the design's columns: new column i is
+   * sum_j comb[i * t + j] * column j of the shifted design [1 | X - K],
+   * t = intercept + p (the frame picks the new shift so that the intercept
+   * entry is 0; kernels ignore it). In place: a->k already has room for the
+   * new shape (state_len(m + k, q + k)) and holds the old numbers at its
+   * front; a->p, m, q are still the old ones (the frame sets them after).
+   * Cannot fail, so a state never needs two copies of its numbers. */
+  void (*add_columns)(csvreg_accum *a, size_t k, const double *comb);
+  /* permute and drop_column write the numbers of the new shape into `out`
+   * (zeroed by the caller, state_len of the new shape) from a->k and leave
+   * `a` alone, so a failure changes nothing. */
+  /* The terms reordered: new term j is old term perm[j] (a permutation of
+   * 0..p-1); intercept first and responses last stay where they are. */
+  csvreg_status (*permute)(const csvreg_accum *a, const size_t *perm, double *out,
+                           csvreg_error *err);
+  /* Term j (0-based, intercept excluded) removed from the design. */
+  csvreg_status (*drop_column)(const csvreg_accum *a, size_t j, double *out, csvreg_error *err);
   /* Aliasing, coefficients, the unscaled covariance, RSS/MSS, the condition
    * number of the kept (scaled, centred) design and the digits estimate: the
    * reciprocal condition is part of the solve because it is of the columns

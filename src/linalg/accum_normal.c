@@ -421,6 +421,118 @@ static csvreg_status normal_design_factor(const csvreg_accum *a, const size_t *k
   return CSVREG_OK;
 }
 
+/* ---- column operations (accum_columns.c does the frame) ----
+ * The state is the means and co-moments of the shifted columns, so each
+ * operation is exact index work. A column that was 0 on every folded row
+ * gets shift 0 (the frame sets it), hence mean 0 and co-moments 0 with
+ * everything: zeros inserted before the responses. Reordering permutes the
+ * means and both indices of the co-moments; dropping a term deletes its
+ * entry, row and column. Only the upper triangle is written (the lower
+ * stays 0, as after folds and loads). */
+
+/* The (symmetric) co-moment of data columns i and j from the upper triangle. */
+static double com_at(const csvreg_accum *a, size_t i, size_t j) {
+  return i <= j ? com_of(a)[j * a->m + i] : com_of(a)[i * a->m + j];
+}
+
+/* out := the state of the columns src[0..m2) of a, in that order. */
+static void normal_select(const csvreg_accum *a, const size_t *src, size_t m2, double *out) {
+  double *mean = out, *com = out + m2;
+  for (size_t j = 0; j < m2; j++) {
+    mean[j] = src[j] < a->m ? mean_of(a)[src[j]] : 0.0;
+    for (size_t i = 0; i <= j; i++)
+      com[j * m2 + i] = src[i] < a->m && src[j] < a->m ? com_at(a, src[i], src[j]) : 0.0;
+  }
+}
+
+static void normal_add_columns(csvreg_accum *a, size_t k, const double *comb) {
+  const size_t m = a->m, p = a->p, m2 = m + k, ic = (size_t)a->intercept;
+  double *x = a->k, *mean = x, *com = x + m2;
+#define MAP(j) ((j) < p ? (j) : (j) + k)
+  /* In place, from the last entry back (co-moments, then means): every
+   * entry moves to an index at least its own, so none is overwritten
+   * before it is read. */
+  for (size_t j = m; j-- > 0;)
+    for (size_t i = j + 1; i-- > 0;)
+      com[MAP(j) * m2 + MAP(i)] = x[m + j * m + i];
+  for (size_t j = m; j-- > 0;)
+    mean[MAP(j)] = x[j];
+#undef MAP
+  for (size_t j = p; j < p + k; j++)
+    mean[j] = 0.0;
+  /* The rest is 0: the new rows and columns, the lower triangle. */
+  for (size_t j = 0; j < m2; j++) {
+    double *col = com + j * m2;
+    if (j >= p && j < p + k) {
+      memset(col, 0, m2 * sizeof *col);
+      continue;
+    }
+    memset(col + j + 1, 0, (m2 - j - 1) * sizeof *col);
+    if (j >= p + k)
+      memset(col + p, 0, k * sizeof *col);
+  }
+  if (!comb)
+    return;
+    /* New column n = sum_j e_j x_j over the old terms (the frame's shift
+     * makes the constant part 0): its mean is e'mean, its co-moments with an
+     * old column s are sum_j e_j C[j, s], with a new column l e_l' C e_n. */
+#define C2(i, j) ((i) <= (j) ? com[(j)*m2 + (i)] : com[(i)*m2 + (j)])
+  for (size_t n = 0; n < k; n++) {
+    const double *e = comb + n * (ic + p) + ic;
+    size_t cn = p + n;
+    double mu = 0;
+    for (size_t j = 0; j < p; j++)
+      mu += e[j] * mean[j];
+    mean[cn] = mu;
+    for (size_t s2 = 0; s2 < m2; s2++) {
+      double v = 0;
+      if (s2 < p || s2 >= p + k) {
+        for (size_t j = 0; j < p; j++)
+          v += e[j] * C2(j, s2);
+      } else if (s2 <= cn) { /* each pair of new columns once */
+        const double *el = comb + (s2 - p) * (ic + p) + ic;
+        for (size_t j = 0; j < p; j++) {
+          double cj = 0;
+          for (size_t h = 0; h < p; h++)
+            cj += C2(j, h) * e[h];
+          v += el[j] * cj;
+        }
+      } else {
+        continue;
+      }
+      if (s2 <= cn)
+        com[cn * m2 + s2] = v;
+      else
+        com[s2 * m2 + cn] = v;
+    }
+  }
+#undef C2
+}
+
+static csvreg_status normal_permute(const csvreg_accum *a, const size_t *perm, double *out,
+                                    csvreg_error *err) {
+  size_t *src = malloc(a->m * sizeof *src);
+  if (!src)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t j = 0; j < a->m; j++)
+    src[j] = j < a->p ? perm[j] : j;
+  normal_select(a, src, a->m, out);
+  free(src);
+  return CSVREG_OK;
+}
+
+static csvreg_status normal_drop_column(const csvreg_accum *a, size_t j, double *out,
+                                        csvreg_error *err) {
+  size_t *src = malloc(a->m * sizeof *src);
+  if (!src)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t i = 0; i + 1 < a->m; i++)
+    src[i] = i < j ? i : i + 1;
+  normal_select(a, src, a->m - 1, out);
+  free(src);
+  return CSVREG_OK;
+}
+
 const kernel_ops kernel_normal = {
     .name = "normal",
     .solver = CSVREG_SOLVER_NORMAL,
@@ -430,7 +542,9 @@ const kernel_ops kernel_normal = {
     .merge = normal_merge,
     .scale = normal_scale,
     .subtract = normal_subtract,
-    .add_columns = NULL,
+    .add_columns = normal_add_columns,
+    .permute = normal_permute,
+    .drop_column = normal_drop_column,
     .solve = normal_solve,
     .resid_ss = normal_resid_ss,
     .design_factor = normal_design_factor,

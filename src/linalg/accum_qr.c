@@ -359,6 +359,150 @@ static csvreg_status qr_design_factor(const csvreg_accum *a, const size_t *kept,
   return CSVREG_OK;
 }
 
+/* ---- column operations (accum_columns.c does the frame) ----
+ *
+ * Adding columns. Let A = [1 | X | Y] (Y: the responses) = Q R with
+ *     R = [R11  R1y]     R11: t x t, t = intercept + p (the design),
+ *         [ 0   Ryy]     Ryy: the responses' residual block (rho for y).
+ * Inserting k columns that are 0 on every folded row before the responses,
+ * A' = [1 | X | 0 | Y], gives A' = Q [R11 0 R1y; 0 0 Ryy]: the zero columns
+ * cost nothing, but the residual rows of Y now sit in rows t.., under the
+ * new columns' diagonal, so that matrix is not the triangular factor of the
+ * wider state (rho would be in row t, column t + k). The fix-up is a row
+ * permutation, which is orthogonal: move Y's rows down by k and leave k zero
+ * rows for the new columns,
+ *     R' = [R11  0  R1y]
+ *          [ 0   0   0 ]   k zero rows: the new columns' diagonal is 0
+ *          [ 0   0  Ryy],
+ * upper triangular with R''R' = A''A' exactly: no arithmetic at all, and
+ * rho stays the last diagonal entry (the RSS the solve reads). Later folds
+ * fill the new columns: a reflector on [0; b] is dlarfg with alpha = 0, as
+ * for any column whose first rows were 0 (dtpqrt and qr_update_avx2 alike).
+ * In index terms rows and columns both map i -> i (i < t), i + k (i >= t).
+ * A column whose past values are a combination of the design's columns
+ * (a dropped baseline brought back) is the same with R11 e in place of 0. */
+static void qr_add_columns(csvreg_accum *a, size_t k, const double *comb) {
+  const size_t q = a->q, t = (size_t)a->intercept + a->p, q2 = q + k;
+  double *r = a->k;
+  /* In place, from the last entry back: every entry moves to an index at
+   * least its own, so none is overwritten before it is read. */
+  for (size_t c = q; c-- > 0;) {
+    size_t c2 = c < t ? c : c + k;
+    for (size_t i = c + 1; i-- > 0;)
+      r[c2 * q2 + (i < t ? i : i + k)] = r[c * q + i];
+  }
+  /* The rest is 0: the new columns, the new rows, the lower triangle. */
+  for (size_t c2 = 0; c2 < q2; c2++) {
+    double *col = r + c2 * q2;
+    if (c2 >= t && c2 < t + k) {
+      memset(col, 0, q2 * sizeof *col);
+      continue;
+    }
+    memset(col + c2 + 1, 0, (q2 - c2 - 1) * sizeof *col);
+    if (c2 >= t + k)
+      memset(col + t, 0, k * sizeof *col);
+  }
+  /* A column that was A e on the folded rows (e over the t design columns)
+   * is Q (R e): its part of R is R11 e in rows 0..t-1 and nothing below,
+   * so its diagonal is 0 as for a zero column (it is aliased until rows
+   * that are not that combination arrive). */
+  for (size_t n = 0; comb && n < k; n++) {
+    const double *e = comb + n * t;
+    double *col = r + (t + n) * q2;
+    for (size_t i = 0; i < t; i++) {
+      double sum = 0;
+      for (size_t j = i; j < t; j++)
+        sum += r[j * q2 + i] * e[j];
+      col[i] = sum;
+    }
+  }
+}
+
+/* Reordering the terms is R P for a column permutation P that moves only
+ * term columns, and (R P)'(R P) = P'A'A P is the state of the reordered
+ * design. R P is no longer triangular from the first moved column f on;
+ * columns before f are untouched and have zeros in rows f.., so only the
+ * trailing block (rows and columns f..q-1, responses included: they get the
+ * same Q) is refactored, by Householder QR (dgeqrf), and the leading rows
+ * and columns stay bit for bit. The diagonal may change sign: nothing reads
+ * R's signs (the solve takes |R_jj|, squares and triangular solves; folds
+ * and merges take any R). */
+static csvreg_status qr_permute(const csvreg_accum *a, const size_t *perm, double *out,
+                                csvreg_error *err) {
+  const size_t q = a->q, ic = (size_t)a->intercept, p = a->p;
+  size_t f = q;
+  for (size_t c = 0; c < q; c++) {
+    size_t from = c >= ic && c < ic + p ? ic + perm[c - ic] : c;
+    if (from != c && f == q)
+      f = c;
+    memcpy(out + c * q, a->k + from * q, q * sizeof *out);
+  }
+  if (f == q)
+    return CSVREG_OK;
+  const size_t nb = q - f;
+  double *tau = malloc(nb * sizeof *tau);
+  if (!tau)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  double *blk = out + f * q + f;
+  lapack_int info =
+      LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)nb, (lapack_int)nb, blk, (lapack_int)q, tau);
+  free(tau);
+  if (info != 0)
+    return err_set(err, info == LAPACK_WORK_MEMORY_ERROR ? CSVREG_E_NOMEM : CSVREG_E_INTERNAL,
+                   "reordering the triangular factor: dgeqrf failed (info %d)", (int)info);
+  /* dgeqrf leaves its reflectors below the diagonal. */
+  for (size_t c = 0; c < nb; c++)
+    for (size_t i = c + 1; i < nb; i++)
+      blk[c * q + i] = 0.0;
+  return CSVREG_OK;
+}
+
+/* As givens_rows, with LAPACK dlartg's conventions: the new diagonal keeps
+ * the sign of the old one, and a zero diagonal makes the rotation a swap of
+ * the two rows (cs 0, sn 1), which moves numbers without rounding them. So
+ * removing a column that is 0 on every folded row (added, never seen) gives
+ * back the state before it was added, bit for bit. */
+static void rotate_rows(double *r, size_t ld, size_t c, size_t ncols) {
+  double f = r[c * ld + c], g = r[c * ld + c + 1];
+  if (g == 0)
+    return;
+  double cs = 0, sn = 1;
+  if (f != 0) {
+    double h = copysign(hypot(f, g), f);
+    cs = f / h;
+    sn = g / h;
+  }
+  for (size_t j = c; j < ncols; j++) {
+    double u = r[j * ld + c], v = r[j * ld + c + 1];
+    r[j * ld + c] = f != 0 ? cs * u + sn * v : v;
+    r[j * ld + c + 1] = f != 0 ? -sn * u + cs * v : -u;
+  }
+}
+
+/* Removing term column c: R without it is upper Hessenberg from column c
+ * on (R'R without row and column c is exactly the state of the smaller
+ * design; a term's shift only ever touched its own column). Givens
+ * rotations of rows c, c+1, ... restore the triangle, the response columns
+ * included, after which the last row is 0 and is dropped. For the last term
+ * this is one rotation of the response rows: [e; rho] -> [+-hypot(e, rho); 0],
+ * the dropped column's share of y joining the residual. */
+static csvreg_status qr_drop_column(const csvreg_accum *a, size_t j, double *out,
+                                    csvreg_error *err) {
+  const size_t q = a->q, c = (size_t)a->intercept + j, nc = q - 1;
+  double *h = malloc(q * nc * sizeof *h);
+  if (!h)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  memcpy(h, a->k, c * q * sizeof *h);
+  memcpy(h + c * q, a->k + (c + 1) * q, (nc - c) * q * sizeof *h);
+  for (size_t cc = c; cc < nc; cc++)
+    rotate_rows(h, q, cc, nc);
+  for (size_t cc = 0; cc < nc; cc++)
+    for (size_t i = 0; i <= cc; i++)
+      out[cc * nc + i] = h[cc * q + i];
+  free(h);
+  return CSVREG_OK;
+}
+
 const kernel_ops kernel_qr = {
     .name = "qr",
     .solver = CSVREG_SOLVER_QR,
@@ -370,7 +514,9 @@ const kernel_ops kernel_qr = {
     /* A QR factor cannot be downdated stably (hyperbolic rotations lose
      * accuracy without bound). */
     .subtract = NULL,
-    .add_columns = NULL,
+    .add_columns = qr_add_columns,
+    .permute = qr_permute,
+    .drop_column = qr_drop_column,
     .solve = qr_solve,
     .resid_ss = qr_resid_ss,
     .design_factor = qr_design_factor,

@@ -17,7 +17,7 @@ typedef struct accum_kernel_info {
   const char *name;
   csvreg_solver solver;
   int can_subtract;    /* csvreg_accum_subtract works */
-  int can_add_columns; /* accum_add_columns works */
+  int can_add_columns; /* add_columns, permute, drop_column work */
 } accum_kernel_info;
 
 /* The i-th kernel of the table: 0 and *out filled, or -1 past the end. */
@@ -80,9 +80,70 @@ csvreg_status accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_w
 /* Back to the empty state, names and shape kept. */
 void accum_reset(csvreg_accum *a);
 
-/* Appends k design columns to a live state. No kernel supports it yet:
- * CSVREG_E_USAGE naming the kernel. */
+/* csvreg__accum_add_columns with the default names "x<index>". */
 csvreg_status accum_add_columns(csvreg_accum *a, size_t k, csvreg_error *err);
+
+/* ---- changing the design columns (accum_columns.c) ----
+ * For terms known only as the data arrives (factor levels first seen after
+ * many rows) and R's term order, chosen at the end. Exact algebra on the
+ * state (both kernels), no data; each call leaves the state unchanged when
+ * it fails. Terms are 0-based, the intercept excluded; the responses stay
+ * last and the intercept first throughout. */
+
+/* Appends k terms whose values on every row folded so far are 0 (a level
+ * not seen yet), after the present terms. names[k] are copied (NULL, or a
+ * NULL entry: "x<index>") and must differ from every term and each other
+ * (CSVREG_E_USAGE); past CSVREG_MAX_TERMS: CSVREG_E_LIMIT. Works on an
+ * empty state, after any number of folds and repeatedly; later rows carry
+ * the new terms' values as usual. */
+csvreg_status csvreg__accum_add_columns(csvreg_accum *a, size_t k, const char *const *names,
+                                        csvreg_error *err);
+
+/* Appends one term whose values on every row folded so far are the
+ * combination c[0] + sum_j c[1 + j] * term j (c: 1 + p numbers; c[0] must
+ * be 0 without an intercept); later rows carry its own values. For a
+ * treatment baseline already dropped that becomes a level again (an update
+ * brings a level that sorts first): over past rows its dummy is
+ * 1 - the other levels' dummies, and an interaction x:base is
+ * x - sum x:level. Exact algebra up to the rounding of the combination. */
+csvreg_status csvreg__accum_add_combination(csvreg_accum *a, const char *name, const double *c,
+                                            csvreg_error *err);
+
+/* Reorders the terms: new term j is old term perm[j] (perm: a permutation
+ * of 0..p-1; names and shift move with their columns). QR: the factor's
+ * columns are permuted and the trailing block from the first moved column
+ * on is re-triangularised (dgeqrf); normal: the moments are permuted. */
+csvreg_status csvreg__accum_permute(csvreg_accum *a, const size_t *perm, csvreg_error *err);
+
+/* Removes term j from the design (a treatment-contrast baseline): the state
+ * becomes the state of the design without that column. At least one term
+ * or the intercept must remain. */
+csvreg_status csvreg__accum_drop_column(csvreg_accum *a, size_t j, csvreg_error *err);
+
+/* Keeps exactly the terms names[0..n), in that order, dropping the others:
+ * the end-of-data step (R's baseline dropped, R's term and level order).
+ * Every name must be a term, none twice, and the state's names distinct. */
+csvreg_status csvreg__accum_select(csvreg_accum *a, const char *const *names, size_t n,
+                                   csvreg_error *err);
+
+/* The position of the term named `name`, or (size_t)-1. */
+size_t csvreg__accum_term_index(const csvreg_accum *a, const char *name);
+
+/* A deep copy (names, totals, shift, numbers; no workspace). */
+csvreg_status csvreg__accum_clone(csvreg_accum **out, const csvreg_accum *a, csvreg_error *err);
+
+/* dst := dst (+) src for states whose terms may differ, aligned by name:
+ * each side gets the terms only the other has as zero columns (it never saw
+ * them), src's copy is put in dst's order, then the plain merge. The merged
+ * order is dst's terms in dst's order, then src's new terms in src's order;
+ * states with the same terms in the same order merge exactly as
+ * accum_merge_ws. Solver, intercept, response and inputs must agree, and
+ * each side's term names be distinct (CSVREG_E_USAGE). ws as accum_merge_ws.
+ * src is not changed; dst is unchanged when the names do not align or
+ * memory runs out before the merge, and should the merge itself fail it
+ * may keep src's terms as zero columns (the same rows, a valid state). */
+csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
+                                          csvreg_error *err);
 
 /* ---- solving ---- */
 

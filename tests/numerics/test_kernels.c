@@ -16,7 +16,8 @@
  *   - save / load / save is bit-exact (numbers, shift, totals, text, fit);
  *   - a workspace shared by accumulators of two shapes gives bit-identical
  *     numbers to each accumulator's own; reset then refold equals fresh;
- *   - adding columns to a live state is CSVREG_E_USAGE while unimplemented.
+ *   - adding columns to a live state is CSVREG_E_USAGE in a kernel without
+ *     it (both kernels have it now: test_levels.c tests it).
  * The data are well conditioned with an intercept (scaled, centred condition
  * ~ 1), with an offset of 1000 on one column and weights 0, 0.5, 1 and 2.
  * Fits also get ten times the error the kernel estimates itself (same_fit),
