@@ -46,7 +46,7 @@
  *     csvreg_accum_add_chunk(a, c, &err);
  *   } while (st != CSVREG_END);
  *   csvreg_accum_solve(a, NULL, &fit, &err);
- *   printf("%.17g\n", fit->terms[1].estimate);
+ *   printf("%.17g\n", csvreg_fit_term(fit, 1)->estimate);
  *   csvreg_fit_free(fit); csvreg_accum_free(a); csvreg_chunk_free(c);
  *   csvreg_spec_free(s); csvreg_reader_free(r);
  */
