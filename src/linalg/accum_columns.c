@@ -273,10 +273,6 @@ csvreg_status csvreg__accum_add_combination(csvreg_accum *a, const char *name, c
   return st;
 }
 
-csvreg_status accum_add_columns(csvreg_accum *a, size_t k, csvreg_error *err) {
-  return csvreg__accum_add_columns(a, k, NULL, err);
-}
-
 csvreg_status csvreg__accum_permute(csvreg_accum *a, const size_t *perm, csvreg_error *err) {
   if (!a || (a->p && !perm))
     return err_set(err, CSVREG_E_USAGE, "permute: missing accumulator or order");

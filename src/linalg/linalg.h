@@ -80,9 +80,6 @@ csvreg_status accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_w
 /* Back to the empty state, names and shape kept. */
 void accum_reset(csvreg_accum *a);
 
-/* csvreg__accum_add_columns with the default names "x<index>". */
-csvreg_status accum_add_columns(csvreg_accum *a, size_t k, csvreg_error *err);
-
 /* ---- changing the design columns (accum_columns.c) ----
  * For terms known only as the data arrives (factor levels first seen after
  * many rows) and R's term order, chosen at the end. Exact algebra on the
