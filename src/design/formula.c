@@ -29,7 +29,7 @@
 #define MAX_TERMS ((size_t)1 << 16)   /* terms after expansion */
 #define MAX_PRODUCT ((size_t)1 << 20) /* terms of one product before duplicates go */
 #define MAX_POLY_DEGREE 64
-#define MAX_COLUMNS ((size_t)1 << 24)
+#define MAX_COLUMNS ((size_t)1 << 20)
 
 /* ------------------------------------------------------------------------ */
 /* Syntax tree                                                              */
@@ -406,7 +406,7 @@ static const char *tok_desc(const parser *p) {
 }
 
 static size_t parse_call(parser *p, size_t callnode) {
-  /* at '(' */
+  size_t lp = p->toff; /* at '(' */
   if (lex(p) != CSVREG_OK)
     return NONE;
   size_t last = NONE;
@@ -455,6 +455,10 @@ static size_t parse_call(parser *p, size_t callnode) {
     if (p->tt == T_RP) {
       p->t->v[callnode].end = p->pos;
       return lex(p) == CSVREG_OK ? callnode : NONE;
+    }
+    if (p->tt == T_END) {
+      perr(p, lp, "unbalanced '(': no matching ')'");
+      return NONE;
     }
     perr(p, p->toff, "expected ',' or ')' in the arguments of %s(), found %s",
          p->t->v[callnode].str, tok_desc(p));
@@ -733,6 +737,13 @@ static size_t nargs(const tree *t, size_t call) {
   return k;
 }
 
+/* Where node i's text starts (a binary node's `off` is its operator). */
+static size_t node_start(const tree *t, size_t i) {
+  while (t->v[i].type == N_BIN)
+    i = t->v[i].a;
+  return t->v[i].off;
+}
+
 static int is_whole(double v, double lo, double hi) { return v == floor(v) && v >= lo && v <= hi; }
 
 static csvreg_status check_numeric(parser *p, size_t i);
@@ -808,7 +819,7 @@ static csvreg_status check_varcall(parser *p, size_t i) {
     if (k != 1 || t->v[a].argname)
       return perr(p, n->off, "factor() takes one column: factor(x)");
     if (t->v[a].type != N_NAME || strcmp(t->v[a].str, ".") == 0)
-      return perr(p, t->v[a].off, "factor() takes a column name");
+      return perr(p, node_start(t, a), "factor() takes a column name");
     return CSVREG_OK;
   }
   if (strcmp(n->str, "relevel") == 0) {
@@ -831,10 +842,11 @@ static csvreg_status check_varcall(parser *p, size_t i) {
       if (check_varcall(p, x) != CSVREG_OK)
         return p->st;
     } else if (xn->type != N_NAME || strcmp(xn->str, ".") == 0) {
-      return perr(p, xn->off, "relevel() takes a column name or factor(column)");
+      return perr(p, node_start(t, x), "relevel() takes a column name or factor(column)");
     }
     if (t->v[ref].type != N_STR)
-      return perr(p, t->v[ref].off, "ref must be a level in quotes: relevel(x, ref = \"level\")");
+      return perr(p, node_start(t, ref),
+                  "ref must be a level in quotes: relevel(x, ref = \"level\")");
     return CSVREG_OK;
   }
   if (strcmp(n->str, "poly") == 0) {
@@ -865,7 +877,7 @@ static csvreg_status check_varcall(parser *p, size_t i) {
     if (check_numeric(p, x) != CSVREG_OK)
       return p->st;
     if (deg != NONE && (t->v[deg].type != N_NUM || !is_whole(t->v[deg].num, 1, MAX_POLY_DEGREE)))
-      return perr(p, t->v[deg].off, "the degree of poly() must be a whole number from 1 to %d",
+      return perr(p, node_start(t, deg), "the degree of poly() must be a whole number from 1 to %d",
                   MAX_POLY_DEGREE);
     int is_raw = 0;
     if (raw != NONE) {
@@ -875,7 +887,7 @@ static csvreg_status check_varcall(parser *p, size_t i) {
       else if (r->type == N_NAME && (strcmp(r->str, "T") == 0 || strcmp(r->str, "F") == 0))
         is_raw = r->str[0] == 'T';
       else
-        return perr(p, r->off, "raw must be TRUE or FALSE");
+        return perr(p, node_start(t, raw), "raw must be TRUE or FALSE");
     }
     if (!is_raw)
       return perr(p, n->off,
@@ -912,7 +924,7 @@ static csvreg_status check_rhs(parser *p, size_t i) {
     if (n->op == '^') {
       const node *b = &t->v[n->b];
       if (b->type != N_NUM || !is_whole(b->num, 1, 1e9))
-        return perr(p, b->off,
+        return perr(p, node_start(t, n->b),
                     "the power of terms must be a whole number >= 1, as in "
                     "(a + b)^2; arithmetic goes inside I()");
       return CSVREG_OK;
@@ -958,7 +970,10 @@ csvreg_status csvreg__formula_parse(csvreg__formula **out, const char *text, siz
     p.t->root = root;
     const node *r = &p.t->v[root];
     if (r->type == N_BIN && r->op == '~') {
-      if (check_numeric(&p, r->a) == CSVREG_OK)
+      const node *l = &p.t->v[r->a];
+      if (l->type == N_BIN && l->op == '~')
+        perr(&p, r->off, "'~' may appear only once, between the response and the terms");
+      else if (check_numeric(&p, r->a) == CSVREG_OK)
         check_rhs(&p, r->b);
     } else if (r->type == N_UN && r->op == '~') {
       check_rhs(&p, r->a);

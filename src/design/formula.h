@@ -107,7 +107,7 @@ typedef struct csvreg__dcols {
  * order, baseline first. A factor coded by contrasts gets a column for each
  * level but the first; by indicators, one for each level. Which of the two
  * does not depend on how many levels are known yet, so columns only get added
- * as levels appear. Limit: CSVREG_E_LIMIT past 2^24 columns. */
+ * as levels appear. Limit: CSVREG_E_LIMIT past 2^20 columns. */
 csvreg_status csvreg__formula_columns(const csvreg__formula *f, const int *categorical,
                                       const size_t *nlevels, const char *const *const *levels,
                                       csvreg__dcols **out, csvreg_error *err);
