@@ -34,6 +34,9 @@ for (s in formulas) {
   for (j in seq_len(ncol(mm)))
     writeLines(paste0("C\t", colnames(mm)[j], "\t",
                       paste(sprintf("%a", mm[, j]), collapse = ",")), con)
+  if (attr(tt, "response") == 1)
+    writeLines(paste0("Y\t", paste(sprintf("%a", model.response(model.frame(fo, d))),
+                                   collapse = ",")), con)
   writeLines("E", con)
 }
 close(con)
