@@ -125,6 +125,8 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
       goto fail;
     }
   }
+  if (!o->intercept)
+    f->intercept = 0; /* as `- 1`: before the columns, whose coding depends on it */
   if ((st = csvreg__formula_columns(f, NULL, NULL, NULL, &s->dcols, err)))
     goto fail;
   const csvreg__dcols *d = s->dcols;
@@ -134,7 +136,7 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
     goto fail;
   }
   s->ncolumns = ncols;
-  s->intercept = d->intercept && o->intercept;
+  s->intercept = d->intercept;
   s->skip_bad = o->skip_bad ? 1 : 0;
   s->nterms = d->ncols;
   /* plain: the response and every term one column, no term twice */

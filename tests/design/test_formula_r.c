@@ -298,6 +298,9 @@ int main(int argc, char **argv) {
     }
   }
   fclose(fp);
+  free(vals);
+  csvreg__dcols_free(dc);
+  csvreg__formula_free(f);
   printf("formulas checked: %zu; term labels %zu, columns %zu, values %zu\n", nform, nlabels,
          ncolumns, nvalues);
   printf("mismatches: labels %zu, column names %zu, values %zu (one ulp apart: %zu)\n", bad_label,

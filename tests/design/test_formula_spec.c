@@ -189,6 +189,14 @@ static void test_plain_is_options(const char *csv) {
     CHECK(strcmp(csvreg_spec_weights_name(a), "c") == 0, "weights");
   }
   csvreg_spec_free(a);
+  /* intercept = 0 is `- 1` */
+  csvreg_spec_options_init(&so);
+  so.intercept = 0;
+  a = NULL;
+  CHECK(csvreg_spec_new_formula(&a, names, ncol, "y ~ I(a^2)", &so, NULL, &err) == CSVREG_OK, "%s",
+        err.message);
+  CHECK(a && csvreg_spec_intercept(a) == 0 && csvreg_spec_nterms(a) == 1, "no intercept");
+  csvreg_spec_free(a);
   csvreg_reader_free(r);
 }
 
