@@ -1891,7 +1891,8 @@ csvreg_status csvreg__formula_columns(const csvreg__formula *f, const int *categ
           sb_puts(&nb, fv->name);
           if (cat) {
             sb_puts(&nb, levels[v][e]);
-          } else if (fv->kind == CSVREG__VAR_POLY) {
+          } else if (fv->kind == CSVREG__VAR_POLY && fv->degree > 1) {
+            /* model.matrix adds a matrix's column names only past one column */
             char num[24];
             snprintf(num, sizeof num, "%zu", e + 1);
             sb_puts(&nb, num);
