@@ -37,6 +37,15 @@ for (s in formulas) {
   if (attr(tt, "response") == 1)
     writeLines(paste0("Y\t", paste(sprintf("%a", model.response(model.frame(fo, d))),
                                    collapse = ",")), con)
+  if (attr(tt, "response") == 1) {
+    fit <- lm(fo, data = d)
+    co <- coef(fit)
+    se <- sqrt(diag(vcov(fit)))
+    for (j in seq_along(co))
+      writeLines(paste0("B\t", names(co)[j], "\t",
+                        if (is.na(co[j])) "NA" else sprintf("%a", co[j]), "\t",
+                        if (is.na(se[j])) "NA" else sprintf("%a", se[j])), con)
+  }
   writeLines("E", con)
 }
 close(con)
