@@ -26,7 +26,7 @@
 
 #define NONE ((size_t)-1)
 #define MAX_DEPTH 200                 /* nesting of the syntax tree */
-#define MAX_TERMS ((size_t)1 << 16)   /* terms after expansion */
+#define MAX_TERMS ((size_t)1 << 13)   /* terms after expansion (designs take 4096) */
 #define MAX_PRODUCT ((size_t)1 << 20) /* terms of one product before duplicates go */
 #define MAX_POLY_DEGREE 64
 #define MAX_COLUMNS ((size_t)1 << 20)
@@ -1181,6 +1181,13 @@ static size_t term_order(const xctx *x, const uint64_t *a) {
   return c;
 }
 
+static size_t term_hash(const xctx *x, const uint64_t *a) {
+  uint64_t hv = 1469598103934665603ull;
+  for (size_t k = 0; k < x->nw; k++)
+    hv = (hv ^ a[k]) * 1099511628211ull;
+  return (size_t)(hv ^ (hv >> 29));
+}
+
 /* R's TrimRepeats: drops empty terms and repeats, keeping first occurrences
  * (a hash set keeps this linear: products can hold a million terms). */
 static void tl_trim(xctx *x, tlist *l) {
@@ -1201,10 +1208,7 @@ static void tl_trim(xctx *x, tlist *l) {
     const uint64_t *a = tl_at(x, l, i);
     if (term_zero(x, a))
       continue;
-    uint64_t hv = 1469598103934665603ull;
-    for (size_t k = 0; k < x->nw; k++)
-      hv = (hv ^ a[k]) * 1099511628211ull;
-    size_t s = (size_t)(hv ^ (hv >> 29)) & (hcap - 1);
+    size_t s = term_hash(x, a) & (hcap - 1);
     int dup = 0;
     for (; h[s] != NONE; s = (s + 1) & (hcap - 1))
       if (term_eq(x, tl_at(x, l, h[s]), a)) {
@@ -1617,7 +1621,7 @@ csvreg_status csvreg__formula_expand(csvreg__formula *f, const char *const *name
   x.where = CSVREG__NO_OFFSET;
   uint64_t *mark = NULL;
   tlist terms = {0};
-  size_t *order = NULL;
+  size_t *order = NULL, *hset = NULL, *ostart = NULL, hcap = 0;
 
   if (uses_dot(t, rhs) && names) {
     x.dot = malloc((nnames ? nnames : 1) * sizeof *x.dot);
@@ -1691,10 +1695,32 @@ csvreg_status csvreg__formula_expand(csvreg__formula *f, const char *const *name
   terms.n = nsorted; /* (no term is empty: trimming drops those) */
   f->nterms = terms.n;
   mark = malloc(x.nw * sizeof *mark);
-  if (!mark) {
+  /* The terms by their bits (a hash set) and where each order starts, so
+   * that TermCode's search of the preceding terms is mostly one look-up. */
+  hcap = 16;
+  while (hcap < 2 * terms.n)
+    hcap *= 2;
+  hset = malloc(hcap * sizeof *hset);
+  ostart = calloc(x.nv + 2, sizeof *ostart);
+  if (!mark || !hset || !ostart) {
     xoom(&x);
     goto done;
   }
+  for (size_t q = 0; q < hcap; q++)
+    hset[q] = NONE;
+  for (size_t k = 0; k < terms.n; k++) {
+    size_t q = term_hash(&x, tl_at(&x, &terms, order[k])) & (hcap - 1);
+    while (hset[q] != NONE)
+      q = (q + 1) & (hcap - 1);
+    hset[q] = k;
+  }
+  for (size_t o = 0; o < x.nv + 2; o++)
+    ostart[o] = terms.n;
+  for (size_t k = terms.n; k-- > 0;)
+    ostart[term_order(&x, tl_at(&x, &terms, order[k]))] = k;
+  for (size_t o = x.nv + 1; o-- > 0;) /* the first term of order >= o */
+    if (ostart[o + 1] < ostart[o])
+      ostart[o] = ostart[o + 1];
   for (size_t k = 0; k < terms.n && x.st == CSVREG_OK; k++) {
     const uint64_t *tk = tl_at(&x, &terms, order[k]);
     csvreg__fterm *ft = &f->terms[k];
@@ -1719,7 +1745,12 @@ csvreg_status csvreg__formula_expand(csvreg__formula *f, const char *const *name
       int code = 2;
       if (term_zero(&x, mark))
         code = 1;
-      for (size_t j = 0; j < k && code == 2; j++)
+      for (size_t q = term_hash(&x, mark) & (hcap - 1); code == 2 && hset[q] != NONE;
+           q = (q + 1) & (hcap - 1))
+        if (hset[q] < k && term_eq(&x, tl_at(&x, &terms, order[hset[q]]), mark))
+          code = 1;
+      /* else a preceding term of order >= m - 1 that holds it */
+      for (size_t j = ostart[m - 1]; j < k && code == 2; j++)
         if (term_sub(&x, mark, tl_at(&x, &terms, order[j])))
           code = 1;
       ft->code[ft->nvars] = (unsigned char)code;
@@ -1743,6 +1774,8 @@ done:
   free(x.dot);
   free(mark);
   free(order);
+  free(hset);
+  free(ostart);
   free(terms.w);
   if (x.st != CSVREG_OK && where)
     *where = x.where == NONE ? CSVREG__NO_OFFSET : x.where;
