@@ -1018,6 +1018,41 @@ CSVREG_API csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p,
                                                    const csvreg_accum *a, char **out,
                                                    csvreg_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Formulas (R's model language; issue 12 part 1: numeric terms)            */
+/* ------------------------------------------------------------------------ */
+
+/* An offset that points at no position of the formula. */
+#define CSVREG_NO_OFFSET ((size_t)-1)
+
+/* A spec from an R formula, as lm() reads it: `log(wage) ~ experience +
+ * I(experience^2) + education`, `y ~ (a + b + c)^2 - a:b`, `y ~ . - z`,
+ * `y ~ poly(x, 3, raw = TRUE) + log(z) - 1`. Terms are named as R names the
+ * coefficients and come in R's order. `.` stands for every column but the
+ * response's and the weights. o->target and o->features must be NULL (the
+ * formula says both); o->weights, o->na and o->skip_bad work as for
+ * csvreg_spec_new, and o->intercept = 0 removes the intercept as `- 1` does.
+ * A formula of plain columns gives the same spec as the options would; with
+ * transforms the chunk computes the design, and a transform that is not
+ * finite on a row (log(0), sqrt(-1)) is a CSVREG_E_VALUE naming the line,
+ * the column and its value, or with skip_bad drops the row (dropped_bad).
+ * Errors: CSVREG_E_USAGE for the formula's syntax and for what is not
+ * supported yet (factor(), relevel(): categorical terms; orthogonal poly()),
+ * with *where (may be NULL) the byte offset of the offending position
+ * (CSVREG_NO_OFFSET when none: see csvreg_formula_caret); CSVREG_E_COLUMN for
+ * a column that is not in the header (*where at its first use);
+ * CSVREG_E_LIMIT past CSVREG_MAX_TERMS terms. Saving a model of a computed
+ * spec is not supported yet. */
+CSVREG_API csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *names,
+                                                 size_t ncolumns, const char *formula,
+                                                 const csvreg_spec_options *o, size_t *where,
+                                                 csvreg_error *err);
+
+/* Writes the formula and under it a caret at byte `offset`, both indented by
+ * two spaces ("  y ~ lg(x)\n        ^"; control bytes shown as spaces, UTF-8
+ * counted as characters) into buf; returns the length as snprintf does. */
+CSVREG_API size_t csvreg_formula_caret(const char *formula, size_t offset, char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,8 @@ struct csvreg_chunk {
   uint64_t *na;          /* [ninputs] */
   unsigned char *row_na; /* [ninputs] scratch for one row */
   uint64_t *recno;       /* [cap] record number of each row (for splitting) */
+  uint64_t *lines;       /* computed specs: [cap] physical line of each row */
+  design_work work;      /* computed specs: the design buffers */
   design_block design;
 };
 
@@ -81,7 +83,16 @@ csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
     csvreg_chunk_free(c);
     return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
   }
-  design_build(s, c->vals, c->cap, &c->design);
+  if (s->formula) {
+    csvreg_status st = csvreg__design_work_init(&c->work, s, rows, err);
+    if (st == CSVREG_OK && !(c->lines = calloc(rows, sizeof *c->lines)))
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
+    if (st != CSVREG_OK) {
+      csvreg_chunk_free(c);
+      return st;
+    }
+  }
+  design_build(s, c->vals, c->cap, &c->work, &c->design);
   *out = c;
   return CSVREG_OK;
 }
@@ -96,6 +107,8 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   free(c->status);
   free(c->text.p);
   free(c->text_end);
+  free(c->lines);
+  csvreg__design_work_free(&c->work);
   free(c);
 }
 
@@ -202,6 +215,56 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
   return CSVREG_OK;
 }
 
+/* A computed spec's design for the filled rows. A row with a non-finite
+ * term or response (log(0)) is an error naming its line, the blamed column
+ * and the values, or with skip_bad is dropped like a bad row: the rows after
+ * it move up and the design is computed again (same values, fewer rows). */
+static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csvreg_status st,
+                                    csvreg_error *err) {
+  const csvreg_spec *s = c->spec;
+  const size_t cap = c->cap;
+  size_t nbad = csvreg__design_compute(s, c->vals, cap, c->rows, &c->work);
+  if (nbad == 0)
+    return st;
+  const unsigned char *bad = c->work.bad;
+  if (!s->skip_bad) {
+    size_t i = 0;
+    while (!bad[i])
+      i++;
+    char msg[400];
+    size_t k = csvreg__design_explain(s, c->vals, cap, &c->work, i, msg, sizeof msg);
+    err_at(err, csvreg_reader_source(r), c->lines[i], c->recno[i], s->input_cols[k] + 1,
+           s->input_names[k]);
+    return err_set(err, CSVREG_E_VALUE, "%s (use --skip-bad to drop such rows)", msg);
+  }
+  /* keep_rows: the i-th complete record is row i; mark the dropped ones */
+  size_t row = 0;
+  for (size_t q = 0; c->opt.keep_rows && q < c->nrecords; q++)
+    if (c->status[q] == CSVREG_ROW_OK && bad[row++])
+      c->status[q] = CSVREG_ROW_BAD;
+  size_t kept = 0;
+  for (size_t i = 0; i < c->rows; i++) {
+    if (bad[i]) {
+      if (s->weights_input >= 0 && c->vals[(size_t)s->weights_input * cap + i] == 0)
+        c->counts.zero_weight--;
+      else
+        c->counts.used--;
+      c->counts.dropped_bad++;
+      continue;
+    }
+    if (kept != i) {
+      for (size_t k = 0; k < s->ninputs; k++)
+        c->vals[k * cap + kept] = c->vals[k * cap + i];
+      c->recno[kept] = c->recno[i];
+      c->lines[kept] = c->lines[i];
+    }
+    kept++;
+  }
+  c->rows = kept;
+  csvreg__design_compute(s, c->vals, cap, c->rows, &c->work);
+  return st;
+}
+
 csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error *err) {
   memset(&c->counts, 0, sizeof c->counts);
   memset(c->na, 0, c->spec->ninputs * sizeof *c->na);
@@ -220,9 +283,11 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     c->counts.records++;
     unsigned char why;
     st = take_row(c, r, &rec, &why, err);
-    if (st == CSVREG_OK)
+    if (st == CSVREG_OK) {
+      if (c->lines)
+        c->lines[c->rows] = rec.line;
       c->recno[c->rows++] = rec.number;
-    else if (st != CSVREG_END)
+    } else if (st != CSVREG_END)
       break;
     if (keep) {
       c->status[c->nrecords] = st == CSVREG_OK ? CSVREG_ROW_OK : why;
@@ -237,7 +302,9 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     }
     st = CSVREG_OK;
   }
-  design_build(c->spec, c->vals, c->cap, &c->design);
+  if (c->spec->formula && c->rows && (st == CSVREG_OK || st == CSVREG_END))
+    st = compute_design(c, r, st, err);
+  design_build(c->spec, c->vals, c->cap, &c->work, &c->design);
   return st;
 }
 

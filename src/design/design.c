@@ -1,14 +1,163 @@
 /*
- * design.c - maps input columns to model terms. Every term today is one
- * numeric input column, and spec.c orders the inputs as [terms..., target,
- * weights], so the design is a view of the chunk with no copy. Terms that
- * compute (interactions, powers, dummy columns) will write into a buffer here.
+ * design.c - maps input columns to model terms. A spec of plain columns has
+ * its inputs ordered [terms..., target, weights] (spec.c), so its design is a
+ * view of the chunk with no copy. A formula spec with transforms or
+ * interactions (spec_formula.c) computes its design here, a chunk at a time:
+ * each numeric variable's program (expr.c) runs once over the rows, then
+ * each design column is the product of its factors in R's order (model.c's
+ * addvar multiplies left to right), so the values equal R's model.matrix.
  */
-#include "design.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-void design_build(const csvreg_spec *s, const double *vals, size_t ld, design_block *out) {
-  out->x = vals;
+#include "design.h"
+#include "expr.h"
+#include "formula.h"
+#include "internal.h"
+
+void design_build(const csvreg_spec *s, const double *vals, size_t ld, const design_work *work,
+                  design_block *out) {
+  out->x = s->formula ? work->x : vals;
   out->ld = ld;
-  out->y = s->target_input < 0 ? NULL : vals + (size_t)s->target_input * ld;
+  out->y = s->target_input < 0 ? (s->formula && s->target_expr ? work->vars : NULL)
+                               : vals + (size_t)s->target_input * ld;
   out->w = s->weights_input < 0 ? NULL : vals + (size_t)s->weights_input * ld;
+}
+
+csvreg_status csvreg__design_work_init(design_work *work, const csvreg_spec *s, size_t cap,
+                                       csvreg_error *err) {
+  memset(work, 0, sizeof *work);
+  if (!s->formula)
+    return CSVREG_OK;
+  const csvreg__formula *f = s->formula;
+  size_t depth = 1;
+  for (size_t v = 0; v < f->nvars; v++)
+    if (f->vars[v].expr && f->vars[v].expr->depth > depth)
+      depth = f->vars[v].expr->depth;
+  size_t nx = s->nterms ? s->nterms : 1;
+  if (nx > SIZE_MAX / sizeof(double) / cap || f->nvars > SIZE_MAX / sizeof(double) / cap ||
+      depth > SIZE_MAX / sizeof(double) / cap)
+    return err_set(err, CSVREG_E_LIMIT, "design of %zu rows x %zu columns is too large", cap, nx);
+  work->cap = cap;
+  work->x = malloc(cap * nx * sizeof *work->x);
+  work->vars = malloc(cap * (f->nvars ? f->nvars : 1) * sizeof *work->vars);
+  work->scratch = malloc(cap * depth * sizeof *work->scratch);
+  work->bad = calloc(cap, 1);
+  if (!work->x || !work->vars || !work->scratch || !work->bad) {
+    csvreg__design_work_free(work);
+    return err_set(err, CSVREG_E_NOMEM, "out of memory for the design of a chunk of %zu rows", cap);
+  }
+  return CSVREG_OK;
+}
+
+void csvreg__design_work_free(design_work *work) {
+  free(work->x);
+  free(work->vars);
+  free(work->scratch);
+  free(work->bad);
+  memset(work, 0, sizeof *work);
+}
+
+/* The values of variable v on the chunk: its input column or its program's. */
+static const double *var_values(const csvreg_spec *s, const double *vals, size_t ld,
+                                const design_work *work, size_t v) {
+  const csvreg__fvar *fv = &s->formula->vars[v];
+  if (fv->kind == CSVREG__VAR_COLUMN)
+    return vals + s->fin_input[fv->input] * ld;
+  return work->vars + v * work->cap;
+}
+
+size_t csvreg__design_compute(const csvreg_spec *s, const double *vals, size_t ld, size_t n,
+                              design_work *work) {
+  const csvreg__formula *f = s->formula;
+  const size_t cap = work->cap;
+  for (size_t v = 0; v < f->nvars; v++)
+    if (f->vars[v].expr)
+      csvreg__expr_eval(f->vars[v].expr, n, vals, ld, s->fin_input, work->vars + v * cap,
+                        work->scratch);
+  const csvreg__dcols *d = s->dcols;
+  for (size_t t = 0; t < d->ncols; t++) {
+    const csvreg__dcol *c = &d->cols[t];
+    double *x = work->x + t * cap;
+    for (size_t q = 0; q < c->nfac; q++) {
+      const csvreg__dfac *fc = &c->fac[q];
+      const double *u = var_values(s, vals, ld, work, fc->var);
+      if (f->vars[fc->var].kind == CSVREG__VAR_POLY) {
+        double p = (double)(fc->index + 1);
+        if (q == 0)
+          for (size_t i = 0; i < n; i++)
+            x[i] = csvreg__r_pow(u[i], p);
+        else
+          for (size_t i = 0; i < n; i++)
+            x[i] = x[i] * csvreg__r_pow(u[i], p);
+      } else if (q == 0) {
+        memcpy(x, u, n * sizeof *x);
+      } else {
+        for (size_t i = 0; i < n; i++)
+          x[i] = x[i] * u[i];
+      }
+    }
+  }
+  memset(work->bad, 0, n);
+  size_t nbad = 0;
+  for (size_t t = 0; t < d->ncols; t++)
+    csvreg__expr_flag_bad(work->x + t * cap, n, work->bad);
+  if (s->target_expr)
+    csvreg__expr_flag_bad(work->vars, n, work->bad);
+  for (size_t i = 0; i < n; i++)
+    nbad += work->bad[i];
+  return nbad;
+}
+
+size_t csvreg__design_explain(const csvreg_spec *s, const double *vals, size_t ld,
+                              const design_work *work, size_t i, char *msg, size_t size) {
+  const csvreg__formula *f = s->formula;
+  /* the response first, then the variables of the terms */
+  size_t v = 0;
+  for (; v < f->nvars; v++) {
+    const csvreg__fvar *fv = &f->vars[v];
+    if (!fv->expr || (v == 0 && !s->target_expr))
+      continue;
+    double u = var_values(s, vals, ld, work, v)[i];
+    if (fv->kind == CSVREG__VAR_POLY) {
+      for (unsigned p = 1; p <= fv->degree && isfinite(u); p++)
+        if (!isfinite(csvreg__r_pow(u, p)))
+          u = csvreg__r_pow(u, p);
+    }
+    if (!isfinite(u))
+      break;
+  }
+  size_t blame = 0;
+  int len = 0;
+  if (v < f->nvars) {
+    const csvreg__expr *e = f->vars[v].expr;
+    double u = var_values(s, vals, ld, work, v)[i];
+    len = snprintf(msg, size, "%s is %s where", f->vars[v].name,
+                   isnan(u)      ? "NaN"
+                   : isfinite(u) ? "not finite"
+                   : u > 0       ? "Inf"
+                                 : "-Inf");
+    int first = 1;
+    for (size_t p = 0; p < e->n; p++) {
+      if (e->ins[p].op != CSVREG__EXPR_INPUT)
+        continue;
+      size_t k = e->ins[p].arg, seen = 0;
+      for (size_t q = 0; q < p; q++)
+        seen |= e->ins[q].op == CSVREG__EXPR_INPUT && e->ins[q].arg == k;
+      if (seen)
+        continue;
+      if (first)
+        blame = s->fin_input[k];
+      if (len >= 0 && (size_t)len < size)
+        len += snprintf(msg + len, size - (size_t)len, "%s %s = %.17g", first ? "" : ",",
+                        f->inputs[k], vals[s->fin_input[k] * ld + i]);
+      first = 0;
+    }
+  } else {
+    /* a product of finite values overflowed */
+    snprintf(msg, size, "a product of the terms is not finite");
+  }
+  return blame;
 }

@@ -17,8 +17,36 @@ typedef struct design_block {
   const double *w; /* NULL: unweighted */
 } design_block;
 
+/* Buffers of a computed design (a spec with s->formula), `cap` rows each. */
+typedef struct design_work {
+  size_t cap;
+  double *x;          /* cap x nterms: the design */
+  double *vars;       /* cap x nvars: each numeric variable's values */
+  double *scratch;    /* the expression programs' stack */
+  unsigned char *bad; /* [cap] 1: a non-finite value on the row */
+} design_work;
+
 /* Builds the design view of `vals` (input columns, column-major with leading
- * dimension `ld`). Plain column terms are views, not copies. */
-void design_build(const csvreg_spec *s, const double *vals, size_t ld, design_block *out);
+ * dimension `ld`). Plain column terms are views, not copies; a computed
+ * spec's design is `work`'s (filled by csvreg__design_compute). */
+void design_build(const csvreg_spec *s, const double *vals, size_t ld, const design_work *work,
+                  design_block *out);
+
+/* Allocates `work` for a computed spec (zeroed first; nothing for others). */
+csvreg_status csvreg__design_work_init(design_work *work, const csvreg_spec *s, size_t cap,
+                                       csvreg_error *err);
+void csvreg__design_work_free(design_work *work);
+
+/* Computes a computed spec's design over rows [0, n) of vals into `work`
+ * with R's arithmetic; returns how many rows hold a non-finite value in a
+ * term or the response (flagged in work->bad). */
+size_t csvreg__design_compute(const csvreg_spec *s, const double *vals, size_t ld, size_t n,
+                              design_work *work);
+
+/* For row i flagged bad: the spec input to blame (the first input of the
+ * first non-finite variable) and a message such as "log(x) is -Inf where
+ * x = 0". */
+size_t csvreg__design_explain(const csvreg_spec *s, const double *vals, size_t ld,
+                              const design_work *work, size_t i, char *msg, size_t size);
 
 #endif

@@ -26,6 +26,7 @@ void csvreg_spec_free(csvreg_spec *s) {
   free(s->input_cols);
   free(s->term_input);
   csvreg_na_free(s->na);
+  csvreg__spec_free_formula(s);
   free(s);
 }
 
@@ -179,9 +180,13 @@ fail:
 
 size_t csvreg_spec_nterms(const csvreg_spec *s) { return s->nterms; }
 const char *csvreg_spec_term_name(const csvreg_spec *s, size_t i) {
-  return i < s->nterms ? s->input_names[s->term_input[i]] : NULL;
+  if (i >= s->nterms)
+    return NULL;
+  return s->term_names ? s->term_names[i] : s->input_names[s->term_input[i]];
 }
 const char *csvreg_spec_target_name(const csvreg_spec *s) {
+  if (s->target_expr)
+    return s->target_expr;
   return s->target_input < 0 ? NULL : s->input_names[s->target_input];
 }
 const char *csvreg_spec_weights_name(const csvreg_spec *s) {

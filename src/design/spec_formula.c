@@ -1,0 +1,206 @@
+/*
+ * spec_formula.c - a spec from an R formula (csvreg_spec_new_formula). The
+ * formula module expands the text as R's terms() does; here its inputs are
+ * found in the header and its design columns become the spec's terms.
+ *
+ * Two shapes of spec come out. A formula of plain columns (`y ~ a + b`)
+ * gives exactly the spec the target/features options would, so the design
+ * stays a view of the chunk and the numbers stay bit-identical. Any
+ * transform, interaction or power makes a computed spec: the chunk then
+ * evaluates the formula's programs into a design buffer of its own
+ * (design.c). Categorical terms (factor, relevel, text columns) come with
+ * the levels work; for now factor() and relevel() are refused.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "formula.h"
+#include "internal.h"
+#include "spec.h"
+
+void csvreg__spec_free_formula(csvreg_spec *s) {
+  if (s->term_names)
+    for (size_t t = 0; t < s->nterms; t++)
+      free(s->term_names[t]);
+  free(s->term_names);
+  free(s->target_expr);
+  free(s->fin_input);
+  csvreg__dcols_free(s->dcols);
+  csvreg__formula_free(s->formula);
+}
+
+size_t csvreg_formula_caret(const char *formula, size_t offset, char *buf, size_t size) {
+  return csvreg__formula_caret(formula, offset, 2, buf, size);
+}
+
+/* The one column named `name`. */
+static csvreg_status find_column(const char *const *names, size_t ncols, const char *name,
+                                 const char *role, size_t *out, csvreg_error *err) {
+  size_t found = ncols;
+  for (size_t j = 0; j < ncols; j++)
+    if (strcmp(names[j], name) == 0) {
+      if (found < ncols)
+        return err_set(err, CSVREG_E_COLUMN,
+                       "duplicate column name '%s' (columns %zu and %zu): rename one", name,
+                       found + 1, j + 1);
+      found = j;
+    }
+  if (found == ncols)
+    return err_set(err, CSVREG_E_COLUMN, "no %s column named '%s' in the header", role, name);
+  *out = found;
+  return CSVREG_OK;
+}
+
+static size_t add_input(csvreg_spec *s, size_t j) {
+  for (size_t k = 0; k < s->ninputs; k++)
+    if (s->input_cols[k] == j)
+      return k;
+  s->input_cols[s->ninputs] = j;
+  return s->ninputs++;
+}
+
+csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *names, size_t ncols,
+                                      const char *formula, const csvreg_spec_options *o,
+                                      size_t *where, csvreg_error *err) {
+  if (where)
+    *where = CSVREG_NO_OFFSET;
+  if (!out)
+    return err_set(err, CSVREG_E_USAGE, "spec_new_formula: NULL argument");
+  *out = NULL;
+  if (!o || !names || ncols == 0)
+    return err_set(err, CSVREG_E_USAGE, "no columns to choose from");
+  if (!formula)
+    return err_set(err, CSVREG_E_USAGE, "no formula given");
+  if (o->target || o->features)
+    return err_set(err, CSVREG_E_USAGE,
+                   "a formula names the target and the terms: leave target and features unset");
+  size_t weights = ncols;
+  csvreg_status st;
+  if (o->weights && (st = find_column(names, ncols, o->weights, "weights", &weights, err)))
+    return st;
+  csvreg__formula *f = NULL;
+  if ((st = csvreg__formula_parse(&f, formula, where, err)))
+    return st;
+  const char *const excl[1] = {weights < ncols ? names[weights] : NULL};
+  csvreg_spec *s = calloc(1, sizeof *s);
+  if (!s) {
+    csvreg__formula_free(f);
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  s->formula = f;
+  if ((st = csvreg__formula_expand(f, names, ncols, excl, weights < ncols, where, err)))
+    goto fail;
+  if (!f->has_response) {
+    st = err_set(err, CSVREG_E_USAGE, "formula: the response is missing: write y ~ terms");
+    if (where)
+      *where = 0;
+    goto fail;
+  }
+  for (size_t v = 0; v < f->nvars; v++)
+    if (f->vars[v].kind == CSVREG__VAR_FACTOR) {
+      st = err_set(err, CSVREG_E_USAGE, "formula: %s: categorical terms are not supported yet",
+                   f->vars[v].name);
+      if (where)
+        *where = f->vars[v].offset;
+      goto fail;
+    }
+  /* the formula's inputs in the header */
+  size_t *fcol = malloc((f->ninputs ? f->ninputs : 1) * sizeof *fcol);
+  if (!fcol) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto fail;
+  }
+  s->fin_input = fcol;
+  for (size_t k = 0; k < f->ninputs; k++) {
+    if ((st = find_column(names, ncols, f->inputs[k], "formula", &fcol[k], err))) {
+      if (where)
+        *where = f->input_offset[k];
+      goto fail;
+    }
+    if (fcol[k] == weights) {
+      st = err_set(err, CSVREG_E_COLUMN, "column '%s' is the weights and cannot be in the formula",
+                   names[weights]);
+      if (where)
+        *where = f->input_offset[k];
+      goto fail;
+    }
+  }
+  if (!o->intercept)
+    f->intercept = 0; /* as `- 1`: before the columns, whose coding depends on it */
+  if ((st = csvreg__formula_columns(f, NULL, NULL, NULL, &s->dcols, err)))
+    goto fail;
+  const csvreg__dcols *d = s->dcols;
+  if (d->ncols > CSVREG_MAX_TERMS) {
+    st = err_set(err, CSVREG_E_LIMIT, "%zu terms: at most %d are supported", d->ncols,
+                 CSVREG_MAX_TERMS);
+    goto fail;
+  }
+  s->ncolumns = ncols;
+  s->intercept = d->intercept;
+  s->skip_bad = o->skip_bad ? 1 : 0;
+  s->nterms = d->ncols;
+  /* plain: the response and every term one column, no term twice */
+  const csvreg__fvar *resp = &f->vars[0];
+  int plain = resp->kind == CSVREG__VAR_COLUMN;
+  for (size_t t = 0; t < d->ncols && plain; t++) {
+    const csvreg__dcol *c = &d->cols[t];
+    plain = c->nfac == 1 && f->vars[c->fac[0].var].kind == CSVREG__VAR_COLUMN;
+  }
+  s->input_cols = malloc((f->ninputs + 2 + d->ncols) * sizeof *s->input_cols);
+  s->term_input = calloc(d->ncols ? d->ncols : 1, sizeof *s->term_input);
+  if (!s->input_cols || !s->term_input) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto fail;
+  }
+  if (plain) {
+    /* inputs as csvreg_spec_new orders them: [terms..., target, weights] */
+    for (size_t t = 0; t < d->ncols; t++)
+      s->term_input[t] = add_input(s, fcol[f->vars[d->cols[t].fac[0].var].input]);
+    s->target_input = (ptrdiff_t)add_input(s, fcol[resp->input]);
+    s->weights_input = weights < ncols ? (ptrdiff_t)add_input(s, weights) : -1;
+    /* the spec of the options: no formula kept */
+    csvreg__formula_free(f);
+    s->formula = NULL;
+    free(s->fin_input);
+    s->fin_input = NULL;
+    csvreg__dcols_free(s->dcols);
+    s->dcols = NULL;
+  } else {
+    for (size_t k = 0; k < f->ninputs; k++)
+      fcol[k] = add_input(s, fcol[k]); /* formula input k is spec input k */
+    s->target_input =
+        resp->kind == CSVREG__VAR_COLUMN ? (ptrdiff_t)fcol[resp->input] : (ptrdiff_t)-1;
+    s->weights_input = weights < ncols ? (ptrdiff_t)add_input(s, weights) : -1;
+    s->term_names = calloc(d->ncols ? d->ncols : 1, sizeof *s->term_names);
+    if (!s->term_names) {
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto fail;
+    }
+    for (size_t t = 0; t < d->ncols; t++)
+      if (!(s->term_names[t] = xstrdup(d->cols[t].name))) {
+        st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+        goto fail;
+      }
+    if (resp->kind != CSVREG__VAR_COLUMN && !(s->target_expr = xstrdup(resp->name))) {
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto fail;
+    }
+  }
+  s->input_names = calloc(s->ninputs ? s->ninputs : 1, sizeof *s->input_names);
+  if (!s->input_names) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t k = 0; k < s->ninputs; k++)
+    if (!(s->input_names[k] = xstrdup(names[s->input_cols[k]]))) {
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto fail;
+    }
+  if ((st = csvreg_na_new(&s->na, o->na, err)))
+    goto fail;
+  *out = s;
+  return CSVREG_OK;
+fail:
+  csvreg_spec_free(s);
+  return st;
+}
