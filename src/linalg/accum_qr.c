@@ -263,6 +263,10 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
     double rcond = 0;
     info = LAPACKE_dtrcon(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)ns, rinv, (lapack_int)ns,
                           &rcond);
+    if (info == LAPACK_WORK_MEMORY_ERROR) { /* dtrcon's workspace, not the data */
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
     out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
   }
   /* Digits: slopes with their (centred) column norms; with an intercept
