@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "json_mem.h"
 
 /* Builders that remember a failure (out of memory) instead of checking each call. */
 typedef struct jb {
@@ -132,11 +133,17 @@ csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *
   if (!f || !out)
     return err_set(err, CSVREG_E_USAGE, "csvreg_fit_to_json: NULL argument");
   *out = NULL;
+  /* jstr's fallback must not turn a name that failed to allocate into '?'s. */
+  unsigned long mark = json_mem_failures();
   jb b = {0};
   json_t *o = fit_object(&b, f);
   if (o && !b.failed)
     *out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
   json_decref(o);
+  if (*out && json_mem_failures() != mark) {
+    free(*out);
+    *out = NULL;
+  }
   if (!*out)
     return err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
   return CSVREG_OK;

@@ -12,6 +12,7 @@
 
 #include "accum_impl.h"
 #include "internal.h"
+#include "json_mem.h"
 #include "model_impl.h"
 #include "state.h"
 
@@ -64,14 +65,19 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
 
 /* A deep copy through the exact state text: one code path for copies and files. */
 static csvreg_status accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
-  csvreg_status cst = state_check_names(a, err);
-  if (cst)
-    return cst;
-  json_t *o = state_to_json(a);
-  if (!o)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  csvreg_status st = state_from_json(o, out, err);
+  *out = NULL;
+  unsigned long mark = json_mem_failures(); /* see json_mem.c */
+  csvreg_status st = state_check_names(a, err);
+  json_t *o = st ? NULL : state_to_json(a);
+  if (!st && !o)
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+  if (!st)
+    st = state_from_json(o, out, err);
   json_decref(o);
+  if ((st = json_mem_check(mark, st, err))) {
+    csvreg_accum_free(*out);
+    *out = NULL;
+  }
   return st;
 }
 
@@ -106,10 +112,7 @@ static json_t *options_json(const csvreg_model *m) {
       csvreg_solver_name(a->solver), "tol", m->opt.solve.tol, "level", m->opt.solve.level);
 }
 
-csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err) {
-  if (!m || !out)
-    return err_set(err, CSVREG_E_USAGE, "model_save: NULL argument");
-  *out = NULL;
+static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error *err) {
   char *fit_text = NULL;
   csvreg_status st = state_check_names(m->accum, err);
   if (st)
@@ -224,11 +227,8 @@ static csvreg_status read_options(const json_t *opts, csvreg_model_options *o, c
   return CSVREG_OK;
 }
 
-csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
+static csvreg_status model_load(csvreg_model **out, const char *text, size_t len,
                                 csvreg_error *err) {
-  if (!out || (!text && len))
-    return err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
-  *out = NULL;
   json_error_t je;
   json_t *o = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
   if (!o && len == 0)
@@ -284,6 +284,35 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
     }
   }
   json_decref(o);
+  return st;
+}
+
+/* The two below tell out of memory in jansson from a bad model file or a bad
+ * column name, and never return a document jansson left incomplete. */
+csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err) {
+  if (!m || !out)
+    return err_set(err, CSVREG_E_USAGE, "model_save: NULL argument");
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
+  csvreg_status st = json_mem_check(mark, model_save(m, out, err), err);
+  if (st) {
+    free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
+                                csvreg_error *err) {
+  if (!out || (!text && len))
+    return err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
+  csvreg_status st = json_mem_check(mark, model_load(out, text, len, err), err);
+  if (st) {
+    csvreg_model_free(*out);
+    *out = NULL;
+  }
   return st;
 }
 

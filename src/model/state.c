@@ -13,6 +13,7 @@
 #include "accum_impl.h"
 #include "hexfloat.h"
 #include "internal.h"
+#include "json_mem.h"
 #include "state.h"
 
 #define STATE_FORMAT "csvreg-state"
@@ -285,9 +286,8 @@ csvreg_status state_check_names(const csvreg_accum *a, csvreg_error *err) {
                  "column name \"%s\" is not valid UTF-8: a state or model file cannot hold it", q);
 }
 
-csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
+static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, char **out,
                                 csvreg_error *err) {
-  *out = NULL;
   csvreg_status cst = state_check_names(a, err);
   if (cst)
     return cst;
@@ -315,11 +315,8 @@ csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, ch
   return st;
 }
 
-csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
+static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
                                 csvreg_error *err) {
-  *out = NULL;
-  if (meta_json)
-    *meta_json = NULL;
   json_error_t je;
   json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!o)
@@ -343,5 +340,37 @@ csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len
     }
   }
   json_decref(o);
+  return st;
+}
+
+/* The two below tell out of memory in jansson from a bad state, a bad column
+ * name or metadata, and never return a document jansson left incomplete. */
+csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
+                                csvreg_error *err) {
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
+  csvreg_status st = json_mem_check(mark, accum_save(a, meta_json, out, err), err);
+  if (st) {
+    free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
+                                csvreg_error *err) {
+  *out = NULL;
+  if (meta_json)
+    *meta_json = NULL;
+  unsigned long mark = json_mem_failures();
+  csvreg_status st = json_mem_check(mark, accum_load(out, text, len, meta_json, err), err);
+  if (st) {
+    csvreg_accum_free(*out);
+    *out = NULL;
+    if (meta_json) {
+      free(*meta_json);
+      *meta_json = NULL;
+    }
+  }
   return st;
 }
