@@ -73,6 +73,8 @@ csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err) {
     info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)rank, m->u, (lapack_int)rank);
   }
   free(b);
+  if (info == LAPACK_WORK_MEMORY_ERROR) /* dgeqrf's workspace, not a singular factor */
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
   if (info != 0) {
     /* Predictions still work; intervals will say why they cannot. */
     free(m->u);
