@@ -210,32 +210,34 @@ static char *meta_text(const fit_job *j, const csvreg_spec *spec, const csvreg_a
   json_t *o = json_object();
   if (!o)
     return NULL;
-  json_object_set_new(o, "source", json_string(pv->source ? pv->source : "<stdin>"));
+  int bad = 0; /* a member that could not be made or added: out of memory */
+  bad |= json_object_set_new(o, "source", json_string(pv->source ? pv->source : "<stdin>"));
   if (j->sh.shard_id)
-    json_object_set_new(o, "shard", json_string(j->sh.shard_id));
+    bad |= json_object_set_new(o, "shard", json_string(j->sh.shard_id));
   else if (j->sh.has_range) {
     char buf[64];
     snprintf(buf, sizeof buf, "%llu/%llu", (unsigned long long)j->sh.range_i,
              (unsigned long long)j->sh.range_n);
-    json_object_set_new(o, "shard", json_string(buf));
+    bad |= json_object_set_new(o, "shard", json_string(buf));
   }
   if (pv->has_range && !j->sh.update) {
-    json_object_set_new(
+    bad |= json_object_set_new(
         o, "range", json_pack("[I, I]", (json_int_t)pv->range_start, (json_int_t)pv->range_end));
-    json_object_set_new(
+    bad |= json_object_set_new(
         o, "aligned",
         json_pack("[I, I]", (json_int_t)pv->aligned_start, (json_int_t)pv->aligned_end));
-    json_object_set_new(o, "file_size", json_integer((json_int_t)pv->file_size));
+    bad |= json_object_set_new(o, "file_size", json_integer((json_int_t)pv->file_size));
   }
   if (!j->sh.update) {
-    json_object_set_new(o, "header_bytes", json_integer((json_int_t)pv->header_bytes));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)pv->bytes));
+    bad |= json_object_set_new(o, "header_bytes", json_integer((json_int_t)pv->header_bytes));
+    bad |= json_object_set_new(o, "bytes", json_integer((json_int_t)pv->bytes));
   } else {
-    json_object_set_new(o, "updated_from", json_string(j->sh.update));
+    bad |= json_object_set_new(o, "updated_from", json_string(j->sh.update));
   }
-  json_object_set_new(o, "records", json_integer((json_int_t)csvreg_accum_counts(acc)->records));
-  json_object_set_new(o, "options", options_json(j, spec));
-  char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  bad |= json_object_set_new(o, "records",
+                             json_integer((json_int_t)csvreg_accum_counts(acc)->records));
+  bad |= json_object_set_new(o, "options", options_json(j, spec));
+  char *t = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
   return t;
 }
