@@ -185,8 +185,9 @@ csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvre
       rhs[jj] = A[p * m + kept[jj]] / d[jj];
     }
     double anorm = LAPACKE_dlansy(LAPACK_COL_MAJOR, '1', 'U', (lapack_int)r, s, (lapack_int)r);
-    /* A norm is never negative: LAPACKE returns its workspace error as one. */
-    if (anorm == (double)LAPACK_WORK_MEMORY_ERROR) {
+    /* s has a unit diagonal, so its norm is at least 1: LAPACKE returns 0
+     * when it could not allocate its workspace. */
+    if (!(anorm > 0)) {
       st = err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto done;
     }
