@@ -130,12 +130,15 @@ static int get_packed_upper(const json_t *arr, double *out, size_t n) {
   return 0;
 }
 
-/* A JSON array of strings as a NULL-free array of borrowed pointers. */
-static const char **get_names(const json_t *arr, size_t *n) {
+/* A JSON array of strings as a NULL-free array of borrowed pointers; NULL
+ * with *nomem set when the array could not be allocated. */
+static const char **get_names(const json_t *arr, size_t *n, int *nomem) {
   if (!json_is_array(arr))
     return NULL;
   *n = json_array_size(arr);
   const char **v = calloc(*n ? *n : 1, sizeof *v);
+  if (!v)
+    *nomem = 1;
   for (size_t i = 0; v && i < *n; i++)
     if (!(v[i] = json_string_value(json_array_get(arr, i)))) {
       free(v);
@@ -175,10 +178,15 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
   if (!json_is_boolean(icpt) || !json_is_boolean(wtd) || !json_is_boolean(shf) || !target)
     return bad(err, "missing \"intercept\", \"weighted\", \"shifted\" or \"target\"");
   size_t p = 0, ninputs = 0;
-  const char **terms = get_names(json_object_get(o, "terms"), &p);
-  const char **inputs = get_names(json_object_get(o, "inputs"), &ninputs);
+  int nomem = 0;
+  const char **terms = get_names(json_object_get(o, "terms"), &p, &nomem);
+  const char **inputs = get_names(json_object_get(o, "inputs"), &ninputs, &nomem);
   csvreg_accum *a = NULL;
   csvreg_status st;
+  if (nomem) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
   if (!terms || !inputs) {
     st = bad(err, "\"terms\" and \"inputs\" must be arrays of strings");
     goto done;
