@@ -140,7 +140,7 @@ csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *
   if (o && !b.failed)
     *out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
   json_decref(o);
-  if (*out && json_mem_failures() != mark) {
+  if (*out && json_mem_check(mark, CSVREG_OK, NULL)) {
     free(*out);
     *out = NULL;
   }

@@ -2,10 +2,18 @@
  * json_mem.c - counts jansson's failed allocations, because jansson does not
  * say when it ran out of memory: a parser whose buffer could not grow reports
  * "invalid token" (or an empty error), json_copy drops members it could not
- * copy, and json_string returns NULL for both a non-UTF-8 string and no
- * memory. Every library function that builds or reads JSON compares the count
- * before and after and reports CSVREG_E_NOMEM when it moved, instead of a bad
- * file, a bad column name or a quietly incomplete document.
+ * copy, json_dumps may return text with characters missing, and json_string
+ * returns NULL for both a non-UTF-8 string and no memory. Every library
+ * function that builds or reads JSON compares the count before and after and
+ * reports CSVREG_E_NOMEM when it moved, instead of a bad file, a bad column
+ * name or a quietly damaged document.
+ *
+ * jansson 2.14's parser can also crash when an allocation fails mid-token
+ * (its lexer keeps going with a buffer it could not grow). So jansson never
+ * sees the first failure: a reserve block is given back and the allocation
+ * retried, the failure is counted all the same, and the call that made it
+ * fails cleanly with CSVREG_E_NOMEM; the reserve is taken again before the
+ * next JSON call.
  *
  * The counting allocator forwards to the functions jansson had when it was
  * installed (malloc and free unless the program set its own), so a program
@@ -14,19 +22,30 @@
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "internal.h"
 #include "json_mem.h"
 
+#define RESERVE_BYTES (64 * 1024)
+
 static json_malloc_t next_malloc;
 static json_free_t next_free;
+static void *_Atomic reserve;
 static _Thread_local unsigned long failures;
+static _Thread_local int reserve_failed; /* taking the reserve again failed */
 static pthread_once_t installed = PTHREAD_ONCE_INIT;
 
 static void *counting_malloc(size_t n) {
   void *p = next_malloc(n);
-  if (!p)
+  if (!p) {
     failures++;
+    void *r = atomic_exchange(&reserve, NULL);
+    if (r) {
+      next_free(r);
+      p = next_malloc(n);
+    }
+  }
   return p;
 }
 
@@ -39,11 +58,19 @@ static void install(void) {
 
 unsigned long json_mem_failures(void) {
   pthread_once(&installed, install);
+  if (!atomic_load(&reserve)) {
+    void *r = next_malloc(RESERVE_BYTES), *none = NULL;
+    if (!r)
+      reserve_failed = 1;
+    else if (!atomic_compare_exchange_strong(&reserve, &none, r))
+      next_free(r); /* another thread took it again first */
+  }
   return failures;
 }
 
 csvreg_status json_mem_check(unsigned long mark, csvreg_status st, csvreg_error *err) {
-  if (json_mem_failures() == mark)
+  if (failures == mark && !reserve_failed)
     return st;
+  reserve_failed = 0;
   return err_set(err, CSVREG_E_NOMEM, "out of memory");
 }

@@ -6,8 +6,9 @@
 
 #include "csvreg.h"
 
-/* Failed jansson allocations made by this thread so far. The first call
- * chains a counting allocator in front of jansson's current one. */
+/* Failed jansson allocations made by this thread so far: the mark to give
+ * json_mem_check after the JSON work. The first call chains a counting
+ * allocator in front of jansson's current one. */
 unsigned long json_mem_failures(void);
 
 /* `st`, or CSVREG_E_NOMEM with "out of memory" in `err` when jansson failed
