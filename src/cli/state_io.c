@@ -414,7 +414,10 @@ int state_set_merge(state_set *s, const merge_checks *chk, csvreg_accum **out, c
       /* Keep the ranges (coalesced) so a merge of merges can check coverage. */
       size_t n, without;
       span *v = collect_spans(s, &n, &without);
-      if (v && n && !without) {
+      if (!v) {
+        cli_errorf("out of memory");
+        rc = CLI_EXIT_INTERNAL;
+      } else if (n && !without) {
         json_t *ranges = json_array();
         uint64_t cs = v[0].s, ce = v[0].e;
         for (size_t i = 1; i <= n; i++) {
@@ -432,7 +435,7 @@ int state_set_merge(state_set *s, const merge_checks *chk, csvreg_accum **out, c
       }
       free(v);
     }
-    if (!(*meta = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS))) {
+    if (!rc && !(*meta = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS))) {
       cli_errorf("out of memory");
       rc = CLI_EXIT_INTERNAL;
     }
