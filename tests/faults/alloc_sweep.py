@@ -18,7 +18,8 @@ CSVREG_FAIL_ALLOC=k and must end as out of memory ends (issue 11):
 By default one k is failed for each distinct call stack of the clean run (the
 first allocation made from it: the others differ only in loop counters and
 data); CSVREG_SWEEP_EVERY=1 fails every k, as issue 11 asks, which takes
-minutes under ASan (see tests/faults/README.md).
+minutes under ASan (see tests/faults/README.md). CSVREG_SWEEP_STRIDE=n keeps
+every n-th of those (the sanitizer build's ctest uses 4 to stay near a minute).
 NAME arguments run only the cases named (known failing ones included); with
 none, every case but those in KNOWN_FAILING. Exit status 0 when every run
 passed.
@@ -73,9 +74,6 @@ KNOWN_FAILING = {
     # reserve: json_dumps returns damaged text and csvreg_accum_save refuses
     # it as "state metadata is not a JSON object" (exit 2).
     "fit-emit-state": "k=109,110: exit 2 'state metadata is not a JSON object'",
-    # state_io.c merges the states' meta with jansson in the program: a
-    # failure there is neither seen nor reported (exit 0, different state).
-    "merge": "k=1177: exit 0 with a state unlike the clean run's",
     # cmd_solve.c, cmd_fit.c and fit_shard.c commit the -o model before they
     # build the JSON report (on purpose: a report on stdout means the model is
     # in place): a failure building it exits 1 with the model replaced. Fix:
@@ -181,6 +179,7 @@ def sweep(prog, case, work, files):
         with open(sites_file) as f:
             hashes = f.read().split()
         ks = [i + 1 for i, h in enumerate(hashes) if not (h in seen or seen.add(h))]
+    ks = ks[::max(1, int(os.environ.get("CSVREG_SWEEP_STRIDE", "1")))]
     failures = []
     for k in ks:
         d = "%s-%d" % (rundir, k)

@@ -57,13 +57,15 @@ static void print_trace(void) {
   }
 }
 
-/* 1 when this call is the one to fail. */
-/* FNV-1a over the return addresses: allocations made from the same call
- * stack (a loop over terms, say) get the same hash, so that a driver may fail
- * just one of them. Addresses are the same within one run only. */
+/* FNV-1a over the innermost return addresses (CSVREG_ALLOC_SITES_DEPTH
+ * frames, 24 at most, the wrapper's three included): allocations made from
+ * the same call stack (a loop over terms, say) get the same hash, so that a
+ * driver may fail just one of them. Addresses hold within one run only. */
+static int sites_depth = 24;
+
 static unsigned long long stack_hash(void) {
   void *frames[24];
-  int n = backtrace(frames, 24);
+  int n = backtrace(frames, sites_depth);
   unsigned long long h = 1469598103934665603ULL;
   for (int i = 0; i < n; i++) {
     h ^= (unsigned long long)(uintptr_t)frames[i];
@@ -72,6 +74,7 @@ static unsigned long long stack_hash(void) {
   return h;
 }
 
+/* 1 when this call is the one to fail. */
 static int fault_now(void) {
   unsigned long k = atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) + 1;
   if (sites_file && k <= MAX_SITES)
@@ -133,6 +136,9 @@ __attribute__((constructor)) static void fault_init(void) {
   count_file = getenv("CSVREG_ALLOC_COUNT_FILE");
   trace = getenv("CSVREG_FAIL_ALLOC_TRACE") != NULL;
   sites_file = getenv("CSVREG_ALLOC_SITES_FILE");
+  const char *depth = getenv("CSVREG_ALLOC_SITES_DEPTH");
+  if (depth && atoi(depth) > 0 && atoi(depth) < 24)
+    sites_depth = atoi(depth);
   json_set_alloc_funcs(json_alloc, free);
   atexit(write_count);
 }
