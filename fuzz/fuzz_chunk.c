@@ -6,8 +6,10 @@
  * same transcript: every fill's status, rows, counts, missing-value counts,
  * record numbers and design values bit for bit, and the same error (status,
  * line, record, column, message). Byte 0 picks the chunk's rows, the read
- * size, skip-bad and the NA tokens; byte 1 the target column; the rest is
- * the CSV input (no header: columns V1, V2, ...).
+ * size, skip-bad and the NA tokens; byte 1 the target column and, with its
+ * high bit, predict's mode (every record kept with its status and its
+ * re-quoted text, which must also agree); the rest is the CSV input (no
+ * header: columns V1, V2, ...).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -68,8 +70,12 @@ static transcript run(const uint8_t *data, size_t size, uint8_t opts, uint8_t ta
   csvreg_status st = csvreg_reader_open_mem(&r, data, size, "fuzz", &ro, &err);
   if (!st)
     st = csvreg_spec_new(&s, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), &so, &err);
+  csvreg_chunk_options co;
+  csvreg_chunk_options_init(&co);
+  co.rows = (opts & 4) ? 1 : 7;
+  co.keep_rows = co.keep_text = (target & 0x80) != 0;
   if (!st)
-    st = csvreg_chunk_new(&c, s, (opts & 4) ? 1 : 7, &err);
+    st = csvreg_chunk_new_with(&c, s, &co, &err);
   while (!st) {
     st = csvreg_chunk_fill(c, r, &err);
     if (csvreg_is_error(st))
@@ -85,6 +91,17 @@ static transcript run(const uint8_t *data, size_t size, uint8_t opts, uint8_t ta
     for (size_t j = 0; j < nterms; j++)
       put(&t, x + j * ldx, rows * sizeof *x);
     put(&t, y, rows * sizeof *y);
+    if (co.keep_rows) {
+      size_t nrec = csvreg_chunk_nrecords(c);
+      const char *text;
+      const size_t *ends;
+      csvreg_chunk_text(c, &text, &ends);
+      put(&t, &nrec, sizeof nrec);
+      put(&t, csvreg_chunk_row_status(c), nrec);
+      put(&t, ends, nrec * sizeof *ends);
+      if (nrec)
+        put(&t, text, ends[nrec - 1]);
+    }
   }
   put_error(&t, st, &err);
   csvreg_chunk_free(c);

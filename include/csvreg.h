@@ -60,19 +60,29 @@
 extern "C" {
 #endif
 
+/* Marks the functions of the API: the library is built with hidden
+ * visibility, so these are the only symbols libcsvreg.so exports. */
+#if defined(_WIN32) && defined(CSVREG_SHARED_BUILD)
+#define CSVREG_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CSVREG_API __attribute__((visibility("default")))
+#else
+#define CSVREG_API
+#endif
+
 #define CSVREG_VERSION_MAJOR 0
 #define CSVREG_VERSION_MINOR 1
 #define CSVREG_VERSION_PATCH 0
 #define CSVREG_VERSION "0.1.0"
 
 /* The library's version string (equal to CSVREG_VERSION of the build). */
-const char *csvreg_version(void);
+CSVREG_API const char *csvreg_version(void);
 
-/* Sets the number of OpenBLAS threads (process-wide). The blocks csvreg folds
- * are small (chunk rows x terms), and OpenBLAS's spare threads spin: measured
- * on 2M x 10 rows on 2 vCPUs, 2.5 s with the default threads against 1.0 s
- * with one. The program calls this with 1 unless OPENBLAS_NUM_THREADS is set. */
-void csvreg_set_blas_threads(int n);
+/* BLAS threads: the blocks csvreg folds are small (chunk rows x terms) and
+ * OpenBLAS's spare threads spin (measured on 2M x 10 rows on 2 vCPUs: 2.5 s
+ * with the default threads against 1.0 s with one), so when the process
+ * starts the library pins OpenBLAS to one thread unless OPENBLAS_NUM_THREADS
+ * is set, which then decides (src/util/status.c says how). */
 
 /* ------------------------------------------------------------------------ */
 /* Status and errors                                                        */
@@ -94,10 +104,10 @@ typedef enum csvreg_status {
 } csvreg_status;
 
 /* Non-zero when `s` is an error (neither CSVREG_OK nor CSVREG_END). */
-int csvreg_is_error(csvreg_status s);
+CSVREG_API int csvreg_is_error(csvreg_status s);
 
 /* A short constant description of `s` ("malformed CSV", ...). */
-const char *csvreg_status_str(csvreg_status s);
+CSVREG_API const char *csvreg_status_str(csvreg_status s);
 
 /* Where and why an operation failed. Fields that do not apply are empty or 0. */
 typedef struct csvreg_error {
@@ -111,12 +121,12 @@ typedef struct csvreg_error {
 } csvreg_error;
 
 /* Resets `e` to "no error". */
-void csvreg_error_clear(csvreg_error *e);
+CSVREG_API void csvreg_error_clear(csvreg_error *e);
 
 /* Writes "source:line:column: message" (parts that are unknown are left out,
  * the column shown as `N (name)` when its name is known) into `buf`; returns
  * the length snprintf would have written. */
-size_t csvreg_error_format(const csvreg_error *e, char *buf, size_t size);
+CSVREG_API size_t csvreg_error_format(const csvreg_error *e, char *buf, size_t size);
 
 /* ------------------------------------------------------------------------ */
 /* Number parsing                                                           */
@@ -131,7 +141,7 @@ size_t csvreg_error_format(const csvreg_error *e, char *buf, size_t size);
  * Overflow ("1e400") is rejected; underflow ("1e-400") rounds to a subnormal
  * or zero, as strtod does, and is accepted.
  * Returns CSVREG_OK, or CSVREG_E_VALUE with `*out` untouched. */
-csvreg_status csvreg_parse_double(const char *s, size_t len, double *out);
+CSVREG_API csvreg_status csvreg_parse_double(const char *s, size_t len, double *out);
 
 /* Buffer size for csvreg_format_double. */
 #define CSVREG_FORMAT_DOUBLE_MAX 32
@@ -142,7 +152,7 @@ csvreg_status csvreg_parse_double(const char *s, size_t len, double *out);
  * into `buf` (CSVREG_FORMAT_DOUBLE_MAX bytes), independent of the locale;
  * returns its length. Non-finite values are written as "NaN", "Infinity",
  * "-Infinity". */
-size_t csvreg_format_double(double v, char *buf);
+CSVREG_API size_t csvreg_format_double(double v, char *buf);
 
 /* Missing-value tokens: a cell is missing when, trimmed of spaces and tabs,
  * it equals one of them (the empty token: the empty cell). Used by the chunk
@@ -153,15 +163,15 @@ typedef struct csvreg_na csvreg_na;
 /* Parses a comma-separated token list, each token trimmed; NULL means "NA"
  * and the empty cell. Fails only with CSVREG_E_NOMEM (or CSVREG_E_USAGE
  * when out is NULL). */
-csvreg_status csvreg_na_new(csvreg_na **out, const char *list, csvreg_error *err);
-void csvreg_na_free(csvreg_na *na);
+CSVREG_API csvreg_status csvreg_na_new(csvreg_na **out, const char *list, csvreg_error *err);
+CSVREG_API void csvreg_na_free(csvreg_na *na);
 
 /* 1 when the cell [s, s + len) is missing, else 0. */
-int csvreg_na_match(const csvreg_na *na, const char *s, size_t len);
+CSVREG_API int csvreg_na_match(const csvreg_na *na, const char *s, size_t len);
 
 /* 1 when some token reads as a number (such as -999): then a cell must be
  * tested for NA before it is parsed, else it would count as that number. */
-int csvreg_na_numeric(const csvreg_na *na);
+CSVREG_API int csvreg_na_numeric(const csvreg_na *na);
 
 /* ------------------------------------------------------------------------ */
 /* Reader: a generator of CSV records                                       */
@@ -180,7 +190,7 @@ typedef struct csvreg_reader_options {
   size_t buffer_bytes;     /* read size; 0: 1 MiB */
 } csvreg_reader_options;
 
-void csvreg_reader_options_init(csvreg_reader_options *o);
+CSVREG_API void csvreg_reader_options_init(csvreg_reader_options *o);
 
 typedef struct csvreg_field {
   const char *ptr; /* not NUL-terminated */
@@ -201,36 +211,37 @@ typedef struct csvreg_reader csvreg_reader;
  * skipped. Records follow RFC 4180 (libcsv): quoted fields may hold
  * delimiters, CR, LF and doubled quotes; lines end in LF, CRLF or CR; empty
  * lines are skipped; unquoted fields keep their spaces. */
-csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
-                                 const csvreg_reader_options *o, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
+                                            const csvreg_reader_options *o, csvreg_error *err);
 
 /* As csvreg_reader_open over an open descriptor, which is not closed;
  * `name` is used in messages. */
-csvreg_status csvreg_reader_open_fd(csvreg_reader **out, int fd, const char *name,
-                                    const csvreg_reader_options *o, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_reader_open_fd(csvreg_reader **out, int fd, const char *name,
+                                               const csvreg_reader_options *o, csvreg_error *err);
 
 /* As csvreg_reader_open over `len` bytes of memory, which must stay valid
  * until the reader is freed (tests and fuzzing). */
-csvreg_status csvreg_reader_open_mem(csvreg_reader **out, const void *data, size_t len,
-                                     const char *name, const csvreg_reader_options *o,
-                                     csvreg_error *err);
+CSVREG_API csvreg_status csvreg_reader_open_mem(csvreg_reader **out, const void *data, size_t len,
+                                                const char *name, const csvreg_reader_options *o,
+                                                csvreg_error *err);
 
-void csvreg_reader_free(csvreg_reader *r);
+CSVREG_API void csvreg_reader_free(csvreg_reader *r);
 
 /* Number of columns: the header's width, or the first record's without one. */
-size_t csvreg_reader_ncolumns(const csvreg_reader *r);
+CSVREG_API size_t csvreg_reader_ncolumns(const csvreg_reader *r);
 
 /* Column names, NUL-terminated; without a header "V1", "V2", ... Borrowed:
  * valid until the reader is freed. */
-const char *const *csvreg_reader_column_names(const csvreg_reader *r);
+CSVREG_API const char *const *csvreg_reader_column_names(const csvreg_reader *r);
 
 /* The input's name as used in messages ("<stdin>" for standard input). */
-const char *csvreg_reader_source(const csvreg_reader *r);
+CSVREG_API const char *csvreg_reader_source(const csvreg_reader *r);
 
 /* Yields the next data record: CSVREG_OK with *rec filled, CSVREG_END at the
  * end of the input, or an error (unterminated quote, record too long, read
  * failure). Width is not checked here (the chunk checks it). */
-csvreg_status csvreg_reader_next(csvreg_reader *r, csvreg_record *rec, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_reader_next(csvreg_reader *r, csvreg_record *rec,
+                                            csvreg_error *err);
 
 /* Parses cells k..n-1 of `rec`, the record the reader returned last: cell j
  * is rec->fields[cols[j]] (cols[j] < rec->nfields) and goes to
@@ -241,15 +252,15 @@ csvreg_status csvreg_reader_next(csvreg_reader *r, csvreg_record *rec, csvreg_er
  * decide before going on from the next one. The values are bit for bit
  * csvreg_parse_double's; this is its fast path for rows of cells, four cells
  * at a time on CPUs with AVX2 (what the chunk uses). */
-size_t csvreg_record_parse_cells(const csvreg_reader *r, const csvreg_record *rec,
-                                 const size_t *cols, size_t k, size_t n, double *out,
-                                 size_t stride);
+CSVREG_API size_t csvreg_record_parse_cells(const csvreg_reader *r, const csvreg_record *rec,
+                                            const size_t *cols, size_t k, size_t n, double *out,
+                                            size_t stride);
 
 /* Bytes consumed from the input so far. */
-uint64_t csvreg_reader_bytes(const csvreg_reader *r);
+CSVREG_API uint64_t csvreg_reader_bytes(const csvreg_reader *r);
 
 /* Size of the input in bytes when known (a regular file), else -1. */
-int64_t csvreg_reader_size(const csvreg_reader *r);
+CSVREG_API int64_t csvreg_reader_size(const csvreg_reader *r);
 
 /* ------------------------------------------------------------------------ */
 /* Spec: input columns and model terms                                      */
@@ -268,29 +279,30 @@ typedef struct csvreg_spec_options {
                            width instead of failing; default 0 */
 } csvreg_spec_options;
 
-void csvreg_spec_options_init(csvreg_spec_options *o);
+CSVREG_API void csvreg_spec_options_init(csvreg_spec_options *o);
 
 typedef struct csvreg_spec csvreg_spec;
 
 /* Resolves the options against the input's column names. Errors
  * (CSVREG_E_COLUMN): unknown column, a position out of range, a name that
  * two columns share, the target used as a feature or as the weights. */
-csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_t ncolumns,
-                              const csvreg_spec_options *o, csvreg_error *err);
-void csvreg_spec_free(csvreg_spec *s);
+CSVREG_API csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names,
+                                         size_t ncolumns, const csvreg_spec_options *o,
+                                         csvreg_error *err);
+CSVREG_API void csvreg_spec_free(csvreg_spec *s);
 
 /* Model terms, not counting the intercept, in model order. */
-size_t csvreg_spec_nterms(const csvreg_spec *s);
-const char *csvreg_spec_term_name(const csvreg_spec *s, size_t i);
-const char *csvreg_spec_target_name(const csvreg_spec *s);
-const char *csvreg_spec_weights_name(const csvreg_spec *s); /* NULL: unweighted */
-int csvreg_spec_intercept(const csvreg_spec *s);
+CSVREG_API size_t csvreg_spec_nterms(const csvreg_spec *s);
+CSVREG_API const char *csvreg_spec_term_name(const csvreg_spec *s, size_t i);
+CSVREG_API const char *csvreg_spec_target_name(const csvreg_spec *s);
+CSVREG_API const char *csvreg_spec_weights_name(const csvreg_spec *s); /* NULL: unweighted */
+CSVREG_API int csvreg_spec_intercept(const csvreg_spec *s);
 
 /* Input columns the model reads (features, target, weights; each once), as
  * 0-based column indices into the reader's columns, and their names. */
-size_t csvreg_spec_ninputs(const csvreg_spec *s);
-size_t csvreg_spec_input_column(const csvreg_spec *s, size_t k);
-const char *csvreg_spec_input_name(const csvreg_spec *s, size_t k);
+CSVREG_API size_t csvreg_spec_ninputs(const csvreg_spec *s);
+CSVREG_API size_t csvreg_spec_input_column(const csvreg_spec *s, size_t k);
+CSVREG_API const char *csvreg_spec_input_name(const csvreg_spec *s, size_t k);
 
 /* ------------------------------------------------------------------------ */
 /* Chunk: a fixed block of rows                                             */
@@ -315,32 +327,32 @@ typedef struct csvreg_chunk csvreg_chunk;
 
 /* A chunk of `rows` rows (0: CSVREG_DEFAULT_CHUNK_ROWS) for `s`, which must
  * outlive the chunk. Memory: rows x (inputs + terms + 2) doubles. */
-csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t rows,
-                               csvreg_error *err);
-void csvreg_chunk_free(csvreg_chunk *c);
+CSVREG_API csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t rows,
+                                          csvreg_error *err);
+CSVREG_API void csvreg_chunk_free(csvreg_chunk *c);
 
 /* Empties the chunk, then reads records from `r` until it is full or the input
  * ends, parsing only the cells the spec uses. Returns CSVREG_OK (full),
  * CSVREG_END (the input ended; the chunk may still hold rows and counts), or
  * an error naming line, column and text. Either way, pass the chunk to
  * csvreg_accum_add_chunk before the next fill. */
-csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error *err);
 
 /* Rows now in the chunk (complete rows, zero weights included). */
-size_t csvreg_chunk_rows(const csvreg_chunk *c);
+CSVREG_API size_t csvreg_chunk_rows(const csvreg_chunk *c);
 
 /* The design block of the rows now in the chunk: x is column-major
  * (rows x nterms, leading dimension *ldx), y the target, w the weights (NULL
  * when unweighted). Borrowed until the next fill. */
-void csvreg_chunk_design(const csvreg_chunk *c, const double **x, size_t *ldx, const double **y,
-                         const double **w);
+CSVREG_API void csvreg_chunk_design(const csvreg_chunk *c, const double **x, size_t *ldx,
+                                    const double **y, const double **w);
 
 /* Counts for the records this chunk read. */
-const csvreg_counts *csvreg_chunk_counts(const csvreg_chunk *c);
+CSVREG_API const csvreg_counts *csvreg_chunk_counts(const csvreg_chunk *c);
 
 /* Rows dropped as missing in this chunk, per input column k of the spec
  * (a row with two missing cells counts in both columns). */
-const uint64_t *csvreg_chunk_na_counts(const csvreg_chunk *c);
+CSVREG_API const uint64_t *csvreg_chunk_na_counts(const csvreg_chunk *c);
 
 /* ------------------------------------------------------------------------ */
 /* Accumulator: the mergeable least-squares state                           */
@@ -352,8 +364,8 @@ typedef enum csvreg_solver {
 } csvreg_solver;
 
 /* "qr" / "normal"; csvreg_solver_parse returns CSVREG_E_USAGE for others. */
-const char *csvreg_solver_name(csvreg_solver s);
-csvreg_status csvreg_solver_parse(const char *name, csvreg_solver *out);
+CSVREG_API const char *csvreg_solver_name(csvreg_solver s);
+CSVREG_API csvreg_status csvreg_solver_parse(const char *name, csvreg_solver *out);
 
 /* Widest model accepted (terms): the state is (terms + 2)^2 doubles. */
 #define CSVREG_MAX_TERMS 4096
@@ -362,31 +374,34 @@ typedef struct csvreg_accum csvreg_accum;
 
 /* An empty accumulator for `nterms` terms. Names may be NULL ("x1", ... and
  * "y" are used); they are copied. */
-csvreg_status csvreg_accum_new(csvreg_accum **out, csvreg_solver solver, size_t nterms,
-                               int intercept, const char *const *term_names,
-                               const char *target_name, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_new(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                                          int intercept, const char *const *term_names,
+                                          const char *target_name, csvreg_error *err);
 
 /* An empty accumulator for the spec's terms, names and input columns. */
-csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s,
-                                        csvreg_solver solver, csvreg_error *err);
-void csvreg_accum_free(csvreg_accum *a);
+CSVREG_API csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s,
+                                                   csvreg_solver solver, csvreg_error *err);
+CSVREG_API void csvreg_accum_free(csvreg_accum *a);
 
 /* Folds `n` rows: x column-major (n x nterms, leading dimension ldx >= n),
  * y, and w (NULL: all 1). Rows with weight 0 are counted, not folded.
  * Values must be finite and weights >= 0 (CSVREG_E_VALUE otherwise). */
-csvreg_status csvreg_accum_add_rows(csvreg_accum *a, size_t n, const double *x, size_t ldx,
-                                    const double *y, const double *w, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_add_rows(csvreg_accum *a, size_t n, const double *x,
+                                               size_t ldx, const double *y, const double *w,
+                                               csvreg_error *err);
 
 /* Folds the chunk's design block and adds its counts. */
-csvreg_status csvreg_accum_add_chunk(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_add_chunk(csvreg_accum *a, const csvreg_chunk *c,
+                                                csvreg_error *err);
 
 /* dst := the accumulator of dst's rows and src's rows. Both must have the same
  * solver, terms and intercept (CSVREG_E_USAGE otherwise). An empty src or dst
  * is the identity. */
-csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src,
+                                            csvreg_error *err);
 
-const csvreg_counts *csvreg_accum_counts(const csvreg_accum *a);
-csvreg_solver csvreg_accum_solver(const csvreg_accum *a);
+CSVREG_API const csvreg_counts *csvreg_accum_counts(const csvreg_accum *a);
+CSVREG_API csvreg_solver csvreg_accum_solver(const csvreg_accum *a);
 
 /* ------------------------------------------------------------------------ */
 /* State files: the accumulator as text                                     */
@@ -399,15 +414,15 @@ csvreg_solver csvreg_accum_solver(const csvreg_accum *a);
  * optional JSON object text stored under "meta" (provenance: shard, byte
  * range, ...; NULL: none). A CRC-32 of the canonical text of all other members
  * is stored under "checksum". *out is malloc'd; free() it. */
-csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
-                                csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
+                                           csvreg_error *err);
 
 /* Rebuilds an accumulator from `len` bytes written by csvreg_accum_save.
  * CSVREG_E_FORMAT for text that is not JSON, not a state, from a newer format
  * version, fails its checksum, or is inconsistent. When `meta_json` is not
  * NULL it receives the "meta" object as malloc'd text (NULL when absent). */
-csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
-                                csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len,
+                                           char **meta_json, csvreg_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Solving and the fit                                                      */
@@ -425,7 +440,7 @@ typedef struct csvreg_solve_options {
   double level; /* confidence level of the intervals; default 0.95 */
 } csvreg_solve_options;
 
-void csvreg_solve_options_init(csvreg_solve_options *o);
+CSVREG_API void csvreg_solve_options_init(csvreg_solve_options *o);
 
 /* One row of the coefficient table. */
 typedef struct csvreg_term {
@@ -468,13 +483,13 @@ typedef struct csvreg_fit {
 
 /* Solves the accumulated problem. Errors: CSVREG_E_NUMERIC when no rows were
  * folded or every term is aliased. `o` may be NULL for the defaults. */
-csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
-                                 csvreg_fit **out, csvreg_error *err);
-void csvreg_fit_free(csvreg_fit *f);
+CSVREG_API csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
+                                            csvreg_fit **out, csvreg_error *err);
+CSVREG_API void csvreg_fit_free(csvreg_fit *f);
 
 /* The fit as a JSON object (the fields of csvreg_fit; non-finite numbers as
  * null; doubles at round-trip precision). *out is malloc'd; free() it. */
-csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Chunk rows' record numbers, splitting rows into parts                    */
@@ -483,20 +498,20 @@ csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *
 /* The record number (as csvreg_record.number: the header is record 1) of
  * each row now in the chunk, csvreg_chunk_rows(c) of them. Borrowed until
  * the next fill. */
-const uint64_t *csvreg_chunk_record_numbers(const csvreg_chunk *c);
+CSVREG_API const uint64_t *csvreg_chunk_record_numbers(const csvreg_chunk *c);
 
 /* A deterministic number in [0, 1) for a record number and a seed
  * (splitmix64 of both), the same on every machine: row `record` is held out
  * when u < fraction, and is in fold floor(u * K) of K-fold validation. */
-double csvreg_split_uniform(uint64_t record, uint64_t seed);
+CSVREG_API double csvreg_split_uniform(uint64_t record, uint64_t seed);
 
 /* Folds the chunk's rows into `nparts` accumulators made for the same spec:
  * row i goes to parts[part[i]] (part[i] < nparts). The rows the chunk
  * dropped (missing values, bad rows) are counted in parts[0]. On an error
  * some parts may already hold their rows. */
-csvreg_status csvreg_accum_add_chunk_split(csvreg_accum *const *parts, size_t nparts,
-                                           const csvreg_chunk *c, const size_t *part,
-                                           csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_add_chunk_split(csvreg_accum *const *parts, size_t nparts,
+                                                      const csvreg_chunk *c, const size_t *part,
+                                                      csvreg_error *err);
 
 /* How well a fit explains the rows of an accumulator, computed exactly from
  * the accumulator (no second pass over the rows): for the coefficients b,
@@ -516,22 +531,25 @@ typedef struct csvreg_score {
 /* Scores `fit` (aliased terms count as 0) on the rows of `a`, which must have
  * the fit's terms, target and intercept (CSVREG_E_USAGE otherwise). An empty
  * accumulator gives n = 0 and NaN statistics. */
-csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, csvreg_score *out,
-                                 csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit,
+                                            csvreg_score *out, csvreg_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Models: a fit kept in a file, predictions                                */
 /* ------------------------------------------------------------------------ */
 
 /* A model file is one JSON object: "format": "csvreg-model", "version", the
- * tool's version, the options that matter when predicting ("options":
- * target, features, weights, intercept, na, delimiter, header, solver, tol,
- * level), the fit report of csvreg_fit_to_json ("fit"), the accumulator
- * state of csvreg_accum_save without its checksum ("state"), and a CRC-32 of
- * the canonical text of all that ("checksum"). Doubles in the state are
- * exact hex floats, so a loaded model predicts bit-identically. */
+ * tool's version, the model's spec ("spec": its input columns with their
+ * roles, target, weights, intercept and terms, each term naming the inputs
+ * it reads; see csvreg_model_spec_new), how its input was read ("reader":
+ * delimiter, header, na), the fit's options ("options": solver, tol, level),
+ * the fit report of csvreg_fit_to_json ("fit"), the accumulator state of
+ * csvreg_accum_save without its checksum ("state"), and a CRC-32 of the
+ * canonical text of all that ("checksum"). Doubles in the state are exact
+ * hex floats, so a loaded model predicts bit-identically. Version 1 files
+ * (no "spec" or "reader": everything under "options") still load. */
 #define CSVREG_MODEL_FORMAT "csvreg-model"
-#define CSVREG_MODEL_VERSION 1
+#define CSVREG_MODEL_VERSION 2
 
 typedef struct csvreg_model_options {
   const char *weights;        /* the weights column's name; NULL: unweighted */
@@ -541,34 +559,34 @@ typedef struct csvreg_model_options {
   csvreg_solve_options solve; /* tol and level used by the fit */
 } csvreg_model_options;
 
-void csvreg_model_options_init(csvreg_model_options *o);
+CSVREG_API void csvreg_model_options_init(csvreg_model_options *o);
 
 typedef struct csvreg_model csvreg_model;
 
 /* A model of the fitted accumulator `a` (copied) and its options (copied).
  * The fit is solved again from the copy, so it equals csvreg_accum_solve(a). */
-csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
-                               const csvreg_model_options *o, csvreg_error *err);
-void csvreg_model_free(csvreg_model *m);
+CSVREG_API csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
+                                          const csvreg_model_options *o, csvreg_error *err);
+CSVREG_API void csvreg_model_free(csvreg_model *m);
 
 /* The model file's text (pretty JSON ending in a newline); *out is malloc'd. */
-csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err);
 
 /* Reads a model from `len` bytes of a model file. CSVREG_E_FORMAT, with a
  * message that says which, for text that is not JSON, JSON that is not a
  * model (a state file is named as such), a newer format version, a checksum
  * mismatch (edited or truncated), or parts that disagree with each other
  * (the state's fit is solved again and must match the stored report). */
-csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
-                                csvreg_error *err);
+CSVREG_API csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
+                                           csvreg_error *err);
 
 /* Borrowed views, valid until the model is freed. */
-const csvreg_fit *csvreg_model_fit(const csvreg_model *m);
-const csvreg_accum *csvreg_model_accum(const csvreg_model *m);
-const csvreg_model_options *csvreg_model_get_options(const csvreg_model *m);
-size_t csvreg_model_nfeatures(const csvreg_model *m);
-const char *csvreg_model_feature(const csvreg_model *m, size_t j);
-const char *csvreg_model_target(const csvreg_model *m);
+CSVREG_API const csvreg_fit *csvreg_model_fit(const csvreg_model *m);
+CSVREG_API const csvreg_accum *csvreg_model_accum(const csvreg_model *m);
+CSVREG_API const csvreg_model_options *csvreg_model_get_options(const csvreg_model *m);
+CSVREG_API size_t csvreg_model_nfeatures(const csvreg_model *m);
+CSVREG_API const char *csvreg_model_feature(const csvreg_model *m, size_t j);
+CSVREG_API const char *csvreg_model_target(const csvreg_model *m);
 
 typedef enum csvreg_interval {
   CSVREG_INTERVAL_NONE = 0,
@@ -582,9 +600,10 @@ typedef enum csvreg_interval {
  * yhat -/+ qt((1 + level) / 2, df) * se, se from the stored factor of the
  * shifted design (R^-T x) and the residual variance, as predict.lm(interval=).
  * CSVREG_E_NUMERIC for an interval without residual degrees of freedom. */
-csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double *x, size_t ldx,
-                                   csvreg_interval iv, double level, double *yhat, double *lower,
-                                   double *upper, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double *x,
+                                              size_t ldx, csvreg_interval iv, double level,
+                                              double *yhat, double *lower, double *upper,
+                                              csvreg_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Evaluation metrics                                                       */
@@ -606,18 +625,96 @@ typedef struct csvreg_metrics {
 
 typedef struct csvreg_evaluator csvreg_evaluator;
 
-csvreg_status csvreg_evaluator_new(csvreg_evaluator **out, csvreg_error *err);
-void csvreg_evaluator_free(csvreg_evaluator *e);
+CSVREG_API csvreg_status csvreg_evaluator_new(csvreg_evaluator **out, csvreg_error *err);
+CSVREG_API void csvreg_evaluator_free(csvreg_evaluator *e);
 
 /* Adds n rows (w NULL: all 1; weights must be finite and >= 0). Sums are
  * compensated (Neumaier) and the variances combined per block (Chan et al.),
  * so the result does not depend on how rows are split into calls. */
-csvreg_status csvreg_evaluator_add(csvreg_evaluator *e, size_t n, const double *y,
-                                   const double *yhat, const double *w, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_evaluator_add(csvreg_evaluator *e, size_t n, const double *y,
+                                              const double *yhat, const double *w,
+                                              csvreg_error *err);
 
 /* The metrics of the rows added so far (NaN where undefined: no rows,
  * constant y). */
-void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metrics *out);
+CSVREG_API void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metrics *out);
+
+/* ------------------------------------------------------------------------ */
+/* Models and prediction: one row path for fit, predict and eval            */
+/* ------------------------------------------------------------------------ */
+
+/* What a row of a chunk became (csvreg_chunk_row_status). */
+typedef enum csvreg_row_status {
+  CSVREG_ROW_OK = 0,         /* every used cell a number: a row of the design block */
+  CSVREG_ROW_MISSING = 1,    /* some used cell is an NA token */
+  CSVREG_ROW_BAD = 2,        /* a non-number or the wrong width (skip_bad) */
+  CSVREG_ROW_ZERO_WEIGHT = 3 /* weight 0, left out (drop_zero_weight) */
+} csvreg_row_status;
+
+/* How a chunk fills. The defaults are fit's: rows with a missing value are
+ * dropped and counted, a fill stops at `rows` complete rows. */
+typedef struct csvreg_chunk_options {
+  size_t rows;          /* capacity (0: CSVREG_DEFAULT_CHUNK_ROWS) */
+  int keep_rows;        /* 1: a fill stops at `rows` records, and every record
+                           read has a status, in input order
+                           (csvreg_chunk_row_status); the complete ones are
+                           the design block's rows, in the same order */
+  int keep_text;        /* with keep_rows, 1: keep each record's fields as
+                           RFC 4180 text joined by `delimiter` (quoted where
+                           needed; csvreg_chunk_text) */
+  char delimiter;       /* for keep_text; default ',' */
+  int na_error;         /* 1: a missing value is an error (CSVREG_E_VALUE
+                           naming line and column), not a dropped row */
+  int drop_zero_weight; /* 1: rows of weight 0 are counted but not kept (an
+                           evaluator scores nothing from them) */
+} csvreg_chunk_options;
+
+CSVREG_API void csvreg_chunk_options_init(csvreg_chunk_options *o);
+
+/* As csvreg_chunk_new with options. Memory with keep_text: the text of one
+ * chunk's records besides the numbers. */
+CSVREG_API csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
+                                               const csvreg_chunk_options *o, csvreg_error *err);
+
+/* keep_rows: records the last fill read, their statuses
+ * (csvreg_row_status values), and with keep_text their text: record i is
+ * text[ends[i - 1] .. ends[i]) (ends[-1] = 0), without a line end. Borrowed
+ * until the next fill. */
+CSVREG_API size_t csvreg_chunk_nrecords(const csvreg_chunk *c);
+CSVREG_API const unsigned char *csvreg_chunk_row_status(const csvreg_chunk *c);
+CSVREG_API void csvreg_chunk_text(const csvreg_chunk *c, const char **text, const size_t **ends);
+
+/* Appends `n` fields as one CSV record (RFC 4180: a field holding the
+ * delimiter, a quote, CR or LF is quoted and its quotes doubled), without a
+ * line end, to the malloc'd buffer *buf of *cap bytes holding *len (NULL, 0,
+ * 0 to start; grown as needed; free() it). */
+CSVREG_API csvreg_status csvreg_csv_append(char **buf, size_t *len, size_t *cap,
+                                           const csvreg_field *fields, size_t n, char delim,
+                                           csvreg_error *err);
+
+/* What csvreg_model_spec_new binds besides the inputs of the terms. */
+#define CSVREG_MODEL_BIND_TARGET 1u   /* the target and the weights (eval, updates) */
+#define CSVREG_MODEL_BIND_SKIP_BAD 2u /* the spec's skip_bad */
+
+/* The spec of a saved model against a new input's column names: each input
+ * the model reads is found by its exact name, in any order (other columns
+ * are ignored); the terms, intercept and NA tokens are the model's. Without
+ * CSVREG_MODEL_BIND_TARGET the spec has no target (csvreg_spec_target_name
+ * is NULL) nor weights: it is for predicting, and cannot make an
+ * accumulator. CSVREG_E_COLUMN naming the first input that is missing or
+ * whose name two columns share; the error's source and line are left to the
+ * caller, who knows the input. */
+CSVREG_API csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
+                                               const char *const *names, size_t ncolumns,
+                                               unsigned flags, csvreg_error *err);
+
+/* Evaluation metrics and the row counts of the run as a JSON object (eval
+ * --format json): n, the metrics (non-finite as null), n_zero_y, n_read,
+ * n_missing, n_bad, n_zero_weight, target, weighted. *out is malloc'd (no
+ * trailing newline); free() it. */
+CSVREG_API csvreg_status csvreg_metrics_to_json(const csvreg_metrics *m,
+                                                const csvreg_counts *counts, const char *target,
+                                                int weighted, char **out, csvreg_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Shards and scheduled refits                                              */
@@ -630,7 +727,7 @@ void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metrics *out);
  * weighted, so the log-likelihood uses sum log(lambda * w) as R's
  * lm(weights=) would for an explicit weighted refit. An empty state is left
  * as it is. CSVREG_E_USAGE for lambda outside (0, 1]. */
-csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *err);
 
 /* Rolling windows: dst := dst without the rows of src (src must have been
  * merged into dst). Only the normal solver supports it (co-moment downdate,
@@ -638,30 +735,235 @@ csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *e
  * stably and gives CSVREG_E_USAGE. CSVREG_E_NUMERIC when the result would
  * have negative counts or weight, or a co-moment matrix that is not
  * positive semi-definite (src was not part of dst); dst is then unchanged. */
-csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
+CSVREG_API csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src,
+                                               csvreg_error *err);
 
-/* A byte range of a CSV file aligned to records. A record starts at offset 0
- * or right after a line feed that is outside quotes; the quote state at any
- * offset is the parity of the '"' bytes before it (RFC 4180: every quote
- * opens or closes a quoted field or is half of a doubled quote). A shard
- * owns the records that start in [start, end): the ranges of a partition of
- * [0, size) give every record to exactly one shard, quoted newlines
- * included. A file whose lines end in CR alone has one boundary, so the
- * first shard gets every record (correct, not parallel). */
-typedef struct csvreg_range {
-  uint64_t header_end;   /* end of the header record (0 without a header) */
-  uint64_t start, end;   /* the records owned: [start, end), record-aligned,
-                            start >= header_end */
-  uint64_t lines_before; /* line feeds before `start` (line of start - 1) */
-} csvreg_range;
+/* ------------------------------------------------------------------------ */
+/* State sets: state lines checked, ordered and merged (merge, solve)       */
+/* ------------------------------------------------------------------------ */
 
-/* Aligns the requested [start, end) (clamped to size) of the file open as
- * `fd` (a regular file of `size` bytes, read with pread; the offset of fd is
- * not used) by scanning from the file's start. With header = 1 the first
- * record is the header and never data. CSVREG_E_IO when reading fails,
- * CSVREG_E_USAGE when start > end. */
-csvreg_status csvreg_range_align(int fd, uint64_t size, int header, uint64_t start, uint64_t end,
-                                 csvreg_range *out, csvreg_error *err);
+/* A set of states read from lines (files, pipes, Hadoop Streaming), checked
+ * to belong together and merged in an order fixed by their provenance (byte
+ * range, then checksum), so that the result does not depend on the order in
+ * which they arrive. Each state is kept as its accumulator and a small
+ * record of its columns and provenance; its text is not kept. */
+typedef struct csvreg_stateset csvreg_stateset;
+
+/* Longest state line read (bytes, line feed excluded): the numbers of a
+ * state of CSVREG_MAX_TERMS terms, at most (T + 2)(T + 3) / 2 + 2 (T + 2)
+ * hex floats of at most 32 bytes each with quotes and comma (269 MB), plus
+ * 64 MiB for names and provenance: 336 MB. A longer line cannot be a state
+ * csvreg wrote for a header of up to tens of MiB; reading stops there rather
+ * than hold an unbounded line (`merge /dev/zero`). */
+#define CSVREG_STATE_MAX_LINE                                                                      \
+  ((((size_t)(CSVREG_MAX_TERMS + 2) * (CSVREG_MAX_TERMS + 3)) / 2 +                                \
+    2 * (size_t)(CSVREG_MAX_TERMS + 2)) *                                                          \
+       32 +                                                                                        \
+   ((size_t)64 << 20))
+
+/* An empty set; free it with csvreg_stateset_free (NULL is safe). */
+CSVREG_API csvreg_status csvreg_stateset_new(csvreg_stateset **out, csvreg_error *err);
+CSVREG_API void csvreg_stateset_free(csvreg_stateset *s);
+
+/* Sets the longest line accepted (0: CSVREG_STATE_MAX_LINE). */
+CSVREG_API void csvreg_stateset_set_max_line(csvreg_stateset *s, size_t bytes);
+
+/* Adds the state held in `len` bytes of one line (a trailing CR/LF is
+ * ignored) that was line `line` of `source` (both for messages). A blank
+ * line adds nothing; a `key<TAB>` prefix (Hadoop Streaming) is dropped.
+ * `source` (copied; NULL: none) names the state in later messages too.
+ * CSVREG_E_FORMAT, with source and line in `err`, for a line that is not a
+ * state (not JSON, a failed checksum: the message then says that a line may
+ * be truncated or interleaved with another writer's), a newer format, or
+ * longer than the set's limit. */
+CSVREG_API csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, size_t len,
+                                                  const char *source, uint64_t line,
+                                                  csvreg_error *err);
+
+/* Reads `fd` to its end and adds each line as csvreg_stateset_add_text does,
+ * counting lines from 1 and naming them `source` (e.g. "<stdin>"). A line
+ * longer than the limit fails as soon as it is, without reading on.
+ * CSVREG_E_IO when reading fails ("cannot read SOURCE: why"). The fd is left
+ * open. */
+CSVREG_API csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *source,
+                                                 csvreg_error *err);
+
+/* Number of states added. */
+CSVREG_API size_t csvreg_stateset_count(const csvreg_stateset *s);
+
+/* Coverage checks of a merge (flags 0: not checked). Their messages name
+ * them as the program's options, --expect-rows and --expect-bytes. */
+typedef struct csvreg_stateset_checks {
+  int expect_rows; /* the merged state must hold exactly `rows` records */
+  uint64_t rows;
+  int expect_bytes; /* the states must cover a `bytes`-byte file exactly once: */
+  uint64_t bytes;   /* byte ranges tile [0, bytes), or streamed shards add up */
+} csvreg_stateset_checks;
+
+/* Checks that the states agree (solver, intercept, target, terms, inputs,
+ * input options: CSVREG_E_FORMAT naming both states' source and line),
+ * sorts them by provenance, runs the checks (`chk` may be NULL; a shard
+ * missing or duplicated is CSVREG_E_VALUE), and merges them in that order
+ * into a new accumulator *out. *meta_json (may be NULL: not wanted) gets the
+ * merged provenance as a JSON object text: input options, source, number of
+ * states merged, records, bytes, header bytes and the coalesced byte ranges
+ * (so a merge of merges can check coverage again). No state is
+ * CSVREG_E_FORMAT. *out and *meta_json are the caller's (free with
+ * csvreg_accum_free and free). */
+CSVREG_API csvreg_status csvreg_stateset_merge(csvreg_stateset *s,
+                                               const csvreg_stateset_checks *chk,
+                                               csvreg_accum **out, char **meta_json,
+                                               csvreg_error *err);
+
+/* Rolling windows: merges `sub` (as csvreg_stateset_merge, no checks) and
+ * removes its rows from `acc` (csvreg_accum_subtract: normal solver only),
+ * then rewrites *meta_json (acc's merged provenance, may point to NULL) for
+ * the result: byte ranges and byte counts removed (they no longer describe
+ * the rows), records updated, "subtracted" the number of states removed.
+ * On failure `acc` and *meta_json are unchanged. */
+CSVREG_API csvreg_status csvreg_stateset_subtract(csvreg_stateset *sub, csvreg_accum *acc,
+                                                  char **meta_json, csvreg_error *err);
+
+/* The input options the states were fitted with (delimiter, header, NA
+ * tokens, weights column: those of the first state in merge order, as in
+ * the merged provenance) into `mo`, after csvreg_stateset_merge; fields the
+ * states do not record are left as they are. Strings are borrowed from the
+ * set and valid until it is freed or changed. */
+CSVREG_API void csvreg_stateset_model_options(const csvreg_stateset *s, csvreg_model_options *mo);
+
+/* ------------------------------------------------------------------------ */
+/* pass engine: one pass over an input, on threads, into sinks              */
+/* ------------------------------------------------------------------------ */
+
+/* A sink receives the chunks of a pass (the accumulator, the holdout/CV
+ * split; later a group-by, the second pass of robust errors, an evaluator).
+ * The contract:
+ *   create(out, spec, arg, err)  an empty sink for `spec` (which outlives
+ *                                it); `arg` is the sink type's own options.
+ *                                A pass makes one per worker task (a byte
+ *                                range, a block) and one for the total.
+ *   add_chunk(sink, chunk, err)  folds the rows now in the chunk and its
+ *                                counts; within one sink the chunks come in
+ *                                input order.
+ *   merge(into, from, err)       into := into followed by from's rows
+ *                                (from's rows come later in the input);
+ *                                called in input order, so the result does
+ *                                not depend on thread timing.
+ *   free(sink)                   NULL is a no-op.
+ * Rows are identified by their record number (csvreg_chunk_record_numbers),
+ * which is the whole input's on every path (ranges and blocks included), so
+ * a sink that decides by record (the split) is path-independent. With one
+ * thread and no range the chunks go straight into the total sink: that is
+ * the plain single pass, chunk by chunk. */
+typedef struct csvreg_sink_type {
+  const char *name;
+  csvreg_status (*create)(void **out, const csvreg_spec *spec, const void *arg, csvreg_error *err);
+  csvreg_status (*add_chunk)(void *sink, const csvreg_chunk *c, csvreg_error *err);
+  csvreg_status (*merge)(void *into, const void *from, csvreg_error *err);
+  void (*free)(void *sink);
+} csvreg_sink_type;
+
+/* The accumulator sink: the sink is a csvreg_accum (csvreg_accum_free frees
+ * it); `arg` points to the csvreg_solver. */
+CSVREG_API const csvreg_sink_type *csvreg_sink_accum(void);
+
+/* The holdout / cross-validation split: each row goes to a part by
+ * csvreg_split_uniform of its record number and the seed: holdout, part 1
+ * (held out) when u < fraction, else part 0 (training); K-fold, part
+ * floor(u * K). The sink is a csvreg_split; `arg` points to its options. */
+typedef struct csvreg_split_options {
+  int folds;       /* 0: holdout; K >= 2: K-fold cross-validation */
+  double fraction; /* holdout: the held-out share, 0 < fraction < 1 */
+  uint64_t seed;   /* the row assignment's seed */
+  csvreg_solver solver;
+} csvreg_split_options;
+
+typedef struct csvreg_split csvreg_split;
+CSVREG_API const csvreg_sink_type *csvreg_sink_split(void);
+CSVREG_API void csvreg_split_free(csvreg_split *s);
+
+/* Number of parts (2 for holdout, K for CV) and part k's accumulator
+ * (borrowed until the split is freed). */
+CSVREG_API size_t csvreg_split_nparts(const csvreg_split *s);
+CSVREG_API const csvreg_accum *csvreg_split_part(const csvreg_split *s, size_t k);
+
+/* Merges into `all` (empty, or holding earlier rows such as an updated
+ * model's) the rows the reported fit is made on: the training part
+ * (holdout) or every fold in order (CV). */
+CSVREG_API csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvreg_accum *all,
+                                                     csvreg_error *err);
+
+/* The scores: holdout, one (the held-out part with `fit`); CV, one per fold
+ * (fold k with the fit of `base` (may be NULL: none) plus the other folds,
+ * solved with `so`). `scores` has csvreg_split_nscores(s) entries. A CV
+ * failure names its fold. */
+CSVREG_API size_t csvreg_split_nscores(const csvreg_split *s);
+CSVREG_API csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
+                                            const csvreg_accum *base,
+                                            const csvreg_solve_options *so, csvreg_score *scores,
+                                            csvreg_error *err);
+
+/* Progress of a pass: bytes of the input read so far, records read, and the
+ * input's size (-1 when unknown). Called on the thread that runs the pass,
+ * after each chunk on one thread, about every 0.1 s with several. */
+typedef void (*csvreg_progress_fn)(void *ctx, uint64_t bytes, uint64_t records, int64_t size);
+
+typedef struct csvreg_pass_options {
+  const char *path;                /* NULL or "-": standard input */
+  csvreg_reader_options reader;    /* reader.header: 1 the first record names
+                                      the columns, 0 none (V1, V2, ...) */
+  const char *columns;             /* names, comma-separated, of an input whose
+                                      first record may not be the header (a
+                                      Hadoop split): a first record equal to the
+                                      names is skipped, any other is data */
+  const char *header_line;         /* as columns, the names as a CSV record */
+  int has_range;                   /* only the records that start in bytes */
+  uint64_t range_start, range_end; /* [start, end) of a regular file */
+  size_t threads;                  /* 0 or 1: one. A regular file is cut in
+                                      byte ranges, a stream in blocks */
+  size_t chunk_rows;               /* 0: CSVREG_DEFAULT_CHUNK_ROWS */
+  size_t block_bytes;              /* a stream's blocks with threads; 0: 1 MiB */
+  csvreg_progress_fn progress;     /* optional */
+  void *progress_ctx;
+} csvreg_pass_options;
+
+CSVREG_API void csvreg_pass_options_init(csvreg_pass_options *o);
+
+/* What a pass read (its provenance). */
+typedef struct csvreg_pass_info {
+  const char *source;                  /* the input's name ("<stdin>") */
+  int has_range;                       /* a regular file read by byte range: */
+  uint64_t range_start, range_end;     /* requested, clamped to the file */
+  uint64_t aligned_start, aligned_end; /* the records' bytes */
+  int64_t file_size;                   /* -1 for a stream */
+  uint64_t header_bytes;               /* the header record's bytes (0: none skipped) */
+  uint64_t bytes;                      /* data bytes read (header excluded) */
+  uint64_t records;                    /* data records read */
+  uint64_t chunks;                     /* chunks that held records */
+  size_t workers;                      /* ranges or blocks' threads used (1: plain) */
+} csvreg_pass_info;
+
+typedef struct csvreg_pass csvreg_pass;
+
+/* Opens the input and learns its columns (the header, the given names, or
+ * the first record's width). CSVREG_E_USAGE for a range of a stream. */
+CSVREG_API csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o,
+                                          csvreg_error *err);
+CSVREG_API void csvreg_pass_free(csvreg_pass *p);
+
+/* The input's column names (borrowed until the pass is freed). */
+CSVREG_API size_t csvreg_pass_ncolumns(const csvreg_pass *p);
+CSVREG_API const char *const *csvreg_pass_column_names(const csvreg_pass *p);
+
+/* Reads every record once into a sink of `type` for `spec` (see
+ * csvreg_sink_type) and hands it over in *out (free it with type->free).
+ * Call once. Errors name the whole input's line and record. */
+CSVREG_API csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec,
+                                         const csvreg_sink_type *type, const void *arg, void **out,
+                                         csvreg_error *err);
+
+/* Provenance of the pass (valid until it is freed; complete after run). */
+CSVREG_API const csvreg_pass_info *csvreg_pass_get_info(const csvreg_pass *p);
 
 #ifdef __cplusplus
 }

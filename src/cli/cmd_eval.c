@@ -1,11 +1,12 @@
 /*
  * cmd_eval.c - `csvreg eval -m MODEL [FILE]`: the model's predictions scored
- * against the target column in one pass: blocks of rows are parsed,
- * predicted with one library call and folded into the library's evaluator
- * (compensated sums, per-block two-pass variances), so memory is one block.
+ * against the target column in one pass: the model's spec is bound to the
+ * input, chunks of rows are filled as fit fills them (rows of weight 0 left
+ * out: they score nothing), predicted with one library call and folded into
+ * the library's evaluator (compensated sums, per-block two-pass variances),
+ * so memory is one chunk.
  */
 #include <getopt.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,30 +152,22 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
             (unsigned long long)k->dropped_bad, (unsigned long long)k->zero_weight);
     return CSVREG_OK;
   }
-  json_t *o = json_object();
-  int bad = !o;
-  bad = bad || json_object_set_new(o, "n", json_integer((json_int_t)m->n));
-  for (int i = 0; !bad && i < NMETRICS; i++)
-    bad = json_object_set_new(o, r[i].name,
-                              isfinite(r[i].value) ? json_real(r[i].value) : json_null());
-  bad = bad || json_object_set_new(o, "n_zero_y", json_integer((json_int_t)m->n_zero_y)) ||
-        json_object_set_new(o, "n_read", json_integer((json_int_t)k->records)) ||
-        json_object_set_new(o, "n_missing", json_integer((json_int_t)k->dropped_na)) ||
-        json_object_set_new(o, "n_bad", json_integer((json_int_t)k->dropped_bad)) ||
-        json_object_set_new(o, "n_zero_weight", json_integer((json_int_t)k->zero_weight)) ||
-        json_object_set_new(o, "target", json_string(target)) ||
-        json_object_set_new(o, "weighted", json_boolean(weighted));
-  char *text = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-  json_decref(o);
-  if (!text) {
-    err->status = CSVREG_E_NOMEM;
-    snprintf(err->message, sizeof err->message, "out of memory writing JSON");
-    return CSVREG_E_NOMEM;
-  }
+  char *text = NULL;
+  csvreg_status st = csvreg_metrics_to_json(m, k, target, weighted, &text, err);
+  if (st)
+    return st;
   fputs(text, out);
   fputc('\n', out);
   free(text);
   return CSVREG_OK;
+}
+
+static void counts_add(csvreg_counts *t, const csvreg_counts *c) {
+  t->records += c->records;
+  t->used += c->used;
+  t->zero_weight += c->zero_weight;
+  t->dropped_na += c->dropped_na;
+  t->dropped_bad += c->dropped_bad;
 }
 
 int cmd_eval_run(int argc, char **argv) {
@@ -185,78 +178,55 @@ int cmd_eval_run(int argc, char **argv) {
   csvreg_model *model = NULL;
   if ((rc = cli_model_read(a.model, &model)))
     return rc;
-  const csvreg_model_options *mo = csvreg_model_get_options(model);
   csvreg_error err;
   csvreg_error_clear(&err);
   csvreg_reader *reader = NULL;
+  csvreg_spec *spec = NULL;
+  csvreg_chunk *chunk = NULL;
   csvreg_evaluator *ev = NULL;
-  model_cols mc;
-  memset(&mc, 0, sizeof mc);
-  double *x = NULL, *y = NULL, *w = NULL, *yhat = NULL;
+  double *yhat = NULL;
   csvreg_counts counts;
   memset(&counts, 0, sizeof counts);
   uint64_t chunks = 0;
   double t0 = progress_now();
   progress prog;
   progress_init(&prog, !a.rd.quiet && isatty(STDERR_FILENO));
-  csvreg_reader_options ro;
-  csvreg_reader_options_init(&ro);
-  ro.delimiter = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
-  ro.header = a.rd.no_header ? 0 : mo->header;
-  csvreg_status st = csvreg_reader_open(&reader, a.path ? a.path : "-", &ro, &err);
-  if (st || (st = model_cols_bind(&mc, model, reader, 1, &err)) ||
+  csvreg_chunk_options co;
+  csvreg_chunk_options_init(&co);
+  co.rows = a.rd.chunk_rows;
+  co.drop_zero_weight = 1;
+  csvreg_status st =
+      model_input_open(&a.rd, model, a.path, CSVREG_MODEL_BIND_TARGET, &reader, &spec, &err);
+  if (st || (st = csvreg_chunk_new_with(&chunk, spec, &co, &err)) ||
       (st = csvreg_evaluator_new(&ev, &err)))
     goto fail;
-  const size_t cap = a.rd.chunk_rows, p = mc.p;
-  x = malloc(cap * (p ? p : 1) * sizeof *x);
-  y = malloc(cap * sizeof *y);
-  w = malloc(cap * sizeof *w);
-  yhat = malloc(cap * sizeof *yhat);
-  if (!x || !y || !w || !yhat) {
+  if (!(yhat = malloc(co.rows * sizeof *yhat))) {
     st = err.status = CSVREG_E_NOMEM;
-    snprintf(err.message, sizeof err.message, "out of memory for a block of %zu rows", cap);
+    snprintf(err.message, sizeof err.message, "out of memory for a block of %zu rows", co.rows);
     goto fail;
   }
+  const int weighted = csvreg_spec_weights_name(spec) != NULL;
   int64_t size = csvreg_reader_size(reader);
-  size_t n = 0;
-  int end = 0;
-  while (!end) {
-    csvreg_record rec;
-    st = csvreg_reader_next(reader, &rec, &err);
-    if (st == CSVREG_END) {
-      end = 1;
-    } else if (st) {
+  do {
+    st = csvreg_chunk_fill(chunk, reader, &err);
+    if (csvreg_is_error(st))
       goto fail;
-    } else {
-      counts.records++;
-      size_t col;
-      row_status rs = model_cols_parse(&mc, reader, &rec, x + n, cap, y + n, w + n, &col, &err);
-      if (rs == ROW_FATAL || (rs == ROW_BAD && !a.rd.skip_bad)) {
-        st = err.status;
-        goto fail;
-      }
-      if (rs == ROW_BAD) {
-        counts.dropped_bad++;
-        csvreg_error_clear(&err);
-      } else if (rs == ROW_MISSING) {
-        counts.dropped_na++;
-      } else if (w[n] == 0) {
-        counts.zero_weight++;
-      } else {
-        counts.used++;
-        n++;
-      }
-    }
-    if (n == cap || (end && n)) {
+    counts_add(&counts, csvreg_chunk_counts(chunk));
+    size_t n = csvreg_chunk_rows(chunk), ldx;
+    const double *x, *y, *w;
+    csvreg_chunk_design(chunk, &x, &ldx, &y, &w);
+    if (n) {
       chunks++;
-      if ((st = csvreg_model_predict(model, n, x, cap, CSVREG_INTERVAL_NONE, 0.95, yhat, NULL, NULL,
-                                     &err)) ||
-          (st = csvreg_evaluator_add(ev, n, y, yhat, mc.has_weights ? w : NULL, &err)))
+      csvreg_status pst;
+      if ((pst = csvreg_model_predict(model, n, x, ldx, CSVREG_INTERVAL_NONE, 0.95, yhat, NULL,
+                                      NULL, &err)) ||
+          (pst = csvreg_evaluator_add(ev, n, y, yhat, w, &err))) {
+        st = pst;
         goto fail;
-      n = 0;
+      }
       progress_update(&prog, csvreg_reader_bytes(reader), counts.records, size);
     }
-  }
+  } while (st != CSVREG_END);
   progress_done(&prog);
   csvreg_metrics m;
   csvreg_evaluator_result(ev, &m);
@@ -269,7 +239,7 @@ int cmd_eval_run(int argc, char **argv) {
     snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(reader));
     goto fail;
   }
-  if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model), mc.has_weights, a.format,
+  if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model), weighted, a.format,
                           &err)))
     goto fail;
   cli_flush_stdout();
@@ -284,12 +254,10 @@ fail:
   err.status = st;
   rc = cli_report_error(&err);
 done:
-  free(x);
-  free(y);
-  free(w);
   free(yhat);
   csvreg_evaluator_free(ev);
-  model_cols_free(&mc);
+  csvreg_chunk_free(chunk);
+  csvreg_spec_free(spec);
   csvreg_reader_free(reader);
   csvreg_model_free(model);
   return rc;

@@ -1,18 +1,28 @@
 /*
- * cmd_fit.c - `csvreg fit`: options, then one streaming pass
- * reader -> chunk -> accumulator -> solve -> report, with every object freed
- * on every path (one exit label, the _free functions accept NULL).
+ * cmd_fit.c - `csvreg fit`, the one fit driver: options -> pass -> (state
+ * line | solve -> report, model). Where the rows come from (a file, stdin, a
+ * byte range, threads over ranges or stream blocks, names given for a
+ * Hadoop split) is the pass engine's (csvreg_pass_*); what they go into is a
+ * sink: the accumulator, or the holdout/CV split. So every input option
+ * combines with validation, progress and --update, and the report is one
+ * code path (report.c, validate.c). Every object is freed on every path (one
+ * exit label; the _free functions accept NULL).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "model_cli.h"
-#include "shard.h"
+#include "state_cli.h"
+#include "validate.h"
 
 #define CMD "fit"
+
+static void shard_usage(FILE *out);
 
 void cmd_fit_usage(FILE *out) {
   fprintf(out,
@@ -95,9 +105,24 @@ typedef struct fit_args {
   report_format format;
   int quiet, stats;
   const char *path;
-  const char *output; /* -o: the model file */
-  validation val;     /* --holdout / --cv */
-  shard_args sh;      /* --emit-state, --range, --threads, --update, ... (fit_shard.c) */
+  const char *output; /* -o: the model file (the state file with --emit-state) */
+  /* --holdout / --cv */
+  int val_mode; /* 0 none, 1 holdout, 2 cv */
+  double fraction;
+  size_t folds;
+  unsigned long long seed;
+  /* shards and refits */
+  int emit_state;
+  int has_range; /* --range I/N (1-based I) */
+  uint64_t range_i, range_n;
+  int has_bytes; /* --bytes START:END */
+  uint64_t bytes_start, bytes_end;
+  size_t threads;          /* 0: not given (one) */
+  const char *update;      /* --update MODEL */
+  double decay;            /* 0: not given */
+  const char *columns;     /* --columns A,B,C */
+  const char *header_line; /* --header-line TEXT */
+  const char *shard_id;    /* --shard-id ID (provenance only) */
 } fit_args;
 
 enum {
@@ -114,7 +139,16 @@ enum {
   OPT_STATS,
   OPT_HOLDOUT,
   OPT_CV,
-  OPT_SEED
+  OPT_SEED,
+  OPT_EMIT_STATE,
+  OPT_RANGE,
+  OPT_BYTES,
+  OPT_THREADS,
+  OPT_UPDATE,
+  OPT_DECAY,
+  OPT_COLUMNS,
+  OPT_HEADER_LINE,
+  OPT_SHARD_ID
 };
 
 static const struct option long_options[] = {
@@ -137,8 +171,29 @@ static const struct option long_options[] = {
     {"holdout", required_argument, NULL, OPT_HOLDOUT},
     {"cv", required_argument, NULL, OPT_CV},
     {"seed", required_argument, NULL, OPT_SEED},
-    SHARD_LONG_OPTIONS{"help", no_argument, NULL, 'h'},
+    {"emit-state", no_argument, NULL, OPT_EMIT_STATE},
+    {"range", required_argument, NULL, OPT_RANGE},
+    {"bytes", required_argument, NULL, OPT_BYTES},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"update", required_argument, NULL, OPT_UPDATE},
+    {"decay", required_argument, NULL, OPT_DECAY},
+    {"columns", required_argument, NULL, OPT_COLUMNS},
+    {"header-line", required_argument, NULL, OPT_HEADER_LINE},
+    {"shard-id", required_argument, NULL, OPT_SHARD_ID},
+    {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  if (s[0] < '0' || s[0] > '9')
+    return -1;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s)
+    return -1;
+  *out = v;
+  return (int)(end - s);
+}
 
 /* Returns -1 to go on, or an exit status (help shown, or a usage error). */
 static int parse_args(int argc, char **argv, fit_args *a) {
@@ -152,7 +207,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   /* We print our own messages (opterr = 0; ':' reports a missing argument). */
   opterr = 0;
   optind = 1;
-  int c;
+  int c, n;
   while ((c = getopt_long(argc, argv, ":y:x:w:d:o:h", long_options, NULL)) != -1) {
     const char *opt = argv[optind - 1];
     switch (c) {
@@ -191,39 +246,268 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     case OPT_STATS: a->stats = 1; break;
     case 'o': a->output = optarg; break;
     case OPT_HOLDOUT:
-      if (opt_open_unit(CMD, "--holdout", optarg, &a->val.fraction))
+      if (opt_open_unit(CMD, "--holdout", optarg, &a->fraction))
         return CLI_EXIT_USAGE;
-      a->val.mode |= 1;
+      a->val_mode |= 1;
       break;
     case OPT_CV:
-      if (opt_positive_size(CMD, "--cv", optarg, &a->val.k))
+      if (opt_positive_size(CMD, "--cv", optarg, &a->folds))
         return CLI_EXIT_USAGE;
-      if (a->val.k < 2 || a->val.k > 1000)
+      if (a->folds < 2 || a->folds > 1000)
         return cli_usage_error(CMD, "--cv: expected 2 to 1000 folds, got '%s'", optarg);
-      a->val.mode |= 2;
+      a->val_mode |= 2;
       break;
     case OPT_SEED: {
       char *end;
-      if (optarg[0] < '0' || optarg[0] > '9' || (a->val.seed = strtoull(optarg, &end, 10), *end))
+      if (optarg[0] < '0' || optarg[0] > '9' || (a->seed = strtoull(optarg, &end, 10), *end))
         return cli_usage_error(CMD, "--seed: expected an unsigned integer, got '%s'", optarg);
       break;
     }
+    case OPT_EMIT_STATE: a->emit_state = 1; break;
+    case OPT_RANGE:
+      if ((n = parse_u64(optarg, &a->range_i)) < 0 || optarg[n] != '/' ||
+          parse_u64(optarg + n + 1, &a->range_n) < 0 ||
+          optarg[n + 1 + parse_u64(optarg + n + 1, &a->range_n)] != '\0' || a->range_i < 1 ||
+          a->range_n < 1 || a->range_i > a->range_n)
+        return cli_usage_error(CMD, "--range: expected I/N with 1 <= I <= N, got '%s'", optarg);
+      a->has_range = 1;
+      break;
+    case OPT_BYTES:
+      if ((n = parse_u64(optarg, &a->bytes_start)) < 0 || optarg[n] != ':' ||
+          parse_u64(optarg + n + 1, &a->bytes_end) < 0 ||
+          optarg[n + 1 + parse_u64(optarg + n + 1, &a->bytes_end)] != '\0' ||
+          a->bytes_start > a->bytes_end)
+        return cli_usage_error(CMD, "--bytes: expected START:END with START <= END, got '%s'",
+                               optarg);
+      a->has_bytes = 1;
+      break;
+    case OPT_THREADS:
+      if (opt_positive_size(CMD, "--threads", optarg, &a->threads))
+        return CLI_EXIT_USAGE;
+      if (a->threads > 256)
+        return cli_usage_error(CMD, "--threads: at most 256, got '%s'", optarg);
+      break;
+    case OPT_UPDATE: a->update = optarg; break;
+    case OPT_DECAY: {
+      char *end;
+      a->decay = strtod(optarg, &end);
+      if (end == optarg || *end || !(a->decay > 0 && a->decay <= 1))
+        return cli_usage_error(CMD, "--decay: expected a number in (0, 1], got '%s'", optarg);
+      break;
+    }
+    case OPT_COLUMNS:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--columns: expected comma-separated names");
+      a->columns = optarg;
+      break;
+    case OPT_HEADER_LINE:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--header-line: expected the header record's text");
+      a->header_line = optarg;
+      break;
+    case OPT_SHARD_ID: a->shard_id = optarg; break;
     case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
-    default:
-      if (shard_is_opt(c)) {
-        if (shard_parse_opt(&a->sh, c, optarg))
-          return CLI_EXIT_USAGE;
-        break;
-      }
-      return opt_error(CMD, c, opt);
+    default: return opt_error(CMD, c, opt);
     }
   }
   if (opt_one_file(CMD, argc, argv, &a->path))
     return CLI_EXIT_USAGE;
-  if (!a->spec.target && !a->sh.update)
-    return cli_usage_error(CMD, "missing --target (-y): the column to predict");
-  if (a->val.mode == 3)
+  if (a->val_mode == 3)
     return cli_usage_error(CMD, "--holdout and --cv cannot be used together");
+  if (a->val_mode && a->emit_state)
+    return cli_usage_error(CMD, "--holdout and --cv report scores: not with --emit-state");
+  if (a->has_range && a->has_bytes)
+    return cli_usage_error(CMD, "--range and --bytes cannot be used together");
+  if (a->columns && a->header_line)
+    return cli_usage_error(CMD, "--columns and --header-line cannot be used together");
+  int stream = !a->path || strcmp(a->path, "-") == 0;
+  if (stream && (a->has_range || a->has_bytes))
+    return cli_usage_error(CMD, "--range and --bytes need a FILE, not standard input");
+  if (a->decay > 0 && !a->update)
+    return cli_usage_error(CMD, "--decay needs --update MODEL");
+  if (a->update && (a->columns || a->header_line))
+    return cli_usage_error(CMD, "--update takes the columns from the model");
+  if (a->update && (a->spec.target || a->spec.features || a->spec.weights))
+    return cli_usage_error(CMD, "--update takes -y, -x and -w from the model; do not give them");
+  if (!a->update && !a->spec.target)
+    return cli_usage_error(CMD, "missing --target (-y): the column to predict");
+  return -1;
+}
+
+static void shard_usage(FILE *out) {
+  fputs("\n"
+        "Shards and refits (see csvreg merge, csvreg solve):\n"
+        "      --emit-state      write the accumulator state (one line of JSON with a\n"
+        "                        checksum and provenance) instead of a report; with -o,\n"
+        "                        to that file (atomically)\n"
+        "      --range I/N       only the records that start in the I-th of N equal byte\n"
+        "                        ranges of FILE (a regular file); the header is read from\n"
+        "                        the file's start; quoted newlines never split a record\n"
+        "      --bytes S:E       only the records that start in bytes [S, E) of FILE\n"
+        "      --threads N       read FILE (a regular file) in N byte ranges on N threads\n"
+        "                        and merge them; standard input in record-aligned\n"
+        "                        blocks parsed on N threads\n"
+        "      --update MODEL    fold the rows into MODEL's saved state (the columns and\n"
+        "                        options are the model's): equal to refitting on the old\n"
+        "                        and new rows; use -o MODEL to replace it atomically\n"
+        "      --decay L         with --update: scale the old rows' weights by L\n"
+        "                        (0 < L <= 1) first (exponential forgetting)\n"
+        "      --columns LIST    the column names (comma-separated) of an input whose\n"
+        "                        first line may not be the header (a Hadoop split): a\n"
+        "                        first line equal to the names is skipped, any other is data\n"
+        "      --header-line T   as --columns, the names given as a CSV header record\n"
+        "      --shard-id ID     a name for this shard in the state's provenance\n",
+        out);
+}
+
+/* --update: the model's options replace the defaults; options given that
+ * disagree with the model are an error. */
+static int take_model_options(fit_args *j, const csvreg_model *m, char **features) {
+  const csvreg_model_options *mo = csvreg_model_get_options(m);
+  const csvreg_fit *f = csvreg_model_fit(m);
+  if (!j->spec.intercept != !f->intercept && !j->spec.intercept)
+    return cli_usage_error(CMD, "--no-intercept: the model %s has an intercept", j->update);
+  if (j->spec.na && (!mo->na || strcmp(j->spec.na, mo->na) != 0))
+    return cli_usage_error(CMD, "--na differs from the model's NA tokens");
+  if (j->reader.delimiter != ',' && j->reader.delimiter != mo->delimiter)
+    return cli_usage_error(CMD, "--delimiter differs from the model's");
+  if (!j->reader.header && mo->header)
+    return cli_usage_error(CMD, "--no-header: the model was fitted on input with a header");
+  if (j->solver != CSVREG_SOLVER_QR && j->solver != f->solver)
+    return cli_usage_error(CMD, "--solver differs from the model's");
+  size_t p = csvreg_model_nfeatures(m), len = 1;
+  for (size_t i = 0; i < p; i++)
+    len += strlen(csvreg_model_feature(m, i)) + 1;
+  *features = malloc(len);
+  if (!*features) {
+    cli_errorf("out of memory");
+    return CLI_EXIT_INTERNAL;
+  }
+  (*features)[0] = '\0';
+  for (size_t i = 0; i < p; i++) {
+    if (i)
+      strcat(*features, ",");
+    strcat(*features, csvreg_model_feature(m, i));
+  }
+  j->spec.target = csvreg_model_target(m);
+  j->spec.features = p ? *features : NULL;
+  j->spec.weights = mo->weights;
+  j->spec.intercept = f->intercept;
+  j->spec.na = mo->na;
+  j->reader.delimiter = mo->delimiter;
+  j->reader.header = mo->header;
+  j->solver = f->solver;
+  j->solve = mo->solve;
+  return -1;
+}
+
+/* The spec must name the model's terms, target and weights, in order. */
+static int check_model_columns(const fit_args *j, const csvreg_model *m, const csvreg_spec *s) {
+  size_t p = csvreg_model_nfeatures(m);
+  int ok =
+      csvreg_spec_nterms(s) == p && strcmp(csvreg_spec_target_name(s), csvreg_model_target(m)) == 0;
+  for (size_t i = 0; ok && i < p; i++)
+    ok = strcmp(csvreg_spec_term_name(s, i), csvreg_model_feature(m, i)) == 0;
+  if (ok)
+    return -1;
+  cli_errorf("%s: the input's columns do not match the model %s (its terms are named by "
+             "position or differ)",
+             j->path ? j->path : "<stdin>", j->update);
+  return CLI_EXIT_DATA;
+}
+
+static json_t *options_json(const fit_args *j, const csvreg_spec *spec) {
+  char d[2] = {j->reader.delimiter, '\0'};
+  const char *w = csvreg_spec_weights_name(spec);
+  return json_pack("{s:s, s:b, s:o, s:o}", "delimiter", d, "header", j->reader.header, "na",
+                   j->spec.na ? json_string(j->spec.na) : json_null(), "weights",
+                   w ? json_string(w) : json_null());
+}
+
+/* The state's provenance: what the pass read. */
+static char *meta_text(const fit_args *j, const csvreg_spec *spec, const csvreg_accum *acc,
+                       const csvreg_pass_info *pv) {
+  json_t *o = json_object();
+  if (!o)
+    return NULL;
+  int bad = 0; /* a member that could not be made or added: out of memory */
+  bad |= json_object_set_new(o, "source", json_string(pv->source ? pv->source : "<stdin>"));
+  if (j->shard_id)
+    bad |= json_object_set_new(o, "shard", json_string(j->shard_id));
+  else if (j->has_range) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "%llu/%llu", (unsigned long long)j->range_i,
+             (unsigned long long)j->range_n);
+    bad |= json_object_set_new(o, "shard", json_string(buf));
+  }
+  if (pv->has_range && !j->update) {
+    bad |= json_object_set_new(
+        o, "range", json_pack("[I, I]", (json_int_t)pv->range_start, (json_int_t)pv->range_end));
+    bad |= json_object_set_new(
+        o, "aligned",
+        json_pack("[I, I]", (json_int_t)pv->aligned_start, (json_int_t)pv->aligned_end));
+    bad |= json_object_set_new(o, "file_size", json_integer((json_int_t)pv->file_size));
+  }
+  if (!j->update) {
+    bad |= json_object_set_new(o, "header_bytes", json_integer((json_int_t)pv->header_bytes));
+    bad |= json_object_set_new(o, "bytes", json_integer((json_int_t)pv->bytes));
+  } else {
+    bad |= json_object_set_new(o, "updated_from", json_string(j->update));
+  }
+  bad |= json_object_set_new(o, "records",
+                             json_integer((json_int_t)csvreg_accum_counts(acc)->records));
+  bad |= json_object_set_new(o, "options", options_json(j, spec));
+  char *t = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(o);
+  return t;
+}
+
+/* A deep copy of the model's state, through its exact text. */
+static csvreg_status copy_state(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
+  char *text = NULL;
+  csvreg_status st = csvreg_accum_save(a, NULL, &text, err);
+  if (!st)
+    st = csvreg_accum_load(out, text, strlen(text), NULL, err);
+  free(text);
+  return st;
+}
+
+static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
+  progress_update(ctx, bytes, records, size);
+}
+
+/* CSVREG_STDIN_BLOCK=BYTES (tests only): the stream block size with
+ * --threads, to force many blocks and records that straddle them. */
+static size_t block_bytes(void) {
+  const char *e = getenv("CSVREG_STDIN_BLOCK");
+  if (e && *e) {
+    char *end;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (!*end && v > 0 && v <= ((size_t)1 << 30))
+      return (size_t)v;
+  }
+  return 0;
+}
+
+/* --range I/N and --bytes S:E as a byte range of the file; -1 to go on or
+ * an exit status. */
+static int byte_range(const fit_args *a, csvreg_pass_options *po) {
+  if (!a->has_range && !a->has_bytes)
+    return -1;
+  struct stat sb;
+  if (stat(a->path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    cli_errorf("%s: --range and --bytes need a regular file", a->path);
+    return stat(a->path, &sb) != 0 ? CLI_EXIT_IO : CLI_EXIT_USAGE;
+  }
+  po->has_range = 1;
+  if (a->has_bytes) {
+    po->range_start = a->bytes_start;
+    po->range_end = a->bytes_end;
+    return -1;
+  }
+  uint64_t size = (uint64_t)sb.st_size, n = a->range_n, i = a->range_i;
+  po->range_start = size / n * (i - 1) + size % n * (i - 1) / n;
+  po->range_end = size / n * i + size % n * i / n;
   return -1;
 }
 
@@ -232,88 +516,138 @@ int cmd_fit_run(int argc, char **argv) {
   int rc = parse_args(argc, argv, &a);
   if (rc >= 0)
     return rc;
-  if (shard_active(&a.sh)) { /* the shard flow: fit_shard.c */
-    fit_job j = {a.sh,     a.reader, a.spec,  a.solve,    a.solver, a.chunk_rows,
-                 a.format, a.quiet,  a.stats, a.val.mode, a.path,   a.output};
-    if ((rc = fit_shard_check(&j)) >= 0)
-      return rc;
-    return fit_shard_run(&j);
-  }
 
   csvreg_error err;
   csvreg_error_clear(&err);
-  csvreg_reader *reader = NULL;
+  csvreg_model *model = NULL;
+  csvreg_pass *pass = NULL;
   csvreg_spec *spec = NULL;
-  csvreg_chunk *chunk = NULL;
-  csvreg_accum *accum = NULL;
+  csvreg_accum *acc = NULL;
+  csvreg_split *split = NULL;
   csvreg_fit *fit = NULL;
-  csvreg_status st;
+  char *features = NULL, *meta = NULL;
+  validation val = {a.val_mode, a.fraction, a.folds, a.seed, NULL, 0};
+  csvreg_status st = CSVREG_OK;
   progress prog;
-  uint64_t chunks = 0;
   double t0 = progress_now();
-
   progress_init(&prog, !a.quiet && isatty(STDERR_FILENO));
-  st = csvreg_reader_open(&reader, a.path ? a.path : "-", &a.reader, &err);
-  if (st != CSVREG_OK)
+
+  if (a.update) {
+    if ((rc = cli_model_read(a.update, &model)) != 0)
+      goto done;
+    if ((rc = take_model_options(&a, model, &features)) >= 0)
+      goto done;
+  }
+  csvreg_pass_options po;
+  csvreg_pass_options_init(&po);
+  po.path = a.path;
+  po.reader = a.reader;
+  po.columns = a.columns;
+  po.header_line = a.header_line;
+  po.threads = a.threads;
+  po.chunk_rows = a.chunk_rows;
+  po.block_bytes = block_bytes();
+  po.progress = on_progress;
+  po.progress_ctx = &prog;
+  if ((rc = byte_range(&a, &po)) >= 0)
+    goto done;
+  if ((st = csvreg_pass_open(&pass, &po, &err)))
     goto fail;
-  st = csvreg_spec_new(&spec, csvreg_reader_column_names(reader), csvreg_reader_ncolumns(reader),
-                       &a.spec, &err);
-  if (st != CSVREG_OK) {
+  if ((st = csvreg_spec_new(&spec, csvreg_pass_column_names(pass), csvreg_pass_ncolumns(pass),
+                            &a.spec, &err))) {
     /* A column choice is checked against the header: point at it. */
     if (!err.source[0]) {
-      snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(reader));
-      err.line = a.reader.header ? 1 : 0;
+      int given = a.columns || a.header_line;
+      snprintf(err.source, sizeof err.source, "%s",
+               given ? "--columns" : csvreg_pass_get_info(pass)->source);
+      err.line = !given && a.reader.header ? 1 : 0;
     }
     goto fail;
   }
-  st = csvreg_chunk_new(&chunk, spec, a.chunk_rows, &err);
-  if (st != CSVREG_OK)
-    goto fail;
-  st = csvreg_accum_new_for_spec(&accum, spec, a.solver, &err);
-  if (st != CSVREG_OK)
-    goto fail;
-  if (a.val.mode && (st = validation_start(&a.val, spec, a.solver, a.chunk_rows, &err)))
-    goto fail;
+  if (model && (rc = check_model_columns(&a, model, spec)) >= 0)
+    goto done;
 
-  int64_t size = csvreg_reader_size(reader);
-  do {
-    st = csvreg_chunk_fill(chunk, reader, &err);
-    if (csvreg_is_error(st))
-      goto fail;
-    if (csvreg_chunk_counts(chunk)->records > 0)
-      chunks++;
-    csvreg_status st2 = a.val.mode ? validation_add_chunk(&a.val, chunk, &err)
-                                   : csvreg_accum_add_chunk(accum, chunk, &err);
-    if (st2 != CSVREG_OK) {
-      st = st2;
+  csvreg_split_options so = {a.val_mode == 2 ? (int)a.folds : 0, a.fraction, a.seed, a.solver};
+  void *sink = NULL;
+  st = a.val_mode ? csvreg_pass_run(pass, spec, csvreg_sink_split(), &so, &sink, &err)
+                  : csvreg_pass_run(pass, spec, csvreg_sink_accum(), &a.solver, &sink, &err);
+  progress_done(&prog);
+  if (st)
+    goto fail;
+  if (a.val_mode)
+    split = sink;
+  else
+    acc = sink;
+  const csvreg_pass_info *info = csvreg_pass_get_info(pass);
+
+  /* The rows fitted: with --update the model's rows first, then the new:
+   * the order of a refit on both. */
+  csvreg_accum *old = NULL;
+  if (model) {
+    if ((st = copy_state(csvreg_model_accum(model), &old, &err)) ||
+        (a.decay > 0 && (st = csvreg_accum_scale(old, a.decay, &err)))) {
+      csvreg_accum_free(old);
       goto fail;
     }
-    progress_update(&prog, csvreg_reader_bytes(reader), csvreg_accum_counts(accum)->records, size);
-  } while (st != CSVREG_END);
-  progress_done(&prog);
+  }
+  if (split) {
+    /* The fit's rows: the training part or every fold, after the old rows;
+     * CV folds are scored by fits that include the old rows too. */
+    if (!old && (st = csvreg_accum_new_for_spec(&old, spec, a.solver, &err)))
+      goto fail;
+    acc = old;
+    if ((st = csvreg_split_merge_fit_rows(split, acc, &err)))
+      goto fail;
+  } else if (old) {
+    st = csvreg_accum_merge(old, acc, &err);
+    csvreg_accum_free(acc);
+    acc = old;
+    if (st)
+      goto fail;
+  }
 
-  if (a.val.mode && (st = validation_merge(&a.val, accum, &err)))
+  if (a.emit_state) {
+    if (!(meta = meta_text(&a, spec, acc, info))) {
+      st = CSVREG_E_NOMEM;
+      goto fail;
+    }
+    rc = state_write(a.output, acc, meta);
+    goto done;
+  }
+  if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)))
     goto fail;
-  st = csvreg_accum_solve(accum, &a.solve, &fit, &err);
-  if (st != CSVREG_OK)
-    goto fail;
-  if (a.val.mode && (st = validation_score(&a.val, fit, &a.solve, spec, a.solver, &err)))
-    goto fail;
+  if (split) {
+    csvreg_accum *base = NULL;
+    if (model && a.val_mode == 2) { /* CV trains on the old rows plus the other folds */
+      if ((st = copy_state(csvreg_model_accum(model), &base, &err)) ||
+          (a.decay > 0 && (st = csvreg_accum_scale(base, a.decay, &err)))) {
+        csvreg_accum_free(base);
+        goto fail;
+      }
+    }
+    val.nscores = csvreg_split_nscores(split);
+    val.scores = calloc(val.nscores, sizeof *val.scores);
+    st = val.scores ? csvreg_split_score(split, fit, base, &a.solve, val.scores, &err)
+                    : CSVREG_E_NOMEM;
+    csvreg_accum_free(base);
+    if (st)
+      goto fail;
+  }
   /* -o: written before the report, so a report on stdout means the model is in place. */
-  if (a.output && (rc = cli_fit_model_write(a.output, accum, spec, &a.spec, &a.reader, &a.solve)) !=
-                      CLI_EXIT_OK)
+  if (a.output &&
+      (rc = cli_fit_model_write(a.output, acc, spec, &a.spec, &a.reader, &a.solve)) != CLI_EXIT_OK)
     goto done;
   if (!a.quiet)
     report_warnings(fit);
-  st = a.val.mode ? validation_write(stdout, &a.val, fit, a.format, &err)
-                  : report_write(stdout, fit, a.format, &err);
-  if (st != CSVREG_OK)
+  st = split ? validation_write(stdout, &val, fit, a.format, &err)
+             : report_write(stdout, fit, a.format, &err);
+  if (st)
     goto fail;
   /* Flush now so that the stats follow the report on a shared terminal; a
    * write error is reported by main when it closes stdout. */
   cli_flush_stdout();
   if (a.stats)
-    cli_print_stats(csvreg_accum_counts(accum), chunks, csvreg_reader_bytes(reader),
+    cli_print_stats(csvreg_accum_counts(acc), info->chunks, info->bytes + info->header_bytes,
                     progress_now() - t0);
   rc = CLI_EXIT_OK;
   goto done;
@@ -328,11 +662,14 @@ fail:
   }
   rc = cli_report_error(&err);
 done:
-  validation_free(&a.val);
+  free(val.scores);
+  free(meta);
+  free(features);
   csvreg_fit_free(fit);
-  csvreg_accum_free(accum);
-  csvreg_chunk_free(chunk);
+  csvreg_split_free(split);
+  csvreg_accum_free(acc);
   csvreg_spec_free(spec);
-  csvreg_reader_free(reader);
+  csvreg_pass_free(pass);
+  csvreg_model_free(model);
   return rc;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shard.h"
+#include "state_cli.h"
 
 #define CMD "merge"
 
@@ -63,7 +63,7 @@ static int parse_count(const char *opt, const char *arg, uint64_t *out) {
 
 int cmd_merge_run(int argc, char **argv) {
   const char *output = NULL, *subtract = NULL;
-  merge_checks chk = {0, 0, 0, 0};
+  csvreg_stateset_checks chk = {0, 0, 0, 0};
   opterr = 0;
   optind = 1;
   int c;
@@ -86,48 +86,31 @@ int cmd_merge_run(int argc, char **argv) {
     default: return opt_error(CMD, c, opt);
     }
   }
-  state_set set = {NULL, 0, 0}, sub = {NULL, 0, 0};
-  int rc = 0;
-  if (optind == argc)
-    rc = state_set_read(&set, "-");
-  for (int i = optind; !rc && i < argc; i++)
-    rc = state_set_read(&set, argv[i]);
-  csvreg_accum *acc = NULL, *old = NULL;
-  char *meta = NULL, *old_meta = NULL;
-  if (!rc)
-    rc = state_set_merge(&set, &chk, &acc, &meta);
+  csvreg_stateset *set = NULL, *sub = NULL;
+  csvreg_accum *acc = NULL;
+  char *meta = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  int rc = state_read_all(&set, argc, argv, optind);
+  if (!rc && csvreg_stateset_merge(set, &chk, &acc, &meta, &err))
+    rc = cli_report_error(&err);
   if (!rc && subtract) {
-    rc = state_set_read(&sub, subtract);
+    if (csvreg_stateset_new(&sub, &err))
+      rc = cli_report_error(&err);
     if (!rc)
-      rc = state_set_merge(&sub, NULL, &old, &old_meta);
-    csvreg_error err;
-    csvreg_error_clear(&err);
-    if (!rc && csvreg_accum_subtract(acc, old, &err)) {
-      cli_errorf("--subtract %s: %s", subtract, err.message);
+      rc = state_read(sub, subtract);
+    if (!rc && csvreg_stateset_subtract(sub, acc, &meta, &err)) {
+      char why[2048];
+      csvreg_error_format(&err, why, sizeof why);
+      cli_errorf("--subtract %s: %s", subtract, why);
       rc = cli_exit_code(err.status);
-    }
-    if (!rc) { /* byte ranges no longer describe the rows */
-      json_t *m = json_loads(meta, 0, NULL);
-      if (m) {
-        json_object_del(m, "ranges");
-        json_object_del(m, "bytes");
-        json_object_del(m, "header_bytes");
-        json_object_set_new(m, "records",
-                            json_integer((json_int_t)csvreg_accum_counts(acc)->records));
-        json_object_set_new(m, "subtracted", json_integer((json_int_t)sub.n));
-        free(meta);
-        meta = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(m);
-      }
     }
   }
   if (!rc)
     rc = state_write(output, acc, meta);
   free(meta);
-  free(old_meta);
   csvreg_accum_free(acc);
-  csvreg_accum_free(old);
-  state_set_free(&set);
-  state_set_free(&sub);
+  csvreg_stateset_free(set);
+  csvreg_stateset_free(sub);
   return rc;
 }

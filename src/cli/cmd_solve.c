@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "model_cli.h"
-#include "shard.h"
+#include "state_cli.h"
 
 #define CMD "solve"
 
@@ -75,27 +75,21 @@ int cmd_solve_run(int argc, char **argv) {
     default: return opt_error(CMD, c, opt);
     }
   }
-  state_set set = {NULL, 0, 0};
-  int rc = 0;
-  if (optind == argc)
-    rc = state_set_read(&set, "-");
-  for (int i = optind; !rc && i < argc; i++)
-    rc = state_set_read(&set, argv[i]);
+  csvreg_stateset *set = NULL;
   csvreg_accum *acc = NULL;
-  char *meta = NULL;
   csvreg_fit *fit = NULL;
   csvreg_model *model = NULL;
-  json_t *holder = NULL;
   csvreg_error err;
   csvreg_error_clear(&err);
-  if (!rc)
-    rc = state_set_merge(&set, NULL, &acc, &meta);
+  int rc = state_read_all(&set, argc, argv, optind);
+  if (!rc && csvreg_stateset_merge(set, NULL, &acc, NULL, &err))
+    rc = cli_report_error(&err);
   if (!rc && csvreg_accum_solve(acc, &so, &fit, &err))
     rc = cli_report_error(&err);
   if (!rc && output) {
     csvreg_model_options mo;
     csvreg_model_options_init(&mo);
-    state_meta_model_options(meta, &mo, &holder);
+    csvreg_stateset_model_options(set, &mo);
     mo.solve = so;
     if (csvreg_model_new(&model, acc, &mo, &err))
       rc = cli_report_error(&err);
@@ -108,11 +102,9 @@ int cmd_solve_run(int argc, char **argv) {
     if (report_write(stdout, fit, format, &err))
       rc = cli_report_error(&err);
   }
-  json_decref(holder);
   csvreg_model_free(model);
   csvreg_fit_free(fit);
-  free(meta);
   csvreg_accum_free(acc);
-  state_set_free(&set);
+  csvreg_stateset_free(set);
   return rc;
 }

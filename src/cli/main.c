@@ -11,11 +11,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "shard.h"
+#include "state_cli.h"
 
 const char *cli_program = "csvreg";
 
@@ -178,27 +177,5 @@ static int dispatch(int argc, char **argv) {
   return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }
 
-/* OpenBLAS starts its thread pool in its own constructor, from
- * OPENBLAS_NUM_THREADS: calling csvreg_set_blas_threads(1) in main is too late
- * to stop the spare threads from being created and spinning (measured on 2M x
- * 10 rows: 0.57 s wall, 0.69 s CPU against 0.47 s and 0.45 s). With the static
- * OpenBLAS this prioritised constructor runs before OpenBLAS's and sets the
- * variable when the user has not; the call in main covers shared builds. */
-static int blas_threads_given = -1; /* the user set OPENBLAS_NUM_THREADS */
-
-#if defined(__GNUC__)
-__attribute__((constructor(101))) static void one_blas_thread(void) {
-  blas_threads_given = getenv("OPENBLAS_NUM_THREADS") != NULL;
-  if (!blas_threads_given)
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
-}
-#endif
-
-int main(int argc, char **argv) {
-  /* One BLAS thread unless the user asks otherwise: see csvreg_set_blas_threads. */
-  if (blas_threads_given < 0) /* no constructor ran */
-    blas_threads_given = getenv("OPENBLAS_NUM_THREADS") != NULL;
-  if (!blas_threads_given)
-    csvreg_set_blas_threads(1);
-  return close_stdout(dispatch(argc, argv));
-}
+/* The BLAS thread policy is the library's (csvreg.h): nothing to set here. */
+int main(int argc, char **argv) { return close_stdout(dispatch(argc, argv)); }

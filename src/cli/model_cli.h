@@ -1,7 +1,6 @@
 /*
  * model_cli.h - the program's side of kept models: reading and writing model
- * files (model_io.c), finding and parsing the model's columns in an input
- * (model_rows.c), and the one-pass validation inside fit (validate.c).
+ * files and opening an input with the model's spec (model_io.c).
  */
 #ifndef CSVREG_MODEL_CLI_H
 #define CSVREG_MODEL_CLI_H
@@ -53,67 +52,12 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
                         const csvreg_spec_options *so, const csvreg_reader_options *ro,
                         const csvreg_solve_options *solve);
 
-/* The model's columns in one input. */
-typedef struct model_cols {
-  size_t ncolumns; /* the input's width */
-  size_t p;        /* features */
-  size_t *feat;    /* [p] 0-based input column of each feature */
-  size_t target;   /* input column of the target (need_target) */
-  int has_weights;
-  size_t weights; /* input column of the weights */
-  csvreg_na *na;  /* the model's missing-value tokens */
-} model_cols;
-
-/* Finds the model's features (and, with need_target, its target and weights
- * column) by exact header name, in any order. CSVREG_E_COLUMN naming the
- * first missing or ambiguous column. */
-csvreg_status model_cols_bind(model_cols *mc, const csvreg_model *m, const csvreg_reader *r,
-                              int need_target, csvreg_error *err);
-void model_cols_free(model_cols *mc);
-
-typedef enum row_status {
-  ROW_OK = 0,      /* every used cell is a number */
-  ROW_MISSING = 1, /* some used cell is an NA token; *col is its input column */
-  ROW_BAD = 2,     /* a ragged row or a non-number (error filled in) */
-  ROW_FATAL = 3    /* a negative weight: never skipped, as in fit (error filled in) */
-} row_status;
-
-/* Parses the record's features into x[j * ld] (j < p) and, with y/w not
- * NULL, the target and weights. A negative weight is ROW_FATAL. On ROW_BAD the
- * error names source, line, column and text. */
-row_status model_cols_parse(const model_cols *mc, const csvreg_reader *r, const csvreg_record *rec,
-                            double *x, size_t ld, double *y, double *w, size_t *col,
-                            csvreg_error *err);
-
-/* Validation inside fit: --holdout FRACTION or --cv K with --seed S. */
-typedef struct validation {
-  int mode; /* 0 none, 1 holdout, 2 cv */
-  double fraction;
-  size_t k;
-  unsigned long long seed;
-  size_t nparts;
-  csvreg_accum **parts; /* holdout: [0] training, [1] held out; cv: the folds */
-  size_t *part;         /* per chunk row */
-  size_t cap;
-  csvreg_score *scores; /* per part scored (holdout: [1]; cv: each fold) */
-} validation;
-
-/* Makes the parts for the spec. */
-csvreg_status validation_start(validation *v, const csvreg_spec *s, csvreg_solver solver,
-                               size_t chunk_rows, csvreg_error *err);
-/* Sends the chunk's rows to their parts. */
-csvreg_status validation_add_chunk(validation *v, const csvreg_chunk *c, csvreg_error *err);
-/* Merges the rows the reported model is fitted on into the empty `all`:
- * the training part (holdout) or every fold (cv). */
-csvreg_status validation_merge(validation *v, csvreg_accum *all, csvreg_error *err);
-/* Scores: the held-out part with `fit`, or each fold with the fit of the
- * other folds. */
-csvreg_status validation_score(validation *v, const csvreg_fit *fit, const csvreg_solve_options *so,
-                               const csvreg_spec *s, csvreg_solver solver, csvreg_error *err);
-/* Writes the scores after the fit report (text, csv) or as the report's
- * "holdout"/"cv" member (json: writes the whole report). */
-csvreg_status validation_write(FILE *out, const validation *v, const csvreg_fit *fit,
-                               report_format format, csvreg_error *err);
-void validation_free(validation *v);
+/* Opens the input of predict or eval (`path` NULL: standard input) with the
+ * model's delimiter and header unless the options override them, and binds
+ * the model's spec to its header (csvreg_model_spec_new with `flags`; a
+ * missing column is an error naming the input, before any output). */
+csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, const char *path,
+                               unsigned flags, csvreg_reader **reader, csvreg_spec **spec,
+                               csvreg_error *err);
 
 #endif

@@ -107,6 +107,28 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
   return rc;
 }
 
+csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, const char *path,
+                               unsigned flags, csvreg_reader **reader, csvreg_spec **spec,
+                               csvreg_error *err) {
+  const csvreg_model_options *mo = csvreg_model_get_options(m);
+  csvreg_reader_options ro;
+  csvreg_reader_options_init(&ro);
+  ro.delimiter = o->delimiter_set ? o->delimiter : mo->delimiter;
+  ro.header = o->no_header ? 0 : mo->header;
+  if (o->skip_bad)
+    flags |= CSVREG_MODEL_BIND_SKIP_BAD;
+  csvreg_status st = csvreg_reader_open(reader, path ? path : "-", &ro, err);
+  if (st)
+    return st;
+  st = csvreg_model_spec_new(spec, m, csvreg_reader_column_names(*reader),
+                             csvreg_reader_ncolumns(*reader), flags, err);
+  if (st == CSVREG_E_COLUMN) {
+    snprintf(err->source, sizeof err->source, "%s", csvreg_reader_source(*reader));
+    err->line = 1;
+  }
+  return st;
+}
+
 int model_read_option(const char *command, int c, const char *arg, model_read_opts *o) {
   switch (c) {
   case MR_SKIP_BAD: o->skip_bad = 1; return 1;

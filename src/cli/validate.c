@@ -1,105 +1,19 @@
 /*
- * validate.c - exact validation in the one pass of fit. Each row goes, by a
- * hash of its record number and the seed (csvreg_split_uniform), to one of
- * several accumulators: training and held-out (--holdout), or K folds
- * (--cv). Because an accumulator is a sufficient statistic of its rows, the
- * squared error of any coefficient vector on a part is computed from the
- * part's accumulator alone (csvreg_accum_score): no second pass, and the
- * same numbers as splitting the file and running fit and eval on the pieces.
+ * validate.c - the report of fit's exact validation (--holdout, --cv): the
+ * scores the library's split sink computed (csvreg_split_score), after the
+ * fit report in text and csv, or as its "holdout"/"cv" member in json.
  */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_cli.h"
-
-void validation_free(validation *v) {
-  if (v->parts)
-    for (size_t k = 0; k < v->nparts; k++)
-      csvreg_accum_free(v->parts[k]);
-  free(v->parts);
-  free(v->part);
-  free(v->scores);
-  v->parts = NULL;
-  v->part = NULL;
-  v->scores = NULL;
-}
+#include "validate.h"
 
 static csvreg_status nomem(csvreg_error *err) {
   err->status = CSVREG_E_NOMEM;
   snprintf(err->message, sizeof err->message, "out of memory");
   return CSVREG_E_NOMEM;
-}
-
-csvreg_status validation_start(validation *v, const csvreg_spec *s, csvreg_solver solver,
-                               size_t chunk_rows, csvreg_error *err) {
-  v->nparts = v->mode == 1 ? 2 : v->k;
-  v->cap = chunk_rows ? chunk_rows : CSVREG_DEFAULT_CHUNK_ROWS;
-  v->parts = calloc(v->nparts, sizeof *v->parts);
-  v->part = malloc(v->cap * sizeof *v->part);
-  v->scores = calloc(v->nparts, sizeof *v->scores);
-  if (!v->parts || !v->part || !v->scores)
-    return nomem(err);
-  for (size_t k = 0; k < v->nparts; k++) {
-    csvreg_status st = csvreg_accum_new_for_spec(&v->parts[k], s, solver, err);
-    if (st)
-      return st;
-  }
-  return CSVREG_OK;
-}
-
-csvreg_status validation_add_chunk(validation *v, const csvreg_chunk *c, csvreg_error *err) {
-  size_t n = csvreg_chunk_rows(c);
-  const uint64_t *rec = csvreg_chunk_record_numbers(c);
-  for (size_t i = 0; i < n; i++) {
-    double u = csvreg_split_uniform(rec[i], (uint64_t)v->seed);
-    if (v->mode == 1) {
-      v->part[i] = u < v->fraction ? 1 : 0;
-    } else {
-      size_t f = (size_t)(u * (double)v->k);
-      v->part[i] = f < v->k ? f : v->k - 1;
-    }
-  }
-  return csvreg_accum_add_chunk_split(v->parts, v->nparts, c, v->part, err);
-}
-
-csvreg_status validation_merge(validation *v, csvreg_accum *all, csvreg_error *err) {
-  size_t n = v->mode == 1 ? 1 : v->nparts;
-  for (size_t k = 0; k < n; k++) {
-    csvreg_status st = csvreg_accum_merge(all, v->parts[k], err);
-    if (st)
-      return st;
-  }
-  return CSVREG_OK;
-}
-
-csvreg_status validation_score(validation *v, const csvreg_fit *fit, const csvreg_solve_options *so,
-                               const csvreg_spec *s, csvreg_solver solver, csvreg_error *err) {
-  if (v->mode == 1)
-    return csvreg_accum_score(v->parts[1], fit, &v->scores[1], err);
-  for (size_t f = 0; f < v->k; f++) {
-    csvreg_accum *rest = NULL;
-    csvreg_fit *ff = NULL;
-    csvreg_status st = csvreg_accum_new_for_spec(&rest, s, solver, err);
-    for (size_t k = 0; !st && k < v->k; k++)
-      if (k != f)
-        st = csvreg_accum_merge(rest, v->parts[k], err);
-    if (!st)
-      st = csvreg_accum_solve(rest, so, &ff, err);
-    if (!st)
-      st = csvreg_accum_score(v->parts[f], ff, &v->scores[f], err);
-    csvreg_fit_free(ff);
-    csvreg_accum_free(rest);
-    if (st) {
-      /* Say which fold: its training rows may be all that failed. */
-      char m[sizeof err->message + 64];
-      snprintf(m, sizeof m, "cross-validation fold %zu: %s", f + 1, err->message);
-      snprintf(err->message, sizeof err->message, "%.*s", (int)sizeof err->message - 1, m);
-      return st;
-    }
-  }
-  return CSVREG_OK;
 }
 
 /* Means over the folds that have rows. */
@@ -144,7 +58,7 @@ static csvreg_status write_json(FILE *out, const validation *v, const csvreg_fit
   text = NULL;
   json_t *val;
   if (v->mode == 1) {
-    val = score_json(&v->scores[1]);
+    val = score_json(&v->scores[0]);
     if (val) {
       json_object_set_new(val, "fraction", json_real(v->fraction));
       json_object_set_new(val, "seed", json_integer((json_int_t)v->seed));
@@ -184,7 +98,7 @@ csvreg_status validation_write(FILE *out, const validation *v, const csvreg_fit 
   char b1[40], b2[40], b3[40];
   if (format == REPORT_CSV) {
     fputs("\nfold,n,sum_w,mse,rmse,r_squared\n", out);
-    for (size_t f = v->mode == 1 ? 1 : 0; f < v->nparts; f++) {
+    for (size_t f = 0; f < v->nscores; f++) {
       const csvreg_score *s = &v->scores[f];
       if (v->mode == 1)
         fputs("holdout", out);
@@ -210,7 +124,7 @@ csvreg_status validation_write(FILE *out, const validation *v, const csvreg_fit 
     return CSVREG_OK;
   }
   if (v->mode == 1) {
-    const csvreg_score *s = &v->scores[1];
+    const csvreg_score *s = &v->scores[0];
     fprintf(out,
             "\nHeld-out validation (fraction %g, seed %llu): %llu rows\n"
             "  MSE: %s,  RMSE: %s,  R-squared: %s\n",

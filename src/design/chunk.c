@@ -3,19 +3,31 @@
  * run lives here. Filling parses only the cells the spec uses, drops rows
  * with a missing value (counted per column), and stops at `cap` rows, so the
  * accumulator sees blocks large enough for level-3 BLAS.
+ *
+ * The same fill serves predict and eval (csvreg_chunk_options): predict
+ * keeps every record in order with its status (complete, missing, bad) and
+ * its text, so an output row can be written for each input row; eval leaves
+ * out rows of weight 0, which score nothing. One row path for all three
+ * commands means they parse and judge a cell alike.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cells.h"
+#include "csv_text.h"
 #include "design.h"
 #include "internal.h"
-#include "cells.h"
 
 struct csvreg_chunk {
   const csvreg_spec *spec; /* borrowed */
+  csvreg_chunk_options opt;
   size_t cap, rows;
-  double *vals; /* cap x ninputs, column-major */
+  size_t nrecords;       /* keep_rows: records read by the last fill */
+  unsigned char *status; /* keep_rows: [cap] csvreg_row_status of each record */
+  csv_text text;         /* keep_text: the records' text, re-quoted */
+  size_t *text_end;      /* keep_text: [cap] end of each record's text */
+  double *vals;          /* cap x ninputs, column-major */
   csvreg_counts counts;
   uint64_t *na;          /* [ninputs] */
   unsigned char *row_na; /* [ninputs] scratch for one row */
@@ -23,11 +35,27 @@ struct csvreg_chunk {
   design_block design;
 };
 
+void csvreg_chunk_options_init(csvreg_chunk_options *o) {
+  memset(o, 0, sizeof *o);
+  o->delimiter = ',';
+}
+
 csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t rows,
                                csvreg_error *err) {
+  csvreg_chunk_options o;
+  csvreg_chunk_options_init(&o);
+  o.rows = rows;
+  return csvreg_chunk_new_with(out, s, &o, err);
+}
+
+csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
+                                    const csvreg_chunk_options *o, csvreg_error *err) {
+  if (!out || !o)
+    return err_set(err, CSVREG_E_USAGE, "chunk_new: NULL argument");
   *out = NULL;
   if (!s)
     return err_set(err, CSVREG_E_USAGE, "no spec");
+  size_t rows = o->rows;
   if (rows == 0)
     rows = CSVREG_DEFAULT_CHUNK_ROWS;
   if (rows > ((size_t)1 << 26) || s->ninputs > SIZE_MAX / sizeof(double) / rows)
@@ -37,12 +65,19 @@ csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t 
   if (!c)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
   c->spec = s;
+  c->opt = *o;
+  c->opt.rows = rows;
   c->cap = rows;
   c->vals = calloc(rows * s->ninputs, sizeof *c->vals);
   c->na = calloc(s->ninputs, sizeof *c->na);
   c->row_na = calloc(s->ninputs, 1);
   c->recno = calloc(rows, sizeof *c->recno);
-  if (!c->vals || !c->na || !c->row_na || !c->recno) {
+  if (o->keep_rows)
+    c->status = calloc(rows, 1);
+  if (o->keep_rows && o->keep_text)
+    c->text_end = calloc(rows, sizeof *c->text_end);
+  if (!c->vals || !c->na || !c->row_na || !c->recno || (o->keep_rows && !c->status) ||
+      (o->keep_rows && o->keep_text && !c->text_end)) {
     csvreg_chunk_free(c);
     return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
   }
@@ -58,6 +93,9 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   free(c->na);
   free(c->row_na);
   free(c->recno);
+  free(c->status);
+  free(c->text.p);
+  free(c->text_end);
   free(c);
 }
 
@@ -71,12 +109,19 @@ static csvreg_status bad_cell(const csvreg_reader *r, const csvreg_record *rec,
   return err_set(err, CSVREG_E_VALUE, "expected %s, found \"%s\"", what, shown);
 }
 
+static const char *input_role(const csvreg_spec *s, size_t k) {
+  if ((ptrdiff_t)k == s->target_input)
+    return "the target";
+  return (ptrdiff_t)k == s->weights_input ? "the weights" : "a feature";
+}
+
 /* Parses one record into row `i`. Returns CSVREG_OK (row kept), CSVREG_END
- * (row dropped and counted) or an error. */
+ * (row dropped and counted; *why says which csvreg_row_status) or an error. */
 static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csvreg_record *rec,
-                              csvreg_error *err) {
+                              unsigned char *why, csvreg_error *err) {
   const csvreg_spec *s = c->spec;
   const size_t i = c->rows, cap = c->cap;
+  *why = CSVREG_ROW_BAD;
   if (rec->nfields != s->ncolumns) {
     if (s->skip_bad) {
       c->counts.dropped_bad++;
@@ -118,7 +163,16 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
     }
     k = na_numeric ? k + 1 : parse(fields, cols, k + 1, ninputs, vals, cap);
   }
+  if (missing && c->opt.na_error) {
+    size_t k0 = 0;
+    while (!c->row_na[k0])
+      k0++;
+    memset(c->row_na, 0, ninputs);
+    err_at(err, csvreg_reader_source(r), rec->line, rec->number, cols[k0] + 1, s->input_names[k0]);
+    return err_set(err, CSVREG_E_VALUE, "missing value in %s column", input_role(s, k0));
+  }
   if (missing) {
+    *why = CSVREG_ROW_MISSING;
     for (size_t j = 0; j < ninputs; j++) {
       c->na[j] += c->row_na[j];
       c->row_na[j] = 0;
@@ -133,6 +187,11 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
      * weights at all, so it is always an error. */
     if (w < 0)
       return bad_cell(r, rec, s, kw, "a weight >= 0", err);
+    if (w == 0 && c->opt.drop_zero_weight) {
+      c->counts.zero_weight++;
+      *why = CSVREG_ROW_ZERO_WEIGHT;
+      return CSVREG_END;
+    }
     if (w == 0)
       c->counts.zero_weight++;
     else
@@ -147,18 +206,35 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
   memset(&c->counts, 0, sizeof c->counts);
   memset(c->na, 0, c->spec->ninputs * sizeof *c->na);
   c->rows = 0;
+  c->nrecords = 0;
+  c->text.len = 0;
+  /* keep_rows counts records against the capacity (every record has an
+   * output row), otherwise complete rows (the design block is full). */
+  const int keep = c->opt.keep_rows, text = keep && c->opt.keep_text;
   csvreg_status st = CSVREG_OK;
-  while (c->rows < c->cap) {
+  while ((keep ? c->nrecords : c->rows) < c->cap) {
     csvreg_record rec;
     st = csvreg_reader_next(r, &rec, err);
     if (st != CSVREG_OK)
       break;
     c->counts.records++;
-    st = take_row(c, r, &rec, err);
+    unsigned char why;
+    st = take_row(c, r, &rec, &why, err);
     if (st == CSVREG_OK)
       c->recno[c->rows++] = rec.number;
     else if (st != CSVREG_END)
       break;
+    if (keep) {
+      c->status[c->nrecords] = st == CSVREG_OK ? CSVREG_ROW_OK : why;
+      if (text) {
+        if (csv_text_record(&c->text, rec.fields, rec.nfields, c->opt.delimiter)) {
+          st = err_set(err, CSVREG_E_NOMEM, "out of memory for the text of a chunk");
+          break;
+        }
+        c->text_end[c->nrecords] = c->text.len;
+      }
+      c->nrecords++;
+    }
     st = CSVREG_OK;
   }
   design_build(c->spec, c->vals, c->cap, &c->design);
@@ -178,3 +254,11 @@ void csvreg_chunk_design(const csvreg_chunk *c, const double **x, size_t *ldx, c
 const csvreg_counts *csvreg_chunk_counts(const csvreg_chunk *c) { return &c->counts; }
 const uint64_t *csvreg_chunk_na_counts(const csvreg_chunk *c) { return c->na; }
 const uint64_t *csvreg_chunk_record_numbers(const csvreg_chunk *c) { return c->recno; }
+
+size_t csvreg_chunk_nrecords(const csvreg_chunk *c) { return c->nrecords; }
+const unsigned char *csvreg_chunk_row_status(const csvreg_chunk *c) { return c->status; }
+
+void csvreg_chunk_text(const csvreg_chunk *c, const char **text, const size_t **ends) {
+  *text = c->text.p;
+  *ends = c->text_end;
+}

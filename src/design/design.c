@@ -9,6 +9,6 @@
 void design_build(const csvreg_spec *s, const double *vals, size_t ld, design_block *out) {
   out->x = vals;
   out->ld = ld;
-  out->y = vals + s->target_input * ld;
+  out->y = s->target_input < 0 ? NULL : vals + (size_t)s->target_input * ld;
   out->w = s->weights_input < 0 ? NULL : vals + (size_t)s->weights_input * ld;
 }

@@ -152,7 +152,7 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
                  CSVREG_MAX_TERMS);
     goto fail;
   }
-  s->target_input = add_input(s, target);
+  s->target_input = (ptrdiff_t)add_input(s, target);
   s->weights_input = weights < ncols ? (ptrdiff_t)add_input(s, weights) : -1;
 
   s->input_names = calloc(s->ninputs, sizeof *s->input_names);
@@ -182,7 +182,7 @@ const char *csvreg_spec_term_name(const csvreg_spec *s, size_t i) {
   return i < s->nterms ? s->input_names[s->term_input[i]] : NULL;
 }
 const char *csvreg_spec_target_name(const csvreg_spec *s) {
-  return s->input_names[s->target_input];
+  return s->target_input < 0 ? NULL : s->input_names[s->target_input];
 }
 const char *csvreg_spec_weights_name(const csvreg_spec *s) {
   return s->weights_input < 0 ? NULL : s->input_names[s->weights_input];

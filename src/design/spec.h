@@ -15,7 +15,7 @@ struct csvreg_spec {
   char **input_names;      /* [ninputs] */
   size_t nterms;           /* model terms, intercept excluded */
   size_t *term_input;      /* [nterms] the input each term reads */
-  size_t target_input;     /* input index of the target */
+  ptrdiff_t target_input;  /* input index of the target, -1: none (predict) */
   ptrdiff_t weights_input; /* input index of the weights, -1: none */
   int intercept;
   int skip_bad;

@@ -3,6 +3,9 @@
  * the statistics of R's summary.lm, confint.lm and logLik.lm, with the t and F
  * distributions of R's own standalone libRmath so p-values match R.
  *
+ * The numerical solve is the kernel's (accum_solve_kernel: aliasing,
+ * coefficients, unscaled covariance, RSS, condition, digits); this file only
+ * turns it into statistics.
  * Weighted fits follow lm(weights=): rows of weight 0 are not in n, the
  * residual sums are weighted, and the log-likelihood gains sum(log w)/2.
  */
@@ -12,8 +15,8 @@
 
 #include <Rmath.h>
 
-#include "accum_impl.h"
 #include "internal.h"
+#include "linalg.h"
 
 void csvreg_solve_options_init(csvreg_solve_options *o) {
   o->tol = CSVREG_DEFAULT_TOL;
@@ -38,23 +41,26 @@ void csvreg_fit_free(csvreg_fit *f) {
 }
 
 static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_error *err) {
-  const size_t ic = (size_t)a->intercept, nc = ic + a->p;
+  const size_t ic = (size_t)accum_intercept(a), nc = ic + accum_nterms(a),
+               ninputs = accum_ninputs(a);
   csvreg_fit *f = calloc(1, sizeof *f);
   if (!f)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
   f->nterms = nc;
-  f->ninputs = a->ninputs;
+  f->ninputs = ninputs;
   f->terms = calloc(nc, sizeof *f->terms);
   f->xtx_inv = malloc(nc * nc * sizeof *f->xtx_inv);
-  f->input_names = calloc(a->ninputs ? a->ninputs : 1, sizeof *f->input_names);
-  uint64_t *na = calloc(a->ninputs ? a->ninputs : 1, sizeof *na);
+  f->input_names = calloc(ninputs ? ninputs : 1, sizeof *f->input_names);
+  uint64_t *na = calloc(ninputs ? ninputs : 1, sizeof *na);
   f->na_by_input = na;
-  int ok = f->terms && f->xtx_inv && f->input_names && na && (f->target = xstrdup(a->target_name));
+  int ok =
+      f->terms && f->xtx_inv && f->input_names && na && (f->target = xstrdup(accum_target_name(a)));
   for (size_t j = 0; ok && j < nc; j++)
-    ok = (f->terms[j].name = xstrdup(ic && j == 0 ? "(Intercept)" : a->term_names[j - ic])) != NULL;
-  for (size_t k = 0; ok && k < a->ninputs; k++) {
-    ok = (((const char **)f->input_names)[k] = xstrdup(a->input_names[k])) != NULL;
-    na[k] = a->na_by_input[k];
+    ok = (f->terms[j].name = xstrdup(ic && j == 0 ? "(Intercept)" : accum_term_name(a, j - ic))) !=
+         NULL;
+  for (size_t k = 0; ok && k < ninputs; k++) {
+    ok = (((const char **)f->input_names)[k] = xstrdup(accum_input_name(a, k))) != NULL;
+    na[k] = accum_na_by_input(a)[k];
   }
   if (!ok) {
     csvreg_fit_free(f);
@@ -64,39 +70,10 @@ static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_e
   return CSVREG_OK;
 }
 
-double digits_estimate(size_t k, const double *b, const double *d, double kappa, int squared,
-                       const double *b0, const double *xbar) {
-  const double u = 1.1102230246251565e-16; /* 2^-53 */
-  double norm = 0, worst = 0, d0 = b0 ? u * fabs(*b0) : 0;
-  for (size_t j = 0; j < k; j++)
-    norm += (b[j] * d[j]) * (b[j] * d[j]);
-  norm = sqrt(norm);
-  double rel = squared ? u * kappa * kappa : u * kappa;
-  for (size_t j = 0; j < k; j++) {
-    double dj = d[j] > 0 ? rel * norm / d[j] : 0;
-    /* An exact zero (the slopes of a constant target) with a zero error
-     * bound has lost nothing; any other zero has no correct digits. */
-    double e = b[j] != 0 ? dj / fabs(b[j]) : (dj > 0 ? 1.0 : 0.0);
-    if (e > worst)
-      worst = e;
-    if (xbar)
-      d0 += dj * fabs(xbar[j]);
-  }
-  if (b0) {
-    double e = *b0 != 0 ? d0 / fabs(*b0) : (d0 > 0 ? 1.0 : 0.0);
-    if (e > worst)
-      worst = e;
-  }
-  if (!(worst > 0))
-    return 15.9;
-  double dg = -log10(worst);
-  return dg > 15.9 ? 15.9 : (dg < 0 ? 0 : dg);
-}
-
 /* R's summary.lm, confint.lm and logLik.lm from the solved kernel. */
-static void fill_stats(csvreg_fit *f, const csvreg_accum *a, const solved *sv) {
+static void fill_stats(csvreg_fit *f, const accum_totals *a, const solved *sv) {
   const double n = (double)a->counts.used, rank = (double)sv->rank;
-  const double dfi = a->intercept ? 1.0 : 0.0;
+  const double dfi = f->intercept ? 1.0 : 0.0;
   const double df = n - rank;
   f->df_residual = df;
   f->rss = sv->rss;
@@ -151,13 +128,15 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
     return err_set(err, CSVREG_E_USAGE, "tolerance %g is not in (0, 1)", o->tol);
   if (!(o->level > 0 && o->level < 1))
     return err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", o->level);
-  if (a->counts.used == 0)
-    return err_set(err, CSVREG_E_NUMERIC,
-                   "no rows to fit: %llu read, %llu dropped as missing, %llu bad, %llu with "
-                   "weight 0",
-                   (unsigned long long)a->counts.records, (unsigned long long)a->counts.dropped_na,
-                   (unsigned long long)a->counts.dropped_bad,
-                   (unsigned long long)a->counts.zero_weight);
+  accum_totals tot;
+  accum_totals_get(a, &tot);
+  if (tot.counts.used == 0)
+    return err_set(
+        err, CSVREG_E_NUMERIC,
+        "no rows to fit: %llu read, %llu dropped as missing, %llu bad, %llu with "
+        "weight 0",
+        (unsigned long long)tot.counts.records, (unsigned long long)tot.counts.dropped_na,
+        (unsigned long long)tot.counts.dropped_bad, (unsigned long long)tot.counts.zero_weight);
   csvreg_fit *f = NULL;
   csvreg_status st = fit_alloc(a, &f, err);
   if (st)
@@ -174,18 +153,16 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
     st = err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
-  st = a->solver == CSVREG_SOLVER_QR ? solve_qr(a, o->tol, &sv, err)
-                                     : solve_normal(a, o->tol, &sv, err);
-  if (st)
+  if ((st = accum_solve_kernel(a, o->tol, &sv, err)))
     goto done;
-  f->solver = a->solver;
-  f->intercept = a->intercept;
-  f->weighted = a->weighted;
-  f->counts = a->counts;
+  f->solver = csvreg_accum_solver(a);
+  f->intercept = accum_intercept(a);
+  f->weighted = tot.weighted;
+  f->counts = tot.counts;
   f->rank = sv.rank;
   f->level = o->level;
   f->tol = o->tol;
-  fill_stats(f, a, &sv);
+  fill_stats(f, &tot, &sv);
   for (size_t j = 0; j < nc; j++)
     if (!f->terms[j].aliased && !isfinite(f->terms[j].estimate)) {
       st = err_set(err, CSVREG_E_NUMERIC, "the estimate of '%s' is not finite", f->terms[j].name);

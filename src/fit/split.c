@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accum_impl.h"
 #include "internal.h"
+#include "linalg.h"
 
 /* Steele, Lea and Flood's splitmix64 finaliser: a bijection of 64-bit words
  * whose outputs pass BigCrush for consecutive inputs. */
@@ -32,7 +32,7 @@ csvreg_status csvreg_accum_add_chunk_split(csvreg_accum *const *parts, size_t np
   const double *x, *y, *w;
   size_t ldx, n = csvreg_chunk_rows(c);
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  const size_t p = parts[0]->p;
+  const size_t p = accum_nterms(parts[0]);
   for (size_t i = 0; i < n; i++)
     if (part[i] >= nparts)
       return err_set(err, CSVREG_E_USAGE, "add_chunk_split: part %zu of %zu", part[i], nparts);
@@ -68,12 +68,7 @@ csvreg_status csvreg_accum_add_chunk_split(csvreg_accum *const *parts, size_t np
    * records (dropped as missing or bad) and the per-column NA counts go to
    * parts[0], so the parts' counts add up to the chunk's. */
   const csvreg_counts *cc = csvreg_chunk_counts(c);
-  csvreg_accum *a = parts[0];
-  a->counts.records += cc->records - n;
-  a->counts.dropped_na += cc->dropped_na;
-  a->counts.dropped_bad += cc->dropped_bad;
-  const uint64_t *na = csvreg_chunk_na_counts(c);
-  for (size_t k = 0; k < a->ninputs; k++)
-    a->na_by_input[k] += na[k];
+  accum_add_counts(parts[0], cc->records - n, cc->dropped_na, cc->dropped_bad,
+                   csvreg_chunk_na_counts(c));
   return CSVREG_OK;
 }

@@ -39,6 +39,7 @@
 #endif
 
 #include "internal.h"
+#include "source.h"
 
 /* libcsv's parser states (libcsv.c keeps them private; struct csv_parser
  * exposes pstate). 3.0.3 uses these values. */
@@ -65,10 +66,7 @@ typedef struct byte_cache {
 
 struct csvreg_reader {
   /* input */
-  int fd;
-  int close_fd;
-  const unsigned char *mem;
-  size_t mem_len, mem_off;
+  csvreg_source *src; /* owned */
   int eof;
   int64_t size;
   char *source;
@@ -201,27 +199,14 @@ static csvreg_status refill(csvreg_reader *r, csvreg_error *err) {
   if (r->end == r->cap && grow_buffer(r, r->cap + 1) != 0)
     return fail_at(r, err, CSVREG_E_NOMEM, r->line, r->number + 1, "out of memory");
   size_t want = r->cap - r->end < r->read_size ? r->cap - r->end : r->read_size;
-  if (r->mem) {
-    size_t n = r->mem_len - r->mem_off < want ? r->mem_len - r->mem_off : want;
-    memcpy(r->buf + r->end, r->mem + r->mem_off, n);
-    r->mem_off += n;
-    r->end += n;
-    r->eof = n == 0;
-    return CSVREG_OK;
-  }
-  for (;;) {
-    ssize_t n = read(r->fd, r->buf + r->end, want);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      char msg[300];
-      snprintf(msg, sizeof msg, "read failed: %s", strerror(errno));
-      return fail_at(r, err, CSVREG_E_IO, r->line, r->number + 1, msg);
-    }
-    r->end += (size_t)n;
-    r->eof = n == 0;
-    return CSVREG_OK;
-  }
+  size_t n;
+  csvreg_error rerr;
+  csvreg_error_clear(&rerr);
+  if (csvreg_source_read(r->src, r->buf + r->end, want, &n, &rerr) != CSVREG_OK)
+    return fail_at(r, err, rerr.status, r->line, r->number + 1, rerr.message);
+  r->end += n;
+  r->eof = n == 0;
+  return CSVREG_OK;
 }
 
 static int ensure_fields(csvreg_reader *r, size_t n) {
@@ -793,7 +778,6 @@ static csvreg_status reader_new(csvreg_reader **out, const char *source,
   }
   csvreg_reader *r = calloc(1, sizeof *r);
   if (r) {
-    r->fd = -1;
     r->source = xstrdup(source);
     r->read_size = o->buffer_bytes ? o->buffer_bytes : DEFAULT_BUFFER;
     r->store_cap = 256;
@@ -837,21 +821,43 @@ static csvreg_status reader_start(csvreg_reader **out, csvreg_reader *r,
   return CSVREG_OK;
 }
 
+csvreg_status reader_open_source(csvreg_reader **out, csvreg_source *src, const char *name,
+                                 const csvreg_reader_options *o, const reader_origin *origin,
+                                 csvreg_error *err) {
+  if (!out || !src) {
+    csvreg_source_free(src);
+    return err_set(err, CSVREG_E_USAGE, "reader_open_source: NULL argument");
+  }
+  *out = NULL;
+  csvreg_reader *r;
+  csvreg_status st = reader_new(&r, name ? name : "<memory>", o, err);
+  if (st != CSVREG_OK) {
+    csvreg_source_free(src);
+    return st;
+  }
+  r->src = src;
+  r->size = csvreg_source_size(src);
+  if (origin) {
+    r->line = origin->lines + 1;
+    r->number = origin->records;
+    r->bom_done = origin->mid_input;
+  }
+  return reader_start(out, r, o, err);
+}
+
 csvreg_status csvreg_reader_open_fd(csvreg_reader **out, int fd, const char *name,
                                     const csvreg_reader_options *o, csvreg_error *err) {
   if (!out)
     return err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_fd: NULL argument");
   *out = NULL;
   const char *source = name && strcmp(name, "-") != 0 ? name : fd == 0 ? "<stdin>" : "<fd>";
-  csvreg_reader *r;
-  csvreg_status st = reader_new(&r, source, o, err);
-  if (st != CSVREG_OK)
+  csvreg_source *src;
+  csvreg_status st = csvreg_source_new_fd(&src, fd, 0, err);
+  if (st != CSVREG_OK) {
+    err_at(err, source, 0, 0, 0, NULL);
     return st;
-  r->fd = fd;
-  struct stat sb;
-  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-    r->size = (int64_t)sb.st_size;
-  return reader_start(out, r, o, err);
+  }
+  return reader_open_source(out, src, source, o, NULL, err);
 }
 
 csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
@@ -870,18 +876,14 @@ csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
     err_at(err, path, 0, 0, 0, NULL);
     return CSVREG_E_IO;
   }
-  csvreg_reader *r;
-  csvreg_status st = reader_new(&r, path, o, err);
+  csvreg_source *src;
+  csvreg_status st = csvreg_source_new_fd(&src, fd, 1, err);
   if (st != CSVREG_OK) {
     close(fd);
+    err_at(err, path, 0, 0, 0, NULL);
     return st;
   }
-  r->fd = fd;
-  r->close_fd = 1;
-  struct stat sb;
-  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-    r->size = (int64_t)sb.st_size;
-  return reader_start(out, r, o, err);
+  return reader_open_source(out, src, path, o, NULL, err);
 }
 
 csvreg_status csvreg_reader_open_mem(csvreg_reader **out, const void *data, size_t len,
@@ -890,21 +892,19 @@ csvreg_status csvreg_reader_open_mem(csvreg_reader **out, const void *data, size
   if (!out || (!data && len))
     return err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_mem: NULL argument");
   *out = NULL;
-  csvreg_reader *r;
-  csvreg_status st = reader_new(&r, name ? name : "<memory>", o, err);
-  if (st != CSVREG_OK)
+  csvreg_source *src;
+  csvreg_status st = csvreg_source_new_mem(&src, data, len, err);
+  if (st != CSVREG_OK) {
+    err_at(err, name ? name : "<memory>", 0, 0, 0, NULL);
     return st;
-  r->mem = data ? data : (const unsigned char *)"";
-  r->mem_len = len;
-  r->size = (int64_t)len;
-  return reader_start(out, r, o, err);
+  }
+  return reader_open_source(out, src, name ? name : "<memory>", o, NULL, err);
 }
 
 void csvreg_reader_free(csvreg_reader *r) {
   if (!r)
     return;
-  if (r->close_fd && r->fd >= 0)
-    close(r->fd);
+  csvreg_source_free(r->src);
   csv_free(&r->csv);
   if (r->names)
     for (size_t i = 0; i < r->ncolumns; i++)

@@ -1,8 +1,9 @@
 /*
- * accum.c - the accumulator's lifecycle: new / add rows / add chunk / merge /
- * free, the row counts, the shift and the input checks. The numerical work
- * is in accum_qr.c and accum_normal.c behind the same two calls (fold,
- * merge), so either kernel serves every caller: streams, threads, shards.
+ * accum.c - the accumulator's lifecycle: new / add rows / merge / reset /
+ * free, the row counts, the shift and the input checks, and the accessors the
+ * later stages use (linalg.h). The numerical work is behind the kernel table
+ * (kernel.c, accum_qr.c, accum_normal.c): every call here dispatches through
+ * a->ops, so either kernel serves every caller: streams, threads, shards.
  */
 #include <math.h>
 #include <stdio.h>
@@ -11,22 +12,6 @@
 
 #include "accum_impl.h"
 #include "internal.h"
-#include "qr_update.h"
-#include "spec.h"
-
-const char *csvreg_solver_name(csvreg_solver s) {
-  return s == CSVREG_SOLVER_NORMAL ? "normal" : "qr";
-}
-
-csvreg_status csvreg_solver_parse(const char *name, csvreg_solver *out) {
-  if (name && strcmp(name, "qr") == 0)
-    *out = CSVREG_SOLVER_QR;
-  else if (name && strcmp(name, "normal") == 0)
-    *out = CSVREG_SOLVER_NORMAL;
-  else
-    return CSVREG_E_USAGE;
-  return CSVREG_OK;
-}
 
 void csvreg_accum_free(csvreg_accum *a) {
   if (!a)
@@ -42,18 +27,16 @@ void csvreg_accum_free(csvreg_accum *a) {
   free(a->target_name);
   free(a->na_by_input);
   free(a->shift);
-  free(a->r);
-  free(a->mean);
-  free(a->com);
-  free(a->work);
-  free(a->tau);
+  free(a->k);
+  accum_ws_free(a->ws);
   free(a);
 }
 
 static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_t nterms,
                                  int intercept, size_t ninputs, csvreg_error *err) {
   *out = NULL;
-  if (solver != CSVREG_SOLVER_QR && solver != CSVREG_SOLVER_NORMAL)
+  const kernel_ops *ops = kernel_for(solver);
+  if (!ops)
     return err_set(err, CSVREG_E_USAGE, "unknown solver %d", (int)solver);
   if (nterms > CSVREG_MAX_TERMS)
     return err_set(err, CSVREG_E_LIMIT, "%zu terms: at most %d are supported", nterms,
@@ -63,25 +46,19 @@ static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_
   csvreg_accum *a = calloc(1, sizeof *a);
   if (!a)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  a->solver = solver;
+  a->ops = ops;
   a->p = nterms;
   a->intercept = intercept ? 1 : 0;
-  a->m = nterms + 1;
+  a->nresp = 1;
+  a->m = nterms + a->nresp;
   a->q = a->m + (size_t)a->intercept;
   a->ninputs = ninputs;
   a->term_names = calloc(nterms ? nterms : 1, sizeof *a->term_names);
   a->input_names = calloc(ninputs ? ninputs : 1, sizeof *a->input_names);
   a->na_by_input = calloc(ninputs ? ninputs : 1, sizeof *a->na_by_input);
   a->shift = calloc(a->m, sizeof *a->shift);
-  if (solver == CSVREG_SOLVER_QR) {
-    a->r = calloc(a->q * a->q, sizeof *a->r);
-    a->qr_avx2 = QR_UPDATE_AVX2 && simd_avx2();
-  } else {
-    a->mean = calloc(a->m, sizeof *a->mean);
-    a->com = calloc(a->m * a->m, sizeof *a->com);
-  }
-  if (!a->term_names || !a->input_names || !a->na_by_input || !a->shift ||
-      (solver == CSVREG_SOLVER_QR ? !a->r : (!a->mean || !a->com))) {
+  a->k = calloc(ops->state_len(a->m, a->q), sizeof *a->k);
+  if (!a->term_names || !a->input_names || !a->na_by_input || !a->shift || !a->k) {
     csvreg_accum_free(a);
     return err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", nterms);
   }
@@ -89,40 +66,21 @@ static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_
   return CSVREG_OK;
 }
 
-csvreg_status csvreg_accum_new(csvreg_accum **out, csvreg_solver solver, size_t nterms,
-                               int intercept, const char *const *term_names,
-                               const char *target_name, csvreg_error *err) {
+csvreg_status accum_new_named(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                              int intercept, const char *const *term_names, const char *target_name,
+                              size_t ninputs, const char *const *input_names, csvreg_error *err) {
   csvreg_accum *a;
-  csvreg_status st = accum_alloc(&a, solver, nterms, intercept, 0, err);
+  csvreg_status st = accum_alloc(&a, solver, nterms, intercept, input_names ? ninputs : 0, err);
   if (st)
     return st;
-  for (size_t j = 0; j < nterms; j++) {
+  int ok = (a->target_name = xstrdup(target_name ? target_name : "y")) != NULL;
+  for (size_t j = 0; ok && j < nterms; j++) {
     char buf[32];
     snprintf(buf, sizeof buf, "x%zu", j + 1);
-    if (!(a->term_names[j] = xstrdup(term_names && term_names[j] ? term_names[j] : buf))) {
-      csvreg_accum_free(a);
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
-    }
+    ok = (a->term_names[j] = xstrdup(term_names && term_names[j] ? term_names[j] : buf)) != NULL;
   }
-  if (!(a->target_name = xstrdup(target_name ? target_name : "y"))) {
-    csvreg_accum_free(a);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  }
-  *out = a;
-  return CSVREG_OK;
-}
-
-csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s,
-                                        csvreg_solver solver, csvreg_error *err) {
-  csvreg_accum *a;
-  csvreg_status st = accum_alloc(&a, solver, s->nterms, s->intercept, s->ninputs, err);
-  if (st)
-    return st;
-  int ok = (a->target_name = xstrdup(csvreg_spec_target_name(s))) != NULL;
-  for (size_t j = 0; ok && j < s->nterms; j++)
-    ok = (a->term_names[j] = xstrdup(csvreg_spec_term_name(s, j))) != NULL;
-  for (size_t k = 0; ok && k < s->ninputs; k++)
-    ok = (a->input_names[k] = xstrdup(s->input_names[k])) != NULL;
+  for (size_t k = 0; ok && k < a->ninputs; k++)
+    ok = (a->input_names[k] = xstrdup(input_names[k])) != NULL;
   if (!ok) {
     csvreg_accum_free(a);
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -131,27 +89,35 @@ csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s
   return CSVREG_OK;
 }
 
-csvreg_status accum_reserve(csvreg_accum *a, size_t rows, csvreg_error *err) {
-  if (rows <= a->work_rows)
-    return CSVREG_OK;
-  double *w = realloc(a->work, rows * a->q * sizeof *w);
-  if (!w)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory for a block of %zu rows", rows);
-  a->work = w;
-  a->work_rows = rows;
-  return CSVREG_OK;
+csvreg_status csvreg_accum_new(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                               int intercept, const char *const *term_names,
+                               const char *target_name, csvreg_error *err) {
+  return accum_new_named(out, solver, nterms, intercept, term_names, target_name, 0, NULL, err);
+}
+
+void accum_reset(csvreg_accum *a) {
+  memset(a->k, 0, a->ops->state_len(a->m, a->q) * sizeof *a->k);
+  memset(a->shift, 0, a->m * sizeof *a->shift);
+  memset(a->na_by_input, 0, (a->ninputs ? a->ninputs : 1) * sizeof *a->na_by_input);
+  memset(&a->counts, 0, sizeof a->counts);
+  a->sum_w = a->sum_log_w = 0;
+  a->shifted = a->weighted = 0;
 }
 
 /* Rows are folded in blocks of at most this many: the workspace stays
  * bounded whatever a caller passes to add_rows. */
 #define FOLD_BLOCK 4096
 
+static accum_ws *own_ws(csvreg_accum *a, csvreg_error *err) {
+  if (!a->ws && !(a->ws = accum_ws_new()))
+    err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return a->ws;
+}
+
 /* Sets the shift from the first row with a positive weight, then folds. */
-static csvreg_status fold(csvreg_accum *a, size_t n, const double *x, size_t ldx, const double *y,
-                          const double *w, csvreg_error *err) {
+csvreg_status accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *x, size_t ldx,
+                         const double *y, const double *w, csvreg_error *err) {
   uint64_t used = 0, zero = 0;
-  if (w)
-    a->weighted = 1;
   double slw = 0;
   size_t first = n;
   for (size_t i = 0; i < n; i++) {
@@ -166,6 +132,11 @@ static csvreg_status fold(csvreg_accum *a, size_t n, const double *x, size_t ldx
       zero++;
     }
   }
+  /* A state that never folds a row never gets a workspace. */
+  if (used && !ws && !(ws = own_ws(a, err)))
+    return CSVREG_E_NOMEM;
+  if (w)
+    a->weighted = 1;
   if (!a->shifted && first < n) {
     if (a->intercept) {
       for (size_t j = 0; j < a->p; j++)
@@ -176,9 +147,7 @@ static csvreg_status fold(csvreg_accum *a, size_t n, const double *x, size_t ldx
   }
   for (size_t i0 = 0; i0 < n && used; i0 += FOLD_BLOCK) {
     size_t nb = n - i0 < FOLD_BLOCK ? n - i0 : FOLD_BLOCK;
-    csvreg_status st = a->solver == CSVREG_SOLVER_QR
-                           ? accum_qr_fold(a, nb, x + i0, ldx, y + i0, w ? w + i0 : NULL, err)
-                           : accum_normal_fold(a, nb, x + i0, ldx, y + i0, w ? w + i0 : NULL, err);
+    csvreg_status st = a->ops->accumulate(a, ws, nb, x + i0, ldx, y + i0, w ? w + i0 : NULL, err);
     if (st)
       return st;
     /* The normal kernel reads sum_w as the weight already folded. */
@@ -210,29 +179,19 @@ csvreg_status csvreg_accum_add_rows(csvreg_accum *a, size_t n, const double *x, 
         return err_set(err, CSVREG_E_VALUE, "row %zu: term %zu is %g, not finite", i + 1, j + 1,
                        x[j * ldx + i]);
   }
-  csvreg_status st = fold(a, n, x, ldx, y, w, err);
+  csvreg_status st = accum_fold(a, NULL, n, x, ldx, y, w, err);
   if (st == CSVREG_OK)
     a->counts.records += n;
   return st;
 }
 
-csvreg_status csvreg_accum_add_chunk(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
-  const double *x, *y, *w;
-  size_t ldx;
-  csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  const csvreg_counts *cc = csvreg_chunk_counts(c);
-  /* The chunk's values came through the number parser, which admits only
-   * finite numbers, and its weights were checked to be >= 0. */
-  csvreg_status st = fold(a, csvreg_chunk_rows(c), x, ldx, y, w, err);
-  if (st)
-    return st;
-  a->counts.records += cc->records;
-  a->counts.dropped_na += cc->dropped_na;
-  a->counts.dropped_bad += cc->dropped_bad;
-  const uint64_t *na = csvreg_chunk_na_counts(c);
-  for (size_t k = 0; k < a->ninputs; k++)
+void accum_add_counts(csvreg_accum *a, uint64_t records, uint64_t dropped_na, uint64_t dropped_bad,
+                      const uint64_t *na) {
+  a->counts.records += records;
+  a->counts.dropped_na += dropped_na;
+  a->counts.dropped_bad += dropped_bad;
+  for (size_t k = 0; na && k < a->ninputs; k++)
     a->na_by_input[k] += na[k];
-  return CSVREG_OK;
 }
 
 static int same_names(char *const *a, char *const *b, size_t n) {
@@ -242,29 +201,27 @@ static int same_names(char *const *a, char *const *b, size_t n) {
   return 1;
 }
 
-csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
+csvreg_status accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
+                             csvreg_error *err) {
   if (!dst || !src)
     return err_set(err, CSVREG_E_USAGE, "merge: missing accumulator");
-  if (dst->solver != src->solver || dst->p != src->p || dst->intercept != src->intercept ||
-      dst->ninputs != src->ninputs || strcmp(dst->target_name, src->target_name) != 0 ||
+  if (dst->ops != src->ops || dst->p != src->p || dst->nresp != src->nresp ||
+      dst->intercept != src->intercept || dst->ninputs != src->ninputs ||
+      strcmp(dst->target_name, src->target_name) != 0 ||
       !same_names(dst->term_names, src->term_names, dst->p) ||
       !same_names(dst->input_names, src->input_names, dst->ninputs))
     return err_set(err, CSVREG_E_USAGE,
                    "merge: the accumulators differ in solver, intercept or columns");
   if (src->counts.used > 0) {
     if (dst->counts.used == 0) {
-      /* An empty destination takes the source's shift and factor as they are. */
+      /* An empty destination takes the source's shift and numbers as they are. */
       memcpy(dst->shift, src->shift, dst->m * sizeof *dst->shift);
       dst->shifted = src->shifted;
-      if (dst->solver == CSVREG_SOLVER_QR) {
-        memcpy(dst->r, src->r, dst->q * dst->q * sizeof *dst->r);
-      } else {
-        memcpy(dst->mean, src->mean, dst->m * sizeof *dst->mean);
-        memcpy(dst->com, src->com, dst->m * dst->m * sizeof *dst->com);
-      }
+      memcpy(dst->k, src->k, dst->ops->state_len(dst->m, dst->q) * sizeof *dst->k);
     } else {
-      csvreg_status st = dst->solver == CSVREG_SOLVER_QR ? accum_qr_merge(dst, src, err)
-                                                         : accum_normal_merge(dst, src, err);
+      if (!ws && !(ws = own_ws(dst, err)))
+        return CSVREG_E_NOMEM;
+      csvreg_status st = dst->ops->merge(dst, ws, src, err);
       if (st)
         return st;
     }
@@ -272,15 +229,86 @@ csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csv
     dst->weighted |= src->weighted;
     dst->sum_log_w += src->sum_log_w;
   }
-  dst->counts.records += src->counts.records;
   dst->counts.used += src->counts.used;
   dst->counts.zero_weight += src->counts.zero_weight;
-  dst->counts.dropped_na += src->counts.dropped_na;
-  dst->counts.dropped_bad += src->counts.dropped_bad;
-  for (size_t k = 0; k < dst->ninputs; k++)
-    dst->na_by_input[k] += src->na_by_input[k];
+  accum_add_counts(dst, src->counts.records, src->counts.dropped_na, src->counts.dropped_bad,
+                   src->na_by_input);
   return CSVREG_OK;
 }
 
+csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
+  return accum_merge_ws(dst, src, NULL, err);
+}
+
+csvreg_status accum_add_columns(csvreg_accum *a, size_t k, csvreg_error *err) {
+  if (!a)
+    return err_set(err, CSVREG_E_USAGE, "add_columns: missing accumulator");
+  if (!a->ops->add_columns)
+    return err_set(err, CSVREG_E_USAGE,
+                   "adding columns to a state is not supported by the %s kernel", a->ops->name);
+  return a->ops->add_columns(a, k, err);
+}
+
+csvreg_status accum_solve_kernel(const csvreg_accum *a, double tol, solved *out,
+                                 csvreg_error *err) {
+  return a->ops->solve(a, tol, out, err);
+}
+
+void accum_resid_ss(const csvreg_accum *a, const double *c, double *sse, double *tss) {
+  a->ops->resid_ss(a, c, sse, tss);
+}
+
+csvreg_status accum_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank, double *u,
+                                  int *info, csvreg_error *err) {
+  return a->ops->design_factor(a, kept, rank, u, info, err);
+}
+
+size_t accum_kernel_fields(const csvreg_accum *a, kernel_field out[KERNEL_MAX_FIELDS]) {
+  return a->ops->fields(a, out);
+}
+
+const double *accum_kernel_numbers(const csvreg_accum *a) { return a->k; }
+size_t accum_kernel_len(const csvreg_accum *a) { return a->ops->state_len(a->m, a->q); }
+
+void accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_t *na, const double *shift,
+                   const double *numbers) {
+  a->counts = t->counts;
+  a->weighted = t->weighted;
+  a->shifted = t->shifted;
+  a->sum_w = t->sum_w;
+  a->sum_log_w = t->sum_log_w;
+  memcpy(a->na_by_input, na, a->ninputs * sizeof *na);
+  memcpy(a->shift, shift, a->m * sizeof *shift);
+  memcpy(a->k, numbers, accum_kernel_len(a) * sizeof *a->k);
+  /* The kernels read the full square of a triangle: only its upper part
+   * is in a file. */
+  kernel_field f[KERNEL_MAX_FIELDS];
+  size_t nf = a->ops->fields(a, f);
+  for (size_t i = 0; i < nf; i++)
+    if (f[i].kind == KERNEL_FIELD_UPPER)
+      for (size_t c = 0; c < f[i].n; c++)
+        for (size_t r = c + 1; r < f[i].n; r++)
+          a->k[f[i].offset + c * f[i].n + r] = 0.0;
+}
+
+void accum_totals_get(const csvreg_accum *a, accum_totals *t) {
+  t->counts = a->counts;
+  t->weighted = a->weighted;
+  t->shifted = a->shifted;
+  t->sum_w = a->sum_w;
+  t->sum_log_w = a->sum_log_w;
+}
+
 const csvreg_counts *csvreg_accum_counts(const csvreg_accum *a) { return &a->counts; }
-csvreg_solver csvreg_accum_solver(const csvreg_accum *a) { return a->solver; }
+csvreg_solver csvreg_accum_solver(const csvreg_accum *a) { return a->ops->solver; }
+size_t accum_nterms(const csvreg_accum *a) { return a->p; }
+int accum_intercept(const csvreg_accum *a) { return a->intercept; }
+size_t accum_ncols(const csvreg_accum *a) { return a->m; }
+size_t accum_nresp(const csvreg_accum *a) { return a->nresp; }
+const char *accum_solver_name(const csvreg_accum *a) { return a->ops->name; }
+const char *accum_term_name(const csvreg_accum *a, size_t j) { return a->term_names[j]; }
+const char *accum_target_name(const csvreg_accum *a) { return a->target_name; }
+size_t accum_ninputs(const csvreg_accum *a) { return a->ninputs; }
+const char *accum_input_name(const csvreg_accum *a, size_t k) { return a->input_names[k]; }
+const uint64_t *accum_na_by_input(const csvreg_accum *a) { return a->na_by_input; }
+const double *accum_shift(const csvreg_accum *a) { return a->shift; }

@@ -1,24 +1,50 @@
 /*
- * accum_impl.h - the accumulator's state, shared by accum.c (lifecycle,
- * counts, merging checks), accum_qr.c and accum_normal.c (the two numerical
- * kernels) and solve.c.
+ * accum_impl.h - the accumulator's layout and the kernel contract, private to
+ * src/linalg (accum.c, kernel.c, accum_ops.c and the two kernels). Every other
+ * stage goes through the functions of linalg.h or csvreg.h.
  *
- * Both kernels work on shifted data: every column (terms and target) has the
- * first folded row subtracted (K), which keeps the digits of data with large
- * offsets. With an intercept this is exact algebra (the intercept absorbs
- * the shift); without one it would change the model, so K = 0 there.
+ * An accumulator is a frame shared by every kernel (names, counts, weight
+ * sums, the shift K) plus the kernel's own numbers: one flat array `k` whose
+ * length and meaning the kernel defines, all zero when empty. The scratch of
+ * a fold (block copies, dtpqrt's T and work) lives in a separate workspace
+ * (accum_ws), so a thousand group states need not each carry one.
+ *
+ * Both kernels work on shifted data: every column (terms and responses) has
+ * the first folded row subtracted (K), which keeps the digits of data with
+ * large offsets. With an intercept this is exact algebra (the intercept
+ * absorbs the shift); without one it would change the model, so K = 0 there.
  */
 #ifndef CSVREG_ACCUM_IMPL_H
 #define CSVREG_ACCUM_IMPL_H
 
 #include "csvreg.h"
+#include "linalg.h"
+
+typedef struct kernel_ops kernel_ops;
+
+/* Scratch for folds and merges, borrowed by one fold at a time. Its contents
+ * never outlive a call; it only grows. */
+struct accum_ws {
+  double *work; /* block copies, a centred block, a copy of R */
+  size_t work_len;
+  double *tau; /* qr: T and the work array of dtpqrt */
+  size_t tau_len;
+  int qr_avx2; /* qr: fold with qr_update_avx2 when it takes the block (the
+                  CPU and CSVREG_SIMD, read when the workspace is made) */
+};
+
+/* Makes sure ws->work holds `len` doubles. */
+csvreg_status accum_ws_reserve(accum_ws *ws, size_t len, csvreg_error *err);
+/* Makes sure ws->tau holds `len` doubles. */
+csvreg_status accum_ws_reserve_tau(accum_ws *ws, size_t len, csvreg_error *err);
 
 struct csvreg_accum {
-  csvreg_solver solver;
-  size_t p; /* terms, intercept excluded */
+  const kernel_ops *ops;
+  size_t p; /* design terms, intercept excluded */
   int intercept;
   int weighted; /* weights were given */
-  size_t m;     /* data columns: p terms + target */
+  size_t nresp; /* trailing response columns: 1 (the target) today */
+  size_t m;     /* data columns: p terms + nresp responses */
   size_t q;     /* factor columns: intercept + m */
   char **term_names;
   char *target_name;
@@ -29,45 +55,63 @@ struct csvreg_accum {
   double sum_w;     /* over folded rows */
   double sum_log_w; /* over folded rows, for the weighted log-likelihood */
   int shifted;      /* K has been set (by the first folded row) */
-  double *shift;    /* [m] K for the terms, then the target */
-  /* qr: R (q x q, upper triangular, column-major) of
-   *     [sqrt(w) | sqrt(w)(X-K) | sqrt(w)(y-K_y)]. */
-  double *r;
-  /* normal: weighted means of the shifted columns and their centred
-   * co-moment matrix (m x m, column-major, upper triangle used). */
-  double *mean;
-  double *com;
-  /* workspace for one block of rows, reused across calls */
-  double *work;
-  size_t work_rows;
-  double *tau; /* qr: T and the work array of dtpqrt */
-  int qr_avx2; /* qr: fold with qr_update_avx2 when it takes the block */
+  double *shift;    /* [m] K for the terms, then the responses */
+  double *k;        /* [ops->state_len(m, q)] the kernel's numbers */
+  accum_ws *ws;     /* owned, made by the first fold that is given none */
 };
 
-/* Kernels: fold n validated rows with weights w > 0 (w NULL: all 1). */
-csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx, const double *y,
-                            const double *w, csvreg_error *err);
-csvreg_status accum_normal_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
-                                const double *y, const double *w, csvreg_error *err);
-/* dst := dst (+) src, both non-empty, same shape. */
-csvreg_status accum_qr_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
-csvreg_status accum_normal_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
+/* One kernel: the operations of GSL's gsl_multilarge_linear_type, on the
+ * frame above and the kernel's array a->k. Reset needs no entry: an empty
+ * state is all zeros for every kernel (accum_reset). An entry may be NULL
+ * where the kernel cannot do it; the caller then returns a clear error. */
+struct kernel_ops {
+  const char *name; /* in files and messages: "qr", "normal" */
+  csvreg_solver solver;
+  /* Doubles in a->k for m data columns and q = intercept + m. */
+  size_t (*state_len)(size_t m, size_t q);
+  /* The named pieces of a->k as they are written to a state file; fills at
+   * most KERNEL_MAX_FIELDS and returns their number. */
+  size_t (*fields)(const csvreg_accum *a, kernel_field *out);
+  /* Folds n validated rows (x column-major, ldx; y; w NULL: all 1, rows of
+   * weight 0 skipped) into a->k. a->shift is set; a->sum_w is the weight
+   * folded before this block (the caller adds the block's afterwards). */
+  csvreg_status (*accumulate)(csvreg_accum *a, accum_ws *ws, size_t n, const double *x, size_t ldx,
+                              const double *y, const double *w, csvreg_error *err);
+  /* dst := dst (+) src, both non-empty, same kernel and shape; src's numbers
+   * are on src's shift and must be moved onto dst's. */
+  csvreg_status (*merge)(csvreg_accum *dst, accum_ws *ws, const csvreg_accum *src,
+                         csvreg_error *err);
+  /* Every folded weight times lambda in (0, 1) (a->sum_w is the caller's). */
+  void (*scale)(csvreg_accum *a, double lambda);
+  /* dst := dst without src's rows, counts already checked; sets dst's
+   * numbers, sum_w and sum_log_w, or fails leaving dst unchanged. NULL: the
+   * kernel cannot downdate. */
+  csvreg_status (*subtract)(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err);
+  /* Appends `k` design columns whose values over the folded rows are not
+   * known to the state (room for terms found mid-stream). NULL in both
+   * kernels today: accum_add_columns answers CSVREG_E_USAGE. */
+  csvreg_status (*add_columns)(csvreg_accum *a, size_t k, csvreg_error *err);
+  /* Aliasing, coefficients, the unscaled covariance, RSS/MSS, the condition
+   * number of the kept (scaled, centred) design and the digits estimate: the
+   * reciprocal condition is part of the solve because it is of the columns
+   * the solve keeps. */
+  csvreg_status (*solve)(const csvreg_accum *a, double tol, solved *out, csvreg_error *err);
+  /* sum w (c0 + c' v)^2 over the folded rows, v the shifted data row (terms,
+   * then response), c = c_all[1..m], c0 = c_all[0]; and the response's sum of
+   * squares about its mean (NaN when the kernel does not keep the mean). */
+  void (*resid_ss)(const csvreg_accum *a, const double *c_all, double *sse, double *tss);
+  /* Upper-triangular u (rank x rank, column-major) with u'u = A'A over the
+   * coefficient slots kept[] of the shifted, weighted design A = [1 | X-K];
+   * *info != 0 when it cannot be factored. */
+  csvreg_status (*design_factor)(const csvreg_accum *a, const size_t *kept, size_t rank, double *u,
+                                 int *info, csvreg_error *err);
+};
 
-/* Makes sure the workspace holds `rows` x q doubles. */
-csvreg_status accum_reserve(csvreg_accum *a, size_t rows, csvreg_error *err);
+extern const kernel_ops kernel_qr;
+extern const kernel_ops kernel_normal;
 
-/* The shared solve back-end: given the solution in shifted coordinates
- * and its unscaled covariance, fills the statistics (solve.c). */
-typedef struct solved {
-  size_t q;           /* coefficient slots: intercept + p */
-  const int *aliased; /* [q] */
-  size_t rank;
-  double *coef;    /* [q] in original coordinates (NaN when aliased) */
-  double *cov;     /* [q*q] unscaled covariance, original coordinates */
-  double rss, mss; /* residual and explained (centred with intercept) SS */
-  double cond;     /* condition number of the scaled (centred) design */
-  double digits;
-} solved;
+/* The one place a csvreg_solver becomes a kernel (kernel.c); NULL when unknown. */
+const kernel_ops *kernel_for(csvreg_solver s);
 
 /* Estimated correct significant digits of the least accurate coefficient,
  * from first-order perturbation theory applied per component. The k slopes
@@ -80,8 +124,5 @@ typedef struct solved {
  * slopes (Longley). xbar may be NULL without an intercept. */
 double digits_estimate(size_t k, const double *b, const double *d, double kappa, int squared,
                        const double *b0, const double *xbar);
-
-csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_error *err);
-csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvreg_error *err);
 
 #endif

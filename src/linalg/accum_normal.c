@@ -10,6 +10,8 @@
  * Centring keeps data with large offsets exact, but forming C squares the
  * condition number: polynomials and near-collinear columns lose digits here
  * that the QR kernel keeps. It is the faster kernel for wide data.
+ * The state a->k holds the means [m], then C [m x m]; kernel_normal at the
+ * end lists the operations (accum_impl.h), including the downdate.
  */
 #include <cblas.h>
 #include <float.h>
@@ -21,35 +23,40 @@
 #include "accum_impl.h"
 #include "internal.h"
 
+/* a->k holds the means [m], then the co-moments [m x m]. */
+static double *mean_of(const csvreg_accum *a) { return a->k; }
+static double *com_of(const csvreg_accum *a) { return a->k + a->m; }
+
 /* Adds the block (mean mb, co-moments cb, weight wb) into the state. */
 static void chan_update(csvreg_accum *a, double wa, const double *mb, const double *cb, double wb) {
   const size_t m = a->m;
+  double *mean = mean_of(a), *com = com_of(a);
   if (wa == 0) {
-    memcpy(a->mean, mb, m * sizeof *mb);
-    memcpy(a->com, cb, m * m * sizeof *cb);
+    memcpy(mean, mb, m * sizeof *mb);
+    memcpy(com, cb, m * m * sizeof *cb);
     return;
   }
   double wt = wa + wb, f = wa * wb / wt;
   for (size_t j = 0; j < m; j++) {
-    double dj = mb[j] - a->mean[j];
+    double dj = mb[j] - mean[j];
     for (size_t i = 0; i <= j; i++) {
-      double di = mb[i] - a->mean[i];
-      a->com[j * m + i] += cb[j * m + i] + di * dj * f;
+      double di = mb[i] - mean[i];
+      com[j * m + i] += cb[j * m + i] + di * dj * f;
     }
   }
   for (size_t j = 0; j < m; j++)
-    a->mean[j] += (mb[j] - a->mean[j]) * (wb / wt);
+    mean[j] += (mb[j] - mean[j]) * (wb / wt);
 }
 
-csvreg_status accum_normal_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
-                                const double *y, const double *w, csvreg_error *err) {
+static csvreg_status normal_accumulate(csvreg_accum *a, accum_ws *ws, size_t n, const double *x,
+                                       size_t ldx, const double *y, const double *w,
+                                       csvreg_error *err) {
   const size_t m = a->m, p = a->p;
   /* Workspace: the centred block (n x m), then its mean and co-moments. */
-  size_t need = n * m + m + m * m;
-  csvreg_status st = accum_reserve(a, (need + a->q - 1) / a->q, err);
+  csvreg_status st = accum_ws_reserve(ws, n * m + m + m * m, err);
   if (st)
     return st;
-  double *z = a->work, *mb = z + n * m, *cb = mb + m;
+  double *z = ws->work, *mb = z + n * m, *cb = mb + m;
   size_t rows = 0;
   double wb = 0;
   for (size_t i = 0; i < n; i++)
@@ -98,21 +105,25 @@ csvreg_status accum_normal_fold(csvreg_accum *a, size_t n, const double *x, size
   return CSVREG_OK;
 }
 
-csvreg_status accum_normal_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
+static csvreg_status normal_merge(csvreg_accum *dst, accum_ws *ws, const csvreg_accum *src,
+                                  csvreg_error *err) {
+  (void)ws;
   const size_t m = dst->m;
   double *mb = malloc(m * sizeof *mb);
   if (!mb)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
   /* Means move onto dst's shift; co-moments are shift-invariant. */
   for (size_t j = 0; j < m; j++)
-    mb[j] = src->mean[j] + (src->shift[j] - dst->shift[j]);
-  chan_update(dst, dst->sum_w, mb, src->com, src->sum_w);
+    mb[j] = mean_of(src)[j] + (src->shift[j] - dst->shift[j]);
+  chan_update(dst, dst->sum_w, mb, com_of(src), src->sum_w);
   free(mb);
   return CSVREG_OK;
 }
 
-csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvreg_error *err) {
+static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out,
+                                  csvreg_error *err) {
   const size_t m = a->m, p = a->p, ic = (size_t)a->intercept, nc = ic + p;
+  const double *amean = mean_of(a), *acom = com_of(a);
   csvreg_status st = CSVREG_OK;
   int *aliased = (int *)out->aliased;
   double *A = malloc(m * m * sizeof *A); /* moments, full symmetric */
@@ -127,9 +138,9 @@ csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvre
   }
   for (size_t j = 0; j < m; j++)
     for (size_t i = 0; i <= j; i++) {
-      double v = a->com[j * m + i];
+      double v = acom[j * m + i];
       if (!ic) /* raw moments about 0 (no shift without an intercept) */
-        v += a->sum_w * a->mean[i] * a->mean[j];
+        v += a->sum_w * amean[i] * amean[j];
       A[j * m + i] = A[i * m + j] = v;
     }
   /* Aliasing in column order by an incremental Cholesky. Forming the
@@ -228,9 +239,9 @@ csvreg_status solve_normal(const csvreg_accum *a, double tol, solved *out, csvre
   if (ic) {
     /* b0 = ybar - sum b_j xbar_j in original coordinates;
      * Var(b0) = 1/W + xbar' C^-1 xbar, Cov(b0, b) = -C^-1 xbar. */
-    double b0 = a->mean[p] + a->shift[p], v00 = 1.0 / a->sum_w;
+    double b0 = amean[p] + a->shift[p], v00 = 1.0 / a->sum_w;
     for (size_t jj = 0; jj < r; jj++)
-      xbar[jj] = a->mean[kept[jj]] + a->shift[kept[jj]];
+      xbar[jj] = amean[kept[jj]] + a->shift[kept[jj]];
     for (size_t jj = 0; jj < r; jj++) {
       b0 -= out->coef[1 + kept[jj]] * xbar[jj];
       double c = 0;
@@ -258,3 +269,179 @@ done:
   free(kept);
   return st;
 }
+
+static size_t normal_state_len(size_t m, size_t q) {
+  (void)q;
+  return m + m * m;
+}
+
+static size_t normal_fields(const csvreg_accum *a, kernel_field *out) {
+  out[0] = (kernel_field){"mean", KERNEL_FIELD_VECTOR, a->m, 0};
+  out[1] = (kernel_field){"com", KERNEL_FIELD_UPPER, a->m, a->m};
+  return 2;
+}
+
+/* Every weight times lambda: the co-moments too; the means do not move. */
+static void normal_scale(csvreg_accum *a, double lambda) {
+  double *com = com_of(a);
+  for (size_t i = 0; i < a->m * a->m; i++)
+    com[i] *= lambda;
+}
+
+/* Positive semi-definiteness of the co-moments, up to rounding: the matrix
+ * scaled to a unit diagonal (a correlation matrix, eigenvalues in [0, m])
+ * plus a small ridge must have a Cholesky factor. A state that was not part
+ * of dst leaves an eigenvalue of order -1 and fails; an exactly collinear
+ * design (eigenvalue 0 up to rounding) passes. */
+static int psd(const double *com, size_t m) {
+  double *s = malloc(m * m * sizeof *s), *d = malloc(m * sizeof *d);
+  int ok = s && d;
+  for (size_t j = 0; ok && j < m; j++) {
+    double v = com[j * m + j];
+    if (v < 0)
+      ok = 0;
+    d[j] = v > 0 ? 1 / sqrt(v) : 0;
+  }
+  for (size_t j = 0; ok && j < m; j++)
+    for (size_t i = 0; i <= j; i++)
+      s[j * m + i] = com[j * m + i] * d[i] * d[j] + (i == j ? 1e-8 + (d[j] == 0) : 0);
+  if (ok)
+    ok = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)m, s, (lapack_int)m) == 0;
+  free(s);
+  free(d);
+  return ok;
+}
+
+/* The inverse of the pairwise update (accum_ops.c has the algebra). */
+static csvreg_status normal_subtract(csvreg_accum *dst, const csvreg_accum *src,
+                                     csvreg_error *err) {
+  const size_t m = dst->m;
+  double *mean = NULL, *com = NULL;
+  double wa = dst->sum_w - src->sum_w;
+  if (src->counts.used > 0 && dst->counts.used > src->counts.used) {
+    if (!(wa > 0))
+      return err_set(err, CSVREG_E_NUMERIC, "subtract: the remaining weight %g is not positive",
+                     wa);
+    mean = malloc(m * sizeof *mean);
+    com = malloc(m * m * sizeof *com);
+    if (!mean || !com) {
+      free(mean);
+      free(com);
+      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    }
+    double f = wa * src->sum_w / dst->sum_w;
+    double *mb = malloc(m * sizeof *mb);
+    if (!mb) {
+      free(mean);
+      free(com);
+      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < m; j++) { /* src's means on dst's shift */
+      mb[j] = mean_of(src)[j] + (src->shift[j] - dst->shift[j]);
+      mean[j] = (dst->sum_w * mean_of(dst)[j] - src->sum_w * mb[j]) / wa;
+    }
+    memset(com, 0, m * m * sizeof *com);
+    for (size_t j = 0; j < m; j++)
+      for (size_t i = 0; i <= j; i++)
+        com[j * m + i] = com_of(dst)[j * m + i] - com_of(src)[j * m + i] -
+                         (mb[i] - mean[i]) * (mb[j] - mean[j]) * f;
+    free(mb);
+    if (!psd(com, m)) {
+      free(mean);
+      free(com);
+      return err_set(err, CSVREG_E_NUMERIC,
+                     "subtract: the result is not positive semi-definite: the removed state was "
+                     "not part of the state it is removed from");
+    }
+  } else if (src->counts.used > 0 && dst->counts.used == src->counts.used) {
+    /* Everything folded is removed: the empty state, if src really is dst
+     * (up to the rounding of merging it in another order). */
+    int same = fabs(dst->sum_w - src->sum_w) <= 1e-9 * dst->sum_w;
+    for (size_t j = 0; same && j < m; j++) {
+      double cj = com_of(dst)[j * m + j], sd = sqrt(cj / dst->sum_w);
+      double mb = mean_of(src)[j] + (src->shift[j] - dst->shift[j]);
+      same = fabs(cj - com_of(src)[j * m + j]) <= 1e-8 * cj &&
+             fabs(mb - mean_of(dst)[j]) <= 1e-8 * (sd + fabs(mean_of(dst)[j]));
+    }
+    if (!same)
+      return err_set(err, CSVREG_E_NUMERIC,
+                     "subtract: the removed state has as many rows as the state it is removed "
+                     "from but other data (it was not merged into it)");
+    mean = calloc(m, sizeof *mean);
+    com = calloc(m * m, sizeof *com);
+    if (!mean || !com) {
+      free(mean);
+      free(com);
+      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    }
+    wa = 0;
+  }
+  if (mean) {
+    memcpy(mean_of(dst), mean, m * sizeof *mean);
+    memcpy(com_of(dst), com, m * m * sizeof *com);
+    dst->sum_w = wa;
+    dst->sum_log_w = dst->counts.used == src->counts.used ? 0 : dst->sum_log_w - src->sum_log_w;
+    free(mean);
+    free(com);
+  }
+  return CSVREG_OK;
+}
+
+/* sum w (c0 + c'z)^2 = W (c0 + c'mean)^2 + c' C c, C the centred
+ * co-moments (upper triangle). */
+static void normal_resid_ss(const csvreg_accum *a, const double *c, double *sse, double *tss) {
+  const size_t m = a->m;
+  const double *mean = mean_of(a), *com = com_of(a);
+  const double *cr = c + 1;
+  double d = c[0];
+  for (size_t j = 0; j < m; j++)
+    d += cr[j] * mean[j];
+  double quad = 0;
+  for (size_t j = 0; j < m; j++) {
+    double s = com[j * m + j] * cr[j];
+    for (size_t i = 0; i < j; i++)
+      s += 2.0 * com[j * m + i] * cr[i];
+    quad += cr[j] * s;
+  }
+  *sse = a->sum_w * d * d + (quad > 0 ? quad : 0.0);
+  *tss = com[(m - 1) * m + (m - 1)];
+}
+
+/* Moments of the shifted design from the means and co-moments:
+ * sum w v v' = C + W mean mean' (and W, W mean for the intercept),
+ * factored by Cholesky. */
+static csvreg_status normal_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank,
+                                          double *u, int *info, csvreg_error *err) {
+  (void)err;
+  const size_t mm = a->m, ic = (size_t)a->intercept;
+  const double *mean = mean_of(a), *com = com_of(a);
+  for (size_t k = 0; k < rank; k++)
+    for (size_t l = 0; l <= k; l++) {
+      size_t sk = kept[k], sl = kept[l];
+      double v;
+      if (ic && sl == 0)
+        v = sk == 0 ? a->sum_w : a->sum_w * mean[sk - 1];
+      else {
+        size_t ck = sk - ic, cl = sl - ic;
+        v = com[ck * mm + cl] + a->sum_w * mean[ck] * mean[cl];
+      }
+      u[k * rank + l] = v;
+    }
+  *info = (int)LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)rank, u, (lapack_int)rank);
+  return CSVREG_OK;
+}
+
+const kernel_ops kernel_normal = {
+    .name = "normal",
+    .solver = CSVREG_SOLVER_NORMAL,
+    .state_len = normal_state_len,
+    .fields = normal_fields,
+    .accumulate = normal_accumulate,
+    .merge = normal_merge,
+    .scale = normal_scale,
+    .subtract = normal_subtract,
+    .add_columns = NULL,
+    .solve = normal_solve,
+    .resid_ss = normal_resid_ss,
+    .design_factor = normal_design_factor,
+};

@@ -10,7 +10,9 @@
  * mostly overhead at that width; bench/README.md has the figures). Two
  * states merge with dtpqrt and l = q (B is triangular). The last diagonal
  * entry of R is the residual norm, so even a near-perfect fit keeps its
- * digits.
+ * digits. R is the kernel's whole state (a->k, q x q); the entries of
+ * kernel_qr at the end are its operations (accum_impl.h); it has no
+ * downdate (subtract), see accum_ops.c.
  */
 #include <cblas.h>
 #include <lapacke.h>
@@ -25,33 +27,36 @@
 /* Block size of dtpqrt's compact WY representation. */
 static size_t qr_nb(size_t q) { return q < 32 ? q : 32; }
 
-static csvreg_status tpqrt(csvreg_accum *a, size_t rows, size_t l, double *b, csvreg_error *err) {
+static csvreg_status tpqrt(csvreg_accum *a, accum_ws *ws, size_t rows, size_t l, double *b,
+                           csvreg_error *err) {
   size_t q = a->q, nb = qr_nb(q);
-  if (!a->tau && !(a->tau = malloc(2 * nb * q * sizeof *a->tau)))
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  lapack_int info = LAPACKE_dtpqrt_work(LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)q,
-                                        (lapack_int)l, (lapack_int)nb, a->r, (lapack_int)q, b,
-                                        (lapack_int)rows, a->tau, (lapack_int)nb, a->tau + nb * q);
+  csvreg_status st = accum_ws_reserve_tau(ws, 2 * nb * q, err);
+  if (st)
+    return st;
+  lapack_int info = LAPACKE_dtpqrt_work(
+      LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)q, (lapack_int)l, (lapack_int)nb, a->k,
+      (lapack_int)q, b, (lapack_int)rows, ws->tau, (lapack_int)nb, ws->tau + nb * q);
   if (info != 0)
     return err_set(err, CSVREG_E_INTERNAL, "dtpqrt failed (info %d)", (int)info);
   return CSVREG_OK;
 }
 
-csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx, const double *y,
-                            const double *w, csvreg_error *err) {
-  csvreg_status st = accum_reserve(a, n, err);
+static csvreg_status qr_accumulate(csvreg_accum *a, accum_ws *ws, size_t n, const double *x,
+                                   size_t ldx, const double *y, const double *w,
+                                   csvreg_error *err) {
+  csvreg_status st = accum_ws_reserve(ws, n * a->q, err);
   if (st)
     return st;
   const size_t p = a->p, ic = (size_t)a->intercept;
-  double *b = a->work;
+  double *b = ws->work;
   size_t rows = n;
 #if QR_UPDATE_AVX2
-  if (!w && a->qr_avx2) {
+  if (!w && ws->qr_avx2) {
     /* The copy checks the kernel's range on the way. */
     if (qr_load_avx2(b, n, (int)ic, x, ldx, p, a->shift, y) &&
-        qr_update_avx2(a->r, a->q, b, n, 1) == 0)
+        qr_update_avx2(a->k, a->q, b, n, 1) == 0)
       return CSVREG_OK;
-    return tpqrt(a, n, 0, b, err);
+    return tpqrt(a, ws, n, 0, b, err);
   }
 #endif
   if (!w) {
@@ -93,19 +98,20 @@ csvreg_status accum_qr_fold(csvreg_accum *a, size_t n, const double *x, size_t l
     }
   }
 #if QR_UPDATE_AVX2
-  if (a->qr_avx2 && qr_update_avx2(a->r, a->q, b, rows, 0) == 0)
+  if (ws->qr_avx2 && qr_update_avx2(a->k, a->q, b, rows, 0) == 0)
     return CSVREG_OK;
 #endif
-  return tpqrt(a, rows, 0, b, err);
+  return tpqrt(a, ws, rows, 0, b, err);
 }
 
-csvreg_status accum_qr_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
+static csvreg_status qr_merge(csvreg_accum *dst, accum_ws *ws, const csvreg_accum *src,
+                              csvreg_error *err) {
   const size_t q = dst->q;
-  csvreg_status st = accum_reserve(dst, q, err);
+  csvreg_status st = accum_ws_reserve(ws, q * q, err);
   if (st)
     return st;
-  double *b = dst->work;
-  memcpy(b, src->r, q * q * sizeof *b);
+  double *b = ws->work;
+  memcpy(b, src->k, q * q * sizeof *b);
   if (dst->intercept) {
     /* Move src onto dst's shift: column j of src's data gains
      * (K_src,j - K_dst,j) times the intercept column, and in R that
@@ -113,7 +119,7 @@ csvreg_status accum_qr_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_
     for (size_t j = 0; j < dst->m; j++)
       b[(1 + j) * q] += (src->shift[j] - dst->shift[j]) * b[0];
   }
-  return tpqrt(dst, q, q, b, err);
+  return tpqrt(dst, ws, q, q, b, err);
 }
 
 /* Zeroes r[c+1, c] with a Givens rotation of rows c and c+1 over columns
@@ -130,7 +136,7 @@ static void givens_rows(double *r, size_t ld, size_t c, size_t ncols) {
   }
 }
 
-csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_error *err) {
+static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, csvreg_error *err) {
   const size_t q = a->q, nc = q - 1, ic = (size_t)a->intercept;
   csvreg_status st = CSVREG_OK;
   double *rw = malloc(q * q * sizeof *rw);
@@ -143,7 +149,7 @@ csvreg_status solve_qr(const csvreg_accum *a, double tol, solved *out, csvreg_er
     st = err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
-  memcpy(rw, a->r, q * q * sizeof *rw);
+  memcpy(rw, a->k, q * q * sizeof *rw);
   /* dnrm2 scales as it sums: squaring entries near 1e300 (or 1e-300) would
    * overflow (underflow) and wrongly report a column as aliased. */
   for (size_t j = 0; j < q; j++) {
@@ -293,3 +299,85 @@ done:
   free(rinv);
   return st;
 }
+
+static size_t qr_state_len(size_t m, size_t q) {
+  (void)m;
+  return q * q;
+}
+
+static size_t qr_fields(const csvreg_accum *a, kernel_field *out) {
+  out[0] = (kernel_field){"r", KERNEL_FIELD_UPPER, a->q, 0};
+  return 1;
+}
+
+/* Every weight times lambda: every row of A times sqrt(lambda), so R too. */
+static void qr_scale(csvreg_accum *a, double lambda) {
+  double s = sqrt(lambda);
+  for (size_t i = 0; i < a->q * a->q; i++)
+    a->k[i] *= s;
+}
+
+/* |A c|^2 = |R c|^2; the explained part of y's row of R gives the TSS. */
+static void qr_resid_ss(const csvreg_accum *a, const double *c, double *sse_out, double *tss_out) {
+  const size_t q = a->q, ic = (size_t)a->intercept;
+  const double *r = a->k;
+  /* Without an intercept the state is R of [X | y]: skip c0. */
+  const double *cc = ic ? c : c + 1;
+  double sse = 0, tss = NAN;
+  for (size_t i = 0; i < q; i++) {
+    double s = 0;
+    for (size_t j = i; j < q; j++)
+      s += r[j * q + i] * cc[j];
+    sse += s * s;
+  }
+  if (ic) {
+    tss = 0;
+    for (size_t i = 1; i < q; i++)
+      tss += r[(q - 1) * q + i] * r[(q - 1) * q + i];
+  }
+  *sse_out = sse;
+  *tss_out = tss;
+}
+
+/* The kept columns of R (slot j is column j), re-triangularised. */
+static csvreg_status qr_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank,
+                                      double *u, int *info_out, csvreg_error *err) {
+  const size_t q = a->q;
+  double *tau = malloc(rank * sizeof *tau);
+  double *b = malloc(q * rank * sizeof *b);
+  if (!b || !tau) {
+    free(tau);
+    free(b);
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  for (size_t k = 0; k < rank; k++)
+    memcpy(b + k * q, a->k + kept[k] * q, q * sizeof *b);
+  lapack_int info =
+      LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)q, (lapack_int)rank, b, (lapack_int)q, tau);
+  free(tau);
+  for (size_t k = 0; info == 0 && k < rank; k++)
+    for (size_t i = 0; i <= k; i++)
+      u[k * rank + i] = b[k * q + i];
+  free(b);
+  if (info == LAPACK_WORK_MEMORY_ERROR) /* dgeqrf's workspace, not a singular factor */
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  *info_out = (int)info;
+  return CSVREG_OK;
+}
+
+const kernel_ops kernel_qr = {
+    .name = "qr",
+    .solver = CSVREG_SOLVER_QR,
+    .state_len = qr_state_len,
+    .fields = qr_fields,
+    .accumulate = qr_accumulate,
+    .merge = qr_merge,
+    .scale = qr_scale,
+    /* A QR factor cannot be downdated stably (hyperbolic rotations lose
+     * accuracy without bound). */
+    .subtract = NULL,
+    .add_columns = NULL,
+    .solve = qr_solve,
+    .resid_ss = qr_resid_ss,
+    .design_factor = qr_design_factor,
+};

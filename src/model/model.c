@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accum_impl.h"
+#include "linalg.h"
 #include "internal.h"
 #include "json_mem.h"
 #include "model_impl.h"
@@ -32,7 +32,34 @@ void csvreg_model_free(csvreg_model *m) {
   free(m->na);
   free(m->kept);
   free(m->u);
+  free(m->spec.inputs);
+  free(m->spec.term_input);
   free(m);
+}
+
+/* The spec of today's models: each term reads the input of its own name,
+ * then the target, then the weights (the order csvreg_spec_new gives). */
+static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
+  const csvreg_accum *a = m->accum;
+  model_spec *sp = &m->spec;
+  sp->nterms = accum_nterms(a);
+  sp->ninputs = accum_nterms(a) + 1 + (m->weights != NULL);
+  sp->inputs = malloc(sp->ninputs * sizeof *sp->inputs);
+  sp->term_input = malloc((accum_nterms(a) ? accum_nterms(a) : 1) * sizeof *sp->term_input);
+  if (!sp->inputs || !sp->term_input)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t j = 0; j < accum_nterms(a); j++) {
+    sp->inputs[j] = accum_term_name(a, j);
+    sp->term_input[j] = j;
+  }
+  sp->target = accum_nterms(a);
+  sp->inputs[accum_nterms(a)] = accum_target_name(a);
+  sp->weights = -1;
+  if (m->weights) {
+    sp->weights = (ptrdiff_t)accum_nterms(a) + 1;
+    sp->inputs[accum_nterms(a) + 1] = m->weights;
+  }
+  return CSVREG_OK;
 }
 
 /* Takes ownership of `a`; copies the option strings; solves. */
@@ -52,7 +79,9 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
   }
   m->opt.weights = m->weights;
   m->opt.na = m->na;
-  csvreg_status st = csvreg_accum_solve(a, &o->solve, &m->fit, err);
+  csvreg_status st = spec_derive(m, err);
+  if (!st)
+    st = csvreg_accum_solve(a, &o->solve, &m->fit, err);
   if (!st)
     st = model_prepare_factor(m, err);
   if (st) {
@@ -96,20 +125,45 @@ static json_t *delimiter_json(char d) {
   return json_string(s);
 }
 
+static json_t *json_string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+static const char *input_role(const model_spec *sp, size_t k) {
+  if (k == sp->target)
+    return "target";
+  return (ptrdiff_t)k == sp->weights ? "weights" : "feature";
+}
+
+/* "spec": what the model reads (model_spec). */
+static json_t *spec_json(const csvreg_model *m) {
+  const model_spec *sp = &m->spec;
+  json_t *inputs = json_array(), *terms = json_array();
+  int bad = !inputs || !terms;
+  for (size_t k = 0; !bad && k < sp->ninputs; k++)
+    bad = json_array_append_new(
+        inputs, json_pack("{s:s, s:s}", "name", sp->inputs[k], "role", input_role(sp, k)));
+  for (size_t t = 0; !bad && t < sp->nterms; t++)
+    bad = json_array_append_new(terms, json_pack("{s:s, s:[s]}", "name", accum_term_name(m->accum, t),
+                                                 "inputs", sp->inputs[sp->term_input[t]]));
+  if (bad) {
+    json_decref(inputs);
+    json_decref(terms);
+    return NULL;
+  }
+  return json_pack("{s:o, s:s, s:o, s:b, s:o}", "inputs", inputs, "target", sp->inputs[sp->target],
+                   "weights", json_string_or_null(m->weights), "intercept", accum_intercept(m->accum),
+                   "terms", terms);
+}
+
+/* "reader": how the training input was read, which predict and eval follow. */
+static json_t *reader_json(const csvreg_model *m) {
+  return json_pack("{s:o, s:b, s:o}", "delimiter", delimiter_json(m->opt.delimiter), "header",
+                   m->opt.header, "na", json_string_or_null(m->na));
+}
+
+/* "options": the fit's own settings. */
 static json_t *options_json(const csvreg_model *m) {
-  const csvreg_accum *a = m->accum;
-  json_t *features = json_array();
-  for (size_t j = 0; features && j < a->p; j++)
-    if (json_array_append_new(features, json_string(a->term_names[j]))) {
-      json_decref(features);
-      features = NULL;
-    }
-  return json_pack(
-      "{s:s, s:o, s:o*, s:b, s:o*, s:o, s:b, s:s, s:f, s:f}", "target", a->target_name, "features",
-      features, "weights", m->weights ? json_string(m->weights) : json_null(), "intercept",
-      a->intercept, "na", m->na ? json_string(m->na) : json_null(), "delimiter",
-      delimiter_json(m->opt.delimiter), "header", m->opt.header, "solver",
-      csvreg_solver_name(a->solver), "tol", m->opt.solve.tol, "level", m->opt.solve.level);
+  return json_pack("{s:s, s:f, s:f}", "solver", accum_solver_name(m->accum), "tol",
+                   m->opt.solve.tol, "level", m->opt.solve.level);
 }
 
 static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error *err) {
@@ -123,9 +177,10 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
   json_error_t je;
   json_t *fit = json_loads(fit_text, 0, &je);
   free(fit_text);
-  json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}", "format", CSVREG_MODEL_FORMAT, "version",
-                        CSVREG_MODEL_VERSION, "tool", "csvreg " CSVREG_VERSION, "options",
-                        options_json(m), "fit", fit, "state", state_to_json(m->accum));
+  json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "format", CSVREG_MODEL_FORMAT,
+                        "version", CSVREG_MODEL_VERSION, "tool", "csvreg " CSVREG_VERSION, "spec",
+                        spec_json(m), "reader", reader_json(m), "options", options_json(m), "fit",
+                        fit, "state", state_to_json(m->accum));
   char sum[32];
   if (!o)
     return err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
@@ -165,10 +220,8 @@ static int close_enough(double a, double b) {
 }
 
 /* The stored report must describe the state's fit. */
-static csvreg_status check_consistent(const csvreg_model *m, const json_t *fit, const json_t *opts,
-                                      csvreg_error *err) {
+static csvreg_status check_fit(const csvreg_model *m, const json_t *fit, csvreg_error *err) {
   const csvreg_fit *f = m->fit;
-  const csvreg_accum *a = m->accum;
   json_t *terms = json_object_get(fit, "terms");
   json_t *n = json_object_get(fit, "n");
   if (!json_is_array(terms) || json_array_size(terms) != f->nterms || !json_is_integer(n) ||
@@ -187,44 +240,113 @@ static csvreg_status check_consistent(const csvreg_model *m, const json_t *fit, 
                      "the state's fit",
                      f->terms[j].name);
   }
-  const char *target = json_string_value(json_object_get(opts, "target"));
-  json_t *feats = json_object_get(opts, "features");
-  if (!target || strcmp(target, a->target_name) != 0 || !json_is_array(feats) ||
-      json_array_size(feats) != a->p)
-    return bad(err, "\"options\" target or features do not match the state");
-  for (size_t j = 0; j < a->p; j++) {
-    const char *s = json_string_value(json_array_get(feats, j));
-    if (!s || strcmp(s, a->term_names[j]) != 0)
-      return bad(err, "\"options\" features do not match the state");
-  }
-  if (json_is_true(json_object_get(opts, "intercept")) != a->intercept)
-    return bad(err, "\"options\" intercept does not match the state");
+  return CSVREG_OK;
+}
+
+static csvreg_status check_solver(const csvreg_model *m, const json_t *opts, csvreg_error *err) {
   const char *solver = json_string_value(json_object_get(opts, "solver"));
-  if (!solver || strcmp(solver, csvreg_solver_name(a->solver)) != 0)
+  if (!solver || strcmp(solver, accum_solver_name(m->accum)) != 0)
     return bad(err, "\"options\" solver does not match the state");
   return CSVREG_OK;
 }
 
-static csvreg_status read_options(const json_t *opts, csvreg_model_options *o, csvreg_error *err) {
-  csvreg_model_options_init(o);
-  if (!json_is_object(opts))
-    return bad(err, "no \"options\" object");
-  json_t *w = json_object_get(opts, "weights"), *na = json_object_get(opts, "na");
-  json_t *d = json_object_get(opts, "delimiter"), *h = json_object_get(opts, "header");
+/* Version 1: "options" names the target and the features (the terms). */
+static csvreg_status check_options_v1(const csvreg_model *m, const json_t *opts,
+                                      csvreg_error *err) {
+  const csvreg_accum *a = m->accum;
+  const char *target = json_string_value(json_object_get(opts, "target"));
+  json_t *feats = json_object_get(opts, "features");
+  if (!target || strcmp(target, accum_target_name(a)) != 0 || !json_is_array(feats) ||
+      json_array_size(feats) != accum_nterms(a))
+    return bad(err, "\"options\" target or features do not match the state");
+  for (size_t j = 0; j < accum_nterms(a); j++) {
+    const char *s = json_string_value(json_array_get(feats, j));
+    if (!s || strcmp(s, accum_term_name(a, j)) != 0)
+      return bad(err, "\"options\" features do not match the state");
+  }
+  if (json_is_true(json_object_get(opts, "intercept")) != accum_intercept(a))
+    return bad(err, "\"options\" intercept does not match the state");
+  return check_solver(m, opts, err);
+}
+
+/* Version 2: "spec" must be the spec of the state's terms (model_spec),
+ * input by input and term by term. A term that reads other inputs than the
+ * one of its name is a later version's model. */
+static csvreg_status check_spec_v2(const csvreg_model *m, const json_t *spec, const json_t *opts,
+                                   csvreg_error *err) {
+  const model_spec *sp = &m->spec;
+  const csvreg_accum *a = m->accum;
+  json_t *inputs = json_object_get(spec, "inputs"), *terms = json_object_get(spec, "terms");
+  const char *target = json_string_value(json_object_get(spec, "target"));
+  if (!json_is_object(spec) || !json_is_array(inputs) || !json_is_array(terms) ||
+      !json_is_boolean(json_object_get(spec, "intercept")))
+    return bad(err, "\"spec\" needs inputs, target, weights, intercept and terms");
+  if (!target || strcmp(target, accum_target_name(a)) != 0)
+    return bad(err, "\"spec\" target does not match the state");
+  if (json_is_true(json_object_get(spec, "intercept")) != accum_intercept(a))
+    return bad(err, "\"spec\" intercept does not match the state");
+  if (json_array_size(inputs) != sp->ninputs)
+    return bad(err, "\"spec\" inputs do not match the state's terms, target and weights");
+  for (size_t k = 0; k < sp->ninputs; k++) {
+    json_t *in = json_array_get(inputs, k);
+    const char *name = json_string_value(json_object_get(in, "name"));
+    const char *role = json_string_value(json_object_get(in, "role"));
+    if (!name || !role || strcmp(name, sp->inputs[k]) != 0 || strcmp(role, input_role(sp, k)) != 0)
+      return bad(err, "\"spec\" inputs do not match the state's terms, target and weights");
+  }
+  if (json_array_size(terms) != sp->nterms)
+    return bad(err, "\"spec\" terms do not match the state");
+  for (size_t t = 0; t < sp->nterms; t++) {
+    json_t *term = json_array_get(terms, t), *ins = json_object_get(term, "inputs");
+    const char *name = json_string_value(json_object_get(term, "name"));
+    if (!name || strcmp(name, accum_term_name(a, t)) != 0 || !json_is_array(ins))
+      return bad(err, "\"spec\" terms do not match the state");
+    const char *in0 = json_string_value(json_array_get(ins, 0));
+    if (json_array_size(ins) != 1 || !in0 || strcmp(in0, sp->inputs[sp->term_input[t]]) != 0)
+      return err_set(err, CSVREG_E_FORMAT,
+                     "model term '%s' is not one input column of its name: it needs a newer "
+                     "csvreg",
+                     name);
+  }
+  return check_solver(m, opts, err);
+}
+
+static csvreg_status tol_level(const json_t *opts, csvreg_model_options *o, csvreg_error *err) {
   json_t *tol = json_object_get(opts, "tol"), *lev = json_object_get(opts, "level");
-  if (!(json_is_null(w) || json_is_string(w)) || !(json_is_null(na) || json_is_string(na)) ||
-      !json_is_string(d) || json_string_length(d) != 1 || !json_is_boolean(h) ||
-      !json_is_number(tol) || !json_is_number(lev))
-    return bad(err, "\"options\" needs weights, na, delimiter, header, tol and level");
-  o->weights = json_string_value(w);
-  o->na = json_string_value(na);
-  o->delimiter = json_string_value(d)[0];
-  o->header = json_is_true(h);
+  if (!json_is_number(tol) || !json_is_number(lev))
+    return bad(err, "\"options\" needs tol and level");
   o->solve.tol = json_number_value(tol);
   o->solve.level = json_number_value(lev);
   if (!(o->solve.tol > 0 && o->solve.tol < 1) || !(o->solve.level > 0 && o->solve.level < 1))
     return bad(err, "\"options\" tol and level must be in (0, 1)");
   return CSVREG_OK;
+}
+
+/* The model options of a file: version 1 keeps them all under "options";
+ * version 2 splits them into "spec" (weights), "reader" (delimiter, header,
+ * na) and "options" (tol, level). Strings point into the JSON. */
+static csvreg_status read_options(const json_t *o, int version, csvreg_model_options *mo,
+                                  csvreg_error *err) {
+  csvreg_model_options_init(mo);
+  const json_t *opts = json_object_get(o, "options");
+  const json_t *rd = version >= 2 ? json_object_get(o, "reader") : opts;
+  const json_t *sp = version >= 2 ? json_object_get(o, "spec") : opts;
+  if (!json_is_object(opts))
+    return bad(err, "no \"options\" object");
+  if (version >= 2 && (!json_is_object(rd) || !json_is_object(sp)))
+    return bad(err, "no \"spec\" or \"reader\" object");
+  json_t *w = json_object_get(sp, "weights"), *na = json_object_get(rd, "na");
+  json_t *d = json_object_get(rd, "delimiter"), *h = json_object_get(rd, "header");
+  if (!(json_is_null(w) || json_is_string(w)) || !(json_is_null(na) || json_is_string(na)) ||
+      !json_is_string(d) || json_string_length(d) != 1 || !json_is_boolean(h))
+    return version >= 2 ? bad(err, "\"reader\" needs delimiter, header and na, \"spec\" weights")
+                        : bad(err, "\"options\" needs weights, na, delimiter, header, tol and "
+                                   "level");
+  mo->weights = json_string_value(w);
+  mo->na = json_string_value(na);
+  mo->delimiter = json_string_value(d)[0];
+  mo->header = json_is_true(h);
+  return tol_level(opts, mo, err);
 }
 
 static csvreg_status model_load(csvreg_model **out, const char *text, size_t len,
@@ -267,12 +389,16 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
     st = err_set(err, CSVREG_E_FORMAT,
                  "model checksum mismatch (%s, computed %s): the file was edited or damaged", have,
                  want);
-  } else if (!st && !(st = read_options(json_object_get(o, "options"), &mo, err)) &&
+  } else if (!st && !(st = read_options(o, (int)json_integer_value(ver), &mo, err)) &&
              !(st = state_from_json(json_object_get(o, "state"), &a, err))) {
     csvreg_model *m;
+    json_t *opts = json_object_get(o, "options");
     /* model_make copies the option strings, which live in `o` until here. */
     if (!(st = model_make(&m, a, &mo, err))) {
-      if ((st = check_consistent(m, json_object_get(o, "fit"), json_object_get(o, "options"), err)))
+      if ((st = check_fit(m, json_object_get(o, "fit"), err)) ||
+          (st = json_integer_value(ver) >= 2
+                    ? check_spec_v2(m, json_object_get(o, "spec"), opts, err)
+                    : check_options_v1(m, opts, err)))
         csvreg_model_free(m);
       else
         *out = m;
@@ -319,8 +445,8 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
 const csvreg_fit *csvreg_model_fit(const csvreg_model *m) { return m->fit; }
 const csvreg_accum *csvreg_model_accum(const csvreg_model *m) { return m->accum; }
 const csvreg_model_options *csvreg_model_get_options(const csvreg_model *m) { return &m->opt; }
-size_t csvreg_model_nfeatures(const csvreg_model *m) { return m->accum->p; }
+size_t csvreg_model_nfeatures(const csvreg_model *m) { return accum_nterms(m->accum); }
 const char *csvreg_model_feature(const csvreg_model *m, size_t j) {
-  return j < m->accum->p ? m->accum->term_names[j] : NULL;
+  return j < accum_nterms(m->accum) ? accum_term_name(m->accum, j) : NULL;
 }
-const char *csvreg_model_target(const csvreg_model *m) { return m->accum->target_name; }
+const char *csvreg_model_target(const csvreg_model *m) { return accum_target_name(m->accum); }

@@ -16,14 +16,13 @@
 
 #include <Rmath.h>
 
-#include "accum_impl.h"
 #include "internal.h"
+#include "linalg.h"
 #include "model_impl.h"
 
 csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err) {
   const csvreg_fit *f = m->fit;
-  const csvreg_accum *a = m->accum;
-  const size_t nc = f->nterms, ic = (size_t)a->intercept;
+  const size_t nc = f->nterms;
   size_t rank = 0;
   m->kept = malloc((nc ? nc : 1) * sizeof *m->kept);
   if (!m->kept)
@@ -32,49 +31,14 @@ csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err) {
     if (!f->terms[j].aliased)
       m->kept[rank++] = j;
   m->rank = rank;
-  double *b = NULL;
-  csvreg_status st = CSVREG_OK;
-  lapack_int info;
   if (!(m->u = calloc(rank * rank, sizeof *m->u)))
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  if (a->solver == CSVREG_SOLVER_QR) {
-    /* The kept columns of R (slot j is column j), re-triangularised. */
-    const size_t q = a->q;
-    double *tau = malloc(rank * sizeof *tau);
-    b = malloc(q * rank * sizeof *b);
-    if (!b || !tau) {
-      free(tau);
-      free(b);
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < rank; k++)
-      memcpy(b + k * q, a->r + m->kept[k] * q, q * sizeof *b);
-    info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)q, (lapack_int)rank, b, (lapack_int)q, tau);
-    free(tau);
-    for (size_t k = 0; info == 0 && k < rank; k++)
-      for (size_t i = 0; i <= k; i++)
-        m->u[k * rank + i] = b[k * q + i];
-  } else {
-    /* Moments of the shifted design from the means and co-moments:
-     * sum w v v' = C + W mean mean' (and W, W mean for the intercept). */
-    const size_t mm = a->m;
-    for (size_t k = 0; k < rank; k++)
-      for (size_t l = 0; l <= k; l++) {
-        size_t sk = m->kept[k], sl = m->kept[l];
-        double v;
-        if (ic && sl == 0)
-          v = sk == 0 ? a->sum_w : a->sum_w * a->mean[sk - 1];
-        else {
-          size_t ck = sk - ic, cl = sl - ic;
-          v = a->com[ck * mm + cl] + a->sum_w * a->mean[ck] * a->mean[cl];
-        }
-        m->u[k * rank + l] = v;
-      }
-    info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)rank, m->u, (lapack_int)rank);
-  }
-  free(b);
-  if (info == LAPACK_WORK_MEMORY_ERROR) /* dgeqrf's workspace, not a singular factor */
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  /* The kernel's numbers give the factor (qr: R's kept columns; normal: the
+   * moments, by Cholesky). */
+  int info;
+  csvreg_status st = accum_design_factor(m->accum, m->kept, rank, m->u, &info, err);
+  if (st)
+    return st;
   if (info != 0) {
     /* Predictions still work; intervals will say why they cannot. */
     free(m->u);
@@ -89,11 +53,12 @@ csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err) {
 csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double *x, size_t ldx,
                                    csvreg_interval iv, double level, double *yhat, double *lower,
                                    double *upper, csvreg_error *err) {
-  if (!m || !yhat || (n && m->accum->p && !x) || (m->accum->p && n && ldx < n))
+  if (!m || !yhat || (n && accum_nterms(m->accum) && !x) ||
+      (accum_nterms(m->accum) && n && ldx < n))
     return err_set(err, CSVREG_E_USAGE, "predict: missing data or leading dimension < rows");
   const csvreg_fit *f = m->fit;
   const csvreg_accum *a = m->accum;
-  const size_t p = a->p, ic = (size_t)a->intercept;
+  const size_t p = accum_nterms(a), ic = (size_t)accum_intercept(a);
   if (iv != CSVREG_INTERVAL_NONE) {
     if (!lower || !upper)
       return err_set(err, CSVREG_E_USAGE, "predict: an interval needs lower and upper");
@@ -137,7 +102,7 @@ csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double
       } else {
         size_t j = slot - ic;
         const double *xj = x + j * ldx + i0;
-        double kj = a->shift[j];
+        double kj = accum_shift(a)[j];
         for (size_t i = 0; i < nb; i++)
           v[i * rank + k] = xj[i] - kj;
       }

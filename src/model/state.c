@@ -1,19 +1,21 @@
 /*
  * state.c - accumulator state files: the mergeable state written as one line
  * of JSON, so it survives pipes, `sort`, Hadoop Streaming and Spark's pipe().
- * Doubles are exact hex-float strings; the triangle (or co-moment matrix) is
- * packed column by column; a CRC-32 over the canonical (compact, sorted-key)
- * text of everything else catches edits and truncation.
+ * Doubles are exact hex-float strings; the kernel's numbers are written as
+ * the kernel names them (accum_kernel_fields: "r" for qr, "mean" and "com"
+ * for normal), triangles packed column by column; a CRC-32 over the
+ * canonical (compact, sorted-key) text of everything else catches edits and
+ * truncation.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "accum_impl.h"
 #include "hexfloat.h"
 #include "internal.h"
 #include "json_mem.h"
+#include "linalg.h"
 #include "state.h"
 
 #define STATE_FORMAT "csvreg-state"
@@ -47,10 +49,11 @@ static json_t *packed_upper(const double *a, size_t n) {
   return arr;
 }
 
-static json_t *names(char *const *v, size_t n) {
+static json_t *names(const csvreg_accum *a, const char *(*name)(const csvreg_accum *, size_t),
+                     size_t n) {
   json_t *arr = json_array();
   for (size_t i = 0; arr && i < n; i++)
-    if (json_array_append_new(arr, json_string(v[i]))) {
+    if (json_array_append_new(arr, json_string(name(a, i)))) {
       json_decref(arr);
       return NULL;
     }
@@ -58,31 +61,37 @@ static json_t *names(char *const *v, size_t n) {
 }
 
 json_t *state_to_json(const csvreg_accum *a) {
+  const size_t ninputs = accum_ninputs(a);
+  const uint64_t *nabi = accum_na_by_input(a);
+  accum_totals t;
+  accum_totals_get(a, &t);
   json_t *na = json_array();
-  for (size_t k = 0; na && k < a->ninputs; k++)
-    json_array_append_new(na, json_integer((json_int_t)a->na_by_input[k]));
+  for (size_t k = 0; na && k < ninputs; k++)
+    json_array_append_new(na, json_integer((json_int_t)nabi[k]));
   json_t *o = json_pack(
       "{s:s, s:i, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, "
       "s:b, s:o}",
       "format", STATE_FORMAT, "version", STATE_VERSION, "tool", "csvreg " CSVREG_VERSION, "solver",
-      csvreg_solver_name(a->solver), "intercept", a->intercept, "weighted", a->weighted, "target",
-      a->target_name, "terms", names(a->term_names, a->p), "inputs",
-      names(a->input_names, a->ninputs), "counts", "records", (json_int_t)a->counts.records, "used",
-      (json_int_t)a->counts.used, "zero_weight", (json_int_t)a->counts.zero_weight, "dropped_na",
-      (json_int_t)a->counts.dropped_na, "dropped_bad", (json_int_t)a->counts.dropped_bad,
-      "na_by_input", na, "sum_w", hex(a->sum_w), "sum_log_w", hex(a->sum_log_w), "shifted",
-      a->shifted, "shift", hex_array(a->shift, a->m));
+      accum_solver_name(a), "intercept", accum_intercept(a), "weighted", t.weighted, "target",
+      accum_target_name(a), "terms", names(a, accum_term_name, accum_nterms(a)), "inputs",
+      names(a, accum_input_name, ninputs), "counts", "records", (json_int_t)t.counts.records,
+      "used", (json_int_t)t.counts.used, "zero_weight", (json_int_t)t.counts.zero_weight,
+      "dropped_na", (json_int_t)t.counts.dropped_na, "dropped_bad",
+      (json_int_t)t.counts.dropped_bad, "na_by_input", na, "sum_w", hex(t.sum_w), "sum_log_w",
+      hex(t.sum_log_w), "shifted", t.shifted, "shift", hex_array(accum_shift(a), accum_ncols(a)));
   if (!o)
     return NULL;
-  int bad;
-  if (a->solver == CSVREG_SOLVER_QR)
-    bad = json_object_set_new(o, "r", packed_upper(a->r, a->q));
-  else
-    bad = json_object_set_new(o, "mean", hex_array(a->mean, a->m)) ||
-          json_object_set_new(o, "com", packed_upper(a->com, a->m));
-  if (bad) {
-    json_decref(o);
-    return NULL;
+  kernel_field f[KERNEL_MAX_FIELDS];
+  size_t nf = accum_kernel_fields(a, f);
+  const double *k = accum_kernel_numbers(a);
+  for (size_t i = 0; i < nf; i++) {
+    const double *v = k + f[i].offset;
+    if (json_object_set_new(o, f[i].name,
+                            f[i].kind == KERNEL_FIELD_UPPER ? packed_upper(v, f[i].n)
+                                                            : hex_array(v, f[i].n))) {
+      json_decref(o);
+      return NULL;
+    }
   }
   return o;
 }
@@ -182,6 +191,8 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
   const char **terms = get_names(json_object_get(o, "terms"), &p, &nomem);
   const char **inputs = get_names(json_object_get(o, "inputs"), &ninputs, &nomem);
   csvreg_accum *a = NULL;
+  uint64_t *na_in = NULL;
+  double *shift = NULL, *numbers = NULL;
   csvreg_status st;
   if (nomem) {
     st = err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -191,7 +202,8 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
     st = bad(err, "\"terms\" and \"inputs\" must be arrays of strings");
     goto done;
   }
-  if ((st = csvreg_accum_new(&a, solver, p, json_is_true(icpt), terms, target, err))) {
+  if ((st = accum_new_named(&a, solver, p, json_is_true(icpt), terms, target, ninputs, inputs,
+                            err))) {
     /* A shape the accumulator refuses (no terms and no intercept, too many
      * terms) is a bad file here, not a bad call. */
     if (st != CSVREG_E_NOMEM) {
@@ -201,21 +213,14 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
     }
     goto done;
   }
-  /* csvreg_accum_new makes no input names: add them here. */
-  a->ninputs = ninputs;
-  free(a->input_names);
-  free(a->na_by_input);
-  a->input_names = calloc(ninputs ? ninputs : 1, sizeof *a->input_names);
-  a->na_by_input = calloc(ninputs ? ninputs : 1, sizeof *a->na_by_input);
-  if (!a->input_names || !a->na_by_input) {
+  const size_t m = accum_ncols(a), klen = accum_kernel_len(a);
+  na_in = calloc(ninputs ? ninputs : 1, sizeof *na_in);
+  shift = malloc(m * sizeof *shift);
+  numbers = calloc(klen, sizeof *numbers);
+  if (!na_in || !shift || !numbers) {
     st = err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
-  for (size_t k = 0; k < ninputs; k++)
-    if (!(a->input_names[k] = xstrdup(inputs[k]))) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
-      goto done;
-    }
   json_t *na = json_object_get(o, "na_by_input"), *c = json_object_get(o, "counts");
   if (!json_is_array(na) || json_array_size(na) != ninputs || !json_is_object(c)) {
     st = bad(err, "\"na_by_input\" or \"counts\"");
@@ -227,39 +232,46 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
       st = bad(err, "\"na_by_input\" must hold counts");
       goto done;
     }
-    a->na_by_input[k] = (uint64_t)json_integer_value(v);
+    na_in[k] = (uint64_t)json_integer_value(v);
   }
-  if (get_count(c, "records", &a->counts.records) || get_count(c, "used", &a->counts.used) ||
-      get_count(c, "zero_weight", &a->counts.zero_weight) ||
-      get_count(c, "dropped_na", &a->counts.dropped_na) ||
-      get_count(c, "dropped_bad", &a->counts.dropped_bad)) {
+  accum_totals t;
+  memset(&t, 0, sizeof t);
+  if (get_count(c, "records", &t.counts.records) || get_count(c, "used", &t.counts.used) ||
+      get_count(c, "zero_weight", &t.counts.zero_weight) ||
+      get_count(c, "dropped_na", &t.counts.dropped_na) ||
+      get_count(c, "dropped_bad", &t.counts.dropped_bad)) {
     st = bad(err, "\"counts\" must hold records, used, zero_weight, dropped_na, dropped_bad");
     goto done;
   }
-  a->weighted = json_is_true(wtd);
-  a->shifted = json_is_true(shf);
-  if (get_hex(json_object_get(o, "sum_w"), &a->sum_w) ||
-      get_hex(json_object_get(o, "sum_log_w"), &a->sum_log_w) ||
-      get_hex_array(json_object_get(o, "shift"), a->shift, a->m) ||
-      (solver == CSVREG_SOLVER_QR
-           ? get_packed_upper(json_object_get(o, "r"), a->r, a->q)
-           : get_hex_array(json_object_get(o, "mean"), a->mean, a->m) ||
-                 get_packed_upper(json_object_get(o, "com"), a->com, a->m))) {
+  t.weighted = json_is_true(wtd);
+  t.shifted = json_is_true(shf);
+  int bad_numbers = get_hex(json_object_get(o, "sum_w"), &t.sum_w) ||
+                    get_hex(json_object_get(o, "sum_log_w"), &t.sum_log_w) ||
+                    get_hex_array(json_object_get(o, "shift"), shift, m);
+  kernel_field f[KERNEL_MAX_FIELDS];
+  size_t nf = accum_kernel_fields(a, f);
+  for (size_t i = 0; !bad_numbers && i < nf; i++) {
+    json_t *v = json_object_get(o, f[i].name);
+    double *dst = numbers + f[i].offset;
+    bad_numbers = f[i].kind == KERNEL_FIELD_UPPER ? get_packed_upper(v, dst, f[i].n)
+                                                  : get_hex_array(v, dst, f[i].n);
+  }
+  if (bad_numbers) {
     st = bad(err, "numbers must be hex floats and the matrices of the right size");
     goto done;
   }
-  if (solver == CSVREG_SOLVER_NORMAL) /* the kernels read the full square */
-    for (size_t j = 0; j < a->m; j++)
-      for (size_t i = 0; i < j; i++)
-        a->com[i * a->m + j] = 0.0;
-  if ((a->counts.used == 0) != (a->sum_w == 0) || a->sum_w < 0) {
+  if ((t.counts.used == 0) != (t.sum_w == 0) || t.sum_w < 0) {
     st = bad(err, "\"sum_w\" disagrees with \"counts.used\"");
     goto done;
   }
+  accum_restore(a, &t, na_in, shift, numbers);
   st = CSVREG_OK;
 done:
   free(terms);
   free(inputs);
+  free(na_in);
+  free(shift);
+  free(numbers);
   if (st)
     csvreg_accum_free(a);
   else
@@ -278,14 +290,14 @@ static int name_is_utf8(const char *s) {
 
 csvreg_status state_check_names(const csvreg_accum *a, csvreg_error *err) {
   const char *bad = NULL;
-  if (a->target_name && !name_is_utf8(a->target_name))
-    bad = a->target_name;
-  for (size_t j = 0; !bad && j < a->p; j++)
-    if (!name_is_utf8(a->term_names[j]))
-      bad = a->term_names[j];
-  for (size_t k = 0; !bad && k < a->ninputs; k++)
-    if (!name_is_utf8(a->input_names[k]))
-      bad = a->input_names[k];
+  if (accum_target_name(a) && !name_is_utf8(accum_target_name(a)))
+    bad = accum_target_name(a);
+  for (size_t j = 0; !bad && j < accum_nterms(a); j++)
+    if (!name_is_utf8(accum_term_name(a, j)))
+      bad = accum_term_name(a, j);
+  for (size_t k = 0; !bad && k < accum_ninputs(a); k++)
+    if (!name_is_utf8(accum_input_name(a, k)))
+      bad = accum_input_name(a, k);
   if (!bad)
     return CSVREG_OK;
   char q[160];
@@ -323,23 +335,40 @@ static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, ch
   return st;
 }
 
-static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
-                                csvreg_error *err) {
+/* Out of memory in jansson reads as a JSON error or a checksum mismatch:
+ * json_mem.c tells them apart. */
+csvreg_status state_parse(const char *text, size_t len, json_t **out, csvreg_error *err) {
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
   json_error_t je;
   json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!o)
-    return err_set(err, CSVREG_E_FORMAT, "not a valid csvreg state: JSON error at byte %d: %s",
-                   je.position, je.text);
+    return json_mem_check(mark,
+                          err_set(err, CSVREG_E_FORMAT,
+                                  "not a valid csvreg state: JSON error at byte %d: %s",
+                                  je.position, je.text),
+                          err);
   csvreg_status st;
   const char *have = json_string_value(json_object_get(o, "checksum"));
   char want[32];
-  if (!have) {
+  if (!have)
     st = bad(err, "no \"checksum\" member");
-  } else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0) {
+  else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0)
     st = err_set(err, CSVREG_E_FORMAT,
                  "state checksum mismatch (%s, computed %s): the state was edited or damaged", have,
                  want);
-  } else if (!st && !(st = state_from_json(o, out, err)) && meta_json) {
+  if ((st = json_mem_check(mark, st, err)))
+    json_decref(o);
+  else
+    *out = o;
+  return st;
+}
+
+static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
+                                csvreg_error *err) {
+  json_t *o;
+  csvreg_status st = state_parse(text, len, &o, err);
+  if (!st && !(st = state_from_json(o, out, err)) && meta_json) {
     json_t *meta = json_object_get(o, "meta");
     if (meta && !(*meta_json = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {
       csvreg_accum_free(*out);

@@ -21,6 +21,12 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
  * file would be refused (or silently renamed) rather than written. */
 csvreg_status state_check_names(const csvreg_accum *a, csvreg_error *err);
 
+/* Parses one state text and checks its checksum (not yet its fields:
+ * state_from_json does that); *out is the whole object, for callers that
+ * also read its members (the state sets of stateset.c). CSVREG_E_FORMAT for
+ * text that is not JSON, has duplicate keys or fails the checksum. */
+csvreg_status state_parse(const char *text, size_t len, json_t **out, csvreg_error *err);
+
 /* The checksum string of `o` without its "checksum" member. */
 csvreg_status state_checksum(const json_t *o, char buf[32], csvreg_error *err);
 

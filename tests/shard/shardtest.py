@@ -373,6 +373,89 @@ def t_ssh():
     sys.exit(77)
 
 
+def compare_val(a, b, tol, what):
+    """The fit and the --cv / --holdout scores of two JSON reports."""
+    compare(a, b, tol, what)
+    for k in ("cv", "holdout"):
+        if (k in a) != (k in b):
+            fail("%s: %s in one report only" % (what, k))
+    pa = a.get("cv", {}).get("folds", []) + ([a["holdout"]] if "holdout" in a else [])
+    pb = b.get("cv", {}).get("folds", []) + ([b["holdout"]] if "holdout" in b else [])
+    for x, y in zip(pa, pb):
+        if x["n"] != y["n"]:
+            fail("%s: a part holds %d rows against %d" % (what, x["n"], y["n"]))
+        for k in ("mse", "r_squared"):
+            if not rel(x[k], y[k]) <= tol:
+                fail("%s: %s %r against %r" % (what, k, x[k], y[k]))
+
+
+def t_matrix():
+    """One fit driver: --threads, --range/--bytes, stdin (blocks), --cv and
+    --holdout, --stats and --update combine, and every combination gives the
+    plain single pass: exactly where the path is the same (stdin on one
+    thread), to 1e-12 where sinks are merged in another order. Files with
+    quoted newlines and LF, CRLF and lone-CR line ends."""
+    gen("lf.csv", 8000, 21, quoted=True)
+    gen("crlf.csv", 8000, 22, quoted=True, crlf=True)
+    gen("p.csv", 8000, 23)
+    open("cr.csv", "w", newline="").write(open("p.csv").read().replace("\n", "\r"))
+    base = ["-y", "y", "-x", "x1,x2,x3", "--format", "json"]
+    size = {f: os.path.getsize(f) for f in ("lf.csv", "crlf.csv", "cr.csv")}
+    cases = 0
+    for f in ("lf.csv", "crlf.csv", "cr.csv"):
+        for val in ([], ["--cv", "4", "--seed", "3"], ["--holdout", "0.3", "--seed", "5"]):
+            what = "%s %s" % (f, " ".join(val) or "plain")
+            args = base + val
+            ref_text = run(["fit", f] + args).stdout
+            ref = json.loads(ref_text)
+            if ref["n"] + ref.get("holdout", {}).get("n", 0) != 8000:
+                fail("%s: n = %d" % (what, ref["n"]))
+            # the same path: stdin on one thread is the same bytes, exactly
+            one = run(["fit"] + args + ["-"], stdin=open(f, "rb").read()).stdout
+            if one != ref_text:
+                fail("%s: stdin on one thread differs from the file" % what)
+            variants = {
+                "--threads 3": [f, "--threads", "3"],
+                "--range 1/1 --threads 2": [f, "--range", "1/1", "--threads", "2"],
+                "--bytes 0:size --threads 4": [f, "--bytes", "0:%d" % size[f], "--threads", "4"],
+                "--stats --threads 2": [f, "--stats", "--threads", "2"],
+            }
+            for name, v in variants.items():
+                got = json.loads(run(["fit"] + args + v).stdout)
+                compare_val(ref, got, 1e-12, "%s %s" % (what, name))
+                cases += 1
+            for n, block in ((2, 1000), (3, 65536)):
+                p = stdin_fit(f, args, n, block)
+                if p.returncode != 0:
+                    fail("%s: stdin --threads %d: %s" % (what, n, p.stderr))
+                compare_val(ref, json.loads(p.stdout), 1e-12,
+                            "%s stdin --threads %d block %d" % (what, n, block))
+                cases += 1
+        # ranges: shards (on threads or not) merged equal the single pass
+        ref = fit_json([f] + base)
+        for extra in ([], ["--threads", "2"]):
+            states = b"".join(shards(f, 3, ["-y", "y", "-x", "x1,x2,x3"] + extra))
+            compare(ref, solve_json(states), 1e-12, "%s --range i/3 %s" % (f, " ".join(extra)))
+            cases += 1
+    # --update through every path equals a fit on old + new rows
+    lines = open("lf.csv", newline="").read().split("\n")
+    cut = next(i for i in range(5000, len(lines)) if lines[i][:1].isdigit() and
+               lines[i].split(",")[0] == str(int(lines[i].split(",")[0])))
+    open("old.csv", "w", newline="").write("\n".join(lines[:cut]) + "\n")
+    open("new.csv", "w", newline="").write(lines[0] + "\n" + "\n".join(lines[cut:]))
+    whole = fit_json(["lf.csv"] + base)
+    run(["fit", "old.csv", "-o", "m.json", "-y", "y", "-x", "x1,x2,x3"])
+    for name, v in {"file": ["new.csv"], "--threads 2": ["new.csv", "--threads", "2"],
+                    "--range 1/1": ["new.csv", "--range", "1/1"],
+                    "--cv 3": ["new.csv", "--cv", "3"]}.items():
+        got = json.loads(run(["fit", "--update", "m.json", "--format", "json"] + v).stdout)
+        compare(whole, got, 1e-11, "--update %s" % name)
+        cases += 1
+    p = stdin_fit("new.csv", ["--update", "m.json", "--format", "json"], 2, 4096)
+    compare(whole, json.loads(p.stdout), 1e-11, "--update stdin --threads 2")
+    print("%d combinations equal the single pass" % (cases + 1))
+
+
 TESTS = {k[2:]: v for k, v in globals().items() if k.startswith("t_")}
 try:
     TESTS[TEST]()

@@ -1,0 +1,87 @@
+/*
+ * boundary.h - the one record-boundary (quote-parity) scanner, used by byte
+ * ranges, stream blocks and threads (private to the library).
+ *
+ * The reader (RFC 4180 through libcsv, plus a fast path) ends a line at LF,
+ * CRLF or a lone CR, quoted or not, and a record at such a line end outside
+ * quotes; empty lines are skipped. Outside quotes means after an even number
+ * of '"' bytes since the input's start: every quote opens or closes a quoted
+ * field or is half of a doubled quote. (A stray quote inside an unquoted
+ * field, which libcsv reads as a literal, is not RFC 4180 and throws the
+ * parity off; no scanner that does not parse can tell.)
+ *
+ * A record boundary is the input's start, or the position right after an LF
+ * outside quotes, or right after a CR outside quotes that is not followed by
+ * an LF (so a CRLF is never split: a reader that starts at a boundary counts
+ * lines as a reader of the whole input does). Cutting an input at any
+ * boundaries and reading the pieces gives the records of the whole input, in
+ * order, with the same lines when each piece's reader starts from the lines
+ * and records the scanner counted before it (reader_origin).
+ *
+ * A UTF-8 BOM at the input's start is three ordinary bytes here: it belongs
+ * to the first record, so boundaries and counts agree with the reader, except
+ * that a BOM followed at once by a line end counts as a record of its own
+ * (the reader sees an empty line), which shifts record numbers by one.
+ */
+#ifndef CSVREG_BOUNDARY_H
+#define CSVREG_BOUNDARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csvreg.h"
+
+#define BOUNDARY_NONE SIZE_MAX
+
+/* The scanner's state at a position of the input. */
+typedef struct boundary_state {
+  unsigned odd;     /* quotes before the position, mod 2 */
+  int cr;           /* the byte before is a CR (an LF now ends no new line) */
+  int at_end;       /* the byte before is a line end outside quotes (or the
+                       position is the input's start): a record may start */
+  uint64_t lines;   /* line ends before: CR, and LF not right after a CR */
+  uint64_t records; /* records started before (the header counts) */
+} boundary_state;
+
+/* The state at the input's start. */
+void boundary_init(boundary_state *s);
+
+/* Advances `s` over b[0, n), counting lines and records; jumps from quote to
+ * quote, the stretches between counted by a loop the compiler vectorises. */
+void boundary_count(boundary_state *s, const unsigned char *b, size_t n);
+
+/* With `s` the state at b[0]: the first boundary p in [0, n] at which at
+ * least `min_records` records have started, `s` advanced to p. With eof set,
+ * b[n] is the input's end, which is a boundary. Returns BOUNDARY_NONE when
+ * there is none yet (s advanced over all n bytes; call again with the bytes
+ * that follow). */
+size_t boundary_next(boundary_state *s, const unsigned char *b, size_t n, int eof,
+                     uint64_t min_records);
+
+/* With `s` the state at b[0] (not advanced): the last boundary p in (0, n]
+ * that these bytes alone make certain (after an LF, or after a CR followed
+ * by a byte other than LF; a CR at b[n-1] may be half a CRLF), or 0 when
+ * there is none. */
+size_t boundary_last(const boundary_state *s, const unsigned char *b, size_t n);
+
+/* A regular file scanned from its start with pread (a 1 MiB buffer), for
+ * byte ranges: the position only moves forward. */
+typedef struct boundary_file {
+  int fd;
+  uint64_t size;
+  uint64_t pos; /* the state is the state at pos */
+  boundary_state st;
+  unsigned char *buf;
+  uint64_t buf_pos;
+  size_t buf_len;
+} boundary_file;
+
+csvreg_status boundary_file_open(boundary_file *f, int fd, uint64_t size, csvreg_error *err);
+void boundary_file_close(boundary_file *f);
+
+/* Moves to the first boundary at or after `at` (at most the file's size) at
+ * which at least `min_records` records have started. */
+csvreg_status boundary_file_seek(boundary_file *f, uint64_t at, uint64_t min_records,
+                                 csvreg_error *err);
+
+#endif

@@ -1,0 +1,694 @@
+/*
+ * pass.c - the pass engine (csvreg_pass_* in csvreg.h): one pass over an
+ * input (a file, standard input, a byte range of a file) on one or more
+ * threads, feeding chunks to a sink (csvreg_sink_type).
+ *
+ * Three ways to read, one result:
+ *   - one worker, the whole input: one reader, chunk after chunk into the
+ *     total sink (csvreg_chunk_fill + add_chunk: the plain single pass);
+ *   - a regular file with a byte range or threads: the range is cut in one
+ *     sub-range per thread, each aligned to records by the boundary scanner
+ *     (boundary.h) counting from the file's start, read with pread
+ *     (source.h) into its own sink;
+ *   - a stream with threads: the main thread reads blocks, cut after their
+ *     last record boundary, that workers parse into their own sinks.
+ * Worker sinks are merged into the total in input order by the ordered pool
+ * (pool.h), so the answer does not depend on timing. Each piece's reader
+ * starts from the lines and records the scanner counted before it, so
+ * messages and record numbers (which the split uses) are the whole input's.
+ *
+ * The header: with one worker and the header (or the width) taken from the
+ * first record, the reader reads it as it always has. Otherwise the input's
+ * first bytes are read ahead until the first record ends: its reader gives
+ * the names (or, with names given, tells whether it is a header to skip) and
+ * its length, where the data starts; for a stream those bytes go back in
+ * front of the rest.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boundary.h"
+#include "internal.h"
+#include "pool.h"
+#include "source.h"
+
+#define BLOCK_BYTES ((size_t)1 << 20)
+#define SNIFF_BYTES ((size_t)1 << 16)
+/* Small ranges gain nothing from threads: at least this much per thread. */
+#define MIN_RANGE_BYTES ((uint64_t)1 << 16)
+
+enum { MODE_SINGLE, MODE_RANGES, MODE_BLOCKS };
+
+struct csvreg_pass {
+  csvreg_pass_options o;
+  char *source;
+  int fd, own_fd, is_file;
+  int64_t size;
+  int mode, given, ran;
+  /* names: the reader's (MODE_SINGLE without given names) or our own */
+  csvreg_reader *reader;
+  char **names;
+  size_t ncolumns;
+  /* where the data starts: offset, and the scanner's state there */
+  uint64_t data_start, first_end;
+  boundary_state at_data;
+  unsigned char *ahead; /* read-ahead bytes from data_start (MODE_BLOCKS) */
+  size_t ahead_len;
+  uint64_t reader_base; /* offset of the MODE_SINGLE reader's first byte */
+  csvreg_pass_info info;
+  /* run */
+  const csvreg_spec *spec;
+  const csvreg_sink_type *type;
+  const void *arg;
+  void *total;
+  int inline_tick; /* pieces run on the calling thread: report progress there */
+  _Atomic uint64_t prog_bytes, prog_records;
+};
+
+void csvreg_pass_options_init(csvreg_pass_options *o) {
+  if (!o)
+    return;
+  memset(o, 0, sizeof *o);
+  csvreg_reader_options_init(&o->reader);
+}
+
+static csvreg_status fail_src(csvreg_pass *p, csvreg_error *err, csvreg_status st) {
+  if (err && !err->source[0])
+    err_at(err, p->source, err->line, err->record, err->column,
+           err->column_name[0] ? err->column_name : NULL);
+  return st;
+}
+
+static char *dupn(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (d) {
+    memcpy(d, s, n);
+    d[n] = '\0';
+  }
+  return d;
+}
+
+static csvreg_status names_copy(csvreg_pass *p, const char *const *v, size_t n, csvreg_error *err) {
+  p->names = calloc(n + 1, sizeof *p->names);
+  if (!p->names)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  p->ncolumns = n;
+  for (size_t i = 0; i < n; i++)
+    if (!(p->names[i] = dupn(v[i], strlen(v[i]))))
+      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return CSVREG_OK;
+}
+
+/* --columns A,B,C or --header-line "A,B,C" (read as a CSV record). */
+static csvreg_status names_given(csvreg_pass *p, csvreg_error *err) {
+  if (p->o.columns) {
+    size_t n = 1;
+    for (const char *c = p->o.columns; *c; c++)
+      n += *c == ',';
+    p->names = calloc(n + 1, sizeof *p->names);
+    if (!p->names)
+      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    const char *c = p->o.columns;
+    for (size_t i = 0; i < n; i++) {
+      size_t len = strcspn(c, ",");
+      if (!(p->names[p->ncolumns++] = dupn(c, len)))
+        return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      c += len + (c[len] == ',');
+    }
+    return CSVREG_OK;
+  }
+  csvreg_reader_options ro;
+  csvreg_reader_options_init(&ro);
+  ro.delimiter = p->o.reader.delimiter;
+  csvreg_reader *r = NULL;
+  csvreg_status st = csvreg_reader_open_mem(&r, p->o.header_line, strlen(p->o.header_line),
+                                            "--header-line", &ro, err);
+  if (!st)
+    st = names_copy(p, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), err);
+  csvreg_reader_free(r);
+  return st;
+}
+
+static int same_record(const csvreg_record *rec, char *const *names, size_t n) {
+  if (rec->nfields != n)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (rec->fields[i].len != strlen(names[i]) ||
+        memcmp(rec->fields[i].ptr, names[i], rec->fields[i].len) != 0)
+      return 0;
+  return 1;
+}
+
+/* Reads the input's first bytes until its first record has ended (or the
+ * input ends, or a record longer than the limit), then decides the names
+ * and where the data starts. */
+static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
+  size_t max_rec =
+      p->o.reader.max_record_bytes ? p->o.reader.max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
+  size_t limit = max_rec + SNIFF_BYTES, cap = SNIFF_BYTES, n = 0, scanned = 0;
+  boundary_state s;
+  boundary_init(&s);
+  unsigned char *buf = malloc(cap);
+  csvreg_reader *r = NULL;
+  csvreg_status st = CSVREG_OK;
+  if (!buf)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (int eof = 0; !eof;) {
+    if (n == cap) {
+      if (cap >= limit)
+        break; /* the reader below reports the record too long */
+      size_t ncap = cap * 2 < limit ? cap * 2 : limit;
+      unsigned char *t = realloc(buf, ncap);
+      if (!t) {
+        st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+        goto done;
+      }
+      buf = t;
+      cap = ncap;
+    }
+    ssize_t got = read(p->fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      st = err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+      goto done;
+    }
+    eof = got == 0;
+    n += (size_t)got;
+    if (boundary_next(&s, buf + scanned, n - scanned, eof, 1) != BOUNDARY_NONE)
+      break;
+    scanned = n;
+  }
+  /* The reader, not the scanner, says where the first record ends: they
+   * differ only on input that is not RFC 4180 (a stray quote). */
+  csvreg_reader_options ro = p->o.reader;
+  ro.header = p->given ? 0 : ro.header;
+  if ((st = csvreg_reader_open_mem(&r, buf, n, p->source, &ro, err)))
+    goto done;
+  uint64_t first = csvreg_reader_bytes(r);
+  if (first > 0 && first < n && buf[first - 1] == '\r' && buf[first] == '\n')
+    first++; /* libcsv ends a record at the CR of a CRLF */
+  p->first_end = first;
+  if (p->given) {
+    csvreg_record rec;
+    st = csvreg_reader_next(r, &rec, err);
+    if (csvreg_is_error(st))
+      goto done;
+    /* Without a header option (--no-header) every record is data. */
+    p->data_start =
+        p->o.reader.header && st == CSVREG_OK && same_record(&rec, p->names, p->ncolumns) ? first
+                                                                                          : 0;
+    st = CSVREG_OK;
+  } else {
+    if ((st = names_copy(p, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), err)))
+      goto done;
+    p->data_start = ro.header ? first : 0;
+  }
+  p->info.header_bytes = p->data_start;
+  boundary_init(&p->at_data);
+  boundary_count(&p->at_data, buf, (size_t)p->data_start);
+  if (p->mode == MODE_RANGES)
+    goto done;
+  /* The bytes read ahead of the data go back in front of the rest. */
+  p->ahead_len = n - (size_t)p->data_start;
+  memmove(buf, buf + p->data_start, p->ahead_len);
+  p->ahead = buf;
+  buf = NULL;
+done:
+  csvreg_reader_free(r);
+  free(buf);
+  return st;
+}
+
+csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, csvreg_error *err) {
+  if (!out || !o)
+    return err_set(err, CSVREG_E_USAGE, "csvreg_pass_open: NULL argument");
+  *out = NULL;
+  if (o->columns && o->header_line)
+    return err_set(err, CSVREG_E_USAGE, "give the names by columns or by header_line, not both");
+  csvreg_pass *p = calloc(1, sizeof *p);
+  if (!p)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  p->o = *o;
+  p->fd = -1;
+  int stdin_ = !o->path || strcmp(o->path, "-") == 0;
+  p->source = xstrdup(stdin_ ? "<stdin>" : o->path);
+  if (!p->source) {
+    free(p);
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  p->info.source = p->source;
+  p->info.file_size = -1;
+  p->info.workers = 1;
+  csvreg_status st = CSVREG_OK;
+  if (stdin_) {
+    p->fd = 0;
+  } else {
+    do
+      p->fd = open(o->path, O_RDONLY);
+    while (p->fd < 0 && errno == EINTR);
+    if (p->fd < 0) {
+      st = err_set(err, CSVREG_E_IO, "cannot open: %s", strerror(errno));
+      goto fail;
+    }
+    p->own_fd = 1;
+  }
+  struct stat sb;
+  p->size = -1;
+  if (fstat(p->fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+    /* Standard input is a stream even when it is a file: read once, in
+     * order (its size still shows progress). */
+    p->is_file = !stdin_;
+    p->size = (int64_t)sb.st_size;
+  }
+  p->given = o->columns || o->header_line;
+  size_t threads = o->threads ? o->threads : 1;
+  if (o->has_range && !p->is_file) {
+    st = err_set(err, CSVREG_E_USAGE, "byte ranges need a regular file");
+    goto fail;
+  }
+  p->mode = o->has_range || (threads > 1 && p->is_file) ? MODE_RANGES
+            : threads > 1                               ? MODE_BLOCKS
+                                                        : MODE_SINGLE;
+  if (p->given && (st = names_given(p, err)))
+    goto fail;
+  if (p->mode == MODE_SINGLE && !p->given) {
+    /* The plain pass: the reader reads the header as it always has. */
+    csvreg_source *src = NULL;
+    if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)) ||
+        (st = reader_open_source(&p->reader, src, p->source, &o->reader, NULL, err)))
+      goto fail;
+    p->info.header_bytes = o->reader.header ? csvreg_reader_bytes(p->reader) : 0;
+    p->ncolumns = csvreg_reader_ncolumns(p->reader);
+  } else {
+    if ((st = sniff(p, err)))
+      goto fail;
+    if (p->mode == MODE_SINGLE) {
+      csvreg_source *src = NULL;
+      csvreg_reader_options ro = o->reader;
+      ro.header = 0;
+      reader_origin org = {p->at_data.lines, p->at_data.records, p->data_start > 0};
+      if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)))
+        goto fail;
+      void *ahead = p->ahead;
+      p->ahead = NULL;
+      if ((st = csvreg_source_prepend(src, ahead, p->ahead_len, err))) {
+        csvreg_source_free(src);
+        goto fail;
+      }
+      if ((st = reader_open_source(&p->reader, src, p->source, &ro, &org, err)))
+        goto fail;
+      p->reader_base = p->data_start;
+    }
+  }
+  *out = p;
+  return CSVREG_OK;
+fail:
+  fail_src(p, err, st);
+  csvreg_pass_free(p);
+  return st;
+}
+
+void csvreg_pass_free(csvreg_pass *p) {
+  if (!p)
+    return;
+  if (p->total && p->type)
+    p->type->free(p->total);
+  csvreg_reader_free(p->reader);
+  if (p->names)
+    for (size_t i = 0; i < p->ncolumns; i++)
+      free(p->names[i]);
+  free(p->names);
+  free(p->ahead);
+  if (p->own_fd && p->fd >= 0)
+    close(p->fd);
+  free(p->source);
+  free(p);
+}
+
+size_t csvreg_pass_ncolumns(const csvreg_pass *p) { return p ? p->ncolumns : 0; }
+
+const char *const *csvreg_pass_column_names(const csvreg_pass *p) {
+  if (!p)
+    return NULL;
+  if (p->names)
+    return (const char *const *)p->names;
+  return p->reader ? csvreg_reader_column_names(p->reader) : NULL;
+}
+
+const csvreg_pass_info *csvreg_pass_get_info(const csvreg_pass *p) { return p ? &p->info : NULL; }
+
+/* ---- one worker ---- */
+
+static csvreg_status run_single(csvreg_pass *p, csvreg_error *err) {
+  csvreg_chunk *chunk = NULL;
+  csvreg_status st = csvreg_chunk_new(&chunk, p->spec, p->o.chunk_rows, err);
+  uint64_t records = 0;
+  while (st == CSVREG_OK) {
+    st = csvreg_chunk_fill(chunk, p->reader, err);
+    if (csvreg_is_error(st))
+      break;
+    uint64_t n = csvreg_chunk_counts(chunk)->records;
+    p->info.chunks += n > 0;
+    records += n;
+    csvreg_status st2 = p->type->add_chunk(p->total, chunk, err);
+    if (st2 != CSVREG_OK) {
+      st = st2;
+      break;
+    }
+    if (p->o.progress)
+      p->o.progress(p->o.progress_ctx, p->reader_base + csvreg_reader_bytes(p->reader), records,
+                    p->size);
+  }
+  csvreg_chunk_free(chunk);
+  if (st == CSVREG_END)
+    st = CSVREG_OK;
+  p->info.records = records;
+  p->info.bytes = p->reader_base + csvreg_reader_bytes(p->reader) - p->info.header_bytes;
+  if (p->is_file && !p->given) {
+    p->info.has_range = 1;
+    p->info.range_end = (uint64_t)p->size;
+    p->info.aligned_start = p->info.header_bytes;
+    p->info.aligned_end = p->info.header_bytes + p->info.bytes;
+    p->info.file_size = p->size;
+  }
+  return st;
+}
+
+/* ---- pieces on workers: ranges and blocks ---- */
+
+typedef struct task {
+  /* a range [start, end) to align, or a block of memory */
+  uint64_t start, end;
+  unsigned char *data;
+  size_t len;
+  reader_origin origin;
+  /* results */
+  uint64_t aligned_start, aligned_end;
+  void *sink;
+  uint64_t records, chunks;
+} task;
+
+/* Every record of `r` into a new sink of the pass's type. */
+static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **local,
+                          csvreg_error *err) {
+  csvreg_status st;
+  if (!*local && (st = csvreg_chunk_new((csvreg_chunk **)local, p->spec, p->o.chunk_rows, err)))
+    return st;
+  csvreg_chunk *chunk = *local;
+  if ((st = p->type->create(&t->sink, p->spec, p->arg, err)))
+    return st;
+  uint64_t seen = 0;
+  do {
+    st = csvreg_chunk_fill(chunk, r, err);
+    if (csvreg_is_error(st))
+      return st;
+    uint64_t n = csvreg_chunk_counts(chunk)->records;
+    t->chunks += n > 0;
+    t->records += n;
+    csvreg_status st2 = p->type->add_chunk(t->sink, chunk, err);
+    if (st2)
+      return st2;
+    uint64_t b = csvreg_reader_bytes(r);
+    atomic_fetch_add(&p->prog_bytes, b - seen);
+    atomic_fetch_add(&p->prog_records, n);
+    seen = b;
+    if (p->inline_tick && p->o.progress)
+      p->o.progress(p->o.progress_ctx, p->info.header_bytes + atomic_load(&p->prog_bytes),
+                    atomic_load(&p->prog_records), p->size);
+  } while (st != CSVREG_END);
+  return CSVREG_OK;
+}
+
+static csvreg_status run_range(void *ctx, void *tp, void **local, csvreg_error *err) {
+  csvreg_pass *p = ctx;
+  task *t = tp;
+  boundary_file f;
+  csvreg_reader *r = NULL;
+  csvreg_source *src = NULL;
+  csvreg_status st = boundary_file_open(&f, p->fd, (uint64_t)p->size, err);
+  if (!st)
+    st = boundary_file_seek(&f, t->start > p->data_start ? t->start : p->data_start, 0, err);
+  if (!st) {
+    t->aligned_start = f.pos;
+    t->origin.lines = f.st.lines;
+    t->origin.records = f.st.records;
+    t->origin.mid_input = f.pos > 0;
+    st = boundary_file_seek(&f, t->end > f.pos ? t->end : f.pos, 0, err);
+    t->aligned_end = f.pos;
+  }
+  boundary_file_close(&f);
+  csvreg_reader_options ro = p->o.reader;
+  ro.header = 0;
+  if (!st &&
+      !(st = csvreg_source_new_file_range(&src, p->fd, t->aligned_start, t->aligned_end, err)) &&
+      !(st = reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
+    st = fold(p, t, r, local, err);
+  csvreg_reader_free(r);
+  return st;
+}
+
+static csvreg_status run_block(void *ctx, void *tp, void **local, csvreg_error *err) {
+  csvreg_pass *p = ctx;
+  task *t = tp;
+  csvreg_reader *r = NULL;
+  csvreg_source *src = NULL;
+  csvreg_reader_options ro = p->o.reader;
+  ro.header = 0;
+  /* A block is in memory: a buffer its size (not the default 1 MiB, which
+   * the reader allocates and clears) when it is small. */
+  if (!ro.buffer_bytes && t->len < BLOCK_BYTES)
+    ro.buffer_bytes = t->len + 64;
+  csvreg_status st = csvreg_source_new_mem(&src, t->data, t->len, err);
+  if (!st && !(st = reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
+    st = fold(p, t, r, local, err);
+  csvreg_reader_free(r);
+  return st;
+}
+
+static csvreg_status merge_task(void *ctx, void *tp, csvreg_error *err) {
+  csvreg_pass *p = ctx;
+  task *t = tp;
+  csvreg_status st = p->type->merge(p->total, t->sink, err);
+  if (!st) {
+    p->info.records += t->records;
+    p->info.chunks += t->chunks;
+  }
+  return st;
+}
+
+static void release_range(void *ctx, void *tp) {
+  csvreg_pass *p = ctx;
+  task *t = tp;
+  p->type->free(t->sink);
+  t->sink = NULL;
+}
+
+static void release_block(void *ctx, void *tp) {
+  release_range(ctx, tp);
+  task *t = tp;
+  free(t->data);
+  free(t);
+}
+
+static void free_chunk(void *ctx, void *local) {
+  (void)ctx;
+  csvreg_chunk_free(local);
+}
+
+static void tick(void *ctx) {
+  csvreg_pass *p = ctx;
+  if (p->o.progress)
+    p->o.progress(p->o.progress_ctx, p->info.header_bytes + atomic_load(&p->prog_bytes),
+                  atomic_load(&p->prog_records), p->size);
+}
+
+static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
+  uint64_t size = (uint64_t)p->size, start = 0, end = size;
+  if (p->o.has_range) {
+    start = p->o.range_start;
+    end = p->o.range_end;
+    if (start > end)
+      return err_set(err, CSVREG_E_USAGE, "byte range %llu:%llu: start after end",
+                     (unsigned long long)start, (unsigned long long)end);
+  }
+  if (end > size)
+    end = size;
+  if (start > end)
+    start = end;
+  uint64_t n = p->o.threads ? p->o.threads : 1;
+  if ((end - start) / n < MIN_RANGE_BYTES)
+    n = (end - start) / MIN_RANGE_BYTES ? (end - start) / MIN_RANGE_BYTES : 1;
+  task *t = calloc((size_t)n, sizeof *t);
+  if (!t)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (uint64_t i = 0; i < n; i++) {
+    t[i].start = start + (end - start) * i / n;
+    t[i].end = i + 1 == n ? end : start + (end - start) * (i + 1) / n;
+  }
+  static const pool_ops ops = {run_range, merge_task, release_range, free_chunk, tick};
+  pool *pl = NULL;
+  /* One range runs on this thread, as a plain pass would. */
+  p->inline_tick = n == 1;
+  csvreg_status st = pool_new(&pl, n > 1 ? (size_t)n : 0, (size_t)n, &ops, p, err);
+  for (uint64_t i = 0; !st && i < n; i++)
+    if (!pool_submit(pl, &t[i]))
+      break;
+  if (!st)
+    st = pool_finish(pl, err);
+  pool_free(pl);
+  if (!st) {
+    p->info.workers = (size_t)n;
+    p->info.has_range = 1;
+    p->info.range_start = start;
+    p->info.range_end = end;
+    p->info.aligned_start = t[0].aligned_start;
+    p->info.aligned_end = t[n - 1].aligned_end;
+    p->info.bytes = p->info.aligned_end - p->info.aligned_start;
+    p->info.file_size = p->size;
+  }
+  free(t);
+  return st;
+}
+
+/* The main thread's part of a stream: read, cut after the last record
+ * boundary, hand out. Returns the stream's own failure (a read error, a
+ * record too long), which counts only if no block before it failed. */
+static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
+  size_t bs = p->o.block_bytes ? p->o.block_bytes : BLOCK_BYTES;
+  size_t max_rec =
+      p->o.reader.max_record_bytes ? p->o.reader.max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
+  /* The first block is as long as the others plus a first record that is
+   * data (the former stream reader read that line apart). */
+  size_t cap = bs + (p->data_start ? 0 : (size_t)p->first_end);
+  unsigned char *buf = malloc(cap);
+  if (!buf)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  size_t len = 0, grow_base = cap, ahead_off = 0;
+  boundary_state s = p->at_data;
+  uint64_t offset = p->data_start;
+  int eof = 0;
+  csvreg_status st = CSVREG_OK;
+  while (!eof || len) {
+    while (len < cap && !eof) {
+      if (ahead_off < p->ahead_len) { /* the bytes read ahead come first */
+        size_t k = p->ahead_len - ahead_off < cap - len ? p->ahead_len - ahead_off : cap - len;
+        memcpy(buf + len, p->ahead + ahead_off, k);
+        ahead_off += k;
+        len += k;
+        continue;
+      }
+      ssize_t r = read(p->fd, buf + len, cap - len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0) {
+        st = err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+        goto done;
+      }
+      eof = r == 0;
+      len += (size_t)r;
+    }
+    if (eof && len == 0)
+      break;
+    size_t cut = eof ? len : boundary_last(&s, buf, len);
+    if (cut == 0) { /* no record ends in the buffer: grow it */
+      if (cap - grow_base >= max_rec) {
+        err_set(err, CSVREG_E_LIMIT, "record starting on line %llu is longer than %zu bytes",
+                (unsigned long long)s.lines + 1, max_rec);
+        err_at(err, p->source, s.lines + 1, 0, 0, NULL);
+        st = CSVREG_E_LIMIT;
+        goto done;
+      }
+      size_t ncap = cap * 2 - grow_base > max_rec + grow_base ? max_rec + grow_base : cap * 2;
+      unsigned char *t = realloc(buf, ncap);
+      if (!t) {
+        st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+        goto done;
+      }
+      buf = t;
+      cap = ncap;
+      continue;
+    }
+    size_t rest = len - cut;
+    unsigned char *next = eof && !rest ? NULL : malloc(rest + bs);
+    task *t = calloc(1, sizeof *t);
+    if ((!next && !(eof && !rest)) || !t) {
+      free(next);
+      free(t);
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    if (rest)
+      memcpy(next, buf + cut, rest);
+    t->data = buf;
+    t->len = cut;
+    t->origin.lines = s.lines;
+    t->origin.records = s.records;
+    t->origin.mid_input = offset > 0;
+    boundary_count(&s, buf, cut);
+    offset += cut;
+    p->info.bytes += cut;
+    buf = next;
+    cap = grow_base = rest + bs;
+    len = rest;
+    if (!pool_submit(pl, t))
+      break; /* a block before failed: what follows does not matter */
+  }
+done:
+  free(buf);
+  return st;
+}
+
+static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
+  size_t n = p->o.threads;
+  static const pool_ops ops = {run_block, merge_task, release_block, free_chunk, tick};
+  pool *pl = NULL;
+  csvreg_status st = pool_new(&pl, n, 2 * n, &ops, p, err);
+  if (st)
+    return st;
+  csvreg_error rerr;
+  csvreg_error_clear(&rerr);
+  csvreg_status rst = read_blocks(p, pl, &rerr);
+  st = pool_finish(pl, err);
+  pool_free(pl);
+  if (!st && rst) {
+    if (err)
+      *err = rerr;
+    st = rst;
+  }
+  p->info.workers = n;
+  return st;
+}
+
+csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csvreg_sink_type *type,
+                              const void *arg, void **out, csvreg_error *err) {
+  if (!p || !spec || !type || !out)
+    return err_set(err, CSVREG_E_USAGE, "csvreg_pass_run: NULL argument");
+  *out = NULL;
+  if (p->ran)
+    return err_set(err, CSVREG_E_USAGE, "csvreg_pass_run: the pass has run");
+  p->ran = 1;
+  p->spec = spec;
+  p->type = type;
+  p->arg = arg;
+  csvreg_status st = type->create(&p->total, spec, arg, err);
+  if (!st) {
+    if (p->mode == MODE_SINGLE)
+      st = run_single(p, err);
+    else if (p->mode == MODE_RANGES)
+      st = run_ranges(p, err);
+    else
+      st = run_blocks(p, err);
+  }
+  if (st)
+    return fail_src(p, err, st);
+  *out = p->total;
+  p->total = NULL;
+  return CSVREG_OK;
+}

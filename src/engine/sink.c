@@ -1,0 +1,195 @@
+/*
+ * sink.c - the sinks a pass feeds (csvreg_sink_type in csvreg.h): the
+ * accumulator, and the holdout / cross-validation split.
+ *
+ * The split sends each row, by a hash of its record number and the seed
+ * (csvreg_split_uniform), to one of several accumulators. An accumulator is
+ * a sufficient statistic of its rows, so the squared error of any
+ * coefficient vector on a part comes from the part's accumulator alone
+ * (csvreg_accum_score): exact validation in the one pass, the same numbers
+ * as splitting the file and running fit and eval on the pieces. Because the
+ * record number is the whole input's on every path, the split is the same
+ * on byte ranges and threads; merging two splits merges part by part.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- the accumulator ---- */
+
+static csvreg_status acc_create(void **out, const csvreg_spec *spec, const void *arg,
+                                csvreg_error *err) {
+  csvreg_solver solver = arg ? *(const csvreg_solver *)arg : CSVREG_SOLVER_QR;
+  csvreg_accum *a = NULL;
+  csvreg_status st = csvreg_accum_new_for_spec(&a, spec, solver, err);
+  *out = a;
+  return st;
+}
+
+static csvreg_status acc_add(void *sink, const csvreg_chunk *c, csvreg_error *err) {
+  return csvreg_accum_add_chunk(sink, c, err);
+}
+
+static csvreg_status acc_merge(void *into, const void *from, csvreg_error *err) {
+  return csvreg_accum_merge(into, from, err);
+}
+
+static void acc_free(void *sink) { csvreg_accum_free(sink); }
+
+static const csvreg_sink_type accum_type = {"accumulator", acc_create, acc_add, acc_merge,
+                                            acc_free};
+
+const csvreg_sink_type *csvreg_sink_accum(void) { return &accum_type; }
+
+/* ---- the split ---- */
+
+struct csvreg_split {
+  csvreg_split_options o;
+  const csvreg_spec *spec;
+  size_t nparts;
+  csvreg_accum **parts;
+  size_t *part; /* per chunk row, grown as needed */
+  size_t cap;
+};
+
+void csvreg_split_free(csvreg_split *s) {
+  if (!s)
+    return;
+  if (s->parts)
+    for (size_t k = 0; k < s->nparts; k++)
+      csvreg_accum_free(s->parts[k]);
+  free(s->parts);
+  free(s->part);
+  free(s);
+}
+
+static csvreg_status split_create(void **out, const csvreg_spec *spec, const void *arg,
+                                  csvreg_error *err) {
+  *out = NULL;
+  const csvreg_split_options *o = arg;
+  if (!o || !spec || o->folds == 1 || o->folds > 100000 ||
+      (o->folds == 0 && !(o->fraction > 0 && o->fraction < 1)))
+    return err_set(err, CSVREG_E_USAGE, "split: holdout fraction in (0, 1) or 2 or more folds");
+  csvreg_split *s = calloc(1, sizeof *s);
+  if (!s)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  s->o = *o;
+  s->spec = spec;
+  s->nparts = o->folds ? (size_t)o->folds : 2;
+  s->parts = calloc(s->nparts, sizeof *s->parts);
+  if (!s->parts) {
+    csvreg_split_free(s);
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  for (size_t k = 0; k < s->nparts; k++) {
+    csvreg_status st = csvreg_accum_new_for_spec(&s->parts[k], spec, o->solver, err);
+    if (st) {
+      csvreg_split_free(s);
+      return st;
+    }
+  }
+  *out = s;
+  return CSVREG_OK;
+}
+
+static csvreg_status split_add(void *sink, const csvreg_chunk *c, csvreg_error *err) {
+  csvreg_split *s = sink;
+  size_t n = csvreg_chunk_rows(c);
+  if (n > s->cap) {
+    size_t *t = realloc(s->part, n * sizeof *t);
+    if (!t)
+      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    s->part = t;
+    s->cap = n;
+  }
+  const uint64_t *rec = csvreg_chunk_record_numbers(c);
+  size_t k = s->nparts;
+  for (size_t i = 0; i < n; i++) {
+    double u = csvreg_split_uniform(rec[i], s->o.seed);
+    if (!s->o.folds) {
+      s->part[i] = u < s->o.fraction ? 1 : 0;
+    } else {
+      size_t f = (size_t)(u * (double)k);
+      s->part[i] = f < k ? f : k - 1;
+    }
+  }
+  return csvreg_accum_add_chunk_split(s->parts, s->nparts, c, s->part, err);
+}
+
+static csvreg_status split_merge(void *into, const void *from, csvreg_error *err) {
+  csvreg_split *a = into;
+  const csvreg_split *b = from;
+  if (a->nparts != b->nparts)
+    return err_set(err, CSVREG_E_USAGE, "split merge: %zu parts against %zu", a->nparts, b->nparts);
+  for (size_t k = 0; k < a->nparts; k++) {
+    csvreg_status st = csvreg_accum_merge(a->parts[k], b->parts[k], err);
+    if (st)
+      return st;
+  }
+  return CSVREG_OK;
+}
+
+static void split_free_sink(void *sink) { csvreg_split_free(sink); }
+
+static const csvreg_sink_type split_type = {"split", split_create, split_add, split_merge,
+                                            split_free_sink};
+
+const csvreg_sink_type *csvreg_sink_split(void) { return &split_type; }
+
+size_t csvreg_split_nparts(const csvreg_split *s) { return s ? s->nparts : 0; }
+
+const csvreg_accum *csvreg_split_part(const csvreg_split *s, size_t k) {
+  return s && k < s->nparts ? s->parts[k] : NULL;
+}
+
+csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvreg_accum *all,
+                                          csvreg_error *err) {
+  if (!s || !all)
+    return err_set(err, CSVREG_E_USAGE, "csvreg_split_merge_fit_rows: NULL argument");
+  size_t n = s->o.folds ? s->nparts : 1;
+  for (size_t k = 0; k < n; k++) {
+    csvreg_status st = csvreg_accum_merge(all, s->parts[k], err);
+    if (st)
+      return st;
+  }
+  return CSVREG_OK;
+}
+
+size_t csvreg_split_nscores(const csvreg_split *s) { return s ? (s->o.folds ? s->nparts : 1) : 0; }
+
+csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
+                                 const csvreg_accum *base, const csvreg_solve_options *so,
+                                 csvreg_score *scores, csvreg_error *err) {
+  if (!s || !fit || !scores)
+    return err_set(err, CSVREG_E_USAGE, "csvreg_split_score: NULL argument");
+  if (!s->o.folds)
+    return csvreg_accum_score(s->parts[1], fit, &scores[0], err);
+  for (size_t f = 0; f < s->nparts; f++) {
+    csvreg_accum *rest = NULL;
+    csvreg_fit *ff = NULL;
+    csvreg_status st = csvreg_accum_new_for_spec(&rest, s->spec, s->o.solver, err);
+    if (!st && base)
+      st = csvreg_accum_merge(rest, base, err);
+    for (size_t k = 0; !st && k < s->nparts; k++)
+      if (k != f)
+        st = csvreg_accum_merge(rest, s->parts[k], err);
+    if (!st)
+      st = csvreg_accum_solve(rest, so, &ff, err);
+    if (!st)
+      st = csvreg_accum_score(s->parts[f], ff, &scores[f], err);
+    csvreg_fit_free(ff);
+    csvreg_accum_free(rest);
+    if (st) {
+      /* Say which fold: its training rows may be all that failed. */
+      if (err) {
+        char m[sizeof err->message + 64];
+        snprintf(m, sizeof m, "cross-validation fold %zu: %s", f + 1, err->message);
+        snprintf(err->message, sizeof err->message, "%.*s", (int)sizeof err->message - 1, m);
+      }
+      return st;
+    }
+  }
+  return CSVREG_OK;
+}

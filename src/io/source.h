@@ -1,0 +1,67 @@
+/*
+ * source.h - where the reader's bytes come from (private to the library).
+ *
+ * A csvreg_source is a "read the next bytes" interface: a descriptor (a file
+ * or a pipe), memory, or a byte range of a regular file read with pread
+ * (several ranges of one file may share a descriptor, one per thread). Any
+ * source can be given bytes to yield first (csvreg_source_prepend): what the
+ * pass engine read ahead to find the header goes back in front of the rest
+ * of a stream. A compressed source (gzip, zstd) would be one more kind
+ * behind the same read function.
+ */
+#ifndef CSVREG_SOURCE_H
+#define CSVREG_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csvreg.h"
+
+typedef struct csvreg_source csvreg_source;
+
+/* Reads descriptor `fd` from its current offset; closes it on free when
+ * `own` is set. */
+csvreg_status csvreg_source_new_fd(csvreg_source **out, int fd, int own, csvreg_error *err);
+
+/* Yields `len` bytes of memory, which must outlive the source. */
+csvreg_status csvreg_source_new_mem(csvreg_source **out, const void *data, size_t len,
+                                    csvreg_error *err);
+
+/* Yields bytes [start, end) of the regular file open as `fd` (borrowed: it
+ * must outlive the source; its offset is not used), read with pread. A file
+ * that shrank ends early. No mmap: mapping costs more per call than a read
+ * on small ranges, and a file truncated under a mapping raises SIGBUS. */
+csvreg_status csvreg_source_new_file_range(csvreg_source **out, int fd, uint64_t start,
+                                           uint64_t end, csvreg_error *err);
+
+/* Makes the source yield `data` (malloc'd, `len` bytes; owned by the source
+ * from here on, also on failure) before what it had left. */
+csvreg_status csvreg_source_prepend(csvreg_source *s, void *data, size_t len, csvreg_error *err);
+
+/* Reads up to `want` bytes into `buf`; *got = 0 means the end. CSVREG_E_IO
+ * with the message "read failed: ..." when the descriptor fails. */
+csvreg_status csvreg_source_read(csvreg_source *s, void *buf, size_t want, size_t *got,
+                                 csvreg_error *err);
+
+/* Size in bytes when known (a regular file, memory, a range), else -1. */
+int64_t csvreg_source_size(const csvreg_source *s);
+
+void csvreg_source_free(csvreg_source *s);
+
+/* Where a reader over a source starts in the whole input: the lines and
+ * records (the header counts as one) before its first byte, and whether it
+ * is the input's start (where a UTF-8 BOM is skipped). Messages and record
+ * numbers of a reader that starts mid-input then match a reader of the
+ * whole input. */
+typedef struct reader_origin {
+  uint64_t lines, records;
+  int mid_input;
+} reader_origin;
+
+/* Opens a reader over `src` (taken over: freed with the reader, or here on
+ * failure), as csvreg_reader_open does; `origin` may be NULL (the start). */
+csvreg_status reader_open_source(csvreg_reader **out, csvreg_source *src, const char *name,
+                                 const csvreg_reader_options *o, const reader_origin *origin,
+                                 csvreg_error *err);
+
+#endif
