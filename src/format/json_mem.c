@@ -68,6 +68,16 @@ unsigned long json_mem_failures(void) {
   return failures;
 }
 
+/* Installed when the library is loaded rather than at its first JSON call, so
+ * that jansson used by the program itself (the csvreg program builds a
+ * state's provenance with it) has the reserve too: without it a failed
+ * allocation in json_dumps left out characters and fit --emit-state wrote
+ * metadata that was not JSON (exit 2). Constructors run only for linked
+ * objects; this one's is linked wherever the library reads or writes JSON. */
+#if defined(__GNUC__) && defined(__ELF__)
+__attribute__((constructor)) static void json_mem_init(void) { (void)json_mem_failures(); }
+#endif
+
 csvreg_status json_mem_check(unsigned long mark, csvreg_status st, csvreg_error *err) {
   if (failures == mark && !reserve_failed)
     return st;

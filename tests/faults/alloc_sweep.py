@@ -57,6 +57,8 @@ CASES = [
     ("fit-stdin-threads", ["fit", "-y", "y", "--threads", "2", "-"], DATA),
     ("fit-cv", ["fit", "-y", "y", "--cv", "3", "--chunk-rows", "3", "{in}"], None),
     ("fit-holdout", ["fit", "-y", "y", "--holdout", "0.3", "{in}"], None),
+    ("fit-holdout-json-o", ["fit", "-y", "y", "--holdout", "0.3", "--format", "json", "-o", "{out}",
+                            "{in}"], None),
     ("fit-emit-state", ["fit", "-y", "y", "--emit-state", "-o", "{out}", "{in}"], None),
     ("fit-update", ["fit", "--update", "{model}", "-o", "{out}", "{in}"], None),
     ("predict", ["predict", "-m", "{model}", "--interval", "prediction", "{in}"], None),
@@ -68,19 +70,7 @@ CASES = [
 ]
 
 # Cases that still fail, and why: run them by name. Each is a bug to fix.
-KNOWN_FAILING = {
-    # fit_shard.c meta_text builds the provenance with jansson in the program,
-    # before the library's first JSON call has installed json_mem.c's
-    # reserve: json_dumps returns damaged text and csvreg_accum_save refuses
-    # it as "state metadata is not a JSON object" (exit 2).
-    "fit-emit-state": "k=109,110: exit 2 'state metadata is not a JSON object'",
-    # cmd_solve.c, cmd_fit.c and fit_shard.c commit the -o model before they
-    # build the JSON report (on purpose: a report on stdout means the model is
-    # in place): a failure building it exits 1 with the model replaced. Fix:
-    # render the report first (open_memstream), commit, then print it.
-    "solve-json-o": "k=1991..2145: exit 1 but the -o model was replaced",
-    "fit-json-o": "the same as solve-json-o",
-}
+KNOWN_FAILING = {}
 
 
 def env_for(k, count_file, trace=False, sites_file=None):
