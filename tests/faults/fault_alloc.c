@@ -60,16 +60,35 @@ static void print_trace(void) {
 /* FNV-1a over the innermost return addresses (CSVREG_ALLOC_SITES_DEPTH
  * frames, 24 at most, the wrapper's three included): allocations made from
  * the same call stack (a loop over terms, say) get the same hash, so that a
- * driver may fail just one of them. Addresses hold within one run only. */
+ * driver may fail just one of them. jansson's parser and encoder recurse, so
+ * the same allocation site is reached through stacks that differ only in how
+ * deeply the document nests: a run of frames inside libjansson counts as its
+ * innermost three (where it allocates) and its outermost (the API our code
+ * called). Addresses hold within one run only. */
 static int sites_depth = 24;
+static void *jansson_base; /* libjansson's load address, for dladdr */
+
+static int in_jansson(void *pc) {
+  Dl_info info;
+  return jansson_base && dladdr(pc, &info) && info.dli_fbase == jansson_base;
+}
 
 static unsigned long long stack_hash(void) {
-  void *frames[24];
-  int n = backtrace(frames, sites_depth);
+  void *frames[128];
+  int n = backtrace(frames, 128), kept = 0;
   unsigned long long h = 1469598103934665603ULL;
-  for (int i = 0; i < n; i++) {
-    h ^= (unsigned long long)(uintptr_t)frames[i];
-    h *= 1099511628211ULL;
+  for (int i = 0; i < n && kept < sites_depth; i++) {
+    int last = i; /* the outermost frame of a libjansson run from i */
+    if (in_jansson(frames[i]))
+      while (last + 1 < n && in_jansson(frames[last + 1]))
+        last++;
+    for (int t = i; t <= last && kept < sites_depth; t++)
+      if (t < i + 3 || t == last) {
+        h ^= (unsigned long long)(uintptr_t)frames[t];
+        h *= 1099511628211ULL;
+        kept++;
+      }
+    i = last;
   }
   return h;
 }
@@ -142,5 +161,13 @@ __attribute__((constructor(101))) static void fault_init(void) {
   if (depth && atoi(depth) > 0 && atoi(depth) < 24)
     sites_depth = atoi(depth);
   json_set_alloc_funcs(json_alloc, free);
+  /* ISO C has no cast from a function to void *; POSIX's dladdr needs one. */
+  union {
+    json_t *(*fn)(void);
+    void *p;
+  } in_lib = {json_object};
+  Dl_info info;
+  if (sites_file && dladdr(in_lib.p, &info))
+    jansson_base = info.dli_fbase;
   atexit(write_count);
 }
