@@ -69,10 +69,11 @@ int main(int argc, char **argv) {
            csvreg_spec_input_column(spec, k) + 1);
   printf("\n");
   /* Shortest text that reads back to the same double, whatever the locale. */
-  for (size_t i = 0; i < fit->nterms; i++) {
+  for (size_t i = 0; i < csvreg_fit_get_summary(fit)->nterms; i++) {
+    const csvreg_term *t = csvreg_fit_term(fit, i);
     char num[CSVREG_FORMAT_DOUBLE_MAX];
-    csvreg_format_double(fit->terms[i].estimate, num);
-    printf("%s\t%s\n", fit->terms[i].name, num);
+    csvreg_format_double(t->estimate, num);
+    printf("%s\t%s\n", t->name, num);
   }
   status = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 

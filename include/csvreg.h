@@ -424,6 +424,10 @@ CSVREG_API csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *me
 CSVREG_API csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len,
                                            char **meta_json, csvreg_error *err);
 
+/* A deep copy of `a` (exactly equal: the same numbers, counts and names). */
+CSVREG_API csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out,
+                                           csvreg_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Solving and the fit                                                      */
 /* ------------------------------------------------------------------------ */
@@ -449,25 +453,25 @@ typedef struct csvreg_term {
   double estimate, std_error, t_value, p_value, ci_lower, ci_upper;
 } csvreg_term;
 
-/* A solved model. Statistics follow R's summary.lm / logLik.lm, weighted as
+/* A solved model: opaque, read through the accessors below, freed with
+ * csvreg_fit_free. Statistics follow R's summary.lm / logLik.lm, weighted as
  * lm(weights=) (rows with weight 0 do not count in n). Values that do not
  * exist (no residual degrees of freedom, aliased terms) are NaN. */
-typedef struct csvreg_fit {
+typedef struct csvreg_fit csvreg_fit;
+
+/* The fit's numbers that are not per term (a view borrowed from the fit). */
+typedef struct csvreg_fit_summary {
   csvreg_solver solver;
   int intercept;
   int weighted;
-  const char *target;   /* owned by the fit */
-  size_t nterms;        /* rows of `terms`, the intercept first if any */
-  csvreg_term *terms;   /* owned by the fit */
+  size_t nterms;        /* coefficients, the intercept first if any */
   size_t rank;          /* coefficients not aliased */
-  csvreg_counts counts; /* n = counts.used */
   size_t ninputs;       /* input columns, for the per-column NA counts */
-  const char *const *input_names;
-  const uint64_t *na_by_input;
-  double df_residual; /* n - rank */
-  double rss, tss;    /* residual and total (centred with an intercept)
-                         sums of squares, weighted */
-  double residual_sd; /* sqrt(rss / df_residual) */
+  csvreg_counts counts; /* n = counts.used */
+  double df_residual;   /* n - rank */
+  double rss, tss;      /* residual and total (centred with an intercept)
+                           sums of squares, weighted */
+  double residual_sd;   /* sqrt(rss / df_residual) */
   double r_squared, adj_r_squared;
   double f_statistic, f_df1, f_df2, f_p_value;
   double log_likelihood, aic, bic;
@@ -475,11 +479,20 @@ typedef struct csvreg_fit {
                               (centred when there is an intercept) */
   double digits;           /* estimated correct digits: 16 - log10(condition) */
   double level, tol;
-  /* The covariance of the kept coefficients, unscaled: (X'WX)^-1 in the
-   * original (unshifted) coordinates, nterms x nterms column-major, NaN rows
-   * and columns for aliased terms. Multiply by residual_sd^2 for Var(b). */
-  double *xtx_inv;
-} csvreg_fit;
+} csvreg_fit_summary;
+
+CSVREG_API const csvreg_fit_summary *csvreg_fit_get_summary(const csvreg_fit *f);
+/* The target's name. */
+CSVREG_API const char *csvreg_fit_target(const csvreg_fit *f);
+/* Coefficient i (0 <= i < nterms), borrowed from the fit. */
+CSVREG_API const csvreg_term *csvreg_fit_term(const csvreg_fit *f, size_t i);
+/* Input column k's name and how many rows it dropped as missing. */
+CSVREG_API const char *csvreg_fit_input_name(const csvreg_fit *f, size_t k);
+CSVREG_API uint64_t csvreg_fit_input_na(const csvreg_fit *f, size_t k);
+/* Entry (i, j) of the unscaled covariance of the coefficients: (X'WX)^-1 in
+ * the original (unshifted) coordinates, NaN in the rows and columns of
+ * aliased terms. Times residual_sd^2 it is Var(b). */
+CSVREG_API double csvreg_fit_xtx_inv(const csvreg_fit *f, size_t i, size_t j);
 
 /* Solves the accumulated problem. Errors: CSVREG_E_NUMERIC when no rows were
  * folded or every term is aliased. `o` may be NULL for the defaults. */
@@ -882,11 +895,6 @@ typedef struct csvreg_split csvreg_split;
 CSVREG_API const csvreg_sink_type *csvreg_sink_split(void);
 CSVREG_API void csvreg_split_free(csvreg_split *s);
 
-/* Number of parts (2 for holdout, K for CV) and part k's accumulator
- * (borrowed until the split is freed). */
-CSVREG_API size_t csvreg_split_nparts(const csvreg_split *s);
-CSVREG_API const csvreg_accum *csvreg_split_part(const csvreg_split *s, size_t k);
-
 /* Merges into `all` (empty, or holding earlier rows such as an updated
  * model's) the rows the reported fit is made on: the training part
  * (holdout) or every fold in order (CV). */
@@ -902,6 +910,18 @@ CSVREG_API csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_
                                             const csvreg_accum *base,
                                             const csvreg_solve_options *so, csvreg_score *scores,
                                             csvreg_error *err);
+
+/* The means of the scores' mse, rmse and r_squared over those that are
+ * finite (NaN when none is); n and sum_w are the totals. */
+CSVREG_API void csvreg_scores_mean(const csvreg_score *scores, size_t n, csvreg_score *mean);
+
+/* csvreg_fit_to_json with the scores of the split `so` as the member
+ * "holdout" (n, sum_w, mse, rmse, r_squared, fraction, seed) or "cv" (k,
+ * seed, folds, mean_mse, mean_rmse, mean_r_squared). */
+CSVREG_API csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f,
+                                                      const csvreg_split_options *so,
+                                                      const csvreg_score *scores, size_t nscores,
+                                                      char **out, csvreg_error *err);
 
 /* Progress of a pass: bytes of the input read so far, records read, and the
  * input's size (-1 when unknown). Called on the thread that runs the pass,
@@ -964,6 +984,25 @@ CSVREG_API csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec
 
 /* Provenance of the pass (valid until it is freed; complete after run). */
 CSVREG_API const csvreg_pass_info *csvreg_pass_get_info(const csvreg_pass *p);
+
+/* Where a state's rows came from, as its "meta" member (see
+ * csvreg_accum_save): the shard checks of csvreg_stateset_merge read it. */
+typedef struct csvreg_provenance {
+  const csvreg_pass_info *pass; /* the pass that read the rows */
+  const char *shard;            /* the shard's name; NULL: none */
+  const char *updated_from;     /* the model the rows were folded into; its
+                                   state has no byte provenance then */
+  char delimiter;               /* the reader's options, which shards must share */
+  int header;
+  const char *na;      /* the NA tokens as given; NULL: the defaults */
+  const char *weights; /* the weights column; NULL: unweighted */
+} csvreg_provenance;
+
+/* The provenance as compact JSON with sorted keys, with `a`'s record count;
+ * *out is malloc'd. */
+CSVREG_API csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p,
+                                                   const csvreg_accum *a, char **out,
+                                                   csvreg_error *err);
 
 #ifdef __cplusplus
 }

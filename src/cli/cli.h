@@ -86,6 +86,10 @@ int report_format_parse(const char *name, report_format *out);
 
 /* Writes the fit to `out` in `format`. Returns CSVREG_OK, or an error (out of
  * memory building JSON) in `err`. Write errors are left in ferror(out). */
+/* Writes a text the library made (a JSON report) and a newline when `st` is
+ * CSVREG_OK, frees it, and returns `st`. */
+csvreg_status report_put_text(FILE *out, csvreg_status st, char *text);
+
 csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format format,
                            csvreg_error *err);
 

@@ -81,11 +81,9 @@ static int parse_args(int argc, char **argv, eval_args *a) {
       break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
     default: {
-      int r = model_read_option(CMD, c, optarg, &a->rd);
-      if (r < 0)
-        return CLI_EXIT_USAGE;
-      if (r == 0)
-        return opt_error(CMD, c, opt);
+      int r = model_read_option(CMD, c, optarg, opt, &a->rd);
+      if (r >= 0)
+        return r;
     }
     }
   }
@@ -154,20 +152,25 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
   }
   char *text = NULL;
   csvreg_status st = csvreg_metrics_to_json(m, k, target, weighted, &text, err);
-  if (st)
-    return st;
-  fputs(text, out);
-  fputc('\n', out);
-  free(text);
-  return CSVREG_OK;
+  return report_put_text(out, st, text);
 }
 
-static void counts_add(csvreg_counts *t, const csvreg_counts *c) {
-  t->records += c->records;
-  t->used += c->used;
-  t->zero_weight += c->zero_weight;
-  t->dropped_na += c->dropped_na;
-  t->dropped_bad += c->dropped_bad;
+typedef struct eval_ctx {
+  const csvreg_model *model;
+  csvreg_evaluator *ev;
+  double *yhat; /* a chunk's predictions */
+} eval_ctx;
+
+static csvreg_status eval_chunk(void *ctx, const csvreg_chunk *c, csvreg_error *err) {
+  eval_ctx *e = ctx;
+  size_t n = csvreg_chunk_rows(c), ldx;
+  const double *x, *y, *w;
+  csvreg_chunk_design(c, &x, &ldx, &y, &w);
+  if (!n)
+    return CSVREG_OK;
+  csvreg_status st = csvreg_model_predict(e->model, n, x, ldx, CSVREG_INTERVAL_NONE, 0.95, e->yhat,
+                                          NULL, NULL, err);
+  return st ? st : csvreg_evaluator_add(e->ev, n, y, e->yhat, w, err);
 }
 
 int cmd_eval_run(int argc, char **argv) {
@@ -180,85 +183,52 @@ int cmd_eval_run(int argc, char **argv) {
     return rc;
   csvreg_error err;
   csvreg_error_clear(&err);
-  csvreg_reader *reader = NULL;
-  csvreg_spec *spec = NULL;
-  csvreg_chunk *chunk = NULL;
-  csvreg_evaluator *ev = NULL;
-  double *yhat = NULL;
-  csvreg_counts counts;
-  memset(&counts, 0, sizeof counts);
-  uint64_t chunks = 0;
-  double t0 = progress_now();
-  progress prog;
-  progress_init(&prog, !a.rd.quiet && isatty(STDERR_FILENO));
+  model_rows rows;
+  eval_ctx e = {model, NULL, NULL};
   csvreg_chunk_options co;
   csvreg_chunk_options_init(&co);
   co.rows = a.rd.chunk_rows;
   co.drop_zero_weight = 1;
   csvreg_status st =
-      model_input_open(&a.rd, model, a.path, CSVREG_MODEL_BIND_TARGET, &reader, &spec, &err);
-  if (st || (st = csvreg_chunk_new_with(&chunk, spec, &co, &err)) ||
-      (st = csvreg_evaluator_new(&ev, &err)))
+      model_rows_open(&rows, &a.rd, model, a.path, CSVREG_MODEL_BIND_TARGET, &co, &err);
+  if (st || (st = csvreg_evaluator_new(&e.ev, &err)))
     goto fail;
-  if (!(yhat = malloc(co.rows * sizeof *yhat))) {
+  if (!(e.yhat = malloc(co.rows * sizeof *e.yhat))) {
     st = err.status = CSVREG_E_NOMEM;
     snprintf(err.message, sizeof err.message, "out of memory for a block of %zu rows", co.rows);
     goto fail;
   }
-  const int weighted = csvreg_spec_weights_name(spec) != NULL;
-  int64_t size = csvreg_reader_size(reader);
-  do {
-    st = csvreg_chunk_fill(chunk, reader, &err);
-    if (csvreg_is_error(st))
-      goto fail;
-    counts_add(&counts, csvreg_chunk_counts(chunk));
-    size_t n = csvreg_chunk_rows(chunk), ldx;
-    const double *x, *y, *w;
-    csvreg_chunk_design(chunk, &x, &ldx, &y, &w);
-    if (n) {
-      chunks++;
-      csvreg_status pst;
-      if ((pst = csvreg_model_predict(model, n, x, ldx, CSVREG_INTERVAL_NONE, 0.95, yhat, NULL,
-                                      NULL, &err)) ||
-          (pst = csvreg_evaluator_add(ev, n, y, yhat, w, &err))) {
-        st = pst;
-        goto fail;
-      }
-      progress_update(&prog, csvreg_reader_bytes(reader), counts.records, size);
-    }
-  } while (st != CSVREG_END);
-  progress_done(&prog);
+  if ((st = model_rows_run(&rows, eval_chunk, &e, &err)))
+    goto fail;
+  const csvreg_counts *counts = &rows.counts;
   csvreg_metrics m;
-  csvreg_evaluator_result(ev, &m);
+  csvreg_evaluator_result(e.ev, &m);
   if (m.n == 0) {
     st = err.status = CSVREG_E_NUMERIC;
     snprintf(err.message, sizeof err.message,
              "no rows to score: %llu read, %llu dropped as missing, %llu bad, %llu with weight 0",
-             (unsigned long long)counts.records, (unsigned long long)counts.dropped_na,
-             (unsigned long long)counts.dropped_bad, (unsigned long long)counts.zero_weight);
-    snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(reader));
+             (unsigned long long)counts->records, (unsigned long long)counts->dropped_na,
+             (unsigned long long)counts->dropped_bad, (unsigned long long)counts->zero_weight);
+    snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(rows.reader));
     goto fail;
   }
-  if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model), weighted, a.format,
-                          &err)))
+  progress_done(&rows.prog);
+  if ((st = write_metrics(stdout, &m, counts, csvreg_model_target(model),
+                          csvreg_spec_weights_name(rows.spec) != NULL, a.format, &err)))
     goto fail;
-  cli_flush_stdout();
-  if (a.rd.stats)
-    cli_print_stats(&counts, chunks, csvreg_reader_bytes(reader), progress_now() - t0);
+  model_rows_finish(&rows, a.rd.stats);
   rc = CLI_EXIT_OK;
   goto done;
 fail:
-  progress_done(&prog);
+  model_rows_finish(&rows, 0);
   if (!err.message[0])
     snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
   err.status = st;
   rc = cli_report_error(&err);
 done:
-  free(yhat);
-  csvreg_evaluator_free(ev);
-  csvreg_chunk_free(chunk);
-  csvreg_spec_free(spec);
-  csvreg_reader_free(reader);
+  free(e.yhat);
+  csvreg_evaluator_free(e.ev);
+  model_rows_close(&rows);
   csvreg_model_free(model);
   return rc;
 }

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -362,9 +361,9 @@ static void shard_usage(FILE *out) {
 
 /* --update: the model's options replace the defaults; options given that
  * disagree with the model are an error. */
-static int take_model_options(fit_args *j, const csvreg_model *m, char **features) {
+static int take_model_options(fit_args *j, const csvreg_model *m) {
   const csvreg_model_options *mo = csvreg_model_get_options(m);
-  const csvreg_fit *f = csvreg_model_fit(m);
+  const csvreg_fit_summary *f = csvreg_fit_get_summary(csvreg_model_fit(m));
   if (!j->spec.intercept != !f->intercept && !j->spec.intercept)
     return cli_usage_error(CMD, "--no-intercept: the model %s has an intercept", j->update);
   if (j->spec.na && (!mo->na || strcmp(j->spec.na, mo->na) != 0))
@@ -375,22 +374,6 @@ static int take_model_options(fit_args *j, const csvreg_model *m, char **feature
     return cli_usage_error(CMD, "--no-header: the model was fitted on input with a header");
   if (j->solver != CSVREG_SOLVER_QR && j->solver != f->solver)
     return cli_usage_error(CMD, "--solver differs from the model's");
-  size_t p = csvreg_model_nfeatures(m), len = 1;
-  for (size_t i = 0; i < p; i++)
-    len += strlen(csvreg_model_feature(m, i)) + 1;
-  *features = malloc(len);
-  if (!*features) {
-    cli_errorf("out of memory");
-    return CLI_EXIT_INTERNAL;
-  }
-  (*features)[0] = '\0';
-  for (size_t i = 0; i < p; i++) {
-    if (i)
-      strcat(*features, ",");
-    strcat(*features, csvreg_model_feature(m, i));
-  }
-  j->spec.target = csvreg_model_target(m);
-  j->spec.features = p ? *features : NULL;
   j->spec.weights = mo->weights;
   j->spec.intercept = f->intercept;
   j->spec.na = mo->na;
@@ -401,75 +384,25 @@ static int take_model_options(fit_args *j, const csvreg_model *m, char **feature
   return -1;
 }
 
-/* The spec must name the model's terms, target and weights, in order. */
-static int check_model_columns(const fit_args *j, const csvreg_model *m, const csvreg_spec *s) {
-  size_t p = csvreg_model_nfeatures(m);
-  int ok =
-      csvreg_spec_nterms(s) == p && strcmp(csvreg_spec_target_name(s), csvreg_model_target(m)) == 0;
-  for (size_t i = 0; ok && i < p; i++)
-    ok = strcmp(csvreg_spec_term_name(s, i), csvreg_model_feature(m, i)) == 0;
-  if (ok)
-    return -1;
-  cli_errorf("%s: the input's columns do not match the model %s (its terms are named by "
-             "position or differ)",
-             j->path ? j->path : "<stdin>", j->update);
-  return CLI_EXIT_DATA;
-}
-
-static json_t *options_json(const fit_args *j, const csvreg_spec *spec) {
-  char d[2] = {j->reader.delimiter, '\0'};
-  const char *w = csvreg_spec_weights_name(spec);
-  return json_pack("{s:s, s:b, s:o, s:o}", "delimiter", d, "header", j->reader.header, "na",
-                   j->spec.na ? json_string(j->spec.na) : json_null(), "weights",
-                   w ? json_string(w) : json_null());
-}
-
 /* The state's provenance: what the pass read. */
 static char *meta_text(const fit_args *j, const csvreg_spec *spec, const csvreg_accum *acc,
                        const csvreg_pass_info *pv) {
-  json_t *o = json_object();
-  if (!o)
-    return NULL;
-  int bad = 0; /* a member that could not be made or added: out of memory */
-  bad |= json_object_set_new(o, "source", json_string(pv->source ? pv->source : "<stdin>"));
-  if (j->shard_id)
-    bad |= json_object_set_new(o, "shard", json_string(j->shard_id));
-  else if (j->has_range) {
-    char buf[64];
-    snprintf(buf, sizeof buf, "%llu/%llu", (unsigned long long)j->range_i,
+  char shard[64];
+  csvreg_provenance p = {0};
+  p.pass = pv;
+  p.shard = j->shard_id;
+  if (!j->shard_id && j->has_range) {
+    snprintf(shard, sizeof shard, "%llu/%llu", (unsigned long long)j->range_i,
              (unsigned long long)j->range_n);
-    bad |= json_object_set_new(o, "shard", json_string(buf));
+    p.shard = shard;
   }
-  if (pv->has_range && !j->update) {
-    bad |= json_object_set_new(
-        o, "range", json_pack("[I, I]", (json_int_t)pv->range_start, (json_int_t)pv->range_end));
-    bad |= json_object_set_new(
-        o, "aligned",
-        json_pack("[I, I]", (json_int_t)pv->aligned_start, (json_int_t)pv->aligned_end));
-    bad |= json_object_set_new(o, "file_size", json_integer((json_int_t)pv->file_size));
-  }
-  if (!j->update) {
-    bad |= json_object_set_new(o, "header_bytes", json_integer((json_int_t)pv->header_bytes));
-    bad |= json_object_set_new(o, "bytes", json_integer((json_int_t)pv->bytes));
-  } else {
-    bad |= json_object_set_new(o, "updated_from", json_string(j->update));
-  }
-  bad |= json_object_set_new(o, "records",
-                             json_integer((json_int_t)csvreg_accum_counts(acc)->records));
-  bad |= json_object_set_new(o, "options", options_json(j, spec));
-  char *t = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(o);
-  return t;
-}
-
-/* A deep copy of the model's state, through its exact text. */
-static csvreg_status copy_state(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
-  char *text = NULL;
-  csvreg_status st = csvreg_accum_save(a, NULL, &text, err);
-  if (!st)
-    st = csvreg_accum_load(out, text, strlen(text), NULL, err);
-  free(text);
-  return st;
+  p.updated_from = j->update;
+  p.delimiter = j->reader.delimiter;
+  p.header = j->reader.header;
+  p.na = j->spec.na;
+  p.weights = csvreg_spec_weights_name(spec);
+  char *t = NULL;
+  return csvreg_provenance_to_json(&p, acc, &t, NULL) ? NULL : t;
 }
 
 static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
@@ -525,7 +458,7 @@ int cmd_fit_run(int argc, char **argv) {
   csvreg_accum *acc = NULL;
   csvreg_split *split = NULL;
   csvreg_fit *fit = NULL;
-  char *features = NULL, *meta = NULL;
+  char *meta = NULL;
   report_buf report = {0};
   validation val = {a.val_mode, a.fraction, a.folds, a.seed, NULL, 0};
   csvreg_status st = CSVREG_OK;
@@ -536,7 +469,7 @@ int cmd_fit_run(int argc, char **argv) {
   if (a.update) {
     if ((rc = cli_model_read(a.update, &model)) != 0)
       goto done;
-    if ((rc = take_model_options(&a, model, &features)) >= 0)
+    if ((rc = take_model_options(&a, model)) >= 0)
       goto done;
   }
   csvreg_pass_options po;
@@ -554,8 +487,15 @@ int cmd_fit_run(int argc, char **argv) {
     goto done;
   if ((st = csvreg_pass_open(&pass, &po, &err)))
     goto fail;
-  if ((st = csvreg_spec_new(&spec, csvreg_pass_column_names(pass), csvreg_pass_ncolumns(pass),
-                            &a.spec, &err))) {
+  /* --update reads the new rows through the model's own spec, its inputs
+   * found by name. */
+  const unsigned bind =
+      CSVREG_MODEL_BIND_TARGET | (a.spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
+  st = model ? csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
+                                     csvreg_pass_ncolumns(pass), bind, &err)
+             : csvreg_spec_new(&spec, csvreg_pass_column_names(pass), csvreg_pass_ncolumns(pass),
+                               &a.spec, &err);
+  if (st) {
     /* A column choice is checked against the header: point at it. */
     if (!err.source[0]) {
       int given = a.columns || a.header_line;
@@ -565,8 +505,6 @@ int cmd_fit_run(int argc, char **argv) {
     }
     goto fail;
   }
-  if (model && (rc = check_model_columns(&a, model, spec)) >= 0)
-    goto done;
 
   csvreg_split_options so = {a.val_mode == 2 ? (int)a.folds : 0, a.fraction, a.seed, a.solver};
   void *sink = NULL;
@@ -585,7 +523,7 @@ int cmd_fit_run(int argc, char **argv) {
    * the order of a refit on both. */
   csvreg_accum *old = NULL;
   if (model) {
-    if ((st = copy_state(csvreg_model_accum(model), &old, &err)) ||
+    if ((st = csvreg_accum_copy(csvreg_model_accum(model), &old, &err)) ||
         (a.decay > 0 && (st = csvreg_accum_scale(old, a.decay, &err)))) {
       csvreg_accum_free(old);
       goto fail;
@@ -620,7 +558,7 @@ int cmd_fit_run(int argc, char **argv) {
   if (split) {
     csvreg_accum *base = NULL;
     if (model && a.val_mode == 2) { /* CV trains on the old rows plus the other folds */
-      if ((st = copy_state(csvreg_model_accum(model), &base, &err)) ||
+      if ((st = csvreg_accum_copy(csvreg_model_accum(model), &base, &err)) ||
           (a.decay > 0 && (st = csvreg_accum_scale(base, a.decay, &err)))) {
         csvreg_accum_free(base);
         goto fail;
@@ -670,7 +608,6 @@ done:
   report_buf_print(&report, NULL);
   free(val.scores);
   free(meta);
-  free(features);
   csvreg_fit_free(fit);
   csvreg_split_free(split);
   csvreg_accum_free(acc);

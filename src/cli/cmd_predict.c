@@ -119,11 +119,9 @@ static int parse_args(int argc, char **argv, predict_args *a) {
       break;
     case 'h': cmd_predict_usage(stdout); return CLI_EXIT_OK;
     default: {
-      int r = model_read_option(CMD, c, optarg, &a->rd);
-      if (r < 0)
-        return CLI_EXIT_USAGE;
-      if (r == 0)
-        return opt_error(CMD, c, opt);
+      int r = model_read_option(CMD, c, optarg, opt, &a->rd);
+      if (r >= 0)
+        return r;
     }
     }
   }
@@ -247,12 +245,16 @@ static csvreg_status write_header(const csvreg_reader *r, const predict_args *a,
   return st;
 }
 
-static void counts_add(csvreg_counts *t, const csvreg_counts *c) {
-  t->records += c->records;
-  t->used += c->used;
-  t->zero_weight += c->zero_weight;
-  t->dropped_na += c->dropped_na;
-  t->dropped_bad += c->dropped_bad;
+typedef struct predict_ctx {
+  block *b;
+  const csvreg_model *model;
+  const predict_args *a;
+  char delim;
+} predict_ctx;
+
+static csvreg_status predict_chunk(void *ctx, const csvreg_chunk *c, csvreg_error *err) {
+  const predict_ctx *p = ctx;
+  return block_write(p->b, c, p->model, p->a, p->delim, err);
 }
 
 int cmd_predict_run(int argc, char **argv) {
@@ -265,17 +267,9 @@ int cmd_predict_run(int argc, char **argv) {
     return rc;
   csvreg_error err;
   csvreg_error_clear(&err);
-  csvreg_reader *reader = NULL;
-  csvreg_spec *spec = NULL;
-  csvreg_chunk *chunk = NULL;
+  model_rows rows;
   block b;
   memset(&b, 0, sizeof b);
-  csvreg_counts counts;
-  memset(&counts, 0, sizeof counts);
-  uint64_t chunks = 0;
-  double t0 = progress_now();
-  progress prog;
-  progress_init(&prog, !a.rd.quiet && isatty(STDERR_FILENO));
   const csvreg_model_options *mo = csvreg_model_get_options(model);
   const char delim = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
   csvreg_chunk_options co;
@@ -285,8 +279,8 @@ int cmd_predict_run(int argc, char **argv) {
   co.keep_text = !a.only;
   co.delimiter = delim;
   co.na_error = a.na_error;
-  csvreg_status st = model_input_open(&a.rd, model, a.path, 0, &reader, &spec, &err);
-  if (st || (st = csvreg_chunk_new_with(&chunk, spec, &co, &err)))
+  csvreg_status st = model_rows_open(&rows, &a.rd, model, a.path, 0, &co, &err);
+  if (st)
     goto fail;
   if (block_alloc(&b, co.rows)) {
     st = err.status = CSVREG_E_NOMEM;
@@ -297,48 +291,29 @@ int cmd_predict_run(int argc, char **argv) {
   if (a.interval &&
       (st = csvreg_model_predict(model, 0, NULL, 1, a.interval, a.level, b.yhat, b.lo, b.hi, &err)))
     goto fail;
-  if (!a.rd.no_header && mo->header && (st = write_header(reader, &a, delim, &err)))
+  if (!a.rd.no_header && mo->header && (st = write_header(rows.reader, &a, delim, &err)))
     goto fail;
-  int64_t size = csvreg_reader_size(reader);
-  do {
-    st = csvreg_chunk_fill(chunk, reader, &err);
-    if (csvreg_is_error(st)) {
-      /* The library names the row and column; the policy is ours to name. */
-      if (st == CSVREG_E_VALUE && a.na_error && strncmp(err.message, "missing value", 13) == 0)
-        snprintf(err.message + strlen(err.message), sizeof err.message - strlen(err.message),
-                 " (--na-policy error)");
-      goto fail;
-    }
-    counts_add(&counts, csvreg_chunk_counts(chunk));
-    if (csvreg_chunk_nrecords(chunk)) {
-      chunks++;
-      csvreg_status wst = block_write(&b, chunk, model, &a, delim, &err);
-      if (wst) {
-        st = wst;
-        goto fail;
-      }
-      progress_update(&prog, csvreg_reader_bytes(reader), counts.records, size);
-    }
-  } while (st != CSVREG_END);
-  progress_done(&prog);
-  cli_flush_stdout();
-  if (a.rd.stats)
-    cli_print_stats(&counts, chunks, csvreg_reader_bytes(reader), progress_now() - t0);
+  predict_ctx pc = {&b, model, &a, delim};
+  if ((st = model_rows_run(&rows, predict_chunk, &pc, &err))) {
+    /* The library names the row and column; the policy is ours to name. */
+    if (st == CSVREG_E_VALUE && a.na_error && strncmp(err.message, "missing value", 13) == 0)
+      snprintf(err.message + strlen(err.message), sizeof err.message - strlen(err.message),
+               " (--na-policy error)");
+    goto fail;
+  }
+  model_rows_finish(&rows, a.rd.stats);
   rc = CLI_EXIT_OK;
   goto done;
 fail:
-  progress_done(&prog);
-  /* The rows before the error are already out: flush them before the message. */
-  cli_flush_stdout();
+  /* The rows before the error are already out: flushed before the message. */
+  model_rows_finish(&rows, 0);
   if (!err.message[0])
     snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
   err.status = st;
   rc = cli_report_error(&err);
 done:
   block_free(&b);
-  csvreg_chunk_free(chunk);
-  csvreg_spec_free(spec);
-  csvreg_reader_free(reader);
+  model_rows_close(&rows);
   csvreg_model_free(model);
   return rc;
 }

@@ -94,22 +94,24 @@ int cli_report_error(const csvreg_error *err) {
   return cli_exit_code(err->status);
 }
 
+static void say(const char *kind, const char *fmt, va_list ap) {
+  fprintf(stderr, "%s: %s", cli_program, kind);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
 void cli_errorf(const char *fmt, ...) {
   va_list ap;
-  fprintf(stderr, "%s: ", cli_program);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  say("", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
 void cli_warnf(const char *fmt, ...) {
   va_list ap;
-  fprintf(stderr, "%s: warning: ", cli_program);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  say("warning: ", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
 int cli_usage_error(const char *command, const char *fmt, ...) {

@@ -36,9 +36,11 @@ enum { MR_SKIP_BAD = 512, MR_NO_HEADER, MR_CHUNK_ROWS, MR_QUIET, MR_STATS };
     "stats", no_argument, NULL, MR_STATS                                                           \
   }
 
-/* Handles option `c` if it is one of them: returns 1 (handled), 0 (not one
- * of them) or -1 after printing a usage error. */
-int model_read_option(const char *command, int c, const char *arg, model_read_opts *o);
+/* Handles option `c` (`opt` is argv[optind - 1]) if it is one of them and
+ * returns -1 to go on; otherwise, or when its argument is wrong, prints the
+ * usage error and returns CLI_EXIT_USAGE. */
+int model_read_option(const char *command, int c, const char *arg, const char *opt,
+                      model_read_opts *o);
 
 /* The end of predict's and eval's parsing: the FILE operand and the required
  * --model. Returns -1 to go on, or CLI_EXIT_USAGE after a usage error. */
@@ -59,5 +61,36 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
 csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, const char *path,
                                unsigned flags, csvreg_reader **reader, csvreg_spec **spec,
                                csvreg_error *err);
+
+/* The rows of predict and eval: the input read through the model's spec,
+ * chunk by chunk (model_rows.c), with the counts, the progress line and
+ * --stats that both commands report. */
+typedef struct model_rows {
+  csvreg_reader *reader;
+  csvreg_spec *spec;
+  csvreg_chunk *chunk;
+  csvreg_counts counts; /* summed over the chunks */
+  uint64_t chunks;      /* chunks that held records */
+  progress prog;
+  double t0;
+} model_rows;
+
+/* Opens the input (model_input_open) and makes its chunk with `co`; the
+ * progress line is drawn on a terminal unless o->quiet. model_rows_close
+ * frees what was made, also after a failure. */
+csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csvreg_model *m,
+                              const char *path, unsigned flags, const csvreg_chunk_options *co,
+                              csvreg_error *err);
+
+/* Fills chunks to the end of the input and calls each(ctx, chunk) for every
+ * chunk that holds records, in input order; stops at the first error. */
+typedef csvreg_status (*model_rows_fn)(void *ctx, const csvreg_chunk *c, csvreg_error *err);
+csvreg_status model_rows_run(model_rows *r, model_rows_fn each, void *ctx, csvreg_error *err);
+
+/* Ends the progress line and flushes standard output (the rows before an
+ * error are out before its message); with `stats`, after a run that
+ * succeeded, prints the run's statistics. */
+void model_rows_finish(model_rows *r, int stats);
+void model_rows_close(model_rows *r);
 
 #endif

@@ -129,7 +129,7 @@ csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, 
   return st;
 }
 
-int model_read_option(const char *command, int c, const char *arg, model_read_opts *o) {
+static int read_option(const char *command, int c, const char *arg, model_read_opts *o) {
   switch (c) {
   case MR_SKIP_BAD: o->skip_bad = 1; return 1;
   case 'd':
@@ -150,6 +150,12 @@ int model_read_option(const char *command, int c, const char *arg, model_read_op
   case MR_STATS: o->stats = 1; return 1;
   default: return 0;
   }
+}
+
+int model_read_option(const char *command, int c, const char *arg, const char *opt,
+                      model_read_opts *o) {
+  int r = read_option(command, c, arg, o);
+  return r > 0 ? -1 : r < 0 ? CLI_EXIT_USAGE : opt_error(command, c, opt);
 }
 
 int model_args_done(const char *command, int argc, char **argv, const char **path,

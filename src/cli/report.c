@@ -71,7 +71,8 @@ enum { NCOLS = 7 }; /* estimate, se, t, p, stars, ci lo, ci hi */
 /* The low-digits warning (below 8 estimated correct digits), shared by the
  * text report and stderr. The estimate is a conservative first-order bound
  * for the least accurate coefficient, so the wording says "may". */
-static int digits_warning(const csvreg_fit *f, char *buf, size_t size) {
+static int digits_warning(const csvreg_fit *fit, char *buf, size_t size) {
+  const csvreg_fit_summary *f = csvreg_fit_get_summary(fit);
   char b[CELL];
   if (f->digits >= 8)
     return 0;
@@ -98,7 +99,8 @@ static void term_cells(const csvreg_term *t, char cells[NCOLS][CELL]) {
   report_num(cells[6], CELL, t->ci_upper, TEXT_DIGITS);
 }
 
-static void write_coef_table(FILE *out, const csvreg_fit *f) {
+static void write_coef_table(FILE *out, const csvreg_fit *fit) {
+  const csvreg_fit_summary *f = csvreg_fit_get_summary(fit);
   char lo[32], hi[32];
   ci_labels(f->level, lo, hi, sizeof lo);
   const char *head[NCOLS] = {"Estimate", "Std. Error", "t value", "Pr(>|t|)", "", lo, hi};
@@ -110,10 +112,10 @@ static void write_coef_table(FILE *out, const csvreg_fit *f) {
     width[j] = strlen(head[j]);
   width[4] = 3;
   for (size_t i = 0; i < f->nterms; i++) {
-    size_t n = strlen(f->terms[i].name);
+    size_t n = strlen(csvreg_fit_term(fit, i)->name);
     if (n > name_w)
       name_w = n;
-    term_cells(&f->terms[i], cells);
+    term_cells(csvreg_fit_term(fit, i), cells);
     for (int j = 0; j < NCOLS; j++)
       if (strlen(cells[j]) > width[j])
         width[j] = strlen(cells[j]);
@@ -130,8 +132,8 @@ static void write_coef_table(FILE *out, const csvreg_fit *f) {
     fprintf(out, j == 4 ? " %-*s" : "  %*s", (int)width[j], head[j]);
   fputc('\n', out);
   for (size_t i = 0; i < f->nterms; i++) {
-    term_cells(&f->terms[i], cells);
-    fprintf(out, "%-*s", (int)name_w, f->terms[i].name);
+    term_cells(csvreg_fit_term(fit, i), cells);
+    fprintf(out, "%-*s", (int)name_w, csvreg_fit_term(fit, i)->name);
     for (int j = 0; j < NCOLS; j++)
       fprintf(out, j == 4 ? " %-*s" : "  %*s", (int)width[j], cells[j]);
     fputc('\n', out);
@@ -140,14 +142,16 @@ static void write_coef_table(FILE *out, const csvreg_fit *f) {
     fprintf(out, "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n");
 }
 
-static void write_text(FILE *out, const csvreg_fit *f) {
+static void write_text(FILE *out, const csvreg_fit *fit) {
+  const csvreg_fit_summary *f = csvreg_fit_get_summary(fit);
   char b1[CELL], b2[CELL], b3[CELL], b4[CELL];
   const csvreg_counts *k = &f->counts;
   size_t nx = f->nterms - (f->intercept ? 1 : 0);
 
-  fprintf(out, "Linear regression of %s on %zu term%s%s%s\n\n", f->target, nx, nx == 1 ? "" : "s",
-          f->intercept ? " and an intercept" : ", no intercept", f->weighted ? ", weighted" : "");
-  write_coef_table(out, f);
+  fprintf(out, "Linear regression of %s on %zu term%s%s%s\n\n", csvreg_fit_target(fit), nx,
+          nx == 1 ? "" : "s", f->intercept ? " and an intercept" : ", no intercept",
+          f->weighted ? ", weighted" : "");
+  write_coef_table(out, fit);
 
   fprintf(out, "\nResidual standard error: %s on %s degrees of freedom\n",
           report_num(b1, CELL, f->residual_sd, TEXT_DIGITS),
@@ -157,8 +161,9 @@ static void write_text(FILE *out, const csvreg_fit *f) {
             (unsigned long long)k->dropped_na);
     const char *sep = "  (missing values by column: ";
     for (size_t i = 0; i < f->ninputs; i++)
-      if (f->na_by_input && f->na_by_input[i]) {
-        fprintf(out, "%s%s %llu", sep, f->input_names[i], (unsigned long long)f->na_by_input[i]);
+      if (csvreg_fit_input_na(fit, i)) {
+        fprintf(out, "%s%s %llu", sep, csvreg_fit_input_name(fit, i),
+                (unsigned long long)csvreg_fit_input_na(fit, i));
         sep = ", ";
       }
     if (sep[0] == ',')
@@ -191,7 +196,7 @@ static void write_text(FILE *out, const csvreg_fit *f) {
   else
     fprintf(out, "NA\n");
   char w[256];
-  if (digits_warning(f, w, sizeof w))
+  if (digits_warning(fit, w, sizeof w))
     fprintf(out, "Warning: %s\n", w);
   if (f->df_residual == 0)
     fprintf(out, "Warning: no residual degrees of freedom: standard errors are not defined\n");
@@ -219,10 +224,11 @@ static void csv_num(FILE *out, double v, int aliased) {
     fputs(",NA", out);
 }
 
-static void write_csv(FILE *out, const csvreg_fit *f) {
+static void write_csv(FILE *out, const csvreg_fit *fit) {
+  const csvreg_fit_summary *f = csvreg_fit_get_summary(fit);
   fputs("term,estimate,std_error,t_value,p_value,ci_lower,ci_upper,aliased\n", out);
   for (size_t i = 0; i < f->nterms; i++) {
-    const csvreg_term *t = &f->terms[i];
+    const csvreg_term *t = csvreg_fit_term(fit, i);
     csv_field(out, t->name);
     csv_num(out, t->estimate, t->aliased);
     csv_num(out, t->std_error, t->aliased);
@@ -234,6 +240,15 @@ static void write_csv(FILE *out, const csvreg_fit *f) {
   }
 }
 
+csvreg_status report_put_text(FILE *out, csvreg_status st, char *text) {
+  if (!st) {
+    fputs(text, out);
+    fputc('\n', out);
+  }
+  free(text);
+  return st;
+}
+
 csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format format,
                            csvreg_error *err) {
   switch (format) {
@@ -242,12 +257,7 @@ csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format forma
   case REPORT_JSON: {
     char *json = NULL;
     csvreg_status st = csvreg_fit_to_json(fit, &json, err);
-    if (st != CSVREG_OK)
-      return st;
-    fputs(json, out);
-    fputc('\n', out);
-    free(json);
-    return CSVREG_OK;
+    return report_put_text(out, st, json);
   }
   }
   return CSVREG_OK;
@@ -282,9 +292,10 @@ void report_buf_print(report_buf *b, FILE *out) {
   memset(b, 0, sizeof *b);
 }
 
-void report_warnings(const csvreg_fit *f) {
+void report_warnings(const csvreg_fit *fit) {
+  const csvreg_fit_summary *f = csvreg_fit_get_summary(fit);
   char w[256];
-  if (digits_warning(f, w, sizeof w))
+  if (digits_warning(fit, w, sizeof w))
     cli_warnf("%s", w);
   if (f->df_residual == 0)
     cli_warnf("no residual degrees of freedom: standard errors are not defined");

@@ -3,33 +3,19 @@
  * scores the library's split sink computed (csvreg_split_score), after the
  * fit report in text and csv, or as its "holdout"/"cv" member in json.
  */
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "validate.h"
 
-static csvreg_status nomem(csvreg_error *err) {
-  err->status = CSVREG_E_NOMEM;
-  snprintf(err->message, sizeof err->message, "out of memory");
-  return CSVREG_E_NOMEM;
-}
-
 /* Means over the folds that have rows. */
 static void cv_means(const validation *v, double *mse, double *rmse, double *r2) {
-  double s[3] = {0, 0, 0};
-  size_t c[3] = {0, 0, 0};
-  for (size_t f = 0; f < v->k; f++) {
-    const csvreg_score *sc = &v->scores[f];
-    double x[3] = {sc->mse, sc->rmse, sc->r_squared};
-    for (int i = 0; i < 3; i++)
-      if (isfinite(x[i]))
-        s[i] += x[i], c[i]++;
-  }
-  *mse = c[0] ? s[0] / (double)c[0] : NAN;
-  *rmse = c[1] ? s[1] / (double)c[1] : NAN;
-  *r2 = c[2] ? s[2] / (double)c[2] : NAN;
+  csvreg_score m;
+  csvreg_scores_mean(v->scores, v->k, &m);
+  *mse = m.mse;
+  *rmse = m.rmse;
+  *r2 = m.r_squared;
 }
 
 static void csv_num(FILE *out, double v) {
@@ -39,53 +25,13 @@ static void csv_num(FILE *out, double v) {
     fputs(",NA", out);
 }
 
-static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
-static json_t *score_json(const csvreg_score *s) {
-  return json_pack("{s:I, s:o, s:o, s:o, s:o}", "n", (json_int_t)s->n, "sum_w", jnum(s->sum_w),
-                   "mse", jnum(s->mse), "rmse", jnum(s->rmse), "r_squared", jnum(s->r_squared));
-}
-
 static csvreg_status write_json(FILE *out, const validation *v, const csvreg_fit *fit,
                                 csvreg_error *err) {
+  csvreg_split_options so = {v->mode == 2 ? (int)v->k : 0, v->fraction, v->seed,
+                             csvreg_fit_get_summary(fit)->solver};
   char *text = NULL;
-  csvreg_status st = csvreg_fit_to_json(fit, &text, err);
-  if (st)
-    return st;
-  json_error_t je;
-  json_t *o = json_loads(text, 0, &je);
-  free(text);
-  text = NULL;
-  json_t *val;
-  if (v->mode == 1) {
-    val = score_json(&v->scores[0]);
-    if (val) {
-      json_object_set_new(val, "fraction", json_real(v->fraction));
-      json_object_set_new(val, "seed", json_integer((json_int_t)v->seed));
-    }
-  } else {
-    json_t *folds = json_array();
-    for (size_t f = 0; folds && f < v->k; f++) {
-      json_t *sf = score_json(&v->scores[f]);
-      if (sf)
-        json_object_set_new(sf, "fold", json_integer((json_int_t)(f + 1)));
-      json_array_append_new(folds, sf);
-    }
-    double mse, rmse, r2;
-    cv_means(v, &mse, &rmse, &r2);
-    val = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "k", (json_int_t)v->k, "seed",
-                    (json_int_t)v->seed, "folds", folds, "mean_mse", jnum(mse), "mean_rmse",
-                    jnum(rmse), "mean_r_squared", jnum(r2));
-  }
-  if (o && val && !json_object_set_new(o, v->mode == 1 ? "holdout" : "cv", val))
-    text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-  json_decref(o);
-  if (!text)
-    return nomem(err);
-  fputs(text, out);
-  fputc('\n', out);
-  free(text);
-  return CSVREG_OK;
+  csvreg_status st = csvreg_fit_to_json_validated(fit, &so, v->scores, v->nscores, &text, err);
+  return report_put_text(out, st, text);
 }
 
 csvreg_status validation_write(FILE *out, const validation *v, const csvreg_fit *fit,

@@ -85,6 +85,29 @@ static csvreg_status fail_src(csvreg_pass *p, csvreg_error *err, csvreg_status s
   return st;
 }
 
+/* Grows *buf to `ncap` bytes, keeping its contents (and *buf on failure). */
+static csvreg_status grow(unsigned char **buf, size_t *cap, size_t ncap, csvreg_error *err) {
+  unsigned char *t = realloc(*buf, ncap);
+  if (!t)
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  *buf = t;
+  *cap = ncap;
+  return CSVREG_OK;
+}
+
+/* One read(2) of at most `len` bytes, retried on EINTR; *got 0 at the end. */
+static csvreg_status read_some(int fd, unsigned char *buf, size_t len, size_t *got,
+                               csvreg_error *err) {
+  ssize_t r;
+  do
+    r = read(fd, buf, len);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+  *got = (size_t)r;
+  return CSVREG_OK;
+}
+
 static char *dupn(const char *s, size_t n) {
   char *d = malloc(n + 1);
   if (d) {
@@ -163,24 +186,14 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
     if (n == cap) {
       if (cap >= limit)
         break; /* the reader below reports the record too long */
-      size_t ncap = cap * 2 < limit ? cap * 2 : limit;
-      unsigned char *t = realloc(buf, ncap);
-      if (!t) {
-        st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      if ((st = grow(&buf, &cap, cap * 2 < limit ? cap * 2 : limit, err)))
         goto done;
-      }
-      buf = t;
-      cap = ncap;
     }
-    ssize_t got = read(p->fd, buf + n, cap - n);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0) {
-      st = err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+    size_t got = 0;
+    if ((st = read_some(p->fd, buf + n, cap - n, &got, err)))
       goto done;
-    }
     eof = got == 0;
-    n += (size_t)got;
+    n += got;
     if (boundary_next(&s, buf + scanned, n - scanned, eof, 1) != BOUNDARY_NONE)
       break;
     scanned = n;
@@ -584,15 +597,11 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
         len += k;
         continue;
       }
-      ssize_t r = read(p->fd, buf + len, cap - len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0) {
-        st = err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+      size_t r = 0;
+      if ((st = read_some(p->fd, buf + len, cap - len, &r, err)))
         goto done;
-      }
       eof = r == 0;
-      len += (size_t)r;
+      len += r;
     }
     if (eof && len == 0)
       break;
@@ -606,13 +615,8 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
         goto done;
       }
       size_t ncap = cap * 2 - grow_base > max_rec + grow_base ? max_rec + grow_base : cap * 2;
-      unsigned char *t = realloc(buf, ncap);
-      if (!t) {
-        st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      if ((st = grow(&buf, &cap, ncap, err)))
         goto done;
-      }
-      buf = t;
-      cap = ncap;
       continue;
     }
     size_t rest = len - cut;

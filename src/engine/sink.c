@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fit_impl.h"
 #include "internal.h"
 
 /* ---- the accumulator ---- */
@@ -137,12 +138,6 @@ static const csvreg_sink_type split_type = {"split", split_create, split_add, sp
                                             split_free_sink};
 
 const csvreg_sink_type *csvreg_sink_split(void) { return &split_type; }
-
-size_t csvreg_split_nparts(const csvreg_split *s) { return s ? s->nparts : 0; }
-
-const csvreg_accum *csvreg_split_part(const csvreg_split *s, size_t k) {
-  return s && k < s->nparts ? s->parts[k] : NULL;
-}
 
 csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvreg_accum *all,
                                           csvreg_error *err) {

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fit_impl.h"
 #include "internal.h"
 #include "linalg.h"
 
@@ -37,7 +38,7 @@ csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, c
   if (!a || !fit || !out)
     return err_set(err, CSVREG_E_USAGE, "score: NULL argument");
   const size_t p = accum_nterms(a), ic = (size_t)accum_intercept(a);
-  if (fit->nterms != p + ic || fit->intercept != accum_intercept(a) || !fit->target ||
+  if (fit->s.nterms != p + ic || fit->s.intercept != accum_intercept(a) || !fit->target ||
       strcmp(fit->target, accum_target_name(a)) != 0)
     return err_set(err, CSVREG_E_USAGE, "score: the fit and the accumulator have other terms");
   for (size_t j = 0; j < p; j++)
@@ -63,4 +64,23 @@ csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, c
   out->tss = tss;
   out->r_squared = isfinite(tss) && tss > 0 ? 1.0 - sse / tss : NAN;
   return CSVREG_OK;
+}
+
+void csvreg_scores_mean(const csvreg_score *scores, size_t n, csvreg_score *mean) {
+  double s[3] = {0, 0, 0};
+  size_t c[3] = {0, 0, 0};
+  memset(mean, 0, sizeof *mean);
+  for (size_t f = 0; f < n; f++) {
+    const csvreg_score *sc = &scores[f];
+    double x[3] = {sc->mse, sc->rmse, sc->r_squared};
+    for (int i = 0; i < 3; i++)
+      if (isfinite(x[i]))
+        s[i] += x[i], c[i]++;
+    mean->n += sc->n;
+    mean->sum_w += sc->sum_w;
+  }
+  mean->mse = c[0] ? s[0] / (double)c[0] : NAN;
+  mean->rmse = c[1] ? s[1] / (double)c[1] : NAN;
+  mean->r_squared = c[2] ? s[2] / (double)c[2] : NAN;
+  mean->sse = mean->tss = NAN;
 }

@@ -15,6 +15,7 @@
 
 #include <Rmath.h>
 
+#include "fit_impl.h"
 #include "internal.h"
 #include "linalg.h"
 
@@ -26,18 +27,35 @@ void csvreg_solve_options_init(csvreg_solve_options *o) {
 void csvreg_fit_free(csvreg_fit *f) {
   if (!f)
     return;
-  if (f->terms)
-    for (size_t j = 0; j < f->nterms; j++)
-      free((char *)f->terms[j].name);
+  if (f->term_names)
+    for (size_t j = 0; j < f->s.nterms; j++)
+      free(f->term_names[j]);
   if (f->input_names)
-    for (size_t k = 0; k < f->ninputs; k++)
-      free((char *)f->input_names[k]);
+    for (size_t k = 0; k < f->s.ninputs; k++)
+      free(f->input_names[k]);
+  free(f->term_names);
   free(f->terms);
-  free((char *)f->target);
-  free((void *)f->input_names);
-  free((void *)f->na_by_input);
+  free(f->target);
+  free(f->input_names);
+  free(f->na_by_input);
   free(f->xtx_inv);
   free(f);
+}
+
+const csvreg_fit_summary *csvreg_fit_get_summary(const csvreg_fit *f) { return &f->s; }
+const char *csvreg_fit_target(const csvreg_fit *f) { return f->target; }
+const csvreg_term *csvreg_fit_term(const csvreg_fit *f, size_t i) {
+  return i < f->s.nterms ? &f->terms[i] : NULL;
+}
+const char *csvreg_fit_input_name(const csvreg_fit *f, size_t k) {
+  return k < f->s.ninputs ? f->input_names[k] : NULL;
+}
+uint64_t csvreg_fit_input_na(const csvreg_fit *f, size_t k) {
+  return k < f->s.ninputs ? f->na_by_input[k] : 0;
+}
+double csvreg_fit_xtx_inv(const csvreg_fit *f, size_t i, size_t j) {
+  size_t n = f->s.nterms;
+  return i < n && j < n ? f->xtx_inv[j * n + i] : NAN;
 }
 
 static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_error *err) {
@@ -46,21 +64,23 @@ static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_e
   csvreg_fit *f = calloc(1, sizeof *f);
   if (!f)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  f->nterms = nc;
-  f->ninputs = ninputs;
+  f->s.nterms = nc;
+  f->s.ninputs = ninputs;
   f->terms = calloc(nc, sizeof *f->terms);
+  f->term_names = calloc(nc, sizeof *f->term_names);
   f->xtx_inv = malloc(nc * nc * sizeof *f->xtx_inv);
   f->input_names = calloc(ninputs ? ninputs : 1, sizeof *f->input_names);
-  uint64_t *na = calloc(ninputs ? ninputs : 1, sizeof *na);
-  f->na_by_input = na;
-  int ok =
-      f->terms && f->xtx_inv && f->input_names && na && (f->target = xstrdup(accum_target_name(a)));
-  for (size_t j = 0; ok && j < nc; j++)
-    ok = (f->terms[j].name = xstrdup(ic && j == 0 ? "(Intercept)" : accum_term_name(a, j - ic))) !=
-         NULL;
+  f->na_by_input = calloc(ninputs ? ninputs : 1, sizeof *f->na_by_input);
+  int ok = f->terms && f->term_names && f->xtx_inv && f->input_names && f->na_by_input &&
+           (f->target = xstrdup(accum_target_name(a)));
+  for (size_t j = 0; ok && j < nc; j++) {
+    f->term_names[j] = xstrdup(ic && j == 0 ? "(Intercept)" : accum_term_name(a, j - ic));
+    f->terms[j].name = f->term_names[j];
+    ok = f->term_names[j] != NULL;
+  }
   for (size_t k = 0; ok && k < ninputs; k++) {
-    ok = (((const char **)f->input_names)[k] = xstrdup(accum_input_name(a, k))) != NULL;
-    na[k] = accum_na_by_input(a)[k];
+    ok = (f->input_names[k] = xstrdup(accum_input_name(a, k))) != NULL;
+    f->na_by_input[k] = accum_na_by_input(a)[k];
   }
   if (!ok) {
     csvreg_fit_free(f);
@@ -73,47 +93,47 @@ static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_e
 /* R's summary.lm, confint.lm and logLik.lm from the solved kernel. */
 static void fill_stats(csvreg_fit *f, const accum_totals *a, const solved *sv) {
   const double n = (double)a->counts.used, rank = (double)sv->rank;
-  const double dfi = f->intercept ? 1.0 : 0.0;
+  const double dfi = f->s.intercept ? 1.0 : 0.0;
   const double df = n - rank;
-  f->df_residual = df;
-  f->rss = sv->rss;
-  f->tss = sv->mss + sv->rss;
+  f->s.df_residual = df;
+  f->s.rss = sv->rss;
+  f->s.tss = sv->mss + sv->rss;
   double s2 = df > 0 ? sv->rss / df : NAN;
-  f->residual_sd = sqrt(s2);
-  double alpha = (1.0 - f->level) / 2.0;
+  f->s.residual_sd = sqrt(s2);
+  double alpha = (1.0 - f->s.level) / 2.0;
   /* confint.lm: est + se * qt(c(a, 1 - a), df) */
   double qlo = df > 0 ? qt(alpha, df, 1, 0) : NAN, qhi = df > 0 ? qt(1.0 - alpha, df, 1, 0) : NAN;
-  for (size_t j = 0; j < f->nterms; j++) {
+  for (size_t j = 0; j < f->s.nterms; j++) {
     csvreg_term *t = &f->terms[j];
     t->aliased = sv->aliased[j];
     t->estimate = sv->coef[j];
-    double v = sv->cov[j * f->nterms + j];
+    double v = sv->cov[j * f->s.nterms + j];
     t->std_error = t->aliased ? NAN : sqrt(v * s2);
     t->t_value = t->estimate / t->std_error;
     t->p_value = df > 0 && !isnan(t->t_value) ? 2.0 * pt(fabs(t->t_value), df, 0, 0) : NAN;
     t->ci_lower = t->estimate + t->std_error * qlo;
     t->ci_upper = t->estimate + t->std_error * qhi;
   }
-  for (size_t i = 0; i < f->nterms * f->nterms; i++)
+  for (size_t i = 0; i < f->s.nterms * f->s.nterms; i++)
     f->xtx_inv[i] = sv->cov[i];
   double mss = sv->mss, rss = sv->rss;
-  f->r_squared = mss / (mss + rss);
-  f->adj_r_squared = df > 0 ? 1.0 - (1.0 - f->r_squared) * ((n - dfi) / df) : NAN;
-  f->f_df1 = rank - dfi;
-  f->f_df2 = df;
-  if (f->f_df1 > 0 && df > 0) {
-    f->f_statistic = (mss / f->f_df1) / s2;
-    f->f_p_value = pf(f->f_statistic, f->f_df1, df, 0, 0);
+  f->s.r_squared = mss / (mss + rss);
+  f->s.adj_r_squared = df > 0 ? 1.0 - (1.0 - f->s.r_squared) * ((n - dfi) / df) : NAN;
+  f->s.f_df1 = rank - dfi;
+  f->s.f_df2 = df;
+  if (f->s.f_df1 > 0 && df > 0) {
+    f->s.f_statistic = (mss / f->s.f_df1) / s2;
+    f->s.f_p_value = pf(f->s.f_statistic, f->s.f_df1, df, 0, 0);
   } else {
-    f->f_statistic = f->f_p_value = NAN;
+    f->s.f_statistic = f->s.f_p_value = NAN;
   }
   /* logLik.lm: 0.5 * (sum(log w) - N (log(2 pi) + 1 - log(N) + log(sum(w r^2)))) */
-  f->log_likelihood =
+  f->s.log_likelihood =
       0.5 * (a->sum_log_w - n * (log(2.0 * 3.14159265358979323846) + 1.0 - log(n) + log(rss)));
-  f->aic = -2.0 * f->log_likelihood + 2.0 * (rank + 1.0);
-  f->bic = -2.0 * f->log_likelihood + log(n) * (rank + 1.0);
-  f->condition_number = sv->cond;
-  f->digits = sv->digits;
+  f->s.aic = -2.0 * f->s.log_likelihood + 2.0 * (rank + 1.0);
+  f->s.bic = -2.0 * f->s.log_likelihood + log(n) * (rank + 1.0);
+  f->s.condition_number = sv->cond;
+  f->s.digits = sv->digits;
 }
 
 csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
@@ -141,7 +161,7 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
   csvreg_status st = fit_alloc(a, &f, err);
   if (st)
     return st;
-  const size_t nc = f->nterms;
+  const size_t nc = f->s.nterms;
   solved sv;
   memset(&sv, 0, sizeof sv);
   int *aliased = calloc(nc, sizeof *aliased);
@@ -155,13 +175,13 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
   }
   if ((st = accum_solve_kernel(a, o->tol, &sv, err)))
     goto done;
-  f->solver = csvreg_accum_solver(a);
-  f->intercept = accum_intercept(a);
-  f->weighted = tot.weighted;
-  f->counts = tot.counts;
-  f->rank = sv.rank;
-  f->level = o->level;
-  f->tol = o->tol;
+  f->s.solver = csvreg_accum_solver(a);
+  f->s.intercept = accum_intercept(a);
+  f->s.weighted = tot.weighted;
+  f->s.counts = tot.counts;
+  f->s.rank = sv.rank;
+  f->s.level = o->level;
+  f->s.tol = o->tol;
   fill_stats(f, &tot, &sv);
   for (size_t j = 0; j < nc; j++)
     if (!f->terms[j].aliased && !isfinite(f->terms[j].estimate)) {
@@ -172,11 +192,11 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
    * finite estimates whose variances overflow or underflow: with residual
    * degrees of freedom a kept term's standard error is finite and > 0, so
    * anything else is refused rather than printed as a silently wrong table. */
-  if (f->df_residual > 0 && !(f->rss >= 0 && isfinite(f->rss)))
+  if (f->s.df_residual > 0 && !(f->s.rss >= 0 && isfinite(f->s.rss)))
     st = err_set(err, CSVREG_E_NUMERIC,
                  "the residual sum of squares is not finite: the values are too large; rescale "
                  "the data");
-  for (size_t j = 0; !st && f->df_residual > 0 && f->rss > 0 && j < nc; j++)
+  for (size_t j = 0; !st && f->s.df_residual > 0 && f->s.rss > 0 && j < nc; j++)
     if (!f->terms[j].aliased && !(f->terms[j].std_error > 0 && isfinite(f->terms[j].std_error)))
       st = err_set(err, CSVREG_E_NUMERIC,
                    "the standard error of '%s' is out of floating-point range: the values are "

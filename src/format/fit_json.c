@@ -11,8 +11,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "fit_impl.h"
 #include "internal.h"
 #include "json_mem.h"
+#include "json_str.h"
 
 /* Builders that remember a failure (out of memory) instead of checking each call. */
 typedef struct jb {
@@ -22,23 +24,6 @@ typedef struct jb {
 static void put(jb *b, json_t *obj, const char *key, json_t *v) {
   if (!v || json_object_set_new(obj, key, v) != 0)
     b->failed = 1;
-}
-
-/* jansson insists on UTF-8; a column name in another encoding keeps its ASCII
- * bytes and shows '?' for the others rather than failing the whole report. */
-static json_t *jstr(const char *s) {
-  json_t *v = json_string(s);
-  if (v || !s)
-    return v;
-  char *copy = xstrdup(s);
-  if (!copy)
-    return NULL;
-  for (char *p = copy; *p; p++)
-    if ((unsigned char)*p >= 0x80)
-      *p = '?';
-  v = json_string(copy);
-  free(copy);
-  return v;
 }
 
 static void put_real(jb *b, json_t *obj, const char *key, double v) {
@@ -55,7 +40,7 @@ static json_t *term_json(jb *b, const csvreg_term *t) {
     b->failed = 1;
     return NULL;
   }
-  put(b, o, "name", jstr(t->name));
+  put(b, o, "name", csvreg__json_str(t->name));
   put_real(b, o, "estimate", t->estimate);
   put_real(b, o, "std_error", t->std_error);
   put_real(b, o, "t_value", t->t_value);
@@ -67,7 +52,7 @@ static json_t *term_json(jb *b, const csvreg_term *t) {
 }
 
 static json_t *fit_object(jb *b, const csvreg_fit *f) {
-  const csvreg_counts *k = &f->counts;
+  const csvreg_counts *k = &f->s.counts;
   json_t *o = json_object();
   if (!o) {
     b->failed = 1;
@@ -84,8 +69,8 @@ static json_t *fit_object(jb *b, const csvreg_fit *f) {
   put(b, o, "dropped", dropped);
   json_t *by_col = json_object();
   if (by_col)
-    for (size_t i = 0; i < f->ninputs; i++) {
-      json_t *name = jstr(f->input_names[i]); /* a key must be UTF-8 too */
+    for (size_t i = 0; i < f->s.ninputs; i++) {
+      json_t *name = csvreg__json_str(f->input_names[i]); /* a key must be UTF-8 too */
       if (!name) {
         b->failed = 1;
         continue;
@@ -95,48 +80,87 @@ static json_t *fit_object(jb *b, const csvreg_fit *f) {
     }
   put(b, o, "missing_by_column", by_col);
   put_count(b, o, "n_read", k->records);
-  put_real(b, o, "df_residual", f->df_residual);
-  put_count(b, o, "rank", f->rank);
-  put(b, o, "target", jstr(f->target ? f->target : ""));
-  put(b, o, "intercept", json_boolean(f->intercept));
-  put(b, o, "weighted", json_boolean(f->weighted));
+  put_real(b, o, "df_residual", f->s.df_residual);
+  put_count(b, o, "rank", f->s.rank);
+  put(b, o, "target", csvreg__json_str(f->target ? f->target : ""));
+  put(b, o, "intercept", json_boolean(f->s.intercept));
+  put(b, o, "weighted", json_boolean(f->s.weighted));
   json_t *terms = json_array();
   if (terms)
-    for (size_t i = 0; i < f->nterms; i++) {
+    for (size_t i = 0; i < f->s.nterms; i++) {
       json_t *t = term_json(b, &f->terms[i]);
       if (!t || json_array_append_new(terms, t) != 0)
         b->failed = 1;
     }
   put(b, o, "terms", terms);
-  put_real(b, o, "residual_sd", f->residual_sd);
-  put_real(b, o, "rss", f->rss);
-  put_real(b, o, "tss", f->tss);
-  put_real(b, o, "r_squared", f->r_squared);
-  put_real(b, o, "adj_r_squared", f->adj_r_squared);
-  put_real(b, o, "f_statistic", f->f_statistic);
-  put_real(b, o, "f_df1", f->f_df1);
-  put_real(b, o, "f_df2", f->f_df2);
-  put_real(b, o, "f_p_value", f->f_p_value);
-  put_real(b, o, "log_likelihood", f->log_likelihood);
-  put_real(b, o, "aic", f->aic);
-  put_real(b, o, "bic", f->bic);
-  put_real(b, o, "condition_number", f->condition_number);
-  put_real(b, o, "digits", f->digits);
-  put_real(b, o, "level", f->level);
-  put_real(b, o, "tol", f->tol);
-  put(b, o, "solver", json_string(csvreg_solver_name(f->solver)));
+  put_real(b, o, "residual_sd", f->s.residual_sd);
+  put_real(b, o, "rss", f->s.rss);
+  put_real(b, o, "tss", f->s.tss);
+  put_real(b, o, "r_squared", f->s.r_squared);
+  put_real(b, o, "adj_r_squared", f->s.adj_r_squared);
+  put_real(b, o, "f_statistic", f->s.f_statistic);
+  put_real(b, o, "f_df1", f->s.f_df1);
+  put_real(b, o, "f_df2", f->s.f_df2);
+  put_real(b, o, "f_p_value", f->s.f_p_value);
+  put_real(b, o, "log_likelihood", f->s.log_likelihood);
+  put_real(b, o, "aic", f->s.aic);
+  put_real(b, o, "bic", f->s.bic);
+  put_real(b, o, "condition_number", f->s.condition_number);
+  put_real(b, o, "digits", f->s.digits);
+  put_real(b, o, "level", f->s.level);
+  put_real(b, o, "tol", f->s.tol);
+  put(b, o, "solver", json_string(csvreg_solver_name(f->s.solver)));
   put(b, o, "version", json_string(csvreg_version()));
   return o;
 }
 
-csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err) {
-  if (!f || !out)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_fit_to_json: NULL argument");
+static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *score_json(const csvreg_score *s) {
+  return json_pack("{s:I, s:o, s:o, s:o, s:o}", "n", (json_int_t)s->n, "sum_w", jnum(s->sum_w),
+                   "mse", jnum(s->mse), "rmse", jnum(s->rmse), "r_squared", jnum(s->r_squared));
+}
+
+/* The "holdout" or "cv" member of a validated fit's report. */
+static json_t *validation_json(const csvreg_split_options *so, const csvreg_score *scores,
+                               size_t nscores) {
+  if (so->folds == 0) {
+    json_t *val = nscores ? score_json(&scores[0]) : NULL;
+    if (val && (json_object_set_new(val, "fraction", json_real(so->fraction)) ||
+                json_object_set_new(val, "seed", json_integer((json_int_t)so->seed)))) {
+      json_decref(val);
+      return NULL;
+    }
+    return val;
+  }
+  json_t *folds = json_array();
+  for (size_t f = 0; folds && f < nscores; f++) {
+    json_t *sf = score_json(&scores[f]);
+    if (!sf || json_object_set_new(sf, "fold", json_integer((json_int_t)(f + 1))) ||
+        json_array_append_new(folds, sf)) {
+      json_decref(folds);
+      folds = NULL;
+    }
+  }
+  csvreg_score mean;
+  csvreg_scores_mean(scores, nscores, &mean);
+  return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "k", (json_int_t)so->folds, "seed",
+                   (json_int_t)so->seed, "folds", folds, "mean_mse", jnum(mean.mse), "mean_rmse",
+                   jnum(mean.rmse), "mean_r_squared", jnum(mean.r_squared));
+}
+
+csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_split_options *so,
+                                           const csvreg_score *scores, size_t nscores, char **out,
+                                           csvreg_error *err) {
+  if (!f || !out || (so && nscores && !scores))
+    return err_set(err, CSVREG_E_USAGE, "csvreg_fit_to_json_validated: NULL argument");
   *out = NULL;
   /* jstr's fallback must not turn a name that failed to allocate into '?'s. */
   unsigned long mark = json_mem_failures();
   jb b = {0};
   json_t *o = fit_object(&b, f);
+  if (o && so)
+    put(&b, o, so->folds == 0 ? "holdout" : "cv", validation_json(so, scores, nscores));
   if (o && !b.failed)
     *out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
   json_decref(o);
@@ -147,4 +171,8 @@ csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *
   if (!*out)
     return err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
   return CSVREG_OK;
+}
+
+csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err) {
+  return csvreg_fit_to_json_validated(f, NULL, NULL, 0, out, err);
 }

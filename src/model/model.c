@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "linalg.h"
+#include "fit_impl.h"
 #include "internal.h"
 #include "json_mem.h"
 #include "model_impl.h"
@@ -92,31 +93,13 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
   return CSVREG_OK;
 }
 
-/* A deep copy through the exact state text: one code path for copies and files. */
-static csvreg_status accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
-  *out = NULL;
-  unsigned long mark = json_mem_failures(); /* see json_mem.c */
-  csvreg_status st = state_check_names(a, err);
-  json_t *o = st ? NULL : state_to_json(a);
-  if (!st && !o)
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
-  if (!st)
-    st = state_from_json(o, out, err);
-  json_decref(o);
-  if ((st = json_mem_check(mark, st, err))) {
-    csvreg_accum_free(*out);
-    *out = NULL;
-  }
-  return st;
-}
-
 csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
                                const csvreg_model_options *o, csvreg_error *err) {
   if (!out || !a || !o)
     return err_set(err, CSVREG_E_USAGE, "model_new: NULL argument");
   *out = NULL;
   csvreg_accum *copy;
-  csvreg_status st = accum_copy(a, &copy, err);
+  csvreg_status st = csvreg_accum_copy(a, &copy, err);
   return st ? st : model_make(out, copy, o, err);
 }
 
@@ -142,16 +125,17 @@ static json_t *spec_json(const csvreg_model *m) {
     bad = json_array_append_new(
         inputs, json_pack("{s:s, s:s}", "name", sp->inputs[k], "role", input_role(sp, k)));
   for (size_t t = 0; !bad && t < sp->nterms; t++)
-    bad = json_array_append_new(terms, json_pack("{s:s, s:[s]}", "name", accum_term_name(m->accum, t),
-                                                 "inputs", sp->inputs[sp->term_input[t]]));
+    bad =
+        json_array_append_new(terms, json_pack("{s:s, s:[s]}", "name", accum_term_name(m->accum, t),
+                                               "inputs", sp->inputs[sp->term_input[t]]));
   if (bad) {
     json_decref(inputs);
     json_decref(terms);
     return NULL;
   }
   return json_pack("{s:o, s:s, s:o, s:b, s:o}", "inputs", inputs, "target", sp->inputs[sp->target],
-                   "weights", json_string_or_null(m->weights), "intercept", accum_intercept(m->accum),
-                   "terms", terms);
+                   "weights", json_string_or_null(m->weights), "intercept",
+                   accum_intercept(m->accum), "terms", terms);
 }
 
 /* "reader": how the training input was read, which predict and eval follow. */
@@ -224,10 +208,10 @@ static csvreg_status check_fit(const csvreg_model *m, const json_t *fit, csvreg_
   const csvreg_fit *f = m->fit;
   json_t *terms = json_object_get(fit, "terms");
   json_t *n = json_object_get(fit, "n");
-  if (!json_is_array(terms) || json_array_size(terms) != f->nterms || !json_is_integer(n) ||
-      (uint64_t)json_integer_value(n) != f->counts.used)
+  if (!json_is_array(terms) || json_array_size(terms) != f->s.nterms || !json_is_integer(n) ||
+      (uint64_t)json_integer_value(n) != f->s.counts.used)
     return bad(err, "the fit report does not match the state (terms or n)");
-  for (size_t j = 0; j < f->nterms; j++) {
+  for (size_t j = 0; j < f->s.nterms; j++) {
     json_t *t = json_array_get(terms, j);
     const char *name = json_string_value(json_object_get(t, "name"));
     json_t *est = json_object_get(t, "estimate");

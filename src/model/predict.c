@@ -16,13 +16,14 @@
 
 #include <Rmath.h>
 
+#include "fit_impl.h"
 #include "internal.h"
 #include "linalg.h"
 #include "model_impl.h"
 
 csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err) {
   const csvreg_fit *f = m->fit;
-  const size_t nc = f->nterms;
+  const size_t nc = f->s.nterms;
   size_t rank = 0;
   m->kept = malloc((nc ? nc : 1) * sizeof *m->kept);
   if (!m->kept)
@@ -64,7 +65,7 @@ csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double
       return err_set(err, CSVREG_E_USAGE, "predict: an interval needs lower and upper");
     if (!(level > 0 && level < 1))
       return err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", level);
-    if (!(f->df_residual > 0) || !isfinite(f->residual_sd))
+    if (!(f->s.df_residual > 0) || !isfinite(f->s.residual_sd))
       return err_set(err, CSVREG_E_NUMERIC,
                      "the model has no residual degrees of freedom: no intervals");
     if (!m->u)
@@ -89,8 +90,8 @@ csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double
   double *v = malloc(rank * (n < PREDICT_BLOCK ? n : PREDICT_BLOCK) * sizeof *v);
   if (!v)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  double s2 = f->residual_sd * f->residual_sd;
-  double tq = qt((1.0 - level) / 2.0, f->df_residual, 1, 0); /* negative, as R's tfrac */
+  double s2 = f->s.residual_sd * f->s.residual_sd;
+  double tq = qt((1.0 - level) / 2.0, f->s.df_residual, 1, 0); /* negative, as R's tfrac */
   for (size_t i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
     size_t nb = n - i0 < PREDICT_BLOCK ? n - i0 : PREDICT_BLOCK;
     /* V (rank x nb): the shifted rows, one per column. */

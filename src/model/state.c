@@ -306,15 +306,41 @@ csvreg_status state_check_names(const csvreg_accum *a, csvreg_error *err) {
                  "column name \"%s\" is not valid UTF-8: a state or model file cannot hold it", q);
 }
 
+/* The checked state object of `a`, for a copy or a file. */
+static csvreg_status checked_json(const csvreg_accum *a, json_t **out, csvreg_error *err) {
+  csvreg_status st = state_check_names(a, err);
+  if (st)
+    return st;
+  if (!(*out = state_to_json(a)))
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return CSVREG_OK;
+}
+
+/* A deep copy through the exact state object: one code path for copies and
+ * files. jansson's out of memory is told from a bad name (json_mem.c). */
+csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
+  if (!a || !out)
+    return err_set(err, CSVREG_E_USAGE, "accum_copy: NULL argument");
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
+  json_t *o = NULL;
+  csvreg_status st = checked_json(a, &o, err);
+  if (!st)
+    st = state_from_json(o, out, err);
+  json_decref(o);
+  if ((st = json_mem_check(mark, st, err))) {
+    csvreg_accum_free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
 static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, char **out,
                                 csvreg_error *err) {
-  csvreg_status cst = state_check_names(a, err);
-  if (cst)
-    return cst;
-  json_t *o = state_to_json(a);
-  if (!o)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  csvreg_status st = CSVREG_OK;
+  json_t *o = NULL;
+  csvreg_status st = checked_json(a, &o, err);
+  if (st)
+    return st;
   if (meta_json) {
     json_error_t je;
     json_t *meta = json_loads(meta_json, 0, &je);

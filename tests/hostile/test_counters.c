@@ -70,15 +70,15 @@ static void doubling(csvreg_solver solver, int weighted) {
 
   csvreg_fit *f = NULL;
   assert_int_equal(csvreg_accum_solve(a, NULL, &f, &err), CSVREG_OK);
-  assert_true(f->counts.used == used1 << k);
+  assert_true(csvreg_fit_get_summary(f)->counts.used == used1 << k);
   /* df = n - 2, exact in a double (n < 2^53). */
-  assert_true(f->df_residual == (double)(used1 << k) - 2.0);
+  assert_true(csvreg_fit_get_summary(f)->df_residual == (double)(used1 << k) - 2.0);
   for (size_t j = 0; j < 2; j++)
-    assert_true(fabs(f->terms[j].estimate - f1->terms[j].estimate) <=
-                1e-9 * fabs(f1->terms[j].estimate));
+    assert_true(fabs(csvreg_fit_term(f, j)->estimate - csvreg_fit_term(f1, j)->estimate) <=
+                1e-9 * fabs(csvreg_fit_term(f1, j)->estimate));
   /* k doublings scale the RSS and X'WX alike, so SE_1 / SE_k is
    * sqrt((n_k - 2) / (n_1 - 2)): finite, not 0, not NaN. */
-  double ratio = f1->terms[1].std_error / f->terms[1].std_error;
+  double ratio = csvreg_fit_term(f1, 1)->std_error / csvreg_fit_term(f, 1)->std_error;
   double want = sqrt(((double)(used1 << k) - 2.0) / ((double)used1 - 2.0));
   assert_true(isfinite(ratio) && ratio > 0);
   assert_true(fabs(ratio - want) <= 1e-6 * want);

@@ -36,8 +36,8 @@ static void make_data(double *x, double *y, double *w) {
   }
 }
 
-static csvreg_accum *fitted(csvreg_solver solver, const double *x, const double *y,
-                            const double *w, size_t from, size_t to) {
+static csvreg_accum *fitted(csvreg_solver solver, const double *x, const double *y, const double *w,
+                            size_t from, size_t to) {
   csvreg_accum *a = NULL;
   const char *names[P] = {"a", "b", "c"};
   assert_int_equal(csvreg_accum_new(&a, solver, P, 1, names, "y", NULL), CSVREG_OK);
@@ -45,8 +45,7 @@ static csvreg_accum *fitted(csvreg_solver solver, const double *x, const double 
     double row[P];
     for (size_t j = 0; j < P; j++)
       row[j] = x[j * N + i];
-    assert_int_equal(csvreg_accum_add_rows(a, 1, row, 1, &y[i], w ? &w[i] : NULL, NULL),
-                     CSVREG_OK);
+    assert_int_equal(csvreg_accum_add_rows(a, 1, row, 1, &y[i], w ? &w[i] : NULL, NULL), CSVREG_OK);
   }
   return a;
 }
@@ -74,18 +73,21 @@ static void roundtrip(csvreg_solver solver, int weighted) {
   const csvreg_fit *f1 = csvreg_model_fit(m), *f2 = csvreg_model_fit(m2);
   csvreg_fit *direct = NULL;
   assert_int_equal(csvreg_accum_solve(a, NULL, &direct, &err), CSVREG_OK);
-  for (size_t j = 0; j < f1->nterms; j++) {
-    assert_memory_equal(&f1->terms[j].estimate, &f2->terms[j].estimate, sizeof(double));
-    assert_memory_equal(&f1->terms[j].estimate, &direct->terms[j].estimate, sizeof(double));
+  for (size_t j = 0; j < csvreg_fit_get_summary(f1)->nterms; j++) {
+    assert_memory_equal(&csvreg_fit_term(f1, j)->estimate, &csvreg_fit_term(f2, j)->estimate,
+                        sizeof(double));
+    assert_memory_equal(&csvreg_fit_term(f1, j)->estimate, &csvreg_fit_term(direct, j)->estimate,
+                        sizeof(double));
   }
-  assert_memory_equal(&f1->residual_sd, &f2->residual_sd, sizeof(double));
+  assert_memory_equal(&csvreg_fit_get_summary(f1)->residual_sd,
+                      &csvreg_fit_get_summary(f2)->residual_sd, sizeof(double));
   static double p1[N], p2[N], l1[N], l2[N], u1[N], u2[N];
-  assert_int_equal(csvreg_model_predict(m, N, x, N, CSVREG_INTERVAL_PREDICTION, 0.95, p1, l1, u1,
-                                        &err),
-                   CSVREG_OK);
-  assert_int_equal(csvreg_model_predict(m2, N, x, N, CSVREG_INTERVAL_PREDICTION, 0.95, p2, l2, u2,
-                                        &err),
-                   CSVREG_OK);
+  assert_int_equal(
+      csvreg_model_predict(m, N, x, N, CSVREG_INTERVAL_PREDICTION, 0.95, p1, l1, u1, &err),
+      CSVREG_OK);
+  assert_int_equal(
+      csvreg_model_predict(m2, N, x, N, CSVREG_INTERVAL_PREDICTION, 0.95, p2, l2, u2, &err),
+      CSVREG_OK);
   assert_memory_equal(p1, p2, sizeof p1);
   assert_memory_equal(l1, l2, sizeof l1);
   assert_memory_equal(u1, u2, sizeof u1);
@@ -127,13 +129,23 @@ static void score_case(csvreg_solver solver, int weighted) {
   csvreg_accum *held = fitted(solver, x, y, weighted ? w : NULL, 350, N);
   csvreg_fit *fit = NULL;
   assert_int_equal(csvreg_accum_solve(train, NULL, &fit, NULL), CSVREG_OK);
+  /* The unscaled covariance is symmetric and gives the standard errors. */
+  const csvreg_fit_summary *fs = csvreg_fit_get_summary(fit);
+  for (size_t i = 0; i < fs->nterms; i++) {
+    double se = fs->residual_sd * sqrt(csvreg_fit_xtx_inv(fit, i, i));
+    assert_true(fabs(se - csvreg_fit_term(fit, i)->std_error) <= 1e-12 * se);
+    for (size_t j = 0; j < i; j++)
+      assert_true(csvreg_fit_xtx_inv(fit, i, j) == csvreg_fit_xtx_inv(fit, j, i));
+  }
+  assert_true(isnan(csvreg_fit_xtx_inv(fit, fs->nterms, 0)));
+  assert_null(csvreg_fit_term(fit, fs->nterms));
   csvreg_score sc;
   assert_int_equal(csvreg_accum_score(held, fit, &sc, NULL), CSVREG_OK);
   double sse = 0, sw = 0, swy = 0;
   for (size_t i = 350; i < N; i++) {
-    double wi = weighted ? w[i] : 1.0, r = y[i] - fit->terms[0].estimate;
+    double wi = weighted ? w[i] : 1.0, r = y[i] - csvreg_fit_term(fit, 0)->estimate;
     for (size_t j = 0; j < P; j++)
-      r -= fit->terms[1 + j].estimate * x[j * N + i];
+      r -= csvreg_fit_term(fit, 1 + j)->estimate * x[j * N + i];
     sse += wi * r * r;
     sw += wi;
     swy += wi * y[i];
@@ -176,9 +188,9 @@ static void test_split_chunks(void **state) {
     csvreg_chunk *c = NULL;
     csvreg_accum *parts[3] = {NULL, NULL, NULL};
     assert_int_equal(csvreg_reader_open(&r, "model_gen.csv", &ro, NULL), CSVREG_OK);
-    assert_int_equal(csvreg_spec_new(&s, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r),
-                                     &so, NULL),
-                     CSVREG_OK);
+    assert_int_equal(
+        csvreg_spec_new(&s, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), &so, NULL),
+        CSVREG_OK);
     assert_int_equal(csvreg_chunk_new(&c, s, sizes[t], NULL), CSVREG_OK);
     for (int k = 0; k < 3; k++)
       assert_int_equal(csvreg_accum_new_for_spec(&parts[k], s, CSVREG_SOLVER_QR, NULL), CSVREG_OK);
@@ -232,10 +244,10 @@ static void test_evaluator_pieces(void **state) {
   csvreg_evaluator_result(b, &mb);
   assert_int_equal(ma.n, N);
   assert_int_equal(ma.n_zero_y, 1);
-  double va[] = {ma.mse, ma.mae, ma.mape, ma.max_error, ma.mean_error, ma.r_squared,
-                 ma.explained_variance};
-  double vb[] = {mb.mse, mb.mae, mb.mape, mb.max_error, mb.mean_error, mb.r_squared,
-                 mb.explained_variance};
+  double va[] = {
+      ma.mse, ma.mae, ma.mape, ma.max_error, ma.mean_error, ma.r_squared, ma.explained_variance};
+  double vb[] = {
+      mb.mse, mb.mae, mb.mape, mb.max_error, mb.mean_error, mb.r_squared, mb.explained_variance};
   for (size_t k = 0; k < sizeof va / sizeof va[0]; k++)
     assert_true(fabs(va[k] - vb[k]) <= 1e-13 * fabs(va[k]));
   double neg = -1;
@@ -248,8 +260,10 @@ static void test_evaluator_pieces(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_roundtrip_qr),       cmocka_unit_test(test_roundtrip_normal),
-      cmocka_unit_test(test_score),              cmocka_unit_test(test_split_chunks),
+      cmocka_unit_test(test_roundtrip_qr),
+      cmocka_unit_test(test_roundtrip_normal),
+      cmocka_unit_test(test_score),
+      cmocka_unit_test(test_split_chunks),
       cmocka_unit_test(test_evaluator_pieces),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,7 @@ static void test_bind_by_name(void **state) {
   assert_int_equal(csvreg_spec_ninputs(s), 2);
   assert_null(csvreg_spec_target_name(s));
   assert_string_equal(csvreg_spec_input_name(s, 0), "x1");
+  assert_string_equal(csvreg_spec_term_name(s, 1), "x2");
   assert_int_equal(csvreg_spec_input_column(s, 0), 3);
   assert_int_equal(csvreg_spec_input_column(s, 1), 1);
   csvreg_spec_free(s);

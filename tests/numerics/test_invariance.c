@@ -44,7 +44,8 @@ static double uniform(void) {
 
 static double noise(void) {
   double s = 0;
-  for (int i = 0; i < 12; i++) s += uniform();
+  for (int i = 0; i < 12; i++)
+    s += uniform();
   return s - 6.0;
 }
 
@@ -68,7 +69,8 @@ static void gen_make(gen *g, size_t n, uint64_t seed, double y0, double b4, doub
   for (size_t i = 0; i < n; i++) {
     double x1 = 10 * uniform(), x2 = 10 * uniform() - 5;
     double x3 = x1 * x2 / 10 + uniform(), x4 = 100 + 20 * uniform();
-    if (i >= far_from) x4 += offset;
+    if (i >= far_from)
+      x4 += offset;
     g->x[0 * n + i] = x1;
     g->x[1 * n + i] = x2;
     g->x[2 * n + i] = x3;
@@ -81,20 +83,23 @@ static void gen_make(gen *g, size_t n, uint64_t seed, double y0, double b4, doub
 /* Largest relative difference over coefficients, SEs and RSS (and the other
  * statistics, which follow from these). */
 static double fit_diff(const csvreg_fit *a, const csvreg_fit *b) {
-  assert_int_equal(a->nterms, b->nterms);
-  assert_int_equal(a->rank, b->rank);
-  assert_int_equal(a->counts.used, b->counts.used);
+  assert_int_equal(csvreg_fit_get_summary(a)->nterms, csvreg_fit_get_summary(b)->nterms);
+  assert_int_equal(csvreg_fit_get_summary(a)->rank, csvreg_fit_get_summary(b)->rank);
+  assert_int_equal(csvreg_fit_get_summary(a)->counts.used, csvreg_fit_get_summary(b)->counts.used);
   double d = 0;
-  for (size_t j = 0; j < a->nterms; j++) {
-    assert_int_equal(a->terms[j].aliased, b->terms[j].aliased);
-    d = fmax(d, numtest_rel(a->terms[j].estimate, b->terms[j].estimate));
-    d = fmax(d, numtest_rel(a->terms[j].std_error, b->terms[j].std_error));
+  for (size_t j = 0; j < csvreg_fit_get_summary(a)->nterms; j++) {
+    assert_int_equal(csvreg_fit_term(a, j)->aliased, csvreg_fit_term(b, j)->aliased);
+    d = fmax(d, numtest_rel(csvreg_fit_term(a, j)->estimate, csvreg_fit_term(b, j)->estimate));
+    d = fmax(d, numtest_rel(csvreg_fit_term(a, j)->std_error, csvreg_fit_term(b, j)->std_error));
   }
-  d = fmax(d, numtest_rel(a->rss, b->rss));
-  d = fmax(d, numtest_rel(a->tss, b->tss));
-  d = fmax(d, numtest_rel(a->residual_sd, b->residual_sd));
-  d = fmax(d, numtest_rel(a->r_squared, b->r_squared));
-  d = fmax(d, numtest_rel(a->log_likelihood, b->log_likelihood));
+  d = fmax(d, numtest_rel(csvreg_fit_get_summary(a)->rss, csvreg_fit_get_summary(b)->rss));
+  d = fmax(d, numtest_rel(csvreg_fit_get_summary(a)->tss, csvreg_fit_get_summary(b)->tss));
+  d = fmax(d, numtest_rel(csvreg_fit_get_summary(a)->residual_sd,
+                          csvreg_fit_get_summary(b)->residual_sd));
+  d = fmax(d,
+           numtest_rel(csvreg_fit_get_summary(a)->r_squared, csvreg_fit_get_summary(b)->r_squared));
+  d = fmax(d, numtest_rel(csvreg_fit_get_summary(a)->log_likelihood,
+                          csvreg_fit_get_summary(b)->log_likelihood));
   return d;
 }
 
@@ -110,7 +115,8 @@ static csvreg_fit *solve(const csvreg_accum *a) {
   csvreg_fit *f = NULL;
   csvreg_error err;
   csvreg_status st = csvreg_accum_solve(a, NULL, &f, &err);
-  if (st != CSVREG_OK) fail_msg("solve: %s: %s", csvreg_status_str(st), err.message);
+  if (st != CSVREG_OK)
+    fail_msg("solve: %s: %s", csvreg_status_str(st), err.message);
   return f;
 }
 
@@ -127,7 +133,7 @@ static void test_blocks(void **state) {
       assert_int_equal(
           numtest_fit(SOLVERS[s], g.n, NT, 1, g.x, g.y, wtd ? g.w : NULL, 0, NULL, &ref),
           CSVREG_OK);
-      assert_int_equal(ref->rank, NT + 1);
+      assert_int_equal(csvreg_fit_get_summary(ref)->rank, NT + 1);
       for (size_t b = 0; b < 3; b++) {
         csvreg_fit *f = NULL;
         assert_int_equal(
@@ -136,7 +142,8 @@ static void test_blocks(void **state) {
         double d = fit_diff(f, ref);
         printf("  blocks %-6s %-10s block %4zu: max rel diff %.2g\n",
                csvreg_solver_name(SOLVERS[s]), wtd ? "weighted" : "unweighted", blocks[b], d);
-        if (!(d <= 1e-12)) fail_msg("block %zu differs by %.3g > 1e-12", blocks[b], d);
+        if (!(d <= 1e-12))
+          fail_msg("block %zu differs by %.3g > 1e-12", blocks[b], d);
         csvreg_fit_free(f);
       }
       csvreg_fit_free(ref);
@@ -166,7 +173,8 @@ static csvreg_fit *sharded(const gen *g, csvreg_solver s, const double *w, const
   }
   assert_int_equal(from, g->n);
   if (how == FOLD_LEFT) {
-    for (size_t i = 1; i < k; i++) assert_int_equal(csvreg_accum_merge(acc[0], acc[i], NULL), 0);
+    for (size_t i = 1; i < k; i++)
+      assert_int_equal(csvreg_accum_merge(acc[0], acc[i], NULL), 0);
   } else if (how == FOLD_RIGHT) {
     for (size_t i = k - 1; i > 0; i--)
       assert_int_equal(csvreg_accum_merge(acc[i - 1], acc[i], NULL), 0);
@@ -176,7 +184,8 @@ static csvreg_fit *sharded(const gen *g, csvreg_solver s, const double *w, const
         assert_int_equal(csvreg_accum_merge(acc[i], acc[i + step], NULL), 0);
   }
   csvreg_fit *f = solve(acc[0]);
-  for (size_t i = 0; i < k; i++) csvreg_accum_free(acc[i]);
+  for (size_t i = 0; i < k; i++)
+    csvreg_accum_free(acc[i]);
   return f;
 }
 
@@ -204,7 +213,7 @@ static void test_shards(void **state) {
           if (!(d <= 1e-11))
             fail_msg("%zu shards, %s fold: differs by %.3g > 1e-11", nsplit[sp], FOLD_NAMES[how],
                      d);
-          assert_int_equal(f->counts.used, g.n);
+          assert_int_equal(csvreg_fit_get_summary(f)->counts.used, g.n);
           csvreg_fit_free(f);
         }
       }
@@ -234,7 +243,7 @@ static void far_shifts(double y0, double b4, const char *label) {
   for (size_t s = 0; s < 2; s++) {
     csvreg_fit *ref = NULL;
     assert_int_equal(numtest_fit(SOLVERS[s], g.n, NT, 1, g.x, g.y, NULL, 0, NULL, &ref), 0);
-    double ratio = ref->tss / ref->rss;
+    double ratio = csvreg_fit_get_summary(ref)->tss / csvreg_fit_get_summary(ref)->rss;
     int loose = SOLVERS[s] == CSVREG_SOLVER_NORMAL && ratio > 1e4;
     double tol_stat = loose ? 100 * 0x1p-52 * ratio : 1e-11, tol_coef = loose ? 1e-10 : 1e-11;
     for (int how = FOLD_LEFT; how <= FOLD_RIGHT; how++) {
@@ -243,15 +252,18 @@ static void far_shifts(double y0, double b4, const char *label) {
       double dc = 0, ds = 0;
       for (int k = 0; k < 2; k++) {
         ds = fmax(ds, fit_diff(f[k], ref)); /* everything, SEs and RSS included */
-        for (size_t j = 0; j < ref->nterms; j++)
-          dc = fmax(dc, numtest_rel(f[k]->terms[j].estimate, ref->terms[j].estimate));
+        for (size_t j = 0; j < csvreg_fit_get_summary(ref)->nterms; j++)
+          dc = fmax(dc, numtest_rel(csvreg_fit_term(f[k], j)->estimate,
+                                    csvreg_fit_term(ref, j)->estimate));
       }
       printf("  far shifts %s %-6s %-5s fold: TSS/RSS %.2g, coefficients %.2g, all %.2g "
              "(tolerances %.2g, %.2g)\n",
              label, csvreg_solver_name(SOLVERS[s]), FOLD_NAMES[how], ratio, dc, ds, tol_coef,
              tol_stat);
-      if (!(dc <= tol_coef)) fail_msg("coefficients differ by %.3g > %.3g", dc, tol_coef);
-      if (!(ds <= tol_stat)) fail_msg("SEs/RSS differ by %.3g > %.3g", ds, tol_stat);
+      if (!(dc <= tol_coef))
+        fail_msg("coefficients differ by %.3g > %.3g", dc, tol_coef);
+      if (!(ds <= tol_stat))
+        fail_msg("SEs/RSS differ by %.3g > %.3g", ds, tol_stat);
       csvreg_fit_free(f[0]);
       csvreg_fit_free(f[1]);
     }
@@ -338,25 +350,31 @@ static void test_alias_exact_sum(void **state) {
     csvreg_fit *f = NULL, *r = NULL;
     assert_int_equal(numtest_fit(SOLVERS[s], n, 4, 1, x, y, NULL, 0, NULL, &f), CSVREG_OK);
     assert_int_equal(numtest_fit(SOLVERS[s], n, 3, 1, xr, y, NULL, 0, NULL, &r), CSVREG_OK);
-    assert_int_equal(f->nterms, 5);
-    assert_int_equal(f->rank, 4);
-    assert_int_equal(f->terms[3].aliased, 1);
-    assert_true(isnan(f->terms[3].estimate) && isnan(f->terms[3].std_error));
-    assert_true(isnan(f->terms[3].p_value));
-    assert_true(f->df_residual == n - 4);
+    assert_int_equal(csvreg_fit_get_summary(f)->nterms, 5);
+    assert_int_equal(csvreg_fit_get_summary(f)->rank, 4);
+    assert_int_equal(csvreg_fit_term(f, 3)->aliased, 1);
+    assert_true(isnan(csvreg_fit_term(f, 3)->estimate) && isnan(csvreg_fit_term(f, 3)->std_error));
+    assert_true(isnan(csvreg_fit_term(f, 3)->p_value));
+    assert_true(csvreg_fit_get_summary(f)->df_residual == n - 4);
     double d = 0;
     static const size_t map[] = {0, 1, 2, 4}; /* terms of f kept, in r's order */
     for (size_t j = 0; j < 4; j++) {
-      assert_int_equal(f->terms[map[j]].aliased, 0);
-      d = fmax(d, numtest_rel(f->terms[map[j]].estimate, r->terms[j].estimate));
-      d = fmax(d, numtest_rel(f->terms[map[j]].std_error, r->terms[j].std_error));
+      assert_int_equal(csvreg_fit_term(f, map[j])->aliased, 0);
+      d = fmax(d,
+               numtest_rel(csvreg_fit_term(f, map[j])->estimate, csvreg_fit_term(r, j)->estimate));
+      d = fmax(
+          d, numtest_rel(csvreg_fit_term(f, map[j])->std_error, csvreg_fit_term(r, j)->std_error));
     }
-    d = fmax(d, numtest_rel(f->residual_sd, r->residual_sd));
-    d = fmax(d, numtest_rel(f->r_squared, r->r_squared));
-    d = fmax(d, numtest_rel(f->f_statistic, r->f_statistic));
+    d = fmax(d, numtest_rel(csvreg_fit_get_summary(f)->residual_sd,
+                            csvreg_fit_get_summary(r)->residual_sd));
+    d = fmax(
+        d, numtest_rel(csvreg_fit_get_summary(f)->r_squared, csvreg_fit_get_summary(r)->r_squared));
+    d = fmax(d, numtest_rel(csvreg_fit_get_summary(f)->f_statistic,
+                            csvreg_fit_get_summary(r)->f_statistic));
     printf("  alias x3=x1+x2 %-6s: kept terms vs fit without x3: max rel diff %.2g\n",
            csvreg_solver_name(SOLVERS[s]), d);
-    if (!(d <= 1e-10)) fail_msg("aliased fit differs from the reduced fit by %.3g", d);
+    if (!(d <= 1e-10))
+      fail_msg("aliased fit differs from the reduced fit by %.3g", d);
     csvreg_fit_free(f);
     csvreg_fit_free(r);
   }
@@ -378,24 +396,26 @@ static void test_alias_constant(void **state) {
   for (size_t s = 0; s < 2; s++) {
     csvreg_fit *f = NULL, *g = NULL;
     assert_int_equal(numtest_fit(SOLVERS[s], n, 3, 1, x, y, NULL, 0, NULL, &f), CSVREG_OK);
-    assert_int_equal(f->rank, 3);
-    assert_int_equal(f->terms[0].aliased, 0);
-    assert_int_equal(f->terms[1].aliased, 0);
-    assert_int_equal(f->terms[2].aliased, 1);
-    assert_int_equal(f->terms[3].aliased, 0);
-    assert_true(isnan(f->terms[2].estimate));
-    assert_true(isfinite(f->terms[3].estimate) && isfinite(f->terms[3].std_error));
+    assert_int_equal(csvreg_fit_get_summary(f)->rank, 3);
+    assert_int_equal(csvreg_fit_term(f, 0)->aliased, 0);
+    assert_int_equal(csvreg_fit_term(f, 1)->aliased, 0);
+    assert_int_equal(csvreg_fit_term(f, 2)->aliased, 1);
+    assert_int_equal(csvreg_fit_term(f, 3)->aliased, 0);
+    assert_true(isnan(csvreg_fit_term(f, 2)->estimate));
+    assert_true(isfinite(csvreg_fit_term(f, 3)->estimate) &&
+                isfinite(csvreg_fit_term(f, 3)->std_error));
     /* No intercept: the constant column is kept and 0.1 * b equals the intercept. */
     assert_int_equal(numtest_fit(SOLVERS[s], n, 3, 0, x, y, NULL, 0, NULL, &g), CSVREG_OK);
-    assert_int_equal(g->rank, 3);
-    assert_int_equal(g->terms[1].aliased, 0);
-    double d = numtest_rel(0.1 * g->terms[1].estimate, f->terms[0].estimate);
-    d = fmax(d, numtest_rel(g->terms[0].estimate, f->terms[1].estimate));
-    d = fmax(d, numtest_rel(g->terms[2].estimate, f->terms[3].estimate));
-    d = fmax(d, numtest_rel(g->rss, f->rss));
+    assert_int_equal(csvreg_fit_get_summary(g)->rank, 3);
+    assert_int_equal(csvreg_fit_term(g, 1)->aliased, 0);
+    double d = numtest_rel(0.1 * csvreg_fit_term(g, 1)->estimate, csvreg_fit_term(f, 0)->estimate);
+    d = fmax(d, numtest_rel(csvreg_fit_term(g, 0)->estimate, csvreg_fit_term(f, 1)->estimate));
+    d = fmax(d, numtest_rel(csvreg_fit_term(g, 2)->estimate, csvreg_fit_term(f, 3)->estimate));
+    d = fmax(d, numtest_rel(csvreg_fit_get_summary(g)->rss, csvreg_fit_get_summary(f)->rss));
     printf("  constant column %-6s: aliased with intercept; as intercept max rel diff %.2g\n",
            csvreg_solver_name(SOLVERS[s]), d);
-    if (!(d <= 1e-10)) fail_msg("constant column fit differs by %.3g", d);
+    if (!(d <= 1e-10))
+      fail_msg("constant column fit differs by %.3g", d);
     csvreg_fit_free(f);
     csvreg_fit_free(g);
   }
@@ -416,7 +436,8 @@ static void test_zero_weights(void **state) {
   assert_true(x && y && w);
   for (size_t i = 0, src = 0, e = 0; i < n2; i++) {
     int zero = e < extra && at[e] == i;
-    for (size_t j = 0; j < NT; j++) x[j * n2 + i] = zero ? 50.0 + 7 * j : g.x[j * g.n + src];
+    for (size_t j = 0; j < NT; j++)
+      x[j * n2 + i] = zero ? 50.0 + 7 * j : g.x[j * g.n + src];
     y[i] = zero ? 1e4 : g.y[src];
     w[i] = zero ? 0.0 : g.w[src];
     if (zero)
@@ -428,14 +449,16 @@ static void test_zero_weights(void **state) {
     csvreg_fit *ref = NULL, *f = NULL;
     assert_int_equal(numtest_fit(SOLVERS[s], g.n, NT, 1, g.x, g.y, g.w, 0, NULL, &ref), 0);
     assert_int_equal(numtest_fit(SOLVERS[s], n2, NT, 1, x, y, w, 7, NULL, &f), 0);
-    assert_int_equal(f->counts.zero_weight, extra);
-    assert_int_equal(f->counts.used, g.n);
-    assert_true(f->df_residual == ref->df_residual);
+    assert_int_equal(csvreg_fit_get_summary(f)->counts.zero_weight, extra);
+    assert_int_equal(csvreg_fit_get_summary(f)->counts.used, g.n);
+    assert_true(csvreg_fit_get_summary(f)->df_residual == csvreg_fit_get_summary(ref)->df_residual);
     double d = fit_diff(f, ref);
-    d = fmax(d, numtest_rel(f->aic, ref->aic));
-    d = fmax(d, numtest_rel(f->adj_r_squared, ref->adj_r_squared));
+    d = fmax(d, numtest_rel(csvreg_fit_get_summary(f)->aic, csvreg_fit_get_summary(ref)->aic));
+    d = fmax(d, numtest_rel(csvreg_fit_get_summary(f)->adj_r_squared,
+                            csvreg_fit_get_summary(ref)->adj_r_squared));
     printf("  zero weights %-6s: max rel diff %.2g\n", csvreg_solver_name(SOLVERS[s]), d);
-    if (!(d <= 1e-12)) fail_msg("zero-weight rows changed the fit by %.3g", d);
+    if (!(d <= 1e-12))
+      fail_msg("zero-weight rows changed the fit by %.3g", d);
     csvreg_fit_free(ref);
     csvreg_fit_free(f);
   }
@@ -456,22 +479,24 @@ static void test_few_rows(void **state) {
   for (size_t s = 0; s < 2; s++) {
     for (size_t n = 3; n <= 4; n++) {
       double xs[3 * 4];
-      for (size_t j = 0; j < 3; j++) memcpy(xs + j * n, x + j * 4, n * sizeof *xs);
+      for (size_t j = 0; j < 3; j++)
+        memcpy(xs + j * n, x + j * 4, n * sizeof *xs);
       csvreg_fit *f = NULL;
       csvreg_status st = numtest_fit(SOLVERS[s], n, 3, 1, xs, y, NULL, 0, NULL, &f);
       printf("  n=%zu p=4 %-6s: %s", n, csvreg_solver_name(SOLVERS[s]), csvreg_status_str(st));
       assert_int_equal(st, CSVREG_OK);
-      printf(", rank %zu, df %g, residual SD %g\n", f->rank, f->df_residual, f->residual_sd);
-      assert_int_equal(f->rank, n);
-      assert_true(f->df_residual == 0);
-      assert_true(isnan(f->residual_sd));
+      printf(", rank %zu, df %g, residual SD %g\n", csvreg_fit_get_summary(f)->rank,
+             csvreg_fit_get_summary(f)->df_residual, csvreg_fit_get_summary(f)->residual_sd);
+      assert_int_equal(csvreg_fit_get_summary(f)->rank, n);
+      assert_true(csvreg_fit_get_summary(f)->df_residual == 0);
+      assert_true(isnan(csvreg_fit_get_summary(f)->residual_sd));
       for (size_t j = 0; j < 4; j++) {
-        assert_true(isnan(f->terms[j].std_error));
-        assert_true(isnan(f->terms[j].p_value));
+        assert_true(isnan(csvreg_fit_term(f, j)->std_error));
+        assert_true(isnan(csvreg_fit_term(f, j)->p_value));
         if (j < n)
-          assert_true(!f->terms[j].aliased && isfinite(f->terms[j].estimate));
+          assert_true(!csvreg_fit_term(f, j)->aliased && isfinite(csvreg_fit_term(f, j)->estimate));
         else
-          assert_true(f->terms[j].aliased && isnan(f->terms[j].estimate));
+          assert_true(csvreg_fit_term(f, j)->aliased && isnan(csvreg_fit_term(f, j)->estimate));
       }
       csvreg_fit_free(f);
     }

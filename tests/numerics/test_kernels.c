@@ -151,14 +151,16 @@ static csvreg_fit *solve(const csvreg_accum *a) {
  * design without an intercept (x1 ~ 1000) costs it digits a fixed bound
  * would have to ignore. */
 static void same_fit(const csvreg_fit *f, const csvreg_fit *g, double tol, const char *what) {
-  assert_int_equal(f->nterms, g->nterms);
-  tol += 10.0 * pow(10.0, -fmin(f->digits, g->digits));
+  assert_int_equal(csvreg_fit_get_summary(f)->nterms, csvreg_fit_get_summary(g)->nterms);
+  tol +=
+      10.0 * pow(10.0, -fmin(csvreg_fit_get_summary(f)->digits, csvreg_fit_get_summary(g)->digits));
   /* The normal kernel's RSS is y'y minus the explained part: it resolves
    * residuals to about eps * TSS only, and the standard errors scale with it. */
-  double tol_se = tol + 10.0 * 0x1p-52 * f->tss / f->rss;
-  for (size_t j = 0; j < f->nterms; j++) {
-    double e = rel(f->terms[j].estimate, g->terms[j].estimate);
-    double s = rel(f->terms[j].std_error, g->terms[j].std_error);
+  double tol_se =
+      tol + 10.0 * 0x1p-52 * csvreg_fit_get_summary(f)->tss / csvreg_fit_get_summary(f)->rss;
+  for (size_t j = 0; j < csvreg_fit_get_summary(f)->nterms; j++) {
+    double e = rel(csvreg_fit_term(f, j)->estimate, csvreg_fit_term(g, j)->estimate);
+    double s = rel(csvreg_fit_term(f, j)->std_error, csvreg_fit_term(g, j)->std_error);
     if (!(e <= tol && s <= tol_se))
       fail_msg("%s: term %zu estimate rel %.3g (tol %.3g), se rel %.3g (tol %.3g)", what, j, e, tol,
                s, tol_se);
@@ -230,10 +232,10 @@ static void test_dense_and_blocks(void **state) {
       csvreg_fit *f = solve(one);
       double coef[1 + P];
       dense_coef(ic, coef);
-      for (size_t j = 0; j < f->nterms; j++)
-        if (!(rel(f->terms[j].estimate, coef[j]) <= 1e-9))
+      for (size_t j = 0; j < csvreg_fit_get_summary(f)->nterms; j++)
+        if (!(rel(csvreg_fit_term(f, j)->estimate, coef[j]) <= 1e-9))
           fail_msg("%s ic=%d: coefficient %zu rel %.3g vs dense QR", info.name, ic, j,
-                   rel(f->terms[j].estimate, coef[j]));
+                   rel(csvreg_fit_term(f, j)->estimate, coef[j]));
       static const size_t blocks[] = {1, 7, 512};
       for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
         csvreg_accum *a = fresh(info.solver, ic);
@@ -300,7 +302,8 @@ static void test_scale(void **state) {
     csvreg_fit *f = solve(a), *g = solve(b);
     same_fit(f, g, 1e-11, info.name);
     same_quads(a, b, 1, 1e-11, info.name);
-    assert_true(rel(f->log_likelihood, g->log_likelihood) <= 1e-11);
+    assert_true(rel(csvreg_fit_get_summary(f)->log_likelihood,
+                    csvreg_fit_get_summary(g)->log_likelihood) <= 1e-11);
     csvreg_fit_free(f);
     csvreg_fit_free(g);
     csvreg_accum_free(a);
@@ -371,9 +374,11 @@ static void test_save_load(void **state) {
       assert_int_equal(csvreg_accum_save(b, NULL, &again, NULL), CSVREG_OK);
       assert_string_equal(text, again);
       csvreg_fit *f = solve(a), *g = solve(b);
-      for (size_t j = 0; j < f->nterms; j++) {
-        assert_memory_equal(&f->terms[j].estimate, &g->terms[j].estimate, sizeof(double));
-        assert_memory_equal(&f->terms[j].std_error, &g->terms[j].std_error, sizeof(double));
+      for (size_t j = 0; j < csvreg_fit_get_summary(f)->nterms; j++) {
+        assert_memory_equal(&csvreg_fit_term(f, j)->estimate, &csvreg_fit_term(g, j)->estimate,
+                            sizeof(double));
+        assert_memory_equal(&csvreg_fit_term(f, j)->std_error, &csvreg_fit_term(g, j)->std_error,
+                            sizeof(double));
       }
       /* The loaded state keeps folding as the original does. */
       feed(a, 0, 10, 0, 1.0);

@@ -125,20 +125,21 @@ static csvreg_fit *score(size_t set, csvreg_solver solver, const problem *pr) {
   row->p = pr->p;
   row->status =
       numtest_fit(solver, pr->n, pr->nterms, pr->intercept, pr->x, pr->y, NULL, 0, NULL, &fit);
-  if (row->status != CSVREG_OK) return NULL;
+  if (row->status != CSVREG_OK)
+    return NULL;
   assert_non_null(fit);
-  assert_int_equal(fit->nterms, pr->p);
+  assert_int_equal(csvreg_fit_get_summary(fit)->nterms, pr->p);
   double est[MAX_P], se[MAX_P];
   for (size_t j = 0; j < pr->p; j++) {
-    est[j] = fit->terms[j].estimate;
-    se[j] = fit->terms[j].std_error;
+    est[j] = csvreg_fit_term(fit, j)->estimate;
+    se[j] = csvreg_fit_term(fit, j)->std_error;
   }
   row->coef = numtest_min_lre(est, pr->coef, pr->p);
   row->se = numtest_min_lre(se, pr->se, pr->p);
-  row->sd = numtest_lre(fit->residual_sd, pr->sd);
-  row->r2 = numtest_lre(fit->r_squared, pr->r2);
-  row->rank = fit->rank;
-  row->digits = fit->digits;
+  row->sd = numtest_lre(csvreg_fit_get_summary(fit)->residual_sd, pr->sd);
+  row->r2 = numtest_lre(csvreg_fit_get_summary(fit)->r_squared, pr->r2);
+  row->rank = csvreg_fit_get_summary(fit)->rank;
+  row->digits = csvreg_fit_get_summary(fit)->digits;
   return fit;
 }
 
@@ -159,31 +160,34 @@ static void test_qr(void **state) {
          row->r2);
   /* Every NIST set is full rank; Filip (condition ~1e10 unscaled) is the test
    * that the default tolerance does not drop a column as R's 1e-7 does. */
-  assert_int_equal(fit->rank, pr.p);
-  for (size_t j = 0; j < pr.p; j++) assert_int_equal(fit->terms[j].aliased, 0);
-  assert_int_equal(fit->counts.used, pr.n);
-  assert_true(fit->df_residual == (double)(pr.n - pr.p));
+  assert_int_equal(csvreg_fit_get_summary(fit)->rank, pr.p);
+  for (size_t j = 0; j < pr.p; j++)
+    assert_int_equal(csvreg_fit_term(fit, j)->aliased, 0);
+  assert_int_equal(csvreg_fit_get_summary(fit)->counts.used, pr.n);
+  assert_true(csvreg_fit_get_summary(fit)->df_residual == (double)(pr.n - pr.p));
   if (row->coef < s->coef_floor)
     fail_msg("%s: coefficient LRE %.2f < %.0f", s->name, row->coef, s->coef_floor);
   /* The digits estimate is conservative: it never claims more than one digit
    * above what was measured (below the 14 digits that NIST's 15 printed
    * digits can certify), and it warns (< 8) whenever fewer than 8 digits are
    * correct. */
-  if (row->coef < 14 && fit->digits > row->coef + 1.0)
-    fail_msg("%s: claims %.1f digits, measured %.2f", s->name, fit->digits, row->coef);
-  if (row->coef < 8 && !(fit->digits < 8))
+  if (row->coef < 14 && csvreg_fit_get_summary(fit)->digits > row->coef + 1.0)
+    fail_msg("%s: claims %.1f digits, measured %.2f", s->name, csvreg_fit_get_summary(fit)->digits,
+             row->coef);
+  if (row->coef < 8 && !(csvreg_fit_get_summary(fit)->digits < 8))
     fail_msg("%s: %.2f digits measured but no warning (estimate %.1f)", s->name, row->coef,
-             fit->digits);
+             csvreg_fit_get_summary(fit)->digits);
   if (exact_fit(&pr)) {
     /* Wampler1/2: certified SEs are 0; issue 2 asks |se| < 1e-9 |coefficient|. */
     for (size_t j = 0; j < pr.p; j++)
-      if (!(fabs(fit->terms[j].std_error) < 1e-9 * fabs(pr.coef[j])))
-        fail_msg("%s: se[%zu] = %g, not below 1e-9 * %g", s->name, j, fit->terms[j].std_error,
-                 pr.coef[j]);
+      if (!(fabs(csvreg_fit_term(fit, j)->std_error) < 1e-9 * fabs(pr.coef[j])))
+        fail_msg("%s: se[%zu] = %g, not below 1e-9 * %g", s->name, j,
+                 csvreg_fit_term(fit, j)->std_error, pr.coef[j]);
     /* The residual SD is 0 too: it must be tiny against the size of y. */
     double ymax = 0;
-    for (size_t i = 0; i < pr.n; i++) ymax = fmax(ymax, fabs(pr.y[i]));
-    assert_true(fit->residual_sd < 1e-12 * ymax);
+    for (size_t i = 0; i < pr.n; i++)
+      ymax = fmax(ymax, fabs(pr.y[i]));
+    assert_true(csvreg_fit_get_summary(fit)->residual_sd < 1e-12 * ymax);
     assert_true(row->r2 >= 13);
   } else {
     if (row->se < s->se_floor)
@@ -191,7 +195,8 @@ static void test_qr(void **state) {
     /* RSS is the square of R's last diagonal entry: as accurate as the SEs. */
     if (row->sd < s->se_floor)
       fail_msg("%s: residual SD LRE %.2f < %.0f", s->name, row->sd, s->se_floor);
-    if (row->r2 < s->se_floor) fail_msg("%s: R^2 LRE %.2f < %.0f", s->name, row->r2, s->se_floor);
+    if (row->r2 < s->se_floor)
+      fail_msg("%s: R^2 LRE %.2f < %.0f", s->name, row->r2, s->se_floor);
   }
   csvreg_fit_free(fit);
   problem_free(&pr);
@@ -217,7 +222,7 @@ static void test_normal(void **state) {
     printf("  %-8s normal: coef %.2f se %.2f sd %.2f r2 %.2f rank %zu/%zu digits %.1f\n", s->name,
            row->coef, row->se, row->sd, row->r2, row->rank, row->p, row->digits);
     if (s->normal_floor >= 0) {
-      assert_int_equal(fit->rank, pr.p);
+      assert_int_equal(csvreg_fit_get_summary(fit)->rank, pr.p);
       if (row->coef < s->normal_floor)
         fail_msg("%s: normal coefficient LRE %.2f < %.0f", s->name, row->coef, s->normal_floor);
       if (row->se < s->normal_floor)
@@ -225,19 +230,21 @@ static void test_normal(void **state) {
     }
     if (strcmp(s->name, "Filip") == 0) {
       int aliased = 0;
-      for (size_t j = 0; j < fit->nterms; j++) aliased |= fit->terms[j].aliased;
-      if (!aliased && !(fit->digits < 8))
+      for (size_t j = 0; j < csvreg_fit_get_summary(fit)->nterms; j++)
+        aliased |= csvreg_fit_term(fit, j)->aliased;
+      if (!aliased && !(csvreg_fit_get_summary(fit)->digits < 8))
         fail_msg("Filip normal: full rank with LRE %.2f but claims %.1f digits", row->coef,
-                 fit->digits);
+                 csvreg_fit_get_summary(fit)->digits);
     }
     /* As for QR: the digits estimate warns whenever fewer than 8 digits are
      * correct, aliased terms or not (Filip). */
-    if (row->coef < 8 && !(fit->digits < 8))
-      fail_msg("%s normal: %.2f digits measured but no warning (estimate %.1f)", s->name,
-               row->coef, fit->digits);
+    if (row->coef < 8 && !(csvreg_fit_get_summary(fit)->digits < 8))
+      fail_msg("%s normal: %.2f digits measured but no warning (estimate %.1f)", s->name, row->coef,
+               csvreg_fit_get_summary(fit)->digits);
     /* Never a non-finite estimate for a term reported as kept. */
-    for (size_t j = 0; j < fit->nterms; j++)
-      if (!fit->terms[j].aliased) assert_true(isfinite(fit->terms[j].estimate));
+    for (size_t j = 0; j < csvreg_fit_get_summary(fit)->nterms; j++)
+      if (!csvreg_fit_term(fit, j)->aliased)
+        assert_true(isfinite(csvreg_fit_term(fit, j)->estimate));
   }
   csvreg_fit_free(fit);
   problem_free(&pr);

@@ -126,7 +126,8 @@ typedef struct tally {
 
 static double check(tally *t, const char *what, double est, double ref, double floor, double *min) {
   double l = numtest_lre(est, ref);
-  if (l < *min) *min = l;
+  if (l < *min)
+    *min = l;
   if (floor >= 0 && l < floor) {
     printf("  FAIL %s %s %s: %.17g vs %.17g: LRE %.2f < %.1f\n", t->set, t->solver, what, est, ref,
            l, floor);
@@ -139,48 +140,61 @@ static void check_fit(const refprob *pr, const csvreg_fit *fit, double cf, doubl
   double coef[MAX_P], se[MAX_P];
   assert_int_equal(numtest_json_doubles(pr->ref, "coefficients", coef, MAX_P), pr->p);
   assert_int_equal(numtest_json_doubles(pr->ref, "std_errors", se, MAX_P), pr->p);
-  assert_int_equal(fit->nterms, pr->p);
+  assert_int_equal(csvreg_fit_get_summary(fit)->nterms, pr->p);
   /* Where nothing is promised (kappa^2 past 1/eps for normal equations) a
    * solver may call a term aliased; elsewhere every term is kept. */
-  if (cf >= 0) assert_int_equal(fit->rank, pr->p);
-  if (fit->rank < pr->p)
-    printf("  %-18s %-6s rank %zu of %zu (digits %.1f)\n", t->set, t->solver, fit->rank, pr->p,
-           fit->digits);
-  assert_int_equal(fit->counts.used, (uint64_t)numtest_json_number(pr->ref, "n"));
-  assert_int_equal(fit->counts.zero_weight,
+  if (cf >= 0)
+    assert_int_equal(csvreg_fit_get_summary(fit)->rank, pr->p);
+  if (csvreg_fit_get_summary(fit)->rank < pr->p)
+    printf("  %-18s %-6s rank %zu of %zu (digits %.1f)\n", t->set, t->solver,
+           csvreg_fit_get_summary(fit)->rank, pr->p, csvreg_fit_get_summary(fit)->digits);
+  assert_int_equal(csvreg_fit_get_summary(fit)->counts.used,
+                   (uint64_t)numtest_json_number(pr->ref, "n"));
+  assert_int_equal(csvreg_fit_get_summary(fit)->counts.zero_weight,
                    (uint64_t)numtest_json_number(pr->ref, "n_zero_weight"));
-  assert_true(fit->df_residual == (double)(fit->counts.used - fit->rank));
-  if (fit->rank == pr->p)
-    assert_true(fit->df_residual == numtest_json_number(pr->ref, "df_residual"));
-  assert_int_equal(fit->intercept, pr->intercept);
-  assert_int_equal(fit->weighted, pr->w != NULL);
+  assert_true(
+      csvreg_fit_get_summary(fit)->df_residual ==
+      (double)(csvreg_fit_get_summary(fit)->counts.used - csvreg_fit_get_summary(fit)->rank));
+  if (csvreg_fit_get_summary(fit)->rank == pr->p)
+    assert_true(csvreg_fit_get_summary(fit)->df_residual ==
+                numtest_json_number(pr->ref, "df_residual"));
+  assert_int_equal(csvreg_fit_get_summary(fit)->intercept, pr->intercept);
+  assert_int_equal(csvreg_fit_get_summary(fit)->weighted, pr->w != NULL);
   char what[64];
   for (size_t j = 0; j < pr->p; j++) {
-    if (cf >= 0) assert_int_equal(fit->terms[j].aliased, 0);
+    if (cf >= 0)
+      assert_int_equal(csvreg_fit_term(fit, j)->aliased, 0);
     snprintf(what, sizeof what, "coef[%zu]", j);
-    check(t, what, fit->terms[j].estimate, coef[j], cf, &t->min_coef);
+    check(t, what, csvreg_fit_term(fit, j)->estimate, coef[j], cf, &t->min_coef);
     snprintf(what, sizeof what, "se[%zu]", j);
-    check(t, what, fit->terms[j].std_error, se[j], cf, &t->min_coef);
+    check(t, what, csvreg_fit_term(fit, j)->std_error, se[j], cf, &t->min_coef);
   }
   static const char *const stats[] = {"residual_sd",    "r_squared", "adj_r_squared", "f_statistic",
                                       "log_likelihood", "aic",       "bic",           "rss"};
-  const double got[] = {fit->residual_sd,    fit->r_squared, fit->adj_r_squared, fit->f_statistic,
-                        fit->log_likelihood, fit->aic,       fit->bic,           fit->rss};
+  const double got[] = {csvreg_fit_get_summary(fit)->residual_sd,
+                        csvreg_fit_get_summary(fit)->r_squared,
+                        csvreg_fit_get_summary(fit)->adj_r_squared,
+                        csvreg_fit_get_summary(fit)->f_statistic,
+                        csvreg_fit_get_summary(fit)->log_likelihood,
+                        csvreg_fit_get_summary(fit)->aic,
+                        csvreg_fit_get_summary(fit)->bic,
+                        csvreg_fit_get_summary(fit)->rss};
   for (size_t k = 0; k < sizeof stats / sizeof stats[0]; k++)
     check(t, stats[k], got[k], numtest_json_number(pr->ref, stats[k]), sf, &t->min_stat);
   /* TSS depends only on y and w: any sound accumulation gets it to 12+. */
-  check(t, "tss", fit->tss, numtest_json_number(pr->ref, "tss"), sf < 0 ? -1 : 12, &t->min_stat);
+  check(t, "tss", csvreg_fit_get_summary(fit)->tss, numtest_json_number(pr->ref, "tss"),
+        sf < 0 ? -1 : 12, &t->min_stat);
 }
 
 /* The condition number is an estimate: within a factor 10 of the exact one. */
 static void check_condition(const refprob *pr, const csvreg_fit *fit, tally *t) {
   double ref = numtest_json_number(pr->ref, "condition_number");
-  double ratio = fit->condition_number / ref;
+  double ratio = csvreg_fit_get_summary(fit)->condition_number / ref;
   printf("  %-18s %-6s condition %.3g (exact %.3g), digits %.1f\n", t->set, t->solver,
-         fit->condition_number, ref, fit->digits);
+         csvreg_fit_get_summary(fit)->condition_number, ref, csvreg_fit_get_summary(fit)->digits);
   if (!(ratio > 0.1 && ratio < 10)) {
     printf("  FAIL %s %s condition number %.3g vs exact %.3g\n", t->set, t->solver,
-           fit->condition_number, ref);
+           csvreg_fit_get_summary(fit)->condition_number, ref);
     t->failures++;
   }
 }
@@ -199,10 +213,10 @@ static void check_r(const refprob *pr, const csvreg_fit *fit, tally *t) {
   assert_int_equal(numtest_json_doubles(r, "ci_lower", lo, MAX_P), pr->p);
   assert_int_equal(numtest_json_doubles(r, "ci_upper", hi, MAX_P), pr->p);
   assert_int_equal(numtest_json_doubles(pr->ref, "std_errors", se, MAX_P), pr->p);
-  assert_true(fit->level == numtest_json_number(r, "level"));
+  assert_true(csvreg_fit_get_summary(fit)->level == numtest_json_number(r, "level"));
   double worst = 0;
   for (size_t j = 0; j < pr->p; j++) {
-    const csvreg_term *tm = &fit->terms[j];
+    const csvreg_term *tm = csvreg_fit_term(fit, j);
     static const char *const what[3] = {"p-value", "ci_lower", "ci_upper"};
     const double got[3] = {tm->p_value, tm->ci_lower, tm->ci_upper},
                  want[3] = {pv[j], lo[j], hi[j]};
@@ -220,14 +234,15 @@ static void check_r(const refprob *pr, const csvreg_fit *fit, tally *t) {
     }
   }
   double fp = numtest_json_number(r, "f_p_value");
-  double e = numtest_rel(fit->f_p_value, fp);
+  double e = numtest_rel(csvreg_fit_get_summary(fit)->f_p_value, fp);
   worst = fmax(worst, e);
   if (!(e <= P_TOL)) {
-    printf("  FAIL %s F p-value: %.17g vs R %.17g (rel %.2g)\n", t->set, fit->f_p_value, fp, e);
+    printf("  FAIL %s F p-value: %.17g vs R %.17g (rel %.2g)\n", t->set,
+           csvreg_fit_get_summary(fit)->f_p_value, fp, e);
     t->failures++;
   }
-  assert_true(fit->f_df1 == numtest_json_number(pr->ref, "f_df1"));
-  assert_true(fit->f_df2 == numtest_json_number(pr->ref, "f_df2"));
+  assert_true(csvreg_fit_get_summary(fit)->f_df1 == numtest_json_number(pr->ref, "f_df1"));
+  assert_true(csvreg_fit_get_summary(fit)->f_df2 == numtest_json_number(pr->ref, "f_df2"));
   printf("  %-18s p-values/intervals vs R: worst relative difference %.2g\n", t->set, worst);
 }
 
@@ -257,21 +272,26 @@ static void run(size_t set, csvreg_solver solver) {
     numtest_json_doubles(pr.ref, "coefficients", coef, MAX_P);
     double sd_bound = (is_qr ? 1e-12 : 1e-6) * sqrt(tss / (double)pr.n);
     for (size_t j = 0; j < pr.p; j++) {
-      check(&t, "coef", fit->terms[j].estimate, coef[j], cf, &t.min_coef);
-      assert_true(fabs(fit->terms[j].std_error) <= (is_qr ? 1e-9 : 1e-5) * fabs(coef[j]));
+      check(&t, "coef", csvreg_fit_term(fit, j)->estimate, coef[j], cf, &t.min_coef);
+      assert_true(fabs(csvreg_fit_term(fit, j)->std_error) <=
+                  (is_qr ? 1e-9 : 1e-5) * fabs(coef[j]));
     }
     printf("  %-18s %-6s residual SD %.3g (bound %.3g), R^2 - 1 = %.3g\n", s->name, t.solver,
-           fit->residual_sd, sd_bound, fit->r_squared - 1);
-    assert_true(fit->residual_sd >= 0 && fit->residual_sd <= sd_bound);
-    check(&t, "r_squared", fit->r_squared, 1.0, is_qr ? 13 : 9, &t.min_stat);
+           csvreg_fit_get_summary(fit)->residual_sd, sd_bound,
+           csvreg_fit_get_summary(fit)->r_squared - 1);
+    assert_true(csvreg_fit_get_summary(fit)->residual_sd >= 0 &&
+                csvreg_fit_get_summary(fit)->residual_sd <= sd_bound);
+    check(&t, "r_squared", csvreg_fit_get_summary(fit)->r_squared, 1.0, is_qr ? 13 : 9,
+          &t.min_stat);
   } else {
     check_fit(&pr, fit, cf, sf, &t);
     if (cf >= 0)
       check_condition(&pr, fit, &t);
     else
       printf("  %-18s %-6s (print only) condition %.3g, digits %.1f\n", s->name, t.solver,
-             fit->condition_number, fit->digits);
-    if (is_qr && s->check_p) check_r(&pr, fit, &t);
+             csvreg_fit_get_summary(fit)->condition_number, csvreg_fit_get_summary(fit)->digits);
+    if (is_qr && s->check_p)
+      check_r(&pr, fit, &t);
   }
   printf("  %-18s %-6s min LRE: coefficients+SEs %.2f, statistics %.2f\n", s->name, t.solver,
          t.min_coef, t.min_stat);

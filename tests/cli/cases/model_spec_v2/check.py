@@ -52,4 +52,25 @@ with tempfile.TemporaryDirectory() as tmp:
     e = run("eval", "-m", model, "--format", "json", train)
     if e.returncode or json.loads(e.stdout)["n"] != 12:
         fail(f"eval: {e.returncode} {e.stderr}")
+    # --update binds the new rows through the model's spec too: a column name
+    # holding the delimiter, columns in another order (it used to re-join the
+    # term names with commas, and refused "a,b"). The update equals one fit
+    # on the old rows followed by the new.
+    moved = os.path.join(tmp, "moved.csv")
+    with open(moved, "w", newline="") as f:
+        w = csv.writer(f)
+        for r in rows:
+            w.writerow([r[3], r[2], r[0], r[1]])
+    both = os.path.join(tmp, "both.csv")
+    with open(both, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerows(rows + rows[1:])
+    u = run("fit", "--update", model, "--format", "json", moved)
+    d = run("fit", "-y", "y", "-w", "w", "--format", "json", both)
+    if u.returncode or d.returncode:
+        fail(f"update: {u.returncode} {u.stderr} {d.stderr}")
+    cu = {t["name"]: t["estimate"] for t in json.loads(u.stdout)["terms"]}
+    cd = {t["name"]: t["estimate"] for t in json.loads(d.stdout)["terms"]}
+    if cu.keys() != cd.keys() or any(abs(cu[k] - cd[k]) > 1e-11 * max(1, abs(cd[k])) for k in cd):
+        fail(f"update {cu} != refit {cd}")
 finish()
