@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "cli.h"
 
 static char pending[4096];
 static volatile sig_atomic_t have_pending;
@@ -51,17 +52,20 @@ static char *dup_str(const char *s) {
 }
 
 int atomic_open(atomic_file *af, const char *path, char *msg, size_t msgsize) {
+  int rc = CLI_EXIT_IO;
   memset(af, 0, sizeof *af);
   char *dcopy = dup_str(path), *bcopy = dup_str(path);
   af->path = dup_str(path);
   if (!dcopy || !bcopy || !af->path) {
     snprintf(msg, msgsize, "out of memory");
+    rc = CLI_EXIT_INTERNAL;
     goto fail;
   }
   const char *dir = dirname(dcopy), *base = basename(bcopy);
   size_t n = strlen(dir) + strlen(base) + 32;
   if (!(af->tmp_path = malloc(n))) {
     snprintf(msg, msgsize, "out of memory");
+    rc = CLI_EXIT_INTERNAL;
     goto fail;
   }
   snprintf(af->tmp_path, n, "%s/.%s.tmp.XXXXXX", dir, base);
@@ -95,7 +99,7 @@ fail:
   free(af->path);
   free(af->tmp_path);
   memset(af, 0, sizeof *af);
-  return -1;
+  return rc;
 }
 
 int atomic_commit(atomic_file *af, char *msg, size_t msgsize) {

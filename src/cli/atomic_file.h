@@ -17,8 +17,9 @@ typedef struct atomic_file {
   FILE *fp;       /* write here between open and commit */
 } atomic_file;
 
-/* Creates the temporary file for `path`. Returns 0, or -1 with a message
- * ("cannot create ...: <strerror>") in msg. */
+/* Creates the temporary file for `path`. Returns 0, or the exit status with
+ * a message in msg: CLI_EXIT_INTERNAL for out of memory, CLI_EXIT_IO for
+ * "cannot create ...: <strerror>". */
 int atomic_open(atomic_file *af, const char *path, char *msg, size_t msgsize);
 
 /* Flushes, fsyncs and renames into place. Returns 0, or -1 with a message;

@@ -93,6 +93,28 @@ csvreg_status report_put_text(FILE *out, csvreg_status st, char *text);
 csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format format,
                            csvreg_error *err);
 
+/* A report rendered in memory, for commands that also write a model with -o:
+ * the report is built first, so that a failure building it (out of memory in
+ * the JSON) leaves the -o file as it was; then the model is committed; then
+ * report_buf_print shows the report, so that a report on stdout still means
+ * the model is in place. */
+typedef struct report_buf {
+  FILE *fp; /* write the report here (open_memstream) */
+  char *text;
+  size_t len;
+} report_buf;
+
+/* CSVREG_OK, or CSVREG_E_NOMEM when the memory stream cannot be made. */
+csvreg_status report_buf_open(report_buf *b);
+
+/* Closes fp: CSVREG_OK with the text in b, or CSVREG_E_NOMEM (text freed)
+ * when a write to it could not grow the buffer. */
+csvreg_status report_buf_close(report_buf *b);
+
+/* Writes the text to `out` (NULL: discards it) and frees it, and fp if still
+ * open. Safe on a zeroed or failed buffer. */
+void report_buf_print(report_buf *b, FILE *out);
+
 /* Prints the fit's warnings (few correct digits, no residual degrees of
  * freedom) on stderr. */
 void report_warnings(const csvreg_fit *fit);

@@ -459,6 +459,7 @@ int cmd_fit_run(int argc, char **argv) {
   csvreg_split *split = NULL;
   csvreg_fit *fit = NULL;
   char *meta = NULL;
+  report_buf report = {0};
   validation val = {a.val_mode, a.fraction, a.folds, a.seed, NULL, 0};
   csvreg_status st = CSVREG_OK;
   progress prog;
@@ -571,16 +572,20 @@ int cmd_fit_run(int argc, char **argv) {
     if (st)
       goto fail;
   }
-  /* -o: written before the report, so a report on stdout means the model is in place. */
+  /* The report is built in memory, then the -o model committed, then the
+   * report shown (report_buf in cli.h says why). */
+  if ((st = report_buf_open(&report)))
+    goto fail;
+  st = split ? validation_write(report.fp, &val, fit, a.format, &err)
+             : report_write(report.fp, fit, a.format, &err);
+  if (st || (st = report_buf_close(&report)))
+    goto fail;
   if (a.output &&
       (rc = cli_fit_model_write(a.output, acc, spec, &a.spec, &a.reader, &a.solve)) != CLI_EXIT_OK)
     goto done;
   if (!a.quiet)
     report_warnings(fit);
-  st = split ? validation_write(stdout, &val, fit, a.format, &err)
-             : report_write(stdout, fit, a.format, &err);
-  if (st)
-    goto fail;
+  report_buf_print(&report, stdout);
   /* Flush now so that the stats follow the report on a shared terminal; a
    * write error is reported by main when it closes stdout. */
   cli_flush_stdout();
@@ -600,6 +605,7 @@ fail:
   }
   rc = cli_report_error(&err);
 done:
+  report_buf_print(&report, NULL);
   free(val.scores);
   free(meta);
   csvreg_fit_free(fit);

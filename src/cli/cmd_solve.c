@@ -86,6 +86,18 @@ int cmd_solve_run(int argc, char **argv) {
     rc = cli_report_error(&err);
   if (!rc && csvreg_accum_solve(acc, &so, &fit, &err))
     rc = cli_report_error(&err);
+  /* The report is built in memory, then the -o model committed, then the
+   * report shown (report_buf in cli.h says why). */
+  report_buf report = {0};
+  csvreg_status st = CSVREG_OK;
+  if (!rc && (st = report_buf_open(&report)) == CSVREG_OK &&
+      (st = report_write(report.fp, fit, format, &err)) == CSVREG_OK)
+    st = report_buf_close(&report);
+  if (!rc && st) {
+    if (!err.message[0]) /* report_buf sets no message */
+      err.status = st;
+    rc = cli_report_error(&err);
+  }
   if (!rc && output) {
     csvreg_model_options mo;
     csvreg_model_options_init(&mo);
@@ -99,9 +111,9 @@ int cmd_solve_run(int argc, char **argv) {
   if (!rc) {
     if (!quiet)
       report_warnings(fit);
-    if (report_write(stdout, fit, format, &err))
-      rc = cli_report_error(&err);
+    report_buf_print(&report, stdout);
   }
+  report_buf_print(&report, NULL);
   csvreg_model_free(model);
   csvreg_fit_free(fit);
   csvreg_accum_free(acc);

@@ -84,9 +84,13 @@ int cli_exit_code(csvreg_status st) {
 
 int cli_report_error(const csvreg_error *err) {
   char buf[2048];
-  csvreg_error_format(err, buf, sizeof buf);
-  /* A library function that failed without a message still says something. */
-  fprintf(stderr, "%s: %s\n", cli_program, buf[0] ? buf : csvreg_status_str(err->status));
+  csvreg_error e = *err;
+  /* A function that failed without a message (but perhaps with a source)
+   * still says what failed: "out of memory", not "<stdin>:". */
+  if (!e.message[0])
+    snprintf(e.message, sizeof e.message, "%s", csvreg_status_str(e.status));
+  csvreg_error_format(&e, buf, sizeof buf);
+  fprintf(stderr, "%s: %s\n", cli_program, buf);
   return cli_exit_code(err->status);
 }
 

@@ -74,9 +74,8 @@ int cli_model_write(const char *path, const csvreg_model *m) {
   atomic_file af;
   char msg[1024];
   int rc = CLI_EXIT_OK;
-  if (atomic_open(&af, path, msg, sizeof msg) != 0) {
+  if ((rc = atomic_open(&af, path, msg, sizeof msg)) != 0) {
     cli_errorf("%s", msg);
-    rc = CLI_EXIT_IO;
   } else {
     fputs(text, af.fp);
     if (atomic_commit(&af, msg, sizeof msg) != 0) {

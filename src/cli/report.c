@@ -263,6 +263,35 @@ csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format forma
   return CSVREG_OK;
 }
 
+csvreg_status report_buf_open(report_buf *b) {
+  b->text = NULL;
+  b->len = 0;
+  b->fp = open_memstream(&b->text, &b->len);
+  return b->fp ? CSVREG_OK : CSVREG_E_NOMEM;
+}
+
+csvreg_status report_buf_close(report_buf *b) {
+  /* A memory stream's only write error is a buffer that could not grow. */
+  int bad = ferror(b->fp);
+  bad |= fclose(b->fp) != 0;
+  b->fp = NULL;
+  if (!bad && b->text)
+    return CSVREG_OK;
+  free(b->text);
+  b->text = NULL;
+  b->len = 0;
+  return CSVREG_E_NOMEM;
+}
+
+void report_buf_print(report_buf *b, FILE *out) {
+  if (b->fp)
+    fclose(b->fp);
+  if (b->text && out)
+    fwrite(b->text, 1, b->len, out);
+  free(b->text);
+  memset(b, 0, sizeof *b);
+}
+
 void report_warnings(const csvreg_fit *fit) {
   const csvreg_fit_summary *f = csvreg_fit_get_summary(fit);
   char w[256];

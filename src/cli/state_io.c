@@ -34,9 +34,8 @@ int state_write(const char *path, const csvreg_accum *acc, const char *meta) {
   } else {
     atomic_file af;
     char msg[1024];
-    if (atomic_open(&af, path, msg, sizeof msg) != 0) {
+    if ((rc = atomic_open(&af, path, msg, sizeof msg)) != 0) {
       cli_errorf("%s", msg);
-      rc = CLI_EXIT_IO;
     } else {
       fputs(text, af.fp);
       fputc('\n', af.fp);

@@ -13,6 +13,7 @@
 
 #include "fit_impl.h"
 #include "internal.h"
+#include "json_mem.h"
 #include "json_str.h"
 
 /* Builders that remember a failure (out of memory) instead of checking each call. */
@@ -154,6 +155,8 @@ csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_spl
   if (!f || !out || (so && nscores && !scores))
     return err_set(err, CSVREG_E_USAGE, "csvreg_fit_to_json_validated: NULL argument");
   *out = NULL;
+  /* jstr's fallback must not turn a name that failed to allocate into '?'s. */
+  unsigned long mark = json_mem_failures();
   jb b = {0};
   json_t *o = fit_object(&b, f);
   if (o && so)
@@ -161,6 +164,10 @@ csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_spl
   if (o && !b.failed)
     *out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
   json_decref(o);
+  if (*out && json_mem_check(mark, CSVREG_OK, NULL)) {
+    free(*out);
+    *out = NULL;
+  }
   if (!*out)
     return err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
   return CSVREG_OK;

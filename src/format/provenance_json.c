@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "json_mem.h"
 #include "json_str.h"
 
 static int put(json_t *o, const char *key, json_t *v) {
@@ -28,6 +29,8 @@ csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p, const csvreg
   if (!p || !p->pass || !a || !out)
     return err_set(err, CSVREG_E_USAGE, "provenance_to_json: NULL argument");
   *out = NULL;
+  /* jansson's failures, even those it hid (json_mem.c), are out of memory. */
+  unsigned long mark = json_mem_failures();
   const csvreg_pass_info *pv = p->pass;
   json_t *o = json_object();
   int bad = !o || put(o, "source", csvreg__json_str(pv->source ? pv->source : "<stdin>"));
@@ -48,6 +51,10 @@ csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p, const csvreg
         put(o, "options", options_json(p));
   char *t = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
+  if (t && json_mem_check(mark, CSVREG_OK, NULL)) {
+    free(t);
+    t = NULL;
+  }
   if (!t)
     return err_set(err, CSVREG_E_NOMEM, "out of memory");
   *out = t;

@@ -196,6 +196,12 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
       rhs[jj] = A[p * m + kept[jj]] / d[jj];
     }
     double anorm = LAPACKE_dlansy(LAPACK_COL_MAJOR, '1', 'U', (lapack_int)r, s, (lapack_int)r);
+    /* s has a unit diagonal, so its norm is at least 1: LAPACKE returns 0
+     * when it could not allocate its workspace. */
+    if (!(anorm > 0)) {
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
     lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)r, s, (lapack_int)r);
     if (info != 0) {
       st = err_set(err, CSVREG_E_NUMERIC,
@@ -204,7 +210,11 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
       goto done;
     }
     double rcond = 0;
-    LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)r, s, (lapack_int)r, anorm, &rcond);
+    if (LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)r, s, (lapack_int)r, anorm, &rcond) ==
+        LAPACK_WORK_MEMORY_ERROR) {
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
     /* cond(X) = sqrt(cond(X'X)): report the design's, as the QR kernel does. */
     out->cond = rcond > 0 ? sqrt(1.0 / rcond) : INFINITY;
     /* mss = |U^-T rhs|^2 before solving in place. */

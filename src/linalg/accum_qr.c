@@ -269,6 +269,10 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
     double rcond = 0;
     info = LAPACKE_dtrcon(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)ns, rinv, (lapack_int)ns,
                           &rcond);
+    if (info == LAPACK_WORK_MEMORY_ERROR) { /* dtrcon's workspace, not the data */
+      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
     out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
   }
   /* Digits: slopes with their (centred) column norms; with an intercept
@@ -355,6 +359,8 @@ static csvreg_status qr_design_factor(const csvreg_accum *a, const size_t *kept,
     for (size_t i = 0; i <= k; i++)
       u[k * rank + i] = b[k * q + i];
   free(b);
+  if (info == LAPACK_WORK_MEMORY_ERROR) /* dgeqrf's workspace, not a singular factor */
+    return err_set(err, CSVREG_E_NOMEM, "out of memory");
   *info_out = (int)info;
   return CSVREG_OK;
 }

@@ -13,6 +13,7 @@
 #include "linalg.h"
 #include "fit_impl.h"
 #include "internal.h"
+#include "json_mem.h"
 #include "model_impl.h"
 #include "state.h"
 
@@ -149,10 +150,7 @@ static json_t *options_json(const csvreg_model *m) {
                    m->opt.solve.tol, "level", m->opt.solve.level);
 }
 
-csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err) {
-  if (!m || !out)
-    return err_set(err, CSVREG_E_USAGE, "model_save: NULL argument");
-  *out = NULL;
+static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error *err) {
   char *fit_text = NULL;
   csvreg_status st = state_check_names(m->accum, err);
   if (st)
@@ -335,11 +333,8 @@ static csvreg_status read_options(const json_t *o, int version, csvreg_model_opt
   return tol_level(opts, mo, err);
 }
 
-csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
+static csvreg_status model_load(csvreg_model **out, const char *text, size_t len,
                                 csvreg_error *err) {
-  if (!out || (!text && len))
-    return err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
-  *out = NULL;
   json_error_t je;
   json_t *o = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
   if (!o && len == 0)
@@ -399,6 +394,35 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
     }
   }
   json_decref(o);
+  return st;
+}
+
+/* The two below tell out of memory in jansson from a bad model file or a bad
+ * column name, and never return a document jansson left incomplete. */
+csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err) {
+  if (!m || !out)
+    return err_set(err, CSVREG_E_USAGE, "model_save: NULL argument");
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
+  csvreg_status st = json_mem_check(mark, model_save(m, out, err), err);
+  if (st) {
+    free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
+                                csvreg_error *err) {
+  if (!out || (!text && len))
+    return err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
+  csvreg_status st = json_mem_check(mark, model_load(out, text, len, err), err);
+  if (st) {
+    csvreg_model_free(*out);
+    *out = NULL;
+  }
   return st;
 }
 

@@ -14,6 +14,7 @@
 
 #include "hexfloat.h"
 #include "internal.h"
+#include "json_mem.h"
 #include "linalg.h"
 #include "state.h"
 
@@ -138,12 +139,15 @@ static int get_packed_upper(const json_t *arr, double *out, size_t n) {
   return 0;
 }
 
-/* A JSON array of strings as a NULL-free array of borrowed pointers. */
-static const char **get_names(const json_t *arr, size_t *n) {
+/* A JSON array of strings as a NULL-free array of borrowed pointers; NULL
+ * with *nomem set when the array could not be allocated. */
+static const char **get_names(const json_t *arr, size_t *n, int *nomem) {
   if (!json_is_array(arr))
     return NULL;
   *n = json_array_size(arr);
   const char **v = calloc(*n ? *n : 1, sizeof *v);
+  if (!v)
+    *nomem = 1;
   for (size_t i = 0; v && i < *n; i++)
     if (!(v[i] = json_string_value(json_array_get(arr, i)))) {
       free(v);
@@ -183,12 +187,17 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
   if (!json_is_boolean(icpt) || !json_is_boolean(wtd) || !json_is_boolean(shf) || !target)
     return bad(err, "missing \"intercept\", \"weighted\", \"shifted\" or \"target\"");
   size_t p = 0, ninputs = 0;
-  const char **terms = get_names(json_object_get(o, "terms"), &p);
-  const char **inputs = get_names(json_object_get(o, "inputs"), &ninputs);
+  int nomem = 0;
+  const char **terms = get_names(json_object_get(o, "terms"), &p, &nomem);
+  const char **inputs = get_names(json_object_get(o, "inputs"), &ninputs, &nomem);
   csvreg_accum *a = NULL;
   uint64_t *na_in = NULL;
   double *shift = NULL, *numbers = NULL;
   csvreg_status st;
+  if (nomem) {
+    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
   if (!terms || !inputs) {
     st = bad(err, "\"terms\" and \"inputs\" must be arrays of strings");
     goto done;
@@ -308,21 +317,26 @@ static csvreg_status checked_json(const csvreg_accum *a, json_t **out, csvreg_er
 }
 
 /* A deep copy through the exact state object: one code path for copies and
- * files. */
+ * files. jansson's out of memory is told from a bad name (json_mem.c). */
 csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
   if (!a || !out)
     return err_set(err, CSVREG_E_USAGE, "accum_copy: NULL argument");
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
   json_t *o = NULL;
   csvreg_status st = checked_json(a, &o, err);
   if (!st)
     st = state_from_json(o, out, err);
   json_decref(o);
+  if ((st = json_mem_check(mark, st, err))) {
+    csvreg_accum_free(*out);
+    *out = NULL;
+  }
   return st;
 }
 
-csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
+static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, char **out,
                                 csvreg_error *err) {
-  *out = NULL;
   json_t *o = NULL;
   csvreg_status st = checked_json(a, &o, err);
   if (st)
@@ -347,13 +361,19 @@ csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, ch
   return st;
 }
 
+/* Out of memory in jansson reads as a JSON error or a checksum mismatch:
+ * json_mem.c tells them apart. */
 csvreg_status state_parse(const char *text, size_t len, json_t **out, csvreg_error *err) {
   *out = NULL;
+  unsigned long mark = json_mem_failures();
   json_error_t je;
   json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!o)
-    return err_set(err, CSVREG_E_FORMAT, "not a valid csvreg state: JSON error at byte %d: %s",
-                   je.position, je.text);
+    return json_mem_check(mark,
+                          err_set(err, CSVREG_E_FORMAT,
+                                  "not a valid csvreg state: JSON error at byte %d: %s",
+                                  je.position, je.text),
+                          err);
   csvreg_status st;
   const char *have = json_string_value(json_object_get(o, "checksum"));
   char want[32];
@@ -363,18 +383,15 @@ csvreg_status state_parse(const char *text, size_t len, json_t **out, csvreg_err
     st = err_set(err, CSVREG_E_FORMAT,
                  "state checksum mismatch (%s, computed %s): the state was edited or damaged", have,
                  want);
-  if (st)
+  if ((st = json_mem_check(mark, st, err)))
     json_decref(o);
   else
     *out = o;
   return st;
 }
 
-csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
+static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
                                 csvreg_error *err) {
-  *out = NULL;
-  if (meta_json)
-    *meta_json = NULL;
   json_t *o;
   csvreg_status st = state_parse(text, len, &o, err);
   if (!st && !(st = state_from_json(o, out, err)) && meta_json) {
@@ -386,5 +403,37 @@ csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len
     }
   }
   json_decref(o);
+  return st;
+}
+
+/* The two below tell out of memory in jansson from a bad state, a bad column
+ * name or metadata, and never return a document jansson left incomplete. */
+csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
+                                csvreg_error *err) {
+  *out = NULL;
+  unsigned long mark = json_mem_failures();
+  csvreg_status st = json_mem_check(mark, accum_save(a, meta_json, out, err), err);
+  if (st) {
+    free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
+                                csvreg_error *err) {
+  *out = NULL;
+  if (meta_json)
+    *meta_json = NULL;
+  unsigned long mark = json_mem_failures();
+  csvreg_status st = json_mem_check(mark, accum_load(out, text, len, meta_json, err), err);
+  if (st) {
+    csvreg_accum_free(*out);
+    *out = NULL;
+    if (meta_json) {
+      free(*meta_json);
+      *meta_json = NULL;
+    }
+  }
   return st;
 }
