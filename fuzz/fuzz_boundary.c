@@ -34,7 +34,7 @@ static csvreg_reader *open_piece(const char *b, size_t n, const reader_origin *o
     abort();
   csvreg_error e;
   csvreg_error_clear(&e);
-  if (reader_open_source(&r, src, "fuzz", &ro, o, &e) != CSVREG_OK) {
+  if (csvreg__reader_open_source(&r, src, "fuzz", &ro, o, &e) != CSVREG_OK) {
     fprintf(stderr, "%s\n", e.message);
     fail("a piece does not open");
   }
@@ -55,7 +55,7 @@ static int same(const csvreg_record *x, const csvreg_record *y) {
 static void check_cuts(const char *b, size_t n, const size_t *cuts, size_t k) {
   csvreg_reader *all = open_piece(b, n, NULL);
   boundary_state s;
-  boundary_init(&s);
+  csvreg__boundary_init(&s);
   size_t from = 0;
   csvreg_record x, y;
   for (size_t i = 0; i <= k; i++) {
@@ -69,7 +69,7 @@ static void check_cuts(const char *b, size_t n, const size_t *cuts, size_t k) {
         fail("a record differs");
     }
     csvreg_reader_free(r);
-    boundary_count(&s, (const unsigned char *)b + from, to - from);
+    csvreg__boundary_count(&s, (const unsigned char *)b + from, to - from);
     from = to;
   }
   if (csvreg_reader_next(all, &x, NULL) == CSVREG_OK)
@@ -172,9 +172,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t cuts[2];
   for (int k = 0; k < 2; k++) {
     boundary_state s;
-    boundary_init(&s);
-    boundary_count(&s, (const unsigned char *)b, at[k]);
-    size_t p = boundary_next(&s, (const unsigned char *)b + at[k], n - at[k], 1, 0);
+    csvreg__boundary_init(&s);
+    csvreg__boundary_count(&s, (const unsigned char *)b, at[k]);
+    size_t p = csvreg__boundary_next(&s, (const unsigned char *)b + at[k], n - at[k], 1, 0);
     if (p == BOUNDARY_NONE)
       fail("no boundary before the end");
     cuts[k] = at[k] + p;
@@ -187,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!bc)
     return 0;
   boundary_state s;
-  boundary_init(&s);
+  csvreg__boundary_init(&s);
   while (from < n) {
     size_t m = from + bs, c;
     for (;; m++) {
@@ -195,7 +195,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         c = n;
         break;
       }
-      c = boundary_last(&s, (const unsigned char *)b + from, m - from);
+      c = csvreg__boundary_last(&s, (const unsigned char *)b + from, m - from);
       if (c) {
         c += from;
         break;
@@ -203,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (c < n)
       bc[k++] = c;
-    boundary_count(&s, (const unsigned char *)b + from, c - from);
+    csvreg__boundary_count(&s, (const unsigned char *)b + from, c - from);
     from = c;
   }
   check_cuts(b, n, bc, k);

@@ -1,7 +1,7 @@
 /*
  * fuzz_chunk.c - differential libFuzzer target for filling chunks: the same
  * bytes read and parsed by the AVX2 splitter and number lanes (with the
- * one-word field loads of records that have reader_slack) and by the SSE2
+ * one-word field loads of records that have csvreg__reader_slack) and by the SSE2
  * splitter and one-field-at-a-time parser (CSVREG_SIMD=sse2) must give the
  * same transcript: every fill's status, rows, counts, missing-value counts,
  * record numbers and design values bit for bit, and the same error (status,

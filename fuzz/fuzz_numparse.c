@@ -59,7 +59,7 @@ x4(const char *const s[4], const size_t len[4], double out[4], int wide) {
 /* Fields of `s` cut at ',' (cycled when fewer than four), each copied into
  * a block of exactly its size so that ASan sees any read past it; then with
  * the input's following bytes after each field, up to the 9 bytes from its
- * start that the wide gather (records with reader_slack) may read. */
+ * start that the wide gather (records with csvreg__reader_slack) may read. */
 static void check_x4(const char *s, size_t size) {
   const char *start[4];
   size_t len[4];
@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   const char *s = (const char *)data;
 #if NUMPARSE_X4
-  if (simd_avx2())
+  if (csvreg__simd_avx2())
     check_x4(s, size);
 #endif
   double got = 12345.0;

@@ -22,7 +22,7 @@ static inline char *fuzz_rechecksum(const char *data, size_t size) {
   }
   char sum[32];
   char *text = NULL;
-  if (state_checksum(o, sum, NULL) == CSVREG_OK &&
+  if (csvreg__state_checksum(o, sum, NULL) == CSVREG_OK &&
       json_object_set_new(o, "checksum", json_string(sum)) == 0)
     text = json_dumps(o, JSON_COMPACT);
   json_decref(o);

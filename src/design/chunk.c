@@ -53,19 +53,19 @@ csvreg_status csvreg_chunk_new(csvreg_chunk **out, const csvreg_spec *s, size_t 
 csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
                                     const csvreg_chunk_options *o, csvreg_error *err) {
   if (!out || !o)
-    return err_set(err, CSVREG_E_USAGE, "chunk_new: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "chunk_new: NULL argument");
   *out = NULL;
   if (!s)
-    return err_set(err, CSVREG_E_USAGE, "no spec");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "no spec");
   size_t rows = o->rows;
   if (rows == 0)
     rows = CSVREG_DEFAULT_CHUNK_ROWS;
   if (rows > ((size_t)1 << 26) || s->ninputs > SIZE_MAX / sizeof(double) / rows)
-    return err_set(err, CSVREG_E_LIMIT, "chunk of %zu rows x %zu columns is too large", rows,
-                   s->ninputs);
+    return csvreg__err_set(err, CSVREG_E_LIMIT, "chunk of %zu rows x %zu columns is too large",
+                           rows, s->ninputs);
   csvreg_chunk *c = calloc(1, sizeof *c);
   if (!c)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   c->spec = s;
   c->opt = *o;
   c->opt.rows = rows;
@@ -81,18 +81,18 @@ csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
   if (!c->vals || !c->na || !c->row_na || !c->recno || (o->keep_rows && !c->status) ||
       (o->keep_rows && o->keep_text && !c->text_end)) {
     csvreg_chunk_free(c);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
   }
   if (s->formula) {
     csvreg_status st = csvreg__design_work_init(&c->work, s, rows, err);
     if (st == CSVREG_OK && !(c->lines = calloc(rows, sizeof *c->lines)))
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
     if (st != CSVREG_OK) {
       csvreg_chunk_free(c);
       return st;
     }
   }
-  design_build(s, c->vals, c->cap, &c->work, &c->design);
+  csvreg__design_build(s, c->vals, c->cap, &c->work, &c->design);
   *out = c;
   return CSVREG_OK;
 }
@@ -116,10 +116,10 @@ static csvreg_status bad_cell(const csvreg_reader *r, const csvreg_record *rec,
                               const csvreg_spec *s, size_t k, const char *what, csvreg_error *err) {
   char shown[96];
   const csvreg_field *f = &rec->fields[s->input_cols[k]];
-  err_quote(shown, sizeof shown, f->ptr, f->len, 40);
-  err_at(err, csvreg_reader_source(r), rec->line, rec->number, s->input_cols[k] + 1,
-         s->input_names[k]);
-  return err_set(err, CSVREG_E_VALUE, "expected %s, found \"%s\"", what, shown);
+  csvreg__err_quote(shown, sizeof shown, f->ptr, f->len, 40);
+  csvreg__err_at(err, csvreg_reader_source(r), rec->line, rec->number, s->input_cols[k] + 1,
+                 s->input_names[k]);
+  return csvreg__err_set(err, CSVREG_E_VALUE, "expected %s, found \"%s\"", what, shown);
 }
 
 static const char *input_role(const csvreg_spec *s, size_t k) {
@@ -140,8 +140,9 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
       c->counts.dropped_bad++;
       return CSVREG_END;
     }
-    err_at(err, csvreg_reader_source(r), rec->line, rec->number, 0, NULL);
-    return err_set(err, CSVREG_E_CSV, "expected %zu fields, found %zu", s->ncolumns, rec->nfields);
+    csvreg__err_at(err, csvreg_reader_source(r), rec->line, rec->number, 0, NULL);
+    return csvreg__err_set(err, CSVREG_E_CSV, "expected %zu fields, found %zu", s->ncolumns,
+                           rec->nfields);
   }
   /* Locals: the stores into vals could alias the spec and the record. */
   const size_t ninputs = s->ninputs, *cols = s->input_cols;
@@ -153,7 +154,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
    * every path that leaves a row with one set clears it. A numeric NA token
    * such as -999 must win over the number it spells, so with one every cell
    * takes the general path. */
-  const cells_fn parse = cells_for(r);
+  const cells_fn parse = csvreg__cells_for(r);
   size_t k = na_numeric ? 0 : parse(fields, cols, 0, ninputs, vals, cap);
   while (k < ninputs) {
     const csvreg_field *f = &fields[cols[k]];
@@ -181,8 +182,9 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
     while (!c->row_na[k0])
       k0++;
     memset(c->row_na, 0, ninputs);
-    err_at(err, csvreg_reader_source(r), rec->line, rec->number, cols[k0] + 1, s->input_names[k0]);
-    return err_set(err, CSVREG_E_VALUE, "missing value in %s column", input_role(s, k0));
+    csvreg__err_at(err, csvreg_reader_source(r), rec->line, rec->number, cols[k0] + 1,
+                   s->input_names[k0]);
+    return csvreg__err_set(err, CSVREG_E_VALUE, "missing value in %s column", input_role(s, k0));
   }
   if (missing) {
     *why = CSVREG_ROW_MISSING;
@@ -233,9 +235,9 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
       i++;
     char msg[400];
     size_t k = csvreg__design_explain(s, c->vals, cap, &c->work, i, msg, sizeof msg);
-    err_at(err, csvreg_reader_source(r), c->lines[i], c->recno[i], s->input_cols[k] + 1,
-           s->input_names[k]);
-    return err_set(err, CSVREG_E_VALUE, "%s (use --skip-bad to drop such rows)", msg);
+    csvreg__err_at(err, csvreg_reader_source(r), c->lines[i], c->recno[i], s->input_cols[k] + 1,
+                   s->input_names[k]);
+    return csvreg__err_set(err, CSVREG_E_VALUE, "%s (use --skip-bad to drop such rows)", msg);
   }
   /* keep_rows: the i-th complete record is row i; mark the dropped ones */
   size_t row = 0;
@@ -292,8 +294,8 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     if (keep) {
       c->status[c->nrecords] = st == CSVREG_OK ? CSVREG_ROW_OK : why;
       if (text) {
-        if (csv_text_record(&c->text, rec.fields, rec.nfields, c->opt.delimiter)) {
-          st = err_set(err, CSVREG_E_NOMEM, "out of memory for the text of a chunk");
+        if (csvreg__csv_text_record(&c->text, rec.fields, rec.nfields, c->opt.delimiter)) {
+          st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for the text of a chunk");
           break;
         }
         c->text_end[c->nrecords] = c->text.len;
@@ -304,7 +306,7 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
   }
   if (c->spec->formula && c->rows && (st == CSVREG_OK || st == CSVREG_END))
     st = compute_design(c, r, st, err);
-  design_build(c->spec, c->vals, c->cap, &c->work, &c->design);
+  csvreg__design_build(c->spec, c->vals, c->cap, &c->work, &c->design);
   return st;
 }
 

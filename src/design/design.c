@@ -17,8 +17,8 @@
 #include "formula.h"
 #include "internal.h"
 
-void design_build(const csvreg_spec *s, const double *vals, size_t ld, const design_work *work,
-                  design_block *out) {
+void csvreg__design_build(const csvreg_spec *s, const double *vals, size_t ld,
+                          const design_work *work, design_block *out) {
   out->x = s->formula ? work->x : vals;
   out->ld = ld;
   out->y = s->target_input < 0 ? (s->formula && s->target_expr ? work->vars : NULL)
@@ -39,7 +39,8 @@ csvreg_status csvreg__design_work_init(design_work *work, const csvreg_spec *s, 
   size_t nx = s->nterms ? s->nterms : 1;
   if (nx > SIZE_MAX / sizeof(double) / cap || f->nvars > SIZE_MAX / sizeof(double) / cap ||
       depth > SIZE_MAX / sizeof(double) / cap)
-    return err_set(err, CSVREG_E_LIMIT, "design of %zu rows x %zu columns is too large", cap, nx);
+    return csvreg__err_set(err, CSVREG_E_LIMIT, "design of %zu rows x %zu columns is too large",
+                           cap, nx);
   work->cap = cap;
   work->x = malloc(cap * nx * sizeof *work->x);
   work->vars = malloc(cap * (f->nvars ? f->nvars : 1) * sizeof *work->vars);
@@ -47,7 +48,8 @@ csvreg_status csvreg__design_work_init(design_work *work, const csvreg_spec *s, 
   work->bad = calloc(cap, 1);
   if (!work->x || !work->vars || !work->scratch || !work->bad) {
     csvreg__design_work_free(work);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory for the design of a chunk of %zu rows", cap);
+    return csvreg__err_set(err, CSVREG_E_NOMEM,
+                           "out of memory for the design of a chunk of %zu rows", cap);
   }
   return CSVREG_OK;
 }

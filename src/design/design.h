@@ -29,8 +29,8 @@ typedef struct design_work {
 /* Builds the design view of `vals` (input columns, column-major with leading
  * dimension `ld`). Plain column terms are views, not copies; a computed
  * spec's design is `work`'s (filled by csvreg__design_compute). */
-void design_build(const csvreg_spec *s, const double *vals, size_t ld, const design_work *work,
-                  design_block *out);
+void csvreg__design_build(const csvreg_spec *s, const double *vals, size_t ld,
+                          const design_work *work, design_block *out);
 
 /* Allocates `work` for a computed spec (zeroed first; nothing for others). */
 csvreg_status csvreg__design_work_init(design_work *work, const csvreg_spec *s, size_t cap,

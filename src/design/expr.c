@@ -18,7 +18,7 @@
 
 csvreg_status csvreg__expr_new(csvreg__expr **out, csvreg_error *err) {
   *out = calloc(1, sizeof **out);
-  return *out ? CSVREG_OK : err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return *out ? CSVREG_OK : csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }
 
 void csvreg__expr_free(csvreg__expr *e) {
@@ -32,7 +32,7 @@ csvreg_status csvreg__expr_copy(csvreg__expr **out, const csvreg__expr *e, csvre
   *out = NULL;
   csvreg__expr *c = malloc(sizeof *c);
   if (!c)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   *c = *e;
   c->ins = NULL;
   c->cap = c->n;
@@ -40,7 +40,7 @@ csvreg_status csvreg__expr_copy(csvreg__expr **out, const csvreg__expr *e, csvre
     c->ins = malloc(e->n * sizeof *c->ins);
     if (!c->ins) {
       free(c);
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     }
     memcpy(c->ins, e->ins, e->n * sizeof *c->ins);
   }
@@ -67,12 +67,12 @@ csvreg_status csvreg__expr_push(csvreg__expr *e, csvreg__expr_op op, size_t arg,
                                 csvreg_error *err) {
   size_t k = arity(op);
   if (e->height < k)
-    return err_set(err, CSVREG_E_INTERNAL, "expression: operator without operands");
+    return csvreg__err_set(err, CSVREG_E_INTERNAL, "expression: operator without operands");
   if (e->n == e->cap) {
     size_t cap = e->cap ? 2 * e->cap : 8;
     csvreg__expr_ins *ins = realloc(e->ins, cap * sizeof *ins);
     if (!ins)
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     e->ins = ins;
     e->cap = cap;
   }

@@ -146,14 +146,14 @@ static csvreg_status perr(parser *p, size_t off, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  p->st = err_set(p->err, CSVREG_E_USAGE, "formula: %s", msg);
+  p->st = csvreg__err_set(p->err, CSVREG_E_USAGE, "formula: %s", msg);
   p->where = off;
   return p->st;
 }
 
 static csvreg_status poom(parser *p) {
   if (p->st == CSVREG_OK)
-    p->st = err_set(p->err, CSVREG_E_NOMEM, "out of memory");
+    p->st = csvreg__err_set(p->err, CSVREG_E_NOMEM, "out of memory");
   return p->st;
 }
 
@@ -940,10 +940,10 @@ csvreg_status csvreg__formula_parse(csvreg__formula **out, const char *text, siz
   if (where)
     *where = CSVREG__NO_OFFSET;
   if (!out)
-    return err_set(err, CSVREG_E_USAGE, "formula_parse: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "formula_parse: NULL argument");
   *out = NULL;
   if (!text)
-    return err_set(err, CSVREG_E_USAGE, "formula_parse: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "formula_parse: NULL argument");
   parser p = {0};
   p.s = text;
   p.len = strlen(text);
@@ -951,10 +951,10 @@ csvreg_status csvreg__formula_parse(csvreg__formula **out, const char *text, siz
   p.where = CSVREG__NO_OFFSET;
   p.t = calloc(1, sizeof *p.t);
   csvreg__formula *f = calloc(1, sizeof *f);
-  if (!p.t || !f || !(f->text = xstrdup(text))) {
+  if (!p.t || !f || !(f->text = csvreg__xstrdup(text))) {
     free(p.t);
     free(f);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   f->tree = p.t;
   size_t root = NONE;
@@ -1030,14 +1030,14 @@ static csvreg_status xerr(xctx *x, csvreg_status st, size_t off, const char *fmt
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  x->st = err_set(x->err, st, "formula: %s", msg);
+  x->st = csvreg__err_set(x->err, st, "formula: %s", msg);
   x->where = off;
   return x->st;
 }
 
 static csvreg_status xoom(xctx *x) {
   if (x->st == CSVREG_OK)
-    x->st = err_set(x->err, CSVREG_E_NOMEM, "out of memory");
+    x->st = csvreg__err_set(x->err, CSVREG_E_NOMEM, "out of memory");
   return x->st;
 }
 
@@ -1077,7 +1077,7 @@ static size_t install_var(xctx *x, char *name, size_t nd, const char *col, size_
   x->vnode[x->nv] = nd;
   x->vcol[x->nv] = NULL;
   x->voff[x->nv] = off;
-  if (col && !(x->vcol[x->nv] = xstrdup(col))) {
+  if (col && !(x->vcol[x->nv] = csvreg__xstrdup(col))) {
     free(name);
     xoom(x);
     return NONE;
@@ -1441,7 +1441,7 @@ static size_t install_input(xctx *x, const char *name, size_t off) {
   size_t *b = realloc(f->input_offset, (f->ninputs + 1) * sizeof *b);
   if (b)
     f->input_offset = b;
-  char *s = xstrdup(name);
+  char *s = csvreg__xstrdup(name);
   if (!a || !b || !s) {
     free(s);
     xoom(x);
@@ -1540,7 +1540,7 @@ static void describe_var(xctx *x, size_t v) {
       xn = &x->t->v[xn->a];
     fv->kind = CSVREG__VAR_FACTOR;
     fv->input = install_input(x, xn->str, xn->off);
-    if (!(fv->ref = xstrdup(x->t->v[ref].str)))
+    if (!(fv->ref = csvreg__xstrdup(x->t->v[ref].str)))
       xoom(x);
     return;
   }
@@ -1606,9 +1606,9 @@ csvreg_status csvreg__formula_expand(csvreg__formula *f, const char *const *name
   if (where)
     *where = CSVREG__NO_OFFSET;
   if (!f || (!names && nnames) || (!exclude && nexclude))
-    return err_set(err, CSVREG_E_USAGE, "formula_expand: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "formula_expand: NULL argument");
   if (f->expanded)
-    return err_set(err, CSVREG_E_USAGE, "formula_expand: already expanded");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "formula_expand: already expanded");
   f->expanded = 1;
   const tree *t = f->tree;
   const node *root = &t->v[t->root];
@@ -1847,13 +1847,13 @@ csvreg_status csvreg__formula_columns(const csvreg__formula *f, const int *categ
                                       const size_t *nlevels, const char *const *const *levels,
                                       csvreg__dcols **out, csvreg_error *err) {
   if (!out)
-    return err_set(err, CSVREG_E_USAGE, "formula_columns: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "formula_columns: NULL argument");
   *out = NULL;
   if (!f || !f->expanded)
-    return err_set(err, CSVREG_E_USAGE, "formula_columns: formula not expanded");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "formula_columns: formula not expanded");
   csvreg__dcols *d = calloc(1, sizeof *d);
   if (!d)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   d->intercept = f->intercept;
   size_t cap = 0;
 #define IS_CAT(v)                                                                                  \
@@ -1887,7 +1887,7 @@ csvreg_status csvreg__formula_columns(const csvreg__formula *f, const int *categ
         if (hi < lo)
           hi = lo;
         if (hi > lo && (!levels || !levels[v]))
-          st = err_set(err, CSVREG_E_USAGE, "formula_columns: no levels for %s", fv->name);
+          st = csvreg__err_set(err, CSVREG_E_USAGE, "formula_columns: no levels for %s", fv->name);
       } else if (fv->kind == CSVREG__VAR_POLY) {
         hi = fv->degree;
       }
@@ -1899,8 +1899,8 @@ csvreg_status csvreg__formula_columns(const csvreg__formula *f, const int *categ
       if (i == 0)
         nold = 1;
       if (nnew && nold > (MAX_COLUMNS - d->ncols) / nnew) {
-        st = err_set(err, CSVREG_E_LIMIT, "the design would have more than %zu columns",
-                     (size_t)MAX_COLUMNS);
+        st = csvreg__err_set(err, CSVREG_E_LIMIT, "the design would have more than %zu columns",
+                             (size_t)MAX_COLUMNS);
         break;
       }
       /* new columns: the old ones (varying fastest) times each entry */
@@ -1908,7 +1908,7 @@ csvreg_status csvreg__formula_columns(const csvreg__formula *f, const int *categ
       for (size_t e = lo; e < hi && st == CSVREG_OK; e++)
         for (size_t j = 0; j < nold && st == CSVREG_OK; j++) {
           if (!add_col(d, &cap, k, i + 1)) {
-            st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+            st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
             break;
           }
           csvreg__dcol *c = &d->cols[d->ncols - 1];
@@ -1931,7 +1931,7 @@ csvreg_status csvreg__formula_columns(const csvreg__formula *f, const int *categ
             sb_puts(&nb, num);
           }
           if (!(c->name = sb_take(&nb)))
-            st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+            st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
         }
       if (i > 0 && st == CSVREG_OK) {
         /* drop the old columns: move the new ones down */

@@ -41,9 +41,9 @@ static csvreg_status resolve(const char *ref, size_t len, const char *role,
       if (count++ == 0)
         found = j;
       else
-        return err_set(err, CSVREG_E_COLUMN,
-                       "%s column '%.*s' is ambiguous: columns %zu and %zu share the name", role,
-                       (int)len, ref, found + 1, j + 1);
+        return csvreg__err_set(err, CSVREG_E_COLUMN,
+                               "%s column '%.*s' is ambiguous: columns %zu and %zu share the name",
+                               role, (int)len, ref, found + 1, j + 1);
     }
   }
   if (count) {
@@ -58,14 +58,14 @@ static csvreg_status resolve(const char *ref, size_t len, const char *role,
       *out = pos - 1;
       return CSVREG_OK;
     }
-    return err_set(err, CSVREG_E_COLUMN,
-                   "%s column %.*s is out of range: the input has %zu columns", role, (int)len, ref,
-                   ncols);
+    return csvreg__err_set(err, CSVREG_E_COLUMN,
+                           "%s column %.*s is out of range: the input has %zu columns", role,
+                           (int)len, ref, ncols);
   }
   if (len == 0)
-    return err_set(err, CSVREG_E_COLUMN, "empty %s column name", role);
-  return err_set(err, CSVREG_E_COLUMN, "no %s column named '%.*s' in the header", role, (int)len,
-                 ref);
+    return csvreg__err_set(err, CSVREG_E_COLUMN, "empty %s column name", role);
+  return csvreg__err_set(err, CSVREG_E_COLUMN, "no %s column named '%.*s' in the header", role,
+                         (int)len, ref);
 }
 
 /* Adds column j to the input list unless it is there; returns its index k. */
@@ -83,9 +83,9 @@ static csvreg_status check_unique(const char *const *names, size_t ncols, size_t
                                   csvreg_error *err) {
   for (size_t i = 0; i < ncols; i++)
     if (i != j && strcmp(names[i], names[j]) == 0)
-      return err_set(err, CSVREG_E_COLUMN,
-                     "duplicate column name '%s' (columns %zu and %zu): rename one", names[j],
-                     (i < j ? i : j) + 1, (i < j ? j : i) + 1);
+      return csvreg__err_set(err, CSVREG_E_COLUMN,
+                             "duplicate column name '%s' (columns %zu and %zu): rename one",
+                             names[j], (i < j ? i : j) + 1, (i < j ? j : i) + 1);
   return CSVREG_OK;
 }
 
@@ -93,12 +93,12 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
                               const csvreg_spec_options *o, csvreg_error *err) {
   *out = NULL;
   if (!o || !names || ncols == 0)
-    return err_set(err, CSVREG_E_USAGE, "no columns to choose from");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "no columns to choose from");
   if (!o->target)
-    return err_set(err, CSVREG_E_USAGE, "no target column given");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "no target column given");
   csvreg_spec *s = calloc(1, sizeof *s);
   if (!s)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   csvreg_status st = CSVREG_OK;
   s->ncolumns = ncols;
   s->intercept = o->intercept ? 1 : 0;
@@ -106,7 +106,7 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
   s->input_cols = malloc((ncols + 2) * sizeof *s->input_cols);
   s->term_input = malloc((ncols + 1) * sizeof *s->term_input);
   if (!s->input_cols || !s->term_input) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto fail;
   }
   size_t target, weights = ncols;
@@ -116,8 +116,8 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
       (st = resolve(o->weights, strlen(o->weights), "weights", names, ncols, &weights, err)))
     goto fail;
   if (weights == target) {
-    st = err_set(err, CSVREG_E_COLUMN, "column '%s' cannot be both the target and the weights",
-                 names[target]);
+    st = csvreg__err_set(err, CSVREG_E_COLUMN,
+                         "column '%s' cannot be both the target and the weights", names[target]);
     goto fail;
   }
 
@@ -129,13 +129,14 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
       if ((st = resolve(p, len, "feature", names, ncols, &j, err)))
         goto fail;
       if (j == target || j == weights) {
-        st = err_set(err, CSVREG_E_COLUMN, "column '%s' is the %s and cannot also be a feature",
-                     names[j], j == target ? "target" : "weights");
+        st = csvreg__err_set(err, CSVREG_E_COLUMN,
+                             "column '%s' is the %s and cannot also be a feature", names[j],
+                             j == target ? "target" : "weights");
         goto fail;
       }
       for (size_t t = 0; t < s->nterms; t++)
         if (s->input_cols[s->term_input[t]] == j) {
-          st = err_set(err, CSVREG_E_COLUMN, "feature '%s' is listed twice", names[j]);
+          st = csvreg__err_set(err, CSVREG_E_COLUMN, "feature '%s' is listed twice", names[j]);
           goto fail;
         }
       s->term_input[s->nterms++] = add_input(s, j);
@@ -149,8 +150,8 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
         s->term_input[s->nterms++] = add_input(s, j);
   }
   if (s->nterms > CSVREG_MAX_TERMS) {
-    st = err_set(err, CSVREG_E_LIMIT, "%zu features: at most %d are supported", s->nterms,
-                 CSVREG_MAX_TERMS);
+    st = csvreg__err_set(err, CSVREG_E_LIMIT, "%zu features: at most %d are supported", s->nterms,
+                         CSVREG_MAX_TERMS);
     goto fail;
   }
   s->target_input = (ptrdiff_t)add_input(s, target);
@@ -158,14 +159,14 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
 
   s->input_names = calloc(s->ninputs, sizeof *s->input_names);
   if (!s->input_names) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto fail;
   }
   for (size_t k = 0; k < s->ninputs; k++) {
     if ((st = check_unique(names, ncols, s->input_cols[k], err)))
       goto fail;
-    if (!(s->input_names[k] = xstrdup(names[s->input_cols[k]]))) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    if (!(s->input_names[k] = csvreg__xstrdup(names[s->input_cols[k]]))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto fail;
     }
   }

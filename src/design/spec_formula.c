@@ -40,13 +40,14 @@ static csvreg_status find_column(const char *const *names, size_t ncols, const c
   for (size_t j = 0; j < ncols; j++)
     if (strcmp(names[j], name) == 0) {
       if (found < ncols)
-        return err_set(err, CSVREG_E_COLUMN,
-                       "duplicate column name '%s' (columns %zu and %zu): rename one", name,
-                       found + 1, j + 1);
+        return csvreg__err_set(err, CSVREG_E_COLUMN,
+                               "duplicate column name '%s' (columns %zu and %zu): rename one", name,
+                               found + 1, j + 1);
       found = j;
     }
   if (found == ncols)
-    return err_set(err, CSVREG_E_COLUMN, "no %s column named '%s' in the header", role, name);
+    return csvreg__err_set(err, CSVREG_E_COLUMN, "no %s column named '%s' in the header", role,
+                           name);
   *out = found;
   return CSVREG_OK;
 }
@@ -65,15 +66,16 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
   if (where)
     *where = CSVREG_NO_OFFSET;
   if (!out)
-    return err_set(err, CSVREG_E_USAGE, "spec_new_formula: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "spec_new_formula: NULL argument");
   *out = NULL;
   if (!o || !names || ncols == 0)
-    return err_set(err, CSVREG_E_USAGE, "no columns to choose from");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "no columns to choose from");
   if (!formula)
-    return err_set(err, CSVREG_E_USAGE, "no formula given");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "no formula given");
   if (o->target || o->features)
-    return err_set(err, CSVREG_E_USAGE,
-                   "a formula names the target and the terms: leave target and features unset");
+    return csvreg__err_set(
+        err, CSVREG_E_USAGE,
+        "a formula names the target and the terms: leave target and features unset");
   size_t weights = ncols;
   csvreg_status st;
   if (o->weights && (st = find_column(names, ncols, o->weights, "weights", &weights, err)))
@@ -85,21 +87,21 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
   csvreg_spec *s = calloc(1, sizeof *s);
   if (!s) {
     csvreg__formula_free(f);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   s->formula = f;
   if ((st = csvreg__formula_expand(f, names, ncols, excl, weights < ncols, where, err)))
     goto fail;
   if (!f->has_response) {
-    st = err_set(err, CSVREG_E_USAGE, "formula: the response is missing: write y ~ terms");
+    st = csvreg__err_set(err, CSVREG_E_USAGE, "formula: the response is missing: write y ~ terms");
     if (where)
       *where = 0;
     goto fail;
   }
   for (size_t v = 0; v < f->nvars; v++)
     if (f->vars[v].kind == CSVREG__VAR_FACTOR) {
-      st = err_set(err, CSVREG_E_USAGE, "formula: %s: categorical terms are not supported yet",
-                   f->vars[v].name);
+      st = csvreg__err_set(err, CSVREG_E_USAGE,
+                           "formula: %s: categorical terms are not supported yet", f->vars[v].name);
       if (where)
         *where = f->vars[v].offset;
       goto fail;
@@ -107,7 +109,7 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
   /* the formula's inputs in the header */
   size_t *fcol = malloc((f->ninputs ? f->ninputs : 1) * sizeof *fcol);
   if (!fcol) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto fail;
   }
   s->fin_input = fcol;
@@ -118,8 +120,9 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
       goto fail;
     }
     if (fcol[k] == weights) {
-      st = err_set(err, CSVREG_E_COLUMN, "column '%s' is the weights and cannot be in the formula",
-                   names[weights]);
+      st = csvreg__err_set(err, CSVREG_E_COLUMN,
+                           "column '%s' is the weights and cannot be in the formula",
+                           names[weights]);
       if (where)
         *where = f->input_offset[k];
       goto fail;
@@ -131,8 +134,8 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
     goto fail;
   const csvreg__dcols *d = s->dcols;
   if (d->ncols > CSVREG_MAX_TERMS) {
-    st = err_set(err, CSVREG_E_LIMIT, "%zu terms: at most %d are supported", d->ncols,
-                 CSVREG_MAX_TERMS);
+    st = csvreg__err_set(err, CSVREG_E_LIMIT, "%zu terms: at most %d are supported", d->ncols,
+                         CSVREG_MAX_TERMS);
     goto fail;
   }
   s->ncolumns = ncols;
@@ -149,7 +152,7 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
   s->input_cols = malloc((f->ninputs + 2 + d->ncols) * sizeof *s->input_cols);
   s->term_input = calloc(d->ncols ? d->ncols : 1, sizeof *s->term_input);
   if (!s->input_cols || !s->term_input) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto fail;
   }
   if (plain) {
@@ -173,27 +176,27 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
     s->weights_input = weights < ncols ? (ptrdiff_t)add_input(s, weights) : -1;
     s->term_names = calloc(d->ncols ? d->ncols : 1, sizeof *s->term_names);
     if (!s->term_names) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto fail;
     }
     for (size_t t = 0; t < d->ncols; t++)
-      if (!(s->term_names[t] = xstrdup(d->cols[t].name))) {
-        st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      if (!(s->term_names[t] = csvreg__xstrdup(d->cols[t].name))) {
+        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
         goto fail;
       }
-    if (resp->kind != CSVREG__VAR_COLUMN && !(s->target_expr = xstrdup(resp->name))) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    if (resp->kind != CSVREG__VAR_COLUMN && !(s->target_expr = csvreg__xstrdup(resp->name))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto fail;
     }
   }
   s->input_names = calloc(s->ninputs ? s->ninputs : 1, sizeof *s->input_names);
   if (!s->input_names) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto fail;
   }
   for (size_t k = 0; k < s->ninputs; k++)
-    if (!(s->input_names[k] = xstrdup(names[s->input_cols[k]]))) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    if (!(s->input_names[k] = csvreg__xstrdup(names[s->input_cols[k]]))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto fail;
     }
   if ((st = csvreg_na_new(&s->na, o->na, err)))

@@ -22,7 +22,7 @@
 
 #define FILE_BLOCK ((size_t)1 << 20)
 
-void boundary_init(boundary_state *s) {
+void csvreg__boundary_init(boundary_state *s) {
   memset(s, 0, sizeof *s);
   s->at_end = 1;
 }
@@ -74,7 +74,7 @@ static void count_stretch(boundary_state *s, const unsigned char *b, size_t n) {
   s->at_end = outside && is_end(b[n - 1]);
 }
 
-void boundary_count(boundary_state *s, const unsigned char *b, size_t n) {
+void csvreg__boundary_count(boundary_state *s, const unsigned char *b, size_t n) {
   size_t i = 0;
   while (i < n) {
     const unsigned char *q = memchr(b + i, '"', n - i);
@@ -87,8 +87,8 @@ void boundary_count(boundary_state *s, const unsigned char *b, size_t n) {
   }
 }
 
-size_t boundary_next(boundary_state *s, const unsigned char *b, size_t n, int eof,
-                     uint64_t min_records) {
+size_t csvreg__boundary_next(boundary_state *s, const unsigned char *b, size_t n, int eof,
+                             uint64_t min_records) {
   for (size_t i = 0;; i++) {
     if (s->records >= min_records && s->at_end) {
       if (!s->cr)
@@ -106,7 +106,7 @@ size_t boundary_next(boundary_state *s, const unsigned char *b, size_t n, int eo
   }
 }
 
-size_t boundary_last(const boundary_state *s, const unsigned char *b, size_t n) {
+size_t csvreg__boundary_last(const boundary_state *s, const unsigned char *b, size_t n) {
   unsigned odd = s->odd;
   size_t cut = 0, i = 0;
   while (i < n) {
@@ -135,18 +135,19 @@ size_t boundary_last(const boundary_state *s, const unsigned char *b, size_t n) 
 
 /* ---- a regular file from its start ---- */
 
-csvreg_status boundary_file_open(boundary_file *f, int fd, uint64_t size, csvreg_error *err) {
+csvreg_status csvreg__boundary_file_open(boundary_file *f, int fd, uint64_t size,
+                                         csvreg_error *err) {
   memset(f, 0, sizeof *f);
   f->fd = fd;
   f->size = size;
-  boundary_init(&f->st);
+  csvreg__boundary_init(&f->st);
   f->buf = malloc(FILE_BLOCK);
   if (!f->buf)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   return CSVREG_OK;
 }
 
-void boundary_file_close(boundary_file *f) {
+void csvreg__boundary_file_close(boundary_file *f) {
   if (!f)
     return;
   free(f->buf);
@@ -166,7 +167,7 @@ static int file_fill(boundary_file *f, csvreg_error *err, csvreg_status *st) {
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0) {
-      *st = err_set(err, CSVREG_E_IO, "cannot read: %s", strerror(errno));
+      *st = csvreg__err_set(err, CSVREG_E_IO, "cannot read: %s", strerror(errno));
       return -1;
     }
     if (r == 0) { /* the file shrank: its new end is the end */
@@ -180,8 +181,8 @@ static int file_fill(boundary_file *f, csvreg_error *err, csvreg_status *st) {
   return got ? 0 : 1;
 }
 
-csvreg_status boundary_file_seek(boundary_file *f, uint64_t at, uint64_t min_records,
-                                 csvreg_error *err) {
+csvreg_status csvreg__boundary_file_seek(boundary_file *f, uint64_t at, uint64_t min_records,
+                                         csvreg_error *err) {
   csvreg_status st = CSVREG_OK;
   if (at > f->size)
     at = f->size;
@@ -195,7 +196,7 @@ csvreg_status boundary_file_seek(boundary_file *f, uint64_t at, uint64_t min_rec
     size_t n = f->buf_len - off;
     if (at - f->pos < n)
       n = (size_t)(at - f->pos);
-    boundary_count(&f->st, f->buf + off, n);
+    csvreg__boundary_count(&f->st, f->buf + off, n);
     f->pos += n;
   }
   for (;;) {
@@ -205,7 +206,7 @@ csvreg_status boundary_file_seek(boundary_file *f, uint64_t at, uint64_t min_rec
     size_t off = r ? 0 : (size_t)(f->pos - f->buf_pos);
     size_t n = r ? 0 : f->buf_len - off;
     int eof = r > 0 || f->pos + n >= f->size;
-    size_t p = boundary_next(&f->st, r ? NULL : f->buf + off, n, eof, min_records);
+    size_t p = csvreg__boundary_next(&f->st, r ? NULL : f->buf + off, n, eof, min_records);
     if (p != BOUNDARY_NONE) {
       f->pos += p;
       return CSVREG_OK;

@@ -44,25 +44,25 @@ typedef struct boundary_state {
 } boundary_state;
 
 /* The state at the input's start. */
-void boundary_init(boundary_state *s);
+void csvreg__boundary_init(boundary_state *s);
 
 /* Advances `s` over b[0, n), counting lines and records; jumps from quote to
  * quote, the stretches between counted by a loop the compiler vectorises. */
-void boundary_count(boundary_state *s, const unsigned char *b, size_t n);
+void csvreg__boundary_count(boundary_state *s, const unsigned char *b, size_t n);
 
 /* With `s` the state at b[0]: the first boundary p in [0, n] at which at
  * least `min_records` records have started, `s` advanced to p. With eof set,
  * b[n] is the input's end, which is a boundary. Returns BOUNDARY_NONE when
  * there is none yet (s advanced over all n bytes; call again with the bytes
  * that follow). */
-size_t boundary_next(boundary_state *s, const unsigned char *b, size_t n, int eof,
-                     uint64_t min_records);
+size_t csvreg__boundary_next(boundary_state *s, const unsigned char *b, size_t n, int eof,
+                             uint64_t min_records);
 
 /* With `s` the state at b[0] (not advanced): the last boundary p in (0, n]
  * that these bytes alone make certain (after an LF, or after a CR followed
  * by a byte other than LF; a CR at b[n-1] may be half a CRLF), or 0 when
  * there is none. */
-size_t boundary_last(const boundary_state *s, const unsigned char *b, size_t n);
+size_t csvreg__boundary_last(const boundary_state *s, const unsigned char *b, size_t n);
 
 /* A regular file scanned from its start with pread (a 1 MiB buffer), for
  * byte ranges: the position only moves forward. */
@@ -76,12 +76,13 @@ typedef struct boundary_file {
   size_t buf_len;
 } boundary_file;
 
-csvreg_status boundary_file_open(boundary_file *f, int fd, uint64_t size, csvreg_error *err);
-void boundary_file_close(boundary_file *f);
+csvreg_status csvreg__boundary_file_open(boundary_file *f, int fd, uint64_t size,
+                                         csvreg_error *err);
+void csvreg__boundary_file_close(boundary_file *f);
 
 /* Moves to the first boundary at or after `at` (at most the file's size) at
  * which at least `min_records` records have started. */
-csvreg_status boundary_file_seek(boundary_file *f, uint64_t at, uint64_t min_records,
-                                 csvreg_error *err);
+csvreg_status csvreg__boundary_file_seek(boundary_file *f, uint64_t at, uint64_t min_records,
+                                         csvreg_error *err);
 
 #endif

@@ -80,8 +80,8 @@ void csvreg_pass_options_init(csvreg_pass_options *o) {
 
 static csvreg_status fail_src(csvreg_pass *p, csvreg_error *err, csvreg_status st) {
   if (err && !err->source[0])
-    err_at(err, p->source, err->line, err->record, err->column,
-           err->column_name[0] ? err->column_name : NULL);
+    csvreg__err_at(err, p->source, err->line, err->record, err->column,
+                   err->column_name[0] ? err->column_name : NULL);
   return st;
 }
 
@@ -89,7 +89,7 @@ static csvreg_status fail_src(csvreg_pass *p, csvreg_error *err, csvreg_status s
 static csvreg_status grow(unsigned char **buf, size_t *cap, size_t ncap, csvreg_error *err) {
   unsigned char *t = realloc(*buf, ncap);
   if (!t)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   *buf = t;
   *cap = ncap;
   return CSVREG_OK;
@@ -103,7 +103,7 @@ static csvreg_status read_some(int fd, unsigned char *buf, size_t len, size_t *g
     r = read(fd, buf, len);
   while (r < 0 && errno == EINTR);
   if (r < 0)
-    return err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+    return csvreg__err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
   *got = (size_t)r;
   return CSVREG_OK;
 }
@@ -120,11 +120,11 @@ static char *dupn(const char *s, size_t n) {
 static csvreg_status names_copy(csvreg_pass *p, const char *const *v, size_t n, csvreg_error *err) {
   p->names = calloc(n + 1, sizeof *p->names);
   if (!p->names)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   p->ncolumns = n;
   for (size_t i = 0; i < n; i++)
     if (!(p->names[i] = dupn(v[i], strlen(v[i]))))
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   return CSVREG_OK;
 }
 
@@ -136,12 +136,12 @@ static csvreg_status names_given(csvreg_pass *p, csvreg_error *err) {
       n += *c == ',';
     p->names = calloc(n + 1, sizeof *p->names);
     if (!p->names)
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     const char *c = p->o.columns;
     for (size_t i = 0; i < n; i++) {
       size_t len = strcspn(c, ",");
       if (!(p->names[p->ncolumns++] = dupn(c, len)))
-        return err_set(err, CSVREG_E_NOMEM, "out of memory");
+        return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       c += len + (c[len] == ',');
     }
     return CSVREG_OK;
@@ -176,12 +176,12 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
       p->o.reader.max_record_bytes ? p->o.reader.max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
   size_t limit = max_rec + SNIFF_BYTES, cap = SNIFF_BYTES, n = 0, scanned = 0;
   boundary_state s;
-  boundary_init(&s);
+  csvreg__boundary_init(&s);
   unsigned char *buf = malloc(cap);
   csvreg_reader *r = NULL;
   csvreg_status st = CSVREG_OK;
   if (!buf)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   for (int eof = 0; !eof;) {
     if (n == cap) {
       if (cap >= limit)
@@ -194,7 +194,7 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
       goto done;
     eof = got == 0;
     n += got;
-    if (boundary_next(&s, buf + scanned, n - scanned, eof, 1) != BOUNDARY_NONE)
+    if (csvreg__boundary_next(&s, buf + scanned, n - scanned, eof, 1) != BOUNDARY_NONE)
       break;
     scanned = n;
   }
@@ -224,8 +224,8 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
     p->data_start = ro.header ? first : 0;
   }
   p->info.header_bytes = p->data_start;
-  boundary_init(&p->at_data);
-  boundary_count(&p->at_data, buf, (size_t)p->data_start);
+  csvreg__boundary_init(&p->at_data);
+  csvreg__boundary_count(&p->at_data, buf, (size_t)p->data_start);
   if (p->mode == MODE_RANGES)
     goto done;
   /* The bytes read ahead of the data go back in front of the rest. */
@@ -241,20 +241,21 @@ done:
 
 csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, csvreg_error *err) {
   if (!out || !o)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_pass_open: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_pass_open: NULL argument");
   *out = NULL;
   if (o->columns && o->header_line)
-    return err_set(err, CSVREG_E_USAGE, "give the names by columns or by header_line, not both");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "give the names by columns or by header_line, not both");
   csvreg_pass *p = calloc(1, sizeof *p);
   if (!p)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   p->o = *o;
   p->fd = -1;
   int stdin_ = !o->path || strcmp(o->path, "-") == 0;
-  p->source = xstrdup(stdin_ ? "<stdin>" : o->path);
+  p->source = csvreg__xstrdup(stdin_ ? "<stdin>" : o->path);
   if (!p->source) {
     free(p);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   p->info.source = p->source;
   p->info.file_size = -1;
@@ -267,7 +268,7 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
       p->fd = open(o->path, O_RDONLY);
     while (p->fd < 0 && errno == EINTR);
     if (p->fd < 0) {
-      st = err_set(err, CSVREG_E_IO, "cannot open: %s", strerror(errno));
+      st = csvreg__err_set(err, CSVREG_E_IO, "cannot open: %s", strerror(errno));
       goto fail;
     }
     p->own_fd = 1;
@@ -283,7 +284,7 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
   p->given = o->columns || o->header_line;
   size_t threads = o->threads ? o->threads : 1;
   if (o->has_range && !p->is_file) {
-    st = err_set(err, CSVREG_E_USAGE, "byte ranges need a regular file");
+    st = csvreg__err_set(err, CSVREG_E_USAGE, "byte ranges need a regular file");
     goto fail;
   }
   p->mode = o->has_range || (threads > 1 && p->is_file) ? MODE_RANGES
@@ -295,7 +296,7 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
     /* The plain pass: the reader reads the header as it always has. */
     csvreg_source *src = NULL;
     if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)) ||
-        (st = reader_open_source(&p->reader, src, p->source, &o->reader, NULL, err)))
+        (st = csvreg__reader_open_source(&p->reader, src, p->source, &o->reader, NULL, err)))
       goto fail;
     p->info.header_bytes = o->reader.header ? csvreg_reader_bytes(p->reader) : 0;
     p->ncolumns = csvreg_reader_ncolumns(p->reader);
@@ -315,7 +316,7 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
         csvreg_source_free(src);
         goto fail;
       }
-      if ((st = reader_open_source(&p->reader, src, p->source, &ro, &org, err)))
+      if ((st = csvreg__reader_open_source(&p->reader, src, p->source, &ro, &org, err)))
         goto fail;
       p->reader_base = p->data_start;
     }
@@ -452,23 +453,24 @@ static csvreg_status run_range(void *ctx, void *tp, void **local, csvreg_error *
   boundary_file f;
   csvreg_reader *r = NULL;
   csvreg_source *src = NULL;
-  csvreg_status st = boundary_file_open(&f, p->fd, (uint64_t)p->size, err);
+  csvreg_status st = csvreg__boundary_file_open(&f, p->fd, (uint64_t)p->size, err);
   if (!st)
-    st = boundary_file_seek(&f, t->start > p->data_start ? t->start : p->data_start, 0, err);
+    st =
+        csvreg__boundary_file_seek(&f, t->start > p->data_start ? t->start : p->data_start, 0, err);
   if (!st) {
     t->aligned_start = f.pos;
     t->origin.lines = f.st.lines;
     t->origin.records = f.st.records;
     t->origin.mid_input = f.pos > 0;
-    st = boundary_file_seek(&f, t->end > f.pos ? t->end : f.pos, 0, err);
+    st = csvreg__boundary_file_seek(&f, t->end > f.pos ? t->end : f.pos, 0, err);
     t->aligned_end = f.pos;
   }
-  boundary_file_close(&f);
+  csvreg__boundary_file_close(&f);
   csvreg_reader_options ro = p->o.reader;
   ro.header = 0;
   if (!st &&
       !(st = csvreg_source_new_file_range(&src, p->fd, t->aligned_start, t->aligned_end, err)) &&
-      !(st = reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
+      !(st = csvreg__reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
     st = fold(p, t, r, local, err);
   csvreg_reader_free(r);
   return st;
@@ -486,7 +488,7 @@ static csvreg_status run_block(void *ctx, void *tp, void **local, csvreg_error *
   if (!ro.buffer_bytes && t->len < BLOCK_BYTES)
     ro.buffer_bytes = t->len + 64;
   csvreg_status st = csvreg_source_new_mem(&src, t->data, t->len, err);
-  if (!st && !(st = reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
+  if (!st && !(st = csvreg__reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
     st = fold(p, t, r, local, err);
   csvreg_reader_free(r);
   return st;
@@ -535,8 +537,8 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
     start = p->o.range_start;
     end = p->o.range_end;
     if (start > end)
-      return err_set(err, CSVREG_E_USAGE, "byte range %llu:%llu: start after end",
-                     (unsigned long long)start, (unsigned long long)end);
+      return csvreg__err_set(err, CSVREG_E_USAGE, "byte range %llu:%llu: start after end",
+                             (unsigned long long)start, (unsigned long long)end);
   }
   if (end > size)
     end = size;
@@ -547,7 +549,7 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
     n = (end - start) / MIN_RANGE_BYTES ? (end - start) / MIN_RANGE_BYTES : 1;
   task *t = calloc((size_t)n, sizeof *t);
   if (!t)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   for (uint64_t i = 0; i < n; i++) {
     t[i].start = start + (end - start) * i / n;
     t[i].end = i + 1 == n ? end : start + (end - start) * (i + 1) / n;
@@ -556,13 +558,13 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
   pool *pl = NULL;
   /* One range runs on this thread, as a plain pass would. */
   p->inline_tick = n == 1;
-  csvreg_status st = pool_new(&pl, n > 1 ? (size_t)n : 0, (size_t)n, &ops, p, err);
+  csvreg_status st = csvreg__pool_new(&pl, n > 1 ? (size_t)n : 0, (size_t)n, &ops, p, err);
   for (uint64_t i = 0; !st && i < n; i++)
-    if (!pool_submit(pl, &t[i]))
+    if (!csvreg__pool_submit(pl, &t[i]))
       break;
   if (!st)
-    st = pool_finish(pl, err);
-  pool_free(pl);
+    st = csvreg__pool_finish(pl, err);
+  csvreg__pool_free(pl);
   if (!st) {
     p->info.workers = (size_t)n;
     p->info.has_range = 1;
@@ -589,7 +591,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
   size_t cap = bs + (p->data_start ? 0 : (size_t)p->first_end);
   unsigned char *buf = malloc(cap);
   if (!buf)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   size_t len = 0, grow_base = cap, ahead_off = 0;
   boundary_state s = p->at_data;
   uint64_t offset = p->data_start;
@@ -612,12 +614,13 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     }
     if (eof && len == 0)
       break;
-    size_t cut = eof ? len : boundary_last(&s, buf, len);
+    size_t cut = eof ? len : csvreg__boundary_last(&s, buf, len);
     if (cut == 0) { /* no record ends in the buffer: grow it */
       if (cap - grow_base >= max_rec) {
-        err_set(err, CSVREG_E_LIMIT, "record starting on line %llu is longer than %zu bytes",
-                (unsigned long long)s.lines + 1, max_rec);
-        err_at(err, p->source, s.lines + 1, 0, 0, NULL);
+        csvreg__err_set(err, CSVREG_E_LIMIT,
+                        "record starting on line %llu is longer than %zu bytes",
+                        (unsigned long long)s.lines + 1, max_rec);
+        csvreg__err_at(err, p->source, s.lines + 1, 0, 0, NULL);
         st = CSVREG_E_LIMIT;
         goto done;
       }
@@ -632,7 +635,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     if ((!next && !(eof && !rest)) || !t) {
       free(next);
       free(t);
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto done;
     }
     if (rest)
@@ -642,13 +645,13 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     t->origin.lines = s.lines;
     t->origin.records = s.records;
     t->origin.mid_input = offset > 0;
-    boundary_count(&s, buf, cut);
+    csvreg__boundary_count(&s, buf, cut);
     offset += cut;
     p->info.bytes += cut;
     buf = next;
     cap = grow_base = rest + bs;
     len = rest;
-    if (!pool_submit(pl, t))
+    if (!csvreg__pool_submit(pl, t))
       break; /* a block before failed: what follows does not matter */
   }
 done:
@@ -660,14 +663,14 @@ static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
   size_t n = p->o.threads;
   static const pool_ops ops = {run_block, merge_task, release_block, free_chunk, tick};
   pool *pl = NULL;
-  csvreg_status st = pool_new(&pl, n, 2 * n, &ops, p, err);
+  csvreg_status st = csvreg__pool_new(&pl, n, 2 * n, &ops, p, err);
   if (st)
     return st;
   csvreg_error rerr;
   csvreg_error_clear(&rerr);
   csvreg_status rst = read_blocks(p, pl, &rerr);
-  st = pool_finish(pl, err);
-  pool_free(pl);
+  st = csvreg__pool_finish(pl, err);
+  csvreg__pool_free(pl);
   if (!st && rst) {
     if (err)
       *err = rerr;
@@ -680,10 +683,10 @@ static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
 csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csvreg_sink_type *type,
                               const void *arg, void **out, csvreg_error *err) {
   if (!p || !spec || !type || !out)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_pass_run: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_pass_run: NULL argument");
   *out = NULL;
   if (p->ran)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_pass_run: the pass has run");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_pass_run: the pass has run");
   p->ran = 1;
   p->spec = spec;
   p->type = type;

@@ -100,7 +100,7 @@ static void *worker(void *arg) {
     pthread_mutex_lock(&p->mu);
     finish_task(p, s);
   }
-  /* After a stop, tasks nobody took are released by pool_free. */
+  /* After a stop, tasks nobody took are released by csvreg__pool_free. */
   pthread_mutex_unlock(&p->mu);
   if (local && p->ops->local_free)
     p->ops->local_free(p->ctx, local);
@@ -133,14 +133,14 @@ static void wait_tick(pool *p) {
   pthread_mutex_lock(&p->mu);
 }
 
-csvreg_status pool_new(pool **out, size_t threads, size_t in_flight, const pool_ops *ops, void *ctx,
-                       csvreg_error *err) {
+csvreg_status csvreg__pool_new(pool **out, size_t threads, size_t in_flight, const pool_ops *ops,
+                               void *ctx, csvreg_error *err) {
   if (!out || !ops || !ops->run || !ops->merge || !ops->release || in_flight == 0)
-    return err_set(err, CSVREG_E_USAGE, "pool_new: bad argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg__pool_new: bad argument");
   *out = NULL;
   pool *p = calloc(1, sizeof *p);
   if (!p)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   p->cap = in_flight;
   p->ring = calloc(in_flight, sizeof *p->ring);
   p->tid = threads ? calloc(threads, sizeof *p->tid) : NULL;
@@ -148,7 +148,7 @@ csvreg_status pool_new(pool **out, size_t threads, size_t in_flight, const pool_
     free(p->ring);
     free(p->tid);
     free(p);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   p->ops = ops;
   p->ctx = ctx;
@@ -165,7 +165,7 @@ csvreg_status pool_new(pool **out, size_t threads, size_t in_flight, const pool_
   return CSVREG_OK;
 }
 
-int pool_submit(pool *p, void *task) {
+int csvreg__pool_submit(pool *p, void *task) {
   pthread_mutex_lock(&p->mu);
   while (!p->stop && p->next_put - p->next_merge >= p->cap)
     wait_tick(p);
@@ -204,7 +204,7 @@ static void stop_workers(pool *p) {
   p->nworkers = 0;
 }
 
-csvreg_status pool_finish(pool *p, csvreg_error *err) {
+csvreg_status csvreg__pool_finish(pool *p, csvreg_error *err) {
   pthread_mutex_lock(&p->mu);
   p->end = 1;
   pthread_cond_broadcast(&p->can_take);
@@ -218,7 +218,7 @@ csvreg_status pool_finish(pool *p, csvreg_error *err) {
   return p->st;
 }
 
-void pool_free(pool *p) {
+void csvreg__pool_free(pool *p) {
   if (!p)
     return;
   stop_workers(p);

@@ -30,23 +30,23 @@ typedef struct pool_ops {
 
 typedef struct pool pool;
 
-/* A pool of `threads` workers (0: every task runs in pool_submit on the
+/* A pool of `threads` workers (0: every task runs in csvreg__pool_submit on the
  * calling thread) holding at most `in_flight` (>= 1) tasks. `ops` and `ctx`
  * must outlive the pool. */
-csvreg_status pool_new(pool **out, size_t threads, size_t in_flight, const pool_ops *ops, void *ctx,
-                       csvreg_error *err);
+csvreg_status csvreg__pool_new(pool **out, size_t threads, size_t in_flight, const pool_ops *ops,
+                               void *ctx, csvreg_error *err);
 
 /* Hands `task` to the workers, waiting while `in_flight` tasks are held.
  * Returns 1, or 0 when an earlier task failed (then `task` is released at
  * once and nothing more need be submitted). */
-int pool_submit(pool *p, void *task);
+int csvreg__pool_submit(pool *p, void *task);
 
 /* Waits for every task and returns the first failure in submission order
  * (its error in *err), or CSVREG_OK. Call once. */
-csvreg_status pool_finish(pool *p, csvreg_error *err);
+csvreg_status csvreg__pool_finish(pool *p, csvreg_error *err);
 
 /* Stops the workers (waiting for the tasks they run) and frees the pool;
  * tasks not merged are released. NULL is a no-op. */
-void pool_free(pool *p);
+void csvreg__pool_free(pool *p);
 
 #endif

@@ -73,17 +73,18 @@ static csvreg_status split_create(void **out, const csvreg_spec *spec, const voi
   const csvreg_split_options *o = arg;
   if (!o || !spec || o->folds == 1 || o->folds > 100000 ||
       (o->folds == 0 && !(o->fraction > 0 && o->fraction < 1)))
-    return err_set(err, CSVREG_E_USAGE, "split: holdout fraction in (0, 1) or 2 or more folds");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "split: holdout fraction in (0, 1) or 2 or more folds");
   csvreg_split *s = calloc(1, sizeof *s);
   if (!s)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   s->o = *o;
   s->spec = spec;
   s->nparts = o->folds ? (size_t)o->folds : 2;
   s->parts = calloc(s->nparts, sizeof *s->parts);
   if (!s->parts) {
     csvreg_split_free(s);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   for (size_t k = 0; k < s->nparts; k++) {
     csvreg_status st = csvreg_accum_new_for_spec(&s->parts[k], spec, o->solver, err);
@@ -102,7 +103,7 @@ static csvreg_status split_add(void *sink, const csvreg_chunk *c, csvreg_error *
   if (n > s->cap) {
     size_t *t = realloc(s->part, n * sizeof *t);
     if (!t)
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     s->part = t;
     s->cap = n;
   }
@@ -124,7 +125,8 @@ static csvreg_status split_merge(void *into, const void *from, csvreg_error *err
   csvreg_split *a = into;
   const csvreg_split *b = from;
   if (a->nparts != b->nparts)
-    return err_set(err, CSVREG_E_USAGE, "split merge: %zu parts against %zu", a->nparts, b->nparts);
+    return csvreg__err_set(err, CSVREG_E_USAGE, "split merge: %zu parts against %zu", a->nparts,
+                           b->nparts);
   for (size_t k = 0; k < a->nparts; k++) {
     csvreg_status st = csvreg_accum_merge(a->parts[k], b->parts[k], err);
     if (st)
@@ -143,7 +145,7 @@ const csvreg_sink_type *csvreg_sink_split(void) { return &split_type; }
 csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvreg_accum *all,
                                           csvreg_error *err) {
   if (!s || !all)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_split_merge_fit_rows: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_split_merge_fit_rows: NULL argument");
   size_t n = s->o.folds ? s->nparts : 1;
   for (size_t k = 0; k < n; k++) {
     csvreg_status st = csvreg_accum_merge(all, s->parts[k], err);
@@ -159,7 +161,7 @@ csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
                                  const csvreg_accum *base, const csvreg_solve_options *so,
                                  csvreg_score *scores, csvreg_error *err) {
   if (!s || !fit || !scores)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_split_score: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_split_score: NULL argument");
   if (!s->o.folds)
     return csvreg_accum_score(s->parts[1], fit, &scores[0], err);
   for (size_t f = 0; f < s->nparts; f++) {
@@ -213,10 +215,10 @@ static csvreg_status score_create(void **out, const csvreg_spec *spec, const voi
   (void)spec;
   *out = NULL;
   if (!arg)
-    return err_set(err, CSVREG_E_USAGE, "evaluation sink: no model");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "evaluation sink: no model");
   csvreg_scoring *s = calloc(1, sizeof *s);
   if (!s)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   s->model = arg;
   csvreg_status st = csvreg_evaluator_new(&s->ev, err);
   if (st) {
@@ -244,7 +246,7 @@ static csvreg_status score_add(void *sink, const csvreg_chunk *c, csvreg_error *
   if (n > s->cap) {
     double *t = realloc(s->yhat, n * sizeof *t);
     if (!t)
-      return err_set(err, CSVREG_E_NOMEM, "out of memory for a block of %zu rows", n);
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a block of %zu rows", n);
     s->yhat = t;
     s->cap = n;
   }

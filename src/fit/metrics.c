@@ -56,9 +56,9 @@ struct csvreg_evaluator {
 
 csvreg_status csvreg_evaluator_new(csvreg_evaluator **out, csvreg_error *err) {
   if (!out)
-    return err_set(err, CSVREG_E_USAGE, "evaluator_new: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "evaluator_new: NULL argument");
   if (!(*out = calloc(1, sizeof **out)))
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   return CSVREG_OK;
 }
 
@@ -94,11 +94,11 @@ static void block_moments(size_t n, const double *y, const double *yhat, const d
 csvreg_status csvreg_evaluator_add(csvreg_evaluator *e, size_t n, const double *y,
                                    const double *yhat, const double *w, csvreg_error *err) {
   if (!e || (n && (!y || !yhat)))
-    return err_set(err, CSVREG_E_USAGE, "evaluator_add: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "evaluator_add: NULL argument");
   for (size_t i = 0; i < n; i++)
     if ((w && !(isfinite(w[i]) && w[i] >= 0)) || !isfinite(y[i]) || !isfinite(yhat[i]))
-      return err_set(err, CSVREG_E_VALUE, "row %zu: a value or weight is not finite (or < 0)",
-                     i + 1);
+      return csvreg__err_set(err, CSVREG_E_VALUE,
+                             "row %zu: a value or weight is not finite (or < 0)", i + 1);
   for (size_t i0 = 0; i0 < n; i0 += EVAL_BLOCK) {
     size_t nb = n - i0 < EVAL_BLOCK ? n - i0 : EVAL_BLOCK;
     const double *yb = y + i0, *pb = yhat + i0, *wb = w ? w + i0 : NULL;

@@ -18,8 +18,8 @@
 
 /* The fit's coefficients as c = (c0, -b, 1) on a's shift; aliased terms are 0. */
 static void residual_vector(const csvreg_accum *a, const csvreg_fit *fit, double *c) {
-  const size_t p = accum_nterms(a), ic = (size_t)accum_intercept(a);
-  const double *shift = accum_shift(a);
+  const size_t p = csvreg__accum_nterms(a), ic = (size_t)csvreg__accum_intercept(a);
+  const double *shift = csvreg__accum_shift(a);
   double c0 = 0;
   if (ic) {
     c0 = shift[p] - (fit->terms[0].aliased ? 0.0 : fit->terms[0].estimate);
@@ -36,17 +36,18 @@ static void residual_vector(const csvreg_accum *a, const csvreg_fit *fit, double
 csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, csvreg_score *out,
                                  csvreg_error *err) {
   if (!a || !fit || !out)
-    return err_set(err, CSVREG_E_USAGE, "score: NULL argument");
-  const size_t p = accum_nterms(a), ic = (size_t)accum_intercept(a);
-  if (fit->s.nterms != p + ic || fit->s.intercept != accum_intercept(a) || !fit->target ||
-      strcmp(fit->target, accum_target_name(a)) != 0)
-    return err_set(err, CSVREG_E_USAGE, "score: the fit and the accumulator have other terms");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "score: NULL argument");
+  const size_t p = csvreg__accum_nterms(a), ic = (size_t)csvreg__accum_intercept(a);
+  if (fit->s.nterms != p + ic || fit->s.intercept != csvreg__accum_intercept(a) || !fit->target ||
+      strcmp(fit->target, csvreg__accum_target_name(a)) != 0)
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "score: the fit and the accumulator have other terms");
   for (size_t j = 0; j < p; j++)
-    if (strcmp(fit->terms[ic + j].name, accum_term_name(a, j)) != 0)
-      return err_set(err, CSVREG_E_USAGE, "score: term %zu is '%s' in the fit, '%s' here", j + 1,
-                     fit->terms[ic + j].name, accum_term_name(a, j));
+    if (strcmp(fit->terms[ic + j].name, csvreg__accum_term_name(a, j)) != 0)
+      return csvreg__err_set(err, CSVREG_E_USAGE, "score: term %zu is '%s' in the fit, '%s' here",
+                             j + 1, fit->terms[ic + j].name, csvreg__accum_term_name(a, j));
   accum_totals tot;
-  accum_totals_get(a, &tot);
+  csvreg__accum_totals_get(a, &tot);
   memset(out, 0, sizeof *out);
   out->n = tot.counts.used;
   out->sum_w = tot.sum_w;
@@ -57,7 +58,7 @@ csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, c
   double c[CSVREG_MAX_TERMS + 2];
   residual_vector(a, fit, c);
   double sse, tss;
-  accum_resid_ss(a, c, &sse, &tss);
+  csvreg__accum_resid_ss(a, c, &sse, &tss);
   out->sse = sse;
   out->mse = sse / tot.sum_w;
   out->rmse = sqrt(out->mse);

@@ -3,7 +3,7 @@
  * the statistics of R's summary.lm, confint.lm and logLik.lm, with the t and F
  * distributions of R's own standalone libRmath so p-values match R.
  *
- * The numerical solve is the kernel's (accum_solve_kernel: aliasing,
+ * The numerical solve is the kernel's (csvreg__accum_solve_kernel: aliasing,
  * coefficients, unscaled covariance, RSS, condition, digits); this file only
  * turns it into statistics.
  * Weighted fits follow lm(weights=): rows of weight 0 are not in n, the
@@ -59,11 +59,11 @@ double csvreg_fit_xtx_inv(const csvreg_fit *f, size_t i, size_t j) {
 }
 
 static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_error *err) {
-  const size_t ic = (size_t)accum_intercept(a), nc = ic + accum_nterms(a),
-               ninputs = accum_ninputs(a);
+  const size_t ic = (size_t)csvreg__accum_intercept(a), nc = ic + csvreg__accum_nterms(a),
+               ninputs = csvreg__accum_ninputs(a);
   csvreg_fit *f = calloc(1, sizeof *f);
   if (!f)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   f->s.nterms = nc;
   f->s.ninputs = ninputs;
   f->terms = calloc(nc, sizeof *f->terms);
@@ -72,19 +72,20 @@ static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_e
   f->input_names = calloc(ninputs ? ninputs : 1, sizeof *f->input_names);
   f->na_by_input = calloc(ninputs ? ninputs : 1, sizeof *f->na_by_input);
   int ok = f->terms && f->term_names && f->xtx_inv && f->input_names && f->na_by_input &&
-           (f->target = xstrdup(accum_target_name(a)));
+           (f->target = csvreg__xstrdup(csvreg__accum_target_name(a)));
   for (size_t j = 0; ok && j < nc; j++) {
-    f->term_names[j] = xstrdup(ic && j == 0 ? "(Intercept)" : accum_term_name(a, j - ic));
+    f->term_names[j] =
+        csvreg__xstrdup(ic && j == 0 ? "(Intercept)" : csvreg__accum_term_name(a, j - ic));
     f->terms[j].name = f->term_names[j];
     ok = f->term_names[j] != NULL;
   }
   for (size_t k = 0; ok && k < ninputs; k++) {
-    ok = (f->input_names[k] = xstrdup(accum_input_name(a, k))) != NULL;
-    f->na_by_input[k] = accum_na_by_input(a)[k];
+    ok = (f->input_names[k] = csvreg__xstrdup(csvreg__accum_input_name(a, k))) != NULL;
+    f->na_by_input[k] = csvreg__accum_na_by_input(a)[k];
   }
   if (!ok) {
     csvreg_fit_free(f);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   *out = f;
   return CSVREG_OK;
@@ -145,13 +146,13 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
     o = &def;
   }
   if (!(o->tol > 0 && o->tol < 1))
-    return err_set(err, CSVREG_E_USAGE, "tolerance %g is not in (0, 1)", o->tol);
+    return csvreg__err_set(err, CSVREG_E_USAGE, "tolerance %g is not in (0, 1)", o->tol);
   if (!(o->level > 0 && o->level < 1))
-    return err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", o->level);
+    return csvreg__err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", o->level);
   accum_totals tot;
-  accum_totals_get(a, &tot);
+  csvreg__accum_totals_get(a, &tot);
   if (tot.counts.used == 0)
-    return err_set(
+    return csvreg__err_set(
         err, CSVREG_E_NUMERIC,
         "no rows to fit: %llu read, %llu dropped as missing, %llu bad, %llu with "
         "weight 0",
@@ -170,13 +171,13 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
   sv.coef = malloc(nc * sizeof *sv.coef);
   sv.cov = malloc(nc * nc * sizeof *sv.cov);
   if (!aliased || !sv.coef || !sv.cov) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
-  if ((st = accum_solve_kernel(a, o->tol, &sv, err)))
+  if ((st = csvreg__accum_solve_kernel(a, o->tol, &sv, err)))
     goto done;
   f->s.solver = csvreg_accum_solver(a);
-  f->s.intercept = accum_intercept(a);
+  f->s.intercept = csvreg__accum_intercept(a);
   f->s.weighted = tot.weighted;
   f->s.counts = tot.counts;
   f->s.rank = sv.rank;
@@ -185,7 +186,8 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
   fill_stats(f, &tot, &sv);
   for (size_t j = 0; j < nc; j++)
     if (!f->terms[j].aliased && !isfinite(f->terms[j].estimate)) {
-      st = err_set(err, CSVREG_E_NUMERIC, "the estimate of '%s' is not finite", f->terms[j].name);
+      st = csvreg__err_set(err, CSVREG_E_NUMERIC, "the estimate of '%s' is not finite",
+                           f->terms[j].name);
       goto done;
     }
   /* Values near the ends of the double range (|x| ~ 1e300 or 1e-300) can give
@@ -193,15 +195,17 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
    * degrees of freedom a kept term's standard error is finite and > 0, so
    * anything else is refused rather than printed as a silently wrong table. */
   if (f->s.df_residual > 0 && !(f->s.rss >= 0 && isfinite(f->s.rss)))
-    st = err_set(err, CSVREG_E_NUMERIC,
-                 "the residual sum of squares is not finite: the values are too large; rescale "
-                 "the data");
+    st = csvreg__err_set(
+        err, CSVREG_E_NUMERIC,
+        "the residual sum of squares is not finite: the values are too large; rescale "
+        "the data");
   for (size_t j = 0; !st && f->s.df_residual > 0 && f->s.rss > 0 && j < nc; j++)
     if (!f->terms[j].aliased && !(f->terms[j].std_error > 0 && isfinite(f->terms[j].std_error)))
-      st = err_set(err, CSVREG_E_NUMERIC,
-                   "the standard error of '%s' is out of floating-point range: the values are "
-                   "too large or too small; rescale the data",
-                   f->terms[j].name);
+      st = csvreg__err_set(
+          err, CSVREG_E_NUMERIC,
+          "the standard error of '%s' is out of floating-point range: the values are "
+          "too large or too small; rescale the data",
+          f->terms[j].name);
 done:
   free(aliased);
   free(sv.coef);

@@ -28,18 +28,19 @@ csvreg_status csvreg_accum_add_chunk_split(csvreg_accum *const *parts, size_t np
                                            const csvreg_chunk *c, const size_t *part,
                                            csvreg_error *err) {
   if (!parts || nparts == 0 || !c || (!part && csvreg_chunk_rows(c)))
-    return err_set(err, CSVREG_E_USAGE, "add_chunk_split: missing argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "add_chunk_split: missing argument");
   const double *x, *y, *w;
   size_t ldx, n = csvreg_chunk_rows(c);
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  const size_t p = accum_nterms(parts[0]);
+  const size_t p = csvreg__accum_nterms(parts[0]);
   for (size_t i = 0; i < n; i++)
     if (part[i] >= nparts)
-      return err_set(err, CSVREG_E_USAGE, "add_chunk_split: part %zu of %zu", part[i], nparts);
+      return csvreg__err_set(err, CSVREG_E_USAGE, "add_chunk_split: part %zu of %zu", part[i],
+                             nparts);
   /* One gather buffer (rows x (p + 2)) reused for every part. */
   double *buf = malloc((n ? n : 1) * (p + 2) * sizeof *buf);
   if (!buf)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   csvreg_status st = CSVREG_OK;
   for (size_t k = 0; k < nparts && !st; k++) {
     size_t m = 0;
@@ -68,7 +69,7 @@ csvreg_status csvreg_accum_add_chunk_split(csvreg_accum *const *parts, size_t np
    * records (dropped as missing or bad) and the per-column NA counts go to
    * parts[0], so the parts' counts add up to the chunk's. */
   const csvreg_counts *cc = csvreg_chunk_counts(c);
-  accum_add_counts(parts[0], cc->records - n, cc->dropped_na, cc->dropped_bad,
-                   csvreg_chunk_na_counts(c));
+  csvreg__accum_add_counts(parts[0], cc->records - n, cc->dropped_na, cc->dropped_bad,
+                           csvreg_chunk_na_counts(c));
   return CSVREG_OK;
 }

@@ -16,7 +16,7 @@
 #define CSV_TEXT_SSE2 1
 #endif
 
-int csv_text_reserve(csv_text *t, size_t more) {
+int csvreg__csv_text_reserve(csv_text *t, size_t more) {
   if (t->len + more <= t->cap)
     return 0;
   size_t cap = t->cap ? t->cap : 1 << 16;
@@ -78,8 +78,8 @@ static size_t scan_copy(char *d, const char *s, size_t len, char delim, int *spe
   return delims;
 }
 
-int csv_text_field(csv_text *t, const char *s, size_t len, char delim) {
-  if (csv_text_reserve(t, len))
+int csvreg__csv_text_field(csv_text *t, const char *s, size_t len, char delim) {
+  if (csvreg__csv_text_reserve(t, len))
     return -1;
   int special;
   if (scan_copy(t->p + t->len, s, len, delim, &special) == 0 && !special) {
@@ -89,7 +89,7 @@ int csv_text_field(csv_text *t, const char *s, size_t len, char delim) {
   size_t quotes = 0;
   for (size_t i = 0; i < len; i++)
     quotes += s[i] == '"';
-  if (csv_text_reserve(t, len + quotes + 2))
+  if (csvreg__csv_text_reserve(t, len + quotes + 2))
     return -1;
   char *d = t->p + t->len;
   *d++ = '"';
@@ -108,14 +108,14 @@ int csv_text_field(csv_text *t, const char *s, size_t len, char delim) {
  * are copied as one span when the span holds no quote, CR or LF and no
  * delimiter but those between the fields: that is exactly the text the
  * fields would give one by one, at the cost of one scan. */
-int csv_text_record(csv_text *t, const csvreg_field *f, size_t n, char delim) {
+int csvreg__csv_text_record(csv_text *t, const csvreg_field *f, size_t n, char delim) {
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n && (uintptr_t)f[j].ptr == (uintptr_t)f[j - 1].ptr + f[j - 1].len + 1 &&
            f[j - 1].ptr[f[j - 1].len] == delim)
       j++;
     size_t span = (size_t)((uintptr_t)f[j - 1].ptr + f[j - 1].len - (uintptr_t)f[i].ptr);
-    if (csv_text_reserve(t, span + 1))
+    if (csvreg__csv_text_reserve(t, span + 1))
       return -1;
     if (i)
       t->p[t->len++] = delim;
@@ -126,11 +126,11 @@ int csv_text_record(csv_text *t, const csvreg_field *f, size_t n, char delim) {
     } else {
       for (size_t k = i; k < j; k++) {
         if (k > i) {
-          if (csv_text_reserve(t, 1))
+          if (csvreg__csv_text_reserve(t, 1))
             return -1;
           t->p[t->len++] = delim;
         }
-        if (csv_text_field(t, f[k].ptr, f[k].len, delim))
+        if (csvreg__csv_text_field(t, f[k].ptr, f[k].len, delim))
           return -1;
       }
     }
@@ -142,11 +142,11 @@ int csv_text_record(csv_text *t, const csvreg_field *f, size_t n, char delim) {
 csvreg_status csvreg_csv_append(char **buf, size_t *len, size_t *cap, const csvreg_field *fields,
                                 size_t n, char delim, csvreg_error *err) {
   if (!buf || !len || !cap || (n && !fields) || *len > *cap)
-    return err_set(err, CSVREG_E_USAGE, "csv_append: missing argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csv_append: missing argument");
   csv_text t = {*buf, *len, *cap};
-  int bad = csv_text_record(&t, fields, n, delim);
+  int bad = csvreg__csv_text_record(&t, fields, n, delim);
   *buf = t.p;
   *len = t.len;
   *cap = t.cap;
-  return bad ? err_set(err, CSVREG_E_NOMEM, "out of memory") : CSVREG_OK;
+  return bad ? csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory") : CSVREG_OK;
 }

@@ -17,14 +17,14 @@ typedef struct csv_text {
 } csv_text;
 
 /* Makes room for `more` bytes after len; -1 when out of memory. */
-int csv_text_reserve(csv_text *t, size_t more);
+int csvreg__csv_text_reserve(csv_text *t, size_t more);
 
 /* Appends one field, quoted (quotes doubled) when it holds the delimiter, a
  * quote, CR or LF, else as it is; -1 when out of memory. */
-int csv_text_field(csv_text *t, const char *s, size_t len, char delim);
+int csvreg__csv_text_field(csv_text *t, const char *s, size_t len, char delim);
 
 /* Appends a record's fields, delimited, without a line end; -1 when out of
  * memory. */
-int csv_text_record(csv_text *t, const csvreg_field *f, size_t n, char delim);
+int csvreg__csv_text_record(csv_text *t, const csvreg_field *f, size_t n, char delim);
 
 #endif

@@ -153,10 +153,10 @@ csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_spl
                                            const csvreg_score *scores, size_t nscores, char **out,
                                            csvreg_error *err) {
   if (!f || !out || (so && nscores && !scores))
-    return err_set(err, CSVREG_E_USAGE, "csvreg_fit_to_json_validated: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_fit_to_json_validated: NULL argument");
   *out = NULL;
   /* jstr's fallback must not turn a name that failed to allocate into '?'s. */
-  unsigned long mark = json_mem_failures();
+  unsigned long mark = csvreg__json_mem_failures();
   jb b = {0};
   json_t *o = fit_object(&b, f);
   if (o && so)
@@ -164,12 +164,12 @@ csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_spl
   if (o && !b.failed)
     *out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
   json_decref(o);
-  if (*out && json_mem_check(mark, CSVREG_OK, NULL)) {
+  if (*out && csvreg__json_mem_check(mark, CSVREG_OK, NULL)) {
     free(*out);
     *out = NULL;
   }
   if (!*out)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
   return CSVREG_OK;
 }
 

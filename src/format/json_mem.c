@@ -56,7 +56,7 @@ static void install(void) {
   json_set_alloc_funcs(counting_malloc, forwarding_free);
 }
 
-unsigned long json_mem_failures(void) {
+unsigned long csvreg__json_mem_failures(void) {
   pthread_once(&installed, install);
   if (!atomic_load(&reserve)) {
     void *r = next_malloc(RESERVE_BYTES), *none = NULL;
@@ -75,12 +75,12 @@ unsigned long json_mem_failures(void) {
  * metadata that was not JSON (exit 2). Constructors run only for linked
  * objects; this one's is linked wherever the library reads or writes JSON. */
 #if defined(__GNUC__) && defined(__ELF__)
-__attribute__((constructor)) static void json_mem_init(void) { (void)json_mem_failures(); }
+__attribute__((constructor)) static void json_mem_init(void) { (void)csvreg__json_mem_failures(); }
 #endif
 
-csvreg_status json_mem_check(unsigned long mark, csvreg_status st, csvreg_error *err) {
+csvreg_status csvreg__json_mem_check(unsigned long mark, csvreg_status st, csvreg_error *err) {
   if (failures == mark && !reserve_failed)
     return st;
   reserve_failed = 0;
-  return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }

@@ -7,12 +7,12 @@
 #include "csvreg.h"
 
 /* Failed jansson allocations made by this thread so far: the mark to give
- * json_mem_check after the JSON work. The first call chains a counting
+ * csvreg__json_mem_check after the JSON work. The first call chains a counting
  * allocator in front of jansson's current one. */
-unsigned long json_mem_failures(void);
+unsigned long csvreg__json_mem_failures(void);
 
 /* `st`, or CSVREG_E_NOMEM with "out of memory" in `err` when jansson failed
- * to allocate in this thread since `mark` (json_mem_failures() before). */
-csvreg_status json_mem_check(unsigned long mark, csvreg_status st, csvreg_error *err);
+ * to allocate in this thread since `mark` (csvreg__json_mem_failures() before). */
+csvreg_status csvreg__json_mem_check(unsigned long mark, csvreg_status st, csvreg_error *err);
 
 #endif

@@ -13,7 +13,7 @@ json_t *csvreg__json_str(const char *s) {
   json_t *v = json_string(s);
   if (v || !s)
     return v;
-  char *copy = xstrdup(s);
+  char *copy = csvreg__xstrdup(s);
   if (!copy)
     return NULL;
   for (char *p = copy; *p; p++)

@@ -14,7 +14,7 @@ csvreg_status csvreg_metrics_to_json(const csvreg_metrics *m, const csvreg_count
                                      const char *target, int weighted, char **out,
                                      csvreg_error *err) {
   if (!m || !k || !target || !out)
-    return err_set(err, CSVREG_E_USAGE, "metrics_to_json: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "metrics_to_json: NULL argument");
   *out = NULL;
   const struct {
     const char *name;
@@ -44,7 +44,7 @@ csvreg_status csvreg_metrics_to_json(const csvreg_metrics *m, const csvreg_count
   char *text = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
   json_decref(o);
   if (!text)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory writing JSON");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing JSON");
   *out = text;
   return CSVREG_OK;
 }

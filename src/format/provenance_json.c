@@ -27,10 +27,10 @@ static json_t *options_json(const csvreg_provenance *p) {
 csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p, const csvreg_accum *a,
                                         char **out, csvreg_error *err) {
   if (!p || !p->pass || !a || !out)
-    return err_set(err, CSVREG_E_USAGE, "provenance_to_json: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "provenance_to_json: NULL argument");
   *out = NULL;
   /* jansson's failures, even those it hid (json_mem.c), are out of memory. */
-  unsigned long mark = json_mem_failures();
+  unsigned long mark = csvreg__json_mem_failures();
   const csvreg_pass_info *pv = p->pass;
   json_t *o = json_object();
   int bad = !o || put(o, "source", csvreg__json_str(pv->source ? pv->source : "<stdin>"));
@@ -51,12 +51,12 @@ csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p, const csvreg
         put(o, "options", options_json(p));
   char *t = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
-  if (t && json_mem_check(mark, CSVREG_OK, NULL)) {
+  if (t && csvreg__json_mem_check(mark, CSVREG_OK, NULL)) {
     free(t);
     t = NULL;
   }
   if (!t)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   *out = t;
   return CSVREG_OK;
 }

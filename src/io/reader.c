@@ -83,7 +83,7 @@ struct csvreg_reader {
   char delim;
   int force_libcsv;
   split_fn split;
-  int avx2; /* simd_avx2() when opened: for csvreg_record_parse_cells */
+  int avx2; /* csvreg__simd_avx2() when opened: for csvreg_record_parse_cells */
   size_t max_record;
 
   /* position */
@@ -110,7 +110,7 @@ struct csvreg_reader {
   csvreg_field *fields;
   size_t nfields, fields_cap;
   /* The last record returned came from the plain fast path and at least
-   * READER_SLACK bytes of input follow it in buf (reader_slack). */
+   * READER_SLACK bytes of input follow it in buf (csvreg__reader_slack). */
   int slack;
   int have_pending; /* header = 0: the first record was read ahead */
   csvreg_record pending;
@@ -140,8 +140,8 @@ void csvreg_reader_options_init(csvreg_reader_options *o) {
 static csvreg_status fail_at(csvreg_reader *r, csvreg_error *err, csvreg_status st, uint64_t line,
                              uint64_t record, const char *msg) {
   csvreg_error_clear(&r->fail);
-  err_set(&r->fail, st, "%s", msg);
-  err_at(&r->fail, r->source, line, record, 0, NULL);
+  csvreg__err_set(&r->fail, st, "%s", msg);
+  csvreg__err_at(&r->fail, r->source, line, record, 0, NULL);
   r->done = st;
   if (err)
     *err = r->fail;
@@ -417,7 +417,9 @@ split_masks_avx2(const char *p, char delim, uint64_t *md, uint64_t *ml) {
 #define SPLIT_MASKS split_masks_avx2
 #include "reader_split.h"
 
-static split_fn choose_split(void) { return simd_avx2() ? fast_split_avx2 : fast_split_sse2; }
+static split_fn choose_split(void) {
+  return csvreg__simd_avx2() ? fast_split_avx2 : fast_split_sse2;
+}
 #else
 static size_t fast_split_memchr(csvreg_reader *r, size_t pos, size_t *n_out, size_t *last,
                                 int *st) {
@@ -709,12 +711,12 @@ static csvreg_status next_record(csvreg_reader *r, csvreg_record *rec, csvreg_er
   }
 }
 
-int reader_slack(const csvreg_reader *r) { return r->slack; }
-int reader_avx2(const csvreg_reader *r) { return r->avx2; }
+int csvreg__reader_slack(const csvreg_reader *r) { return r->slack; }
+int csvreg__reader_avx2(const csvreg_reader *r) { return r->avx2; }
 
 csvreg_status csvreg_reader_next(csvreg_reader *r, csvreg_record *rec, csvreg_error *err) {
   if (!r || !rec)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_reader_next: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_reader_next: NULL argument");
   if (r->have_pending) {
     r->have_pending = 0;
     *rec = r->pending;
@@ -767,18 +769,18 @@ static csvreg_status reader_new(csvreg_reader **out, const char *source,
     o = &def;
   }
   if (o->delimiter == '"' || o->delimiter == '\r' || o->delimiter == '\n') {
-    err_set(err, CSVREG_E_USAGE, "the delimiter cannot be a quote, CR or LF");
-    err_at(err, source, 0, 0, 0, NULL);
+    csvreg__err_set(err, CSVREG_E_USAGE, "the delimiter cannot be a quote, CR or LF");
+    csvreg__err_at(err, source, 0, 0, 0, NULL);
     return CSVREG_E_USAGE;
   }
   if (o->buffer_bytes > MAX_BUFFER) {
-    err_set(err, CSVREG_E_USAGE, "buffer_bytes above %zu", MAX_BUFFER);
-    err_at(err, source, 0, 0, 0, NULL);
+    csvreg__err_set(err, CSVREG_E_USAGE, "buffer_bytes above %zu", MAX_BUFFER);
+    csvreg__err_at(err, source, 0, 0, 0, NULL);
     return CSVREG_E_USAGE;
   }
   csvreg_reader *r = calloc(1, sizeof *r);
   if (r) {
-    r->source = xstrdup(source);
+    r->source = csvreg__xstrdup(source);
     r->read_size = o->buffer_bytes ? o->buffer_bytes : DEFAULT_BUFFER;
     r->store_cap = 256;
     r->store = malloc(r->store_cap);
@@ -786,8 +788,8 @@ static csvreg_status reader_new(csvreg_reader **out, const char *source,
   if (!r || !r->source || !r->store || grow_buffer(r, r->read_size) != 0 ||
       ensure_fields(r, 64) != 0 || csv_init(&r->csv, CSV_STRICT_FINI) != 0) {
     csvreg_reader_free(r);
-    err_set(err, CSVREG_E_NOMEM, "out of memory");
-    err_at(err, source, 0, 0, 0, NULL);
+    csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    csvreg__err_at(err, source, 0, 0, 0, NULL);
     return CSVREG_E_NOMEM;
   }
   csv_set_delim(&r->csv, (unsigned char)o->delimiter);
@@ -798,7 +800,7 @@ static csvreg_status reader_new(csvreg_reader **out, const char *source,
   r->delim = o->delimiter;
   r->force_libcsv = o->force_libcsv;
   r->split = choose_split();
-  r->avx2 = simd_avx2();
+  r->avx2 = csvreg__simd_avx2();
   r->max_record = o->max_record_bytes ? o->max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
   r->line = 1;
   r->size = -1;
@@ -821,12 +823,12 @@ static csvreg_status reader_start(csvreg_reader **out, csvreg_reader *r,
   return CSVREG_OK;
 }
 
-csvreg_status reader_open_source(csvreg_reader **out, csvreg_source *src, const char *name,
-                                 const csvreg_reader_options *o, const reader_origin *origin,
-                                 csvreg_error *err) {
+csvreg_status csvreg__reader_open_source(csvreg_reader **out, csvreg_source *src, const char *name,
+                                         const csvreg_reader_options *o,
+                                         const reader_origin *origin, csvreg_error *err) {
   if (!out || !src) {
     csvreg_source_free(src);
-    return err_set(err, CSVREG_E_USAGE, "reader_open_source: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg__reader_open_source: NULL argument");
   }
   *out = NULL;
   csvreg_reader *r;
@@ -848,22 +850,22 @@ csvreg_status reader_open_source(csvreg_reader **out, csvreg_source *src, const 
 csvreg_status csvreg_reader_open_fd(csvreg_reader **out, int fd, const char *name,
                                     const csvreg_reader_options *o, csvreg_error *err) {
   if (!out)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_fd: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_fd: NULL argument");
   *out = NULL;
   const char *source = name && strcmp(name, "-") != 0 ? name : fd == 0 ? "<stdin>" : "<fd>";
   csvreg_source *src;
   csvreg_status st = csvreg_source_new_fd(&src, fd, 0, err);
   if (st != CSVREG_OK) {
-    err_at(err, source, 0, 0, 0, NULL);
+    csvreg__err_at(err, source, 0, 0, 0, NULL);
     return st;
   }
-  return reader_open_source(out, src, source, o, NULL, err);
+  return csvreg__reader_open_source(out, src, source, o, NULL, err);
 }
 
 csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
                                  const csvreg_reader_options *o, csvreg_error *err) {
   if (!out)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_reader_open: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_reader_open: NULL argument");
   *out = NULL;
   if (!path || strcmp(path, "-") == 0)
     return csvreg_reader_open_fd(out, 0, "<stdin>", o, err);
@@ -872,33 +874,33 @@ csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
     fd = open(path, O_RDONLY);
   while (fd < 0 && errno == EINTR);
   if (fd < 0) {
-    err_set(err, CSVREG_E_IO, "cannot open: %s", strerror(errno));
-    err_at(err, path, 0, 0, 0, NULL);
+    csvreg__err_set(err, CSVREG_E_IO, "cannot open: %s", strerror(errno));
+    csvreg__err_at(err, path, 0, 0, 0, NULL);
     return CSVREG_E_IO;
   }
   csvreg_source *src;
   csvreg_status st = csvreg_source_new_fd(&src, fd, 1, err);
   if (st != CSVREG_OK) {
     close(fd);
-    err_at(err, path, 0, 0, 0, NULL);
+    csvreg__err_at(err, path, 0, 0, 0, NULL);
     return st;
   }
-  return reader_open_source(out, src, path, o, NULL, err);
+  return csvreg__reader_open_source(out, src, path, o, NULL, err);
 }
 
 csvreg_status csvreg_reader_open_mem(csvreg_reader **out, const void *data, size_t len,
                                      const char *name, const csvreg_reader_options *o,
                                      csvreg_error *err) {
   if (!out || (!data && len))
-    return err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_mem: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_mem: NULL argument");
   *out = NULL;
   csvreg_source *src;
   csvreg_status st = csvreg_source_new_mem(&src, data, len, err);
   if (st != CSVREG_OK) {
-    err_at(err, name ? name : "<memory>", 0, 0, 0, NULL);
+    csvreg__err_at(err, name ? name : "<memory>", 0, 0, 0, NULL);
     return st;
   }
-  return reader_open_source(out, src, name ? name : "<memory>", o, NULL, err);
+  return csvreg__reader_open_source(out, src, name ? name : "<memory>", o, NULL, err);
 }
 
 void csvreg_reader_free(csvreg_reader *r) {

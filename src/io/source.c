@@ -33,7 +33,7 @@ struct csvreg_source {
 };
 
 static csvreg_status read_error(csvreg_error *err) {
-  return err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+  return csvreg__err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
 }
 
 static csvreg_status fd_read(csvreg_source *s, void *buf, size_t want, size_t *got,
@@ -84,10 +84,10 @@ static csvreg_status mem_read(csvreg_source *s, void *buf, size_t want, size_t *
 
 static csvreg_status source_alloc(csvreg_source **out, source_read_fn fn, csvreg_error *err) {
   if (!out)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_source: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_source: NULL argument");
   *out = calloc(1, sizeof **out);
   if (!*out)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   (*out)->read = fn;
   (*out)->fd = -1;
   (*out)->size = -1;
@@ -132,14 +132,14 @@ csvreg_status csvreg_source_new_file_range(csvreg_source **out, int fd, uint64_t
 csvreg_status csvreg_source_prepend(csvreg_source *s, void *data, size_t len, csvreg_error *err) {
   if (!s || (!data && len)) {
     free(data);
-    return err_set(err, CSVREG_E_USAGE, "csvreg_source_prepend: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_source_prepend: NULL argument");
   }
   if (s->ahead_off < s->ahead_len) { /* the bytes left in front go after the new ones */
     size_t left = s->ahead_len - s->ahead_off;
     unsigned char *t = realloc(data, len + left);
     if (!t) {
       free(data);
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     }
     memcpy(t + len, s->ahead + s->ahead_off, left);
     data = t;

@@ -60,8 +60,8 @@ typedef struct reader_origin {
 
 /* Opens a reader over `src` (taken over: freed with the reader, or here on
  * failure), as csvreg_reader_open does; `origin` may be NULL (the start). */
-csvreg_status reader_open_source(csvreg_reader **out, csvreg_source *src, const char *name,
-                                 const csvreg_reader_options *o, const reader_origin *origin,
-                                 csvreg_error *err);
+csvreg_status csvreg__reader_open_source(csvreg_reader **out, csvreg_source *src, const char *name,
+                                         const csvreg_reader_options *o,
+                                         const reader_origin *origin, csvreg_error *err);
 
 #endif

@@ -28,24 +28,24 @@ void csvreg_accum_free(csvreg_accum *a) {
   free(a->na_by_input);
   free(a->shift);
   free(a->k);
-  accum_ws_free(a->ws);
+  csvreg__accum_ws_free(a->ws);
   free(a);
 }
 
 static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_t nterms,
                                  int intercept, size_t ninputs, csvreg_error *err) {
   *out = NULL;
-  const kernel_ops *ops = kernel_for(solver);
+  const kernel_ops *ops = csvreg__kernel_for(solver);
   if (!ops)
-    return err_set(err, CSVREG_E_USAGE, "unknown solver %d", (int)solver);
+    return csvreg__err_set(err, CSVREG_E_USAGE, "unknown solver %d", (int)solver);
   if (nterms > CSVREG_MAX_TERMS)
-    return err_set(err, CSVREG_E_LIMIT, "%zu terms: at most %d are supported", nterms,
-                   CSVREG_MAX_TERMS);
+    return csvreg__err_set(err, CSVREG_E_LIMIT, "%zu terms: at most %d are supported", nterms,
+                           CSVREG_MAX_TERMS);
   if (nterms == 0 && !intercept)
-    return err_set(err, CSVREG_E_USAGE, "a model with no terms and no intercept");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "a model with no terms and no intercept");
   csvreg_accum *a = calloc(1, sizeof *a);
   if (!a)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   a->ops = ops;
   a->p = nterms;
   a->intercept = intercept ? 1 : 0;
@@ -60,30 +60,32 @@ static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_
   a->k = calloc(ops->state_len(a->m, a->q), sizeof *a->k);
   if (!a->term_names || !a->input_names || !a->na_by_input || !a->shift || !a->k) {
     csvreg_accum_free(a);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", nterms);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", nterms);
   }
   *out = a;
   return CSVREG_OK;
 }
 
-csvreg_status accum_new_named(csvreg_accum **out, csvreg_solver solver, size_t nterms,
-                              int intercept, const char *const *term_names, const char *target_name,
-                              size_t ninputs, const char *const *input_names, csvreg_error *err) {
+csvreg_status csvreg__accum_new_named(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                                      int intercept, const char *const *term_names,
+                                      const char *target_name, size_t ninputs,
+                                      const char *const *input_names, csvreg_error *err) {
   csvreg_accum *a;
   csvreg_status st = accum_alloc(&a, solver, nterms, intercept, input_names ? ninputs : 0, err);
   if (st)
     return st;
-  int ok = (a->target_name = xstrdup(target_name ? target_name : "y")) != NULL;
+  int ok = (a->target_name = csvreg__xstrdup(target_name ? target_name : "y")) != NULL;
   for (size_t j = 0; ok && j < nterms; j++) {
     char buf[32];
     snprintf(buf, sizeof buf, "x%zu", j + 1);
-    ok = (a->term_names[j] = xstrdup(term_names && term_names[j] ? term_names[j] : buf)) != NULL;
+    ok = (a->term_names[j] = csvreg__xstrdup(term_names && term_names[j] ? term_names[j] : buf)) !=
+         NULL;
   }
   for (size_t k = 0; ok && k < a->ninputs; k++)
-    ok = (a->input_names[k] = xstrdup(input_names[k])) != NULL;
+    ok = (a->input_names[k] = csvreg__xstrdup(input_names[k])) != NULL;
   if (!ok) {
     csvreg_accum_free(a);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   *out = a;
   return CSVREG_OK;
@@ -92,10 +94,11 @@ csvreg_status accum_new_named(csvreg_accum **out, csvreg_solver solver, size_t n
 csvreg_status csvreg_accum_new(csvreg_accum **out, csvreg_solver solver, size_t nterms,
                                int intercept, const char *const *term_names,
                                const char *target_name, csvreg_error *err) {
-  return accum_new_named(out, solver, nterms, intercept, term_names, target_name, 0, NULL, err);
+  return csvreg__accum_new_named(out, solver, nterms, intercept, term_names, target_name, 0, NULL,
+                                 err);
 }
 
-void accum_reset(csvreg_accum *a) {
+void csvreg__accum_reset(csvreg_accum *a) {
   memset(a->k, 0, a->ops->state_len(a->m, a->q) * sizeof *a->k);
   memset(a->shift, 0, a->m * sizeof *a->shift);
   memset(a->na_by_input, 0, (a->ninputs ? a->ninputs : 1) * sizeof *a->na_by_input);
@@ -109,14 +112,14 @@ void accum_reset(csvreg_accum *a) {
 #define FOLD_BLOCK 4096
 
 static accum_ws *own_ws(csvreg_accum *a, csvreg_error *err) {
-  if (!a->ws && !(a->ws = accum_ws_new()))
-    err_set(err, CSVREG_E_NOMEM, "out of memory");
+  if (!a->ws && !(a->ws = csvreg__accum_ws_new()))
+    csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   return a->ws;
 }
 
 /* Sets the shift from the first row with a positive weight, then folds. */
-csvreg_status accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *x, size_t ldx,
-                         const double *y, const double *w, csvreg_error *err) {
+csvreg_status csvreg__accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *x,
+                                 size_t ldx, const double *y, const double *w, csvreg_error *err) {
   uint64_t used = 0, zero = 0;
   double slw = 0;
   size_t first = n;
@@ -165,28 +168,29 @@ csvreg_status accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *
 csvreg_status csvreg_accum_add_rows(csvreg_accum *a, size_t n, const double *x, size_t ldx,
                                     const double *y, const double *w, csvreg_error *err) {
   if (!a || (n && ((a->p && !x) || !y)) || (a->p && ldx < n))
-    return err_set(err, CSVREG_E_USAGE, "add_rows: missing data or leading dimension < rows");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "add_rows: missing data or leading dimension < rows");
   /* Check everything before folding anything, so a rejected block leaves
    * the state as it was. */
   for (size_t i = 0; i < n; i++) {
     if (w && !(w[i] >= 0 && isfinite(w[i])))
-      return err_set(err, CSVREG_E_VALUE, "row %zu: weight %g is not a finite number >= 0", i + 1,
-                     w[i]);
+      return csvreg__err_set(err, CSVREG_E_VALUE, "row %zu: weight %g is not a finite number >= 0",
+                             i + 1, w[i]);
     if (!isfinite(y[i]))
-      return err_set(err, CSVREG_E_VALUE, "row %zu: target %g is not finite", i + 1, y[i]);
+      return csvreg__err_set(err, CSVREG_E_VALUE, "row %zu: target %g is not finite", i + 1, y[i]);
     for (size_t j = 0; j < a->p; j++)
       if (!isfinite(x[j * ldx + i]))
-        return err_set(err, CSVREG_E_VALUE, "row %zu: term %zu is %g, not finite", i + 1, j + 1,
-                       x[j * ldx + i]);
+        return csvreg__err_set(err, CSVREG_E_VALUE, "row %zu: term %zu is %g, not finite", i + 1,
+                               j + 1, x[j * ldx + i]);
   }
-  csvreg_status st = accum_fold(a, NULL, n, x, ldx, y, w, err);
+  csvreg_status st = csvreg__accum_fold(a, NULL, n, x, ldx, y, w, err);
   if (st == CSVREG_OK)
     a->counts.records += n;
   return st;
 }
 
-void accum_add_counts(csvreg_accum *a, uint64_t records, uint64_t dropped_na, uint64_t dropped_bad,
-                      const uint64_t *na) {
+void csvreg__accum_add_counts(csvreg_accum *a, uint64_t records, uint64_t dropped_na,
+                              uint64_t dropped_bad, const uint64_t *na) {
   a->counts.records += records;
   a->counts.dropped_na += dropped_na;
   a->counts.dropped_bad += dropped_bad;
@@ -201,17 +205,17 @@ static int same_names(char *const *a, char *const *b, size_t n) {
   return 1;
 }
 
-csvreg_status accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
-                             csvreg_error *err) {
+csvreg_status csvreg__accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
+                                     csvreg_error *err) {
   if (!dst || !src)
-    return err_set(err, CSVREG_E_USAGE, "merge: missing accumulator");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "merge: missing accumulator");
   if (dst->ops != src->ops || dst->p != src->p || dst->nresp != src->nresp ||
       dst->intercept != src->intercept || dst->ninputs != src->ninputs ||
       strcmp(dst->target_name, src->target_name) != 0 ||
       !same_names(dst->term_names, src->term_names, dst->p) ||
       !same_names(dst->input_names, src->input_names, dst->ninputs))
-    return err_set(err, CSVREG_E_USAGE,
-                   "merge: the accumulators differ in solver, intercept or columns");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "merge: the accumulators differ in solver, intercept or columns");
   if (src->counts.used > 0) {
     if (dst->counts.used == 0) {
       /* An empty destination takes the source's shift and numbers as they are. */
@@ -231,38 +235,38 @@ csvreg_status accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_w
   }
   dst->counts.used += src->counts.used;
   dst->counts.zero_weight += src->counts.zero_weight;
-  accum_add_counts(dst, src->counts.records, src->counts.dropped_na, src->counts.dropped_bad,
-                   src->na_by_input);
+  csvreg__accum_add_counts(dst, src->counts.records, src->counts.dropped_na,
+                           src->counts.dropped_bad, src->na_by_input);
   return CSVREG_OK;
 }
 
 csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
-  return accum_merge_ws(dst, src, NULL, err);
+  return csvreg__accum_merge_ws(dst, src, NULL, err);
 }
 
-csvreg_status accum_solve_kernel(const csvreg_accum *a, double tol, solved *out,
-                                 csvreg_error *err) {
+csvreg_status csvreg__accum_solve_kernel(const csvreg_accum *a, double tol, solved *out,
+                                         csvreg_error *err) {
   return a->ops->solve(a, tol, out, err);
 }
 
-void accum_resid_ss(const csvreg_accum *a, const double *c, double *sse, double *tss) {
+void csvreg__accum_resid_ss(const csvreg_accum *a, const double *c, double *sse, double *tss) {
   a->ops->resid_ss(a, c, sse, tss);
 }
 
-csvreg_status accum_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank, double *u,
-                                  int *info, csvreg_error *err) {
+csvreg_status csvreg__accum_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank,
+                                          double *u, int *info, csvreg_error *err) {
   return a->ops->design_factor(a, kept, rank, u, info, err);
 }
 
-size_t accum_kernel_fields(const csvreg_accum *a, kernel_field out[KERNEL_MAX_FIELDS]) {
+size_t csvreg__accum_kernel_fields(const csvreg_accum *a, kernel_field out[KERNEL_MAX_FIELDS]) {
   return a->ops->fields(a, out);
 }
 
-const double *accum_kernel_numbers(const csvreg_accum *a) { return a->k; }
-size_t accum_kernel_len(const csvreg_accum *a) { return a->ops->state_len(a->m, a->q); }
+const double *csvreg__accum_kernel_numbers(const csvreg_accum *a) { return a->k; }
+size_t csvreg__accum_kernel_len(const csvreg_accum *a) { return a->ops->state_len(a->m, a->q); }
 
-void accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_t *na, const double *shift,
-                   const double *numbers) {
+void csvreg__accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_t *na,
+                           const double *shift, const double *numbers) {
   a->counts = t->counts;
   a->weighted = t->weighted;
   a->shifted = t->shifted;
@@ -270,7 +274,7 @@ void accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_t *na, c
   a->sum_log_w = t->sum_log_w;
   memcpy(a->na_by_input, na, a->ninputs * sizeof *na);
   memcpy(a->shift, shift, a->m * sizeof *shift);
-  memcpy(a->k, numbers, accum_kernel_len(a) * sizeof *a->k);
+  memcpy(a->k, numbers, csvreg__accum_kernel_len(a) * sizeof *a->k);
   /* The kernels read the full square of a triangle: only its upper part
    * is in a file. */
   kernel_field f[KERNEL_MAX_FIELDS];
@@ -282,7 +286,7 @@ void accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_t *na, c
           a->k[f[i].offset + c * f[i].n + r] = 0.0;
 }
 
-void accum_totals_get(const csvreg_accum *a, accum_totals *t) {
+void csvreg__accum_totals_get(const csvreg_accum *a, accum_totals *t) {
   t->counts = a->counts;
   t->weighted = a->weighted;
   t->shifted = a->shifted;
@@ -292,14 +296,14 @@ void accum_totals_get(const csvreg_accum *a, accum_totals *t) {
 
 const csvreg_counts *csvreg_accum_counts(const csvreg_accum *a) { return &a->counts; }
 csvreg_solver csvreg_accum_solver(const csvreg_accum *a) { return a->ops->solver; }
-size_t accum_nterms(const csvreg_accum *a) { return a->p; }
-int accum_intercept(const csvreg_accum *a) { return a->intercept; }
-size_t accum_ncols(const csvreg_accum *a) { return a->m; }
-size_t accum_nresp(const csvreg_accum *a) { return a->nresp; }
-const char *accum_solver_name(const csvreg_accum *a) { return a->ops->name; }
-const char *accum_term_name(const csvreg_accum *a, size_t j) { return a->term_names[j]; }
-const char *accum_target_name(const csvreg_accum *a) { return a->target_name; }
-size_t accum_ninputs(const csvreg_accum *a) { return a->ninputs; }
-const char *accum_input_name(const csvreg_accum *a, size_t k) { return a->input_names[k]; }
-const uint64_t *accum_na_by_input(const csvreg_accum *a) { return a->na_by_input; }
-const double *accum_shift(const csvreg_accum *a) { return a->shift; }
+size_t csvreg__accum_nterms(const csvreg_accum *a) { return a->p; }
+int csvreg__accum_intercept(const csvreg_accum *a) { return a->intercept; }
+size_t csvreg__accum_ncols(const csvreg_accum *a) { return a->m; }
+size_t csvreg__accum_nresp(const csvreg_accum *a) { return a->nresp; }
+const char *csvreg__accum_solver_name(const csvreg_accum *a) { return a->ops->name; }
+const char *csvreg__accum_term_name(const csvreg_accum *a, size_t j) { return a->term_names[j]; }
+const char *csvreg__accum_target_name(const csvreg_accum *a) { return a->target_name; }
+size_t csvreg__accum_ninputs(const csvreg_accum *a) { return a->ninputs; }
+const char *csvreg__accum_input_name(const csvreg_accum *a, size_t k) { return a->input_names[k]; }
+const uint64_t *csvreg__accum_na_by_input(const csvreg_accum *a) { return a->na_by_input; }
+const double *csvreg__accum_shift(const csvreg_accum *a) { return a->shift; }

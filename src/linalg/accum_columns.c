@@ -45,7 +45,7 @@ static csvreg_status index_build(name_index *ix, char *const *names, size_t n, i
   ix->n = n;
   ix->e = malloc((n ? n : 1) * sizeof *ix->e);
   if (!ix->e)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   for (size_t i = 0; i < n; i++)
     ix->e[i] = (name_entry){names[i], i};
   qsort(ix->e, n, sizeof *ix->e, cmp_entry);
@@ -92,11 +92,11 @@ static void take(csvreg_accum *a, csvreg_accum *b) {
 csvreg_status csvreg__accum_clone(csvreg_accum **out, const csvreg_accum *a, csvreg_error *err) {
   *out = NULL;
   if (!a)
-    return err_set(err, CSVREG_E_USAGE, "clone: missing accumulator");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "clone: missing accumulator");
   csvreg_accum *c;
-  csvreg_status st =
-      accum_new_named(&c, a->ops->solver, a->p, a->intercept, (const char *const *)a->term_names,
-                      a->target_name, a->ninputs, (const char *const *)a->input_names, err);
+  csvreg_status st = csvreg__accum_new_named(&c, a->ops->solver, a->p, a->intercept,
+                                             (const char *const *)a->term_names, a->target_name,
+                                             a->ninputs, (const char *const *)a->input_names, err);
   if (st)
     return st;
   c->counts = a->counts;
@@ -132,7 +132,7 @@ static csvreg_status reshape_alloc(const csvreg_accum *a, size_t p2, reshaped *r
     free(r->names);
     free(r->shift);
     free(r->k);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", p2);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", p2);
   }
   return CSVREG_OK;
 }
@@ -158,8 +158,9 @@ static void reshape_abort(reshaped *r) {
 }
 
 static csvreg_status no_kernel(const csvreg_accum *a, csvreg_error *err) {
-  return err_set(err, CSVREG_E_USAGE,
-                 "changing the columns of a state is not supported by the %s kernel", a->ops->name);
+  return csvreg__err_set(err, CSVREG_E_USAGE,
+                         "changing the columns of a state is not supported by the %s kernel",
+                         a->ops->name);
 }
 
 /* ---- the operations ---- */
@@ -170,30 +171,32 @@ static csvreg_status no_kernel(const csvreg_accum *a, csvreg_error *err) {
 static csvreg_status add_impl(csvreg_accum *a, size_t k, const char *const *names,
                               const double *comb, const double *kshift, csvreg_error *err) {
   if (!a)
-    return err_set(err, CSVREG_E_USAGE, "add_columns: missing accumulator");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "add_columns: missing accumulator");
   if (!a->ops->add_columns)
-    return err_set(err, CSVREG_E_USAGE,
-                   "adding columns to a state is not supported by the %s kernel", a->ops->name);
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "adding columns to a state is not supported by the %s kernel",
+                           a->ops->name);
   if (k == 0)
     return CSVREG_OK;
   if (k > CSVREG_MAX_TERMS || a->p + k > CSVREG_MAX_TERMS)
-    return err_set(err, CSVREG_E_LIMIT, "%zu + %zu terms: at most %d are supported", a->p, k,
-                   CSVREG_MAX_TERMS);
+    return csvreg__err_set(err, CSVREG_E_LIMIT, "%zu + %zu terms: at most %d are supported", a->p,
+                           k, CSVREG_MAX_TERMS);
   char **nn = calloc(k, sizeof *nn);
   if (!nn)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   csvreg_status st = CSVREG_OK;
   for (size_t i = 0; !st && i < k; i++) {
     char buf[32];
     snprintf(buf, sizeof buf, "x%zu", a->p + i + 1);
     const char *nm = names && names[i] ? names[i] : buf;
     if (csvreg__accum_term_index(a, nm) != (size_t)-1)
-      st = err_set(err, CSVREG_E_USAGE, "add_columns: the state already has a term '%s'", nm);
+      st = csvreg__err_set(err, CSVREG_E_USAGE, "add_columns: the state already has a term '%s'",
+                           nm);
     for (size_t l = 0; !st && l < i; l++)
       if (strcmp(nn[l], nm) == 0)
-        st = err_set(err, CSVREG_E_USAGE, "add_columns: term '%s' given twice", nm);
-    if (!st && !(nn[i] = xstrdup(nm)))
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+        st = csvreg__err_set(err, CSVREG_E_USAGE, "add_columns: term '%s' given twice", nm);
+    if (!st && !(nn[i] = csvreg__xstrdup(nm)))
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   /* Names and shift first, then the numbers grown in place by realloc (for
    * large states mremap, no second copy): after that nothing can fail. */
@@ -205,14 +208,14 @@ static csvreg_status add_impl(csvreg_accum *a, size_t k, const char *const *name
     r.names = malloc(r.p * sizeof *r.names);
     r.shift = calloc(r.m, sizeof *r.shift);
     if (!r.names || !r.shift)
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", r.p);
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", r.p);
   }
   if (!st) {
     double *grown = realloc(a->k, a->ops->state_len(r.m, r.q) * sizeof *grown);
     if (grown)
       a->k = grown;
     else
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", r.p);
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for %zu terms", r.p);
   }
   if (st) {
     for (size_t i = 0; i < k; i++)
@@ -251,14 +254,15 @@ csvreg_status csvreg__accum_add_columns(csvreg_accum *a, size_t k, const char *c
 csvreg_status csvreg__accum_add_combination(csvreg_accum *a, const char *name, const double *c,
                                             csvreg_error *err) {
   if (!a || !c)
-    return err_set(err, CSVREG_E_USAGE, "add_combination: missing accumulator or coefficients");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "add_combination: missing accumulator or coefficients");
   if (!a->intercept && c[0] != 0)
-    return err_set(err, CSVREG_E_USAGE,
-                   "add_combination: a constant part in a model without an intercept");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "add_combination: a constant part in a model without an intercept");
   const size_t ic = (size_t)a->intercept, t = ic + a->p;
   double *e = malloc(t * sizeof *e);
   if (!e)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   double kn = a->shifted && ic ? c[0] : 0;
   for (size_t j = 0; j < a->p; j++) {
     e[ic + j] = c[1 + j];
@@ -275,12 +279,12 @@ csvreg_status csvreg__accum_add_combination(csvreg_accum *a, const char *name, c
 
 csvreg_status csvreg__accum_permute(csvreg_accum *a, const size_t *perm, csvreg_error *err) {
   if (!a || (a->p && !perm))
-    return err_set(err, CSVREG_E_USAGE, "permute: missing accumulator or order");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "permute: missing accumulator or order");
   if (!a->ops->permute)
     return no_kernel(a, err);
   unsigned char *seen = calloc(a->p ? a->p : 1, 1);
   if (!seen)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   int ok = 1, identity = 1;
   for (size_t j = 0; ok && j < a->p; j++) {
     ok = perm[j] < a->p && !seen[perm[j]];
@@ -290,7 +294,8 @@ csvreg_status csvreg__accum_permute(csvreg_accum *a, const size_t *perm, csvreg_
   }
   free(seen);
   if (!ok)
-    return err_set(err, CSVREG_E_USAGE, "permute: not a permutation of the %zu terms", a->p);
+    return csvreg__err_set(err, CSVREG_E_USAGE, "permute: not a permutation of the %zu terms",
+                           a->p);
   if (identity)
     return CSVREG_OK;
   reshaped r;
@@ -312,14 +317,14 @@ csvreg_status csvreg__accum_permute(csvreg_accum *a, const size_t *perm, csvreg_
 
 csvreg_status csvreg__accum_drop_column(csvreg_accum *a, size_t j, csvreg_error *err) {
   if (!a)
-    return err_set(err, CSVREG_E_USAGE, "drop_column: missing accumulator");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "drop_column: missing accumulator");
   if (!a->ops->drop_column)
     return no_kernel(a, err);
   if (j >= a->p)
-    return err_set(err, CSVREG_E_USAGE, "drop_column: term %zu of %zu", j + 1, a->p);
+    return csvreg__err_set(err, CSVREG_E_USAGE, "drop_column: term %zu of %zu", j + 1, a->p);
   if (a->p == 1 && !a->intercept)
-    return err_set(err, CSVREG_E_USAGE,
-                   "drop_column: a model with no terms and no intercept would remain");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "drop_column: a model with no terms and no intercept would remain");
   reshaped r;
   csvreg_status st = reshape_alloc(a, a->p - 1, &r, err);
   if (st)
@@ -350,16 +355,16 @@ static csvreg_status positions(const csvreg_accum *a, const char *const *names, 
     return st;
   unsigned char *seen = calloc(a->p ? a->p : 1, 1);
   if (!seen)
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   else if (dup)
-    st = err_set(err, CSVREG_E_USAGE, "the state has two terms of the same name");
+    st = csvreg__err_set(err, CSVREG_E_USAGE, "the state has two terms of the same name");
   for (size_t i = 0; !st && i < n; i++) {
     pos[i] = names[i] ? index_find(&ix, names[i]) : (size_t)-1;
     if (pos[i] == (size_t)-1)
-      st = err_set(err, CSVREG_E_USAGE, "the state has no term '%s'",
-                   names[i] ? names[i] : "(null)");
+      st = csvreg__err_set(err, CSVREG_E_USAGE, "the state has no term '%s'",
+                           names[i] ? names[i] : "(null)");
     else if (seen[pos[i]])
-      st = err_set(err, CSVREG_E_USAGE, "term '%s' named twice", names[i]);
+      st = csvreg__err_set(err, CSVREG_E_USAGE, "term '%s' named twice", names[i]);
     else
       seen[pos[i]] = 1;
   }
@@ -374,17 +379,18 @@ static csvreg_status positions(const csvreg_accum *a, const char *const *names, 
 csvreg_status csvreg__accum_select(csvreg_accum *a, const char *const *names, size_t n,
                                    csvreg_error *err) {
   if (!a || (n && !names))
-    return err_set(err, CSVREG_E_USAGE, "select: missing accumulator or names");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "select: missing accumulator or names");
   if (!a->ops->permute || !a->ops->drop_column)
     return no_kernel(a, err);
   if (n == 0 && !a->intercept)
-    return err_set(err, CSVREG_E_USAGE, "select: a model with no terms and no intercept");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "select: a model with no terms and no intercept");
   size_t *perm = malloc((a->p ? a->p : 1) * sizeof *perm);
   unsigned char *in = calloc(a->p ? a->p : 1, 1);
   csvreg_accum *c = NULL;
-  csvreg_status st = !perm || !in ? err_set(err, CSVREG_E_NOMEM, "out of memory") : CSVREG_OK;
+  csvreg_status st =
+      !perm || !in ? csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory") : CSVREG_OK;
   if (!st && n > a->p)
-    st = err_set(err, CSVREG_E_USAGE, "select: %zu names for %zu terms", n, a->p);
+    st = csvreg__err_set(err, CSVREG_E_USAGE, "select: %zu names for %zu terms", n, a->p);
   if (!st)
     st = positions(a, names, n, perm, err);
   if (!st) {
@@ -429,11 +435,11 @@ done:
 csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
                                           csvreg_error *err) {
   if (!dst || !src)
-    return err_set(err, CSVREG_E_USAGE, "merge: missing accumulator");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "merge: missing accumulator");
   if (dst->ops != src->ops || dst->nresp != src->nresp || dst->intercept != src->intercept ||
       strcmp(dst->target_name, src->target_name) != 0)
-    return err_set(err, CSVREG_E_USAGE,
-                   "merge: the accumulators differ in solver, intercept or response");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "merge: the accumulators differ in solver, intercept or response");
   if (!dst->ops->add_columns || !dst->ops->permute)
     return no_kernel(dst, err);
   name_index ixd = {0}, ixs = {0};
@@ -446,8 +452,8 @@ csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum 
   if (!st)
     st = index_build(&ixs, src->term_names, src->p, &dups, err);
   if (!st && (dupd || dups))
-    st = err_set(err, CSVREG_E_USAGE,
-                 "merge: a state has two terms of the same name: they cannot be aligned");
+    st = csvreg__err_set(err, CSVREG_E_USAGE,
+                         "merge: a state has two terms of the same name: they cannot be aligned");
   size_t pu = dst->p + src->p;
   if (!st) {
     src_new = malloc((src->p ? src->p : 1) * sizeof *src_new);
@@ -455,7 +461,7 @@ csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum 
     perm = malloc((pu ? pu : 1) * sizeof *perm);
     names = malloc((pu ? pu : 1) * sizeof *names);
     if (!src_new || !dst_new || !perm || !names)
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   int same = !st && dst->p == src->p;
   for (size_t j = 0; !st && j < src->p; j++) {
@@ -468,7 +474,7 @@ csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum 
       dst_new[ndn++] = j;
   if (!st && same) {
     /* The same terms in the same order: the plain merge. */
-    st = accum_merge_ws(dst, src, ws, err);
+    st = csvreg__accum_merge_ws(dst, src, ws, err);
     goto done;
   }
   /* src's copy: dst's missing terms added (zeros: src never saw them), then
@@ -493,7 +499,7 @@ csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum 
     st = add_impl(dst, nsn, names + dst->p, NULL, NULL, err);
   }
   if (!st)
-    st = accum_merge_ws(dst, s2, ws, err);
+    st = csvreg__accum_merge_ws(dst, s2, ws, err);
 done:
   csvreg_accum_free(s2);
   free(ixd.e);

@@ -29,14 +29,14 @@ struct accum_ws {
   size_t work_len;
   double *tau; /* qr: T and the work array of dtpqrt */
   size_t tau_len;
-  int qr_avx2; /* qr: fold with qr_update_avx2 when it takes the block (the
+  int qr_avx2; /* qr: fold with csvreg__qr_update_avx2 when it takes the block (the
                   CPU and CSVREG_SIMD, read when the workspace is made) */
 };
 
 /* Makes sure ws->work holds `len` doubles. */
-csvreg_status accum_ws_reserve(accum_ws *ws, size_t len, csvreg_error *err);
+csvreg_status csvreg__accum_ws_reserve(accum_ws *ws, size_t len, csvreg_error *err);
 /* Makes sure ws->tau holds `len` doubles. */
-csvreg_status accum_ws_reserve_tau(accum_ws *ws, size_t len, csvreg_error *err);
+csvreg_status csvreg__accum_ws_reserve_tau(accum_ws *ws, size_t len, csvreg_error *err);
 
 struct csvreg_accum {
   const kernel_ops *ops;
@@ -62,7 +62,7 @@ struct csvreg_accum {
 
 /* One kernel: the operations of GSL's gsl_multilarge_linear_type, on the
  * frame above and the kernel's array a->k. Reset needs no entry: an empty
- * state is all zeros for every kernel (accum_reset). An entry may be NULL
+ * state is all zeros for every kernel (csvreg__accum_reset). An entry may be NULL
  * where the kernel cannot do it; the caller then returns a clear error. */
 struct kernel_ops {
   const char *name; /* in files and messages: "qr", "normal" */
@@ -124,11 +124,11 @@ struct kernel_ops {
                                  int *info, csvreg_error *err);
 };
 
-extern const kernel_ops kernel_qr;
-extern const kernel_ops kernel_normal;
+extern const kernel_ops csvreg__kernel_qr;
+extern const kernel_ops csvreg__kernel_normal;
 
 /* The one place a csvreg_solver becomes a kernel (kernel.c); NULL when unknown. */
-const kernel_ops *kernel_for(csvreg_solver s);
+const kernel_ops *csvreg__kernel_for(csvreg_solver s);
 
 /* Estimated correct significant digits of the least accurate coefficient,
  * from first-order perturbation theory applied per component. The k slopes
@@ -139,7 +139,7 @@ const kernel_ops *kernel_for(csvreg_solver s);
  * small coefficient next to large ones gets fewer digits, as measured on
  * NIST Wampler, while an intercept far from the data does not penalise the
  * slopes (Longley). xbar may be NULL without an intercept. */
-double digits_estimate(size_t k, const double *b, const double *d, double kappa, int squared,
-                       const double *b0, const double *xbar);
+double csvreg__digits_estimate(size_t k, const double *b, const double *d, double kappa,
+                               int squared, const double *b0, const double *xbar);
 
 #endif

@@ -10,7 +10,7 @@
  * Centring keeps data with large offsets exact, but forming C squares the
  * condition number: polynomials and near-collinear columns lose digits here
  * that the QR kernel keeps. It is the faster kernel for wide data.
- * The state a->k holds the means [m], then C [m x m]; kernel_normal at the
+ * The state a->k holds the means [m], then C [m x m]; csvreg__kernel_normal at the
  * end lists the operations (accum_impl.h), including the downdate.
  */
 #include <cblas.h>
@@ -53,7 +53,7 @@ static csvreg_status normal_accumulate(csvreg_accum *a, accum_ws *ws, size_t n, 
                                        csvreg_error *err) {
   const size_t m = a->m, p = a->p;
   /* Workspace: the centred block (n x m), then its mean and co-moments. */
-  csvreg_status st = accum_ws_reserve(ws, n * m + m + m * m, err);
+  csvreg_status st = csvreg__accum_ws_reserve(ws, n * m + m + m * m, err);
   if (st)
     return st;
   double *z = ws->work, *mb = z + n * m, *cb = mb + m;
@@ -111,7 +111,7 @@ static csvreg_status normal_merge(csvreg_accum *dst, accum_ws *ws, const csvreg_
   const size_t m = dst->m;
   double *mb = malloc(m * sizeof *mb);
   if (!mb)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   /* Means move onto dst's shift; co-moments are shift-invariant. */
   for (size_t j = 0; j < m; j++)
     mb[j] = mean_of(src)[j] + (src->shift[j] - dst->shift[j]);
@@ -133,7 +133,7 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
   double *xbar = malloc(m * sizeof *xbar);
   size_t *kept = malloc(m * sizeof *kept);
   if (!A || !u || !s || !rhs || !d || !xbar || !kept) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
   for (size_t j = 0; j < m; j++)
@@ -151,10 +151,11 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
   for (size_t j = 0; j < p; j++) {
     double ajj = A[j * m + j], dd = ajj;
     if (!isfinite(ajj)) { /* squares of |x| beyond ~1e154: not "aliased" */
-      st = err_set(err, CSVREG_E_NUMERIC,
-                   "the co-moments of '%s' overflow: the values are too large for the normal "
-                   "solver; use the qr solver or rescale the data",
-                   a->term_names[j]);
+      st = csvreg__err_set(
+          err, CSVREG_E_NUMERIC,
+          "the co-moments of '%s' overflow: the values are too large for the normal "
+          "solver; use the qr solver or rescale the data",
+          a->term_names[j]);
       goto done;
     }
     for (size_t kk = 0; kk < r; kk++) {
@@ -176,7 +177,7 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
     aliased[0] = 0;
   out->rank = r + ic;
   if (out->rank == 0) {
-    st = err_set(err, CSVREG_E_NUMERIC, "every term is aliased: nothing to estimate");
+    st = csvreg__err_set(err, CSVREG_E_NUMERIC, "every term is aliased: nothing to estimate");
     goto done;
   }
   for (size_t i = 0; i < nc * nc; i++)
@@ -199,20 +200,20 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
     /* s has a unit diagonal, so its norm is at least 1: LAPACKE returns 0
      * when it could not allocate its workspace. */
     if (!(anorm > 0)) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto done;
     }
     lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)r, s, (lapack_int)r);
     if (info != 0) {
-      st = err_set(err, CSVREG_E_NUMERIC,
-                   "the co-moment matrix is not positive definite (column %d); try --solver qr",
-                   (int)info);
+      st = csvreg__err_set(
+          err, CSVREG_E_NUMERIC,
+          "the co-moment matrix is not positive definite (column %d); try --solver qr", (int)info);
       goto done;
     }
     double rcond = 0;
     if (LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)r, s, (lapack_int)r, anorm, &rcond) ==
         LAPACK_WORK_MEMORY_ERROR) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto done;
     }
     /* cond(X) = sqrt(cond(X'X)): report the design's, as the QR kernel does. */
@@ -258,7 +259,7 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
   for (size_t jj = 0; jj < r; jj++)
     rhs[jj] = out->coef[ic + kept[jj]];
   out->digits =
-      digits_estimate(r, rhs, d, out->cond, 1, ic ? &out->coef[0] : NULL, ic ? xbar : NULL);
+      csvreg__digits_estimate(r, rhs, d, out->cond, 1, ic ? &out->coef[0] : NULL, ic ? xbar : NULL);
 done:
   free(A);
   free(u);
@@ -320,21 +321,21 @@ static csvreg_status normal_subtract(csvreg_accum *dst, const csvreg_accum *src,
   double wa = dst->sum_w - src->sum_w;
   if (src->counts.used > 0 && dst->counts.used > src->counts.used) {
     if (!(wa > 0))
-      return err_set(err, CSVREG_E_NUMERIC, "subtract: the remaining weight %g is not positive",
-                     wa);
+      return csvreg__err_set(err, CSVREG_E_NUMERIC,
+                             "subtract: the remaining weight %g is not positive", wa);
     mean = malloc(m * sizeof *mean);
     com = malloc(m * m * sizeof *com);
     if (!mean || !com) {
       free(mean);
       free(com);
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     }
     double f = wa * src->sum_w / dst->sum_w;
     double *mb = malloc(m * sizeof *mb);
     if (!mb) {
       free(mean);
       free(com);
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     }
     for (size_t j = 0; j < m; j++) { /* src's means on dst's shift */
       mb[j] = mean_of(src)[j] + (src->shift[j] - dst->shift[j]);
@@ -349,9 +350,10 @@ static csvreg_status normal_subtract(csvreg_accum *dst, const csvreg_accum *src,
     if (!psd(com, m)) {
       free(mean);
       free(com);
-      return err_set(err, CSVREG_E_NUMERIC,
-                     "subtract: the result is not positive semi-definite: the removed state was "
-                     "not part of the state it is removed from");
+      return csvreg__err_set(
+          err, CSVREG_E_NUMERIC,
+          "subtract: the result is not positive semi-definite: the removed state was "
+          "not part of the state it is removed from");
     }
   } else if (src->counts.used > 0 && dst->counts.used == src->counts.used) {
     /* Everything folded is removed: the empty state, if src really is dst
@@ -364,15 +366,16 @@ static csvreg_status normal_subtract(csvreg_accum *dst, const csvreg_accum *src,
              fabs(mb - mean_of(dst)[j]) <= 1e-8 * (sd + fabs(mean_of(dst)[j]));
     }
     if (!same)
-      return err_set(err, CSVREG_E_NUMERIC,
-                     "subtract: the removed state has as many rows as the state it is removed "
-                     "from but other data (it was not merged into it)");
+      return csvreg__err_set(
+          err, CSVREG_E_NUMERIC,
+          "subtract: the removed state has as many rows as the state it is removed "
+          "from but other data (it was not merged into it)");
     mean = calloc(m, sizeof *mean);
     com = calloc(m * m, sizeof *com);
     if (!mean || !com) {
       free(mean);
       free(com);
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     }
     wa = 0;
   }
@@ -523,7 +526,7 @@ static csvreg_status normal_permute(const csvreg_accum *a, const size_t *perm, d
                                     csvreg_error *err) {
   size_t *src = malloc(a->m * sizeof *src);
   if (!src)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   for (size_t j = 0; j < a->m; j++)
     src[j] = j < a->p ? perm[j] : j;
   normal_select(a, src, a->m, out);
@@ -535,7 +538,7 @@ static csvreg_status normal_drop_column(const csvreg_accum *a, size_t j, double 
                                         csvreg_error *err) {
   size_t *src = malloc(a->m * sizeof *src);
   if (!src)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   for (size_t i = 0; i + 1 < a->m; i++)
     src[i] = i < j ? i : i + 1;
   normal_select(a, src, a->m - 1, out);
@@ -543,7 +546,7 @@ static csvreg_status normal_drop_column(const csvreg_accum *a, size_t j, double 
   return CSVREG_OK;
 }
 
-const kernel_ops kernel_normal = {
+const kernel_ops csvreg__kernel_normal = {
     .name = "normal",
     .solver = CSVREG_SOLVER_NORMAL,
     .state_len = normal_state_len,

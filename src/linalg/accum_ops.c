@@ -22,9 +22,9 @@
 
 csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *err) {
   if (!a)
-    return err_set(err, CSVREG_E_USAGE, "scale: missing accumulator");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "scale: missing accumulator");
   if (!(lambda > 0 && lambda <= 1))
-    return err_set(err, CSVREG_E_USAGE, "decay %g: expected 0 < lambda <= 1", lambda);
+    return csvreg__err_set(err, CSVREG_E_USAGE, "decay %g: expected 0 < lambda <= 1", lambda);
   if (a->counts.used == 0 || lambda == 1)
     return CSVREG_OK;
   a->ops->scale(a, lambda);
@@ -36,27 +36,30 @@ csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *e
 
 csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
   if (!dst || !src)
-    return err_set(err, CSVREG_E_USAGE, "subtract: missing accumulator");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "subtract: missing accumulator");
   if (!dst->ops->subtract || dst->ops != src->ops)
-    return err_set(err, CSVREG_E_USAGE,
-                   "subtracting a state needs --solver normal: a QR factor cannot be downdated "
-                   "stably (removing rows from R needs hyperbolic rotations, which lose "
-                   "accuracy without bound); refit, or merge the states of the window instead");
+    return csvreg__err_set(
+        err, CSVREG_E_USAGE,
+        "subtracting a state needs --solver normal: a QR factor cannot be downdated "
+        "stably (removing rows from R needs hyperbolic rotations, which lose "
+        "accuracy without bound); refit, or merge the states of the window instead");
   if (dst->p != src->p || dst->nresp != src->nresp || dst->intercept != src->intercept ||
       dst->ninputs != src->ninputs || strcmp(dst->target_name, src->target_name) != 0)
-    return err_set(err, CSVREG_E_USAGE, "subtract: the states differ in intercept or columns");
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "subtract: the states differ in intercept or columns");
   for (size_t j = 0; j < dst->p; j++)
     if (strcmp(dst->term_names[j], src->term_names[j]) != 0)
-      return err_set(err, CSVREG_E_USAGE, "subtract: the states differ in columns");
+      return csvreg__err_set(err, CSVREG_E_USAGE, "subtract: the states differ in columns");
   const csvreg_counts *a = &dst->counts, *b = &src->counts;
   if (b->records > a->records || b->used > a->used || b->zero_weight > a->zero_weight ||
       b->dropped_na > a->dropped_na || b->dropped_bad > a->dropped_bad)
-    return err_set(err, CSVREG_E_NUMERIC,
-                   "subtract: the removed state has more rows than the state it is removed "
-                   "from (it was not merged into it)");
+    return csvreg__err_set(err, CSVREG_E_NUMERIC,
+                           "subtract: the removed state has more rows than the state it is removed "
+                           "from (it was not merged into it)");
   for (size_t k = 0; k < dst->ninputs; k++)
     if (src->na_by_input[k] > dst->na_by_input[k])
-      return err_set(err, CSVREG_E_NUMERIC, "subtract: the removed state has more missing values");
+      return csvreg__err_set(err, CSVREG_E_NUMERIC,
+                             "subtract: the removed state has more missing values");
   csvreg_status st = dst->ops->subtract(dst, src, err);
   if (st)
     return st;

@@ -6,12 +6,12 @@
  * forming A'A (which squares the condition number). Each block of rows is
  * folded by one Householder QR of [R; B] with LAPACK's dtpqrt (l = 0: B is
  * a full rectangle), or, up to 32 columns on a CPU with AVX2 and FMA, with
- * the same reflectors by qr_update_avx2.c (dtpqrt's level-2 calls are
+ * the same reflectors by csvreg__qr_update_avx2.c (dtpqrt's level-2 calls are
  * mostly overhead at that width; bench/README.md has the figures). Two
  * states merge with dtpqrt and l = q (B is triangular). The last diagonal
  * entry of R is the residual norm, so even a near-perfect fit keeps its
  * digits. R is the kernel's whole state (a->k, q x q); the entries of
- * kernel_qr at the end are its operations (accum_impl.h); it has no
+ * csvreg__kernel_qr at the end are its operations (accum_impl.h); it has no
  * downdate (subtract), see accum_ops.c.
  */
 #include <cblas.h>
@@ -30,21 +30,21 @@ static size_t qr_nb(size_t q) { return q < 32 ? q : 32; }
 static csvreg_status tpqrt(csvreg_accum *a, accum_ws *ws, size_t rows, size_t l, double *b,
                            csvreg_error *err) {
   size_t q = a->q, nb = qr_nb(q);
-  csvreg_status st = accum_ws_reserve_tau(ws, 2 * nb * q, err);
+  csvreg_status st = csvreg__accum_ws_reserve_tau(ws, 2 * nb * q, err);
   if (st)
     return st;
   lapack_int info = LAPACKE_dtpqrt_work(
       LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)q, (lapack_int)l, (lapack_int)nb, a->k,
       (lapack_int)q, b, (lapack_int)rows, ws->tau, (lapack_int)nb, ws->tau + nb * q);
   if (info != 0)
-    return err_set(err, CSVREG_E_INTERNAL, "dtpqrt failed (info %d)", (int)info);
+    return csvreg__err_set(err, CSVREG_E_INTERNAL, "dtpqrt failed (info %d)", (int)info);
   return CSVREG_OK;
 }
 
 static csvreg_status qr_accumulate(csvreg_accum *a, accum_ws *ws, size_t n, const double *x,
                                    size_t ldx, const double *y, const double *w,
                                    csvreg_error *err) {
-  csvreg_status st = accum_ws_reserve(ws, n * a->q, err);
+  csvreg_status st = csvreg__accum_ws_reserve(ws, n * a->q, err);
   if (st)
     return st;
   const size_t p = a->p, ic = (size_t)a->intercept;
@@ -53,8 +53,8 @@ static csvreg_status qr_accumulate(csvreg_accum *a, accum_ws *ws, size_t n, cons
 #if QR_UPDATE_AVX2
   if (!w && ws->qr_avx2) {
     /* The copy checks the kernel's range on the way. */
-    if (qr_load_avx2(b, n, (int)ic, x, ldx, p, a->shift, y) &&
-        qr_update_avx2(a->k, a->q, b, n, 1) == 0)
+    if (csvreg__qr_load_avx2(b, n, (int)ic, x, ldx, p, a->shift, y) &&
+        csvreg__qr_update_avx2(a->k, a->q, b, n, 1) == 0)
       return CSVREG_OK;
     return tpqrt(a, ws, n, 0, b, err);
   }
@@ -98,7 +98,7 @@ static csvreg_status qr_accumulate(csvreg_accum *a, accum_ws *ws, size_t n, cons
     }
   }
 #if QR_UPDATE_AVX2
-  if (ws->qr_avx2 && qr_update_avx2(a->k, a->q, b, rows, 0) == 0)
+  if (ws->qr_avx2 && csvreg__qr_update_avx2(a->k, a->q, b, rows, 0) == 0)
     return CSVREG_OK;
 #endif
   return tpqrt(a, ws, rows, 0, b, err);
@@ -107,7 +107,7 @@ static csvreg_status qr_accumulate(csvreg_accum *a, accum_ws *ws, size_t n, cons
 static csvreg_status qr_merge(csvreg_accum *dst, accum_ws *ws, const csvreg_accum *src,
                               csvreg_error *err) {
   const size_t q = dst->q;
-  csvreg_status st = accum_ws_reserve(ws, q * q, err);
+  csvreg_status st = csvreg__accum_ws_reserve(ws, q * q, err);
   if (st)
     return st;
   double *b = ws->work;
@@ -146,7 +146,7 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
   double *rinv = malloc(q * q * sizeof *rinv);
   int *aliased = (int *)out->aliased;
   if (!rw || !norm || !orig || !z || !v || !rinv) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
   memcpy(rw, a->k, q * q * sizeof *rw);
@@ -177,7 +177,7 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
   const size_t rank = k, ycol = ncols - 1;
   out->rank = rank;
   if (rank == 0) {
-    st = err_set(err, CSVREG_E_NUMERIC, "every term is aliased: nothing to estimate");
+    st = csvreg__err_set(err, CSVREG_E_NUMERIC, "every term is aliased: nothing to estimate");
     goto done;
   }
   /* Residual and explained sums of squares straight from the y column. */
@@ -194,7 +194,8 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
   lapack_int info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', (lapack_int)rank, 1, rw,
                                    (lapack_int)q, z, (lapack_int)rank);
   if (info != 0) {
-    st = err_set(err, CSVREG_E_NUMERIC, "the triangular factor is singular (column %d)", (int)info);
+    st = csvreg__err_set(err, CSVREG_E_NUMERIC, "the triangular factor is singular (column %d)",
+                         (int)info);
     goto done;
   }
   /* Unscaled covariance in shifted coordinates: R^-1 R^-T. */
@@ -205,7 +206,8 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
   if (info == 0)
     info = LAPACKE_dlauum(LAPACK_COL_MAJOR, 'U', (lapack_int)rank, rinv, (lapack_int)rank);
   if (info != 0) {
-    st = err_set(err, CSVREG_E_NUMERIC, "cannot invert the triangular factor (info %d)", (int)info);
+    st = csvreg__err_set(err, CSVREG_E_NUMERIC, "cannot invert the triangular factor (info %d)",
+                         (int)info);
     goto done;
   }
   for (size_t j = 0; j < rank; j++) /* symmetrise the upper triangle */
@@ -270,7 +272,7 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
     info = LAPACKE_dtrcon(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)ns, rinv, (lapack_int)ns,
                           &rcond);
     if (info == LAPACK_WORK_MEMORY_ERROR) { /* dtrcon's workspace, not the data */
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto done;
     }
     out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
@@ -287,8 +289,8 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
       if (ic)
         xb[j] = a->shift[orig[s0 + j] - 1] + rw[(s0 + j) * q] / rw[0];
     }
-    out->digits =
-        digits_estimate(ns, z + s0, cn, out->cond, 0, ic ? &out->coef[0] : NULL, ic ? xb : NULL);
+    out->digits = csvreg__digits_estimate(ns, z + s0, cn, out->cond, 0, ic ? &out->coef[0] : NULL,
+                                          ic ? xb : NULL);
   }
 done:
   free(rw);
@@ -348,7 +350,7 @@ static csvreg_status qr_design_factor(const csvreg_accum *a, const size_t *kept,
   if (!b || !tau) {
     free(tau);
     free(b);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   for (size_t k = 0; k < rank; k++)
     memcpy(b + k * q, a->k + kept[k] * q, q * sizeof *b);
@@ -360,7 +362,7 @@ static csvreg_status qr_design_factor(const csvreg_accum *a, const size_t *kept,
       u[k * rank + i] = b[k * q + i];
   free(b);
   if (info == LAPACK_WORK_MEMORY_ERROR) /* dgeqrf's workspace, not a singular factor */
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   *info_out = (int)info;
   return CSVREG_OK;
 }
@@ -383,7 +385,7 @@ static csvreg_status qr_design_factor(const csvreg_accum *a, const size_t *kept,
  * upper triangular with R''R' = A''A' exactly: no arithmetic at all, and
  * rho stays the last diagonal entry (the RSS the solve reads). Later folds
  * fill the new columns: a reflector on [0; b] is dlarfg with alpha = 0, as
- * for any column whose first rows were 0 (dtpqrt and qr_update_avx2 alike).
+ * for any column whose first rows were 0 (dtpqrt and csvreg__qr_update_avx2 alike).
  * In index terms rows and columns both map i -> i (i < t), i + k (i >= t).
  * A column whose past values are a combination of the design's columns
  * (a dropped baseline brought back) is the same with R11 e in place of 0. */
@@ -448,14 +450,15 @@ static csvreg_status qr_permute(const csvreg_accum *a, const size_t *perm, doubl
   const size_t nb = q - f;
   double *tau = malloc(nb * sizeof *tau);
   if (!tau)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   double *blk = out + f * q + f;
   lapack_int info =
       LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)nb, (lapack_int)nb, blk, (lapack_int)q, tau);
   free(tau);
   if (info != 0)
-    return err_set(err, info == LAPACK_WORK_MEMORY_ERROR ? CSVREG_E_NOMEM : CSVREG_E_INTERNAL,
-                   "reordering the triangular factor: dgeqrf failed (info %d)", (int)info);
+    return csvreg__err_set(err,
+                           info == LAPACK_WORK_MEMORY_ERROR ? CSVREG_E_NOMEM : CSVREG_E_INTERNAL,
+                           "reordering the triangular factor: dgeqrf failed (info %d)", (int)info);
   /* dgeqrf leaves its reflectors below the diagonal. */
   for (size_t c = 0; c < nb; c++)
     for (size_t i = c + 1; i < nb; i++)
@@ -497,7 +500,7 @@ static csvreg_status qr_drop_column(const csvreg_accum *a, size_t j, double *out
   const size_t q = a->q, c = (size_t)a->intercept + j, nc = q - 1;
   double *h = malloc(q * nc * sizeof *h);
   if (!h)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   memcpy(h, a->k, c * q * sizeof *h);
   memcpy(h + c * q, a->k + (c + 1) * q, (nc - c) * q * sizeof *h);
   for (size_t cc = c; cc < nc; cc++)
@@ -509,7 +512,7 @@ static csvreg_status qr_drop_column(const csvreg_accum *a, size_t j, double *out
   return CSVREG_OK;
 }
 
-const kernel_ops kernel_qr = {
+const kernel_ops csvreg__kernel_qr = {
     .name = "qr",
     .solver = CSVREG_SOLVER_QR,
     .state_len = qr_state_len,

@@ -12,17 +12,17 @@
 #include "internal.h"
 #include "qr_update.h"
 
-static const kernel_ops *const kernels[] = {&kernel_qr, &kernel_normal};
+static const kernel_ops *const kernels[] = {&csvreg__kernel_qr, &csvreg__kernel_normal};
 #define NKERNELS (sizeof kernels / sizeof kernels[0])
 
-const kernel_ops *kernel_for(csvreg_solver s) {
+const kernel_ops *csvreg__kernel_for(csvreg_solver s) {
   for (size_t i = 0; i < NKERNELS; i++)
     if (kernels[i]->solver == s)
       return kernels[i];
   return NULL;
 }
 
-int accum_kernel_at(size_t i, accum_kernel_info *out) {
+int csvreg__accum_kernel_at(size_t i, accum_kernel_info *out) {
   if (i >= NKERNELS)
     return -1;
   out->name = kernels[i]->name;
@@ -34,8 +34,8 @@ int accum_kernel_at(size_t i, accum_kernel_info *out) {
 
 const char *csvreg_solver_name(csvreg_solver s) {
   /* Any value that is not a kernel reads as the default, as it always has. */
-  const kernel_ops *k = kernel_for(s);
-  return k ? k->name : kernel_qr.name;
+  const kernel_ops *k = csvreg__kernel_for(s);
+  return k ? k->name : csvreg__kernel_qr.name;
 }
 
 csvreg_status csvreg_solver_parse(const char *name, csvreg_solver *out) {
@@ -47,14 +47,14 @@ csvreg_status csvreg_solver_parse(const char *name, csvreg_solver *out) {
   return CSVREG_E_USAGE;
 }
 
-accum_ws *accum_ws_new(void) {
+accum_ws *csvreg__accum_ws_new(void) {
   accum_ws *ws = calloc(1, sizeof *ws);
   if (ws)
-    ws->qr_avx2 = QR_UPDATE_AVX2 && simd_avx2();
+    ws->qr_avx2 = QR_UPDATE_AVX2 && csvreg__simd_avx2();
   return ws;
 }
 
-void accum_ws_free(accum_ws *ws) {
+void csvreg__accum_ws_free(accum_ws *ws) {
   if (!ws)
     return;
   free(ws->work);
@@ -62,31 +62,32 @@ void accum_ws_free(accum_ws *ws) {
   free(ws);
 }
 
-csvreg_status accum_ws_reserve(accum_ws *ws, size_t len, csvreg_error *err) {
+csvreg_status csvreg__accum_ws_reserve(accum_ws *ws, size_t len, csvreg_error *err) {
   if (len <= ws->work_len)
     return CSVREG_OK;
   double *w = realloc(ws->work, len * sizeof *w);
   if (!w)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory for a workspace of %zu doubles", len);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a workspace of %zu doubles",
+                           len);
   ws->work = w;
   ws->work_len = len;
   return CSVREG_OK;
 }
 
-csvreg_status accum_ws_reserve_tau(accum_ws *ws, size_t len, csvreg_error *err) {
+csvreg_status csvreg__accum_ws_reserve_tau(accum_ws *ws, size_t len, csvreg_error *err) {
   if (len <= ws->tau_len)
     return CSVREG_OK;
   /* Nothing in tau outlives a call: no need to keep it. */
   free(ws->tau);
   ws->tau_len = 0;
   if (!(ws->tau = malloc(len * sizeof *ws->tau)))
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   ws->tau_len = len;
   return CSVREG_OK;
 }
 
-double digits_estimate(size_t k, const double *b, const double *d, double kappa, int squared,
-                       const double *b0, const double *xbar) {
+double csvreg__digits_estimate(size_t k, const double *b, const double *d, double kappa,
+                               int squared, const double *b0, const double *xbar) {
   const double u = 1.1102230246251565e-16; /* 2^-53 */
   double norm = 0, worst = 0, d0 = b0 ? u * fabs(*b0) : 0;
   for (size_t j = 0; j < k; j++)

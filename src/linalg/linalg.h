@@ -21,7 +21,7 @@ typedef struct accum_kernel_info {
 } accum_kernel_info;
 
 /* The i-th kernel of the table: 0 and *out filled, or -1 past the end. */
-int accum_kernel_at(size_t i, accum_kernel_info *out);
+int csvreg__accum_kernel_at(size_t i, accum_kernel_info *out);
 
 /* ---- construction and shape ---- */
 
@@ -29,21 +29,22 @@ int accum_kernel_at(size_t i, accum_kernel_info *out);
  * "x1", ..., a NULL target "y") and `ninputs` input columns (names copied;
  * NULL: none). The one constructor behind csvreg_accum_new, _new_for_spec
  * and state files. */
-csvreg_status accum_new_named(csvreg_accum **out, csvreg_solver solver, size_t nterms,
-                              int intercept, const char *const *term_names, const char *target_name,
-                              size_t ninputs, const char *const *input_names, csvreg_error *err);
+csvreg_status csvreg__accum_new_named(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                                      int intercept, const char *const *term_names,
+                                      const char *target_name, size_t ninputs,
+                                      const char *const *input_names, csvreg_error *err);
 
-size_t accum_nterms(const csvreg_accum *a); /* p, intercept excluded */
-int accum_intercept(const csvreg_accum *a); /* 0 or 1 */
-size_t accum_ncols(const csvreg_accum *a);  /* m: p terms + responses */
-size_t accum_nresp(const csvreg_accum *a);  /* trailing response columns (1) */
-const char *accum_solver_name(const csvreg_accum *a);
-const char *accum_term_name(const csvreg_accum *a, size_t j);
-const char *accum_target_name(const csvreg_accum *a);
-size_t accum_ninputs(const csvreg_accum *a);
-const char *accum_input_name(const csvreg_accum *a, size_t k);
-const uint64_t *accum_na_by_input(const csvreg_accum *a); /* [ninputs] */
-const double *accum_shift(const csvreg_accum *a);         /* [m] */
+size_t csvreg__accum_nterms(const csvreg_accum *a); /* p, intercept excluded */
+int csvreg__accum_intercept(const csvreg_accum *a); /* 0 or 1 */
+size_t csvreg__accum_ncols(const csvreg_accum *a);  /* m: p terms + responses */
+size_t csvreg__accum_nresp(const csvreg_accum *a);  /* trailing response columns (1) */
+const char *csvreg__accum_solver_name(const csvreg_accum *a);
+const char *csvreg__accum_term_name(const csvreg_accum *a, size_t j);
+const char *csvreg__accum_target_name(const csvreg_accum *a);
+size_t csvreg__accum_ninputs(const csvreg_accum *a);
+const char *csvreg__accum_input_name(const csvreg_accum *a, size_t k);
+const uint64_t *csvreg__accum_na_by_input(const csvreg_accum *a); /* [ninputs] */
+const double *csvreg__accum_shift(const csvreg_accum *a);         /* [m] */
 
 /* The frame's totals, as a state file stores them. */
 typedef struct accum_totals {
@@ -52,33 +53,33 @@ typedef struct accum_totals {
   double sum_w, sum_log_w;
 } accum_totals;
 
-void accum_totals_get(const csvreg_accum *a, accum_totals *t);
+void csvreg__accum_totals_get(const csvreg_accum *a, accum_totals *t);
 
 /* ---- folding ---- */
 
 /* Scratch borrowed by folds and merges (accum_impl.h): one per thread can
  * serve any number of accumulators of any shape, one call at a time. */
 typedef struct accum_ws accum_ws;
-accum_ws *accum_ws_new(void); /* NULL when out of memory */
-void accum_ws_free(accum_ws *ws);
+accum_ws *csvreg__accum_ws_new(void); /* NULL when out of memory */
+void csvreg__accum_ws_free(accum_ws *ws);
 
 /* Folds n rows already checked (finite values, weights >= 0) with the
  * workspace `ws` (NULL: the accumulator's own, made on first use). Counts
  * used and zero-weight rows, not records. */
-csvreg_status accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *x, size_t ldx,
-                         const double *y, const double *w, csvreg_error *err);
+csvreg_status csvreg__accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *x,
+                                 size_t ldx, const double *y, const double *w, csvreg_error *err);
 
 /* Adds records and dropped rows that were not folded, and per-input missing
  * counts (na: [ninputs], NULL: none). */
-void accum_add_counts(csvreg_accum *a, uint64_t records, uint64_t dropped_na, uint64_t dropped_bad,
-                      const uint64_t *na);
+void csvreg__accum_add_counts(csvreg_accum *a, uint64_t records, uint64_t dropped_na,
+                              uint64_t dropped_bad, const uint64_t *na);
 
 /* csvreg_accum_merge with a borrowed workspace (NULL: dst's own). */
-csvreg_status accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
-                             csvreg_error *err);
+csvreg_status csvreg__accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
+                                     csvreg_error *err);
 
 /* Back to the empty state, names and shape kept. */
-void accum_reset(csvreg_accum *a);
+void csvreg__accum_reset(csvreg_accum *a);
 
 /* ---- changing the design columns (accum_columns.c) ----
  * For terms known only as the data arrives (factor levels first seen after
@@ -134,8 +135,8 @@ csvreg_status csvreg__accum_clone(csvreg_accum **out, const csvreg_accum *a, csv
  * them), src's copy is put in dst's order, then the plain merge. The merged
  * order is dst's terms in dst's order, then src's new terms in src's order;
  * states with the same terms in the same order merge exactly as
- * accum_merge_ws. Solver, intercept, response and inputs must agree, and
- * each side's term names be distinct (CSVREG_E_USAGE). ws as accum_merge_ws.
+ * csvreg__accum_merge_ws. Solver, intercept, response and inputs must agree, and
+ * each side's term names be distinct (CSVREG_E_USAGE). ws as csvreg__accum_merge_ws.
  * src is not changed; dst is unchanged when the names do not align or
  * memory runs out before the merge, and should the merge itself fail it
  * may keep src's terms as zero columns (the same rows, a valid state). */
@@ -156,16 +157,17 @@ typedef struct solved {
   double digits;
 } solved;
 
-csvreg_status accum_solve_kernel(const csvreg_accum *a, double tol, solved *out, csvreg_error *err);
+csvreg_status csvreg__accum_solve_kernel(const csvreg_accum *a, double tol, solved *out,
+                                         csvreg_error *err);
 
 /* sum w (c[0] + c[1..m]' v)^2 over the folded rows (v: the shifted data row)
  * and the response's sum of squares about its mean (NaN when unknown). */
-void accum_resid_ss(const csvreg_accum *a, const double *c, double *sse, double *tss);
+void csvreg__accum_resid_ss(const csvreg_accum *a, const double *c, double *sse, double *tss);
 
 /* The triangular factor of the kept coefficient slots of the shifted design
  * (see kernel_ops.design_factor); *info != 0 when singular. */
-csvreg_status accum_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank, double *u,
-                                  int *info, csvreg_error *err);
+csvreg_status csvreg__accum_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank,
+                                          double *u, int *info, csvreg_error *err);
 
 /* ---- the kernel's numbers, for state files ---- */
 
@@ -178,19 +180,20 @@ typedef struct kernel_field {
   const char *name; /* the state file's member: "r", "mean", "com" */
   kernel_field_kind kind;
   size_t n;
-  size_t offset; /* into accum_kernel_numbers */
+  size_t offset; /* into csvreg__accum_kernel_numbers */
 } kernel_field;
 
 #define KERNEL_MAX_FIELDS 4
 
-size_t accum_kernel_fields(const csvreg_accum *a, kernel_field out[KERNEL_MAX_FIELDS]);
-const double *accum_kernel_numbers(const csvreg_accum *a);
-size_t accum_kernel_len(const csvreg_accum *a); /* doubles in accum_kernel_numbers */
+size_t csvreg__accum_kernel_fields(const csvreg_accum *a, kernel_field out[KERNEL_MAX_FIELDS]);
+const double *csvreg__accum_kernel_numbers(const csvreg_accum *a);
+size_t
+csvreg__accum_kernel_len(const csvreg_accum *a); /* doubles in csvreg__accum_kernel_numbers */
 
 /* A loaded state: the totals, per-input missing counts [ninputs], the shift
- * [m] and the kernel's numbers (accum_kernel_numbers' layout; the strict
+ * [m] and the kernel's numbers (csvreg__accum_kernel_numbers' layout; the strict
  * lower triangles of UPPER fields are ignored and set to 0) are copied in. */
-void accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_t *na, const double *shift,
-                   const double *numbers);
+void csvreg__accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_t *na,
+                           const double *shift, const double *numbers);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * qr_update_avx2.c - the QR update of accum_qr.c, R := qr([R; B]), for narrow
+ * csvreg__qr_update_avx2.c - the QR update of accum_qr.c, R := qr([R; B]), for narrow
  * designs on AVX2 + FMA machines: what LAPACK's dtpqrt2 does (l = 0), with
  * dlarfg's reflectors (same sign, same beta and tau), in one sweep over the
  * later columns of B a reflector.
@@ -83,8 +83,8 @@ static AVX2 int shifted_copy(double *dst, const double *src, size_t n, double k)
   return !any;
 }
 
-AVX2 int qr_load_avx2(double *b, size_t rows, int intercept, const double *x, size_t ldx, size_t p,
-                      const double *shift, const double *y) {
+AVX2 int csvreg__qr_load_avx2(double *b, size_t rows, int intercept, const double *x, size_t ldx,
+                              size_t p, const double *shift, const double *y) {
   size_t ic = intercept != 0;
   int ok = 1;
   if (ic)
@@ -214,7 +214,7 @@ static AVX2 void update_group1(const double *x, const double *u, double *b, size
   update_group(1, x, u, b, ld, n, g, d);
 }
 
-AVX2 int qr_update_avx2(double *r, size_t q, double *b, size_t rows, int b_checked) {
+AVX2 int csvreg__qr_update_avx2(double *r, size_t q, double *b, size_t rows, int b_checked) {
   if (q > QR_UPDATE_MAXQ || (!b_checked && !b_in_range(b, q * rows)))
     return 1;
   for (size_t t = 0; t < q * q; t++)

@@ -43,22 +43,23 @@ void csvreg_model_free(csvreg_model *m) {
 static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
   const csvreg_accum *a = m->accum;
   model_spec *sp = &m->spec;
-  sp->nterms = accum_nterms(a);
-  sp->ninputs = accum_nterms(a) + 1 + (m->weights != NULL);
+  sp->nterms = csvreg__accum_nterms(a);
+  sp->ninputs = csvreg__accum_nterms(a) + 1 + (m->weights != NULL);
   sp->inputs = malloc(sp->ninputs * sizeof *sp->inputs);
-  sp->term_input = malloc((accum_nterms(a) ? accum_nterms(a) : 1) * sizeof *sp->term_input);
+  sp->term_input =
+      malloc((csvreg__accum_nterms(a) ? csvreg__accum_nterms(a) : 1) * sizeof *sp->term_input);
   if (!sp->inputs || !sp->term_input)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
-  for (size_t j = 0; j < accum_nterms(a); j++) {
-    sp->inputs[j] = accum_term_name(a, j);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t j = 0; j < csvreg__accum_nterms(a); j++) {
+    sp->inputs[j] = csvreg__accum_term_name(a, j);
     sp->term_input[j] = j;
   }
-  sp->target = accum_nterms(a);
-  sp->inputs[accum_nterms(a)] = accum_target_name(a);
+  sp->target = csvreg__accum_nterms(a);
+  sp->inputs[csvreg__accum_nterms(a)] = csvreg__accum_target_name(a);
   sp->weights = -1;
   if (m->weights) {
-    sp->weights = (ptrdiff_t)accum_nterms(a) + 1;
-    sp->inputs[accum_nterms(a) + 1] = m->weights;
+    sp->weights = (ptrdiff_t)csvreg__accum_nterms(a) + 1;
+    sp->inputs[csvreg__accum_nterms(a) + 1] = m->weights;
   }
   return CSVREG_OK;
 }
@@ -70,13 +71,14 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
   csvreg_model *m = calloc(1, sizeof *m);
   if (!m) {
     csvreg_accum_free(a);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   m->accum = a;
   m->opt = *o;
-  if ((o->weights && !(m->weights = xstrdup(o->weights))) || (o->na && !(m->na = xstrdup(o->na)))) {
+  if ((o->weights && !(m->weights = csvreg__xstrdup(o->weights))) ||
+      (o->na && !(m->na = csvreg__xstrdup(o->na)))) {
     csvreg_model_free(m);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   m->opt.weights = m->weights;
   m->opt.na = m->na;
@@ -84,7 +86,7 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
   if (!st)
     st = csvreg_accum_solve(a, &o->solve, &m->fit, err);
   if (!st)
-    st = model_prepare_factor(m, err);
+    st = csvreg__model_prepare_factor(m, err);
   if (st) {
     csvreg_model_free(m);
     return st;
@@ -96,7 +98,7 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
 csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
                                const csvreg_model_options *o, csvreg_error *err) {
   if (!out || !a || !o)
-    return err_set(err, CSVREG_E_USAGE, "model_new: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "model_new: NULL argument");
   *out = NULL;
   csvreg_accum *copy;
   csvreg_status st = csvreg_accum_copy(a, &copy, err);
@@ -125,9 +127,9 @@ static json_t *spec_json(const csvreg_model *m) {
     bad = json_array_append_new(
         inputs, json_pack("{s:s, s:s}", "name", sp->inputs[k], "role", input_role(sp, k)));
   for (size_t t = 0; !bad && t < sp->nterms; t++)
-    bad =
-        json_array_append_new(terms, json_pack("{s:s, s:[s]}", "name", accum_term_name(m->accum, t),
-                                               "inputs", sp->inputs[sp->term_input[t]]));
+    bad = json_array_append_new(terms, json_pack("{s:s, s:[s]}", "name",
+                                                 csvreg__accum_term_name(m->accum, t), "inputs",
+                                                 sp->inputs[sp->term_input[t]]));
   if (bad) {
     json_decref(inputs);
     json_decref(terms);
@@ -135,7 +137,7 @@ static json_t *spec_json(const csvreg_model *m) {
   }
   return json_pack("{s:o, s:s, s:o, s:b, s:o}", "inputs", inputs, "target", sp->inputs[sp->target],
                    "weights", json_string_or_null(m->weights), "intercept",
-                   accum_intercept(m->accum), "terms", terms);
+                   csvreg__accum_intercept(m->accum), "terms", terms);
 }
 
 /* "reader": how the training input was read, which predict and eval follow. */
@@ -146,13 +148,13 @@ static json_t *reader_json(const csvreg_model *m) {
 
 /* "options": the fit's own settings. */
 static json_t *options_json(const csvreg_model *m) {
-  return json_pack("{s:s, s:f, s:f}", "solver", accum_solver_name(m->accum), "tol",
+  return json_pack("{s:s, s:f, s:f}", "solver", csvreg__accum_solver_name(m->accum), "tol",
                    m->opt.solve.tol, "level", m->opt.solve.level);
 }
 
 static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error *err) {
   char *fit_text = NULL;
-  csvreg_status st = state_check_names(m->accum, err);
+  csvreg_status st = csvreg__state_check_names(m->accum, err);
   if (st)
     return st;
   st = csvreg_fit_to_json(m->fit, &fit_text, err);
@@ -164,21 +166,21 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
   json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "format", CSVREG_MODEL_FORMAT,
                         "version", CSVREG_MODEL_VERSION, "tool", "csvreg " CSVREG_VERSION, "spec",
                         spec_json(m), "reader", reader_json(m), "options", options_json(m), "fit",
-                        fit, "state", state_to_json(m->accum));
+                        fit, "state", csvreg__state_to_json(m->accum));
   char sum[32];
   if (!o)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
-  if (!(st = state_checksum(o, sum, err))) {
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+  if (!(st = csvreg__state_checksum(o, sum, err))) {
     if (json_object_set_new(o, "checksum", json_string(sum)) ||
         !(*out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17)))) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
     } else {
       size_t n = strlen(*out);
       char *t = realloc(*out, n + 2);
       if (!t) {
         free(*out);
         *out = NULL;
-        st = err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
       } else {
         t[n] = '\n';
         t[n + 1] = '\0';
@@ -191,7 +193,7 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
 }
 
 static csvreg_status bad(csvreg_error *err, const char *what) {
-  return err_set(err, CSVREG_E_FORMAT, "not a valid csvreg model: %s", what);
+  return csvreg__err_set(err, CSVREG_E_FORMAT, "not a valid csvreg model: %s", what);
 }
 
 /* Two doubles that should be the same computation: the stored report was
@@ -219,17 +221,18 @@ static csvreg_status check_fit(const csvreg_model *m, const json_t *fit, csvreg_
     if (!name || strcmp(name, f->terms[j].name) != 0 ||
         json_is_true(json_object_get(t, "aliased")) != f->terms[j].aliased ||
         (!f->terms[j].aliased && !close_enough(e, f->terms[j].estimate)))
-      return err_set(err, CSVREG_E_FORMAT,
-                     "not a valid csvreg model: the report's coefficient of '%s' does not match "
-                     "the state's fit",
-                     f->terms[j].name);
+      return csvreg__err_set(
+          err, CSVREG_E_FORMAT,
+          "not a valid csvreg model: the report's coefficient of '%s' does not match "
+          "the state's fit",
+          f->terms[j].name);
   }
   return CSVREG_OK;
 }
 
 static csvreg_status check_solver(const csvreg_model *m, const json_t *opts, csvreg_error *err) {
   const char *solver = json_string_value(json_object_get(opts, "solver"));
-  if (!solver || strcmp(solver, accum_solver_name(m->accum)) != 0)
+  if (!solver || strcmp(solver, csvreg__accum_solver_name(m->accum)) != 0)
     return bad(err, "\"options\" solver does not match the state");
   return CSVREG_OK;
 }
@@ -240,15 +243,15 @@ static csvreg_status check_options_v1(const csvreg_model *m, const json_t *opts,
   const csvreg_accum *a = m->accum;
   const char *target = json_string_value(json_object_get(opts, "target"));
   json_t *feats = json_object_get(opts, "features");
-  if (!target || strcmp(target, accum_target_name(a)) != 0 || !json_is_array(feats) ||
-      json_array_size(feats) != accum_nterms(a))
+  if (!target || strcmp(target, csvreg__accum_target_name(a)) != 0 || !json_is_array(feats) ||
+      json_array_size(feats) != csvreg__accum_nterms(a))
     return bad(err, "\"options\" target or features do not match the state");
-  for (size_t j = 0; j < accum_nterms(a); j++) {
+  for (size_t j = 0; j < csvreg__accum_nterms(a); j++) {
     const char *s = json_string_value(json_array_get(feats, j));
-    if (!s || strcmp(s, accum_term_name(a, j)) != 0)
+    if (!s || strcmp(s, csvreg__accum_term_name(a, j)) != 0)
       return bad(err, "\"options\" features do not match the state");
   }
-  if (json_is_true(json_object_get(opts, "intercept")) != accum_intercept(a))
+  if (json_is_true(json_object_get(opts, "intercept")) != csvreg__accum_intercept(a))
     return bad(err, "\"options\" intercept does not match the state");
   return check_solver(m, opts, err);
 }
@@ -265,9 +268,9 @@ static csvreg_status check_spec_v2(const csvreg_model *m, const json_t *spec, co
   if (!json_is_object(spec) || !json_is_array(inputs) || !json_is_array(terms) ||
       !json_is_boolean(json_object_get(spec, "intercept")))
     return bad(err, "\"spec\" needs inputs, target, weights, intercept and terms");
-  if (!target || strcmp(target, accum_target_name(a)) != 0)
+  if (!target || strcmp(target, csvreg__accum_target_name(a)) != 0)
     return bad(err, "\"spec\" target does not match the state");
-  if (json_is_true(json_object_get(spec, "intercept")) != accum_intercept(a))
+  if (json_is_true(json_object_get(spec, "intercept")) != csvreg__accum_intercept(a))
     return bad(err, "\"spec\" intercept does not match the state");
   if (json_array_size(inputs) != sp->ninputs)
     return bad(err, "\"spec\" inputs do not match the state's terms, target and weights");
@@ -283,14 +286,15 @@ static csvreg_status check_spec_v2(const csvreg_model *m, const json_t *spec, co
   for (size_t t = 0; t < sp->nterms; t++) {
     json_t *term = json_array_get(terms, t), *ins = json_object_get(term, "inputs");
     const char *name = json_string_value(json_object_get(term, "name"));
-    if (!name || strcmp(name, accum_term_name(a, t)) != 0 || !json_is_array(ins))
+    if (!name || strcmp(name, csvreg__accum_term_name(a, t)) != 0 || !json_is_array(ins))
       return bad(err, "\"spec\" terms do not match the state");
     const char *in0 = json_string_value(json_array_get(ins, 0));
     if (json_array_size(ins) != 1 || !in0 || strcmp(in0, sp->inputs[sp->term_input[t]]) != 0)
-      return err_set(err, CSVREG_E_FORMAT,
-                     "model term '%s' is not one input column of its name: it needs a newer "
-                     "csvreg",
-                     name);
+      return csvreg__err_set(
+          err, CSVREG_E_FORMAT,
+          "model term '%s' is not one input column of its name: it needs a newer "
+          "csvreg",
+          name);
   }
   return check_solver(m, opts, err);
 }
@@ -338,14 +342,15 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
   json_error_t je;
   json_t *o = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
   if (!o && len == 0)
-    return err_set(err, CSVREG_E_FORMAT, "not a csvreg model: the file is empty");
+    return csvreg__err_set(err, CSVREG_E_FORMAT, "not a csvreg model: the file is empty");
   if (!o && je.position >= (int)len)
-    return err_set(err, CSVREG_E_FORMAT,
-                   "not a csvreg model: the JSON ends early at line %d (truncated?)", je.line);
+    return csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "not a csvreg model: the JSON ends early at line %d (truncated?)",
+                           je.line);
   if (!o)
-    return err_set(err, CSVREG_E_FORMAT,
-                   "not a csvreg model: invalid JSON at line %d, column %d: %s", je.line, je.column,
-                   je.text);
+    return csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "not a csvreg model: invalid JSON at line %d, column %d: %s", je.line,
+                           je.column, je.text);
   csvreg_status st = CSVREG_OK;
   csvreg_accum *a = NULL;
   const char *format = json_string_value(json_object_get(o, "format"));
@@ -356,25 +361,27 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
   if (!json_is_object(o) || !format) {
     st = bad(err, "a JSON value without \"format\": \"" CSVREG_MODEL_FORMAT "\"");
   } else if (strcmp(format, "csvreg-state") == 0) {
-    st = err_set(err, CSVREG_E_FORMAT,
-                 "this is a csvreg state file, not a model: fit a model with 'fit -o'");
+    st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                         "this is a csvreg state file, not a model: fit a model with 'fit -o'");
   } else if (strcmp(format, CSVREG_MODEL_FORMAT) != 0) {
-    st = err_set(err, CSVREG_E_FORMAT, "not a csvreg model: format is \"%s\", expected \"%s\"",
-                 format, CSVREG_MODEL_FORMAT);
+    st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                         "not a csvreg model: format is \"%s\", expected \"%s\"", format,
+                         CSVREG_MODEL_FORMAT);
   } else if (!json_is_integer(ver) || json_integer_value(ver) < 1) {
     st = bad(err, "no valid \"version\"");
   } else if (json_integer_value(ver) > CSVREG_MODEL_VERSION) {
-    st = err_set(err, CSVREG_E_FORMAT,
-                 "model format version %lld is newer than this csvreg reads (%d): upgrade csvreg",
-                 (long long)json_integer_value(ver), CSVREG_MODEL_VERSION);
+    st = csvreg__err_set(
+        err, CSVREG_E_FORMAT,
+        "model format version %lld is newer than this csvreg reads (%d): upgrade csvreg",
+        (long long)json_integer_value(ver), CSVREG_MODEL_VERSION);
   } else if (!have) {
     st = bad(err, "no \"checksum\" member");
-  } else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0) {
-    st = err_set(err, CSVREG_E_FORMAT,
-                 "model checksum mismatch (%s, computed %s): the file was edited or damaged", have,
-                 want);
+  } else if (!(st = csvreg__state_checksum(o, want, err)) && strcmp(have, want) != 0) {
+    st = csvreg__err_set(
+        err, CSVREG_E_FORMAT,
+        "model checksum mismatch (%s, computed %s): the file was edited or damaged", have, want);
   } else if (!st && !(st = read_options(o, (int)json_integer_value(ver), &mo, err)) &&
-             !(st = state_from_json(json_object_get(o, "state"), &a, err))) {
+             !(st = csvreg__state_from_json(json_object_get(o, "state"), &a, err))) {
     csvreg_model *m;
     json_t *opts = json_object_get(o, "options");
     /* model_make copies the option strings, which live in `o` until here. */
@@ -401,10 +408,10 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
  * column name, and never return a document jansson left incomplete. */
 csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err) {
   if (!m || !out)
-    return err_set(err, CSVREG_E_USAGE, "model_save: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "model_save: NULL argument");
   *out = NULL;
-  unsigned long mark = json_mem_failures();
-  csvreg_status st = json_mem_check(mark, model_save(m, out, err), err);
+  unsigned long mark = csvreg__json_mem_failures();
+  csvreg_status st = csvreg__json_mem_check(mark, model_save(m, out, err), err);
   if (st) {
     free(*out);
     *out = NULL;
@@ -415,10 +422,10 @@ csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error 
 csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
                                 csvreg_error *err) {
   if (!out || (!text && len))
-    return err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
   *out = NULL;
-  unsigned long mark = json_mem_failures();
-  csvreg_status st = json_mem_check(mark, model_load(out, text, len, err), err);
+  unsigned long mark = csvreg__json_mem_failures();
+  csvreg_status st = csvreg__json_mem_check(mark, model_load(out, text, len, err), err);
   if (st) {
     csvreg_model_free(*out);
     *out = NULL;
@@ -429,8 +436,10 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
 const csvreg_fit *csvreg_model_fit(const csvreg_model *m) { return m->fit; }
 const csvreg_accum *csvreg_model_accum(const csvreg_model *m) { return m->accum; }
 const csvreg_model_options *csvreg_model_get_options(const csvreg_model *m) { return &m->opt; }
-size_t csvreg_model_nfeatures(const csvreg_model *m) { return accum_nterms(m->accum); }
+size_t csvreg_model_nfeatures(const csvreg_model *m) { return csvreg__accum_nterms(m->accum); }
 const char *csvreg_model_feature(const csvreg_model *m, size_t j) {
-  return j < accum_nterms(m->accum) ? accum_term_name(m->accum, j) : NULL;
+  return j < csvreg__accum_nterms(m->accum) ? csvreg__accum_term_name(m->accum, j) : NULL;
 }
-const char *csvreg_model_target(const csvreg_model *m) { return accum_target_name(m->accum); }
+const char *csvreg_model_target(const csvreg_model *m) {
+  return csvreg__accum_target_name(m->accum);
+}

@@ -40,6 +40,6 @@ struct csvreg_model {
 };
 
 /* Builds kept and u (predict.c). */
-csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err);
+csvreg_status csvreg__model_prepare_factor(csvreg_model *m, csvreg_error *err);
 
 #endif

@@ -20,13 +20,15 @@ static csvreg_status find(const char *const *names, size_t n, const char *name, 
     if (strcmp(names[j], name) != 0)
       continue;
     if (found < n)
-      return err_set(err, CSVREG_E_COLUMN,
-                     "model %s column '%s' is ambiguous: columns %zu and %zu share the name", role,
-                     name, found + 1, j + 1);
+      return csvreg__err_set(
+          err, CSVREG_E_COLUMN,
+          "model %s column '%s' is ambiguous: columns %zu and %zu share the name", role, name,
+          found + 1, j + 1);
     found = j;
   }
   if (found == n)
-    return err_set(err, CSVREG_E_COLUMN, "no %s column named '%s' in the header", role, name);
+    return csvreg__err_set(err, CSVREG_E_COLUMN, "no %s column named '%s' in the header", role,
+                           name);
   *out = found;
   return CSVREG_OK;
 }
@@ -35,7 +37,7 @@ csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
                                     const char *const *names, size_t ncolumns, unsigned flags,
                                     csvreg_error *err) {
   if (!out || !m || (!names && ncolumns))
-    return err_set(err, CSVREG_E_USAGE, "model_spec_new: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "model_spec_new: NULL argument");
   *out = NULL;
   const model_spec *ms = &m->spec;
   const int bind_target = (flags & CSVREG_MODEL_BIND_TARGET) != 0;
@@ -44,9 +46,9 @@ csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
   size_t ninputs = bind_target ? ms->ninputs : ms->target;
   csvreg_spec *s = calloc(1, sizeof *s);
   if (!s)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   s->ncolumns = ncolumns;
-  s->intercept = accum_intercept(m->accum);
+  s->intercept = csvreg__accum_intercept(m->accum);
   s->skip_bad = (flags & CSVREG_MODEL_BIND_SKIP_BAD) != 0;
   s->nterms = ms->nterms;
   s->target_input = bind_target ? (ptrdiff_t)ms->target : -1;
@@ -56,7 +58,7 @@ csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
   s->term_input = malloc((ms->nterms ? ms->nterms : 1) * sizeof *s->term_input);
   csvreg_status st = CSVREG_OK;
   if (!s->input_cols || !s->input_names || !s->term_input) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto fail;
   }
   for (size_t k = 0; k < ninputs; k++) {
@@ -65,8 +67,8 @@ csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
                                                      : "feature";
     if ((st = find(names, ncolumns, ms->inputs[k], role, &s->input_cols[k], err)))
       goto fail;
-    if (!(s->input_names[k] = xstrdup(ms->inputs[k]))) {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    if (!(s->input_names[k] = csvreg__xstrdup(ms->inputs[k]))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto fail;
     }
     s->ninputs = k + 1;

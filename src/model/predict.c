@@ -21,23 +21,23 @@
 #include "linalg.h"
 #include "model_impl.h"
 
-csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err) {
+csvreg_status csvreg__model_prepare_factor(csvreg_model *m, csvreg_error *err) {
   const csvreg_fit *f = m->fit;
   const size_t nc = f->s.nterms;
   size_t rank = 0;
   m->kept = malloc((nc ? nc : 1) * sizeof *m->kept);
   if (!m->kept)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   for (size_t j = 0; j < nc; j++)
     if (!f->terms[j].aliased)
       m->kept[rank++] = j;
   m->rank = rank;
   if (!(m->u = calloc(rank * rank, sizeof *m->u)))
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   /* The kernel's numbers give the factor (qr: R's kept columns; normal: the
    * moments, by Cholesky). */
   int info;
-  csvreg_status st = accum_design_factor(m->accum, m->kept, rank, m->u, &info, err);
+  csvreg_status st = csvreg__accum_design_factor(m->accum, m->kept, rank, m->u, &info, err);
   if (st)
     return st;
   if (info != 0) {
@@ -54,23 +54,25 @@ csvreg_status model_prepare_factor(csvreg_model *m, csvreg_error *err) {
 csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double *x, size_t ldx,
                                    csvreg_interval iv, double level, double *yhat, double *lower,
                                    double *upper, csvreg_error *err) {
-  if (!m || !yhat || (n && accum_nterms(m->accum) && !x) ||
-      (accum_nterms(m->accum) && n && ldx < n))
-    return err_set(err, CSVREG_E_USAGE, "predict: missing data or leading dimension < rows");
+  if (!m || !yhat || (n && csvreg__accum_nterms(m->accum) && !x) ||
+      (csvreg__accum_nterms(m->accum) && n && ldx < n))
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "predict: missing data or leading dimension < rows");
   const csvreg_fit *f = m->fit;
   const csvreg_accum *a = m->accum;
-  const size_t p = accum_nterms(a), ic = (size_t)accum_intercept(a);
+  const size_t p = csvreg__accum_nterms(a), ic = (size_t)csvreg__accum_intercept(a);
   if (iv != CSVREG_INTERVAL_NONE) {
     if (!lower || !upper)
-      return err_set(err, CSVREG_E_USAGE, "predict: an interval needs lower and upper");
+      return csvreg__err_set(err, CSVREG_E_USAGE, "predict: an interval needs lower and upper");
     if (!(level > 0 && level < 1))
-      return err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", level);
+      return csvreg__err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", level);
     if (!(f->s.df_residual > 0) || !isfinite(f->s.residual_sd))
-      return err_set(err, CSVREG_E_NUMERIC,
-                     "the model has no residual degrees of freedom: no intervals");
+      return csvreg__err_set(err, CSVREG_E_NUMERIC,
+                             "the model has no residual degrees of freedom: no intervals");
     if (!m->u)
-      return err_set(err, CSVREG_E_NUMERIC,
-                     "the model's design factor is singular: no intervals (try --solver qr)");
+      return csvreg__err_set(
+          err, CSVREG_E_NUMERIC,
+          "the model's design factor is singular: no intervals (try --solver qr)");
   }
   /* As predict.lm: X %*% beta with the aliased coefficients left out. */
   double b0 = ic && !f->terms[0].aliased ? f->terms[0].estimate : 0.0;
@@ -89,7 +91,7 @@ csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double
   const size_t rank = m->rank;
   double *v = malloc(rank * (n < PREDICT_BLOCK ? n : PREDICT_BLOCK) * sizeof *v);
   if (!v)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   double s2 = f->s.residual_sd * f->s.residual_sd;
   double tq = qt((1.0 - level) / 2.0, f->s.df_residual, 1, 0); /* negative, as R's tfrac */
   for (size_t i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
@@ -103,7 +105,7 @@ csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double
       } else {
         size_t j = slot - ic;
         const double *xj = x + j * ldx + i0;
-        double kj = accum_shift(a)[j];
+        double kj = csvreg__accum_shift(a)[j];
         for (size_t i = 0; i < nb; i++)
           v[i * rank + k] = xj[i] - kj;
       }

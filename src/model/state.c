@@ -2,7 +2,7 @@
  * state.c - accumulator state files: the mergeable state written as one line
  * of JSON, so it survives pipes, `sort`, Hadoop Streaming and Spark's pipe().
  * Doubles are exact hex-float strings; the kernel's numbers are written as
- * the kernel names them (accum_kernel_fields: "r" for qr, "mean" and "com"
+ * the kernel names them (csvreg__accum_kernel_fields: "r" for qr, "mean" and "com"
  * for normal), triangles packed column by column; a CRC-32 over the
  * canonical (compact, sorted-key) text of everything else catches edits and
  * truncation.
@@ -23,7 +23,7 @@
 
 static json_t *hex(double v) {
   char buf[HEXFLOAT_MAX];
-  hexfloat_format(v, buf);
+  csvreg__hexfloat_format(v, buf);
   return json_string(buf);
 }
 
@@ -60,11 +60,11 @@ static json_t *names(const csvreg_accum *a, const char *(*name)(const csvreg_acc
   return arr;
 }
 
-json_t *state_to_json(const csvreg_accum *a) {
-  const size_t ninputs = accum_ninputs(a);
-  const uint64_t *nabi = accum_na_by_input(a);
+json_t *csvreg__state_to_json(const csvreg_accum *a) {
+  const size_t ninputs = csvreg__accum_ninputs(a);
+  const uint64_t *nabi = csvreg__accum_na_by_input(a);
   accum_totals t;
-  accum_totals_get(a, &t);
+  csvreg__accum_totals_get(a, &t);
   json_t *na = json_array();
   for (size_t k = 0; na && k < ninputs; k++)
     json_array_append_new(na, json_integer((json_int_t)nabi[k]));
@@ -72,18 +72,20 @@ json_t *state_to_json(const csvreg_accum *a) {
       "{s:s, s:i, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, "
       "s:b, s:o}",
       "format", STATE_FORMAT, "version", STATE_VERSION, "tool", "csvreg " CSVREG_VERSION, "solver",
-      accum_solver_name(a), "intercept", accum_intercept(a), "weighted", t.weighted, "target",
-      accum_target_name(a), "terms", names(a, accum_term_name, accum_nterms(a)), "inputs",
-      names(a, accum_input_name, ninputs), "counts", "records", (json_int_t)t.counts.records,
-      "used", (json_int_t)t.counts.used, "zero_weight", (json_int_t)t.counts.zero_weight,
-      "dropped_na", (json_int_t)t.counts.dropped_na, "dropped_bad",
-      (json_int_t)t.counts.dropped_bad, "na_by_input", na, "sum_w", hex(t.sum_w), "sum_log_w",
-      hex(t.sum_log_w), "shifted", t.shifted, "shift", hex_array(accum_shift(a), accum_ncols(a)));
+      csvreg__accum_solver_name(a), "intercept", csvreg__accum_intercept(a), "weighted", t.weighted,
+      "target", csvreg__accum_target_name(a), "terms",
+      names(a, csvreg__accum_term_name, csvreg__accum_nterms(a)), "inputs",
+      names(a, csvreg__accum_input_name, ninputs), "counts", "records",
+      (json_int_t)t.counts.records, "used", (json_int_t)t.counts.used, "zero_weight",
+      (json_int_t)t.counts.zero_weight, "dropped_na", (json_int_t)t.counts.dropped_na,
+      "dropped_bad", (json_int_t)t.counts.dropped_bad, "na_by_input", na, "sum_w", hex(t.sum_w),
+      "sum_log_w", hex(t.sum_log_w), "shifted", t.shifted, "shift",
+      hex_array(csvreg__accum_shift(a), csvreg__accum_ncols(a)));
   if (!o)
     return NULL;
   kernel_field f[KERNEL_MAX_FIELDS];
-  size_t nf = accum_kernel_fields(a, f);
-  const double *k = accum_kernel_numbers(a);
+  size_t nf = csvreg__accum_kernel_fields(a, f);
+  const double *k = csvreg__accum_kernel_numbers(a);
   for (size_t i = 0; i < nf; i++) {
     const double *v = k + f[i].offset;
     if (json_object_set_new(o, f[i].name,
@@ -96,15 +98,15 @@ json_t *state_to_json(const csvreg_accum *a) {
   return o;
 }
 
-csvreg_status state_checksum(const json_t *o, char buf[32], csvreg_error *err) {
+csvreg_status csvreg__state_checksum(const json_t *o, char buf[32], csvreg_error *err) {
   json_t *copy = json_copy((json_t *)o);
   if (!copy)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   json_object_del(copy, "checksum");
   char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(copy);
   if (!text)
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   uLong crc = crc32(0L, (const Bytef *)text, (uInt)strlen(text));
   free(text);
   snprintf(buf, 32, "crc32:%08lx", (unsigned long)crc);
@@ -112,11 +114,11 @@ csvreg_status state_checksum(const json_t *o, char buf[32], csvreg_error *err) {
 }
 
 static csvreg_status bad(csvreg_error *err, const char *what) {
-  return err_set(err, CSVREG_E_FORMAT, "not a valid csvreg state: %s", what);
+  return csvreg__err_set(err, CSVREG_E_FORMAT, "not a valid csvreg state: %s", what);
 }
 
 static int get_hex(const json_t *v, double *out) {
-  return json_is_string(v) ? hexfloat_parse(json_string_value(v), out) : -1;
+  return json_is_string(v) ? csvreg__hexfloat_parse(json_string_value(v), out) : -1;
 }
 
 static int get_hex_array(const json_t *arr, double *out, size_t n) {
@@ -164,7 +166,7 @@ static int get_count(const json_t *o, const char *key, uint64_t *out) {
   return 0;
 }
 
-csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err) {
+csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err) {
   *out = NULL;
   if (!json_is_object(o))
     return bad(err, "not a JSON object");
@@ -175,9 +177,10 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
   if (!json_is_integer(ver) || json_integer_value(ver) < 1)
     return bad(err, "no valid \"version\"");
   if (json_integer_value(ver) > STATE_VERSION)
-    return err_set(err, CSVREG_E_FORMAT,
-                   "state format version %lld is newer than this csvreg reads (%d): upgrade csvreg",
-                   (long long)json_integer_value(ver), STATE_VERSION);
+    return csvreg__err_set(
+        err, CSVREG_E_FORMAT,
+        "state format version %lld is newer than this csvreg reads (%d): upgrade csvreg",
+        (long long)json_integer_value(ver), STATE_VERSION);
   csvreg_solver solver;
   if (csvreg_solver_parse(json_string_value(json_object_get(o, "solver")), &solver))
     return bad(err, "unknown \"solver\"");
@@ -195,15 +198,15 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
   double *shift = NULL, *numbers = NULL;
   csvreg_status st;
   if (nomem) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
   if (!terms || !inputs) {
     st = bad(err, "\"terms\" and \"inputs\" must be arrays of strings");
     goto done;
   }
-  if ((st = accum_new_named(&a, solver, p, json_is_true(icpt), terms, target, ninputs, inputs,
-                            err))) {
+  if ((st = csvreg__accum_new_named(&a, solver, p, json_is_true(icpt), terms, target, ninputs,
+                                    inputs, err))) {
     /* A shape the accumulator refuses (no terms and no intercept, too many
      * terms) is a bad file here, not a bad call. */
     if (st != CSVREG_E_NOMEM) {
@@ -213,12 +216,12 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
     }
     goto done;
   }
-  const size_t m = accum_ncols(a), klen = accum_kernel_len(a);
+  const size_t m = csvreg__accum_ncols(a), klen = csvreg__accum_kernel_len(a);
   na_in = calloc(ninputs ? ninputs : 1, sizeof *na_in);
   shift = malloc(m * sizeof *shift);
   numbers = calloc(klen, sizeof *numbers);
   if (!na_in || !shift || !numbers) {
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
   json_t *na = json_object_get(o, "na_by_input"), *c = json_object_get(o, "counts");
@@ -249,7 +252,7 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
                     get_hex(json_object_get(o, "sum_log_w"), &t.sum_log_w) ||
                     get_hex_array(json_object_get(o, "shift"), shift, m);
   kernel_field f[KERNEL_MAX_FIELDS];
-  size_t nf = accum_kernel_fields(a, f);
+  size_t nf = csvreg__accum_kernel_fields(a, f);
   for (size_t i = 0; !bad_numbers && i < nf; i++) {
     json_t *v = json_object_get(o, f[i].name);
     double *dst = numbers + f[i].offset;
@@ -264,7 +267,7 @@ csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error 
     st = bad(err, "\"sum_w\" disagrees with \"counts.used\"");
     goto done;
   }
-  accum_restore(a, &t, na_in, shift, numbers);
+  csvreg__accum_restore(a, &t, na_in, shift, numbers);
   st = CSVREG_OK;
 done:
   free(terms);
@@ -288,31 +291,32 @@ static int name_is_utf8(const char *s) {
   return ok;
 }
 
-csvreg_status state_check_names(const csvreg_accum *a, csvreg_error *err) {
+csvreg_status csvreg__state_check_names(const csvreg_accum *a, csvreg_error *err) {
   const char *bad = NULL;
-  if (accum_target_name(a) && !name_is_utf8(accum_target_name(a)))
-    bad = accum_target_name(a);
-  for (size_t j = 0; !bad && j < accum_nterms(a); j++)
-    if (!name_is_utf8(accum_term_name(a, j)))
-      bad = accum_term_name(a, j);
-  for (size_t k = 0; !bad && k < accum_ninputs(a); k++)
-    if (!name_is_utf8(accum_input_name(a, k)))
-      bad = accum_input_name(a, k);
+  if (csvreg__accum_target_name(a) && !name_is_utf8(csvreg__accum_target_name(a)))
+    bad = csvreg__accum_target_name(a);
+  for (size_t j = 0; !bad && j < csvreg__accum_nterms(a); j++)
+    if (!name_is_utf8(csvreg__accum_term_name(a, j)))
+      bad = csvreg__accum_term_name(a, j);
+  for (size_t k = 0; !bad && k < csvreg__accum_ninputs(a); k++)
+    if (!name_is_utf8(csvreg__accum_input_name(a, k)))
+      bad = csvreg__accum_input_name(a, k);
   if (!bad)
     return CSVREG_OK;
   char q[160];
-  err_quote(q, sizeof q, bad, strlen(bad), 40);
-  return err_set(err, CSVREG_E_VALUE,
-                 "column name \"%s\" is not valid UTF-8: a state or model file cannot hold it", q);
+  csvreg__err_quote(q, sizeof q, bad, strlen(bad), 40);
+  return csvreg__err_set(
+      err, CSVREG_E_VALUE,
+      "column name \"%s\" is not valid UTF-8: a state or model file cannot hold it", q);
 }
 
 /* The checked state object of `a`, for a copy or a file. */
 static csvreg_status checked_json(const csvreg_accum *a, json_t **out, csvreg_error *err) {
-  csvreg_status st = state_check_names(a, err);
+  csvreg_status st = csvreg__state_check_names(a, err);
   if (st)
     return st;
-  if (!(*out = state_to_json(a)))
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  if (!(*out = csvreg__state_to_json(a)))
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   return CSVREG_OK;
 }
 
@@ -320,15 +324,15 @@ static csvreg_status checked_json(const csvreg_accum *a, json_t **out, csvreg_er
  * files. jansson's out of memory is told from a bad name (json_mem.c). */
 csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
   if (!a || !out)
-    return err_set(err, CSVREG_E_USAGE, "accum_copy: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "accum_copy: NULL argument");
   *out = NULL;
-  unsigned long mark = json_mem_failures();
+  unsigned long mark = csvreg__json_mem_failures();
   json_t *o = NULL;
   csvreg_status st = checked_json(a, &o, err);
   if (!st)
-    st = state_from_json(o, out, err);
+    st = csvreg__state_from_json(o, out, err);
   json_decref(o);
-  if ((st = json_mem_check(mark, st, err))) {
+  if ((st = csvreg__json_mem_check(mark, st, err))) {
     csvreg_accum_free(*out);
     *out = NULL;
   }
@@ -347,15 +351,15 @@ static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, ch
     if (!json_is_object(meta)) {
       json_decref(meta);
       json_decref(o);
-      return err_set(err, CSVREG_E_USAGE, "state metadata is not a JSON object");
+      return csvreg__err_set(err, CSVREG_E_USAGE, "state metadata is not a JSON object");
     }
     json_object_set_new(o, "meta", meta);
   }
   char sum[32];
-  if (!(st = state_checksum(o, sum, err))) {
+  if (!(st = csvreg__state_checksum(o, sum, err))) {
     json_object_set_new(o, "checksum", json_string(sum));
     if (!(*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)))
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   json_decref(o);
   return st;
@@ -363,27 +367,27 @@ static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, ch
 
 /* Out of memory in jansson reads as a JSON error or a checksum mismatch:
  * json_mem.c tells them apart. */
-csvreg_status state_parse(const char *text, size_t len, json_t **out, csvreg_error *err) {
+csvreg_status csvreg__state_parse(const char *text, size_t len, json_t **out, csvreg_error *err) {
   *out = NULL;
-  unsigned long mark = json_mem_failures();
+  unsigned long mark = csvreg__json_mem_failures();
   json_error_t je;
   json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!o)
-    return json_mem_check(mark,
-                          err_set(err, CSVREG_E_FORMAT,
-                                  "not a valid csvreg state: JSON error at byte %d: %s",
-                                  je.position, je.text),
-                          err);
+    return csvreg__json_mem_check(
+        mark,
+        csvreg__err_set(err, CSVREG_E_FORMAT, "not a valid csvreg state: JSON error at byte %d: %s",
+                        je.position, je.text),
+        err);
   csvreg_status st;
   const char *have = json_string_value(json_object_get(o, "checksum"));
   char want[32];
   if (!have)
     st = bad(err, "no \"checksum\" member");
-  else if (!(st = state_checksum(o, want, err)) && strcmp(have, want) != 0)
-    st = err_set(err, CSVREG_E_FORMAT,
-                 "state checksum mismatch (%s, computed %s): the state was edited or damaged", have,
-                 want);
-  if ((st = json_mem_check(mark, st, err)))
+  else if (!(st = csvreg__state_checksum(o, want, err)) && strcmp(have, want) != 0)
+    st = csvreg__err_set(
+        err, CSVREG_E_FORMAT,
+        "state checksum mismatch (%s, computed %s): the state was edited or damaged", have, want);
+  if ((st = csvreg__json_mem_check(mark, st, err)))
     json_decref(o);
   else
     *out = o;
@@ -393,13 +397,13 @@ csvreg_status state_parse(const char *text, size_t len, json_t **out, csvreg_err
 static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
                                 csvreg_error *err) {
   json_t *o;
-  csvreg_status st = state_parse(text, len, &o, err);
-  if (!st && !(st = state_from_json(o, out, err)) && meta_json) {
+  csvreg_status st = csvreg__state_parse(text, len, &o, err);
+  if (!st && !(st = csvreg__state_from_json(o, out, err)) && meta_json) {
     json_t *meta = json_object_get(o, "meta");
     if (meta && !(*meta_json = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {
       csvreg_accum_free(*out);
       *out = NULL;
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     }
   }
   json_decref(o);
@@ -411,8 +415,8 @@ static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len
 csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
                                 csvreg_error *err) {
   *out = NULL;
-  unsigned long mark = json_mem_failures();
-  csvreg_status st = json_mem_check(mark, accum_save(a, meta_json, out, err), err);
+  unsigned long mark = csvreg__json_mem_failures();
+  csvreg_status st = csvreg__json_mem_check(mark, accum_save(a, meta_json, out, err), err);
   if (st) {
     free(*out);
     *out = NULL;
@@ -425,8 +429,8 @@ csvreg_status csvreg_accum_load(csvreg_accum **out, const char *text, size_t len
   *out = NULL;
   if (meta_json)
     *meta_json = NULL;
-  unsigned long mark = json_mem_failures();
-  csvreg_status st = json_mem_check(mark, accum_load(out, text, len, meta_json, err), err);
+  unsigned long mark = csvreg__json_mem_failures();
+  csvreg_status st = csvreg__json_mem_check(mark, accum_load(out, text, len, meta_json, err), err);
   if (st) {
     csvreg_accum_free(*out);
     *out = NULL;

@@ -10,24 +10,24 @@
 #include "csvreg.h"
 
 /* A new JSON object holding the whole state (no checksum); NULL on ENOMEM. */
-json_t *state_to_json(const csvreg_accum *a);
+json_t *csvreg__state_to_json(const csvreg_accum *a);
 
-/* Rebuilds an accumulator from state_to_json's object, checking every field.
+/* Rebuilds an accumulator from csvreg__state_to_json's object, checking every field.
  * Errors are CSVREG_E_FORMAT. */
-csvreg_status state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err);
+csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err);
 
 /* CSVREG_E_VALUE naming the first of the accumulator's names (target, terms,
  * inputs) that is not valid UTF-8: JSON cannot hold it, so a state or model
  * file would be refused (or silently renamed) rather than written. */
-csvreg_status state_check_names(const csvreg_accum *a, csvreg_error *err);
+csvreg_status csvreg__state_check_names(const csvreg_accum *a, csvreg_error *err);
 
 /* Parses one state text and checks its checksum (not yet its fields:
- * state_from_json does that); *out is the whole object, for callers that
+ * csvreg__state_from_json does that); *out is the whole object, for callers that
  * also read its members (the state sets of stateset.c). CSVREG_E_FORMAT for
  * text that is not JSON, has duplicate keys or fails the checksum. */
-csvreg_status state_parse(const char *text, size_t len, json_t **out, csvreg_error *err);
+csvreg_status csvreg__state_parse(const char *text, size_t len, json_t **out, csvreg_error *err);
 
 /* The checksum string of `o` without its "checksum" member. */
-csvreg_status state_checksum(const json_t *o, char buf[32], csvreg_error *err);
+csvreg_status csvreg__state_checksum(const json_t *o, char buf[32], csvreg_error *err);
 
 #endif

@@ -54,7 +54,7 @@ struct csvreg_stateset {
 
 csvreg_status csvreg_stateset_new(csvreg_stateset **out, csvreg_error *err) {
   *out = calloc(1, sizeof **out);
-  return *out ? CSVREG_OK : err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return *out ? CSVREG_OK : csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }
 
 void csvreg_stateset_free(csvreg_stateset *s) {
@@ -79,11 +79,12 @@ static size_t max_line(const csvreg_stateset *s) {
 
 static csvreg_status too_long(const csvreg_stateset *s, const char *source, uint64_t line,
                               csvreg_error *err) {
-  err_set(err, CSVREG_E_FORMAT,
-          "not a valid csvreg state: the line is longer than %zu bytes, more than a state of "
-          "%d terms takes",
-          max_line(s), CSVREG_MAX_TERMS);
-  err_at(err, source, line, 0, 0, NULL);
+  csvreg__err_set(
+      err, CSVREG_E_FORMAT,
+      "not a valid csvreg state: the line is longer than %zu bytes, more than a state of "
+      "%d terms takes",
+      max_line(s), CSVREG_MAX_TERMS);
+  csvreg__err_at(err, source, line, 0, 0, NULL);
   return CSVREG_E_FORMAT;
 }
 
@@ -124,11 +125,11 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
   json_t *whole = NULL, *obj = NULL;
   csvreg_accum *acc = NULL;
   char *src = NULL;
-  csvreg_status st = state_parse(text + i, len - i, &whole, err);
+  csvreg_status st = csvreg__state_parse(text + i, len - i, &whole, err);
   if (!st)
-    st = state_from_json(whole, &acc, err);
-  if (!st && (!(obj = kept(whole)) || !(src = xstrdup(source))))
-    st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+    st = csvreg__state_from_json(whole, &acc, err);
+  if (!st && (!(obj = kept(whole)) || !(src = csvreg__xstrdup(source))))
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   json_decref(whole);
   if (!st && s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 16;
@@ -137,7 +138,7 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
       s->v = v;
       s->cap = cap;
     } else {
-      st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     }
   }
   if (st) {
@@ -145,12 +146,13 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
         (strstr(err->message, "checksum") || strstr(err->message, "JSON"))) {
       char why[sizeof err->message];
       snprintf(why, sizeof why, "%s", err->message);
-      err_set(err, st,
-              "%s (a truncated line, or lines of concurrent writers interleaved: each writer "
-              "must write whole lines)",
-              why);
+      csvreg__err_set(
+          err, st,
+          "%s (a truncated line, or lines of concurrent writers interleaved: each writer "
+          "must write whole lines)",
+          why);
     }
-    err_at(err, source, line, 0, 0, NULL);
+    csvreg__err_at(err, source, line, 0, 0, NULL);
     csvreg_accum_free(acc);
     json_decref(obj);
     free(src);
@@ -197,7 +199,7 @@ csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *so
       size_t ncap = cap ? (cap < most / 2 ? cap * 2 : most) : READ_BLOCK * 2;
       char *t = realloc(buf, ncap);
       if (!t) {
-        st = err_set(err, CSVREG_E_NOMEM, "out of memory");
+        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
         break;
       }
       buf = t;
@@ -207,7 +209,7 @@ csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *so
     if (got < 0) {
       if (errno == EINTR)
         continue;
-      st = err_set(err, CSVREG_E_IO, "cannot read %s: %s", source, strerror(errno));
+      st = csvreg__err_set(err, CSVREG_E_IO, "cannot read %s: %s", source, strerror(errno));
       break;
     }
     eof = got == 0;
@@ -272,9 +274,10 @@ static csvreg_status check_same(const entry *first, const entry *e, csvreg_error
     if (!json_equal(a, b)) {
       char *ta = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
       char *tb = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
-      st = err_set(err, CSVREG_E_FORMAT,
-                   "cannot merge: \"%s\" is %.200s here but %.200s in %s:%llu", same_keys[k],
-                   tb ? tb : "?", ta ? ta : "?", first->source, (unsigned long long)first->line);
+      st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "cannot merge: \"%s\" is %.200s here but %.200s in %s:%llu",
+                           same_keys[k], tb ? tb : "?", ta ? ta : "?", first->source,
+                           (unsigned long long)first->line);
       free(ta);
       free(tb);
     }
@@ -284,14 +287,14 @@ static csvreg_status check_same(const entry *first, const entry *e, csvreg_error
   if (!st && oa && ob && !json_equal(oa, ob)) {
     char *ta = json_dumps(oa, JSON_COMPACT | JSON_SORT_KEYS);
     char *tb = json_dumps(ob, JSON_COMPACT | JSON_SORT_KEYS);
-    st = err_set(err, CSVREG_E_FORMAT,
-                 "cannot merge: input options %.200s differ from %.200s in %s:%llu", tb ? tb : "?",
-                 ta ? ta : "?", first->source, (unsigned long long)first->line);
+    st = csvreg__err_set(
+        err, CSVREG_E_FORMAT, "cannot merge: input options %.200s differ from %.200s in %s:%llu",
+        tb ? tb : "?", ta ? ta : "?", first->source, (unsigned long long)first->line);
     free(ta);
     free(tb);
   }
   if (st)
-    err_at(err, e->source, e->line, 0, 0, NULL);
+    csvreg__err_at(err, e->source, e->line, 0, 0, NULL);
   return st;
 }
 
@@ -348,7 +351,7 @@ static span *collect_spans(const csvreg_stateset *s, size_t *nout, size_t *witho
 }
 
 static csvreg_status nomem(csvreg_error *err) {
-  return err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }
 
 /* Ranged shards: their ranges must tile [0, want); on success out_meta gets
@@ -360,31 +363,34 @@ static csvreg_status check_ranges(const span *v, size_t n, uint64_t want, json_t
     if (v[i].e == v[i].s && v[i].s <= cur)
       continue; /* an empty range (more shards than bytes) covers nothing */
     if (v[i].s > cur)
-      return err_set(err, CSVREG_E_VALUE,
-                     "--expect-bytes %llu: bytes %llu to %llu are in no state: a shard is missing",
-                     (unsigned long long)want, (unsigned long long)cur, (unsigned long long)v[i].s);
+      return csvreg__err_set(
+          err, CSVREG_E_VALUE,
+          "--expect-bytes %llu: bytes %llu to %llu are in no state: a shard is missing",
+          (unsigned long long)want, (unsigned long long)cur, (unsigned long long)v[i].s);
     if (v[i].s < cur)
-      return err_set(err, CSVREG_E_VALUE,
-                     "--expect-bytes %llu: bytes %llu to %llu are in two states (%s:%llu and "
-                     "another): a shard is duplicated",
-                     (unsigned long long)want, (unsigned long long)v[i].s,
-                     (unsigned long long)(cur < v[i].e ? cur : v[i].e), v[i].from->source,
-                     (unsigned long long)v[i].from->line);
+      return csvreg__err_set(
+          err, CSVREG_E_VALUE,
+          "--expect-bytes %llu: bytes %llu to %llu are in two states (%s:%llu and "
+          "another): a shard is duplicated",
+          (unsigned long long)want, (unsigned long long)v[i].s,
+          (unsigned long long)(cur < v[i].e ? cur : v[i].e), v[i].from->source,
+          (unsigned long long)v[i].from->line);
     int have;
     uint64_t fs = meta_u64(json_object_get(v[i].from->obj, "meta"), "file_size", &have);
     if (have && fs != want) {
-      err_set(err, CSVREG_E_VALUE,
-              "--expect-bytes %llu: this shard was cut from a file of %llu bytes",
-              (unsigned long long)want, (unsigned long long)fs);
-      err_at(err, v[i].from->source, v[i].from->line, 0, 0, NULL);
+      csvreg__err_set(err, CSVREG_E_VALUE,
+                      "--expect-bytes %llu: this shard was cut from a file of %llu bytes",
+                      (unsigned long long)want, (unsigned long long)fs);
+      csvreg__err_at(err, v[i].from->source, v[i].from->line, 0, 0, NULL);
       return CSVREG_E_VALUE;
     }
     cur = v[i].e;
   }
   if (cur != want)
-    return err_set(err, CSVREG_E_VALUE, "--expect-bytes %llu: the states cover bytes 0 to %llu: %s",
-                   (unsigned long long)want, (unsigned long long)cur,
-                   cur < want ? "a shard is missing" : "the file is smaller");
+    return csvreg__err_set(err, CSVREG_E_VALUE,
+                           "--expect-bytes %llu: the states cover bytes 0 to %llu: %s",
+                           (unsigned long long)want, (unsigned long long)cur,
+                           cur < want ? "a shard is missing" : "the file is smaller");
   json_t *ranges = json_pack("[[I, I]]", (json_int_t)0, (json_int_t)want);
   if (!ranges || json_object_set_new(out_meta, "ranges", ranges))
     return nomem(err);
@@ -400,19 +406,20 @@ static csvreg_status check_stream(const csvreg_stateset *s, uint64_t want, csvre
     int have;
     sum += meta_u64(meta, "bytes", &have);
     if (!have) {
-      err_set(err, CSVREG_E_VALUE, "--expect-bytes: the state records no byte count");
-      err_at(err, s->v[i].source, s->v[i].line, 0, 0, NULL);
+      csvreg__err_set(err, CSVREG_E_VALUE, "--expect-bytes: the state records no byte count");
+      csvreg__err_at(err, s->v[i].source, s->v[i].line, 0, 0, NULL);
       return CSVREG_E_VALUE;
     }
     uint64_t h = meta_u64(meta, "header_bytes", NULL);
     header = h > header ? h : header;
   }
   if (sum + header != want)
-    return err_set(err, CSVREG_E_VALUE,
-                   "--expect-bytes %llu: the states hold %llu bytes of data and a header of "
-                   "%llu: %s",
-                   (unsigned long long)want, (unsigned long long)sum, (unsigned long long)header,
-                   sum + header < want ? "a shard is missing" : "a shard is duplicated");
+    return csvreg__err_set(
+        err, CSVREG_E_VALUE,
+        "--expect-bytes %llu: the states hold %llu bytes of data and a header of "
+        "%llu: %s",
+        (unsigned long long)want, (unsigned long long)sum, (unsigned long long)header,
+        sum + header < want ? "a shard is missing" : "a shard is duplicated");
   return CSVREG_OK;
 }
 
@@ -425,10 +432,11 @@ static csvreg_status check_bytes(const csvreg_stateset *s, uint64_t want, json_t
     return nomem(err);
   csvreg_status st;
   if (n > 0 && without > 0)
-    st = err_set(err, CSVREG_E_VALUE,
-                 "--expect-bytes: %zu state(s) have byte ranges and %zu have none: cannot check "
-                 "coverage of a mix of ranged and streamed shards",
-                 s->n - without, without);
+    st = csvreg__err_set(
+        err, CSVREG_E_VALUE,
+        "--expect-bytes: %zu state(s) have byte ranges and %zu have none: cannot check "
+        "coverage of a mix of ranged and streamed shards",
+        s->n - without, without);
   else if (n > 0)
     st = check_ranges(v, n, want, out_meta, err);
   else
@@ -509,8 +517,8 @@ static csvreg_status merge_in_order(const csvreg_stateset *s, csvreg_accum **out
     if ((st = csvreg_accum_merge(acc, s->v[i].acc, err)) && err) {
       char why[sizeof err->message];
       snprintf(why, sizeof why, "%s", err->message);
-      err_set(err, st, "cannot merge: %s", why);
-      err_at(err, s->v[i].source, s->v[i].line, 0, 0, NULL);
+      csvreg__err_set(err, st, "cannot merge: %s", why);
+      csvreg__err_at(err, s->v[i].source, s->v[i].line, 0, 0, NULL);
     }
   if (st)
     csvreg_accum_free(acc);
@@ -525,7 +533,7 @@ csvreg_status csvreg_stateset_merge(csvreg_stateset *s, const csvreg_stateset_ch
   if (meta_json)
     *meta_json = NULL;
   if (s->n == 0)
-    return err_set(err, CSVREG_E_FORMAT, "no state to merge (empty input)");
+    return csvreg__err_set(err, CSVREG_E_FORMAT, "no state to merge (empty input)");
   for (size_t i = 1; i < s->n; i++) {
     csvreg_status st = check_same(&s->v[0], &s->v[i], err);
     if (st)
@@ -543,9 +551,10 @@ csvreg_status csvreg_stateset_merge(csvreg_stateset *s, const csvreg_stateset_ch
     st = merge_in_order(s, &acc, err);
   uint64_t records = acc ? csvreg_accum_counts(acc)->records : 0;
   if (!st && chk && chk->expect_rows && records != chk->rows)
-    st = err_set(err, CSVREG_E_VALUE, "--expect-rows %llu: the states hold %llu records: %s",
-                 (unsigned long long)chk->rows, (unsigned long long)records,
-                 records < chk->rows ? "a shard is missing" : "a shard is duplicated");
+    st =
+        csvreg__err_set(err, CSVREG_E_VALUE, "--expect-rows %llu: the states hold %llu records: %s",
+                        (unsigned long long)chk->rows, (unsigned long long)records,
+                        records < chk->rows ? "a shard is missing" : "a shard is duplicated");
   if (!st && meta_json && !(st = merged_meta(s, records, m, err)) &&
       !(*meta_json = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS)))
     st = nomem(err);
@@ -563,7 +572,8 @@ static csvreg_status subtracted_meta(const char *meta, uint64_t records, size_t 
   json_t *m = meta ? json_loads(meta, 0, NULL) : json_object();
   if (!json_is_object(m)) {
     json_decref(m);
-    return meta ? err_set(err, CSVREG_E_USAGE, "state metadata is not a JSON object") : nomem(err);
+    return meta ? csvreg__err_set(err, CSVREG_E_USAGE, "state metadata is not a JSON object")
+                : nomem(err);
   }
   json_object_del(m, "ranges");
   json_object_del(m, "bytes");

@@ -2,7 +2,7 @@
  * cells.c - a record's cells to doubles by the number parser's short path,
  * four at a time in AVX2 lanes where the CPU has them (numparse_avx2.h), one
  * at a time otherwise (numparse.h). The chunk's row loop calls these through
- * cells_for; csvreg_record_parse_cells offers them to the programs that
+ * csvreg__cells_for; csvreg_record_parse_cells offers them to the programs that
  * read records themselves. The cells they stop at go to csvreg_parse_double
  * (and the missing-value tokens) in the caller.
  */
@@ -26,7 +26,7 @@ static __attribute__((noinline)) size_t parse_plain(const csvreg_field *fields, 
 
 #if NUMPARSE_X4
 /* Four cells at a time (numparse_avx2.h); `wide`: the record has
- * reader_slack. The last group of a record may start below k: its cells
+ * csvreg__reader_slack. The last group of a record may start below k: its cells
  * under k were parsed already (perhaps by the general path) and count as
  * done, unwritten. Returns at the first cell of a group that needs the
  * general path. */
@@ -81,10 +81,10 @@ static __attribute__((noinline, target("avx2"))) size_t parse_wide_x4(const csvr
 }
 #endif
 
-cells_fn cells_for(const csvreg_reader *r) {
+cells_fn csvreg__cells_for(const csvreg_reader *r) {
 #if NUMPARSE_X4
-  if (reader_avx2(r))
-    return reader_slack(r) ? parse_wide_x4 : parse_plain_x4;
+  if (csvreg__reader_avx2(r))
+    return csvreg__reader_slack(r) ? parse_wide_x4 : parse_plain_x4;
 #endif
   (void)r;
   return parse_plain;
@@ -95,5 +95,5 @@ size_t csvreg_record_parse_cells(const csvreg_reader *r, const csvreg_record *re
                                  size_t stride) {
   if (!r || !rec || !cols || !out || k >= n)
     return k;
-  return cells_for(r)(rec->fields, cols, k, n, out, stride);
+  return csvreg__cells_for(r)(rec->fields, cols, k, n, out, stride);
 }

@@ -16,8 +16,8 @@ typedef size_t (*cells_fn)(const csvreg_field *fields, const size_t *cols, size_
                            double *vals, size_t stride);
 
 /* The version for the record `r` returned last: four cells at a time when
- * the reader was opened with AVX2 (simd_avx2), each field loaded as one word
- * when the record has reader_slack. The one place that choice is made. */
-cells_fn cells_for(const csvreg_reader *r);
+ * the reader was opened with AVX2 (csvreg__simd_avx2), each field loaded as one word
+ * when the record has csvreg__reader_slack. The one place that choice is made. */
+cells_fn csvreg__cells_for(const csvreg_reader *r);
 
 #endif

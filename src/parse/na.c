@@ -28,7 +28,7 @@ void csvreg_na_free(csvreg_na *na) {
 
 csvreg_status csvreg_na_new(csvreg_na **out, const char *list, csvreg_error *err) {
   if (!out)
-    return err_set(err, CSVREG_E_USAGE, "csvreg_na_new: NULL argument");
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_na_new: NULL argument");
   *out = NULL;
   if (!list)
     list = "NA,";
@@ -39,7 +39,7 @@ csvreg_status csvreg_na_new(csvreg_na **out, const char *list, csvreg_error *err
   if (!na || !(na->tok = calloc(cap, sizeof *na->tok)) ||
       !(na->len = calloc(cap, sizeof *na->len))) {
     csvreg_na_free(na);
-    return err_set(err, CSVREG_E_NOMEM, "out of memory");
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   for (const char *p = list;;) {
     const char *e = strchr(p, ',');
@@ -52,7 +52,7 @@ csvreg_status csvreg_na_new(csvreg_na **out, const char *list, csvreg_error *err
     char *tok = malloc(len + 1);
     if (!tok) {
       csvreg_na_free(na);
-      return err_set(err, CSVREG_E_NOMEM, "out of memory");
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     }
     memcpy(tok, p, len);
     tok[len] = '\0';

@@ -6,7 +6,7 @@
  * decimal significand; when it has at most 19 digits, fits in 2^53 and the
  * power of ten is within 10^+-22, the result is one multiply or divide of two
  * exact doubles, which IEEE 754 rounds correctly (Clinger's fast path).
- * Otherwise fast_float decides through the shim in numparse_ff.cc: its
+ * Otherwise fast_float decides through the shim in csvreg__numparse_ff.cc: its
  * Eisel-Lemire step on the significand already read (19 digits or fewer),
  * else from_chars on the text (more digits, or the rare undecided case).
  * All paths agree bit for bit with strtod in the C locale under the default
@@ -31,10 +31,10 @@
 #include "internal.h"
 #include "numparse.h"
 
-const double numparse_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-#define pow10_exact numparse_pow10
+const double csvreg__numparse_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                           1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                           1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#define pow10_exact csvreg__numparse_pow10
 
 /* The digit's value, or something >= 10 for any other byte. */
 static inline unsigned digit_value(char c) { return (unsigned)(unsigned char)c - (unsigned)'0'; }
@@ -128,10 +128,10 @@ static __attribute__((noinline)) csvreg_status parse_general(const char *s, size
     } else if (NUMPARSE_CLINGER && m <= ((uint64_t)1 << 53) && q >= -22 && q <= 22) {
       v = (double)m; /* exact: m <= 2^53 */
       v = q < 0 ? v / pow10_exact[-q] : v * pow10_exact[q];
-    } else if (!numparse_ff_decimal(m, q, &v) && !numparse_ff(number, end, &v)) {
+    } else if (!csvreg__numparse_ff_decimal(m, q, &v) && !csvreg__numparse_ff(number, end, &v)) {
       return CSVREG_E_VALUE; /* not reached: the grammar was checked */
     }
-  } else if (!numparse_ff(number, end, &v)) {
+  } else if (!csvreg__numparse_ff(number, end, &v)) {
     return CSVREG_E_VALUE;
   }
   if (isinf(v)) /* overflow ("1e400"); underflow gives 0 or a subnormal and passes */

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* 10^0 .. 10^22: every one is exact in double (5^22 < 2^53). */
-extern const double numparse_pow10[23];
+extern const double csvreg__numparse_pow10[23];
 
 /* v (>= 0) with the sign bit `sign` (0 or 1 << 63): -0.0 for "-0". */
 static inline double numparse_with_sign(double v, uint64_t sign) {
@@ -90,7 +90,7 @@ static inline uint64_t numparse_octet(uint64_t x) {
  * rare in data: it takes the general path, which saves a compare here.
  *
  * `wide` (a constant): the field is followed by readable input
- * (reader_slack), and *w is the 8 bytes after the sign loaded as one word,
+ * (csvreg__reader_slack), and *w is the 8 bytes after the sign loaded as one word,
  * its bytes above n whatever follows the field (the callers shift them
  * out). Reads [s, s + 9) then, whatever len is; an empty field's first byte
  * is the next delimiter or line end, and a '-' there would be harmless too
@@ -150,7 +150,7 @@ static inline int numparse_short(const char *s, size_t len, double *out) {
     x -= (h - (h >> 8)) << at;
     scale = 8 - at / 8;
   }
-  *out = numparse_with_sign((double)numparse_octet(x) / numparse_pow10[scale], sign);
+  *out = numparse_with_sign((double)numparse_octet(x) / csvreg__numparse_pow10[scale], sign);
   return 1;
 #else
   (void)s, (void)len, (void)out;
@@ -163,14 +163,14 @@ static inline int numparse_short(const char *s, size_t len, double *out) {
  * already checked against our grammar (digits, optional '.', optional
  * exponent; no sign, no spaces). Returns 1 and sets *out when the whole range
  * was consumed, else 0. Overflow gives +inf (the caller rejects it). */
-int numparse_ff(const char *first, const char *last, double *out);
+int csvreg__numparse_ff(const char *first, const char *last, double *out);
 
 /* The value of w * 10^q (w an exact decimal significand, at most 19 digits,
  * not 0) by Eisel-Lemire alone: returns 1 and sets *out (+inf on overflow,
  * 0 on underflow), or 0 in the rare cases where 128 bits of the power of ten
- * cannot decide the rounding; then call numparse_ff on the text. Saves
+ * cannot decide the rounding; then call csvreg__numparse_ff on the text. Saves
  * from_chars re-reading digits that numparse.c has already read. */
-int numparse_ff_decimal(uint64_t w, int64_t q, double *out);
+int csvreg__numparse_ff_decimal(uint64_t w, int64_t q, double *out);
 
 #ifdef __cplusplus
 }

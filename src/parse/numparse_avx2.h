@@ -29,7 +29,7 @@
  * csvreg_parse_double gives; out[i] is garbage for the other lanes, which
  * the caller sends to the general path. Reads only inside the fields, or,
  * with `wide` (a constant; the fields must be followed by readable input,
- * reader_slack), the 9 bytes from each field's start (numparse_gather):
+ * csvreg__reader_slack), the 9 bytes from each field's start (numparse_gather):
  * the lanes shift out every byte above a field, so the results are the
  * same. */
 static inline NUMPARSE_AVX2 unsigned numparse_short_x4(const char *const s[4], const size_t len[4],
@@ -92,7 +92,8 @@ static inline NUMPARSE_AVX2 unsigned numparse_short_x4(const char *const s[4], c
   /* At most 99999999: the low halves, as int32, convert exactly. */
   __m128i v32 = _mm256_castsi256_si128(
       _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
-  __m256d q = _mm256_div_pd(_mm256_cvtepi32_pd(v32), _mm256_i64gather_pd(numparse_pow10, scale, 8));
+  __m256d q =
+      _mm256_div_pd(_mm256_cvtepi32_pd(v32), _mm256_i64gather_pd(csvreg__numparse_pow10, scale, 8));
   /* The sign bits of ns. */
   q = _mm256_or_pd(
       q, _mm256_castsi256_pd(_mm256_andnot_si256(_mm256_set1_epi64x(0x7fffffffffffffff), ns)));

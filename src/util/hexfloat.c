@@ -9,7 +9,7 @@
 
 #include "hexfloat.h"
 
-size_t hexfloat_format(double v, char *buf) {
+size_t csvreg__hexfloat_format(double v, char *buf) {
   uint64_t bits;
   memcpy(&bits, &v, sizeof bits);
   int neg = (int)(bits >> 63);
@@ -36,7 +36,7 @@ static int hexval(char c) {
   return -1;
 }
 
-int hexfloat_parse(const char *s, double *out) {
+int csvreg__hexfloat_parse(const char *s, double *out) {
   int neg = 0;
   if (*s == '-')
     neg = 1, s++;
@@ -73,7 +73,7 @@ int hexfloat_parse(const char *s, double *out) {
     return -1;
   /* value = (lead . frac) * 2^e, with frac holding nd hex digits: an integer
    * of at most 53 bits scaled by a power of two, so ldexp is exact unless
-   * the result is subnormal and loses bits, which hexfloat_format never
+   * the result is subnormal and loses bits, which csvreg__hexfloat_format never
    * produces (its subnormals carry 52 bits at exponent -1022). */
   uint64_t m = lead << (4 * nd) | frac;
   if (m >> 53)

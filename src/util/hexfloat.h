@@ -11,10 +11,10 @@
 #define HEXFLOAT_MAX 32 /* "-0x1.fffffffffffffp+1023" and a NUL fit */
 
 /* Writes the finite double `v` into buf (HEXFLOAT_MAX bytes); returns the length. */
-size_t hexfloat_format(double v, char *buf);
+size_t csvreg__hexfloat_format(double v, char *buf);
 
-/* Parses a hex float written by hexfloat_format (or any "[-]0x[01].hhhp[+-]d"
+/* Parses a hex float written by csvreg__hexfloat_format (or any "[-]0x[01].hhhp[+-]d"
  * with at most 13 hex digits after the point). Returns 0 on success. */
-int hexfloat_parse(const char *s, double *out);
+int csvreg__hexfloat_parse(const char *s, double *out);
 
 #endif

@@ -3,7 +3,7 @@
  * and the chunk's number parser each have an SSE2 version (every x86-64) and
  * an AVX2 one, compiled side by side with target attributes and picked once
  * per reader (cells.c follows the reader's choice); the QR accumulator has
- * an AVX2 + FMA update (qr_update_avx2.c) beside LAPACK's dtpqrt, picked per
+ * an AVX2 + FMA update (csvreg__qr_update_avx2.c) beside LAPACK's dtpqrt, picked per
  * accumulator. CSVREG_SIMD=sse2 in the
  * environment keeps the SSE2 ones and dtpqrt on an AVX2 machine, so that the
  * tests run both.
@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-int simd_avx2(void) {
+int csvreg__simd_avx2(void) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(CSVREG_NO_SIMD)
   const char *env = getenv("CSVREG_SIMD");
   if (env && strcmp(env, "sse2") == 0)

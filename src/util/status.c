@@ -1,6 +1,6 @@
 /*
  * status.c - status codes, the error record and its one-line rendering.
- * Every module reports through err_set/err_at so messages look alike.
+ * Every module reports through csvreg__err_set/csvreg__err_at so messages look alike.
  * Also the library's one BLAS thread policy (below), which must live in an
  * object that every program using the library links.
  */
@@ -33,7 +33,7 @@ void openblas_set_num_threads(int n);
  *     shrunk.
  * dladdr tells the two apart. Constructors run only for linked objects; this
  * one's object is linked wherever the library is used, as every module
- * reports through err_set. */
+ * reports through csvreg__err_set. */
 #if defined(__GNUC__) && defined(__ELF__)
 #include <dlfcn.h>
 
@@ -81,7 +81,7 @@ void csvreg_error_clear(csvreg_error *e) {
     memset(e, 0, sizeof *e);
 }
 
-csvreg_status err_set(csvreg_error *err, csvreg_status st, const char *fmt, ...) {
+csvreg_status csvreg__err_set(csvreg_error *err, csvreg_status st, const char *fmt, ...) {
   if (err) {
     va_list ap;
     va_start(ap, fmt);
@@ -92,8 +92,8 @@ csvreg_status err_set(csvreg_error *err, csvreg_status st, const char *fmt, ...)
   return st;
 }
 
-void err_at(csvreg_error *err, const char *source, uint64_t line, uint64_t record, size_t column,
-            const char *column_name) {
+void csvreg__err_at(csvreg_error *err, const char *source, uint64_t line, uint64_t record,
+                    size_t column, const char *column_name) {
   if (!err)
     return;
   if (source)
@@ -107,7 +107,7 @@ void err_at(csvreg_error *err, const char *source, uint64_t line, uint64_t recor
     err->column_name[0] = '\0';
 }
 
-void err_quote(char *dst, size_t size, const char *s, size_t len, size_t max) {
+void csvreg__err_quote(char *dst, size_t size, const char *s, size_t len, size_t max) {
   size_t o = 0;
   if (size == 0)
     return;
@@ -153,7 +153,7 @@ size_t csvreg_error_format(const csvreg_error *e, char *buf, size_t size) {
   return n < 0 ? 0 : (size_t)n;
 }
 
-char *xstrdup(const char *s) {
+char *csvreg__xstrdup(const char *s) {
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
   if (d)

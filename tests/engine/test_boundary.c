@@ -37,7 +37,7 @@ static void read_piece(const char *b, size_t n, const reader_origin *origin, rec
   ro.header = 0;
   ro.buffer_bytes = 16; /* small reads: refills inside pieces (and quick under valgrind) */
   assert_int_equal(csvreg_source_new_mem(&src, b, n, NULL), CSVREG_OK);
-  assert_int_equal(reader_open_source(&r, src, "t", &ro, origin, NULL), CSVREG_OK);
+  assert_int_equal(csvreg__reader_open_source(&r, src, "t", &ro, origin, NULL), CSVREG_OK);
   csvreg_record rec;
   while (csvreg_reader_next(r, &rec, NULL) == CSVREG_OK) {
     assert_true(out->n < 64);
@@ -78,21 +78,21 @@ static void read_cut(const char *b, size_t n, const size_t *cuts, size_t k, recs
   memset(out, 0, sizeof *out);
   size_t from = 0;
   boundary_state s;
-  boundary_init(&s);
+  csvreg__boundary_init(&s);
   for (size_t i = 0; i <= k; i++) {
     size_t to = i < k ? cuts[i] : n;
     reader_origin o = {s.lines, s.records, from > 0};
     read_piece(b + from, to - from, &o, out);
-    boundary_count(&s, (const unsigned char *)b + from, to - from);
+    csvreg__boundary_count(&s, (const unsigned char *)b + from, to - from);
     from = to;
   }
 }
 
 /* The first boundary at or after `at`, from the input's start. */
 static size_t next_at(const char *b, size_t n, size_t at, boundary_state *s) {
-  boundary_init(s);
-  boundary_count(s, (const unsigned char *)b, at);
-  size_t p = boundary_next(s, (const unsigned char *)b + at, n - at, 1, 0);
+  csvreg__boundary_init(s);
+  csvreg__boundary_count(s, (const unsigned char *)b, at);
+  size_t p = csvreg__boundary_next(s, (const unsigned char *)b + at, n - at, 1, 0);
   assert_true(p != BOUNDARY_NONE);
   return at + p;
 }
@@ -153,7 +153,7 @@ static void test_two_cuts(void **state) {
   }
 }
 
-/* boundary_last: the cut a stream block makes after reading m bytes. */
+/* csvreg__boundary_last: the cut a stream block makes after reading m bytes. */
 static void test_last_every_prefix(void **state) {
   (void)state;
   for (size_t t = 0; t < sizeof inputs / sizeof *inputs; t++) {
@@ -163,8 +163,8 @@ static void test_last_every_prefix(void **state) {
     whole(b, n, &all);
     for (size_t m = 1; m <= n; m++) {
       boundary_state s;
-      boundary_init(&s);
-      size_t c = boundary_last(&s, (const unsigned char *)b, m);
+      csvreg__boundary_init(&s);
+      size_t c = csvreg__boundary_last(&s, (const unsigned char *)b, m);
       assert_true(c <= m);
       if (c == 0)
         continue;
@@ -191,7 +191,7 @@ static void test_blocks_every_size(void **state) {
     for (size_t bs = 1; bs <= n; bs++) {
       size_t cuts[64], k = 0, from = 0;
       boundary_state s;
-      boundary_init(&s);
+      csvreg__boundary_init(&s);
       while (from < n) {
         size_t m = from + bs, c;
         for (;; m++) { /* grow until a record ends in the block */
@@ -199,7 +199,7 @@ static void test_blocks_every_size(void **state) {
             c = n;
             break;
           }
-          c = boundary_last(&s, (const unsigned char *)b + from, m - from);
+          c = csvreg__boundary_last(&s, (const unsigned char *)b + from, m - from);
           if (c) {
             c += from;
             break;
@@ -207,7 +207,7 @@ static void test_blocks_every_size(void **state) {
         }
         if (c < n)
           cuts[k++] = c;
-        boundary_count(&s, (const unsigned char *)b + from, c - from);
+        csvreg__boundary_count(&s, (const unsigned char *)b + from, c - from);
         from = c;
       }
       read_cut(b, n, cuts, k, &got);
@@ -227,21 +227,21 @@ static void test_file_seek(void **state) {
   assert_int_equal(write(fd, b, n), (ssize_t)n);
   for (size_t at = 0; at <= n + 2; at++) {
     boundary_file f;
-    assert_int_equal(boundary_file_open(&f, fd, n, NULL), CSVREG_OK);
-    assert_int_equal(boundary_file_seek(&f, at, 0, NULL), CSVREG_OK);
+    assert_int_equal(csvreg__boundary_file_open(&f, fd, n, NULL), CSVREG_OK);
+    assert_int_equal(csvreg__boundary_file_seek(&f, at, 0, NULL), CSVREG_OK);
     boundary_state s;
     size_t p = next_at(b, n, at < n ? at : n, &s);
     assert_int_equal(f.pos, p);
     assert_int_equal(f.st.records, s.records);
     assert_int_equal(f.st.lines, s.lines);
-    boundary_file_close(&f);
+    csvreg__boundary_file_close(&f);
   }
   /* the end of the first record: the header's end */
   boundary_file f;
-  assert_int_equal(boundary_file_open(&f, fd, n, NULL), CSVREG_OK);
-  assert_int_equal(boundary_file_seek(&f, 0, 1, NULL), CSVREG_OK);
+  assert_int_equal(csvreg__boundary_file_open(&f, fd, n, NULL), CSVREG_OK);
+  assert_int_equal(csvreg__boundary_file_seek(&f, 0, 1, NULL), CSVREG_OK);
   assert_int_equal(f.pos, strlen("a,\"x\ny\"\n"));
-  boundary_file_close(&f);
+  csvreg__boundary_file_close(&f);
   close(fd);
   unlink(path);
 }

@@ -78,19 +78,19 @@ static void local_free(void *c, void *local) {
 
 static const pool_ops ops = {run, merge, release, local_free, NULL};
 
-/* Runs n tasks; returns the status of pool_finish. */
+/* Runs n tasks; returns the status of csvreg__pool_finish. */
 static csvreg_status go(ctx *x, job *jobs, int n, size_t threads, size_t in_flight,
                         csvreg_error *err, int *submitted) {
   pool *p = NULL;
-  assert_int_equal(pool_new(&p, threads, in_flight, &ops, x, err), CSVREG_OK);
+  assert_int_equal(csvreg__pool_new(&p, threads, in_flight, &ops, x, err), CSVREG_OK);
   *submitted = 0;
   for (int i = 0; i < n; i++) {
     (*submitted)++;
-    if (!pool_submit(p, &jobs[i]))
+    if (!csvreg__pool_submit(p, &jobs[i]))
       break;
   }
-  csvreg_status st = pool_finish(p, err);
-  pool_free(p);
+  csvreg_status st = csvreg__pool_finish(p, err);
+  csvreg__pool_free(p);
   return st;
 }
 

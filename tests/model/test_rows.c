@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "csvreg.h"
-#include "state.h" /* state_checksum, to edit a model file consistently */
+#include "state.h" /* csvreg__state_checksum, to edit a model file consistently */
 
 static char *slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -145,7 +145,7 @@ static void test_v1_to_v2(void **state) {
   json_t *terms = json_object_get(json_object_get(o, "spec"), "terms");
   json_array_set_new(json_object_get(json_array_get(terms, 0), "inputs"), 0, json_string("x2"));
   char sum[32];
-  assert_int_equal(state_checksum(o, sum, NULL), CSVREG_OK);
+  assert_int_equal(csvreg__state_checksum(o, sum, NULL), CSVREG_OK);
   json_object_set_new(o, "checksum", json_string(sum));
   char *edited = json_dumps(o, 0);
   json_decref(o);

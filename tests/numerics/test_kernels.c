@@ -3,7 +3,7 @@
  * every kernel of the table against a dense reference, so a new kernel gets
  * the same test by being added to the table:
  *   - quadratic forms c'A'Ac of the shifted, weighted data [1 | X-K | y-K_y]
- *     (accum_resid_ss) equal the dense sums (long double) to 1e-12 of
+ *     (csvreg__accum_resid_ss) equal the dense sums (long double) to 1e-12 of
  *     sum w (|c0| + |c|'|v|)^2 (the residuals cancel most of each term), and
  *     the coefficients equal a dense weighted QR (LAPACK dgels) to 1e-9;
  *   - rows folded in blocks of 1, 7, 512 and in one block agree (1e-12 for the
@@ -105,7 +105,7 @@ static void cvec(size_t k, int intercept, double *c) {
  * with `mag`, sum w (|c0| + |c|'|v|)^2 instead: the size the rounding of the
  * form is relative to (the residuals cancel most of the terms here). */
 static double dense_quad(const csvreg_accum *a, const double *c, double scale, int mag) {
-  const double *k = accum_shift(a);
+  const double *k = csvreg__accum_shift(a);
   long double s = 0;
   for (size_t i = 0; i < N; i++) {
     if (!(W[i] > 0))
@@ -175,12 +175,12 @@ static void same_quads(const csvreg_accum *a, const csvreg_accum *b, int interce
     double c[1 + P + 1], sa, sb, ta, tb;
     cvec(k, intercept, c);
     /* Move c0 onto each state's own shift: the same residual function. */
-    accum_resid_ss(a, c, &sa, &ta);
+    csvreg__accum_resid_ss(a, c, &sa, &ta);
     double cb[1 + P + 1];
     memcpy(cb, c, sizeof c);
     for (size_t j = 0; j < P + 1; j++)
-      cb[0] += c[1 + j] * (accum_shift(b)[j] - accum_shift(a)[j]);
-    accum_resid_ss(b, cb, &sb, &tb);
+      cb[0] += c[1 + j] * (csvreg__accum_shift(b)[j] - csvreg__accum_shift(a)[j]);
+    csvreg__accum_resid_ss(b, cb, &sb, &tb);
     double mag = dense_quad(a, c, 1.0, 1), d = mag > 0 ? fabs(sa - sb) / mag : fabs(sa - sb);
     if (!(d <= tol))
       fail_msg("%s: quadratic form %zu differs by %.3g of its size > %.3g", what, k, d, tol);
@@ -190,7 +190,7 @@ static void same_quads(const csvreg_accum *a, const csvreg_accum *b, int interce
 static int nkernels(void) {
   accum_kernel_info info;
   int n = 0;
-  while (accum_kernel_at((size_t)n, &info) == 0)
+  while (csvreg__accum_kernel_at((size_t)n, &info) == 0)
     n++;
   return n;
 }
@@ -199,7 +199,7 @@ static void test_table(void **state) {
   (void)state;
   accum_kernel_info info;
   assert_true(nkernels() >= 2);
-  for (size_t i = 0; accum_kernel_at(i, &info) == 0; i++) {
+  for (size_t i = 0; csvreg__accum_kernel_at(i, &info) == 0; i++) {
     /* The table and the solver names agree both ways. */
     csvreg_solver s;
     assert_int_equal(csvreg_solver_parse(info.name, &s), CSVREG_OK);
@@ -207,24 +207,24 @@ static void test_table(void **state) {
     assert_string_equal(csvreg_solver_name(info.solver), info.name);
     csvreg_accum *a = fresh(info.solver, 1);
     assert_int_equal(csvreg_accum_solver(a), info.solver);
-    assert_int_equal(accum_nresp(a), 1);
-    assert_int_equal(accum_ncols(a), P + 1);
+    assert_int_equal(csvreg__accum_nresp(a), 1);
+    assert_int_equal(csvreg__accum_ncols(a), P + 1);
     csvreg_accum_free(a);
   }
-  assert_int_equal(accum_kernel_at((size_t)nkernels(), &info), -1);
+  assert_int_equal(csvreg__accum_kernel_at((size_t)nkernels(), &info), -1);
 }
 
 static void test_dense_and_blocks(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t i = 0; accum_kernel_at(i, &info) == 0; i++)
+  for (size_t i = 0; csvreg__accum_kernel_at(i, &info) == 0; i++)
     for (int ic = 1; ic >= 0; ic--) {
       csvreg_accum *one = fresh(info.solver, ic);
       feed(one, 0, N, 0, 1.0);
       for (size_t k = 0; k < NC; k++) {
         double c[1 + P + 1], sse, tss;
         cvec(k, ic, c);
-        accum_resid_ss(one, c, &sse, &tss);
+        csvreg__accum_resid_ss(one, c, &sse, &tss);
         double mag = dense_quad(one, c, 1.0, 1), diff = fabs(sse - dense_quad(one, c, 1.0, 0));
         double d = mag > 0 ? diff / mag : diff;
         if (!(d <= 1e-12))
@@ -255,7 +255,7 @@ static void test_dense_and_blocks(void **state) {
 static void test_merge(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t i = 0; accum_kernel_at(i, &info) == 0; i++)
+  for (size_t i = 0; csvreg__accum_kernel_at(i, &info) == 0; i++)
     for (int ic = 1; ic >= 0; ic--) {
       csvreg_accum *one = fresh(info.solver, ic), *p[3], *q[3], *empty = fresh(info.solver, ic);
       feed(one, 0, N, 0, 1.0);
@@ -295,7 +295,7 @@ static void test_merge(void **state) {
 static void test_scale(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t i = 0; accum_kernel_at(i, &info) == 0; i++) {
+  for (size_t i = 0; csvreg__accum_kernel_at(i, &info) == 0; i++) {
     csvreg_accum *a = fresh(info.solver, 1), *b = fresh(info.solver, 1);
     feed(a, 0, N, 0, 1.0);
     assert_int_equal(csvreg_accum_scale(a, 0.25, NULL), CSVREG_OK);
@@ -315,7 +315,7 @@ static void test_scale(void **state) {
 static void test_subtract(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t i = 0; accum_kernel_at(i, &info) == 0; i++) {
+  for (size_t i = 0; csvreg__accum_kernel_at(i, &info) == 0; i++) {
     csvreg_accum *all = fresh(info.solver, 1), *a = fresh(info.solver, 1),
                  *b = fresh(info.solver, 1);
     feed(all, 0, 600, 0, 1.0);
@@ -355,20 +355,20 @@ static void test_subtract(void **state) {
 static void test_save_load(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t i = 0; accum_kernel_at(i, &info) == 0; i++)
+  for (size_t i = 0; csvreg__accum_kernel_at(i, &info) == 0; i++)
     for (int ic = 1; ic >= 0; ic--) {
       csvreg_accum *a = fresh(info.solver, ic), *b = NULL;
       feed(a, 0, N, 7, 1.0);
       char *text = NULL, *again = NULL;
       assert_int_equal(csvreg_accum_save(a, NULL, &text, NULL), CSVREG_OK);
       assert_int_equal(csvreg_accum_load(&b, text, strlen(text), NULL, NULL), CSVREG_OK);
-      assert_int_equal(accum_kernel_len(a), accum_kernel_len(b));
-      assert_memory_equal(accum_kernel_numbers(a), accum_kernel_numbers(b),
-                          accum_kernel_len(a) * sizeof(double));
-      assert_memory_equal(accum_shift(a), accum_shift(b), accum_ncols(a) * sizeof(double));
+      assert_int_equal(csvreg__accum_kernel_len(a), csvreg__accum_kernel_len(b));
+      assert_memory_equal(csvreg__accum_kernel_numbers(a), csvreg__accum_kernel_numbers(b),
+                          csvreg__accum_kernel_len(a) * sizeof(double));
+      assert_memory_equal(csvreg__accum_shift(a), csvreg__accum_shift(b), csvreg__accum_ncols(a) * sizeof(double));
       accum_totals ta, tb;
-      accum_totals_get(a, &ta);
-      accum_totals_get(b, &tb);
+      csvreg__accum_totals_get(a, &ta);
+      csvreg__accum_totals_get(b, &tb);
       assert_memory_equal(&ta.counts, &tb.counts, sizeof ta.counts);
       assert_true(ta.sum_w == tb.sum_w && ta.sum_log_w == tb.sum_log_w);
       assert_true(ta.weighted == tb.weighted && ta.shifted == tb.shifted);
@@ -384,8 +384,8 @@ static void test_save_load(void **state) {
       /* The loaded state keeps folding as the original does. */
       feed(a, 0, 10, 0, 1.0);
       feed(b, 0, 10, 0, 1.0);
-      assert_memory_equal(accum_kernel_numbers(a), accum_kernel_numbers(b),
-                          accum_kernel_len(a) * sizeof(double));
+      assert_memory_equal(csvreg__accum_kernel_numbers(a), csvreg__accum_kernel_numbers(b),
+                          csvreg__accum_kernel_len(a) * sizeof(double));
       csvreg_fit_free(f);
       csvreg_fit_free(g);
       free(text);
@@ -398,49 +398,49 @@ static void test_save_load(void **state) {
 static void test_workspace_and_reset(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t i = 0; accum_kernel_at(i, &info) == 0; i++) {
+  for (size_t i = 0; csvreg__accum_kernel_at(i, &info) == 0; i++) {
     /* Two shapes (3 and 1 terms) share one workspace, block by block. */
     csvreg_accum *own3 = fresh(info.solver, 1), *sh3 = fresh(info.solver, 1);
     csvreg_accum *own1 = NULL, *sh1 = NULL;
     assert_int_equal(csvreg_accum_new(&own1, info.solver, 1, 1, NULL, NULL, NULL), CSVREG_OK);
     assert_int_equal(csvreg_accum_new(&sh1, info.solver, 1, 1, NULL, NULL, NULL), CSVREG_OK);
-    accum_ws *ws = accum_ws_new();
+    accum_ws *ws = csvreg__accum_ws_new();
     assert_non_null(ws);
     for (size_t i0 = 0; i0 < N; i0 += 97) {
       size_t nb = N - i0 < 97 ? N - i0 : 97;
-      assert_int_equal(accum_fold(sh3, ws, nb, X + i0, N, Y + i0, W + i0, NULL), CSVREG_OK);
-      assert_int_equal(accum_fold(sh1, ws, nb, X + N + i0, N, Y + i0, NULL, NULL), CSVREG_OK);
-      assert_int_equal(accum_fold(own3, NULL, nb, X + i0, N, Y + i0, W + i0, NULL), CSVREG_OK);
-      assert_int_equal(accum_fold(own1, NULL, nb, X + N + i0, N, Y + i0, NULL, NULL), CSVREG_OK);
+      assert_int_equal(csvreg__accum_fold(sh3, ws, nb, X + i0, N, Y + i0, W + i0, NULL), CSVREG_OK);
+      assert_int_equal(csvreg__accum_fold(sh1, ws, nb, X + N + i0, N, Y + i0, NULL, NULL), CSVREG_OK);
+      assert_int_equal(csvreg__accum_fold(own3, NULL, nb, X + i0, N, Y + i0, W + i0, NULL), CSVREG_OK);
+      assert_int_equal(csvreg__accum_fold(own1, NULL, nb, X + N + i0, N, Y + i0, NULL, NULL), CSVREG_OK);
     }
-    assert_memory_equal(accum_kernel_numbers(own3), accum_kernel_numbers(sh3),
-                        accum_kernel_len(own3) * sizeof(double));
-    assert_memory_equal(accum_kernel_numbers(own1), accum_kernel_numbers(sh1),
-                        accum_kernel_len(own1) * sizeof(double));
+    assert_memory_equal(csvreg__accum_kernel_numbers(own3), csvreg__accum_kernel_numbers(sh3),
+                        csvreg__accum_kernel_len(own3) * sizeof(double));
+    assert_memory_equal(csvreg__accum_kernel_numbers(own1), csvreg__accum_kernel_numbers(sh1),
+                        csvreg__accum_kernel_len(own1) * sizeof(double));
     /* A merge with the shared workspace equals one with dst's own. */
     csvreg_accum *m1 = fresh(info.solver, 1), *m2 = fresh(info.solver, 1);
     csvreg_accum *src = fresh(info.solver, 1);
     feed(m1, 0, 500, 0, 1.0);
     feed(m2, 0, 500, 0, 1.0);
     feed(src, 500, N, 0, 1.0);
-    assert_int_equal(accum_merge_ws(m1, src, ws, NULL), CSVREG_OK);
+    assert_int_equal(csvreg__accum_merge_ws(m1, src, ws, NULL), CSVREG_OK);
     assert_int_equal(csvreg_accum_merge(m2, src, NULL), CSVREG_OK);
-    assert_memory_equal(accum_kernel_numbers(m1), accum_kernel_numbers(m2),
-                        accum_kernel_len(m1) * sizeof(double));
+    assert_memory_equal(csvreg__accum_kernel_numbers(m1), csvreg__accum_kernel_numbers(m2),
+                        csvreg__accum_kernel_len(m1) * sizeof(double));
     csvreg_accum_free(m1);
     csvreg_accum_free(m2);
     csvreg_accum_free(src);
     /* Reset, then the same rows: the fresh state, bit for bit. */
     csvreg_accum *fresh3 = fresh(info.solver, 1);
     feed(fresh3, 0, N, 0, 1.0);
-    accum_reset(sh3);
+    csvreg__accum_reset(sh3);
     assert_int_equal(csvreg_accum_counts(sh3)->records, 0);
     feed(sh3, 0, N, 0, 1.0);
-    assert_memory_equal(accum_kernel_numbers(fresh3), accum_kernel_numbers(sh3),
-                        accum_kernel_len(sh3) * sizeof(double));
-    assert_memory_equal(accum_shift(fresh3), accum_shift(sh3), accum_ncols(sh3) * sizeof(double));
-    accum_ws_free(ws);
-    accum_ws_free(NULL);
+    assert_memory_equal(csvreg__accum_kernel_numbers(fresh3), csvreg__accum_kernel_numbers(sh3),
+                        csvreg__accum_kernel_len(sh3) * sizeof(double));
+    assert_memory_equal(csvreg__accum_shift(fresh3), csvreg__accum_shift(sh3), csvreg__accum_ncols(sh3) * sizeof(double));
+    csvreg__accum_ws_free(ws);
+    csvreg__accum_ws_free(NULL);
     csvreg_accum_free(own3);
     csvreg_accum_free(sh3);
     csvreg_accum_free(own1);
@@ -452,7 +452,7 @@ static void test_workspace_and_reset(void **state) {
 static void test_add_columns(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t i = 0; accum_kernel_at(i, &info) == 0; i++) {
+  for (size_t i = 0; csvreg__accum_kernel_at(i, &info) == 0; i++) {
     csvreg_accum *a = fresh(info.solver, 1);
     feed(a, 0, 10, 0, 1.0);
     csvreg_error err;

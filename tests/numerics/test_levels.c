@@ -120,7 +120,7 @@ static double rel(double a, double b) {
 /* Rows [from, to) of the design whose terms are a's term names (x1, x2 or
  * a level's dummy), folded in blocks of `block` (0: one). */
 static void fold(csvreg_accum *a, size_t from, size_t to, size_t block, int weighted) {
-  size_t p = accum_nterms(a);
+  size_t p = csvreg__accum_nterms(a);
   if (block == 0)
     block = to - from ? to - from : 1;
   size_t cells = block * p;
@@ -129,7 +129,7 @@ static void fold(csvreg_accum *a, size_t from, size_t to, size_t block, int weig
   for (size_t i0 = from; i0 < to; i0 += block) {
     size_t nb = to - i0 < block ? to - i0 : block;
     for (size_t j = 0; j < p; j++) {
-      const char *nm = accum_term_name(a, j);
+      const char *nm = csvreg__accum_term_name(a, j);
       for (size_t i = 0; i < nb; i++) {
         size_t r = i0 + i;
         double v;
@@ -179,11 +179,11 @@ typedef struct result {
 } result;
 
 static void solve(const csvreg_accum *a, result *r) {
-  size_t q = accum_nterms(a) + (size_t)accum_intercept(a);
+  size_t q = csvreg__accum_nterms(a) + (size_t)csvreg__accum_intercept(a);
   double cov[(NL + 3) * (NL + 3)];
   solved sv = {.q = q, .aliased = r->aliased, .coef = r->coef, .cov = cov};
   csvreg_error err;
-  csvreg_status st = accum_solve_kernel(a, 1e-10, &sv, &err);
+  csvreg_status st = csvreg__accum_solve_kernel(a, 1e-10, &sv, &err);
   if (st)
     fail_msg("solve: %s", err.message);
   r->q = q;
@@ -220,9 +220,9 @@ static void reference(csvreg_solver s, int intercept, int weighted, size_t block
 static void check_names(const csvreg_accum *a, int intercept) {
   const char *names[NL + 2];
   size_t p = final_names(intercept, names);
-  assert_int_equal(accum_nterms(a), p);
+  assert_int_equal(csvreg__accum_nterms(a), p);
   for (size_t j = 0; j < p; j++)
-    assert_string_equal(accum_term_name(a, j), names[j]);
+    assert_string_equal(csvreg__accum_term_name(a, j), names[j]);
 }
 
 static void finish(csvreg_accum *a, int intercept) {
@@ -241,7 +241,7 @@ static void test_stream(void **state) {
   static const size_t chunks[] = {1, 7, 500, 1337, N};
   static const double offs[] = {0.0, 1e6};
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     for (int ic = 1; ic >= 0; ic--)
@@ -328,7 +328,7 @@ static void test_merge_shards(void **state) {
   (void)state;
   enum { NS = 8 };
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     for (int ic = 1; ic >= 0; ic--)
@@ -399,27 +399,27 @@ static void test_save_load(void **state) {
   (void)state;
   make_data(1e6);
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     csvreg_accum *a = new_accum(info.solver, 1, 2, (const char **)base_names);
     stream(a, 0, N / 2, 500, 1);
-    assert_true(accum_nterms(a) > 2);
+    assert_true(csvreg__accum_nterms(a) > 2);
     char *text = NULL, *text2 = NULL;
     assert_int_equal(csvreg_accum_save(a, NULL, &text, NULL), CSVREG_OK);
     csvreg_accum *b = NULL;
     assert_int_equal(csvreg_accum_load(&b, text, strlen(text), NULL, NULL), CSVREG_OK);
-    assert_int_equal(accum_nterms(b), accum_nterms(a));
-    for (size_t j = 0; j < accum_nterms(a); j++)
-      assert_string_equal(accum_term_name(a, j), accum_term_name(b, j));
+    assert_int_equal(csvreg__accum_nterms(b), csvreg__accum_nterms(a));
+    for (size_t j = 0; j < csvreg__accum_nterms(a); j++)
+      assert_string_equal(csvreg__accum_term_name(a, j), csvreg__accum_term_name(b, j));
     assert_int_equal(csvreg_accum_save(b, NULL, &text2, NULL), CSVREG_OK);
     assert_string_equal(text, text2);
     /* Folding on (with more new levels) from either: the same bits. */
     stream(a, N / 2, N, 500, 1);
     stream(b, N / 2, N, 500, 1);
-    assert_int_equal(accum_kernel_len(a), accum_kernel_len(b));
-    assert_memory_equal(accum_kernel_numbers(a), accum_kernel_numbers(b),
-                        accum_kernel_len(a) * sizeof(double));
+    assert_int_equal(csvreg__accum_kernel_len(a), csvreg__accum_kernel_len(b));
+    assert_memory_equal(csvreg__accum_kernel_numbers(a), csvreg__accum_kernel_numbers(b),
+                        csvreg__accum_kernel_len(a) * sizeof(double));
     finish(a, 1);
     finish(b, 1);
     free(text);
@@ -474,7 +474,7 @@ static size_t move_level_last(int l) {
 static void test_update_new_baseline(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     for (int wt = 0; wt <= 1; wt++) {
@@ -522,7 +522,7 @@ static void test_update_new_baseline(void **state) {
 static void test_combination(void **state) {
   (void)state;
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     for (int ic = 1; ic >= 0; ic--) {
@@ -559,12 +559,12 @@ static int G2[N2];
 static double X1B[N2], YB[N2], WB[N2];
 
 static void fold2(csvreg_accum *a, size_t from, size_t to, size_t block) {
-  size_t p = accum_nterms(a);
+  size_t p = csvreg__accum_nterms(a);
   double *x = malloc(block * p * sizeof *x);
   int *lev = malloc(p * sizeof *lev); /* level of each term, -1: x1 */
   assert_true(x && lev);
   for (size_t j = 0; j < p; j++)
-    lev[j] = accum_term_name(a, j)[0] == 'L' ? atoi(accum_term_name(a, j) + 1) : -1;
+    lev[j] = csvreg__accum_term_name(a, j)[0] == 'L' ? atoi(csvreg__accum_term_name(a, j) + 1) : -1;
   for (size_t i0 = from; i0 < to; i0 += block) {
     size_t nb = to - i0 < block ? to - i0 : block;
     for (size_t j = 0; j < p; j++)
@@ -595,7 +595,7 @@ static void test_many_levels(void **state) {
     final[l] = names[l];
   }
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     csvreg_accum *r = new_accum(info.solver, 1, NL2, final);
@@ -611,7 +611,7 @@ static void test_many_levels(void **state) {
       }
       fold2(a, i0, i0 + 500, 500);
     }
-    assert_int_equal(accum_nterms(a), NL2 + 1);
+    assert_int_equal(csvreg__accum_nterms(a), NL2 + 1);
     assert_int_equal(csvreg__accum_select(a, final, NL2, NULL), CSVREG_OK);
     size_t q = NL2 + 1;
     double *cov = malloc(q * q * sizeof *cov), *cov2 = malloc(q * q * sizeof *cov2);
@@ -620,8 +620,8 @@ static void test_many_levels(void **state) {
     assert_true(cov && cov2 && coef && coef2 && al && al2);
     solved s1 = {.q = q, .aliased = al, .coef = coef, .cov = cov};
     solved s2 = {.q = q, .aliased = al2, .coef = coef2, .cov = cov2};
-    assert_int_equal(accum_solve_kernel(a, 1e-10, &s1, NULL), CSVREG_OK);
-    assert_int_equal(accum_solve_kernel(r, 1e-10, &s2, NULL), CSVREG_OK);
+    assert_int_equal(csvreg__accum_solve_kernel(a, 1e-10, &s1, NULL), CSVREG_OK);
+    assert_int_equal(csvreg__accum_solve_kernel(r, 1e-10, &s2, NULL), CSVREG_OK);
     assert_int_equal(s1.rank, q);
     assert_int_equal(s2.rank, q);
     double d = rel(s1.rss, s2.rss);
@@ -649,7 +649,7 @@ static void test_from_no_terms(void **state) {
   make_data(1e6);
   const char *final[] = {"gb", "gc", "gd", "ge", "gf"};
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     csvreg_accum *r = new_accum(info.solver, 1, 5, final);
@@ -666,7 +666,7 @@ static void test_from_no_terms(void **state) {
     assert_true(d <= TOL);
     /* Every term dropped again: the intercept-only model, as fitted. */
     assert_int_equal(csvreg__accum_select(a, NULL, 0, NULL), CSVREG_OK);
-    assert_int_equal(accum_nterms(a), 0);
+    assert_int_equal(csvreg__accum_nterms(a), 0);
     csvreg_accum *b = NULL;
     assert_int_equal(csvreg_accum_new(&b, info.solver, 0, 1, NULL, "y", NULL), CSVREG_OK);
     fold(b, 0, N, 250, 1);
@@ -706,7 +706,7 @@ static int big_level(size_t i) {
 }
 
 static void fold_big(csvreg_accum *a, size_t from, size_t to, double *x, double *y, double *w) {
-  size_t p = accum_nterms(a), nb = to - from;
+  size_t p = csvreg__accum_nterms(a), nb = to - from;
   for (size_t i = 0; i < nb; i++) {
     size_t r = from + i;
     int g = big_level(r);
@@ -714,7 +714,7 @@ static void fold_big(csvreg_accum *a, size_t from, size_t to, double *x, double 
     y[i] = 3.0 + 2.0 * (x1 - 1e6) + effect[g] + 0.5 * (hash01(r, 2) - 0.5);
     w[i] = 0.5 + (double)(r % 3);
     for (size_t j = 0; j < p; j++) {
-      const char *nm = accum_term_name(a, j);
+      const char *nm = csvreg__accum_term_name(a, j);
       x[j * nb + i] = strcmp(nm, "x1") == 0 ? x1 : (strcmp(nm, level_name(g)) == 0 ? 1.0 : 0.0);
     }
   }
@@ -728,7 +728,7 @@ static void test_after_a_million_rows(void **state) {
   assert_true(x && y && w);
   const char *final[] = {"x1", "gb", "gc"};
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     csvreg_accum *r = new_accum(info.solver, 1, 3, final);
@@ -767,14 +767,14 @@ static void test_contract(void **state) {
   (void)state;
   make_data(1e6);
   accum_kernel_info info;
-  for (size_t k = 0; accum_kernel_at(k, &info) == 0; k++) {
+  for (size_t k = 0; csvreg__accum_kernel_at(k, &info) == 0; k++) {
     if (!info.can_add_columns)
       continue;
     csvreg_accum *a = new_accum(info.solver, 1, 2, (const char **)base_names);
     stream(a, 0, 3000, 250, 1);
     csvreg_accum *b = NULL;
     assert_int_equal(csvreg__accum_clone(&b, a, NULL), CSVREG_OK);
-    size_t len = accum_kernel_len(a), p = accum_nterms(a);
+    size_t len = csvreg__accum_kernel_len(a), p = csvreg__accum_nterms(a);
     /* Errors leave the state as it was. */
     csvreg_error err;
     const char *dup[] = {"new1", "x2"};
@@ -787,26 +787,26 @@ static void test_contract(void **state) {
     assert_int_equal(csvreg__accum_drop_column(a, p, &err), CSVREG_E_USAGE);
     const char *nosuch[] = {"x1", "zz"};
     assert_int_equal(csvreg__accum_select(a, nosuch, 2, &err), CSVREG_E_USAGE);
-    assert_int_equal(accum_nterms(a), p);
-    assert_memory_equal(accum_kernel_numbers(a), accum_kernel_numbers(b), len * sizeof(double));
+    assert_int_equal(csvreg__accum_nterms(a), p);
+    assert_memory_equal(csvreg__accum_kernel_numbers(a), csvreg__accum_kernel_numbers(b), len * sizeof(double));
     /* An identity permutation and a select of every term in place: bits. */
     size_t id[16];
     const char *all[16];
     for (size_t j = 0; j < p; j++) {
       id[j] = j;
-      all[j] = accum_term_name(a, j);
+      all[j] = csvreg__accum_term_name(a, j);
     }
     assert_int_equal(csvreg__accum_permute(a, id, NULL), CSVREG_OK);
     assert_int_equal(csvreg__accum_select(a, all, p, NULL), CSVREG_OK);
-    assert_memory_equal(accum_kernel_numbers(a), accum_kernel_numbers(b), len * sizeof(double));
+    assert_memory_equal(csvreg__accum_kernel_numbers(a), csvreg__accum_kernel_numbers(b), len * sizeof(double));
     /* add_columns is exact: the old numbers are still there, the new
      * column's entries are 0, the shift of the new column is 0. */
     const char *nm = "gnew";
     assert_int_equal(csvreg__accum_add_columns(a, 1, &nm, NULL), CSVREG_OK);
-    assert_int_equal(accum_nterms(a), p + 1);
-    assert_string_equal(accum_term_name(a, p), "gnew");
-    assert_true(accum_shift(a)[p] == 0);
-    assert_true(accum_shift(a)[p + 1] == accum_shift(b)[p]);
+    assert_int_equal(csvreg__accum_nterms(a), p + 1);
+    assert_string_equal(csvreg__accum_term_name(a, p), "gnew");
+    assert_true(csvreg__accum_shift(a)[p] == 0);
+    assert_true(csvreg__accum_shift(a)[p + 1] == csvreg__accum_shift(b)[p]);
     result r1, r2;
     solve(a, &r1);
     solve(b, &r2);
@@ -818,7 +818,7 @@ static void test_contract(void **state) {
         fail_msg("%s coef %zu: %.17g %.17g", info.name, j, r1.coef[j], r2.coef[j]);
     /* Dropping it again gives the old state back exactly (a zero column). */
     assert_int_equal(csvreg__accum_drop_column(a, p, NULL), CSVREG_OK);
-    assert_memory_equal(accum_kernel_numbers(a), accum_kernel_numbers(b), len * sizeof(double));
+    assert_memory_equal(csvreg__accum_kernel_numbers(a), csvreg__accum_kernel_numbers(b), len * sizeof(double));
     /* A permutation, then its inverse: the state back to rounding. */
     size_t perm[16], inv[16];
     for (size_t j = 0; j < p; j++)
@@ -834,7 +834,7 @@ static void test_contract(void **state) {
     for (size_t j = 0; j < p; j++)
       inv[perm[j]] = j;
     assert_int_equal(csvreg__accum_permute(a, perm, NULL), CSVREG_OK);
-    assert_string_equal(accum_term_name(a, 0), accum_term_name(b, perm[0]));
+    assert_string_equal(csvreg__accum_term_name(a, 0), csvreg__accum_term_name(b, perm[0]));
     assert_int_equal(csvreg__accum_permute(a, inv, NULL), CSVREG_OK);
     solve(a, &r1);
     double d = compare(&r1, &r2);

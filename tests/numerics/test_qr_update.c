@@ -1,5 +1,5 @@
 /*
- * test_qr_update.c - the AVX2 + FMA QR update (src/qr_update_avx2.c) against
+ * test_qr_update.c - the AVX2 + FMA QR update (src/csvreg__qr_update_avx2.c) against
  * LAPACK's dtpqrt on the same [R; B].
  *
  * Two backward-stable Householder QRs with the same sign convention give the
@@ -101,7 +101,7 @@ static void check_block_cols(const double *r0, size_t q, const double *b0, size_
   memcpy(b1, b0, q * rows * sizeof *b1);
   memcpy(b2, b0, q * rows * sizeof *b2);
   col_norms(r0, q, b0, rows, norm);
-  assert_int_equal(qr_update_avx2(r1, q, b1, rows, 0), 0);
+  assert_int_equal(csvreg__qr_update_avx2(r1, q, b1, rows, 0), 0);
   lapack_update(r2, q, b2, rows);
   for (size_t j = 0; j < ncmp; j++)
     for (size_t i = 0; i <= j; i++) {
@@ -194,7 +194,7 @@ static void test_duplicate_columns(void **state) {
   check_block_cols(r, q, b, rows, 1e-13, 2);
   memcpy(r1, r, sizeof r);
   memcpy(b1, b, sizeof b);
-  assert_int_equal(qr_update_avx2(r1, q, b1, rows, 0), 0);
+  assert_int_equal(csvreg__qr_update_avx2(r1, q, b1, rows, 0), 0);
   double colnorm = fabs(r1[2 * q + 1]);
   if (!(fabs(r1[2 * q + 2]) <= 1e-14 * colnorm))
     fail_msg("R[2][2] = %.3g for a duplicated column of norm %.3g", r1[2 * q + 2], colnorm);
@@ -212,28 +212,28 @@ static void test_declines(void **state) {
       b[at] = bad[k];
       memcpy(r0, r, sizeof r);
       memcpy(b0, b, sizeof b);
-      assert_int_equal(qr_update_avx2(r, q, b, rows, 0), 1);
+      assert_int_equal(csvreg__qr_update_avx2(r, q, b, rows, 0), 1);
       assert_memory_equal(r, r0, sizeof r);
       assert_memory_equal(b, b0, sizeof b);
     }
   random_problem(r, q, b, rows);
   r[3 * q + 1] = 0x1p401; /* in R */
   memcpy(r0, r, sizeof r);
-  assert_int_equal(qr_update_avx2(r, q, b, rows, 0), 1);
+  assert_int_equal(csvreg__qr_update_avx2(r, q, b, rows, 0), 1);
   assert_memory_equal(r, r0, sizeof r);
   /* Too many columns for the kernel. */
   const size_t wq = QR_UPDATE_MAXQ + 1;
   double *wr = calloc(wq * wq, sizeof *wr), *wb = calloc(wq * rows, sizeof *wb);
   assert_true(wr && wb);
-  assert_int_equal(qr_update_avx2(wr, wq, wb, rows, 0), 1);
+  assert_int_equal(csvreg__qr_update_avx2(wr, wq, wb, rows, 0), 1);
   free(wr);
   free(wb);
 }
 
-/* qr_load_avx2 builds [1 | X - K | y - K_y] exactly as the scalar copy in
+/* csvreg__qr_load_avx2 builds [1 | X - K | y - K_y] exactly as the scalar copy in
  * accum_qr_fold, and says whether every entry is in the kernel's range (an
  * entry planted out of range may round into it, or to 0, after the shift),
- * as qr_update_avx2's own check of the loaded block does. */
+ * as csvreg__qr_update_avx2's own check of the loaded block does. */
 static void test_load(void **state) {
   (void)state;
   static const double bad[] = {0, 0x1p401, 0x1p-401, INFINITY, NAN, -0x1p-1074};
@@ -251,7 +251,7 @@ static void test_load(void **state) {
         if (bad[k] != 0 && rows) /* one entry of B out of range */
           x[(k % p) * ldx + rows - 1] = bad[k] + shift[k % p];
         const size_t q = (size_t)intercept + p + 1;
-        int ok = qr_load_avx2(b, rows, intercept, x, ldx, p, shift, y);
+        int ok = csvreg__qr_load_avx2(b, rows, intercept, x, ldx, p, shift, y);
         for (size_t i = 0; i < rows; i++) {
           if (intercept)
             assert_true(b[i] == 1.0);
@@ -271,12 +271,12 @@ static void test_load(void **state) {
         if (bad[k] == INFINITY && rows)
           assert_int_equal(ok, 0); /* the planted value did land in B */
         memset(r, 0, sizeof r);
-        assert_int_equal(qr_update_avx2(r, q, b, rows, 0) == 0, ok);
+        assert_int_equal(csvreg__qr_update_avx2(r, q, b, rows, 0) == 0, ok);
       }
 }
 
 int main(void) {
-  if (!simd_avx2()) {
+  if (!csvreg__simd_avx2()) {
     printf("qr_update: no AVX2 + FMA here (or CSVREG_SIMD=sse2): the kernel never runs\n");
     return 77; /* ctest: skipped */
   }

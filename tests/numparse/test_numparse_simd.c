@@ -8,7 +8,7 @@
  *    decides on (signs, points, lengths 0..11, stray bytes) plus all strings
  *    of up to four bytes over a small alphabet, each in a heap block of
  *    exactly its length so that AddressSanitizer catches a read past it;
- *    and again with `wide` (records with reader_slack), each field followed
+ *    and again with `wide` (records with csvreg__reader_slack), each field followed
  *    by random input bytes up to the 9 the wide gather may read, no more.
  * 2. Chunks filled through the AVX2 splitter and parser and through the
  *    SSE2/scalar ones (CSVREG_SIMD=sse2, read when a reader is
@@ -329,7 +329,7 @@ int main(int argc, char **argv) {
   long groups = argc > 1 ? atol(argv[1]) : 2000000;
   int lanes = 0;
 #if NUMPARSE_X4
-  if (simd_avx2()) {
+  if (csvreg__simd_avx2()) {
     test_lanes(groups);
     lanes = 1;
   }
