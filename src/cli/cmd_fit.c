@@ -26,12 +26,19 @@ static void shard_usage(FILE *out);
 void cmd_fit_usage(FILE *out) {
   fprintf(out,
           "Usage: %s fit -y COL [OPTION]... [FILE]\n"
+          "  or:  %s fit 'FORMULA' [OPTION]... [FILE]\n"
           "Fit a linear regression of COL on the other columns of a CSV file, in one\n"
           "streaming pass and bounded memory, and print an R summary.lm-style report.\n"
           "With no FILE, or when FILE is -, read standard input.\n"
           "\n"
           "Model:\n"
-          "  -y, --target COL      the column to predict (name or 1-based position); required\n"
+          "  FORMULA, -f, --formula FORMULA\n"
+          "                        an R model formula (the first argument when it holds\n"
+          "                        a '~'): 'log(y) ~ x1 + I(x1^2) + x2:x3', 'y ~ (a + b)^2',\n"
+          "                        'y ~ . - z', 'y ~ poly(x, 3, raw = TRUE) - 1'; terms are\n"
+          "                        named and ordered as R's lm names them; numeric terms\n"
+          "                        (factor() and relevel() are not read yet)\n"
+          "  -y, --target COL      the column to predict (name or 1-based position)\n"
           "  -x, --features LIST   comma-separated feature columns (names or positions);\n"
           "                        default: every column but the target and the weights\n"
           "  -w, --weights COL     weighted least squares with the weights in COL, as R's\n"
@@ -80,7 +87,7 @@ void cmd_fit_usage(FILE *out) {
           "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
           "                        hash (splitmix64) of its record number and S\n"
           "  -h, --help            show this help and exit\n",
-          cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
+          cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
   shard_usage(out);
   fprintf(out,
           "\n"
@@ -91,8 +98,9 @@ void cmd_fit_usage(FILE *out) {
           "Examples:\n"
           "  %s fit -y Employed data/longley.csv\n"
           "  %s fit -y price -x sqft,rooms,age -w weight houses.csv --format json\n"
+          "  %s fit 'log(wage) ~ experience + I(experience^2) + education' cps.csv\n"
           "  zcat big.csv.gz | %s fit -y y -\n",
-          cli_program, cli_program, cli_program, cli_program);
+          cli_program, cli_program, cli_program, cli_program, cli_program);
 }
 
 typedef struct fit_args {
@@ -104,7 +112,8 @@ typedef struct fit_args {
   report_format format;
   int quiet, stats;
   const char *path;
-  const char *output; /* -o: the model file (the state file with --emit-state) */
+  const char *formula; /* an R formula, or NULL: -y and -x */
+  const char *output;  /* -o: the model file (the state file with --emit-state) */
   /* --holdout / --cv */
   int val_mode; /* 0 none, 1 holdout, 2 cv */
   double fraction;
@@ -152,6 +161,7 @@ enum {
 
 static const struct option long_options[] = {
     {"target", required_argument, NULL, 'y'},
+    {"formula", required_argument, NULL, 'f'},
     {"features", required_argument, NULL, 'x'},
     {"weights", required_argument, NULL, 'w'},
     {"no-intercept", no_argument, NULL, OPT_NO_INTERCEPT},
@@ -207,10 +217,15 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   opterr = 0;
   optind = 1;
   int c, n;
-  while ((c = getopt_long(argc, argv, ":y:x:w:d:o:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":y:x:w:f:d:o:h", long_options, NULL)) != -1) {
     const char *opt = argv[optind - 1];
     switch (c) {
     case 'y': a->spec.target = optarg; break;
+    case 'f':
+      if (a->formula)
+        return cli_usage_error(CMD, "--formula given twice");
+      a->formula = optarg;
+      break;
     case 'x': a->spec.features = optarg; break;
     case 'w': a->spec.weights = optarg; break;
     case OPT_NO_INTERCEPT: a->spec.intercept = 0; break;
@@ -309,8 +324,19 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     default: return opt_error(CMD, c, opt);
     }
   }
+  /* A formula is the first argument when it holds a '~' (no file name does
+   * in practice; './a~b.csv' reads such a file). */
+  if (optind < argc && strchr(argv[optind], '~')) {
+    if (a->formula)
+      return cli_usage_error(CMD, "two formulas: '%s' and '%s'", a->formula, argv[optind]);
+    a->formula = argv[optind++];
+  }
   if (opt_one_file(CMD, argc, argv, &a->path))
     return CLI_EXIT_USAGE;
+  if (a->formula && (a->spec.target || a->spec.features))
+    return cli_usage_error(CMD, "a formula names the target and the terms: not with -y or -x");
+  if (a->formula && a->update)
+    return cli_usage_error(CMD, "--update takes the model's terms; do not give a formula");
   if (a->val_mode == 3)
     return cli_usage_error(CMD, "--holdout and --cv cannot be used together");
   if (a->val_mode && a->emit_state)
@@ -328,8 +354,9 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "--update takes the columns from the model");
   if (a->update && (a->spec.target || a->spec.features || a->spec.weights))
     return cli_usage_error(CMD, "--update takes -y, -x and -w from the model; do not give them");
-  if (!a->update && !a->spec.target)
-    return cli_usage_error(CMD, "missing --target (-y): the column to predict");
+  if (!a->update && !a->spec.target && !a->formula)
+    return cli_usage_error(CMD, "missing a formula ('y ~ x1 + x2') or --target (-y): the column "
+                                "to predict");
   return -1;
 }
 
@@ -491,10 +518,26 @@ int cmd_fit_run(int argc, char **argv) {
    * found by name. */
   const unsigned bind =
       CSVREG_MODEL_BIND_TARGET | (a.spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
-  st = model ? csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
-                                     csvreg_pass_ncolumns(pass), bind, &err)
-             : csvreg_spec_new(&spec, csvreg_pass_column_names(pass), csvreg_pass_ncolumns(pass),
-                               &a.spec, &err);
+  size_t where = CSVREG_NO_OFFSET;
+  if (model)
+    st = csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
+                               csvreg_pass_ncolumns(pass), bind, &err);
+  else if (a.formula)
+    st = csvreg_spec_new_formula(&spec, csvreg_pass_column_names(pass), csvreg_pass_ncolumns(pass),
+                                 a.formula, &a.spec, &where, &err);
+  else
+    st = csvreg_spec_new(&spec, csvreg_pass_column_names(pass), csvreg_pass_ncolumns(pass), &a.spec,
+                         &err);
+  if (st && a.formula && (st == CSVREG_E_USAGE || where != CSVREG_NO_OFFSET)) {
+    /* The formula's own fault: point at it. */
+    rc = cli_report_error(&err);
+    if (where != CSVREG_NO_OFFSET) {
+      char caret[2048];
+      csvreg_formula_caret(a.formula, where, caret, sizeof caret);
+      fprintf(stderr, "%s\n", caret);
+    }
+    goto done;
+  }
   if (st) {
     /* A column choice is checked against the header: point at it. */
     if (!err.source[0]) {

@@ -43,6 +43,23 @@ void csvreg_model_free(csvreg_model *m) {
 static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
   const csvreg_accum *a = m->accum;
   model_spec *sp = &m->spec;
+  /* A formula's terms and response may be computed from the inputs (log(x),
+   * a:b): such a model must store its formula, which this version's model
+   * file cannot yet. Refuse rather than write a spec that names no column. */
+  const size_t ni = csvreg__accum_ninputs(a);
+  for (size_t j = 0; ni && j <= csvreg__accum_nterms(a); j++) {
+    const char *name = j < csvreg__accum_nterms(a) ? csvreg__accum_term_name(a, j)
+                                                   : csvreg__accum_target_name(a);
+    size_t k = 0;
+    while (k < ni && strcmp(csvreg__accum_input_name(a, k), name) != 0)
+      k++;
+    if (k == ni)
+      return csvreg__err_set(err, CSVREG_E_USAGE,
+                             "'%s' is computed from the input columns: a model file cannot hold "
+                             "a formula's transforms or interactions yet (--emit-state saves the "
+                             "fit's state)",
+                             name);
+  }
   sp->nterms = csvreg__accum_nterms(a);
   sp->ninputs = csvreg__accum_nterms(a) + 1 + (m->weights != NULL);
   sp->inputs = malloc(sp->ninputs * sizeof *sp->inputs);
