@@ -17,7 +17,18 @@
 #include "cells.h"
 #include "csv_text.h"
 #include "design.h"
+#include "formula.h"
 #include "internal.h"
+
+/* The levels of one categorical variable seen by this chunk, in order of
+ * appearance (index = the row's level number), with a hash of them. */
+typedef struct level_table {
+  char **names;
+  size_t *len;
+  size_t n, cap;
+  uint32_t *hash; /* [hcap] level + 1, 0: empty */
+  size_t hcap;
+} level_table;
 
 struct csvreg_chunk {
   const csvreg_spec *spec; /* borrowed */
@@ -35,6 +46,15 @@ struct csvreg_chunk {
   uint64_t *lines;       /* computed specs: [cap] physical line of each row */
   design_work work;      /* computed specs: the design buffers */
   design_block design;
+  /* categorical variables (s->nfactors): each row's level, the tables of
+   * levels seen, and the live design columns (append-only: a column keeps
+   * its place when levels bring new ones; matched to R's by name). */
+  uint32_t *lev;         /* [nfactors x cap] */
+  level_table *tab;      /* [nfactors] */
+  int levels_new;        /* a level appeared since the columns were made */
+  csvreg__dcols *live_d; /* the columns for the levels seen (spec_live_columns) */
+  size_t *order;         /* [nlive] design column j is live_d->cols[order[j]] */
+  size_t nlive, order_cap;
 };
 
 void csvreg_chunk_options_init(csvreg_chunk_options *o) {
@@ -87,6 +107,21 @@ csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
     csvreg_status st = csvreg__design_work_init(&c->work, s, rows, err);
     if (st == CSVREG_OK && !(c->lines = calloc(rows, sizeof *c->lines)))
       st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
+    if (st == CSVREG_OK && s->nfactors) {
+      c->lev = calloc(s->nfactors * rows, sizeof *c->lev);
+      c->tab = calloc(s->nfactors, sizeof *c->tab);
+      if (!c->lev || !c->tab)
+        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
+      if (st == CSVREG_OK)
+        st = csvreg__spec_live_columns(s, NULL, NULL, &c->live_d, err);
+      if (st == CSVREG_OK) {
+        c->nlive = c->order_cap = c->live_d->ncols;
+        if (!(c->order = malloc((c->order_cap ? c->order_cap : 1) * sizeof *c->order)))
+          st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+        for (size_t j = 0; c->order && j < c->nlive; j++)
+          c->order[j] = j;
+      }
+    }
     if (st != CSVREG_OK) {
       csvreg_chunk_free(c);
       return st;
@@ -109,6 +144,17 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   free(c->text_end);
   free(c->lines);
   csvreg__design_work_free(&c->work);
+  free(c->lev);
+  for (size_t f = 0; c->tab && f < c->spec->nfactors; f++) {
+    for (size_t i = 0; i < c->tab[f].n; i++)
+      free(c->tab[f].names[i]);
+    free(c->tab[f].names);
+    free(c->tab[f].len);
+    free(c->tab[f].hash);
+  }
+  free(c->tab);
+  csvreg__dcols_free(c->live_d);
+  free(c->order);
   free(c);
 }
 
@@ -159,7 +205,13 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
   while (k < ninputs) {
     const csvreg_field *f = &fields[cols[k]];
     double v;
-    if (na_numeric && csvreg_na_match(s->na, f->ptr, f->len)) {
+    if (s->input_text && s->input_text[k]) {
+      /* a categorical input: its level is taken once the row is complete */
+      if (csvreg_na_match(s->na, f->ptr, f->len)) {
+        c->row_na[k] = 1;
+        missing = 1;
+      }
+    } else if (na_numeric && csvreg_na_match(s->na, f->ptr, f->len)) {
       c->row_na[k] = 1;
       missing = 1;
     } else if (csvreg_parse_double(f->ptr, f->len, &v) == CSVREG_OK) {
@@ -173,6 +225,8 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
         c->counts.dropped_bad++;
         return CSVREG_END;
       }
+      if (s->formula)
+        return bad_cell(r, rec, s, k, "a number (for a categorical column write factor(...))", err);
       return bad_cell(r, rec, s, k, "a number", err);
     }
     k = na_numeric ? k + 1 : parse(fields, cols, k + 1, ninputs, vals, cap);
@@ -225,7 +279,8 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
                                     csvreg_error *err) {
   const csvreg_spec *s = c->spec;
   const size_t cap = c->cap;
-  size_t nbad = csvreg__design_compute(s, c->vals, cap, c->rows, &c->work);
+  design_live live = {c->live_d, c->order, c->nlive, c->lev}, *lp = s->nfactors ? &live : NULL;
+  size_t nbad = csvreg__design_compute(s, lp, c->vals, cap, c->rows, &c->work);
   if (nbad == 0)
     return st;
   const unsigned char *bad = c->work.bad;
@@ -259,12 +314,220 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
         c->vals[k * cap + kept] = c->vals[k * cap + i];
       c->recno[kept] = c->recno[i];
       c->lines[kept] = c->lines[i];
+      for (size_t f = 0; f < s->nfactors; f++)
+        c->lev[f * cap + kept] = c->lev[f * cap + i];
     }
     kept++;
   }
   c->rows = kept;
-  csvreg__design_compute(s, c->vals, cap, c->rows, &c->work);
+  csvreg__design_compute(s, lp, c->vals, cap, c->rows, &c->work);
   return st;
+}
+
+/* FNV-1a */
+static uint64_t hash_bytes(const char *p, size_t n) {
+  uint64_t h = 1469598103934665603u;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)p[i]) * 1099511628211u;
+  return h;
+}
+
+static int table_grow(level_table *t) {
+  size_t hc = t->hcap ? 2 * t->hcap : 64;
+  uint32_t *h = calloc(hc, sizeof *h);
+  if (!h)
+    return -1;
+  for (size_t i = 0; i < t->n; i++) {
+    size_t j = (size_t)hash_bytes(t->names[i], t->len[i]) & (hc - 1);
+    while (h[j])
+      j = (j + 1) & (hc - 1);
+    h[j] = (uint32_t)(i + 1);
+  }
+  free(t->hash);
+  t->hash = h;
+  t->hcap = hc;
+  return 0;
+}
+
+/* The level number of [p, p + n) in t, added when new (*added = 1); -1 when
+ * out of memory. */
+static long table_find_add(level_table *t, const char *p, size_t n, int *added) {
+  *added = 0;
+  if (t->hcap == 0 && table_grow(t))
+    return -1;
+  size_t j = (size_t)hash_bytes(p, n) & (t->hcap - 1);
+  while (t->hash[j]) {
+    size_t i = t->hash[j] - 1;
+    if (t->len[i] == n && memcmp(t->names[i], p, n) == 0)
+      return (long)i;
+    j = (j + 1) & (t->hcap - 1);
+  }
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    char **nm = realloc(t->names, cap * sizeof *nm);
+    if (!nm)
+      return -1;
+    t->names = nm;
+    size_t *ln = realloc(t->len, cap * sizeof *ln);
+    if (!ln)
+      return -1;
+    t->len = ln;
+    t->cap = cap;
+  }
+  char *copy = malloc(n + 1);
+  if (!copy)
+    return -1;
+  memcpy(copy, p, n);
+  copy[n] = '\0';
+  t->names[t->n] = copy;
+  t->len[t->n] = n;
+  t->hash[j] = (uint32_t)(t->n + 1);
+  t->n++;
+  *added = 1;
+  if (2 * t->n > t->hcap && table_grow(t))
+    return -1;
+  return (long)(t->n - 1);
+}
+
+/* The levels of a complete row (row c->rows). A factor() of a number is
+ * labelled as R's as.character prints it (15 significant digits), so "4"
+ * and "4.0" are one level, as in R after read.csv. */
+static csvreg_status take_levels(csvreg_chunk *c, const csvreg_reader *r, const csvreg_record *rec,
+                                 csvreg_error *err) {
+  const csvreg_spec *s = c->spec;
+  for (size_t f = 0; f < s->nfactors; f++) {
+    const csvreg__fvar *fv = &s->formula->vars[s->factor_var[f]];
+    size_t k = s->fin_input[fv->input];
+    const csvreg_field *fl = &rec->fields[s->input_cols[k]];
+    const char *p = fl->ptr;
+    size_t n = fl->len;
+    char buf[40];
+    double v;
+    if (csvreg_parse_double(p, n, &v) == CSVREG_OK) {
+      csvreg__formula_num(v, buf, sizeof buf);
+      p = buf;
+      n = strlen(buf);
+    }
+    level_table *t = &c->tab[f];
+    int added;
+    long id = table_find_add(t, p, n, &added);
+    if (id < 0)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for the levels of %s", fv->name);
+    if (added) {
+      c->levels_new = 1;
+      if (t->n > s->max_levels) {
+        csvreg__err_at(err, csvreg_reader_source(r), rec->line, rec->number, s->input_cols[k] + 1,
+                       s->input_names[k]);
+        return csvreg__err_set(err, CSVREG_E_VALUE,
+                               "%s has more than %zu levels (raise --max-levels)", fv->name,
+                               s->max_levels);
+      }
+    }
+    c->lev[f * c->cap + c->rows] = (uint32_t)id;
+  }
+  return CSVREG_OK;
+}
+
+/* The live columns for the levels seen now: the new list holds the old
+ * columns (by name) and new ones; old columns keep their place in the
+ * design, new ones come after them. */
+static csvreg_status update_columns(csvreg_chunk *c, csvreg_error *err) {
+  const csvreg_spec *s = c->spec;
+  size_t nf = s->nfactors;
+  size_t *nlev = malloc(nf * sizeof *nlev);
+  const char *const **levs = malloc(nf * sizeof *levs);
+  csvreg__dcols *d = NULL;
+  size_t *pos = NULL;
+  unsigned char *used = NULL;
+  csvreg_status st = CSVREG_OK;
+  if (!nlev || !levs) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t f = 0; f < nf; f++) {
+    nlev[f] = c->tab[f].n;
+    levs[f] = (const char *const *)c->tab[f].names;
+  }
+  if ((st = csvreg__spec_live_columns(s, nlev, (const char *const *const *)levs, &d, err)))
+    goto done;
+  const csvreg__dcols *old = c->live_d;
+  pos = malloc((old->ncols ? old->ncols : 1) * sizeof *pos);
+  used = calloc(d->ncols ? d->ncols : 1, 1);
+  if (!pos || !used) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  /* old columns are a subsequence of the new (levels only add columns
+   * within their terms): one walk; a name not found that way is looked up */
+  size_t j = 0;
+  for (size_t i = 0; i < old->ncols; i++) {
+    size_t from = j;
+    while (j < d->ncols && strcmp(d->cols[j].name, old->cols[i].name) != 0)
+      j++;
+    if (j == d->ncols) {
+      for (j = 0; j < d->ncols && strcmp(d->cols[j].name, old->cols[i].name) != 0; j++)
+        ;
+      if (j == d->ncols) {
+        st = csvreg__err_set(err, CSVREG_E_USAGE, "levels: column %s lost", old->cols[i].name);
+        goto done;
+      }
+      (void)from;
+    }
+    pos[i] = j;
+    used[j] = 1;
+    j++;
+  }
+  if (d->ncols > CSVREG_MAX_TERMS) {
+    st = csvreg__err_set(err, CSVREG_E_LIMIT, "%zu design columns: at most %d are supported",
+                         d->ncols, CSVREG_MAX_TERMS);
+    goto done;
+  }
+  if (d->ncols > c->order_cap) {
+    size_t *o = realloc(c->order, d->ncols * sizeof *o);
+    if (!o) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    c->order = o;
+    c->order_cap = d->ncols;
+  }
+  if ((st = csvreg__design_work_grow(&c->work, d->ncols, err)))
+    goto done;
+  for (size_t q = 0; q < c->nlive; q++)
+    c->order[q] = pos[c->order[q]];
+  size_t q = c->nlive;
+  for (size_t t = 0; t < d->ncols; t++)
+    if (!used[t])
+      c->order[q++] = t;
+  c->nlive = q;
+  csvreg__dcols_free(c->live_d);
+  c->live_d = d;
+  d = NULL;
+  c->levels_new = 0;
+done:
+  csvreg__dcols_free(d);
+  free(pos);
+  free(used);
+  free(nlev);
+  free(levs);
+  return st;
+}
+
+const csvreg_spec *csvreg__chunk_spec(const csvreg_chunk *c) { return c->spec; }
+
+size_t csvreg__chunk_ncolumns(const csvreg_chunk *c) {
+  return c->spec->nfactors ? c->nlive : c->spec->nterms;
+}
+
+const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j) {
+  if (c->spec->nfactors)
+    return c->live_d->cols[c->order[j]].name;
+  return csvreg_spec_term_name(c->spec, j);
+}
+
+const char *const *csvreg__chunk_levels(const csvreg_chunk *c, size_t f, size_t *n) {
+  *n = c->tab[f].n;
+  return (const char *const *)c->tab[f].names;
 }
 
 csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error *err) {
@@ -285,6 +548,8 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     c->counts.records++;
     unsigned char why;
     st = take_row(c, r, &rec, &why, err);
+    if (st == CSVREG_OK && c->spec->nfactors)
+      st = take_levels(c, r, &rec, err);
     if (st == CSVREG_OK) {
       if (c->lines)
         c->lines[c->rows] = rec.line;
@@ -303,6 +568,11 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
       c->nrecords++;
     }
     st = CSVREG_OK;
+  }
+  if (c->levels_new && (st == CSVREG_OK || st == CSVREG_END)) {
+    csvreg_status st2 = update_columns(c, err);
+    if (st2 != CSVREG_OK)
+      st = st2;
   }
   if (c->spec->formula && c->rows && (st == CSVREG_OK || st == CSVREG_END))
     st = compute_design(c, r, st, err);

@@ -46,6 +46,7 @@ csvreg_status csvreg__design_work_init(design_work *work, const csvreg_spec *s, 
   work->vars = malloc(cap * (f->nvars ? f->nvars : 1) * sizeof *work->vars);
   work->scratch = malloc(cap * depth * sizeof *work->scratch);
   work->bad = calloc(cap, 1);
+  work->xcols = nx;
   if (!work->x || !work->vars || !work->scratch || !work->bad) {
     csvreg__design_work_free(work);
     return csvreg__err_set(err, CSVREG_E_NOMEM,
@@ -71,20 +72,50 @@ static const double *var_values(const csvreg_spec *s, const double *vals, size_t
   return work->vars + v * work->cap;
 }
 
-size_t csvreg__design_compute(const csvreg_spec *s, const double *vals, size_t ld, size_t n,
-                              design_work *work) {
+csvreg_status csvreg__design_work_grow(design_work *work, size_t ncols, csvreg_error *err) {
+  if (ncols <= work->xcols)
+    return CSVREG_OK;
+  size_t c = work->xcols * 2 > ncols ? work->xcols * 2 : ncols;
+  if (c > SIZE_MAX / sizeof(double) / work->cap)
+    return csvreg__err_set(err, CSVREG_E_LIMIT, "design of %zu rows x %zu columns is too large",
+                           work->cap, c);
+  double *x = realloc(work->x, work->cap * c * sizeof *x);
+  if (!x)
+    return csvreg__err_set(err, CSVREG_E_NOMEM,
+                           "out of memory for the design of a chunk of %zu columns", c);
+  work->x = x;
+  work->xcols = c;
+  return CSVREG_OK;
+}
+
+size_t csvreg__design_compute(const csvreg_spec *s, const design_live *live, const double *vals,
+                              size_t ld, size_t n, design_work *work) {
   const csvreg__formula *f = s->formula;
   const size_t cap = work->cap;
   for (size_t v = 0; v < f->nvars; v++)
     if (f->vars[v].expr)
       csvreg__expr_eval(f->vars[v].expr, n, vals, ld, s->fin_input, work->vars + v * cap,
                         work->scratch);
-  const csvreg__dcols *d = s->dcols;
-  for (size_t t = 0; t < d->ncols; t++) {
-    const csvreg__dcol *c = &d->cols[t];
+  const csvreg__dcols *d = live ? live->d : s->dcols;
+  const size_t ncols = live ? live->ncols : d->ncols;
+  for (size_t t = 0; t < ncols; t++) {
+    const csvreg__dcol *c = &d->cols[live ? live->order[t] : t];
     double *x = work->x + t * cap;
     for (size_t q = 0; q < c->nfac; q++) {
       const csvreg__dfac *fc = &c->fac[q];
+      size_t slot = s->var_factor ? s->var_factor[fc->var] : (size_t)-1;
+      if (slot != (size_t)-1) {
+        /* an indicator: the row's level is this column's */
+        const uint32_t *lv = live->lev + slot * cap;
+        const uint32_t want = (uint32_t)(fc->index - 1);
+        if (q == 0)
+          for (size_t i = 0; i < n; i++)
+            x[i] = lv[i] == want ? 1.0 : 0.0;
+        else
+          for (size_t i = 0; i < n; i++)
+            x[i] = lv[i] == want ? x[i] : 0.0;
+        continue;
+      }
       const double *u = var_values(s, vals, ld, work, fc->var);
       if (f->vars[fc->var].kind == CSVREG__VAR_POLY) {
         double p = (double)(fc->index + 1);
@@ -104,7 +135,7 @@ size_t csvreg__design_compute(const csvreg_spec *s, const double *vals, size_t l
   }
   memset(work->bad, 0, n);
   size_t nbad = 0;
-  for (size_t t = 0; t < d->ncols; t++)
+  for (size_t t = 0; t < ncols; t++)
     csvreg__expr_flag_bad(work->x + t * cap, n, work->bad);
   if (s->target_expr)
     csvreg__expr_flag_bad(work->vars, n, work->bad);

@@ -7,6 +7,7 @@
 #define CSVREG_DESIGN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "spec.h"
 
@@ -24,7 +25,22 @@ typedef struct design_work {
   double *vars;       /* cap x nvars: each numeric variable's values */
   double *scratch;    /* the expression programs' stack */
   unsigned char *bad; /* [cap] 1: a non-finite value on the row */
+  size_t xcols;       /* columns x holds */
 } design_work;
+
+/* The live columns of a spec with categorical variables (chunk.c): column
+ * j of the design is d->cols[order[j]]; lev[f * cap + i] the level index of
+ * factor slot f on row i (column index `index` of a factor means level
+ * index - 1: index 0 is the sentinel, csvreg__spec_live_columns). */
+typedef struct design_live {
+  const struct csvreg__dcols *d;
+  const size_t *order;
+  size_t ncols;
+  const uint32_t *lev;
+} design_live;
+
+/* Makes work->x hold `ncols` columns of work->cap rows. */
+csvreg_status csvreg__design_work_grow(design_work *work, size_t ncols, csvreg_error *err);
 
 /* Builds the design view of `vals` (input columns, column-major with leading
  * dimension `ld`). Plain column terms are views, not copies; a computed
@@ -40,8 +56,8 @@ void csvreg__design_work_free(design_work *work);
 /* Computes a computed spec's design over rows [0, n) of vals into `work`
  * with R's arithmetic; returns how many rows hold a non-finite value in a
  * term or the response (flagged in work->bad). */
-size_t csvreg__design_compute(const csvreg_spec *s, const double *vals, size_t ld, size_t n,
-                              design_work *work);
+size_t csvreg__design_compute(const csvreg_spec *s, const design_live *live, const double *vals,
+                              size_t ld, size_t n, design_work *work);
 
 /* For row i flagged bad: the spec input to blame (the first input of the
  * first non-finite variable) and a message such as "log(x) is -Inf where

@@ -28,9 +28,36 @@ struct csvreg_spec {
   size_t *fin_input;               /* [formula->ninputs] formula input -> spec input */
   char **term_names;               /* [nterms] R's column names */
   char *target_expr;               /* the response as written when it is an expression */
+  /* Categorical variables (factor(), relevel()): their levels are found in
+   * the data, a chunk at a time (chunk.c), and their design columns grow
+   * with them; nterms/term_names/dcols above are the columns known before
+   * any level (numeric terms only). */
+  size_t nfactors;
+  size_t *factor_var;        /* [nfactors] formula variable of each */
+  size_t *var_factor;        /* [formula->nvars] its factor slot, or (size_t)-1 */
+  unsigned char *input_text; /* [ninputs] 1: read as text only (not parsed) */
+  size_t max_levels;         /* per categorical variable */
 };
+
+#define CSVREG__DEFAULT_MAX_LEVELS 1000
+#define CSVREG__LEVEL_SENTINEL "\x01"
+
+/* The live design columns of a formula spec for the levels seen so far:
+ * nlev[f] levels levs[f][...] of each factor slot f, in any order (every
+ * level gets a column, the baseline included: the final choice is at the
+ * end, csvreg__accum_finish_factors). Column names are R's. */
+csvreg_status csvreg__spec_live_columns(const csvreg_spec *s, const size_t *nlev,
+                                        const char *const *const *levs, struct csvreg__dcols **out,
+                                        csvreg_error *err);
 
 /* Frees the formula fields (spec_formula.c); the rest is csvreg_spec_free's. */
 void csvreg__spec_free_formula(csvreg_spec *s);
+
+/* chunk.c: the chunk's design columns (names valid until the next fill)
+ * and the levels of factor slot f it has seen, in order of appearance. */
+const csvreg_spec *csvreg__chunk_spec(const csvreg_chunk *c);
+size_t csvreg__chunk_ncolumns(const csvreg_chunk *c);
+const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j);
+const char *const *csvreg__chunk_levels(const csvreg_chunk *c, size_t f, size_t *n);
 
 #endif

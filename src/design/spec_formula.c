@@ -25,6 +25,9 @@ void csvreg__spec_free_formula(csvreg_spec *s) {
   free(s->term_names);
   free(s->target_expr);
   free(s->fin_input);
+  free(s->factor_var);
+  free(s->var_factor);
+  free(s->input_text);
   csvreg__dcols_free(s->dcols);
   csvreg__formula_free(s->formula);
 }
@@ -98,14 +101,26 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
       *where = 0;
     goto fail;
   }
-  for (size_t v = 0; v < f->nvars; v++)
+  s->max_levels = CSVREG__DEFAULT_MAX_LEVELS;
+  s->var_factor = malloc((f->nvars ? f->nvars : 1) * sizeof *s->var_factor);
+  s->factor_var = malloc((f->nvars ? f->nvars : 1) * sizeof *s->factor_var);
+  if (!s->var_factor || !s->factor_var) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t v = 0; v < f->nvars; v++) {
+    s->var_factor[v] = (size_t)-1;
     if (f->vars[v].kind == CSVREG__VAR_FACTOR) {
-      st = csvreg__err_set(err, CSVREG_E_USAGE,
-                           "formula: %s: categorical terms are not supported yet", f->vars[v].name);
-      if (where)
-        *where = f->vars[v].offset;
-      goto fail;
+      if (v == 0 && f->has_response) {
+        st = csvreg__err_set(err, CSVREG_E_USAGE, "formula: the response cannot be categorical");
+        if (where)
+          *where = f->vars[v].offset;
+        goto fail;
+      }
+      s->var_factor[v] = s->nfactors;
+      s->factor_var[s->nfactors++] = v;
     }
+  }
   /* the formula's inputs in the header */
   size_t *fcol = malloc((f->ninputs ? f->ninputs : 1) * sizeof *fcol);
   if (!fcol) {
@@ -130,7 +145,7 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
   }
   if (!o->intercept)
     f->intercept = 0; /* as `- 1`: before the columns, whose coding depends on it */
-  if ((st = csvreg__formula_columns(f, NULL, NULL, NULL, &s->dcols, err)))
+  if ((st = csvreg__spec_live_columns(s, NULL, NULL, &s->dcols, err)))
     goto fail;
   const csvreg__dcols *d = s->dcols;
   if (d->ncols > CSVREG_MAX_TERMS) {
@@ -144,7 +159,7 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
   s->nterms = d->ncols;
   /* plain: the response and every term one column, no term twice */
   const csvreg__fvar *resp = &f->vars[0];
-  int plain = resp->kind == CSVREG__VAR_COLUMN;
+  int plain = resp->kind == CSVREG__VAR_COLUMN && s->nfactors == 0;
   for (size_t t = 0; t < d->ncols && plain; t++) {
     const csvreg__dcol *c = &d->cols[t];
     plain = c->nfac == 1 && f->vars[c->fac[0].var].kind == CSVREG__VAR_COLUMN;
@@ -189,6 +204,27 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
       goto fail;
     }
   }
+  if (s->nfactors) {
+    /* an input read only by factor() is text: its cells are not parsed */
+    s->input_text = malloc(s->ninputs ? s->ninputs : 1);
+    if (!s->input_text) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto fail;
+    }
+    memset(s->input_text, 1, s->ninputs);
+    if (s->weights_input >= 0)
+      s->input_text[s->weights_input] = 0;
+    for (size_t v = 0; v < f->nvars; v++) {
+      const csvreg__fvar *fv = &f->vars[v];
+      if (fv->kind == CSVREG__VAR_FACTOR)
+        continue;
+      if (fv->kind == CSVREG__VAR_COLUMN)
+        s->input_text[fcol[fv->input]] = 0;
+      for (size_t q = 0; fv->expr && q < fv->expr->n; q++)
+        if (fv->expr->ins[q].op == CSVREG__EXPR_INPUT)
+          s->input_text[fcol[fv->expr->ins[q].arg]] = 0;
+    }
+  }
   s->input_names = calloc(s->ninputs ? s->ninputs : 1, sizeof *s->input_names);
   if (!s->input_names) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -205,5 +241,60 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
   return CSVREG_OK;
 fail:
   csvreg_spec_free(s);
+  return st;
+}
+
+csvreg_status csvreg__spec_live_columns(const csvreg_spec *s, const size_t *nlev,
+                                        const char *const *const *levs, csvreg__dcols **out,
+                                        csvreg_error *err) {
+  const csvreg__formula *f = s->formula;
+  *out = NULL;
+  if (s->nfactors == 0)
+    return csvreg__formula_columns(f, NULL, NULL, NULL, out, err);
+  /* Each factor's levels behind a sentinel that coding by contrasts skips:
+   * then every level seen has its own column; the sentinel's columns (coding
+   * by indicators) are dropped below. */
+  size_t *n = calloc(f->nvars, sizeof *n);
+  const char ***l = calloc(f->nvars, sizeof *l);
+  size_t total = 0;
+  for (size_t k = 0; k < s->nfactors; k++)
+    total += 1 + (nlev ? nlev[k] : 0);
+  const char **all = malloc(total * sizeof *all);
+  csvreg_status st = CSVREG_OK;
+  if (!n || !l || !all) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  size_t o = 0;
+  for (size_t k = 0; k < s->nfactors; k++) {
+    size_t v = s->factor_var[k];
+    l[v] = all + o;
+    n[v] = 1 + (nlev ? nlev[k] : 0);
+    all[o++] = CSVREG__LEVEL_SENTINEL;
+    for (size_t i = 0; nlev && i < nlev[k]; i++)
+      all[o++] = levs[k][i];
+  }
+  csvreg__dcols *d = NULL;
+  if ((st = csvreg__formula_columns(f, NULL, n, (const char *const *const *)l, &d, err)))
+    goto done;
+  size_t kept = 0;
+  for (size_t j = 0; j < d->ncols; j++) {
+    csvreg__dcol *c = &d->cols[j];
+    int sentinel = 0;
+    for (size_t q = 0; q < c->nfac; q++)
+      sentinel |= s->var_factor[c->fac[q].var] != (size_t)-1 && c->fac[q].index == 0;
+    if (sentinel) {
+      free(c->name);
+      free(c->fac);
+    } else {
+      d->cols[kept++] = *c;
+    }
+  }
+  d->ncols = kept;
+  *out = d;
+done:
+  free(n);
+  free(l);
+  free(all);
   return st;
 }

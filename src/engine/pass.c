@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "boundary.h"
+#include "accum_spec.h"
 #include "internal.h"
 #include "pool.h"
 #include "source.h"
@@ -700,6 +701,8 @@ csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csv
     else
       st = run_blocks(p, err);
   }
+  if (!st)
+    st = csvreg__sink_finish(type, p->total, spec, err);
   if (st)
     return fail_src(p, err, st);
   *out = p->total;

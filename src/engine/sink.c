@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accum_spec.h"
 #include "evaluator.h"
 #include "fit_impl.h"
 #include "internal.h"
+#include "linalg.h"
 
 /* ---- the accumulator ---- */
 
@@ -34,8 +36,13 @@ static csvreg_status acc_add(void *sink, const csvreg_chunk *c, csvreg_error *er
   return csvreg_accum_add_chunk(sink, c, err);
 }
 
+/* Pieces that saw different levels have different columns: aligned by
+ * name (the same columns in the same order merge as csvreg_accum_merge). */
 static csvreg_status acc_merge(void *into, const void *from, csvreg_error *err) {
-  return csvreg_accum_merge(into, from, err);
+  if (!csvreg__accum_levels_nvars(from))
+    return csvreg_accum_merge(into, from, err);
+  csvreg_status st = csvreg__accum_merge_aligned(into, from, NULL, err);
+  return st ? st : csvreg__accum_levels_union(into, from, err);
 }
 
 static void acc_free(void *sink) { csvreg_accum_free(sink); }
@@ -44,6 +51,11 @@ static const csvreg_sink_type accum_type = {"accumulator", acc_create, acc_add, 
                                             acc_free};
 
 const csvreg_sink_type *csvreg_sink_accum(void) { return &accum_type; }
+
+csvreg_status csvreg__sink_finish(const csvreg_sink_type *type, void *sink, const csvreg_spec *s,
+                                  csvreg_error *err) {
+  return type == &accum_type ? csvreg__accum_finish_factors(sink, s, err) : CSVREG_OK;
+}
 
 /* ---- the split ---- */
 
@@ -75,6 +87,10 @@ static csvreg_status split_create(void **out, const csvreg_spec *spec, const voi
       (o->folds == 0 && !(o->fraction > 0 && o->fraction < 1)))
     return csvreg__err_set(err, CSVREG_E_USAGE,
                            "split: holdout fraction in (0, 1) or 2 or more folds");
+  if (spec->nfactors)
+    return csvreg__err_set(
+        err, CSVREG_E_USAGE,
+        "holdout and cross-validation with categorical terms: not supported yet");
   csvreg_split *s = calloc(1, sizeof *s);
   if (!s)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");

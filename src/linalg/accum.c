@@ -29,6 +29,7 @@ void csvreg_accum_free(csvreg_accum *a) {
   free(a->shift);
   free(a->k);
   csvreg__accum_ws_free(a->ws);
+  csvreg__accum_levels_free(a);
   free(a);
 }
 

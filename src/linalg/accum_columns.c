@@ -85,6 +85,8 @@ size_t csvreg__accum_term_index(const csvreg_accum *a, const char *name) {
 static void take(csvreg_accum *a, csvreg_accum *b) {
   csvreg_accum old = *a;
   *a = *b;
+  a->levels = old.levels; /* the level lists stay with `a` */
+  old.levels = b->levels;
   *b = old;
   csvreg_accum_free(b);
 }

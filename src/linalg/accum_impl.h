@@ -52,12 +52,13 @@ struct csvreg_accum {
   char **input_names;
   uint64_t *na_by_input;
   csvreg_counts counts;
-  double sum_w;     /* over folded rows */
-  double sum_log_w; /* over folded rows, for the weighted log-likelihood */
-  int shifted;      /* K has been set (by the first folded row) */
-  double *shift;    /* [m] K for the terms, then the responses */
-  double *k;        /* [ops->state_len(m, q)] the kernel's numbers */
-  accum_ws *ws;     /* owned, made by the first fold that is given none */
+  double sum_w;                /* over folded rows */
+  double sum_log_w;            /* over folded rows, for the weighted log-likelihood */
+  int shifted;                 /* K has been set (by the first folded row) */
+  double *shift;               /* [m] K for the terms, then the responses */
+  double *k;                   /* [ops->state_len(m, q)] the kernel's numbers */
+  accum_ws *ws;                /* owned, made by the first fold that is given none */
+  struct accum_levels *levels; /* owned, NULL: no categorical variables (accum_levels.c) */
 };
 
 /* One kernel: the operations of GSL's gsl_multilarge_linear_type, on the

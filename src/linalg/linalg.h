@@ -143,6 +143,25 @@ csvreg_status csvreg__accum_clone(csvreg_accum **out, const csvreg_accum *a, csv
 csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
                                           csvreg_error *err);
 
+/* ---- the levels of categorical variables (accum_levels.c) ----
+ * Lists of strings carried with the state for the stage above, which knows
+ * what they mean (the levels seen of each categorical variable of a formula,
+ * in order of appearance): linalg only keeps, merges and frees them. */
+
+/* Makes room for `nvars` lists (all empty); a second call is a no-op when
+ * nvars agrees. */
+csvreg_status csvreg__accum_levels_init(csvreg_accum *a, size_t nvars, csvreg_error *err);
+size_t csvreg__accum_levels_nvars(const csvreg_accum *a);
+/* Appends `name` (len bytes, copied) to list v unless it is there. */
+csvreg_status csvreg__accum_level_add(csvreg_accum *a, size_t v, const char *name, size_t len,
+                                      csvreg_error *err);
+/* List v: *n strings, valid until the next change of `a`. */
+const char *const *csvreg__accum_levels(const csvreg_accum *a, size_t v, size_t *n);
+/* dst's lists := the union, dst's order then src's new names. */
+csvreg_status csvreg__accum_levels_union(csvreg_accum *dst, const csvreg_accum *src,
+                                         csvreg_error *err);
+void csvreg__accum_levels_free(csvreg_accum *a);
+
 /* ---- solving ---- */
 
 /* What a kernel's solve gives the statistics (src/fit/solve.c). */

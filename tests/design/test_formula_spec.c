@@ -17,7 +17,9 @@
 
 #include <jansson.h>
 
+#include "accum_spec.h"
 #include "csvreg.h"
+#include "spec.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                           \
@@ -139,23 +141,26 @@ static int check_formula(const char *csv, const ref *R, size_t rows) {
     csvreg_reader_free(r);
     return -1;
   }
-  /* g and h hold text (formula_ref.R): their terms are categorical, later */
+  /* g and h hold text (formula_ref.R): bare, their terms are categorical
+   * by the data (not detected yet); inside factor() or relevel() they are
+   * read as text and checked */
   for (size_t k = 0; k < csvreg_spec_ninputs(s); k++) {
     const char *in = csvreg_spec_input_name(s, k);
-    if (strcmp(in, "g") == 0 || strcmp(in, "h") == 0) {
+    if ((strcmp(in, "g") == 0 || strcmp(in, "h") == 0) && !(s->input_text && s->input_text[k])) {
       csvreg_spec_free(s);
       csvreg_reader_free(r);
       return 0;
     }
   }
   int ok = 1;
+  const int factors = s->nfactors > 0; /* columns grow with the levels */
   size_t off = (size_t)csvreg_spec_intercept(s);
-  if (csvreg_spec_nterms(s) + off != R->ncols) {
+  if (!factors && csvreg_spec_nterms(s) + off != R->ncols) {
     printf("FAIL %s: %zu terms, R %zu columns\n", R->formula, csvreg_spec_nterms(s) + off,
            R->ncols);
     ok = 0;
   }
-  for (size_t j = 0; ok && j < csvreg_spec_nterms(s); j++)
+  for (size_t j = 0; ok && !factors && j < csvreg_spec_nterms(s); j++)
     if (strcmp(csvreg_spec_term_name(s, j), R->names[j + off]) != 0) {
       printf("FAIL %s: term %zu: '%s', R '%s'\n", R->formula, j + 1, csvreg_spec_term_name(s, j),
              R->names[j + off]);
@@ -187,11 +192,25 @@ static int check_formula(const char *csv, const ref *R, size_t rows) {
     const double *x, *y, *w;
     size_t ld, n = csvreg_chunk_rows(c);
     csvreg_chunk_design(c, &x, &ld, &y, &w);
+    /* the chunk's columns by name among R's (a baseline's has none) */
+    size_t nc = factors ? csvreg__chunk_ncolumns(c) : csvreg_spec_nterms(s);
+    size_t rj[MAXCOL];
+    for (size_t j = 0; j < nc && j < MAXCOL; j++) {
+      rj[j] = j + off;
+      if (factors)
+        for (rj[j] = 0; rj[j] < R->ncols; rj[j]++)
+          if (strcmp(R->names[rj[j]], csvreg__chunk_column_name(c, j)) == 0)
+            break;
+    }
+    if (nc > MAXCOL) {
+      printf("FAIL %s: %zu columns\n", R->formula, nc);
+      ok = 0;
+    }
     for (size_t i = 0; i < n && ok; i++, row++) {
-      for (size_t j = 0; j < csvreg_spec_nterms(s); j++)
-        if (memcmp(&x[j * ld + i], &R->x[j + off][row], sizeof(double)) != 0) {
-          printf("FAIL %s: %s row %zu: %a, R %a\n", R->formula, R->names[j + off], row + 1,
-                 x[j * ld + i], R->x[j + off][row]);
+      for (size_t j = 0; j < nc; j++)
+        if (rj[j] < R->ncols && memcmp(&x[j * ld + i], &R->x[rj[j]][row], sizeof(double)) != 0) {
+          printf("FAIL %s: %s row %zu: %a, R %a\n", R->formula, R->names[rj[j]], row + 1,
+                 x[j * ld + i], R->x[rj[j]][row]);
           ok = 0;
         }
       if (memcmp(&y[i], &R->y[row], sizeof(double)) != 0) {
@@ -205,6 +224,10 @@ static int check_formula(const char *csv, const ref *R, size_t rows) {
     }
     if (st == CSVREG_END)
       break;
+  }
+  if (ok && !text && factors && csvreg__accum_finish_factors(acc, s, &err) != CSVREG_OK) {
+    printf("FAIL %s: finish: %s\n", R->formula, err.message);
+    ok = 0;
   }
   if (ok && !text && !check_lm(R, acc))
     ok = 0;
@@ -284,10 +307,14 @@ static void test_errors(const char *dir) {
   CHECK(csvreg_spec_new_formula(&s, names, 3, "y ~ x + zz", &so, &where, &err) == CSVREG_E_COLUMN &&
             where == 8,
         "unknown column: %s at %zu", err.message, where);
-  CHECK(csvreg_spec_new_formula(&s, names, 3, "y ~ x + factor(z)", &so, &where, &err) ==
-                CSVREG_E_USAGE &&
-            where == 8,
+  CHECK(csvreg_spec_new_formula(&s, names, 3, "y ~ x + factor(z)", &so, &where, &err) == CSVREG_OK,
         "factor: %s at %zu", err.message, where);
+  csvreg_spec_free(s);
+  s = NULL;
+  CHECK(csvreg_spec_new_formula(&s, names, 3, "factor(y) ~ x", &so, &where, &err) ==
+                CSVREG_E_USAGE &&
+            where == 0,
+        "factor response: %s at %zu", err.message, where);
   CHECK(csvreg_spec_new_formula(&s, names, 3, "y ~ poly(x, 2)", &so, &where, &err) ==
                 CSVREG_E_USAGE &&
             where == 4,
