@@ -277,6 +277,9 @@ typedef struct csvreg_spec_options {
                            missing and drops its row. */
   int skip_bad;         /* 1: drop and count rows with a non-number or the wrong
                            width instead of failing; default 0 */
+  size_t max_levels;    /* formula specs: levels allowed per categorical variable
+                           (factor(), relevel()); past it a data error
+                           (CSVREG_E_VALUE) naming the column; 0: 1000 */
 } csvreg_spec_options;
 
 CSVREG_API void csvreg_spec_options_init(csvreg_spec_options *o);

@@ -36,8 +36,11 @@ void cmd_fit_usage(FILE *out) {
           "                        an R model formula (the first argument when it holds\n"
           "                        a '~'): 'log(y) ~ x1 + I(x1^2) + x2:x3', 'y ~ (a + b)^2',\n"
           "                        'y ~ . - z', 'y ~ poly(x, 3, raw = TRUE) - 1'; terms are\n"
-          "                        named and ordered as R's lm names them; numeric terms\n"
-          "                        (factor() and relevel() are not read yet)\n"
+          "                        named and ordered as R's lm names them; factor(x) and\n"
+          "                        relevel(x, ref = \"b\") read x as categorical (levels in\n"
+          "                        byte order, treatment contrasts, as R with LC_COLLATE=C)\n"
+          "      --max-levels N    levels allowed per categorical term (default 1000);\n"
+          "                        past it a data error (exit 3)\n"
           "  -y, --target COL      the column to predict (name or 1-based position)\n"
           "  -x, --features LIST   comma-separated feature columns (names or positions);\n"
           "                        default: every column but the target and the weights\n"
@@ -139,6 +142,7 @@ enum {
   OPT_SKIP_BAD,
   OPT_NO_HEADER,
   OPT_CHUNK_ROWS,
+  OPT_MAX_LEVELS,
   OPT_SOLVER,
   OPT_TOL,
   OPT_LEVEL,
@@ -170,6 +174,7 @@ static const struct option long_options[] = {
     {"delimiter", required_argument, NULL, 'd'},
     {"no-header", no_argument, NULL, OPT_NO_HEADER},
     {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
+    {"max-levels", required_argument, NULL, OPT_MAX_LEVELS},
     {"solver", required_argument, NULL, OPT_SOLVER},
     {"tol", required_argument, NULL, OPT_TOL},
     {"level", required_argument, NULL, OPT_LEVEL},
@@ -238,6 +243,10 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     case OPT_NO_HEADER: a->reader.header = 0; break;
     case OPT_CHUNK_ROWS:
       if (opt_positive_size(CMD, "--chunk-rows", optarg, &a->chunk_rows))
+        return CLI_EXIT_USAGE;
+      break;
+    case OPT_MAX_LEVELS:
+      if (opt_positive_size(CMD, "--max-levels", optarg, &a->spec.max_levels))
         return CLI_EXIT_USAGE;
       break;
     case OPT_SOLVER:

@@ -8,8 +8,10 @@
  * stays a view of the chunk and the numbers stay bit-identical. Any
  * transform, interaction or power makes a computed spec: the chunk then
  * evaluates the formula's programs into a design buffer of its own
- * (design.c). Categorical terms (factor, relevel, text columns) come with
- * the levels work; for now factor() and relevel() are refused.
+ * (design.c). Categorical variables (factor(), relevel()) read their
+ * input as text; their levels and design columns are found by the chunks
+ * (chunk.c) and put in R's order at the end (accum_chunk.c). Bare text
+ * columns are not detected yet.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +103,7 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
       *where = 0;
     goto fail;
   }
-  s->max_levels = CSVREG__DEFAULT_MAX_LEVELS;
+  s->max_levels = o->max_levels ? o->max_levels : CSVREG__DEFAULT_MAX_LEVELS;
   s->var_factor = malloc((f->nvars ? f->nvars : 1) * sizeof *s->var_factor);
   s->factor_var = malloc((f->nvars ? f->nvars : 1) * sizeof *s->factor_var);
   if (!s->var_factor || !s->factor_var) {
