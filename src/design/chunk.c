@@ -403,7 +403,7 @@ static csvreg_status take_levels(csvreg_chunk *c, const csvreg_reader *r, const 
     size_t n = fl->len;
     char buf[40];
     double v;
-    if (csvreg_parse_double(p, n, &v) == CSVREG_OK) {
+    if (fv->kind == CSVREG__VAR_FACTOR && csvreg_parse_double(p, n, &v) == CSVREG_OK) {
       csvreg__formula_num(v, buf, sizeof buf);
       p = buf;
       n = strlen(buf);

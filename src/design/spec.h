@@ -42,6 +42,14 @@ struct csvreg_spec {
 #define CSVREG__DEFAULT_MAX_LEVELS 1000
 #define CSVREG__LEVEL_SENTINEL "\x01"
 
+/* csvreg_spec_new_formula where text[j] = 1 says column j holds text (its
+ * bare uses in the formula are categorical, as R's read.csv + lm); NULL:
+ * none. */
+csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const *names,
+                                            size_t ncols, const unsigned char *text,
+                                            const char *formula, const csvreg_spec_options *o,
+                                            size_t *where, csvreg_error *err);
+
 /* The live design columns of a formula spec for the levels seen so far:
  * nlev[f] levels levs[f][...] of each factor slot f, in any order (every
  * level gets a column, the baseline included: the final choice is at the

@@ -68,6 +68,13 @@ static size_t add_input(csvreg_spec *s, size_t j) {
 csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *names, size_t ncols,
                                       const char *formula, const csvreg_spec_options *o,
                                       size_t *where, csvreg_error *err) {
+  return csvreg__spec_new_formula_text(out, names, ncols, NULL, formula, o, where, err);
+}
+
+csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const *names,
+                                            size_t ncols, const unsigned char *text,
+                                            const char *formula, const csvreg_spec_options *o,
+                                            size_t *where, csvreg_error *err) {
   if (where)
     *where = CSVREG_NO_OFFSET;
   if (!out)
@@ -112,7 +119,15 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
   }
   for (size_t v = 0; v < f->nvars; v++) {
     s->var_factor[v] = (size_t)-1;
-    if (f->vars[v].kind == CSVREG__VAR_FACTOR) {
+    int text_column = 0;
+    if (text && f->vars[v].kind == CSVREG__VAR_COLUMN) {
+      size_t j;
+      csvreg_error e2;
+      text_column =
+          find_column(names, ncols, f->inputs[f->vars[v].input], "formula", &j, &e2) == CSVREG_OK &&
+          text[j];
+    }
+    if (f->vars[v].kind == CSVREG__VAR_FACTOR || text_column) {
       if (v == 0 && f->has_response) {
         st = csvreg__err_set(err, CSVREG_E_USAGE, "formula: the response cannot be categorical");
         if (where)
@@ -218,7 +233,7 @@ csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *name
       s->input_text[s->weights_input] = 0;
     for (size_t v = 0; v < f->nvars; v++) {
       const csvreg__fvar *fv = &f->vars[v];
-      if (fv->kind == CSVREG__VAR_FACTOR)
+      if (fv->kind == CSVREG__VAR_FACTOR || s->var_factor[v] != (size_t)-1)
         continue;
       if (fv->kind == CSVREG__VAR_COLUMN)
         s->input_text[fcol[fv->input]] = 0;
@@ -277,7 +292,16 @@ csvreg_status csvreg__spec_live_columns(const csvreg_spec *s, const size_t *nlev
       all[o++] = levs[k][i];
   }
   csvreg__dcols *d = NULL;
-  if ((st = csvreg__formula_columns(f, NULL, n, (const char *const *const *)l, &d, err)))
+  int *cat = calloc(f->nvars, sizeof *cat);
+  if (!cat) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t v = 0; v < f->nvars; v++)
+    cat[v] = s->var_factor[v] != (size_t)-1;
+  st = csvreg__formula_columns(f, cat, n, (const char *const *const *)l, &d, err);
+  free(cat);
+  if (st)
     goto done;
   size_t kept = 0;
   for (size_t j = 0; j < d->ncols; j++) {

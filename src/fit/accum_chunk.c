@@ -20,9 +20,9 @@ csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   for (size_t j = 0; j < s->nterms; j++)
     terms[j] = csvreg_spec_term_name(s, j);
-  csvreg_status st = csvreg__accum_new_named(out, solver, s->nterms, s->intercept, terms,
-                                             csvreg_spec_target_name(s), s->ninputs,
-                                             (const char *const *)s->input_names, err);
+  csvreg_status st = (s->nfactors ? csvreg__accum_new_open : csvreg__accum_new_named)(
+      out, solver, s->nterms, s->intercept, terms, csvreg_spec_target_name(s), s->ninputs,
+      (const char *const *)s->input_names, err);
   free(terms);
   if (st == CSVREG_OK && s->nfactors && (st = csvreg__accum_levels_init(*out, s->nfactors, err))) {
     csvreg_accum_free(*out);
@@ -161,7 +161,16 @@ csvreg_status csvreg__accum_finish_factors(csvreg_accum *a, const csvreg_spec *s
       o[0] = ref;
     }
   }
-  if ((st = csvreg__formula_columns(f, NULL, nlev, (const char *const *const *)levs, &d, err)))
+  int *cat = calloc(f->nvars, sizeof *cat);
+  if (!cat) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t v = 0; v < f->nvars; v++)
+    cat[v] = s->var_factor[v] != (size_t)-1;
+  st = csvreg__formula_columns(f, cat, nlev, (const char *const *const *)levs, &d, err);
+  free(cat);
+  if (st)
     goto done;
   names = malloc((d->ncols ? d->ncols : 1) * sizeof *names);
   if (!names) {

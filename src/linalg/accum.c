@@ -34,7 +34,7 @@ void csvreg_accum_free(csvreg_accum *a) {
 }
 
 static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_t nterms,
-                                 int intercept, size_t ninputs, csvreg_error *err) {
+                                 int intercept, size_t ninputs, int open, csvreg_error *err) {
   *out = NULL;
   const kernel_ops *ops = csvreg__kernel_for(solver);
   if (!ops)
@@ -42,7 +42,7 @@ static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_
   if (nterms > CSVREG_MAX_TERMS)
     return csvreg__err_set(err, CSVREG_E_LIMIT, "%zu terms: at most %d are supported", nterms,
                            CSVREG_MAX_TERMS);
-  if (nterms == 0 && !intercept)
+  if (nterms == 0 && !intercept && !open)
     return csvreg__err_set(err, CSVREG_E_USAGE, "a model with no terms and no intercept");
   csvreg_accum *a = calloc(1, sizeof *a);
   if (!a)
@@ -67,12 +67,13 @@ static csvreg_status accum_alloc(csvreg_accum **out, csvreg_solver solver, size_
   return CSVREG_OK;
 }
 
-csvreg_status csvreg__accum_new_named(csvreg_accum **out, csvreg_solver solver, size_t nterms,
-                                      int intercept, const char *const *term_names,
-                                      const char *target_name, size_t ninputs,
-                                      const char *const *input_names, csvreg_error *err) {
+static csvreg_status new_named(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                               int intercept, const char *const *term_names,
+                               const char *target_name, size_t ninputs,
+                               const char *const *input_names, int open, csvreg_error *err) {
   csvreg_accum *a;
-  csvreg_status st = accum_alloc(&a, solver, nterms, intercept, input_names ? ninputs : 0, err);
+  csvreg_status st =
+      accum_alloc(&a, solver, nterms, intercept, input_names ? ninputs : 0, open, err);
   if (st)
     return st;
   int ok = (a->target_name = csvreg__xstrdup(target_name ? target_name : "y")) != NULL;
@@ -90,6 +91,22 @@ csvreg_status csvreg__accum_new_named(csvreg_accum **out, csvreg_solver solver, 
   }
   *out = a;
   return CSVREG_OK;
+}
+
+csvreg_status csvreg__accum_new_named(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                                      int intercept, const char *const *term_names,
+                                      const char *target_name, size_t ninputs,
+                                      const char *const *input_names, csvreg_error *err) {
+  return new_named(out, solver, nterms, intercept, term_names, target_name, ninputs, input_names, 0,
+                   err);
+}
+
+csvreg_status csvreg__accum_new_open(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                                     int intercept, const char *const *term_names,
+                                     const char *target_name, size_t ninputs,
+                                     const char *const *input_names, csvreg_error *err) {
+  return new_named(out, solver, nterms, intercept, term_names, target_name, ninputs, input_names, 1,
+                   err);
 }
 
 csvreg_status csvreg_accum_new(csvreg_accum **out, csvreg_solver solver, size_t nterms,

@@ -34,6 +34,14 @@ csvreg_status csvreg__accum_new_named(csvreg_accum **out, csvreg_solver solver, 
                                       const char *target_name, size_t ninputs,
                                       const char *const *input_names, csvreg_error *err);
 
+/* As csvreg__accum_new_named, but no terms and no intercept is allowed: a
+ * formula whose every term is categorical gets its columns with the first
+ * levels (csvreg__accum_add_columns) before its first fold. */
+csvreg_status csvreg__accum_new_open(csvreg_accum **out, csvreg_solver solver, size_t nterms,
+                                     int intercept, const char *const *term_names,
+                                     const char *target_name, size_t ninputs,
+                                     const char *const *input_names, csvreg_error *err);
+
 size_t csvreg__accum_nterms(const csvreg_accum *a); /* p, intercept excluded */
 int csvreg__accum_intercept(const csvreg_accum *a); /* 0 or 1 */
 size_t csvreg__accum_ncols(const csvreg_accum *a);  /* m: p terms + responses */

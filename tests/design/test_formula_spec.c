@@ -72,6 +72,29 @@ static csvreg_reader *open_csv(const char *path) {
   return r;
 }
 
+/* Which columns hold text (a non-empty, non-NA cell that is not a number),
+ * as read.csv decides: the library's rule for bare columns, made here from
+ * the whole file until the pass samples it (NOTES-factors.md). */
+static unsigned char text_cols[256];
+
+static void find_text_columns(const char *path) {
+  csvreg_reader *r = open_csv(path);
+  csvreg_na *na = NULL;
+  csvreg_error err;
+  csvreg_na_new(&na, NULL, &err);
+  csvreg_record rec;
+  while (csvreg_reader_next(r, &rec, &err) == CSVREG_OK)
+    for (size_t j = 0; j < rec.nfields && j < 256; j++) {
+      double v;
+      const csvreg_field *f = &rec.fields[j];
+      if (!csvreg_na_match(na, f->ptr, f->len) &&
+          csvreg_parse_double(f->ptr, f->len, &v) != CSVREG_OK)
+        text_cols[j] = 1;
+    }
+  csvreg_na_free(na);
+  csvreg_reader_free(r);
+}
+
 /* The fit equals R's lm: names, aliased terms, estimates and standard
  * errors to 1e-9 relative (issue 12; measured: at most 3.4e-13 on these
  * designs). Through the JSON report, the public view of a fit. */
@@ -130,8 +153,9 @@ static int check_formula(const char *csv, const ref *R, size_t rows) {
   csvreg_spec *s = NULL;
   csvreg_error err;
   size_t where;
-  csvreg_status st = csvreg_spec_new_formula(
-      &s, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r), R->formula, &so, &where, &err);
+  csvreg_status st =
+      csvreg__spec_new_formula_text(&s, csvreg_reader_column_names(r), csvreg_reader_ncolumns(r),
+                                    text_cols, R->formula, &so, &where, &err);
   if (st == CSVREG_E_USAGE && strstr(err.message, "categorical")) {
     csvreg_reader_free(r);
     return 0;
@@ -369,6 +393,7 @@ int main(int argc, char **argv) {
   }
   char path[4096], csv[4096];
   snprintf(csv, sizeof csv, "%s/data.csv", argv[1]);
+  find_text_columns(csv);
   snprintf(path, sizeof path, "%s/ref.txt", argv[1]);
   FILE *fp = fopen(path, "r");
   if (!fp) {
@@ -443,5 +468,5 @@ int main(int argc, char **argv) {
   printf("formula specs checked against R: %zu (skipped, categorical: %zu), mismatches: %zu; "
          "other failures: %d; largest relative difference from lm: %.3g\n",
          checked, skipped, failed, failures, max_rel);
-  return failed || failures || checked < 25;
+  return failed || failures || checked < 70;
 }
