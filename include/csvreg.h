@@ -267,19 +267,22 @@ CSVREG_API int64_t csvreg_reader_size(const csvreg_reader *r);
 /* ------------------------------------------------------------------------ */
 
 typedef struct csvreg_spec_options {
-  const char *target;   /* name or 1-based position; required */
-  const char *features; /* comma-separated names or positions; NULL: every
-                           column but the target and the weights */
-  const char *weights;  /* name or position; NULL: unweighted */
-  int intercept;        /* 1 (default): fit an intercept */
-  const char *na;       /* comma-separated NA tokens; NULL: "NA" and the empty
-                           cell. A cell equal to one (after trimming spaces) is
-                           missing and drops its row. */
-  int skip_bad;         /* 1: drop and count rows with a non-number or the wrong
-                           width instead of failing; default 0 */
-  size_t max_levels;    /* formula specs: levels allowed per categorical variable
-                           (factor(), relevel()); past it a data error
-                           (CSVREG_E_VALUE) naming the column; 0: 1000 */
+  const char *target;                /* name or 1-based position; required */
+  const char *features;              /* comma-separated names or positions; NULL: every
+                                        column but the target and the weights */
+  const char *weights;               /* name or position; NULL: unweighted */
+  int intercept;                     /* 1 (default): fit an intercept */
+  const char *na;                    /* comma-separated NA tokens; NULL: "NA" and the empty
+                                        cell. A cell equal to one (after trimming spaces) is
+                                        missing and drops its row. */
+  int skip_bad;                      /* 1: drop and count rows with a non-number or the wrong
+                                        width instead of failing; default 0 */
+  const unsigned char *text_columns; /* formula specs: [ncolumns] 1 where the
+                           column holds text: its bare uses are categorical
+                           (as R's read.csv + lm); NULL: none */
+  size_t max_levels;                 /* formula specs: levels allowed per categorical variable
+                                        (factor(), relevel()); past it a data error
+                                        (CSVREG_E_VALUE) naming the column; 0: 1000 */
 } csvreg_spec_options;
 
 CSVREG_API void csvreg_spec_options_init(csvreg_spec_options *o);
@@ -962,6 +965,13 @@ typedef struct csvreg_pass_options {
   size_t block_bytes;                /* a stream's blocks with threads; 0: 1 MiB */
   csvreg_progress_fn progress;       /* optional */
   void *progress_ctx;
+  size_t sample_text;    /* >0: read up to this many first data
+                            records (within 256 KiB) ahead and mark
+                            the columns holding text (a cell that is
+                            neither a number nor missing):
+                            csvreg_pass_text_columns */
+  const char *sample_na; /* the missing-value tokens for the sample
+                            (as csvreg_na_new; NULL: "NA" and "") */
 } csvreg_pass_options;
 
 CSVREG_API void csvreg_pass_options_init(csvreg_pass_options *o);
@@ -981,6 +991,11 @@ typedef struct csvreg_pass_info {
 } csvreg_pass_info;
 
 typedef struct csvreg_pass csvreg_pass;
+
+/* With csvreg_pass_options.sample_text: [ncolumns] 1 where a sampled cell
+ * of the column is text, valid until the pass is freed; else NULL. For
+ * csvreg_spec_options.text_columns. */
+CSVREG_API const unsigned char *csvreg_pass_text_columns(const csvreg_pass *p);
 
 /* Opens the input and learns its columns (the header, the given names, or
  * the first record's width). CSVREG_E_USAGE for a range of a stream. */

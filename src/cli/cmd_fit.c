@@ -38,7 +38,8 @@ void cmd_fit_usage(FILE *out) {
           "                        'y ~ . - z', 'y ~ poly(x, 3, raw = TRUE) - 1'; terms are\n"
           "                        named and ordered as R's lm names them; factor(x) and\n"
           "                        relevel(x, ref = \"b\") read x as categorical (levels in\n"
-          "                        byte order, treatment contrasts, as R with LC_COLLATE=C)\n"
+          "                        byte order, treatment contrasts, as R with LC_COLLATE=C);\n"
+          "                        so does a column with text among its first 512 records\n"
           "      --max-levels N    levels allowed per categorical term (default 1000);\n"
           "                        past it a data error (exit 3)\n"
           "  -y, --target COL      the column to predict (name or 1-based position)\n"
@@ -519,6 +520,11 @@ int cmd_fit_run(int argc, char **argv) {
   po.block_bytes = block_bytes();
   po.progress = on_progress;
   po.progress_ctx = &prog;
+  if (a.formula && !model) {
+    /* bare text columns of a formula are categorical: decided on a sample */
+    po.sample_text = CSVREG_DEFAULT_CHUNK_ROWS;
+    po.sample_na = a.spec.na;
+  }
   if ((rc = byte_range(&a, &po)) >= 0)
     goto done;
   if ((st = csvreg_pass_open(&pass, &po, &err)))
@@ -528,6 +534,7 @@ int cmd_fit_run(int argc, char **argv) {
   const unsigned bind =
       CSVREG_MODEL_BIND_TARGET | (a.spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
   size_t where = CSVREG_NO_OFFSET;
+  a.spec.text_columns = csvreg_pass_text_columns(pass);
   if (model)
     st = csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
                                csvreg_pass_ncolumns(pass), bind, &err);

@@ -68,7 +68,8 @@ static size_t add_input(csvreg_spec *s, size_t j) {
 csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *names, size_t ncols,
                                       const char *formula, const csvreg_spec_options *o,
                                       size_t *where, csvreg_error *err) {
-  return csvreg__spec_new_formula_text(out, names, ncols, NULL, formula, o, where, err);
+  return csvreg__spec_new_formula_text(out, names, ncols, o ? o->text_columns : NULL, formula, o,
+                                       where, err);
 }
 
 csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const *names,

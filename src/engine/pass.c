@@ -59,7 +59,8 @@ struct csvreg_pass {
   /* where the data starts: offset, and the scanner's state there */
   uint64_t data_start, first_end;
   boundary_state at_data;
-  unsigned char *ahead; /* read-ahead bytes from data_start (MODE_BLOCKS) */
+  unsigned char *text_cols; /* sample_text: [ncolumns] */
+  unsigned char *ahead;     /* read-ahead bytes from data_start (MODE_BLOCKS) */
   size_t ahead_len;
   uint64_t reader_base; /* offset of the MODE_SINGLE reader's first byte */
   csvreg_pass_info info;
@@ -172,6 +173,58 @@ static int same_record(const csvreg_record *rec, char *const *names, size_t n) {
 /* Reads the input's first bytes until its first record has ended (or the
  * input ends, or a record longer than the limit), then decides the names
  * and where the data starts. */
+#define SAMPLE_BYTES ((size_t)256 << 10)
+
+/* sample_text: the first records after the header, read ahead into buf
+ * (they go back in front of the rest with it), mark the columns that hold
+ * text. Only whole lines are read (up to the last line end unless at end of
+ * input); a sample that ends in a broken record just stops there. */
+static csvreg_status sample_text(csvreg_pass *p, unsigned char **buf, size_t *cap, size_t *n,
+                                 int eof, csvreg_error *err) {
+  csvreg_status st = CSVREG_OK;
+  while (!eof && *n - (size_t)p->data_start < SAMPLE_BYTES) {
+    if (*n == *cap && (st = grow(buf, cap, *cap * 2, err)))
+      return st;
+    size_t got = 0;
+    if ((st = read_some(p->fd, *buf + *n, *cap - *n, &got, err)))
+      return st;
+    eof = got == 0;
+    *n += got;
+  }
+  if (!(p->text_cols = calloc(p->ncolumns ? p->ncolumns : 1, 1)))
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  size_t len = *n - (size_t)p->data_start;
+  const unsigned char *d = *buf + p->data_start;
+  if (!eof)
+    while (len > 0 && d[len - 1] != '\n')
+      len--;
+  csvreg_na *na = NULL;
+  if ((st = csvreg_na_new(&na, p->o.sample_na, err)))
+    return st;
+  csvreg_reader_options ro = p->o.reader;
+  ro.header = 0;
+  csvreg_reader *r = NULL;
+  csvreg_error e2;
+  if (len && csvreg_reader_open_mem(&r, d, len, p->source, &ro, &e2) == CSVREG_OK) {
+    csvreg_record rec;
+    for (size_t k = 0; k < p->o.sample_text && csvreg_reader_next(r, &rec, &e2) == CSVREG_OK; k++)
+      for (size_t j = 0; j < rec.nfields && j < p->ncolumns; j++) {
+        const csvreg_field *f = &rec.fields[j];
+        double v;
+        if (!p->text_cols[j] && !csvreg_na_match(na, f->ptr, f->len) &&
+            csvreg_parse_double(f->ptr, f->len, &v) != CSVREG_OK)
+          p->text_cols[j] = 1;
+      }
+  }
+  csvreg_reader_free(r);
+  csvreg_na_free(na);
+  return CSVREG_OK;
+}
+
+const unsigned char *csvreg_pass_text_columns(const csvreg_pass *p) {
+  return p ? p->text_cols : NULL;
+}
+
 static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
   size_t max_rec =
       p->o.reader.max_record_bytes ? p->o.reader.max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
@@ -183,7 +236,8 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
   csvreg_status st = CSVREG_OK;
   if (!buf)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  for (int eof = 0; !eof;) {
+  int eof = 0;
+  while (!eof) {
     if (n == cap) {
       if (cap >= limit)
         break; /* the reader below reports the record too long */
@@ -227,6 +281,8 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
   p->info.header_bytes = p->data_start;
   csvreg__boundary_init(&p->at_data);
   csvreg__boundary_count(&p->at_data, buf, (size_t)p->data_start);
+  if (p->o.sample_text && (st = sample_text(p, &buf, &cap, &n, eof, err)))
+    goto done;
   if (p->mode == MODE_RANGES)
     goto done;
   /* The bytes read ahead of the data go back in front of the rest. */
@@ -293,7 +349,7 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
                                                         : MODE_SINGLE;
   if (p->given && (st = names_given(p, err)))
     goto fail;
-  if (p->mode == MODE_SINGLE && !p->given) {
+  if (p->mode == MODE_SINGLE && !p->given && !o->sample_text) {
     /* The plain pass: the reader reads the header as it always has. */
     csvreg_source *src = NULL;
     if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)) ||
@@ -341,6 +397,7 @@ void csvreg_pass_free(csvreg_pass *p) {
       free(p->names[i]);
   free(p->names);
   free(p->ahead);
+  free(p->text_cols);
   if (p->own_fd && p->fd >= 0)
     close(p->fd);
   free(p->source);

@@ -109,6 +109,20 @@ for opts in [(), ("--chunk-rows", "7"), ("--solver", "normal")]:
     check(diamonds, F1, *opts)
 check(diamonds, 'log(price) ~ relevel(cut, ref = "Ideal") * carat + factor(region)')
 check(diamonds, "price ~ factor(cut):factor(color) + carat")
+# bare text columns are categorical (decided on the first 512 records), also
+# from standard input with threads
+F3 = "log(price) ~ log(carat) + cut + color + region"
+check(diamonds, F3)
+check(diamonds, "log(price) ~ cut * carat + color:region - 1", "--chunk-rows", "7")
+with open(diamonds) as fin:
+    p = run("fit", F3, "-", "--threads", "2", "--format", "json", stdin=fin)
+a = fit(diamonds, F3)
+if p.returncode or not a:
+    fail(f"stdin: {p.returncode} {p.stderr}")
+else:
+    b = json.loads(p.stdout)
+    for s1, s2 in zip(a["terms"], b["terms"]):
+        rel_close(s2["estimate"], s1["estimate"], 1e-11, f"stdin threads 2: {s1['name']}")
 
 # factor x factor with an empty cell: (c, z) never occurs
 cells = os.path.join(tmp, "cells.csv")
@@ -157,6 +171,15 @@ if p.returncode != 3 or "many.csv:1002: column 2 (id): factor(id) has more than 
 p = run("fit", "y ~ factor(id)", many, "--max-levels", "1001", "--format", "json")
 if p.returncode or len(json.loads(p.stdout)["terms"]) != 1001:
     fail(f"--max-levels 1001: {p.returncode} {p.stderr!r}")
+# a column numeric in the sample and text later: a data error naming it
+late = os.path.join(tmp, "late_text.csv")
+with open(late, "w") as f:
+    f.write("y,x\n")
+    for i in range(600):
+        f.write(f"{i % 5},{'big' if i == 550 else i % 3}\n")
+p = run("fit", "y ~ x", late)
+if p.returncode != 3 or 'late_text.csv:552: column 2 (x): expected a number' not in p.stderr:
+    fail(f"text after the sample: {p.returncode} {p.stderr!r}")
 late = os.path.join(tmp, "late.csv")
 with open(late, "w") as f:
     f.write("y,x\n1,2\n2,3\n3,4\n4,big\n")
