@@ -225,7 +225,7 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
         c->counts.dropped_bad++;
         return CSVREG_END;
       }
-      if (s->formula)
+      if (s->from_formula)
         return bad_cell(r, rec, s, k, "a number (for a categorical column write factor(...))", err);
       return bad_cell(r, rec, s, k, "a number", err);
     }

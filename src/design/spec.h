@@ -37,6 +37,7 @@ struct csvreg_spec {
   size_t *var_factor;        /* [formula->nvars] its factor slot, or (size_t)-1 */
   unsigned char *input_text; /* [ninputs] 1: read as text only (not parsed) */
   size_t max_levels;         /* per categorical variable */
+  int from_formula;          /* made from a formula (a plain one keeps no formula) */
 };
 
 #define CSVREG__DEFAULT_MAX_LEVELS 1000

@@ -112,6 +112,7 @@ csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const
     goto fail;
   }
   s->max_levels = o->max_levels ? o->max_levels : CSVREG__DEFAULT_MAX_LEVELS;
+  s->from_formula = 1;
   s->var_factor = malloc((f->nvars ? f->nvars : 1) * sizeof *s->var_factor);
   s->factor_var = malloc((f->nvars ? f->nvars : 1) * sizeof *s->factor_var);
   if (!s->var_factor || !s->factor_var) {

@@ -178,7 +178,8 @@ with open(late, "w") as f:
     for i in range(600):
         f.write(f"{i % 5},{'big' if i == 550 else i % 3}\n")
 p = run("fit", "y ~ x", late)
-if p.returncode != 3 or 'late_text.csv:552: column 2 (x): expected a number' not in p.stderr:
+if p.returncode != 3 or 'late_text.csv:552: column 2 (x): expected a number (for a categorical ' \
+        'column write factor(...)), found "big"' not in p.stderr:
     fail(f"text after the sample: {p.returncode} {p.stderr!r}")
 late = os.path.join(tmp, "late.csv")
 with open(late, "w") as f:
