@@ -40,8 +40,8 @@ void cmd_fit_usage(FILE *out) {
           "                        relevel(x, ref = \"b\") read x as categorical (levels in\n"
           "                        byte order, treatment contrasts, as R with LC_COLLATE=C);\n"
           "                        so does a column with text among its first 512 records\n"
-          "      --max-levels N    levels allowed per categorical term (default 1000);\n"
-          "                        past it a data error (exit 3)\n"
+          "      --factor LIST     columns categorical in the formula, as text\n"
+          "      --max-levels N    levels per categorical term (default 1000)\n"
           "  -y, --target COL      the column to predict (name or 1-based position)\n"
           "  -x, --features LIST   comma-separated feature columns (names or positions);\n"
           "                        default: every column but the target and the weights\n"
@@ -117,6 +117,7 @@ typedef struct fit_args {
   int quiet, stats;
   const char *path;
   const char *formula; /* an R formula, or NULL: -y and -x */
+  const char *factors; /* --factor: comma-separated column names */
   const char *output;  /* -o: the model file (the state file with --emit-state) */
   /* --holdout / --cv */
   int val_mode; /* 0 none, 1 holdout, 2 cv */
@@ -144,6 +145,7 @@ enum {
   OPT_NO_HEADER,
   OPT_CHUNK_ROWS,
   OPT_MAX_LEVELS,
+  OPT_FACTOR,
   OPT_SOLVER,
   OPT_TOL,
   OPT_LEVEL,
@@ -176,6 +178,7 @@ static const struct option long_options[] = {
     {"no-header", no_argument, NULL, OPT_NO_HEADER},
     {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
     {"max-levels", required_argument, NULL, OPT_MAX_LEVELS},
+    {"factor", required_argument, NULL, OPT_FACTOR},
     {"solver", required_argument, NULL, OPT_SOLVER},
     {"tol", required_argument, NULL, OPT_TOL},
     {"level", required_argument, NULL, OPT_LEVEL},
@@ -246,6 +249,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       if (opt_positive_size(CMD, "--chunk-rows", optarg, &a->chunk_rows))
         return CLI_EXIT_USAGE;
       break;
+    case OPT_FACTOR: a->factors = optarg; break;
     case OPT_MAX_LEVELS:
       if (opt_positive_size(CMD, "--max-levels", optarg, &a->spec.max_levels))
         return CLI_EXIT_USAGE;
@@ -347,6 +351,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "a formula names the target and the terms: not with -y or -x");
   if (a->formula && a->update)
     return cli_usage_error(CMD, "--update takes the model's terms; do not give a formula");
+  if (a->factors && !a->formula)
+    return cli_usage_error(CMD, "--factor needs a formula: 'y ~ a + region' --factor region");
   if (a->val_mode == 3)
     return cli_usage_error(CMD, "--holdout and --cv cannot be used together");
   if (a->val_mode && a->emit_state)
@@ -496,6 +502,7 @@ int cmd_fit_run(int argc, char **argv) {
   csvreg_split *split = NULL;
   csvreg_fit *fit = NULL;
   char *meta = NULL;
+  unsigned char *factor_cols = NULL;
   report_buf report = {0};
   validation val = {a.val_mode, a.fraction, a.folds, a.seed, NULL, 0};
   csvreg_status st = CSVREG_OK;
@@ -535,6 +542,29 @@ int cmd_fit_run(int argc, char **argv) {
       CSVREG_MODEL_BIND_TARGET | (a.spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
   size_t where = CSVREG_NO_OFFSET;
   a.spec.text_columns = csvreg_pass_text_columns(pass);
+  if (a.factors && a.spec.text_columns) {
+    /* --factor: those columns as if they held text */
+    size_t nc = csvreg_pass_ncolumns(pass);
+    const char *const *names = csvreg_pass_column_names(pass);
+    if (!(factor_cols = malloc(nc ? nc : 1))) {
+      st = CSVREG_E_NOMEM;
+      goto fail;
+    }
+    memcpy(factor_cols, a.spec.text_columns, nc);
+    for (const char *p = a.factors; *p;) {
+      size_t len = strcspn(p, ",");
+      size_t j = 0;
+      while (j < nc && !(strlen(names[j]) == len && memcmp(names[j], p, len) == 0))
+        j++;
+      if (j == nc) {
+        rc = cli_usage_error(CMD, "--factor: no column named '%.*s' in the header", (int)len, p);
+        goto done;
+      }
+      factor_cols[j] = 1;
+      p += len + (p[len] == ',');
+    }
+    a.spec.text_columns = factor_cols;
+  }
   if (model)
     st = csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
                                csvreg_pass_ncolumns(pass), bind, &err);
@@ -664,6 +694,7 @@ fail:
   }
   rc = cli_report_error(&err);
 done:
+  free(factor_cols);
   report_buf_print(&report, NULL);
   free(val.scores);
   free(meta);

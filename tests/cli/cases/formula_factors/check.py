@@ -86,6 +86,18 @@ for opts in [(), ("--chunk-rows", "1"), ("--chunk-rows", "7"), ("--solver", "nor
     check(mtcars, "mpg ~ wt * factor(cyl) + hp", *opts)
 check(mtcars, "mpg ~ relevel(factor(cyl), ref = \"8\") + wt", "--chunk-rows", "7")
 check(mtcars, "mpg ~ factor(gear) * factor(am) - 1 + wt")
+# --factor cyl: cyl's bare uses categorical, named as R names a factor column
+a = fit(mtcars, "mpg ~ wt * factor(cyl) + hp")
+b = fit(mtcars, "mpg ~ wt * cyl + hp", "--factor", "cyl")
+if a and b:
+    if [t["name"].replace("factor(cyl)", "cyl") for t in a["terms"]] != \
+            [t["name"] for t in b["terms"]]:
+        fail(f"--factor: {[t['name'] for t in b['terms']]}")
+    for s1, s2 in zip(a["terms"], b["terms"]):
+        rel_close(s2["estimate"], s1["estimate"], 1e-13, f"--factor: {s2['name']}")
+p = run("fit", "mpg ~ wt", mtcars, "--factor", "cy")
+if p.returncode != 2 or "--factor: no column named 'cy' in the header" not in p.stderr:
+    fail(f"--factor cy: {p.returncode} {p.stderr!r}")
 
 # diamonds-like: text columns, quoted cells, a level with a comma and a space
 rng = random.Random(12)
