@@ -323,6 +323,9 @@ typedef struct csvreg_counts {
   uint64_t dropped_bad; /* rows dropped by skip_bad */
 } csvreg_counts;
 
+/* t := t + c, count by count. */
+CSVREG_API void csvreg_counts_add(csvreg_counts *t, const csvreg_counts *c);
+
 typedef struct csvreg_chunk csvreg_chunk;
 
 /* A chunk of `rows` rows (0: CSVREG_DEFAULT_CHUNK_ROWS) for `s`, which must
