@@ -503,7 +503,7 @@ CSVREG_API csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_
                                             csvreg_fit **out, csvreg_error *err);
 CSVREG_API void csvreg_fit_free(csvreg_fit *f);
 
-/* The fit as a JSON object (the fields of csvreg_fit; non-finite numbers as
+/* The fit as a JSON object (its summary, terms and NA counts; non-finite numbers as
  * null; doubles at round-trip precision). *out is malloc'd; free() it. */
 CSVREG_API csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err);
 
