@@ -329,6 +329,9 @@ typedef struct csvreg_counts {
   uint64_t dropped_bad; /* rows dropped by skip_bad */
 } csvreg_counts;
 
+/* t := t + c, count by count. */
+CSVREG_API void csvreg_counts_add(csvreg_counts *t, const csvreg_counts *c);
+
 typedef struct csvreg_chunk csvreg_chunk;
 
 /* A chunk of `rows` rows (0: CSVREG_DEFAULT_CHUNK_ROWS) for `s`, which must
@@ -506,7 +509,7 @@ CSVREG_API csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_
                                             csvreg_fit **out, csvreg_error *err);
 CSVREG_API void csvreg_fit_free(csvreg_fit *f);
 
-/* The fit as a JSON object (the fields of csvreg_fit; non-finite numbers as
+/* The fit as a JSON object (its summary, terms and NA counts; non-finite numbers as
  * null; doubles at round-trip precision). *out is malloc'd; free() it. */
 CSVREG_API csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err);
 

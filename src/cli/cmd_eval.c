@@ -85,10 +85,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         return cli_usage_error(CMD, "--format: expected 'text', 'json' or 'csv', got '%s'", optarg);
       break;
     case OPT_THREADS:
-      if (opt_positive_size(CMD, "--threads", optarg, &a->threads))
+      if (opt_threads(CMD, optarg, &a->threads))
         return CLI_EXIT_USAGE;
-      if (a->threads > 256)
-        return cli_usage_error(CMD, "--threads: at most 256, got '%s'", optarg);
       break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
     default: {

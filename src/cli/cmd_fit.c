@@ -310,10 +310,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       a->has_bytes = 1;
       break;
     case OPT_THREADS:
-      if (opt_positive_size(CMD, "--threads", optarg, &a->threads))
+      if (opt_threads(CMD, optarg, &a->threads))
         return CLI_EXIT_USAGE;
-      if (a->threads > 256)
-        return cli_usage_error(CMD, "--threads: at most 256, got '%s'", optarg);
       break;
     case OPT_UPDATE: a->update = optarg; break;
     case OPT_DECAY: {

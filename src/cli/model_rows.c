@@ -20,14 +20,6 @@ csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csv
   return st;
 }
 
-static void counts_add(csvreg_counts *t, const csvreg_counts *c) {
-  t->records += c->records;
-  t->used += c->used;
-  t->zero_weight += c->zero_weight;
-  t->dropped_na += c->dropped_na;
-  t->dropped_bad += c->dropped_bad;
-}
-
 csvreg_status model_rows_run(model_rows *r, model_rows_fn each, void *ctx, csvreg_error *err) {
   const int64_t size = csvreg_reader_size(r->reader);
   csvreg_status st;
@@ -36,7 +28,7 @@ csvreg_status model_rows_run(model_rows *r, model_rows_fn each, void *ctx, csvre
     if (csvreg_is_error(st))
       return st;
     const csvreg_counts *k = csvreg_chunk_counts(r->chunk);
-    counts_add(&r->counts, k);
+    csvreg_counts_add(&r->counts, k);
     if (k->records) {
       r->chunks++;
       csvreg_status est = each(ctx, r->chunk, err);

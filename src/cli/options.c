@@ -88,3 +88,13 @@ int opt_one_file(const char *command, int argc, char **argv, const char **path) 
     return cli_usage_error(command, "too many arguments: '%s' (one FILE at most)", argv[optind]);
   return 0;
 }
+
+int opt_threads(const char *command, const char *arg, size_t *out) {
+  if (opt_positive_size(command, "--threads", arg, out))
+    return -1;
+  if (*out > 256) {
+    cli_usage_error(command, "--threads: at most 256, got '%s'", arg);
+    return -1;
+  }
+  return 0;
+}

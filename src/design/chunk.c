@@ -601,3 +601,11 @@ void csvreg_chunk_text(const csvreg_chunk *c, const char **text, const size_t **
   *text = c->text.p;
   *ends = c->text_end;
 }
+
+void csvreg_counts_add(csvreg_counts *t, const csvreg_counts *c) {
+  t->records += c->records;
+  t->used += c->used;
+  t->zero_weight += c->zero_weight;
+  t->dropped_na += c->dropped_na;
+  t->dropped_bad += c->dropped_bad;
+}

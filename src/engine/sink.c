@@ -245,17 +245,9 @@ static csvreg_status score_create(void **out, const csvreg_spec *spec, const voi
   return CSVREG_OK;
 }
 
-static void counts_add(csvreg_counts *t, const csvreg_counts *c) {
-  t->records += c->records;
-  t->used += c->used;
-  t->zero_weight += c->zero_weight;
-  t->dropped_na += c->dropped_na;
-  t->dropped_bad += c->dropped_bad;
-}
-
 static csvreg_status score_add(void *sink, const csvreg_chunk *c, csvreg_error *err) {
   csvreg_scoring *s = sink;
-  counts_add(&s->counts, csvreg_chunk_counts(c));
+  csvreg_counts_add(&s->counts, csvreg_chunk_counts(c));
   size_t n = csvreg_chunk_rows(c), ldx;
   if (!n)
     return CSVREG_OK;
@@ -277,7 +269,7 @@ static csvreg_status score_merge(void *into, const void *from, csvreg_error *err
   (void)err;
   csvreg_scoring *d = into;
   const csvreg_scoring *s = from;
-  counts_add(&d->counts, &s->counts);
+  csvreg_counts_add(&d->counts, &s->counts);
   csvreg__evaluator_merge(d->ev, s->ev);
   return CSVREG_OK;
 }

@@ -7,8 +7,6 @@
 #include "internal.h"
 #include "json_str.h"
 
-/* jansson insists on UTF-8; a column name in another encoding keeps its ASCII
- * bytes and shows '?' for the others rather than failing the whole report. */
 json_t *csvreg__json_str(const char *s) {
   json_t *v = json_string(s);
   if (v || !s)
