@@ -123,7 +123,7 @@ csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const
     s->var_factor[v] = (size_t)-1;
     int text_column = 0;
     if (text && f->vars[v].kind == CSVREG__VAR_COLUMN) {
-      size_t j;
+      size_t j = 0;
       csvreg_error e2;
       text_column =
           find_column(names, ncols, f->inputs[f->vars[v].input], "formula", &j, &e2) == CSVREG_OK &&
