@@ -341,6 +341,11 @@ csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvre
 
 static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, char **out,
                                 csvreg_error *err) {
+  /* The state format does not hold levels yet: a saved state of categorical
+   * terms would merge by term name with states whose baselines differ. */
+  if (csvreg__accum_levels_nvars(a))
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "a state of a formula with categorical columns cannot be saved yet");
   json_t *o = NULL;
   csvreg_status st = checked_json(a, &o, err);
   if (st)
