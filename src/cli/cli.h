@@ -76,6 +76,15 @@ int opt_delimiter(const char *command, const char *option, const char *arg, char
  * naming the option; `opt` is argv[optind - 1]. Returns CLI_EXIT_USAGE. */
 int opt_error(const char *command, int c, const char *opt);
 
+/* Checks every option word of a command line before getopt_long runs: a long
+ * option must be named exactly (no prefixes; a near miss gets "did you mean"),
+ * and no option may be given twice with different values (one rule for all
+ * options, lists included: `-x a -x b` is an error, `-x a,b` the way). Prints a usage error and
+ * returns CLI_EXIT_USAGE, else 0. */
+struct option;
+int opt_check_words(const char *command, int argc, char **argv, const char *shortopts,
+                    const struct option *longopts);
+
 /* The optional FILE operand after the options: sets *path when there is one;
  * more than one is a usage error (returns CLI_EXIT_USAGE, else 0). */
 int opt_one_file(const char *command, int argc, char **argv, const char **path);

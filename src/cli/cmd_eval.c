@@ -73,6 +73,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
   memset(a, 0, sizeof *a);
   a->format = REPORT_TEXT;
   a->rd.chunk_rows = EVAL_ROWS;
+  if (opt_check_words(CMD, argc, argv, ":m:d:h", long_options))
+    return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c;

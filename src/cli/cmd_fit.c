@@ -223,6 +223,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   a->format = REPORT_TEXT;
 
   /* We print our own messages (opterr = 0; ':' reports a missing argument). */
+  if (opt_check_words(CMD, argc, argv, ":y:x:w:f:d:o:h", long_options))
+    return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c, n;

@@ -64,6 +64,8 @@ static int parse_count(const char *opt, const char *arg, uint64_t *out) {
 int cmd_merge_run(int argc, char **argv) {
   const char *output = NULL, *subtract = NULL;
   csvreg_stateset_checks chk = {0, 0, 0, 0};
+  if (opt_check_words(CMD, argc, argv, ":o:h", long_options))
+    return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c;

@@ -83,6 +83,8 @@ static int parse_args(int argc, char **argv, predict_args *a) {
   a->column = "prediction";
   a->level = 0.95;
   a->rd.chunk_rows = PREDICT_ROWS;
+  if (opt_check_words(CMD, argc, argv, ":m:d:h", long_options))
+    return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c;

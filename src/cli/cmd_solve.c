@@ -51,6 +51,8 @@ int cmd_solve_run(int argc, char **argv) {
   report_format format = REPORT_TEXT;
   const char *output = NULL;
   int quiet = 0;
+  if (opt_check_words(CMD, argc, argv, ":o:h", long_options))
+    return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c;

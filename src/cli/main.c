@@ -9,6 +9,7 @@
  * locale-independent anyway; printf and strtod here are not.)
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -141,14 +142,18 @@ int cli_flush_stdout(void) {
 }
 
 /* A write error may surface only when the buffer is flushed, so fclose is
- * checked too (as gnulib's close_stdout). SIGPIPE keeps its default action:
- * a reader that goes away ends us quietly, as it does cat. */
+ * checked too (as gnulib's close_stdout). A reader that went away (EPIPE:
+ * `csvreg predict ... | head`) is not an error: the command ends quietly with
+ * the status it had, 0 when all went well, so `set -o pipefail` scripts do
+ * not fail on it (SIGPIPE is ignored in main for this). */
 static int close_stdout(int status) {
   int had_error = ferror(stdout);
   errno = 0;
   int close_failed = fclose(stdout) != 0;
   if (had_error || close_failed) {
     int e = stdout_errno ? stdout_errno : errno;
+    if (e == EPIPE)
+      return status;
     if (e)
       cli_errorf("error writing standard output: %s", strerror(e));
     else
@@ -180,4 +185,11 @@ static int dispatch(int argc, char **argv) {
 }
 
 /* The BLAS thread policy is the library's (csvreg.h): nothing to set here. */
-int main(int argc, char **argv) { return close_stdout(dispatch(argc, argv)); }
+int main(int argc, char **argv) {
+  /* A closed stdout then shows as EPIPE on a write (see close_stdout). An
+   * inherited SIG_IGN stays, and so does any handler the caller installed. */
+  struct sigaction old;
+  if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+    signal(SIGPIPE, SIG_IGN);
+  return close_stdout(dispatch(argc, argv));
+}

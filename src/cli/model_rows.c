@@ -35,6 +35,10 @@ csvreg_status model_rows_run(model_rows *r, model_rows_fn each, void *ctx, csvre
       if (est)
         return est;
       progress_update(&r->prog, csvreg_reader_bytes(r->reader), r->counts.records, size);
+      /* Stop reading once stdout is gone (a closed pipe, a full disk):
+       * close_stdout in main says which, and how the command ends. */
+      if (cli_flush_stdout())
+        return CSVREG_OK;
     }
   } while (st != CSVREG_END);
   return CSVREG_OK;

@@ -6,8 +6,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -97,4 +98,151 @@ int opt_threads(const char *command, const char *arg, size_t *out) {
     return -1;
   }
   return 0;
+}
+
+/* ---- the whole command line, before getopt_long ----
+ * getopt_long accepts any unambiguous prefix of a long option (`--se` is
+ * `--seed`) and lets a repeated option silently replace the first. Both give
+ * a model other than the one asked for without a word, so every option word
+ * is checked here first: long names must be exact, and no option may be given
+ * twice with different values. The walk follows getopt's own rules (GNU permutation: operands may
+ * stand between options; `--` ends the options; an option's separate value is
+ * never itself read as an option). */
+
+/* Levenshtein distance of two short strings (option names), capped at 9. */
+static size_t edit_distance(const char *a, size_t na, const char *b) {
+  size_t nb = strlen(b);
+  if (na > 40 || nb > 40)
+    return 9;
+  size_t row[41];
+  for (size_t j = 0; j <= nb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= na; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= nb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best)
+        best = up + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[nb] > 9 ? 9 : row[nb];
+}
+
+/* The closest long option to an unknown name: a name it starts (getopt's old
+ * prefix match, now refused but worth suggesting) or within 2 edits. */
+static const char *closest_option(const char *name, size_t n, const struct option *longopts) {
+  const char *best = NULL;
+  size_t best_d = 3;
+  for (const struct option *o = longopts; o->name; o++) {
+    size_t d = strncmp(o->name, name, n) == 0 ? 1 : edit_distance(name, n, o->name);
+    if (d < best_d) {
+      best_d = d;
+      best = o->name;
+    }
+  }
+  return best;
+}
+
+/* The name an option is known by in messages: its long name when it has one
+ * (`-y` and `--target` are one option), else its letter. */
+static void option_label(int val, const char *shortopts, const struct option *longopts, char *buf,
+                         size_t size) {
+  int has_letter = val > 0 && val < 128 && val != ':' && strchr(shortopts, val);
+  for (const struct option *o = longopts; o->name; o++)
+    if (o->val == val) {
+      if (has_letter)
+        snprintf(buf, size, "-%c/--%s", val, o->name);
+      else
+        snprintf(buf, size, "--%s", o->name);
+      return;
+    }
+  snprintf(buf, size, "-%c", val);
+}
+
+typedef struct seen_option {
+  int val;
+  const char *value; /* NULL for a flag */
+} seen_option;
+
+static int note_option(const char *command, seen_option *seen, size_t *nseen, int val,
+                       const char *value, const char *shortopts, const struct option *longopts) {
+  for (size_t k = 0; k < *nseen; k++)
+    if (seen[k].val == val) {
+      /* The same value again changes nothing: a script's defaults followed
+       * by the same choice is no surprise. */
+      if (!value || (seen[k].value && strcmp(seen[k].value, value) == 0))
+        return 0;
+      char label[64];
+      option_label(val, shortopts, longopts, label, sizeof label);
+      return cli_usage_error(command, "%s given twice ('%s', then '%s'): give it once", label,
+                             seen[k].value, value);
+    }
+  seen[*nseen].val = val;
+  seen[*nseen].value = value;
+  (*nseen)++;
+  return 0;
+}
+
+int opt_check_words(const char *command, int argc, char **argv, const char *shortopts,
+                    const struct option *longopts) {
+  seen_option *seen = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *seen);
+  if (!seen)
+    return 0; /* getopt_long still parses; only the extra checks are lost */
+  size_t nseen = 0;
+  int rc = 0;
+  for (int i = 1; i < argc && !rc; i++) {
+    const char *w = argv[i];
+    if (strcmp(w, "--") == 0)
+      break;
+    if (w[0] != '-' || w[1] == '\0')
+      continue; /* an operand ("-" is standard input) */
+    if (w[1] == '-') {
+      const char *name = w + 2;
+      size_t n = strcspn(name, "=");
+      const struct option *o = longopts;
+      while (o->name && !(strlen(o->name) == n && strncmp(o->name, name, n) == 0))
+        o++;
+      if (!o->name) {
+        const char *near = closest_option(name, n, longopts);
+        if (near)
+          rc = cli_usage_error(command, "unrecognized option '--%.*s' (did you mean '--%s'?)",
+                               (int)n, name, near);
+        else
+          rc = cli_usage_error(command, "unrecognized option '--%.*s'", (int)n, name);
+        break;
+      }
+      const char *value = NULL;
+      if (o->has_arg == required_argument) {
+        if (name[n] == '=')
+          value = name + n + 1;
+        else if (i + 1 < argc)
+          value = argv[++i];
+        else
+          break; /* getopt_long reports the missing value */
+      }
+      rc = note_option(command, seen, &nseen, o->val, value, shortopts, longopts);
+      continue;
+    }
+    /* A cluster of short options: `-qy y` or `-yy`. */
+    for (const char *p = w + 1; *p && !rc; p++) {
+      const char *s = *p == ':' ? NULL : strchr(shortopts, *p);
+      if (!s)
+        break; /* getopt_long reports the unknown letter */
+      if (s[1] == ':') {
+        const char *value = p[1] ? p + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (value)
+          rc = note_option(command, seen, &nseen, *p, value, shortopts, longopts);
+        break;
+      }
+      rc = note_option(command, seen, &nseen, *p, NULL, shortopts, longopts);
+    }
+  }
+  free(seen);
+  return rc;
 }
