@@ -78,6 +78,12 @@ extern "C" {
 /* The library's version string (equal to CSVREG_VERSION of the build). */
 CSVREG_API const char *csvreg_version(void);
 
+/* "Did you mean": the index of the name in names[0..n) nearest to the `len`
+ * bytes at `typed` (a name it abbreviates, or one within a few edits), or n
+ * when none is near. The library's unknown-column messages use it. */
+CSVREG_API size_t csvreg_closest_name(const char *typed, size_t len, const char *const *names,
+                                      size_t n);
+
 /* BLAS threads: the blocks csvreg folds are small (chunk rows x terms) and
  * OpenBLAS's spare threads spin (measured on 2M x 10 rows on 2 vCPUs: 2.5 s
  * with the default threads against 1.0 s with one), so when the process

@@ -109,44 +109,15 @@ int opt_threads(const char *command, const char *arg, size_t *out) {
  * stand between options; `--` ends the options; an option's separate value is
  * never itself read as an option). */
 
-/* Levenshtein distance of two short strings (option names), capped at 9. */
-static size_t edit_distance(const char *a, size_t na, const char *b) {
-  size_t nb = strlen(b);
-  if (na > 40 || nb > 40)
-    return 9;
-  size_t row[41];
-  for (size_t j = 0; j <= nb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= na; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= nb; j++) {
-      size_t up = row[j];
-      size_t best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[nb] > 9 ? 9 : row[nb];
-}
-
-/* The closest long option to an unknown name: a name it starts (getopt's old
- * prefix match, now refused but worth suggesting) or within 2 edits. */
+/* The closest long option to an unknown name (the library's "did you mean"
+ * rule, as for columns: an abbreviation or a few edits). */
 static const char *closest_option(const char *name, size_t n, const struct option *longopts) {
-  const char *best = NULL;
-  size_t best_d = 3;
-  for (const struct option *o = longopts; o->name; o++) {
-    size_t d = strncmp(o->name, name, n) == 0 ? 1 : edit_distance(name, n, o->name);
-    if (d < best_d) {
-      best_d = d;
-      best = o->name;
-    }
-  }
-  return best;
+  const char *names[128];
+  size_t k = 0;
+  for (const struct option *o = longopts; o->name && k < 128; o++)
+    names[k++] = o->name;
+  size_t near = csvreg_closest_name(name, n, names, k);
+  return near < k ? names[near] : NULL;
 }
 
 /* The name an option is known by in messages: its long name when it has one

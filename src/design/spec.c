@@ -6,6 +6,7 @@
  * and transformations, which map several inputs to terms.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -64,8 +65,56 @@ static csvreg_status resolve(const char *ref, size_t len, const char *role,
   }
   if (len == 0)
     return csvreg__err_set(err, CSVREG_E_COLUMN, "empty %s column name", role);
-  return csvreg__err_set(err, CSVREG_E_COLUMN, "no %s column named '%.*s' in the header", role,
-                         (int)len, ref);
+  return csvreg__spec_no_column(err, role, ref, len, names, ncols);
+}
+
+/* The unknown-column error, with what the user needs to fix it: the nearest
+ * name ("did you mean"), the header's names (the first few), and for a header
+ * of one field that holds tabs, semicolons or bars a hint that the delimiter
+ * is wrong (a .tsv read as CSV has one column named "a\tb\tc"). */
+csvreg_status csvreg__spec_no_column(csvreg_error *err, const char *role, const char *ref,
+                                     size_t len, const char *const *names, size_t ncols) {
+  char q[96], list[320];
+  csvreg__err_quote(q, sizeof q, ref, len, 64);
+  if (ncols == 1) {
+    static const struct {
+      char c;
+      const char *option;
+    } delims[] = {{'\t', "-d tab"}, {';', "-d ';'"}, {'|', "-d '|'"}, {',', "-d ,"}};
+    for (size_t d = 0; d < sizeof delims / sizeof delims[0]; d++)
+      if (strchr(names[0], delims[d].c)) {
+        char h[96];
+        csvreg__err_quote(h, sizeof h, names[0], strlen(names[0]), 48);
+        return csvreg__err_set(err, CSVREG_E_COLUMN,
+                               "no %s column named '%s': the header has one field, \"%s\"; is the "
+                               "delimiter wrong? (try %s)",
+                               role, q, h, delims[d].option);
+      }
+  }
+  size_t used = 0;
+  list[0] = '\0';
+  for (size_t j = 0; j < ncols && used + 1 < sizeof list; j++) {
+    char name[64];
+    csvreg__err_quote(name, sizeof name, names[j], strlen(names[j]), 40);
+    int w = snprintf(list + used, sizeof list - used, "%s%s", j ? ", " : "", name);
+    if (w < 0 || (size_t)w >= sizeof list - used - 16 || j == 11) {
+      list[used] = '\0';
+      snprintf(list + used, sizeof list - used, ", ... (%zu in all)", ncols);
+      break;
+    }
+    used += (size_t)w;
+  }
+  size_t near = csvreg_closest_name(ref, len, names, ncols);
+  if (near < ncols) {
+    char m[96];
+    csvreg__err_quote(m, sizeof m, names[near], strlen(names[near]), 64);
+    return csvreg__err_set(err, CSVREG_E_COLUMN,
+                           "no %s column named '%s' in the header; did you mean '%s'? (columns: "
+                           "%s)",
+                           role, q, m, list);
+  }
+  return csvreg__err_set(err, CSVREG_E_COLUMN,
+                         "no %s column named '%s' in the header (columns: %s)", role, q, list);
 }
 
 /* Adds column j to the input list unless it is there; returns its index k. */
@@ -126,8 +175,18 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
     for (;;) {
       const char *e = strchr(p, ',');
       size_t len = e ? (size_t)(e - p) : strlen(p), j;
-      if ((st = resolve(p, len, "feature", names, ncols, &j, err)))
-        goto fail;
+      /* `-x 'wt, hp'`: spaces around an item are the list's, not the name's,
+       * unless a column is named with them. */
+      if ((st = resolve(p, len, "feature", names, ncols, &j, err))) {
+        const char *b = p;
+        size_t n = len;
+        while (n && (*b == ' ' || *b == '\t'))
+          b++, n--;
+        while (n && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+          n--;
+        if (n == len || (st = resolve(b, n, "feature", names, ncols, &j, err)))
+          goto fail;
+      }
       if (j == target || j == weights) {
         st = csvreg__err_set(err, CSVREG_E_COLUMN,
                              "column '%s' is the %s and cannot also be a feature", names[j],

@@ -51,6 +51,12 @@ csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const
                                             const char *formula, const csvreg_spec_options *o,
                                             size_t *where, csvreg_error *err);
 
+/* The error for a column name not in the header: names the closest column,
+ * lists the header's names, and suggests -d when the header is one field
+ * holding another delimiter (spec.c). */
+csvreg_status csvreg__spec_no_column(csvreg_error *err, const char *role, const char *ref,
+                                     size_t len, const char *const *names, size_t ncols);
+
 /* The live design columns of a formula spec for the levels seen so far:
  * nlev[f] levels levs[f][...] of each factor slot f, in any order (every
  * level gets a column, the baseline included: the final choice is at the

@@ -51,8 +51,7 @@ static csvreg_status find_column(const char *const *names, size_t ncols, const c
       found = j;
     }
   if (found == ncols)
-    return csvreg__err_set(err, CSVREG_E_COLUMN, "no %s column named '%s' in the header", role,
-                           name);
+    return csvreg__spec_no_column(err, role, name, strlen(name), names, ncols);
   *out = found;
   return CSVREG_OK;
 }
