@@ -3,8 +3,10 @@
  *
  * The data go to a temporary file in the target's directory; commit flushes,
  * fsyncs, renames it over the target and fsyncs the directory. A failure, a
- * full disk, or SIGINT/SIGTERM/SIGHUP before the rename removes the temporary
- * file and leaves the old target as it was.
+ * full disk, or a terminating signal before the rename removes the temporary
+ * file and leaves the old target as it was. A symlink is followed; a target
+ * that is not a regular file (a device, a FIFO) is written directly
+ * (atomic_file.c says why).
  */
 #ifndef CSVREG_ATOMIC_FILE_H
 #define CSVREG_ATOMIC_FILE_H
@@ -15,6 +17,7 @@ typedef struct atomic_file {
   char *path;     /* the target */
   char *tmp_path; /* the temporary file beside it */
   FILE *fp;       /* write here between open and commit */
+  int direct;     /* the target is not a regular file: written in place */
 } atomic_file;
 
 /* Creates the temporary file for `path`. Returns 0, or the exit status with

@@ -50,8 +50,12 @@ int cli_exit_code(csvreg_status st);
 int cli_report_error(const csvreg_error *err);
 
 /* Flushes stdout, remembering errno of a failed write for the final message
- * (main checks ferror and fclose before exiting). Returns 0 or -1. */
+ * (main checks ferror and fclose before exiting). Returns 0 or -1; a closed
+ * pipe (EPIPE) returns 0: the command ends normally, see cli_stdout_closed. */
 int cli_flush_stdout(void);
+
+/* 1 once a write to stdout found the reader gone: stop producing output. */
+int cli_stdout_closed(void);
 
 /* "csvreg: <message>" on stderr. */
 void cli_errorf(const char *fmt, ...) CLI_PRINTF(1, 2);

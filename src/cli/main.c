@@ -136,10 +136,13 @@ int cli_flush_stdout(void) {
   if (fflush(stdout) != 0 || ferror(stdout)) {
     if (!stdout_errno)
       stdout_errno = errno;
-    return -1;
+    /* A reader that went away is not a failure of the command. */
+    return stdout_errno == EPIPE ? 0 : -1;
   }
   return 0;
 }
+
+int cli_stdout_closed(void) { return stdout_errno == EPIPE; }
 
 /* A write error may surface only when the buffer is flushed, so fclose is
  * checked too (as gnulib's close_stdout). A reader that went away (EPIPE:
@@ -191,5 +194,9 @@ int main(int argc, char **argv) {
   struct sigaction old;
   if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
     signal(SIGPIPE, SIG_IGN);
+  /* Past `ulimit -f` a write fails with EFBIG instead of killing us: the
+   * -o temporary file is removed and the error reported (exit 4). */
+  if (sigaction(SIGXFSZ, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+    signal(SIGXFSZ, SIG_IGN);
   return close_stdout(dispatch(argc, argv));
 }

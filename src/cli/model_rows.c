@@ -37,7 +37,7 @@ csvreg_status model_rows_run(model_rows *r, model_rows_fn each, void *ctx, csvre
       progress_update(&r->prog, csvreg_reader_bytes(r->reader), r->counts.records, size);
       /* Stop reading once stdout is gone (a closed pipe, a full disk):
        * close_stdout in main says which, and how the command ends. */
-      if (cli_flush_stdout())
+      if (cli_flush_stdout() || cli_stdout_closed())
         return CSVREG_OK;
     }
   } while (st != CSVREG_END);

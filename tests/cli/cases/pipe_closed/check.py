@@ -8,7 +8,7 @@ from modelcheck import *  # noqa: E402,F401,F403
 # A reader that goes away (`csvreg predict ... | head -1`) ends every command
 # quietly with exit 0, as the README says, so `set -o pipefail` scripts do not
 # fail on it; predict stops reading its input there. A full disk is still an
-# I/O error (exit 4). (cmd: fit with -o /dev/null; stdout unused.)
+# I/O error (exit 4). (cmd: a plain fit.)
 tmp = tempfile.mkdtemp()
 big = os.path.join(tmp, "big.csv")
 with open(big, "w") as f:
