@@ -70,6 +70,8 @@ int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* options.c: option values. Each returns 0, or prints a usage error naming the
  * option and returns CLI_EXIT_USAGE. */
 int opt_positive_size(const char *command, const char *option, const char *arg, size_t *out);
+/* --chunk-rows N: 1 to 2^20. */
+int opt_chunk_rows(const char *command, const char *arg, size_t *out);
 /* --threads N: 1 to 256. */
 int opt_threads(const char *command, const char *arg, size_t *out);
 int opt_open_unit(const char *command, const char *option, const char *arg, double *out);

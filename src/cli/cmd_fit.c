@@ -59,8 +59,8 @@ void cmd_fit_usage(FILE *out) {
           "                        missing used cell is dropped and counted\n"
           "      --skip-bad        drop and count rows with a cell that is not a number or\n"
           "                        the wrong number of fields, instead of failing\n"
-          "      --chunk-rows N    rows per block folded into the accumulator (N > 0;\n"
-          "                        default %d)\n"
+          "      --chunk-rows N    rows per block folded into the accumulator (1 to\n"
+          "                        1048576; default %d)\n"
           "\n"
           "Numerics:\n"
           "      --solver NAME     qr (default): streamed QR of the shifted data, accurate\n"
@@ -126,7 +126,8 @@ typedef struct fit_args {
   unsigned long long seed;
   /* shards and refits */
   int emit_state;
-  int has_range; /* --range I/N (1-based I) */
+  int format_given; /* --format: refused with --emit-state, which writes no report */
+  int has_range;    /* --range I/N (1-based I) */
   uint64_t range_i, range_n;
   int has_bytes; /* --bytes START:END */
   uint64_t bytes_start, bytes_end;
@@ -248,7 +249,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       break;
     case OPT_NO_HEADER: a->reader.header = 0; break;
     case OPT_CHUNK_ROWS:
-      if (opt_positive_size(CMD, "--chunk-rows", optarg, &a->chunk_rows))
+      if (opt_chunk_rows(CMD, optarg, &a->chunk_rows))
         return CLI_EXIT_USAGE;
       break;
     case OPT_FACTOR: a->factors = optarg; break;
@@ -269,6 +270,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
         return CLI_EXIT_USAGE;
       break;
     case OPT_FORMAT:
+      a->format_given = 1;
       if (report_format_parse(optarg, &a->format))
         return cli_usage_error(CMD, "--format: expected 'text', 'json' or 'csv', got '%s'", optarg);
       break;
@@ -289,8 +291,11 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       break;
     case OPT_SEED: {
       char *end;
+      errno = 0;
       if (optarg[0] < '0' || optarg[0] > '9' || (a->seed = strtoull(optarg, &end, 10), *end))
         return cli_usage_error(CMD, "--seed: expected an unsigned integer, got '%s'", optarg);
+      if (errno == ERANGE)
+        return cli_usage_error(CMD, "--seed: at most 18446744073709551615, got '%s'", optarg);
       break;
     }
     case OPT_EMIT_STATE: a->emit_state = 1; break;
@@ -357,6 +362,9 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "--holdout and --cv cannot be used together");
   if (a->val_mode && a->emit_state)
     return cli_usage_error(CMD, "--holdout and --cv report scores: not with --emit-state");
+  if (a->emit_state && a->format_given)
+    return cli_usage_error(CMD, "--format chooses the report; --emit-state writes a state (one "
+                                "line of JSON), not a report");
   if (a->has_range && a->has_bytes)
     return cli_usage_error(CMD, "--range and --bytes cannot be used together");
   if (a->columns && a->header_line)

@@ -138,14 +138,7 @@ static int read_option(const char *command, int c, const char *arg, model_read_o
     o->delimiter_set = 1;
     return 1;
   case MR_NO_HEADER: o->no_header = 1; return 1;
-  case MR_CHUNK_ROWS:
-    if (opt_positive_size(command, "--chunk-rows", arg, &o->chunk_rows))
-      return -1;
-    if (o->chunk_rows > (1u << 20)) {
-      cli_usage_error(command, "--chunk-rows: at most %u, got '%s'", 1u << 20, arg);
-      return -1;
-    }
-    return 1;
+  case MR_CHUNK_ROWS: return opt_chunk_rows(command, arg, &o->chunk_rows) ? -1 : 1;
   case MR_QUIET: o->quiet = 1; return 1;
   case MR_STATS: o->stats = 1; return 1;
   default: return 0;

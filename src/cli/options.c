@@ -90,6 +90,16 @@ int opt_one_file(const char *command, int argc, char **argv, const char **path) 
   return 0;
 }
 
+int opt_chunk_rows(const char *command, const char *arg, size_t *out) {
+  if (opt_positive_size(command, "--chunk-rows", arg, out))
+    return CLI_EXIT_USAGE;
+  /* A chunk is rows x columns doubles held at once: past a million rows it
+   * buys no speed and only risks memory. */
+  if (*out > (1u << 20))
+    return cli_usage_error(command, "--chunk-rows: at most %u, got '%s'", 1u << 20, arg);
+  return 0;
+}
+
 int opt_threads(const char *command, const char *arg, size_t *out) {
   if (opt_positive_size(command, "--threads", arg, out))
     return -1;
