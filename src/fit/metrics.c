@@ -6,6 +6,15 @@
  * set's own means, are computed per block with two passes (exact centring of
  * rows in cache) and combined with Chan, Golub and LeVeque's update, so no
  * sum of squares about zero is ever differenced.
+ *
+ * Values near the top of the double range (|y| ~ 1e308) would overflow the
+ * sums, and even y - yhat, though MAE, RMSE, R^2 and the maximum error are
+ * finite. So every value is taken times 2^-scale, a power of two chosen from
+ * the largest value seen so far (0 until some value passes 2^500): sums of
+ * values carry the factor 2^-scale, sums of squares 2^-2scale, and raising
+ * the scale multiplies the state by exact powers of two. Results are scaled
+ * back at the end; a metric that is truly past DBL_MAX (the MSE of values
+ * near 1e308) is +inf, reported as NA. With scale 0 nothing changes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -52,7 +61,48 @@ struct csvreg_evaluator {
   ksum w, sq, abs, ape, w_ape;
   double max_abs;
   moments y, e;
+  int scale; /* values are held times 2^-scale (see above) */
 };
+
+/* Values stay below 2^SCALE_TOP after scaling, so squares times weights stay
+ * far from overflow. */
+#define SCALE_TOP 500
+
+static void kscale(ksum *k, int by) {
+  k->s = ldexp(k->s, by);
+  k->c = ldexp(k->c, by);
+}
+
+/* Raises e's scale to `to`: values' sums times 2^-(to - scale), squares' sums
+ * times 2^-2(to - scale); weights and the relative errors do not change. */
+static void rescale(csvreg_evaluator *e, int to) {
+  int by = e->scale - to;
+  if (by == 0)
+    return;
+  kscale(&e->sq, 2 * by);
+  kscale(&e->abs, by);
+  e->max_abs = ldexp(e->max_abs, by);
+  e->y.mean = ldexp(e->y.mean, by);
+  e->y.m2 = ldexp(e->y.m2, 2 * by);
+  e->e.mean = ldexp(e->e.mean, by);
+  e->e.m2 = ldexp(e->e.m2, 2 * by);
+  e->scale = to;
+}
+
+/* The scale a block needs: its largest |y| or |yhat| below 2^SCALE_TOP. */
+static int block_scale(size_t n, const double *y, const double *yhat) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double a = fabs(y[i]), b = fabs(yhat[i]);
+    if (a > m)
+      m = a;
+    if (b > m)
+      m = b;
+  }
+  int ex;
+  frexp(m, &ex); /* m < 2^ex */
+  return ex > SCALE_TOP ? ex - SCALE_TOP : 0;
+}
 
 csvreg_status csvreg_evaluator_new(csvreg_evaluator **out, csvreg_error *err) {
   if (!out)
@@ -99,9 +149,21 @@ csvreg_status csvreg_evaluator_add(csvreg_evaluator *e, size_t n, const double *
     if ((w && !(isfinite(w[i]) && w[i] >= 0)) || !isfinite(y[i]) || !isfinite(yhat[i]))
       return csvreg__err_set(err, CSVREG_E_VALUE,
                              "row %zu: a value or weight is not finite (or < 0)", i + 1);
+  double ys[EVAL_BLOCK], ps[EVAL_BLOCK];
   for (size_t i0 = 0; i0 < n; i0 += EVAL_BLOCK) {
     size_t nb = n - i0 < EVAL_BLOCK ? n - i0 : EVAL_BLOCK;
     const double *yb = y + i0, *pb = yhat + i0, *wb = w ? w + i0 : NULL;
+    int need = block_scale(nb, yb, pb);
+    if (need > e->scale)
+      rescale(e, need);
+    if (e->scale) {
+      for (size_t i = 0; i < nb; i++) {
+        ys[i] = ldexp(yb[i], -e->scale);
+        ps[i] = ldexp(pb[i], -e->scale);
+      }
+      yb = ys;
+      pb = ps;
+    }
     for (size_t i = 0; i < nb; i++) {
       double wi = wb ? wb[i] : 1.0;
       if (!(wi > 0))
@@ -140,14 +202,14 @@ void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metrics *out) {
     out->r_squared = out->explained_variance = NAN;
     return;
   }
-  double sse = kval(&e->sq);
-  out->mse = sse / w;
-  out->rmse = sqrt(out->mse);
-  out->mae = kval(&e->abs) / w;
+  double sse = kval(&e->sq), mse = sse / w;
+  out->mse = ldexp(mse, 2 * e->scale); /* +inf when truly past DBL_MAX */
+  out->rmse = ldexp(sqrt(mse), e->scale);
+  out->mae = ldexp(kval(&e->abs) / w, e->scale);
   double wa = kval(&e->w_ape);
   out->mape = wa > 0 ? kval(&e->ape) / wa : NAN;
-  out->max_error = e->max_abs;
-  out->mean_error = e->e.mean;
+  out->max_error = ldexp(e->max_abs, e->scale);
+  out->mean_error = ldexp(e->e.mean, e->scale);
   out->r_squared = e->y.m2 > 0 ? 1.0 - sse / e->y.m2 : NAN;
   out->explained_variance = e->y.m2 > 0 ? 1.0 - e->e.m2 / e->y.m2 : NAN;
 }
@@ -158,6 +220,14 @@ static void kmerge(ksum *a, const ksum *b) {
 }
 
 void csvreg__evaluator_merge(csvreg_evaluator *dst, const csvreg_evaluator *src) {
+  if (src->scale != dst->scale) {
+    csvreg_evaluator tmp = *src;
+    int to = src->scale > dst->scale ? src->scale : dst->scale;
+    rescale(dst, to);
+    rescale(&tmp, to);
+    csvreg__evaluator_merge(dst, &tmp);
+    return;
+  }
   dst->n += src->n;
   dst->n_zero_y += src->n_zero_y;
   kmerge(&dst->w, &src->w);
