@@ -625,7 +625,9 @@ def t_late_levels():
             h = "w" if 300000 <= i < 400000 and i % 3 == 0 else ("u", "v")[(i >> 1) & 1]
             x = (i % 1000) / 100.0 - 5
             e = (i * 7919 % 1000) / 1000.0 - 0.5
-            y = 1 + 0.5 * x + {"a": 0, "b": 1, "c": -1, "d": 2}[g] + (h == "v") * 0.3 + e
+            # every effect well away from 0: relative differences mean something
+            y = (1 + 0.5 * x + {"a": 0, "b": 1, "c": -1, "d": 2}[g] + (h == "v") * 0.3 -
+                 (h == "w") * 0.4 + {"a": 0, "b": 0.2, "c": -0.3, "d": 0.4}[g] * x + e)
             rows.append("%.3f,%.2f,%s,%s\n" % (y, x, g, h))
         f.write("".join(rows))
     form = "y ~ x * g + h"
