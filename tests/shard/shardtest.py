@@ -709,8 +709,6 @@ def t_state_levels_bad():
     p = run(["merge"], stdin=st + num, check=False)
     if p.returncode != 6:
         fail("a state with levels merged with a numeric one: exit %d" % p.returncode)
-    # solved states (R's columns chosen: a model's) merge only with the same levels
-    sel = solve_json(st)
     print("%d forged states refused with exit 6" % len(cases))
 
 
