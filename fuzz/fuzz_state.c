@@ -2,7 +2,8 @@
  * fuzz_state.c - libFuzzer target for the state-file loader: any bytes give an
  * accumulator or a CSVREG_E_FORMAT (or NOMEM) error, never a crash or a leak.
  * A loaded state saves and loads again to the same text, merges with itself,
- * chooses R's columns when it holds levels (csvreg_accum_finish) and solves (a numerical error is fine, a crash is not).
+ * chooses R's columns when it holds levels (csvreg_accum_finish) and solves
+ * (a numerical error is fine, a crash is not).
  *
  * A mutated file almost never passes its CRC-32, so each input is tried as
  * given (the checksum path) and, when it is a JSON object, with its checksum
