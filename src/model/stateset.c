@@ -613,6 +613,13 @@ static csvreg_status subtracted_meta(const char *meta, uint64_t records, size_t 
 
 csvreg_status csvreg_stateset_subtract(csvreg_stateset *sub, csvreg_accum *acc, char **meta_json,
                                        csvreg_error *err) {
+  /* A level whose rows were all subtracted would stay a level (a column
+   * of zeros, aliased) where a refit would not have it: refused until the
+   * levels are counted. */
+  if (csvreg__accum_levels_nvars(acc))
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "states of a formula with categorical columns cannot be subtracted "
+                           "yet: merge the states of the window instead");
   csvreg_accum *old = NULL;
   csvreg_status st = csvreg_stateset_merge(sub, NULL, &old, NULL, err);
   if (st)

@@ -709,6 +709,13 @@ def t_state_levels_bad():
     p = run(["merge"], stdin=st + num, check=False)
     if p.returncode != 6:
         fail("a state with levels merged with a numeric one: exit %d" % p.returncode)
+    # --subtract would leave a level without rows as a zero column: refused
+    n1 = run(["fit", form, "--solver", "normal", "--range", "1/2", "--emit-state", "f.csv"]).stdout
+    n2 = run(["fit", form, "--solver", "normal", "--range", "2/2", "--emit-state", "f.csv"]).stdout
+    open("n2.st", "wb").write(n2)
+    p = run(["merge", "--subtract", "n2.st"], stdin=n1 + n2, check=False)
+    if p.returncode != 2 or b"cannot be subtracted yet" not in p.stderr:
+        fail("--subtract of states with levels: exit %d %s" % (p.returncode, p.stderr))
     print("%d forged states refused with exit 6" % len(cases))
 
 
