@@ -1,8 +1,9 @@
 /*
  * fuzz_state.c - libFuzzer target for the state-file loader: any bytes give an
  * accumulator or a CSVREG_E_FORMAT (or NOMEM) error, never a crash or a leak.
- * A loaded state saves and loads again to the same text, merges with itself
- * and solves (a numerical error is fine, a crash is not).
+ * A loaded state saves and loads again to the same text, merges with itself,
+ * chooses R's columns when it holds levels (csvreg_accum_finish) and solves
+ * (a numerical error is fine, a crash is not).
  *
  * A mutated file almost never passes its CRC-32, so each input is tried as
  * given (the checksum path) and, when it is a JSON object, with its checksum
@@ -37,6 +38,7 @@ static void check_state(const uint8_t *data, size_t size) {
   if (csvreg_accum_save(b, meta, &again, &err) != CSVREG_OK || strcmp(text, again) != 0)
     abort();
   csvreg_accum_merge(b, a, &err);
+  csvreg_accum_finish(b, &err); /* a shard's state of factors: R's columns */
   csvreg_fit *f = NULL;
   if (csvreg_accum_solve(b, NULL, &f, &err) == CSVREG_OK) {
     char *json = NULL;

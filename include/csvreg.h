@@ -562,6 +562,18 @@ typedef struct csvreg_score {
 CSVREG_API csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit,
                                             csvreg_score *out, csvreg_error *err);
 
+/* ---- states of formulas with categorical variables (state version 2) ----
+ * A state of a formula with factor(), relevel() or text columns holds the
+ * formula's frame (its text, the header, the columns read as text, the
+ * weights) and each categorical variable's levels. A shard's state (fit
+ * --emit-state: csvreg_pass_options.open_levels) has a column for every
+ * level it saw; states merge aligned by level names, and this call then
+ * chooses R's columns (levels in R's order, baselines dropped) exactly, on
+ * the state alone. Nothing for any other state, or one whose columns are
+ * chosen already. CSVREG_E_VALUE when relevel's ref is not among the
+ * levels. */
+CSVREG_API csvreg_status csvreg_accum_finish(csvreg_accum *a, csvreg_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Models: a fit kept in a file, predictions                                */
 /* ------------------------------------------------------------------------ */
@@ -981,6 +993,11 @@ typedef struct csvreg_pass_options {
                             csvreg_pass_text_columns */
   const char *sample_na; /* the missing-value tokens for the sample
                             (as csvreg_na_new; NULL: "NA" and "") */
+  int open_levels;       /* 1: an accumulator of a formula with categorical
+                            variables keeps a column for every level seen
+                            (a shard's state, to save and merge with
+                            others); csvreg_accum_finish chooses R's
+                            columns later. 0 (default): chosen at the end */
 } csvreg_pass_options;
 
 CSVREG_API void csvreg_pass_options_init(csvreg_pass_options *o);

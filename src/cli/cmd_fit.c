@@ -540,6 +540,9 @@ int cmd_fit_run(int argc, char **argv) {
     po.sample_text = CSVREG_DEFAULT_CHUNK_ROWS;
     po.sample_na = a.spec.na;
   }
+  /* A state to merge keeps every level's column: shards' level sets and
+   * baselines differ, and `solve` chooses R's columns once all are in. */
+  po.open_levels = a.emit_state && !model;
   if ((rc = byte_range(&a, &po)) >= 0)
     goto done;
   if ((st = csvreg_pass_open(&pass, &po, &err)))

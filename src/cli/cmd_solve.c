@@ -86,6 +86,9 @@ int cmd_solve_run(int argc, char **argv) {
   int rc = state_read_all(&set, argc, argv, optind);
   if (!rc && csvreg_stateset_merge(set, NULL, &acc, NULL, &err))
     rc = cli_report_error(&err);
+  /* shards' states of categorical variables: R's columns now */
+  if (!rc && csvreg_accum_finish(acc, &err))
+    rc = cli_report_error(&err);
   if (!rc && csvreg_accum_solve(acc, &so, &fit, &err))
     rc = cli_report_error(&err);
   /* The report is built in memory, then the -o model committed, then the

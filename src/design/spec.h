@@ -37,6 +37,8 @@ struct csvreg_spec {
   size_t *var_factor;        /* [formula->nvars] its factor slot, or (size_t)-1 */
   unsigned char *input_text; /* [ninputs] 1: read as text only (not parsed) */
   size_t max_levels;         /* per categorical variable */
+  char **column_names;       /* [ncolumns] the header, with categorical variables (for a
+                                state's frame: accum_chunk.c); else NULL */
   int from_formula;          /* made from a formula (a plain one keeps no formula) */
 };
 

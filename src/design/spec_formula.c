@@ -30,6 +30,9 @@ void csvreg__spec_free_formula(csvreg_spec *s) {
   free(s->factor_var);
   free(s->var_factor);
   free(s->input_text);
+  for (size_t j = 0; s->column_names && j < s->ncolumns; j++)
+    free(s->column_names[j]);
+  free(s->column_names);
   csvreg__dcols_free(s->dcols);
   csvreg__formula_free(s->formula);
 }
@@ -230,6 +233,16 @@ csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const
       goto fail;
     }
     memset(s->input_text, 1, s->ninputs);
+    /* the header, for the frame of a state (accum_chunk.c) */
+    if (!(s->column_names = calloc(ncols, sizeof *s->column_names))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto fail;
+    }
+    for (size_t j = 0; j < ncols; j++)
+      if (!(s->column_names[j] = csvreg__xstrdup(names[j]))) {
+        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+        goto fail;
+      }
     if (s->weights_input >= 0)
       s->input_text[s->weights_input] = 0;
     for (size_t v = 0; v < f->nvars; v++) {

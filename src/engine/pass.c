@@ -758,7 +758,7 @@ csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csv
     else
       st = run_blocks(p, err);
   }
-  if (!st)
+  if (!st && !p->o.open_levels)
     st = csvreg__sink_finish(type, p->total, spec, err);
   if (st)
     return fail_src(p, err, st);

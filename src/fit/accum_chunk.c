@@ -13,6 +13,41 @@
 #include "linalg.h"
 #include "spec.h"
 
+/* The formula's frame (linalg.h): what a state file needs to rebuild the
+ * spec without the data (src/model/state_levels.c). The columns read as
+ * text are the inputs of bare-column categorical variables. */
+static csvreg_status set_frame(csvreg_accum *a, const csvreg_spec *s, csvreg_error *err) {
+  const csvreg__formula *f = s->formula;
+  const char **text = malloc((s->nfactors ? s->nfactors : 1) * sizeof *text);
+  const char **vars = malloc((s->nfactors ? s->nfactors : 1) * sizeof *vars);
+  if (!text || !vars) {
+    free(text);
+    free(vars);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  size_t nt = 0;
+  for (size_t k = 0; k < s->nfactors; k++) {
+    const csvreg__fvar *fv = &f->vars[s->factor_var[k]];
+    vars[k] = fv->name;
+    if (fv->kind != CSVREG__VAR_COLUMN)
+      continue;
+    const char *name = f->inputs[fv->input];
+    size_t i = 0;
+    while (i < nt && strcmp(text[i], name) != 0)
+      i++;
+    if (i == nt)
+      text[nt++] = name;
+  }
+  accum_frame fr = {f->text,     s->weights_input >= 0 ? s->input_names[s->weights_input] : NULL,
+                    s->ncolumns, (const char *const *)s->column_names,
+                    nt,          text,
+                    vars,        0};
+  csvreg_status st = csvreg__accum_frame_set(a, &fr, err);
+  free(text);
+  free(vars);
+  return st;
+}
+
 csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s,
                                         csvreg_solver solver, csvreg_error *err) {
   const char **terms = malloc((s->nterms ? s->nterms : 1) * sizeof *terms);
@@ -24,7 +59,9 @@ csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s
       out, solver, s->nterms, s->intercept, terms, csvreg_spec_target_name(s), s->ninputs,
       (const char *const *)s->input_names, err);
   free(terms);
-  if (st == CSVREG_OK && s->nfactors && (st = csvreg__accum_levels_init(*out, s->nfactors, err))) {
+  if (st == CSVREG_OK && s->nfactors &&
+      ((st = csvreg__accum_levels_init(*out, s->nfactors, err)) ||
+       (st = set_frame(*out, s, err)))) {
     csvreg_accum_free(*out);
     *out = NULL;
   }
@@ -120,56 +157,103 @@ static int cmp_numbers(const void *a, const void *b) {
   return u < v ? -1 : u > v ? 1 : 0;
 }
 
+/* R's order of factor slot k's n levels l (sorted; relevel's ref first):
+ * o[i] = l[perm[i]]. */
+static csvreg_status r_order(const csvreg_spec *s, size_t k, const char *const *l, size_t n,
+                             size_t *perm, csvreg_error *err) {
+  const csvreg__formula *f = s->formula;
+  size_t v = s->factor_var[k];
+  const char **o = malloc((n ? n : 1) * sizeof *o);
+  if (!o)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  if (n)
+    memcpy(o, l, n * sizeof *o);
+  qsort(o, n, sizeof *o, all_numbers(o, n) ? cmp_numbers : cmp_bytes);
+  const char *ref = f->vars[v].ref;
+  if (ref) {
+    size_t i = 0;
+    while (i < n && strcmp(o[i], ref) != 0)
+      i++;
+    if (i == n) {
+      free(o);
+      return csvreg__err_set(err, CSVREG_E_VALUE, "%s: ref = \"%s\" is not a level of %s",
+                             f->vars[v].name, ref, f->inputs[f->vars[v].input]);
+    }
+    memmove(o + 1, o, i * sizeof *o);
+    o[0] = ref;
+  }
+  /* back to positions in l (levels are distinct) */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++)
+      if (o[i] == l[j] || strcmp(o[i], l[j]) == 0) {
+        perm[i] = j;
+        break;
+      }
+  free(o);
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg__factor_columns(const csvreg_spec *s, const size_t *nlev,
+                                     const char *const *const *levs, int r_columns,
+                                     csvreg__dcols **out, size_t **perm_out, csvreg_error *err) {
+  *out = NULL;
+  if (perm_out)
+    *perm_out = NULL;
+  if (!r_columns)
+    return csvreg__spec_live_columns(s, nlev, levs, out, err);
+  const csvreg__formula *f = s->formula;
+  size_t total = 0;
+  for (size_t k = 0; k < s->nfactors; k++)
+    total += nlev[k];
+  size_t *n = calloc(f->nvars, sizeof *n), *perm = malloc((total ? total : 1) * sizeof *perm);
+  const char ***l = calloc(f->nvars, sizeof *l);
+  const char **all = malloc((total ? total : 1) * sizeof *all);
+  int *cat = calloc(f->nvars, sizeof *cat);
+  csvreg_status st = !n || !perm || !l || !all || !cat
+                         ? csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory")
+                         : CSVREG_OK;
+  for (size_t k = 0, o = 0; !st && k < s->nfactors; o += nlev[k], k++) {
+    size_t v = s->factor_var[k];
+    if (!(st = r_order(s, k, levs[k], nlev[k], perm + o, err))) {
+      for (size_t i = 0; i < nlev[k]; i++)
+        all[o + i] = levs[k][perm[o + i]];
+      l[v] = all + o;
+      n[v] = nlev[k];
+    }
+  }
+  for (size_t v = 0; !st && v < f->nvars; v++)
+    cat[v] = s->var_factor[v] != (size_t)-1;
+  if (!st)
+    st = csvreg__formula_columns(f, cat, n, (const char *const *const *)l, out, err);
+  if (!st && perm_out) {
+    *perm_out = perm;
+    perm = NULL;
+  }
+  free(n);
+  free(l);
+  free(all);
+  free(cat);
+  free(perm);
+  return st;
+}
+
 csvreg_status csvreg__accum_finish_factors(csvreg_accum *a, const csvreg_spec *s,
                                            csvreg_error *err) {
   if (!s->nfactors)
     return CSVREG_OK;
-  const csvreg__formula *f = s->formula;
-  size_t *nlev = calloc(f->nvars, sizeof *nlev);
-  const char ***levs = calloc(f->nvars, sizeof *levs);
+  size_t *nlev = calloc(s->nfactors, sizeof *nlev);
+  const char *const **levs = calloc(s->nfactors, sizeof *levs);
   csvreg__dcols *d = NULL;
   const char **names = NULL;
+  size_t *perm = NULL;
   csvreg_status st = CSVREG_OK;
   if (!nlev || !levs) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
-  for (size_t k = 0; k < s->nfactors; k++) {
-    size_t v = s->factor_var[k], n;
-    const char *const *l = csvreg__accum_levels(a, k, &n);
-    const char **o = malloc((n ? n : 1) * sizeof *o);
-    if (!o) {
-      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-      goto done;
-    }
-    if (n)
-      memcpy(o, l, n * sizeof *o);
-    levs[v] = o;
-    nlev[v] = n;
-    qsort(o, n, sizeof *o, all_numbers(o, n) ? cmp_numbers : cmp_bytes);
-    const char *ref = f->vars[v].ref;
-    if (ref) {
-      size_t i = 0;
-      while (i < n && strcmp(o[i], ref) != 0)
-        i++;
-      if (i == n) {
-        st = csvreg__err_set(err, CSVREG_E_VALUE, "%s: ref = \"%s\" is not a level of %s",
-                             f->vars[v].name, ref, f->inputs[f->vars[v].input]);
-        goto done;
-      }
-      memmove(o + 1, o, i * sizeof *o);
-      o[0] = ref;
-    }
-  }
-  int *cat = calloc(f->nvars, sizeof *cat);
-  if (!cat) {
-    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-    goto done;
-  }
-  for (size_t v = 0; v < f->nvars; v++)
-    cat[v] = s->var_factor[v] != (size_t)-1;
-  st = csvreg__formula_columns(f, cat, nlev, (const char *const *const *)levs, &d, err);
-  free(cat);
+  for (size_t k = 0; k < s->nfactors; k++)
+    levs[k] = csvreg__accum_levels(a, k, &nlev[k]);
+  st = csvreg__factor_columns(s, nlev, (const char *const *const *)levs, 1, &d, &perm, err);
   if (st)
     goto done;
   names = malloc((d->ncols ? d->ncols : 1) * sizeof *names);
@@ -177,15 +261,30 @@ csvreg_status csvreg__accum_finish_factors(csvreg_accum *a, const csvreg_spec *s
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
+  /* A column of R's that the state lacks is 0 on every row it holds: pieces
+   * (threads, shards) make the columns of the level pairs they saw, so a
+   * pair of levels never seen together in one piece has none after the
+   * merge. It is added as zeros (exact), then aliased as R's empty cell. */
+  size_t nmiss = 0;
+  for (size_t j = 0; j < d->ncols; j++)
+    if (csvreg__accum_term_index(a, d->cols[j].name) == (size_t)-1)
+      names[nmiss++] = d->cols[j].name;
+  if (nmiss && (st = csvreg__accum_add_columns(a, nmiss, names, err)))
+    goto done;
   for (size_t j = 0; j < d->ncols; j++)
     names[j] = d->cols[j].name;
   st = csvreg__accum_select(a, names, d->ncols, err);
+  /* The level lists in R's order too (baseline first), as a state or a
+   * model of chosen columns shows them. */
+  for (size_t k = 0, o = 0; !st && k < s->nfactors; o += nlev[k], k++)
+    st = csvreg__accum_levels_permute(a, k, perm + o, err);
+  if (!st)
+    csvreg__accum_set_selected(a, 1);
 done:
-  for (size_t v = 0; levs && v < f->nvars; v++)
-    free((void *)levs[v]);
   free(levs);
   free(nlev);
   free(names);
+  free(perm);
   csvreg__dcols_free(d);
   return st;
 }

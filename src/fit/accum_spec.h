@@ -16,6 +16,19 @@
 csvreg_status csvreg__accum_finish_factors(csvreg_accum *a, const csvreg_spec *s,
                                            csvreg_error *err);
 
+/* The design columns of `s` for nlev[k] levels levs[k][...] of each
+ * factor slot k: with r_columns 0 the live columns (every level its own
+ * column: a shard's state), else R's columns (levels in R's order, the
+ * baselines of contrast-coded factors left out) with, when perm_out is not
+ * NULL, the slots' R orders one after another (*perm_out, malloc'd: slot
+ * k's i-th level in R's order is levs[k][perm[o_k + i]], o_k the sum of
+ * the earlier slots' nlev). */
+struct csvreg__dcols;
+csvreg_status csvreg__factor_columns(const csvreg_spec *s, const size_t *nlev,
+                                     const char *const *const *levs, int r_columns,
+                                     struct csvreg__dcols **out, size_t **perm_out,
+                                     csvreg_error *err);
+
 /* The sink's end of the data (csvreg__accum_finish_factors for the
  * accumulator; nothing for other sinks). */
 csvreg_status csvreg__sink_finish(const csvreg_sink_type *type, void *sink, const csvreg_spec *s,

@@ -4,6 +4,9 @@
  * order of appearance. The design stage decides what they mean and the
  * final order (R's); here they are only kept, merged by name and freed, so
  * that a state passed through a sink (one csvreg_accum) knows its levels.
+ * With them goes the formula's frame (its text, the header it was resolved
+ * against, the columns read as text, the weights): opaque strings here, the
+ * identity a state file needs to be checked, merged and finished alone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,16 @@ struct accum_levels {
   size_t nvars;
   size_t *n, *cap;
   char ***names;
+  /* the frame (csvreg__accum_frame_set): what the formula was, so that a
+   * saved state can be checked and its columns chosen without the data */
+  int has_frame, selected;
+  char *formula, *weights;
+  size_t ncols, ntext;
+  char **cols, **text;
+  char **vars; /* [nvars] the categorical variables' names */
 };
+
+static void frame_clear(struct accum_levels *l);
 
 void csvreg__accum_levels_free(csvreg_accum *a) {
   struct accum_levels *l = a ? a->levels : NULL;
@@ -30,6 +42,7 @@ void csvreg__accum_levels_free(csvreg_accum *a) {
   free(l->names);
   free(l->n);
   free(l->cap);
+  frame_clear(l);
   free(l);
   a->levels = NULL;
 }
@@ -100,9 +113,124 @@ csvreg_status csvreg__accum_levels_union(csvreg_accum *dst, const csvreg_accum *
   if (nv == 0)
     return CSVREG_OK;
   csvreg_status st = csvreg__accum_levels_init(dst, nv, err);
+  accum_frame f;
+  if (!st && !dst->levels->has_frame && csvreg__accum_frame_get(src, &f))
+    st = csvreg__accum_frame_set(dst, &f, err);
   for (size_t v = 0; !st && v < nv; v++)
     for (size_t i = 0; !st && i < src->levels->n[v]; i++)
       st = csvreg__accum_level_add(dst, v, src->levels->names[v][i],
                                    strlen(src->levels->names[v][i]), err);
+  return st;
+}
+
+/* ---- the formula's frame ---- */
+
+static void frame_clear(struct accum_levels *l) {
+  free(l->formula);
+  free(l->weights);
+  for (size_t i = 0; l->cols && i < l->ncols; i++)
+    free(l->cols[i]);
+  free(l->cols);
+  for (size_t i = 0; l->text && i < l->ntext; i++)
+    free(l->text[i]);
+  free(l->text);
+  for (size_t i = 0; l->vars && i < l->nvars; i++)
+    free(l->vars[i]);
+  free(l->vars);
+  l->formula = l->weights = NULL;
+  l->cols = l->text = l->vars = NULL;
+  l->ncols = l->ntext = 0;
+  l->has_frame = 0;
+  l->selected = 0;
+}
+
+static char **copy_names(const char *const *v, size_t n, int *nomem) {
+  char **c = calloc(n ? n : 1, sizeof *c);
+  for (size_t i = 0; c && i < n; i++)
+    if (!(c[i] = csvreg__xstrdup(v[i]))) {
+      for (size_t k = 0; k < i; k++)
+        free(c[k]);
+      free(c);
+      c = NULL;
+    }
+  if (!c)
+    *nomem = 1;
+  return c;
+}
+
+csvreg_status csvreg__accum_frame_set(csvreg_accum *a, const accum_frame *f, csvreg_error *err) {
+  struct accum_levels *l = a ? a->levels : NULL;
+  if (!l || !f || !f->formula || (f->ncolumns && !f->columns) || (f->ntext && !f->text) ||
+      (l->nvars && !f->vars))
+    return csvreg__err_set(err, CSVREG_E_USAGE, "frame: no level lists or no formula");
+  struct accum_levels n = {0};
+  int nomem = 0;
+  n.nvars = l->nvars;
+  n.vars = copy_names(f->vars, l->nvars, &nomem);
+  n.formula = csvreg__xstrdup(f->formula);
+  n.weights = f->weights ? csvreg__xstrdup(f->weights) : NULL;
+  n.cols = copy_names(f->columns, f->ncolumns, &nomem);
+  n.text = copy_names(f->text, f->ntext, &nomem);
+  n.ncols = n.cols ? f->ncolumns : 0;
+  n.ntext = n.text ? f->ntext : 0;
+  if (nomem || !n.formula || (f->weights && !n.weights)) {
+    frame_clear(&n);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  frame_clear(l);
+  l->formula = n.formula;
+  l->weights = n.weights;
+  l->cols = n.cols;
+  l->ncols = n.ncols;
+  l->text = n.text;
+  l->ntext = n.ntext;
+  l->vars = n.vars;
+  l->has_frame = 1;
+  l->selected = f->selected ? 1 : 0;
+  return CSVREG_OK;
+}
+
+int csvreg__accum_frame_get(const csvreg_accum *a, accum_frame *f) {
+  const struct accum_levels *l = a ? a->levels : NULL;
+  if (!l || !l->has_frame)
+    return 0;
+  f->formula = l->formula;
+  f->weights = l->weights;
+  f->ncolumns = l->ncols;
+  f->columns = (const char *const *)l->cols;
+  f->ntext = l->ntext;
+  f->text = (const char *const *)l->text;
+  f->vars = (const char *const *)l->vars;
+  f->selected = l->selected;
+  return 1;
+}
+
+void csvreg__accum_set_selected(csvreg_accum *a, int selected) {
+  if (a && a->levels)
+    a->levels->selected = selected ? 1 : 0;
+}
+
+csvreg_status csvreg__accum_levels_permute(csvreg_accum *a, size_t v, const size_t *perm,
+                                           csvreg_error *err) {
+  struct accum_levels *l = a ? a->levels : NULL;
+  if (!l || v >= l->nvars)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "levels: no categorical variable %zu", v);
+  size_t n = l->n[v];
+  char **t = malloc((n ? n : 1) * sizeof *t);
+  unsigned char *seen = calloc(n ? n : 1, 1);
+  csvreg_status st =
+      !t || !seen ? csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory") : CSVREG_OK;
+  for (size_t i = 0; !st && i < n; i++) {
+    if (perm[i] >= n || seen[perm[i]])
+      st = csvreg__err_set(err, CSVREG_E_USAGE, "levels: not a permutation");
+    else {
+      seen[perm[i]] = 1;
+      t[i] = l->names[v][perm[i]];
+    }
+  }
+  if (!st && n)
+    memcpy(l->names[v], t, n * sizeof *t);
+  free(t);
+  free(seen);
   return st;
 }

@@ -169,6 +169,30 @@ const char *const *csvreg__accum_levels(const csvreg_accum *a, size_t v, size_t 
 csvreg_status csvreg__accum_levels_union(csvreg_accum *dst, const csvreg_accum *src,
                                          csvreg_error *err);
 void csvreg__accum_levels_free(csvreg_accum *a);
+/* Puts list v in the order perm (new i = old perm[i]). */
+csvreg_status csvreg__accum_levels_permute(csvreg_accum *a, size_t v, const size_t *perm,
+                                           csvreg_error *err);
+
+/* The formula's frame, kept with the level lists (copied in; needs
+ * csvreg__accum_levels_init first): the formula text, the header it was
+ * resolved against, the columns read as text, the weights column, and
+ * whether R's columns were chosen already (selected) or the state has a
+ * column for every level (a shard's state, to merge). levels_union copies
+ * src's frame into a dst that has none. */
+typedef struct accum_frame {
+  const char *formula;
+  const char *weights; /* NULL: unweighted */
+  size_t ncolumns;
+  const char *const *columns;
+  size_t ntext;
+  const char *const *text;
+  const char *const *vars; /* [levels_nvars] each level list's variable, as R names it */
+  int selected;
+} accum_frame;
+csvreg_status csvreg__accum_frame_set(csvreg_accum *a, const accum_frame *f, csvreg_error *err);
+/* 1 and *f filled (borrowed until `a` changes) when `a` has a frame. */
+int csvreg__accum_frame_get(const csvreg_accum *a, accum_frame *f);
+void csvreg__accum_set_selected(csvreg_accum *a, int selected);
 
 /* ---- solving ---- */
 

@@ -19,7 +19,9 @@
 #include "state.h"
 
 #define STATE_FORMAT "csvreg-state"
-#define STATE_VERSION 1
+/* Version 2 adds the categorical part (state_levels.c); a state without
+ * categorical variables is still written as version 1, byte for byte. */
+#define STATE_VERSION 2
 
 static json_t *hex(double v) {
   char buf[HEXFLOAT_MAX];
@@ -71,10 +73,10 @@ json_t *csvreg__state_to_json(const csvreg_accum *a) {
   json_t *o = json_pack(
       "{s:s, s:i, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, "
       "s:b, s:o}",
-      "format", STATE_FORMAT, "version", STATE_VERSION, "tool", "csvreg " CSVREG_VERSION, "solver",
-      csvreg__accum_solver_name(a), "intercept", csvreg__accum_intercept(a), "weighted", t.weighted,
-      "target", csvreg__accum_target_name(a), "terms",
-      names(a, csvreg__accum_term_name, csvreg__accum_nterms(a)), "inputs",
+      "format", STATE_FORMAT, "version", csvreg__accum_levels_nvars(a) ? 2 : 1, "tool",
+      "csvreg " CSVREG_VERSION, "solver", csvreg__accum_solver_name(a), "intercept",
+      csvreg__accum_intercept(a), "weighted", t.weighted, "target", csvreg__accum_target_name(a),
+      "terms", names(a, csvreg__accum_term_name, csvreg__accum_nterms(a)), "inputs",
       names(a, csvreg__accum_input_name, ninputs), "counts", "records",
       (json_int_t)t.counts.records, "used", (json_int_t)t.counts.used, "zero_weight",
       (json_int_t)t.counts.zero_weight, "dropped_na", (json_int_t)t.counts.dropped_na,
@@ -83,6 +85,10 @@ json_t *csvreg__state_to_json(const csvreg_accum *a) {
       hex_array(csvreg__accum_shift(a), csvreg__accum_ncols(a)));
   if (!o)
     return NULL;
+  if (csvreg__accum_levels_nvars(a) && csvreg__state_levels_put(o, a)) {
+    json_decref(o);
+    return NULL;
+  }
   kernel_field f[KERNEL_MAX_FIELDS];
   size_t nf = csvreg__accum_kernel_fields(a, f);
   const double *k = csvreg__accum_kernel_numbers(a);
@@ -268,7 +274,7 @@ csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvre
     goto done;
   }
   csvreg__accum_restore(a, &t, na_in, shift, numbers);
-  st = CSVREG_OK;
+  st = json_integer_value(ver) >= 2 ? csvreg__state_levels_get(o, a, err) : CSVREG_OK;
 done:
   free(terms);
   free(inputs);
@@ -341,11 +347,6 @@ csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvre
 
 static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, char **out,
                                 csvreg_error *err) {
-  /* The state format does not hold levels yet: a saved state of categorical
-   * terms would merge by term name with states whose baselines differ. */
-  if (csvreg__accum_levels_nvars(a))
-    return csvreg__err_set(err, CSVREG_E_USAGE,
-                           "a state of a formula with categorical columns cannot be saved yet");
   json_t *o = NULL;
   csvreg_status st = checked_json(a, &o, err);
   if (st)

@@ -16,6 +16,14 @@ json_t *csvreg__state_to_json(const csvreg_accum *a);
  * Errors are CSVREG_E_FORMAT. */
 csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err);
 
+/* state_levels.c: the categorical part of a version 2 state. _put adds
+ * "formula", "factors" and "selected" to `o` for an accumulator with level
+ * lists and a frame (-1: out of memory or no frame); _get checks them
+ * against the spec they rebuild and the state's terms (CSVREG_E_FORMAT) and
+ * gives them to `a`. */
+int csvreg__state_levels_put(json_t *o, const csvreg_accum *a);
+csvreg_status csvreg__state_levels_get(const json_t *o, csvreg_accum *a, csvreg_error *err);
+
 /* CSVREG_E_VALUE naming the first of the accumulator's names (target, terms,
  * inputs) that is not valid UTF-8: JSON cannot hold it, so a state or model
  * file would be refused (or silently renamed) rather than written. */

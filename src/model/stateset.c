@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "linalg.h"
 #include "state.h"
 
 typedef struct entry {
@@ -40,11 +41,18 @@ typedef struct entry {
 } entry;
 
 /* The members of a state line kept after loading it. */
-static const char *const kept_keys[] = {"solver", "intercept", "target", "terms",
-                                        "inputs", "checksum",  "meta"};
+static const char *const kept_keys[] = {"solver",   "intercept", "target",  "terms",    "inputs",
+                                        "checksum", "meta",      "formula", "selected", "factors"};
 
-/* The members that must agree between states merged together. */
-static const char *const same_keys[] = {"solver", "intercept", "target", "terms", "inputs"};
+/* The members that must agree between states merged together. States of a
+ * formula with categorical variables (version 2) must have the same frame
+ * ("formula": text, header, text columns, weights) instead of the same
+ * terms: a shard's terms are the levels it saw, aligned by name when merged
+ * (merge_in_order). Once R's columns are chosen ("selected") a state has
+ * dropped its baselines, which differ between level sets: only states of
+ * the same terms and the same levels (hence baselines) merge then. */
+static const char *const same_keys[] = {"solver", "intercept", "target",   "terms",
+                                        "inputs", "formula",   "selected", "factors"};
 
 struct csvreg_stateset {
   entry *v;
@@ -268,15 +276,19 @@ static int cmp_entry(const void *pa, const void *pb) {
 /* "cannot merge: ..." at `e`, naming `first`. */
 static csvreg_status check_same(const entry *first, const entry *e, csvreg_error *err) {
   csvreg_status st = CSVREG_OK;
+  int open = json_is_false(json_object_get(first->obj, "selected")) &&
+             json_is_false(json_object_get(e->obj, "selected"));
   for (size_t k = 0; !st && k < sizeof same_keys / sizeof same_keys[0]; k++) {
+    if (open && (strcmp(same_keys[k], "terms") == 0 || strcmp(same_keys[k], "factors") == 0))
+      continue;
     json_t *a = json_object_get(first->obj, same_keys[k]);
     json_t *b = json_object_get(e->obj, same_keys[k]);
-    if (!json_equal(a, b)) {
+    if ((a || b) && !json_equal(a, b)) { /* version 1 states have no "formula" */
       char *ta = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
       char *tb = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
       st = csvreg__err_set(err, CSVREG_E_FORMAT,
                            "cannot merge: \"%s\" is %.200s here but %.200s in %s:%llu",
-                           same_keys[k], tb ? tb : "?", ta ? ta : "?", first->source,
+                           same_keys[k], tb ? tb : "nothing", ta ? ta : "nothing", first->source,
                            (unsigned long long)first->line);
       free(ta);
       free(tb);
@@ -504,6 +516,18 @@ static csvreg_status merged_meta(const csvreg_stateset *s, uint64_t records, jso
   return CSVREG_OK;
 }
 
+/* Shards' states of categorical variables (not selected: a column for every
+ * level seen) merge aligned by name, a level a shard never saw being a
+ * column of zeros on its rows: exact, as threads merge (sink.c). Selected
+ * states passed check_same with the same terms and levels. */
+static csvreg_status merge_one(csvreg_accum *acc, const csvreg_accum *from, csvreg_error *err) {
+  accum_frame fr;
+  if (!csvreg__accum_frame_get(acc, &fr) || fr.selected)
+    return csvreg_accum_merge(acc, from, err);
+  csvreg_status st = csvreg__accum_merge_aligned(acc, from, NULL, err);
+  return st ? st : csvreg__accum_levels_union(acc, from, err);
+}
+
 /* A copy of the first state, then the others merged into it in order. */
 static csvreg_status merge_in_order(const csvreg_stateset *s, csvreg_accum **out,
                                     csvreg_error *err) {
@@ -514,7 +538,7 @@ static csvreg_status merge_in_order(const csvreg_stateset *s, csvreg_accum **out
     st = csvreg_accum_load(&acc, text, strlen(text), NULL, err);
   free(text);
   for (size_t i = 1; !st && i < s->n; i++)
-    if ((st = csvreg_accum_merge(acc, s->v[i].acc, err)) && err) {
+    if ((st = merge_one(acc, s->v[i].acc, err)) && err) {
       char why[sizeof err->message];
       snprintf(why, sizeof why, "%s", err->message);
       csvreg__err_set(err, st, "cannot merge: %s", why);
@@ -589,6 +613,13 @@ static csvreg_status subtracted_meta(const char *meta, uint64_t records, size_t 
 
 csvreg_status csvreg_stateset_subtract(csvreg_stateset *sub, csvreg_accum *acc, char **meta_json,
                                        csvreg_error *err) {
+  /* A level whose rows were all subtracted would stay a level (a column
+   * of zeros, aliased) where a refit would not have it: refused until the
+   * levels are counted. */
+  if (csvreg__accum_levels_nvars(acc))
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "states of a formula with categorical columns cannot be subtracted "
+                           "yet: merge the states of the window instead");
   csvreg_accum *old = NULL;
   csvreg_status st = csvreg_stateset_merge(sub, NULL, &old, NULL, err);
   if (st)
