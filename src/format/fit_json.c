@@ -34,6 +34,8 @@ static void put_count(jb *b, json_t *obj, const char *key, uint64_t v) {
   put(b, obj, key, json_integer((json_int_t)v));
 }
 
+static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
 static json_t *term_json(jb *b, const csvreg_term *t) {
   json_t *o = json_object();
   if (!o) {
@@ -49,6 +51,30 @@ static json_t *term_json(jb *b, const csvreg_term *t) {
   put_real(b, o, "ci_upper", t->ci_upper);
   put(b, o, "aliased", json_boolean(t->aliased));
   return o;
+}
+
+/* R's vcov(fit): sigma^2 (X'WX)^-1, rows and columns in the terms' order;
+ * null in the rows and columns of aliased terms (NA in R) and everywhere
+ * when sigma does not exist (no residual degrees of freedom). */
+static json_t *vcov_json(jb *b, const csvreg_fit *f) {
+  size_t p = f->s.nterms;
+  double s2 = f->s.residual_sd * f->s.residual_sd;
+  json_t *rows = json_array();
+  for (size_t i = 0; rows && i < p; i++) {
+    json_t *row = json_array();
+    for (size_t j = 0; row && j < p; j++)
+      if (json_array_append_new(row, jnum(s2 * f->xtx_inv[j * p + i])) != 0) {
+        json_decref(row);
+        row = NULL;
+      }
+    if (!row || json_array_append_new(rows, row) != 0) {
+      json_decref(rows);
+      rows = NULL;
+    }
+  }
+  if (!rows)
+    b->failed = 1;
+  return rows;
 }
 
 static json_t *fit_object(jb *b, const csvreg_fit *f) {
@@ -93,6 +119,7 @@ static json_t *fit_object(jb *b, const csvreg_fit *f) {
         b->failed = 1;
     }
   put(b, o, "terms", terms);
+  put(b, o, "vcov", vcov_json(b, f));
   put_real(b, o, "residual_sd", f->s.residual_sd);
   put_real(b, o, "rss", f->s.rss);
   put_real(b, o, "tss", f->s.tss);
@@ -113,8 +140,6 @@ static json_t *fit_object(jb *b, const csvreg_fit *f) {
   put(b, o, "version", json_string(csvreg_version()));
   return o;
 }
-
-static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static json_t *score_json(const csvreg_score *s) {
   return json_pack("{s:I, s:o, s:o, s:o, s:o}", "n", (json_int_t)s->n, "sum_w", jnum(s->sum_w),
