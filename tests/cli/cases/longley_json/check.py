@@ -23,7 +23,7 @@ for k, v in (("n", 16), ("n_read", 16), ("n_dropped", 0), ("rank", 7), ("df_resi
 if doc["dropped"] != {"missing": 0, "bad": 0, "zero_weight": 0}:
     fail("dropped: %r" % doc["dropped"])
 expected_keys = ["n", "n_dropped", "dropped", "missing_by_column", "n_read", "df_residual",
-                 "rank", "target", "intercept", "weighted", "terms", "residual_sd", "rss", "tss",
+                 "rank", "target", "intercept", "weighted", "terms", "vcov", "residual_sd", "rss", "tss",
                  "r_squared", "adj_r_squared", "f_statistic", "f_df1", "f_df2", "f_p_value",
                  "log_likelihood", "aic", "bic", "condition_number", "digits", "level", "tol",
                  "solver", "version"]
