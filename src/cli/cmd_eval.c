@@ -232,6 +232,10 @@ int cmd_eval_run(int argc, char **argv) {
                           csvreg_spec_weights_name(spec) != NULL, a.format, &err)))
     goto fail;
   cli_flush_stdout();
+  if (counts.new_level)
+    cli_warnf("%llu row%s with a level the model never saw were not scored (no coefficient: "
+              "as R's \"factor has new levels\")",
+              (unsigned long long)counts.new_level, counts.new_level == 1 ? "" : "s");
   if (a.rd.stats) {
     const csvreg_pass_info *info = csvreg_pass_get_info(pass);
     cli_print_stats(&counts, info->chunks, info->bytes + info->header_bytes, progress_now() - t0);

@@ -511,6 +511,14 @@ int cmd_fit_run(int argc, char **argv) {
   if (a.update) {
     if ((rc = cli_model_read(a.update, &model)) != 0)
       goto done;
+    if (csvreg_model_formula(model)) {
+      /* its levels are fixed in the model's spec: rows with a new level
+       * would be left out, not folded */
+      rc = cli_usage_error(CMD, "--update: the model %s is a formula's (version 3); updating it "
+                                "is not supported yet: refit with the formula",
+                           a.update);
+      goto done;
+    }
     if ((rc = take_model_options(&a, model)) >= 0)
       goto done;
   }
@@ -640,7 +648,8 @@ int cmd_fit_run(int argc, char **argv) {
     rc = state_write(a.output, acc, meta);
     goto done;
   }
-  if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)))
+  if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)) ||
+      (st = csvreg_fit_set_spec(fit, spec, acc, &err)))
     goto fail;
   if (split) {
     csvreg_accum *base = NULL;

@@ -97,29 +97,6 @@ done:
   return st;
 }
 
-/* R's numeric order for levels that all read as numbers (factor() of a
- * numeric column), else byte order (C collation). */
-static int all_numbers(const char *const *l, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    double v;
-    if (csvreg_parse_double(l[i], strlen(l[i]), &v) != CSVREG_OK)
-      return 0;
-  }
-  return 1;
-}
-
-static int cmp_bytes(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int cmp_numbers(const void *a, const void *b) {
-  const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-  double u, v;
-  csvreg_parse_double(x, strlen(x), &u);
-  csvreg_parse_double(y, strlen(y), &v);
-  return u < v ? -1 : u > v ? 1 : 0;
-}
-
 csvreg_status csvreg__accum_finish_factors(csvreg_accum *a, const csvreg_spec *s,
                                            csvreg_error *err) {
   if (!s->nfactors)
@@ -146,20 +123,8 @@ csvreg_status csvreg__accum_finish_factors(csvreg_accum *a, const csvreg_spec *s
       memcpy(o, l, n * sizeof *o);
     levs[v] = o;
     nlev[v] = n;
-    qsort(o, n, sizeof *o, all_numbers(o, n) ? cmp_numbers : cmp_bytes);
-    const char *ref = f->vars[v].ref;
-    if (ref) {
-      size_t i = 0;
-      while (i < n && strcmp(o[i], ref) != 0)
-        i++;
-      if (i == n) {
-        st = csvreg__err_set(err, CSVREG_E_VALUE, "%s: ref = \"%s\" is not a level of %s",
-                             f->vars[v].name, ref, f->inputs[f->vars[v].input]);
-        goto done;
-      }
-      memmove(o + 1, o, i * sizeof *o);
-      o[0] = ref;
-    }
+    if ((st = csvreg__spec_order_levels(s, k, o, n, err)))
+      goto done;
   }
   int *cat = calloc(f->nvars, sizeof *cat);
   if (!cat) {
