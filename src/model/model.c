@@ -159,13 +159,30 @@ csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, cs
     st = csvreg__err_set(err, CSVREG_E_FORMAT,
                          "the formula has %zu categorical variables, \"factors\" %zu",
                          s->nfactors, fm->nfactors);
-  for (size_t k = 0; !st && k < s->nfactors; k++)
-    if (strcmp(s->formula->vars[s->factor_var[k]].name, fm->fnames[k]) != 0)
-      st = csvreg__err_set(err, CSVREG_E_FORMAT,
-                           "categorical variable %zu of the formula is %s, not %s", k + 1,
-                           s->formula->vars[s->factor_var[k]].name, fm->fnames[k]);
-  if (!st && s->nfactors)
-    st = csvreg__spec_fix_levels(s, fm->nlev, (const char *const *const *)fm->levels, err);
+  /* the stored factors by name (a JSON object's order is not the slots') */
+  const size_t nf = s ? s->nfactors : 0;
+  size_t *nlev = calloc(nf ? nf : 1, sizeof *nlev);
+  const char *const **levs = calloc(nf ? nf : 1, sizeof *levs);
+  if (!st && (!nlev || !levs))
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t k = 0; !st && k < nf; k++) {
+    const char *name = s->formula->vars[s->factor_var[k]].name;
+    size_t j = 0;
+    while (j < fm->nfactors && strcmp(fm->fnames[j], name) != 0)
+      j++;
+    if (j == fm->nfactors) {
+      st = csvreg__err_set(err, CSVREG_E_FORMAT, "the formula's categorical variable %s has no "
+                                                 "levels in \"factors\"",
+                           name);
+      break;
+    }
+    nlev[k] = fm->nlev[j];
+    levs[k] = (const char *const *)fm->levels[j];
+  }
+  if (!st && nf)
+    st = csvreg__spec_fix_levels(s, nlev, (const char *const *const *)levs, err);
+  free(nlev);
+  free((void *)levs);
   if (st) {
     csvreg_spec_free(s);
     return st;
@@ -179,7 +196,6 @@ csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, cs
  * R's order (baseline first), and the columns of those levels are the
  * state's terms, name by name. Any disagreement is a bad model file. */
 static csvreg_status fm_check(const csvreg_model *m, csvreg_error *err) {
-  const model_formula *fm = m->fm;
   const csvreg_accum *a = m->accum;
   csvreg_spec *s = NULL;
   csvreg_status st = csvreg__model_formula_spec(m, 0, &s, err);
@@ -190,32 +206,33 @@ static csvreg_status fm_check(const csvreg_model *m, csvreg_error *err) {
     snprintf(why, sizeof why, "%s", err ? err->message : "the formula does not rebuild");
     return csvreg__err_set(err, CSVREG_E_FORMAT, "not a valid csvreg model: \"spec\": %s", why);
   }
-  for (size_t k = 0; !st && k < fm->nfactors; k++) {
-    const size_t n = fm->nlev[k];
+  for (size_t k = 0; !st && k < s->nfactors; k++) {
+    const size_t n = s->fixed_nlev[k];
+    const char *fname = s->formula->vars[s->factor_var[k]].name;
     const char **o = malloc((n ? n : 1) * sizeof *o);
     if (!o) {
       st = nomem(err);
       break;
     }
     if (n)
-      memcpy(o, fm->levels[k], n * sizeof *o);
+      memcpy(o, s->fixed_levels[k], n * sizeof *o);
     for (size_t i = 0; !st && i < n; i++)
       for (size_t j = i + 1; !st && j < n; j++)
         if (strcmp(o[i], o[j]) == 0)
           st = csvreg__err_set(err, CSVREG_E_FORMAT,
                                "not a valid csvreg model: level \"%s\" of %s is listed twice",
-                               o[i], fm->fnames[k]);
+                               o[i], fname);
     if (!st && csvreg__spec_order_levels(s, k, o, n, NULL) != CSVREG_OK)
       st = csvreg__err_set(err, CSVREG_E_FORMAT,
                            "not a valid csvreg model: the levels of %s do not hold its baseline",
-                           fm->fnames[k]);
+                           fname);
     for (size_t i = 0; !st && i < n; i++)
-      if (o[i] != fm->levels[k][i])
+      if (o[i] != s->fixed_levels[k][i])
         st = csvreg__err_set(
             err, CSVREG_E_FORMAT,
             "not a valid csvreg model: the levels of %s are not in R's order (baseline \"%s\" "
             "first)",
-            fm->fnames[k], o[0]);
+            fname, o[0]);
     free(o);
   }
   if (!st && (s->nterms != csvreg__accum_nterms(a) || s->intercept != csvreg__accum_intercept(a)))
