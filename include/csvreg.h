@@ -755,7 +755,12 @@ CSVREG_API csvreg_status csvreg_csv_append(char **buf, size_t *len, size_t *cap,
  * is NULL) nor weights: it is for predicting, and cannot make an
  * accumulator. CSVREG_E_COLUMN naming the first input that is missing or
  * whose name two columns share; the error's source and line are left to the
- * caller, who knows the input. */
+ * caller, who knows the input. A formula's model (version 3) gives the spec
+ * of its formula with the saved levels: the design is rebuilt per row, the
+ * inputs only its response reads are not needed without the target, and a
+ * row whose categorical column holds a level the model never saw is
+ * CSVREG_ROW_NEW_LEVEL (counted in csvreg_counts.new_level), or with the
+ * chunk's na_error a CSVREG_E_VALUE naming line, column and level. */
 CSVREG_API csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
                                                const char *const *names, size_t ncolumns,
                                                unsigned flags, csvreg_error *err);
@@ -1092,8 +1097,9 @@ CSVREG_API csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p,
  * with *where (may be NULL) the byte offset of the offending position
  * (CSVREG_NO_OFFSET when none: see csvreg_formula_caret); CSVREG_E_COLUMN for
  * a column that is not in the header (*where at its first use);
- * CSVREG_E_LIMIT past CSVREG_MAX_TERMS terms. Saving a model of a computed
- * spec is not supported yet. */
+ * CSVREG_E_LIMIT past CSVREG_MAX_TERMS terms. A model of a computed spec
+ * (csvreg_model_options.spec) is a version 3 model file holding the formula
+ * and its levels. */
 CSVREG_API csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *names,
                                                  size_t ncolumns, const char *formula,
                                                  const csvreg_spec_options *o, size_t *where,

@@ -271,8 +271,9 @@ static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
   const csvreg_accum *a = m->accum;
   model_spec *sp = &m->spec;
   /* A formula's terms and response may be computed from the inputs (log(x),
-   * a:b): such a model must store its formula, which this version's model
-   * file cannot yet. Refuse rather than write a spec that names no column. */
+   * a:b): such a model must store its formula (version 3, from the fit's
+   * spec). An accumulator alone (a state given to solve) does not keep it:
+   * refuse rather than write a spec that names no column. */
   const size_t ni = csvreg__accum_ninputs(a);
   for (size_t j = 0; ni && j <= csvreg__accum_nterms(a); j++) {
     const char *name = j < csvreg__accum_nterms(a) ? csvreg__accum_term_name(a, j)
@@ -282,9 +283,9 @@ static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
       k++;
     if (k == ni)
       return csvreg__err_set(err, CSVREG_E_USAGE,
-                             "'%s' is computed from the input columns: a model file cannot hold "
-                             "a formula's transforms or interactions yet (--emit-state saves the "
-                             "fit's state)",
+                             "'%s' is computed from the input columns: a state does not keep its "
+                             "formula, so a model made from it could not rebuild the term (fit -o "
+                             "with the formula saves a formula's model)",
                              name);
   }
   sp->nterms = csvreg__accum_nterms(a);
