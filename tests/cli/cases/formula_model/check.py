@@ -66,7 +66,7 @@ def nums(text):
 
 
 def compare_predict(tmp, model, newfile, formula, train, rfilter, what, weights=None,
-                    interval=None, extra=()):
+                    interval=None, extra=(), prep=""):
     args = ["predict", "-m", model, "--only", *extra]
     if interval:
         args += ["--interval", interval]
@@ -79,6 +79,7 @@ def compare_predict(tmp, model, newfile, formula, train, rfilter, what, weights=
     iv = f', interval = "{interval}"' if interval else ""
     rows = R(f"""
 d <- read.csv("{train}"); n <- read.csv("{newfile}")
+{prep}
 m <- lm({formula}, d{w})
 ok <- {rfilter}
 p <- suppressWarnings(predict(m, n[ok, , drop = FALSE]{iv}))
@@ -165,6 +166,22 @@ with tempfile.TemporaryDirectory() as tmp:
     if json.load(open(m2))["spec"]["factors"] != {'relevel(factor(gear), ref = "4")':
                                                   ["4", "3", "5"], "factor(am)": ["0", "1"]}:
         fail(f"relevel levels: {json.load(open(m2))['spec']['factors']}")
+
+    # --factor and `.`: the text flag and the columns `.` stood for are kept
+    m5 = os.path.join(tmp, "m5.json")
+    if run("fit", "mpg ~ . - disp", "--factor", "gear", mt, "-o", m5, "--quiet").returncode:
+        fail("fit -o 'mpg ~ . - disp' --factor gear")
+    new5 = os.path.join(tmp, "mt_new5.csv")
+    with open(new5, "w", newline="") as f:
+        wr = csv.writer(f)
+        order = list(reversed(hdr))
+        wr.writerow(order)
+        for r in body:
+            d = dict(zip(hdr, r))
+            wr.writerow([d[c] for c in order])
+    compare_predict(tmp, m5, new5, "mpg ~ . - disp", mt, "rep(TRUE, nrow(n))", "--factor gear, '.'",
+                    interval="confidence",
+                    prep="d$gear <- factor(d$gear); n$gear <- factor(n$gear)")
 
     # ---- diamonds-like: log(price) ~ log(carat) + cut + color (text columns) ----
     cuts = ["Fair", "Good", "Very Good", "Premium", "Ideal"]
