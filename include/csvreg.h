@@ -693,9 +693,9 @@ CSVREG_API void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metric
 
 /* What a row of a chunk became (csvreg_chunk_row_status). */
 typedef enum csvreg_row_status {
-  CSVREG_ROW_OK = 0,         /* every used cell a number: a row of the design block */
-  CSVREG_ROW_MISSING = 1,    /* some used cell is an NA token */
-  CSVREG_ROW_BAD = 2,        /* a non-number or the wrong width (skip_bad) */
+  CSVREG_ROW_OK = 0,          /* every used cell a number: a row of the design block */
+  CSVREG_ROW_MISSING = 1,     /* some used cell is an NA token */
+  CSVREG_ROW_BAD = 2,         /* a non-number or the wrong width (skip_bad) */
   CSVREG_ROW_ZERO_WEIGHT = 3, /* weight 0, left out (drop_zero_weight) */
   CSVREG_ROW_NEW_LEVEL = 4    /* a saved model's categorical column holds a
                                  level the model never saw (no coefficient:
@@ -767,8 +767,8 @@ CSVREG_API csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_m
 
 /* Evaluation metrics and the row counts of the run as a JSON object (eval
  * --format json): n, the metrics (non-finite as null), n_zero_y, n_read,
- * n_missing, n_bad, n_zero_weight, target, weighted. *out is malloc'd (no
- * trailing newline); free() it. */
+ * n_missing, n_bad, n_zero_weight, n_new_level (only when > 0), target,
+ * weighted. *out is malloc'd (no trailing newline); free() it. */
 CSVREG_API csvreg_status csvreg_metrics_to_json(const csvreg_metrics *m,
                                                 const csvreg_counts *counts, const char *target,
                                                 int weighted, char **out, csvreg_error *err);

@@ -137,6 +137,9 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
             (unsigned long long)k->records, (unsigned long long)m->n,
             (unsigned long long)k->dropped_na, (unsigned long long)k->dropped_bad,
             (unsigned long long)k->zero_weight);
+    if (k->new_level)
+      fprintf(out, "%llu rows with a level the model never saw were not scored\n",
+              (unsigned long long)k->new_level);
     if (m->n_zero_y)
       fprintf(out, "MAPE leaves out %llu rows with %s = 0\n", (unsigned long long)m->n_zero_y,
               target);

@@ -515,8 +515,9 @@ int cmd_fit_run(int argc, char **argv) {
     if (csvreg_model_formula(model)) {
       /* its levels are fixed in the model's spec: rows with a new level
        * would be left out, not folded */
-      rc = cli_usage_error(CMD, "--update: the model %s is a formula's (version 3); updating it "
-                                "is not supported yet: refit with the formula",
+      rc = cli_usage_error(CMD,
+                           "--update: the model %s is a formula's (version 3); updating it "
+                           "is not supported yet: refit with the formula",
                            a.update);
       goto done;
     }

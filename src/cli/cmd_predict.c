@@ -304,7 +304,8 @@ int cmd_predict_run(int argc, char **argv) {
   if ((st = model_rows_run(&rows, predict_chunk, &pc, &err))) {
     /* The library names the row and column; the policy is ours to name. */
     if (st == CSVREG_E_VALUE && a.na_error &&
-        (strncmp(err.message, "missing value", 13) == 0 || strncmp(err.message, "level \"", 7) == 0))
+        (strncmp(err.message, "missing value", 13) == 0 ||
+         strncmp(err.message, "level \"", 7) == 0))
       snprintf(err.message + strlen(err.message), sizeof err.message - strlen(err.message),
                " (--na-policy error)");
     goto fail;

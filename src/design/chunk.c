@@ -443,8 +443,8 @@ static csvreg_status take_levels(csvreg_chunk *c, const csvreg_reader *r, const 
         if (c->opt.na_error) {
           char shown[96];
           csvreg__err_quote(shown, sizeof shown, p, n, 40);
-          csvreg__err_at(err, csvreg_reader_source(r), rec->line, rec->number,
-                         s->input_cols[k] + 1, s->input_names[k]);
+          csvreg__err_at(err, csvreg_reader_source(r), rec->line, rec->number, s->input_cols[k] + 1,
+                         s->input_names[k]);
           return csvreg__err_set(err, CSVREG_E_VALUE,
                                  "level \"%s\" of %s was not seen in fitting: the model has no "
                                  "coefficient for it",

@@ -43,8 +43,8 @@ struct csvreg_spec {
    * the model's terms; a chunk adds no level, and a row with a level not
    * among them is left out (CSVREG_ROW_NEW_LEVEL). */
   int fixed;
-  size_t *fixed_nlev;    /* [nfactors] */
-  char ***fixed_levels;  /* [nfactors][fixed_nlev[f]] owned */
+  size_t *fixed_nlev;   /* [nfactors] */
+  char ***fixed_levels; /* [nfactors][fixed_nlev[f]] owned */
 };
 
 #define CSVREG__DEFAULT_MAX_LEVELS 1000

@@ -150,15 +150,14 @@ csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, cs
   so.intercept = fm->intercept;
   so.skip_bad = skip_bad;
   csvreg_spec *s = NULL;
-  csvreg_status st =
-      csvreg__spec_new_formula_text(&s, (const char *const *)fm->cols, fm->ncols, fm->text_cols,
-                                    fm->text, &so, NULL, err);
+  csvreg_status st = csvreg__spec_new_formula_text(&s, (const char *const *)fm->cols, fm->ncols,
+                                                   fm->text_cols, fm->text, &so, NULL, err);
   if (!st && !s->formula)
     st = csvreg__err_set(err, CSVREG_E_FORMAT, "the formula has no computed term");
   if (!st && s->nfactors != fm->nfactors)
     st = csvreg__err_set(err, CSVREG_E_FORMAT,
-                         "the formula has %zu categorical variables, \"factors\" %zu",
-                         s->nfactors, fm->nfactors);
+                         "the formula has %zu categorical variables, \"factors\" %zu", s->nfactors,
+                         fm->nfactors);
   /* the stored factors by name (a JSON object's order is not the slots') */
   const size_t nf = s ? s->nfactors : 0;
   size_t *nlev = calloc(nf ? nf : 1, sizeof *nlev);
@@ -171,8 +170,9 @@ csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, cs
     while (j < fm->nfactors && strcmp(fm->fnames[j], name) != 0)
       j++;
     if (j == fm->nfactors) {
-      st = csvreg__err_set(err, CSVREG_E_FORMAT, "the formula's categorical variable %s has no "
-                                                 "levels in \"factors\"",
+      st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "the formula's categorical variable %s has no "
+                           "levels in \"factors\"",
                            name);
       break;
     }
@@ -220,8 +220,8 @@ static csvreg_status fm_check(const csvreg_model *m, csvreg_error *err) {
       for (size_t j = i + 1; !st && j < n; j++)
         if (strcmp(o[i], o[j]) == 0)
           st = csvreg__err_set(err, CSVREG_E_FORMAT,
-                               "not a valid csvreg model: level \"%s\" of %s is listed twice",
-                               o[i], fname);
+                               "not a valid csvreg model: level \"%s\" of %s is listed twice", o[i],
+                               fname);
     if (!st && csvreg__spec_order_levels(s, k, o, n, NULL) != CSVREG_OK)
       st = csvreg__err_set(err, CSVREG_E_FORMAT,
                            "not a valid csvreg model: the levels of %s do not hold its baseline",
@@ -276,8 +276,8 @@ static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
    * refuse rather than write a spec that names no column. */
   const size_t ni = csvreg__accum_ninputs(a);
   for (size_t j = 0; ni && j <= csvreg__accum_nterms(a); j++) {
-    const char *name = j < csvreg__accum_nterms(a) ? csvreg__accum_term_name(a, j)
-                                                   : csvreg__accum_target_name(a);
+    const char *name =
+        j < csvreg__accum_nterms(a) ? csvreg__accum_term_name(a, j) : csvreg__accum_target_name(a);
     size_t k = 0;
     while (k < ni && strcmp(csvreg__accum_input_name(a, k), name) != 0)
       k++;
@@ -353,8 +353,7 @@ csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_new: NULL argument");
   *out = NULL;
   model_formula *fm = NULL;
-  csvreg_status st =
-      o->spec && o->spec->formula ? fm_from_spec(o->spec, a, &fm, err) : CSVREG_OK;
+  csvreg_status st = o->spec && o->spec->formula ? fm_from_spec(o->spec, a, &fm, err) : CSVREG_OK;
   if (st)
     return st;
   csvreg_accum *copy;
@@ -456,8 +455,8 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
    * as before (older csvreg reads it); a formula needs version 3. */
   json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "format", CSVREG_MODEL_FORMAT,
                         "version", m->fm ? 3 : 2, "tool", "csvreg " CSVREG_VERSION, "spec",
-                        m->fm ? spec_json_v3(m) : spec_json(m), "reader", reader_json(m), "options", options_json(m), "fit",
-                        fit, "state", csvreg__state_to_json(m->accum));
+                        m->fm ? spec_json_v3(m) : spec_json(m), "reader", reader_json(m), "options",
+                        options_json(m), "fit", fit, "state", csvreg__state_to_json(m->accum));
   char sum[32];
   if (!o)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
@@ -678,8 +677,8 @@ static csvreg_status fm_from_json(const json_t *spec, const csvreg_accum *a, mod
       break;
     }
     if (!(fm->fnames[k] = csvreg__xstrdup(key)) ||
-        !(fm->levels[k] = calloc(json_array_size(l) ? json_array_size(l) : 1,
-                                 sizeof **fm->levels))) {
+        !(fm->levels[k] =
+              calloc(json_array_size(l) ? json_array_size(l) : 1, sizeof **fm->levels))) {
       st = nomem(err);
       break;
     }

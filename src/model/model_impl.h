@@ -35,9 +35,9 @@ typedef struct model_formula {
   unsigned char *text_cols; /* [ncols] */
   int intercept;
   size_t nfactors;
-  char **fnames;   /* [nfactors] variable names ("factor(cyl)", "cut") */
-  size_t *nlev;    /* [nfactors] */
-  char ***levels;  /* [nfactors][nlev[k]] final order, baseline first */
+  char **fnames;  /* [nfactors] variable names ("factor(cyl)", "cut") */
+  size_t *nlev;   /* [nfactors] */
+  char ***levels; /* [nfactors][nlev[k]] final order, baseline first */
 } model_formula;
 
 struct csvreg_model {

@@ -82,9 +82,9 @@ static csvreg_status formula_spec_new(csvreg_spec **out, const csvreg_model *m,
         resp_only &= !(f->vars[v].expr->ins[q].op == CSVREG__EXPR_INPUT &&
                        s->fin_input[f->vars[v].expr->ins[q].arg] == k);
     for (size_t v = 1; v < f->nvars && resp_only; v++)
-      resp_only = !((f->vars[v].kind == CSVREG__VAR_COLUMN ||
-                     f->vars[v].kind == CSVREG__VAR_FACTOR) &&
-                    s->fin_input[f->vars[v].input] == k);
+      resp_only =
+          !((f->vars[v].kind == CSVREG__VAR_COLUMN || f->vars[v].kind == CSVREG__VAR_FACTOR) &&
+            s->fin_input[f->vars[v].input] == k);
     if (resp_only && (ptrdiff_t)k != s->weights_input)
       role = "target";
     if ((st = find(names, ncolumns, s->input_names[k], role, &s->input_cols[kept], err))) {

@@ -243,6 +243,8 @@ cat(sprintf("%s\\t%.17g\\n", names(v), v), sep = "")
                     fail(f"eval n {got['n']} != {v}")
             else:
                 rel_close(got[k], float(v), 1e-9, f"eval {k}")
+        if got.get("n_new_level", 0) < 1:
+            fail(f"eval: n_new_level {got.get('n_new_level')}")
         if "rows with a level the model never saw were not scored" not in e.stderr:
             fail(f"eval: unseen levels not reported: {e.stderr!r}")
 
