@@ -333,6 +333,8 @@ typedef struct csvreg_counts {
   uint64_t zero_weight; /* complete rows with weight 0: read, not in the fit */
   uint64_t dropped_na;  /* rows dropped for a missing value */
   uint64_t dropped_bad; /* rows dropped by skip_bad */
+  uint64_t new_level;   /* rows left out by a saved model's spec: a categorical
+                           value the model never saw (CSVREG_ROW_NEW_LEVEL) */
 } csvreg_counts;
 
 /* t := t + c, count by count. */
@@ -587,9 +589,16 @@ CSVREG_API csvreg_status csvreg_accum_finish(csvreg_accum *a, csvreg_error *err)
  * csvreg_accum_save without its checksum ("state"), and a CRC-32 of the
  * canonical text of all that ("checksum"). Doubles in the state are exact
  * hex floats, so a loaded model predicts bit-identically. Version 1 files
- * (no "spec" or "reader": everything under "options") still load. */
+ * (no "spec" or "reader": everything under "options") still load.
+ * Version 3 is a formula's model (written only for a spec that keeps a
+ * formula: transforms, interactions, categorical columns; others stay
+ * version 2): its "spec" holds the formula as written, the input columns in
+ * the training header's order with their text flag (bare uses categorical),
+ * the weights, the intercept, each categorical variable's final levels
+ * ("factors": name -> levels, baseline first) and the term names, which the
+ * loader rebuilds from the formula and the levels and checks. */
 #define CSVREG_MODEL_FORMAT "csvreg-model"
-#define CSVREG_MODEL_VERSION 2
+#define CSVREG_MODEL_VERSION 3
 
 typedef struct csvreg_model_options {
   const char *weights;        /* the weights column's name; NULL: unweighted */
@@ -597,6 +606,11 @@ typedef struct csvreg_model_options {
   char delimiter;             /* the training input's delimiter */
   int header;                 /* the training input had a header */
   csvreg_solve_options solve; /* tol and level used by the fit */
+  const csvreg_spec *spec;    /* the fit's spec (NULL: the terms are input
+                                 columns). A spec that keeps a formula gives
+                                 a version 3 model (its formula and levels);
+                                 only read by csvreg_model_new, NULL in the
+                                 model's own options */
 } csvreg_model_options;
 
 CSVREG_API void csvreg_model_options_init(csvreg_model_options *o);
@@ -627,6 +641,18 @@ CSVREG_API const csvreg_model_options *csvreg_model_get_options(const csvreg_mod
 CSVREG_API size_t csvreg_model_nfeatures(const csvreg_model *m);
 CSVREG_API const char *csvreg_model_feature(const csvreg_model *m, size_t j);
 CSVREG_API const char *csvreg_model_target(const csvreg_model *m);
+
+/* ---- formula models (issue 12) ---- */
+/* The formula of a version 3 model as given to fit; NULL for a model of
+ * input columns (versions 1 and 2). */
+CSVREG_API const char *csvreg_model_formula(const csvreg_model *m);
+/* The formula and each categorical variable's final levels (R's order,
+ * baseline first) of the spec `s` that filled `a`, for the fit's report
+ * (csvreg_fit_to_json: "formula", "factors"). Nothing for a spec that keeps
+ * no formula (a formula of plain columns reports as -y/-x). */
+CSVREG_API csvreg_status csvreg_fit_set_spec(csvreg_fit *f, const csvreg_spec *s,
+                                             const csvreg_accum *a, csvreg_error *err);
+/* ---- end of formula models ---- */
 
 typedef enum csvreg_interval {
   CSVREG_INTERVAL_NONE = 0,
@@ -685,10 +711,14 @@ CSVREG_API void csvreg_evaluator_result(const csvreg_evaluator *e, csvreg_metric
 
 /* What a row of a chunk became (csvreg_chunk_row_status). */
 typedef enum csvreg_row_status {
-  CSVREG_ROW_OK = 0,         /* every used cell a number: a row of the design block */
-  CSVREG_ROW_MISSING = 1,    /* some used cell is an NA token */
-  CSVREG_ROW_BAD = 2,        /* a non-number or the wrong width (skip_bad) */
-  CSVREG_ROW_ZERO_WEIGHT = 3 /* weight 0, left out (drop_zero_weight) */
+  CSVREG_ROW_OK = 0,          /* every used cell a number: a row of the design block */
+  CSVREG_ROW_MISSING = 1,     /* some used cell is an NA token */
+  CSVREG_ROW_BAD = 2,         /* a non-number or the wrong width (skip_bad) */
+  CSVREG_ROW_ZERO_WEIGHT = 3, /* weight 0, left out (drop_zero_weight) */
+  CSVREG_ROW_NEW_LEVEL = 4    /* a saved model's categorical column holds a
+                                 level the model never saw (no coefficient:
+                                 R's "factor has new levels"); with na_error
+                                 an error (CSVREG_E_VALUE) instead */
 } csvreg_row_status;
 
 /* How a chunk fills. The defaults are fit's: rows with a missing value are
@@ -743,15 +773,20 @@ CSVREG_API csvreg_status csvreg_csv_append(char **buf, size_t *len, size_t *cap,
  * is NULL) nor weights: it is for predicting, and cannot make an
  * accumulator. CSVREG_E_COLUMN naming the first input that is missing or
  * whose name two columns share; the error's source and line are left to the
- * caller, who knows the input. */
+ * caller, who knows the input. A formula's model (version 3) gives the spec
+ * of its formula with the saved levels: the design is rebuilt per row, the
+ * inputs only its response reads are not needed without the target, and a
+ * row whose categorical column holds a level the model never saw is
+ * CSVREG_ROW_NEW_LEVEL (counted in csvreg_counts.new_level), or with the
+ * chunk's na_error a CSVREG_E_VALUE naming line, column and level. */
 CSVREG_API csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
                                                const char *const *names, size_t ncolumns,
                                                unsigned flags, csvreg_error *err);
 
 /* Evaluation metrics and the row counts of the run as a JSON object (eval
  * --format json): n, the metrics (non-finite as null), n_zero_y, n_read,
- * n_missing, n_bad, n_zero_weight, target, weighted. *out is malloc'd (no
- * trailing newline); free() it. */
+ * n_missing, n_bad, n_zero_weight, n_new_level (only when > 0), target,
+ * weighted. *out is malloc'd (no trailing newline); free() it. */
 CSVREG_API csvreg_status csvreg_metrics_to_json(const csvreg_metrics *m,
                                                 const csvreg_counts *counts, const char *target,
                                                 int weighted, char **out, csvreg_error *err);
@@ -1085,8 +1120,9 @@ CSVREG_API csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p,
  * with *where (may be NULL) the byte offset of the offending position
  * (CSVREG_NO_OFFSET when none: see csvreg_formula_caret); CSVREG_E_COLUMN for
  * a column that is not in the header (*where at its first use);
- * CSVREG_E_LIMIT past CSVREG_MAX_TERMS terms. Saving a model of a computed
- * spec is not supported yet. */
+ * CSVREG_E_LIMIT past CSVREG_MAX_TERMS terms. A model of a computed spec
+ * (csvreg_model_options.spec) is a version 3 model file holding the formula
+ * and its levels. */
 CSVREG_API csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *const *names,
                                                  size_t ncolumns, const char *formula,
                                                  const csvreg_spec_options *o, size_t *where,

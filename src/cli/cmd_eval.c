@@ -139,6 +139,9 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
             (unsigned long long)k->records, (unsigned long long)m->n,
             (unsigned long long)k->dropped_na, (unsigned long long)k->dropped_bad,
             (unsigned long long)k->zero_weight);
+    if (k->new_level)
+      fprintf(out, "%llu rows with a level the model never saw were not scored\n",
+              (unsigned long long)k->new_level);
     if (m->n_zero_y)
       fprintf(out, "MAPE leaves out %llu rows with %s = 0\n", (unsigned long long)m->n_zero_y,
               target);
@@ -234,6 +237,10 @@ int cmd_eval_run(int argc, char **argv) {
                           csvreg_spec_weights_name(spec) != NULL, a.format, &err)))
     goto fail;
   cli_flush_stdout();
+  if (counts.new_level)
+    cli_warnf("%llu row%s with a level the model never saw were not scored (no coefficient: "
+              "as R's \"factor has new levels\")",
+              (unsigned long long)counts.new_level, counts.new_level == 1 ? "" : "s");
   if (a.rd.stats) {
     const csvreg_pass_info *info = csvreg_pass_get_info(pass);
     cli_print_stats(&counts, info->chunks, info->bytes + info->header_bytes, progress_now() - t0);

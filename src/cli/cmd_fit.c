@@ -81,7 +81,8 @@ void cmd_fit_usage(FILE *out) {
           "  -o, --output FILE     also save the model (options, report and accumulator\n"
           "                        state) to FILE for predict and eval; written atomically\n"
           "                        (a temporary file renamed into place); the report is\n"
-          "                        still printed\n"
+          "                        still printed; a formula's model keeps the formula\n"
+          "                        and each factor's levels (predict rebuilds the terms)\n"
           "\n"
           "Validation (exact, in the same pass):\n"
           "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
@@ -521,6 +522,15 @@ int cmd_fit_run(int argc, char **argv) {
   if (a.update) {
     if ((rc = cli_model_read(a.update, &model)) != 0)
       goto done;
+    if (csvreg_model_formula(model)) {
+      /* its levels are fixed in the model's spec: rows with a new level
+       * would be left out, not folded */
+      rc = cli_usage_error(CMD,
+                           "--update: the model %s is a formula's (version 3); updating it "
+                           "is not supported yet: refit with the formula",
+                           a.update);
+      goto done;
+    }
     if ((rc = take_model_options(&a, model)) >= 0)
       goto done;
   }
@@ -653,7 +663,8 @@ int cmd_fit_run(int argc, char **argv) {
     rc = state_write(a.output, acc, meta);
     goto done;
   }
-  if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)))
+  if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)) ||
+      (st = csvreg_fit_set_spec(fit, spec, acc, &err)))
     goto fail;
   if (split) {
     csvreg_accum *base = NULL;

@@ -33,8 +33,9 @@ void cmd_predict_usage(FILE *out) {
           "                        as R's predict.lm(interval=)\n"
           "      --level X         level of the interval, 0 < X < 1 (default 0.95)\n"
           "      --na-policy P     a row with a missing feature (an NA token of the model)\n"
-          "                        gets an empty prediction ('empty', default) or is an\n"
-          "                        error ('error')\n"
+          "                        or a level the model never saw gets an empty\n"
+          "                        prediction ('empty', default; new levels are counted\n"
+          "                        on standard error) or is an error ('error')\n"
           "      --skip-bad        a row with a feature that is not a number, or the wrong\n"
           "                        number of fields, gets an empty prediction instead of\n"
           "                        failing\n"
@@ -49,6 +50,12 @@ void cmd_predict_usage(FILE *out) {
           "\n"
           "A missing feature column is an error before any output. Predictions are\n"
           "written as the shortest text that reads back to the same double.\n"
+          "A formula's model rebuilds its design on every row from the formula and the\n"
+          "levels saved with it (transforms, interactions, factor dummies), and predicts\n"
+          "on the response's scale as written: for 'log(y) ~ ...' the prediction is of\n"
+          "log(y), as R's predict.lm. A transform that is not finite on a row (log(0))\n"
+          "is an error naming the line and column, or with --skip-bad an empty\n"
+          "prediction.\n"
           "Exit status: 0 success, 1 internal error, 2 usage, 3 bad input data,\n"
           "4 input/output error, 5 numerical failure, 6 unusable model file.\n"
           "\n"
@@ -298,12 +305,18 @@ int cmd_predict_run(int argc, char **argv) {
   predict_ctx pc = {&b, model, &a, delim};
   if ((st = model_rows_run(&rows, predict_chunk, &pc, &err))) {
     /* The library names the row and column; the policy is ours to name. */
-    if (st == CSVREG_E_VALUE && a.na_error && strncmp(err.message, "missing value", 13) == 0)
+    if (st == CSVREG_E_VALUE && a.na_error &&
+        (strncmp(err.message, "missing value", 13) == 0 ||
+         strncmp(err.message, "level \"", 7) == 0))
       snprintf(err.message + strlen(err.message), sizeof err.message - strlen(err.message),
                " (--na-policy error)");
     goto fail;
   }
   model_rows_finish(&rows, a.rd.stats);
+  if (rows.counts.new_level)
+    cli_warnf("%llu row%s with a level the model never saw got no prediction (as R's \"factor "
+              "has new levels\"; --na-policy error stops at the first)",
+              (unsigned long long)rows.counts.new_level, rows.counts.new_level == 1 ? "" : "s");
   rc = CLI_EXIT_OK;
   goto done;
 fail:

@@ -97,6 +97,7 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
   mo.delimiter = ro->delimiter;
   mo.header = ro->header;
   mo.solve = *solve;
+  mo.spec = spec; /* a formula's model keeps the formula and its levels */
   csvreg_model *m = NULL;
   csvreg_error err;
   csvreg_error_clear(&err);

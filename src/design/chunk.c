@@ -57,6 +57,8 @@ struct csvreg_chunk {
   size_t nlive, order_cap;
 };
 
+static long table_find_add(level_table *t, const char *p, size_t n, int *added);
+
 void csvreg_chunk_options_init(csvreg_chunk_options *o) {
   memset(o, 0, sizeof *o);
   o->delimiter = ',';
@@ -112,9 +114,17 @@ csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
       c->tab = calloc(s->nfactors, sizeof *c->tab);
       if (!c->lev || !c->tab)
         st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
-      if (st == CSVREG_OK)
+      /* a model's levels are known: its tables hold them from the start */
+      for (size_t f = 0; st == CSVREG_OK && s->fixed && f < s->nfactors; f++)
+        for (size_t i = 0; st == CSVREG_OK && i < s->fixed_nlev[f]; i++) {
+          int added;
+          const char *l = s->fixed_levels[f][i];
+          if (table_find_add(&c->tab[f], l, strlen(l), &added) < 0)
+            st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for the levels");
+        }
+      if (st == CSVREG_OK && !s->fixed)
         st = csvreg__spec_live_columns(s, NULL, NULL, &c->live_d, err);
-      if (st == CSVREG_OK) {
+      if (st == CSVREG_OK && !s->fixed) {
         c->nlive = c->order_cap = c->live_d->ncols;
         if (!(c->order = malloc((c->order_cap ? c->order_cap : 1) * sizeof *c->order)))
           st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -279,7 +289,10 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
                                     csvreg_error *err) {
   const csvreg_spec *s = c->spec;
   const size_t cap = c->cap;
-  design_live live = {c->live_d, c->order, c->nlive, c->lev}, *lp = s->nfactors ? &live : NULL;
+  design_live live = {c->live_d, c->order, c->nlive, c->lev, 1};
+  if (s->fixed)
+    live = (design_live){s->dcols, NULL, s->dcols->ncols, c->lev, 0};
+  design_live *lp = s->nfactors ? &live : NULL;
   size_t nbad = csvreg__design_compute(s, lp, c->vals, cap, c->rows, &c->work);
   if (nbad == 0)
     return st;
@@ -349,6 +362,20 @@ static int table_grow(level_table *t) {
   return 0;
 }
 
+/* The level number of [p, p + n) in t, or -1. */
+static long table_find(const level_table *t, const char *p, size_t n) {
+  if (t->hcap == 0)
+    return -1;
+  size_t j = (size_t)hash_bytes(p, n) & (t->hcap - 1);
+  while (t->hash[j]) {
+    size_t i = t->hash[j] - 1;
+    if (t->len[i] == n && memcmp(t->names[i], p, n) == 0)
+      return (long)i;
+    j = (j + 1) & (t->hcap - 1);
+  }
+  return -1;
+}
+
 /* The level number of [p, p + n) in t, added when new (*added = 1); -1 when
  * out of memory. */
 static long table_find_add(level_table *t, const char *p, size_t n, int *added) {
@@ -409,6 +436,25 @@ static csvreg_status take_levels(csvreg_chunk *c, const csvreg_reader *r, const 
       n = strlen(buf);
     }
     level_table *t = &c->tab[f];
+    if (s->fixed) {
+      /* a model's levels: one it never saw has no coefficient */
+      long id = table_find(t, p, n);
+      if (id < 0) {
+        if (c->opt.na_error) {
+          char shown[96];
+          csvreg__err_quote(shown, sizeof shown, p, n, 40);
+          csvreg__err_at(err, csvreg_reader_source(r), rec->line, rec->number, s->input_cols[k] + 1,
+                         s->input_names[k]);
+          return csvreg__err_set(err, CSVREG_E_VALUE,
+                                 "level \"%s\" of %s was not seen in fitting: the model has no "
+                                 "coefficient for it",
+                                 shown, fv->name);
+        }
+        return CSVREG_END;
+      }
+      c->lev[f * c->cap + c->rows] = (uint32_t)id;
+      continue;
+    }
     int added;
     long id = table_find_add(t, p, n, &added);
     if (id < 0)
@@ -516,11 +562,11 @@ done:
 const csvreg_spec *csvreg__chunk_spec(const csvreg_chunk *c) { return c->spec; }
 
 size_t csvreg__chunk_ncolumns(const csvreg_chunk *c) {
-  return c->spec->nfactors ? c->nlive : c->spec->nterms;
+  return c->spec->nfactors && !c->spec->fixed ? c->nlive : c->spec->nterms;
 }
 
 const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j) {
-  if (c->spec->nfactors)
+  if (c->spec->nfactors && !c->spec->fixed)
     return c->live_d->cols[c->order[j]].name;
   return csvreg_spec_term_name(c->spec, j);
 }
@@ -548,8 +594,16 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     c->counts.records++;
     unsigned char why;
     st = take_row(c, r, &rec, &why, err);
-    if (st == CSVREG_OK && c->spec->nfactors)
-      st = take_levels(c, r, &rec, err);
+    if (st == CSVREG_OK && c->spec->nfactors && (st = take_levels(c, r, &rec, err)) == CSVREG_END) {
+      /* a level the model never saw: the row was counted as used */
+      const csvreg_spec *s = c->spec;
+      if (s->weights_input >= 0 && c->vals[(size_t)s->weights_input * c->cap + c->rows] == 0)
+        c->counts.zero_weight--;
+      else
+        c->counts.used--;
+      c->counts.new_level++;
+      why = CSVREG_ROW_NEW_LEVEL;
+    }
     if (st == CSVREG_OK) {
       if (c->lines)
         c->lines[c->rows] = rec.line;
@@ -605,6 +659,7 @@ void csvreg_chunk_text(const csvreg_chunk *c, const char **text, const size_t **
 void csvreg_counts_add(csvreg_counts *t, const csvreg_counts *c) {
   t->records += c->records;
   t->used += c->used;
+  t->new_level += c->new_level;
   t->zero_weight += c->zero_weight;
   t->dropped_na += c->dropped_na;
   t->dropped_bad += c->dropped_bad;

@@ -92,14 +92,16 @@ size_t csvreg__design_compute(const csvreg_spec *s, const design_live *live, con
                               size_t ld, size_t n, design_work *work) {
   const csvreg__formula *f = s->formula;
   const size_t cap = work->cap;
-  for (size_t v = 0; v < f->nvars; v++)
+  /* a model's spec for predicting binds no response: nothing to compute */
+  const size_t v0 = f->has_response && !s->target_expr && s->target_input < 0 ? 1 : 0;
+  for (size_t v = v0; v < f->nvars; v++)
     if (f->vars[v].expr)
       csvreg__expr_eval(f->vars[v].expr, n, vals, ld, s->fin_input, work->vars + v * cap,
                         work->scratch);
   const csvreg__dcols *d = live ? live->d : s->dcols;
   const size_t ncols = live ? live->ncols : d->ncols;
   for (size_t t = 0; t < ncols; t++) {
-    const csvreg__dcol *c = &d->cols[live ? live->order[t] : t];
+    const csvreg__dcol *c = &d->cols[live && live->order ? live->order[t] : t];
     double *x = work->x + t * cap;
     for (size_t q = 0; q < c->nfac; q++) {
       const csvreg__dfac *fc = &c->fac[q];
@@ -107,7 +109,7 @@ size_t csvreg__design_compute(const csvreg_spec *s, const design_live *live, con
       if (slot != (size_t)-1) {
         /* an indicator: the row's level is this column's */
         const uint32_t *lv = live->lev + slot * cap;
-        const uint32_t want = (uint32_t)(fc->index - 1);
+        const uint32_t want = (uint32_t)(fc->index - live->base);
         if (q == 0)
           for (size_t i = 0; i < n; i++)
             x[i] = lv[i] == want ? 1.0 : 0.0;

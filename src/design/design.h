@@ -29,14 +29,16 @@ typedef struct design_work {
 } design_work;
 
 /* The live columns of a spec with categorical variables (chunk.c): column
- * j of the design is d->cols[order[j]]; lev[f * cap + i] the level index of
- * factor slot f on row i (column index `index` of a factor means level
- * index - 1: index 0 is the sentinel, csvreg__spec_live_columns). */
+ * j of the design is d->cols[order[j]] (order NULL: cols[j]); lev[f * cap +
+ * i] the level index of factor slot f on row i. Column index `index` of a
+ * factor means level index - base: base 1 for live columns (index 0 is the
+ * sentinel, csvreg__spec_live_columns), 0 for a model's fixed levels. */
 typedef struct design_live {
   const struct csvreg__dcols *d;
   const size_t *order;
   size_t ncols;
   const uint32_t *lev;
+  size_t base;
 } design_live;
 
 /* Makes work->x hold `ncols` columns of work->cap rows. */

@@ -40,6 +40,13 @@ struct csvreg_spec {
   char **column_names;       /* [ncolumns] the header, with categorical variables (for a
                                 state's frame: accum_chunk.c); else NULL */
   int from_formula;          /* made from a formula (a plain one keeps no formula) */
+  /* A saved model's spec (csvreg__spec_fix_levels): each factor's levels are
+   * final (R's order, baseline first) and dcols/term_names are R's columns,
+   * the model's terms; a chunk adds no level, and a row with a level not
+   * among them is left out (CSVREG_ROW_NEW_LEVEL). */
+  int fixed;
+  size_t *fixed_nlev;   /* [nfactors] */
+  char ***fixed_levels; /* [nfactors][fixed_nlev[f]] owned */
 };
 
 #define CSVREG__DEFAULT_MAX_LEVELS 1000
@@ -66,6 +73,19 @@ csvreg_status csvreg__spec_no_column(csvreg_error *err, const char *role, const 
 csvreg_status csvreg__spec_live_columns(const csvreg_spec *s, const size_t *nlev,
                                         const char *const *const *levs, struct csvreg__dcols **out,
                                         csvreg_error *err);
+
+/* Orders the levels o[0 .. n) of factor slot k as R does at the end of a
+ * fit: byte order (C collation), numeric order when every level reads as a
+ * number, relevel's ref first (CSVREG_E_VALUE when it is not a level). The
+ * strings are not copied. */
+csvreg_status csvreg__spec_order_levels(const csvreg_spec *s, size_t k, const char **o, size_t n,
+                                        csvreg_error *err);
+
+/* Makes `s` (a formula spec with factors, no chunk made yet) a saved
+ * model's: levels[k][0 .. nlev[k]) are factor slot k's final levels
+ * (copied); the terms become R's design columns for them. */
+csvreg_status csvreg__spec_fix_levels(csvreg_spec *s, const size_t *nlev,
+                                      const char *const *const *levels, csvreg_error *err);
 
 /* Frees the formula fields (spec_formula.c); the rest is csvreg_spec_free's. */
 void csvreg__spec_free_formula(csvreg_spec *s);

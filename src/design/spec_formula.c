@@ -35,6 +35,13 @@ void csvreg__spec_free_formula(csvreg_spec *s) {
   free(s->column_names);
   csvreg__dcols_free(s->dcols);
   csvreg__formula_free(s->formula);
+  for (size_t k = 0; s->fixed_levels && k < s->nfactors; k++) {
+    for (size_t i = 0; s->fixed_levels[k] && i < s->fixed_nlev[k]; i++)
+      free(s->fixed_levels[k][i]);
+    free(s->fixed_levels[k]);
+  }
+  free(s->fixed_levels);
+  free(s->fixed_nlev);
 }
 
 size_t csvreg_formula_caret(const char *formula, size_t offset, char *buf, size_t size) {
@@ -336,5 +343,123 @@ done:
   free(n);
   free(l);
   free(all);
+  return st;
+}
+
+/* R's numeric order for levels that all read as numbers (factor() of a
+ * numeric column), else byte order (C collation). */
+static int all_numbers(const char *const *l, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    double v;
+    if (csvreg_parse_double(l[i], strlen(l[i]), &v) != CSVREG_OK)
+      return 0;
+  }
+  return 1;
+}
+
+static int cmp_bytes(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_numbers(const void *a, const void *b) {
+  const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+  double u, v;
+  csvreg_parse_double(x, strlen(x), &u);
+  csvreg_parse_double(y, strlen(y), &v);
+  return u < v ? -1 : u > v ? 1 : 0;
+}
+
+csvreg_status csvreg__spec_order_levels(const csvreg_spec *s, size_t k, const char **o, size_t n,
+                                        csvreg_error *err) {
+  const csvreg__formula *f = s->formula;
+  const size_t v = s->factor_var[k];
+  qsort(o, n, sizeof *o, all_numbers(o, n) ? cmp_numbers : cmp_bytes);
+  const char *ref = f->vars[v].ref;
+  if (ref) {
+    size_t i = 0;
+    while (i < n && strcmp(o[i], ref) != 0)
+      i++;
+    if (i == n)
+      return csvreg__err_set(err, CSVREG_E_VALUE, "%s: ref = \"%s\" is not a level of %s",
+                             f->vars[v].name, ref, f->inputs[f->vars[v].input]);
+    const char *r = o[i];
+    memmove(o + 1, o, i * sizeof *o);
+    o[0] = r;
+  }
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg__spec_fix_levels(csvreg_spec *s, const size_t *nlev,
+                                      const char *const *const *levels, csvreg_error *err) {
+  const csvreg__formula *f = s->formula;
+  if (!f || !s->nfactors || s->fixed)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "fix_levels: not a formula spec with factors");
+  size_t *n = calloc(f->nvars, sizeof *n);
+  const char *const **l = calloc(f->nvars, sizeof *l);
+  int *cat = calloc(f->nvars, sizeof *cat);
+  csvreg__dcols *d = NULL;
+  char **names = NULL;
+  csvreg_status st = CSVREG_OK;
+  s->fixed_nlev = calloc(s->nfactors, sizeof *s->fixed_nlev);
+  s->fixed_levels = calloc(s->nfactors, sizeof *s->fixed_levels);
+  if (!n || !l || !cat || !s->fixed_nlev || !s->fixed_levels) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t k = 0; k < s->nfactors; k++) {
+    if (!(s->fixed_levels[k] = calloc(nlev[k] ? nlev[k] : 1, sizeof **s->fixed_levels))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    for (size_t i = 0; i < nlev[k]; i++) {
+      if (!(s->fixed_levels[k][i] = csvreg__xstrdup(levels[k][i]))) {
+        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+        goto done;
+      }
+      s->fixed_nlev[k] = i + 1;
+    }
+    n[s->factor_var[k]] = nlev[k];
+    l[s->factor_var[k]] = levels[k];
+  }
+  for (size_t v = 0; v < f->nvars; v++)
+    cat[v] = s->var_factor[v] != (size_t)-1;
+  if ((st = csvreg__formula_columns(f, cat, n, (const char *const *const *)l, &d, err)))
+    goto done;
+  if (d->ncols > CSVREG_MAX_TERMS) {
+    st = csvreg__err_set(err, CSVREG_E_LIMIT, "%zu terms: at most %d are supported", d->ncols,
+                         CSVREG_MAX_TERMS);
+    goto done;
+  }
+  if (!(names = calloc(d->ncols ? d->ncols : 1, sizeof *names))) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t t = 0; t < d->ncols; t++)
+    if (!(names[t] = csvreg__xstrdup(d->cols[t].name))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+  /* the terms become the final columns */
+  if (s->term_names)
+    for (size_t t = 0; t < s->nterms; t++)
+      free(s->term_names[t]);
+  free(s->term_names);
+  s->term_names = names;
+  names = NULL;
+  csvreg__dcols_free(s->dcols);
+  s->dcols = d;
+  s->nterms = d->ncols;
+  s->intercept = d->intercept;
+  d = NULL;
+  s->fixed = 1;
+done:
+  if (names)
+    for (size_t t = 0; d && t < d->ncols; t++)
+      free(names[t]);
+  free(names);
+  csvreg__dcols_free(d);
+  free(n);
+  free(l);
+  free(cat);
   return st;
 }

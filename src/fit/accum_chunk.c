@@ -134,63 +134,25 @@ done:
   return st;
 }
 
-/* R's numeric order for levels that all read as numbers (factor() of a
- * numeric column), else byte order (C collation). */
-static int all_numbers(const char *const *l, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    double v;
-    if (csvreg_parse_double(l[i], strlen(l[i]), &v) != CSVREG_OK)
-      return 0;
-  }
-  return 1;
-}
-
-static int cmp_bytes(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int cmp_numbers(const void *a, const void *b) {
-  const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-  double u, v;
-  csvreg_parse_double(x, strlen(x), &u);
-  csvreg_parse_double(y, strlen(y), &v);
-  return u < v ? -1 : u > v ? 1 : 0;
-}
-
-/* R's order of factor slot k's n levels l (sorted; relevel's ref first):
- * o[i] = l[perm[i]]. */
+/* R's order of factor slot k's n levels l (csvreg__spec_order_levels, the
+ * one rule the fit and a saved model share): o[i] = l[perm[i]]. */
 static csvreg_status r_order(const csvreg_spec *s, size_t k, const char *const *l, size_t n,
                              size_t *perm, csvreg_error *err) {
-  const csvreg__formula *f = s->formula;
-  size_t v = s->factor_var[k];
   const char **o = malloc((n ? n : 1) * sizeof *o);
   if (!o)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   if (n)
     memcpy(o, l, n * sizeof *o);
-  qsort(o, n, sizeof *o, all_numbers(o, n) ? cmp_numbers : cmp_bytes);
-  const char *ref = f->vars[v].ref;
-  if (ref) {
-    size_t i = 0;
-    while (i < n && strcmp(o[i], ref) != 0)
-      i++;
-    if (i == n) {
-      free(o);
-      return csvreg__err_set(err, CSVREG_E_VALUE, "%s: ref = \"%s\" is not a level of %s",
-                             f->vars[v].name, ref, f->inputs[f->vars[v].input]);
-    }
-    memmove(o + 1, o, i * sizeof *o);
-    o[0] = ref;
-  }
+  csvreg_status st = csvreg__spec_order_levels(s, k, o, n, err);
   /* back to positions in l (levels are distinct) */
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; !st && i < n; i++)
     for (size_t j = 0; j < n; j++)
       if (o[i] == l[j] || strcmp(o[i], l[j]) == 0) {
         perm[i] = j;
         break;
       }
   free(o);
-  return CSVREG_OK;
+  return st;
 }
 
 csvreg_status csvreg__factor_columns(const csvreg_spec *s, const size_t *nlev,

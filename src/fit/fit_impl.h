@@ -16,6 +16,19 @@ struct csvreg_fit {
   char **input_names; /* [s.ninputs], owned */
   uint64_t *na_by_input;
   double *xtx_inv; /* [nterms * nterms], column-major */
+  /* A formula's fit (csvreg__fit_set_formula): the formula as given and each
+   * categorical variable's name and final levels; NULL/0 otherwise. */
+  char *formula;
+  size_t nfactors;
+  char **factor_names;   /* [nfactors] */
+  size_t *factor_nlev;   /* [nfactors] */
+  char ***factor_levels; /* [nfactors][factor_nlev[k]] */
 };
+
+/* Sets the fit's formula and factors (copied; fit_spec.c). */
+csvreg_status csvreg__fit_set_formula(csvreg_fit *f, const char *formula, size_t nfactors,
+                                      const char *const *names, const size_t *nlev,
+                                      const char *const *const *levels, csvreg_error *err);
+void csvreg__fit_free_formula(csvreg_fit *f);
 
 #endif

@@ -39,6 +39,7 @@ void csvreg_fit_free(csvreg_fit *f) {
   free(f->input_names);
   free(f->na_by_input);
   free(f->xtx_inv);
+  csvreg__fit_free_formula(f);
   free(f);
 }
 

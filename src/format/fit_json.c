@@ -111,6 +111,25 @@ static json_t *fit_object(jb *b, const csvreg_fit *f) {
   put(b, o, "target", csvreg__json_str(f->target ? f->target : ""));
   put(b, o, "intercept", json_boolean(f->s.intercept));
   put(b, o, "weighted", json_boolean(f->s.weighted));
+  if (f->formula) {
+    /* a formula's fit: what was written and what each dummy column means */
+    put(b, o, "formula", csvreg__json_str(f->formula));
+    json_t *factors = json_object();
+    for (size_t v = 0; factors && v < f->nfactors; v++) {
+      json_t *levels = json_array(), *name = csvreg__json_str(f->factor_names[v]);
+      for (size_t i = 0; levels && i < f->factor_nlev[v]; i++) {
+        json_t *l = csvreg__json_str(f->factor_levels[v][i]);
+        if (!l || json_array_append_new(levels, l) != 0)
+          b->failed = 1;
+      }
+      if (name)
+        put(b, factors, json_string_value(name), levels);
+      else
+        json_decref(levels), b->failed = 1;
+      json_decref(name);
+    }
+    put(b, o, "factors", factors);
+  }
   json_t *terms = json_array();
   if (terms)
     for (size_t i = 0; i < f->s.nterms; i++) {

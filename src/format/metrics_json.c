@@ -39,6 +39,9 @@ csvreg_status csvreg_metrics_to_json(const csvreg_metrics *m, const csvreg_count
         json_object_set_new(o, "n_missing", json_integer((json_int_t)k->dropped_na)) ||
         json_object_set_new(o, "n_bad", json_integer((json_int_t)k->dropped_bad)) ||
         json_object_set_new(o, "n_zero_weight", json_integer((json_int_t)k->zero_weight)) ||
+        /* a formula model's rows with a level it never saw (only when some) */
+        (k->new_level &&
+         json_object_set_new(o, "n_new_level", json_integer((json_int_t)k->new_level))) ||
         json_object_set_new(o, "target", json_string(target)) ||
         json_object_set_new(o, "weighted", json_boolean(weighted));
   char *text = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));

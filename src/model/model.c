@@ -7,6 +7,7 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@
 #include "internal.h"
 #include "json_mem.h"
 #include "model_impl.h"
+#include "formula.h"
+#include "spec.h"
 #include "state.h"
 
 void csvreg_model_options_init(csvreg_model_options *o) {
@@ -24,9 +27,233 @@ void csvreg_model_options_init(csvreg_model_options *o) {
   csvreg_solve_options_init(&o->solve);
 }
 
+static void fm_free(model_formula *fm) {
+  if (!fm)
+    return;
+  for (size_t j = 0; fm->cols && j < fm->ncols; j++)
+    free(fm->cols[j]);
+  for (size_t k = 0; k < fm->nfactors; k++) {
+    for (size_t i = 0; fm->levels && fm->levels[k] && i < fm->nlev[k]; i++)
+      free(fm->levels[k][i]);
+    if (fm->levels)
+      free(fm->levels[k]);
+    if (fm->fnames)
+      free(fm->fnames[k]);
+  }
+  free(fm->levels);
+  free(fm->fnames);
+  free(fm->nlev);
+  free(fm->cols);
+  free(fm->text_cols);
+  free(fm->text);
+  free(fm);
+}
+
+/* An empty formula record for ncols columns and nfactors factors. */
+static model_formula *fm_alloc(size_t ncols, size_t nfactors) {
+  model_formula *fm = calloc(1, sizeof *fm);
+  if (!fm)
+    return NULL;
+  fm->ncols = ncols;
+  fm->nfactors = nfactors;
+  fm->cols = calloc(ncols ? ncols : 1, sizeof *fm->cols);
+  fm->text_cols = calloc(ncols ? ncols : 1, 1);
+  fm->fnames = calloc(nfactors ? nfactors : 1, sizeof *fm->fnames);
+  fm->nlev = calloc(nfactors ? nfactors : 1, sizeof *fm->nlev);
+  fm->levels = calloc(nfactors ? nfactors : 1, sizeof *fm->levels);
+  if (!fm->cols || !fm->text_cols || !fm->fnames || !fm->nlev || !fm->levels) {
+    fm_free(fm);
+    return NULL;
+  }
+  return fm;
+}
+
+static csvreg_status nomem(csvreg_error *err) {
+  return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+}
+
+/* The formula record of a fit's spec: its input columns in the training
+ * header's order, a column's text flag set when a bare use of it is
+ * categorical (that is all the flag decides), and the final levels. */
+static csvreg_status fm_from_spec(const csvreg_spec *s, const csvreg_accum *a, model_formula **out,
+                                  csvreg_error *err) {
+  *out = NULL;
+  const csvreg__formula *f = s->formula;
+  model_formula *fm = fm_alloc(s->ninputs, s->nfactors);
+  size_t *order = malloc((s->ninputs ? s->ninputs : 1) * sizeof *order);
+  if (!fm || !order || !(fm->text = csvreg__xstrdup(f->text))) {
+    free(order);
+    fm_free(fm);
+    return nomem(err);
+  }
+  fm->intercept = s->intercept;
+  size_t n = 0;
+  for (size_t k = 0; k < s->ninputs; k++) {
+    size_t i = n++;
+    while (i > 0 && s->input_cols[order[i - 1]] > s->input_cols[k]) {
+      order[i] = order[i - 1];
+      i--;
+    }
+    order[i] = k;
+  }
+  csvreg_status st = CSVREG_OK;
+  for (size_t j = 0; !st && j < s->ninputs; j++) {
+    size_t k = order[j];
+    if (!(fm->cols[j] = csvreg__xstrdup(s->input_names[k])))
+      st = nomem(err);
+    for (size_t v = 0; v < f->nvars; v++)
+      if (f->vars[v].kind == CSVREG__VAR_COLUMN && s->var_factor[v] != (size_t)-1 &&
+          s->fin_input[f->vars[v].input] == k)
+        fm->text_cols[j] = 1;
+  }
+  for (size_t k = 0; !st && k < s->nfactors; k++) {
+    size_t nl;
+    const char *const *seen =
+        s->fixed ? (const char *const *)s->fixed_levels[k] : csvreg__accum_levels(a, k, &nl);
+    if (s->fixed)
+      nl = s->fixed_nlev[k];
+    const char **o = malloc((nl ? nl : 1) * sizeof *o);
+    if (!o || !(fm->fnames[k] = csvreg__xstrdup(f->vars[s->factor_var[k]].name)) ||
+        !(fm->levels[k] = calloc(nl ? nl : 1, sizeof **fm->levels))) {
+      free(o);
+      st = nomem(err);
+      break;
+    }
+    if (nl)
+      memcpy(o, seen, nl * sizeof *o);
+    if (!s->fixed)
+      st = csvreg__spec_order_levels(s, k, o, nl, err);
+    for (size_t i = 0; !st && i < nl; i++) {
+      if (!(fm->levels[k][i] = csvreg__xstrdup(o[i])))
+        st = nomem(err);
+      fm->nlev[k] = i + 1;
+    }
+    free(o);
+  }
+  free(order);
+  if (st) {
+    fm_free(fm);
+    return st;
+  }
+  *out = fm;
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, csvreg_spec **out,
+                                         csvreg_error *err) {
+  const model_formula *fm = m->fm;
+  *out = NULL;
+  csvreg_spec_options so;
+  csvreg_spec_options_init(&so);
+  so.weights = m->weights;
+  so.na = m->na;
+  so.intercept = fm->intercept;
+  so.skip_bad = skip_bad;
+  csvreg_spec *s = NULL;
+  csvreg_status st = csvreg__spec_new_formula_text(&s, (const char *const *)fm->cols, fm->ncols,
+                                                   fm->text_cols, fm->text, &so, NULL, err);
+  if (!st && !s->formula)
+    st = csvreg__err_set(err, CSVREG_E_FORMAT, "the formula has no computed term");
+  if (!st && s->nfactors != fm->nfactors)
+    st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                         "the formula has %zu categorical variables, \"factors\" %zu", s->nfactors,
+                         fm->nfactors);
+  /* the stored factors by name (a JSON object's order is not the slots') */
+  const size_t nf = s ? s->nfactors : 0;
+  size_t *nlev = calloc(nf ? nf : 1, sizeof *nlev);
+  const char *const **levs = calloc(nf ? nf : 1, sizeof *levs);
+  if (!st && (!nlev || !levs))
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t k = 0; !st && k < nf; k++) {
+    const char *name = s->formula->vars[s->factor_var[k]].name;
+    size_t j = 0;
+    while (j < fm->nfactors && strcmp(fm->fnames[j], name) != 0)
+      j++;
+    if (j == fm->nfactors) {
+      st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "the formula's categorical variable %s has no "
+                           "levels in \"factors\"",
+                           name);
+      break;
+    }
+    nlev[k] = fm->nlev[j];
+    levs[k] = (const char *const *)fm->levels[j];
+  }
+  if (!st && nf)
+    st = csvreg__spec_fix_levels(s, nlev, (const char *const *const *)levs, err);
+  free(nlev);
+  free((void *)levs);
+  if (st) {
+    csvreg_spec_free(s);
+    return st;
+  }
+  *out = s;
+  return CSVREG_OK;
+}
+
+/* A formula model's parts must agree: the formula rebuilds a spec whose
+ * factors are the stored ones, each list of levels has no repeat and is in
+ * R's order (baseline first), and the columns of those levels are the
+ * state's terms, name by name. Any disagreement is a bad model file. */
+static csvreg_status fm_check(const csvreg_model *m, csvreg_error *err) {
+  const csvreg_accum *a = m->accum;
+  csvreg_spec *s = NULL;
+  csvreg_status st = csvreg__model_formula_spec(m, 0, &s, err);
+  if (st == CSVREG_E_NOMEM)
+    return st;
+  if (st) {
+    char why[sizeof err->message];
+    snprintf(why, sizeof why, "%s", err ? err->message : "the formula does not rebuild");
+    return csvreg__err_set(err, CSVREG_E_FORMAT, "not a valid csvreg model: \"spec\": %s", why);
+  }
+  for (size_t k = 0; !st && k < s->nfactors; k++) {
+    const size_t n = s->fixed_nlev[k];
+    const char *fname = s->formula->vars[s->factor_var[k]].name;
+    const char **o = malloc((n ? n : 1) * sizeof *o);
+    if (!o) {
+      st = nomem(err);
+      break;
+    }
+    if (n)
+      memcpy(o, s->fixed_levels[k], n * sizeof *o);
+    for (size_t i = 0; !st && i < n; i++)
+      for (size_t j = i + 1; !st && j < n; j++)
+        if (strcmp(o[i], o[j]) == 0)
+          st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                               "not a valid csvreg model: level \"%s\" of %s is listed twice", o[i],
+                               fname);
+    if (!st && csvreg__spec_order_levels(s, k, o, n, NULL) != CSVREG_OK)
+      st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "not a valid csvreg model: the levels of %s do not hold its baseline",
+                           fname);
+    for (size_t i = 0; !st && i < n; i++)
+      if (o[i] != s->fixed_levels[k][i])
+        st = csvreg__err_set(
+            err, CSVREG_E_FORMAT,
+            "not a valid csvreg model: the levels of %s are not in R's order (baseline \"%s\" "
+            "first)",
+            fname, o[0]);
+    free(o);
+  }
+  if (!st && (s->nterms != csvreg__accum_nterms(a) || s->intercept != csvreg__accum_intercept(a)))
+    st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                         "not a valid csvreg model: the formula and levels give %zu terms, the "
+                         "state has %zu",
+                         s->nterms, csvreg__accum_nterms(a));
+  for (size_t t = 0; !st && t < s->nterms; t++)
+    if (strcmp(csvreg_spec_term_name(s, t), csvreg__accum_term_name(a, t)) != 0)
+      st = csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "not a valid csvreg model: the formula and levels give term '%s' where "
+                           "the state has '%s'",
+                           csvreg_spec_term_name(s, t), csvreg__accum_term_name(a, t));
+  csvreg_spec_free(s);
+  return st;
+}
+
 void csvreg_model_free(csvreg_model *m) {
   if (!m)
     return;
+  fm_free(m->fm);
   csvreg_accum_free(m->accum);
   csvreg_fit_free(m->fit);
   free(m->weights);
@@ -44,20 +271,21 @@ static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
   const csvreg_accum *a = m->accum;
   model_spec *sp = &m->spec;
   /* A formula's terms and response may be computed from the inputs (log(x),
-   * a:b): such a model must store its formula, which this version's model
-   * file cannot yet. Refuse rather than write a spec that names no column. */
+   * a:b): such a model must store its formula (version 3, from the fit's
+   * spec). An accumulator alone (a state given to solve) does not keep it:
+   * refuse rather than write a spec that names no column. */
   const size_t ni = csvreg__accum_ninputs(a);
   for (size_t j = 0; ni && j <= csvreg__accum_nterms(a); j++) {
-    const char *name = j < csvreg__accum_nterms(a) ? csvreg__accum_term_name(a, j)
-                                                   : csvreg__accum_target_name(a);
+    const char *name =
+        j < csvreg__accum_nterms(a) ? csvreg__accum_term_name(a, j) : csvreg__accum_target_name(a);
     size_t k = 0;
     while (k < ni && strcmp(csvreg__accum_input_name(a, k), name) != 0)
       k++;
     if (k == ni)
       return csvreg__err_set(err, CSVREG_E_USAGE,
-                             "'%s' is computed from the input columns: a model file cannot hold "
-                             "a formula's transforms or interactions yet (--emit-state saves the "
-                             "fit's state)",
+                             "'%s' is computed from the input columns: a state does not keep its "
+                             "formula, so a model made from it could not rebuild the term (fit -o "
+                             "with the formula saves a formula's model)",
                              name);
   }
   sp->nterms = csvreg__accum_nterms(a);
@@ -81,17 +309,21 @@ static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
   return CSVREG_OK;
 }
 
-/* Takes ownership of `a`; copies the option strings; solves. */
-static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvreg_model_options *o,
-                                csvreg_error *err) {
+/* Takes ownership of `a` and `fm` (a formula model's record, or NULL);
+ * copies the option strings; solves. */
+static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formula *fm,
+                                const csvreg_model_options *o, csvreg_error *err) {
   *out = NULL;
   csvreg_model *m = calloc(1, sizeof *m);
   if (!m) {
     csvreg_accum_free(a);
+    fm_free(fm);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   m->accum = a;
+  m->fm = fm;
   m->opt = *o;
+  m->opt.spec = NULL;
   if ((o->weights && !(m->weights = csvreg__xstrdup(o->weights))) ||
       (o->na && !(m->na = csvreg__xstrdup(o->na)))) {
     csvreg_model_free(m);
@@ -99,9 +331,12 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, const csvre
   }
   m->opt.weights = m->weights;
   m->opt.na = m->na;
-  csvreg_status st = spec_derive(m, err);
+  csvreg_status st = fm ? fm_check(m, err) : spec_derive(m, err);
   if (!st)
     st = csvreg_accum_solve(a, &o->solve, &m->fit, err);
+  if (!st && fm)
+    st = csvreg__fit_set_formula(m->fit, fm->text, fm->nfactors, (const char *const *)fm->fnames,
+                                 fm->nlev, (const char *const *const *)fm->levels, err);
   if (!st)
     st = csvreg__model_prepare_factor(m, err);
   if (st) {
@@ -117,9 +352,16 @@ csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
   if (!out || !a || !o)
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_new: NULL argument");
   *out = NULL;
+  model_formula *fm = NULL;
+  csvreg_status st = o->spec && o->spec->formula ? fm_from_spec(o->spec, a, &fm, err) : CSVREG_OK;
+  if (st)
+    return st;
   csvreg_accum *copy;
-  csvreg_status st = csvreg_accum_copy(a, &copy, err);
-  return st ? st : model_make(out, copy, o, err);
+  if ((st = csvreg_accum_copy(a, &copy, err))) {
+    fm_free(fm);
+    return st;
+  }
+  return model_make(out, copy, fm, o, err);
 }
 
 static json_t *delimiter_json(char d) {
@@ -157,6 +399,35 @@ static json_t *spec_json(const csvreg_model *m) {
                    csvreg__accum_intercept(m->accum), "terms", terms);
 }
 
+/* "spec" of version 3: the formula and what rebuilds it (model_formula). */
+static json_t *spec_json_v3(const csvreg_model *m) {
+  const model_formula *fm = m->fm;
+  json_t *cols = json_array(), *factors = json_object(), *terms = json_array();
+  int bad = !cols || !factors || !terms;
+  for (size_t j = 0; !bad && j < fm->ncols; j++)
+    bad = json_array_append_new(
+        cols, json_pack("{s:s, s:b}", "name", fm->cols[j], "text", fm->text_cols[j]));
+  for (size_t k = 0; !bad && k < fm->nfactors; k++) {
+    json_t *l = json_array();
+    bad = !l;
+    for (size_t i = 0; !bad && i < fm->nlev[k]; i++)
+      bad = json_array_append_new(l, json_string(fm->levels[k][i]));
+    bad = bad || json_object_set_new(factors, fm->fnames[k], l);
+  }
+  for (size_t t = 0; !bad && t < csvreg__accum_nterms(m->accum); t++)
+    bad = json_array_append_new(terms, json_string(csvreg__accum_term_name(m->accum, t)));
+  if (bad) {
+    json_decref(cols);
+    json_decref(factors);
+    json_decref(terms);
+    return NULL;
+  }
+  return json_pack("{s:s, s:o, s:s, s:o, s:b, s:o, s:o}", "formula", fm->text, "columns", cols,
+                   "target", csvreg__accum_target_name(m->accum), "weights",
+                   json_string_or_null(m->weights), "intercept", fm->intercept, "factors", factors,
+                   "terms", terms);
+}
+
 /* "reader": how the training input was read, which predict and eval follow. */
 static json_t *reader_json(const csvreg_model *m) {
   return json_pack("{s:o, s:b, s:o}", "delimiter", delimiter_json(m->opt.delimiter), "header",
@@ -180,10 +451,12 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
   json_error_t je;
   json_t *fit = json_loads(fit_text, 0, &je);
   free(fit_text);
+  /* Version 2 stays the format of a model of input columns, byte for byte
+   * as before (older csvreg reads it); a formula needs version 3. */
   json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "format", CSVREG_MODEL_FORMAT,
-                        "version", CSVREG_MODEL_VERSION, "tool", "csvreg " CSVREG_VERSION, "spec",
-                        spec_json(m), "reader", reader_json(m), "options", options_json(m), "fit",
-                        fit, "state", csvreg__state_to_json(m->accum));
+                        "version", m->fm ? 3 : 2, "tool", "csvreg " CSVREG_VERSION, "spec",
+                        m->fm ? spec_json_v3(m) : spec_json(m), "reader", reader_json(m), "options",
+                        options_json(m), "fit", fit, "state", csvreg__state_to_json(m->accum));
   char sum[32];
   if (!o)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
@@ -354,6 +627,80 @@ static csvreg_status read_options(const json_t *o, int version, csvreg_model_opt
   return tol_level(opts, mo, err);
 }
 
+/* The formula record of a version 3 "spec": types only here; fm_check
+ * judges whether the parts agree once the state is read. */
+static csvreg_status fm_from_json(const json_t *spec, const csvreg_accum *a, model_formula **out,
+                                  csvreg_error *err) {
+  *out = NULL;
+  const char *text = json_string_value(json_object_get(spec, "formula"));
+  const char *target = json_string_value(json_object_get(spec, "target"));
+  json_t *cols = json_object_get(spec, "columns"), *factors = json_object_get(spec, "factors");
+  json_t *terms = json_object_get(spec, "terms"), *ic = json_object_get(spec, "intercept");
+  if (!text || !target || !json_is_array(cols) || !json_is_object(factors) ||
+      !json_is_array(terms) || !json_is_boolean(ic))
+    return bad(err, "\"spec\" needs formula, columns, target, weights, intercept, factors and "
+                    "terms");
+  if (strcmp(target, csvreg__accum_target_name(a)) != 0)
+    return bad(err, "\"spec\" target does not match the state");
+  if (json_array_size(terms) != csvreg__accum_nterms(a))
+    return bad(err, "\"spec\" terms do not match the state");
+  for (size_t t = 0; t < json_array_size(terms); t++) {
+    const char *name = json_string_value(json_array_get(terms, t));
+    if (!name || strcmp(name, csvreg__accum_term_name(a, t)) != 0)
+      return bad(err, "\"spec\" terms do not match the state");
+  }
+  model_formula *fm = fm_alloc(json_array_size(cols), json_object_size(factors));
+  if (!fm || !(fm->text = csvreg__xstrdup(text))) {
+    fm_free(fm);
+    return nomem(err);
+  }
+  fm->intercept = json_is_true(ic);
+  csvreg_status st = CSVREG_OK;
+  for (size_t j = 0; !st && j < fm->ncols; j++) {
+    json_t *c = json_array_get(cols, j), *t = json_object_get(c, "text");
+    const char *name = json_string_value(json_object_get(c, "name"));
+    if (!name || !json_is_boolean(t))
+      st = bad(err, "\"spec\" columns need a name and a text flag");
+    else if (!(fm->cols[j] = csvreg__xstrdup(name)))
+      st = nomem(err);
+    else
+      fm->text_cols[j] = json_is_true(t);
+  }
+  size_t k = 0;
+  const char *key;
+  json_t *l;
+  json_object_foreach(factors, key, l) {
+    if (st)
+      break;
+    if (!json_is_array(l)) {
+      st = bad(err, "\"spec\" factors map a name to its levels");
+      break;
+    }
+    if (!(fm->fnames[k] = csvreg__xstrdup(key)) ||
+        !(fm->levels[k] =
+              calloc(json_array_size(l) ? json_array_size(l) : 1, sizeof **fm->levels))) {
+      st = nomem(err);
+      break;
+    }
+    for (size_t i = 0; !st && i < json_array_size(l); i++) {
+      const char *v = json_string_value(json_array_get(l, i));
+      if (!v)
+        st = bad(err, "\"spec\" factors: a level is not a string");
+      else if (!(fm->levels[k][i] = csvreg__xstrdup(v)))
+        st = nomem(err);
+      else
+        fm->nlev[k] = i + 1;
+    }
+    k++;
+  }
+  if (st) {
+    fm_free(fm);
+    return st;
+  }
+  *out = fm;
+  return CSVREG_OK;
+}
+
 static csvreg_status model_load(csvreg_model **out, const char *text, size_t len,
                                 csvreg_error *err) {
   json_error_t je;
@@ -399,14 +746,18 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
         "model checksum mismatch (%s, computed %s): the file was edited or damaged", have, want);
   } else if (!st && !(st = read_options(o, (int)json_integer_value(ver), &mo, err)) &&
              !(st = csvreg__state_from_json(json_object_get(o, "state"), &a, err))) {
-    csvreg_model *m;
+    csvreg_model *m = NULL;
     json_t *opts = json_object_get(o, "options");
-    /* model_make copies the option strings, which live in `o` until here. */
-    if (!(st = model_make(&m, a, &mo, err))) {
+    const json_int_t v = json_integer_value(ver);
+    model_formula *fm = NULL;
+    if (v >= 3 && (st = fm_from_json(json_object_get(o, "spec"), a, &fm, err))) {
+      csvreg_accum_free(a);
+    } else if (!(st = model_make(&m, a, fm, &mo, err))) {
+      /* model_make copies the option strings, which live in `o` until here. */
       if ((st = check_fit(m, json_object_get(o, "fit"), err)) ||
-          (st = json_integer_value(ver) >= 2
-                    ? check_spec_v2(m, json_object_get(o, "spec"), opts, err)
-                    : check_options_v1(m, opts, err)))
+          (st = v >= 3   ? check_solver(m, opts, err)
+                : v == 2 ? check_spec_v2(m, json_object_get(o, "spec"), opts, err)
+                         : check_options_v1(m, opts, err)))
         csvreg_model_free(m);
       else
         *out = m;
@@ -460,3 +811,4 @@ const char *csvreg_model_feature(const csvreg_model *m, size_t j) {
 const char *csvreg_model_target(const csvreg_model *m) {
   return csvreg__accum_target_name(m->accum);
 }
+const char *csvreg_model_formula(const csvreg_model *m) { return m->fm ? m->fm->text : NULL; }

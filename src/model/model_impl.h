@@ -24,8 +24,25 @@ typedef struct model_spec {
   ptrdiff_t weights;  /* index into inputs, -1: unweighted */
 } model_spec;
 
+/* A formula's model (file version 3): what rebuilds its spec. The input
+ * columns the formula reads (and the weights), in the training header's
+ * order, with their text flag (bare uses categorical), are the "header" the
+ * formula is expanded against again, so `.` means what it meant. */
+typedef struct model_formula {
+  char *text;
+  size_t ncols;
+  char **cols;
+  unsigned char *text_cols; /* [ncols] */
+  int intercept;
+  size_t nfactors;
+  char **fnames;  /* [nfactors] variable names ("factor(cyl)", "cut") */
+  size_t *nlev;   /* [nfactors] */
+  char ***levels; /* [nfactors][nlev[k]] final order, baseline first */
+} model_formula;
+
 struct csvreg_model {
   csvreg_accum *accum;
+  model_formula *fm; /* NULL: a model of input columns (versions 1, 2) */
   csvreg_fit *fit;
   csvreg_model_options opt; /* strings point at weights and na below */
   char *weights, *na;
@@ -38,6 +55,11 @@ struct csvreg_model {
   size_t *kept;
   double *u;
 };
+
+/* The spec of a formula model against its own training columns, levels
+ * fixed (csvreg__spec_fix_levels); model_spec.c binds it to a new header. */
+csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, csvreg_spec **out,
+                                         csvreg_error *err);
 
 /* Builds kept and u (predict.c). */
 csvreg_status csvreg__model_prepare_factor(csvreg_model *m, csvreg_error *err);

@@ -68,10 +68,18 @@ CASES = [
     ("solve", ["solve", "--format", "json", "{s1}", "{s2}"], None),
     ("solve-o", ["solve", "-o", "{out}", "{s1}", "{s2}"], None),
     ("solve-json-o", ["solve", "--format", "json", "-o", "{out}", "{s1}", "{s2}"], None),
+    ("fit-formula-json-o", ["fit", "log(y) ~ x * factor(w)", "--format", "json", "-o", "{out}",
+                            "{in}"], None),
+    ("predict-formula", ["predict", "-m", "{fmodel}", "--interval", "confidence", "{in}"], None),
+    ("eval-formula", ["eval", "-m", "{fmodel}", "--format", "json", "{in}"], None),
 ]
 
 # Cases that still fail, and why: run them by name. Each is a bug to fix.
-KNOWN_FAILING = {}
+KNOWN_FAILING = {
+    "fit-formula-json-o": "k=261: no out of memory on stderr but 'reordering the triangular factor: dgeqrf failed (info "
+                          "-1010)': LAPACKE's workspace allocation failing in the factor fit's "
+                          "column permutation (src/linalg) is not reported as out of memory",
+}
 
 
 def env_for(k, count_file, trace=False, sites_file=None):
@@ -197,7 +205,8 @@ def prepare(prog, work):
                       ("s1", ["fit", "-y", "y", "--range", "1/2", "--emit-state", "-o", "{path}",
                               "{in}"]),
                       ("s2", ["fit", "-y", "y", "--range", "2/2", "--emit-state", "-o", "{path}",
-                              "{in}"])):
+                              "{in}"]),
+                      ("fmodel", ["fit", "log(y) ~ x + factor(w)", "-o", "{path}", "{in}"])):
         files[key] = os.path.join(work, key + ".json")
         args = [a.format(path=files[key], **files) for a in argv]
         subprocess.run([prog] + args, env=env, check=True, stdout=subprocess.DEVNULL)
