@@ -277,9 +277,12 @@ typedef struct csvreg_spec_options {
                                         missing and drops its row. */
   int skip_bad;                      /* 1: drop and count rows with a non-number or the wrong
                                         width instead of failing; default 0 */
-  const unsigned char *text_columns; /* formula specs: [ncolumns] 1 where the
-                           column holds text: its bare uses are categorical
-                           (as R's read.csv + lm); NULL: none */
+  const unsigned char *text_columns; /* [ncolumns] 1 where the column holds
+                           text: its bare uses in a formula are categorical
+                           (as R's read.csv + lm); a feature of
+                           csvreg_spec_new that holds text makes the spec
+                           the formula target ~ f1 + f2 + ... (the target's
+                           and the weights' flags are ignored); NULL: none */
   size_t max_levels;                 /* formula specs: levels allowed per categorical variable
                                         (factor(), relevel()); past it a data error
                                         (CSVREG_E_VALUE) naming the column; 0: 1000 */
@@ -970,9 +973,9 @@ typedef struct csvreg_pass_options {
   void *progress_ctx;
   size_t sample_text;    /* >0: read up to this many first data
                             records (within 256 KiB) ahead and mark
-                            the columns holding text (a cell that is
-                            neither a number nor missing):
-                            csvreg_pass_text_columns */
+                            the columns holding text (at least half
+                            of their non-missing cells are not
+                            numbers): csvreg_pass_text_columns */
   const char *sample_na; /* the missing-value tokens for the sample
                             (as csvreg_na_new; NULL: "NA" and "") */
 } csvreg_pass_options;
@@ -995,8 +998,9 @@ typedef struct csvreg_pass_info {
 
 typedef struct csvreg_pass csvreg_pass;
 
-/* With csvreg_pass_options.sample_text: [ncolumns] 1 where a sampled cell
- * of the column is text, valid until the pass is freed; else NULL. For
+/* With csvreg_pass_options.sample_text: [ncolumns] 1 where at least half
+ * of the column's sampled non-missing cells are text (none: 0), valid until
+ * the pass is freed; else NULL. For
  * csvreg_spec_options.text_columns. */
 CSVREG_API const unsigned char *csvreg_pass_text_columns(const csvreg_pass *p);
 
