@@ -918,6 +918,14 @@ CSVREG_API csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvr
  * solved with `so`). `scores` has csvreg_split_nscores(s) entries. A CV
  * failure names its fold. */
 CSVREG_API size_t csvreg_split_nscores(const csvreg_split *s);
+/* ---- split (categorical terms): held-out rows the fit cannot score ----
+ * Score i's held-out rows whose level of a categorical term never occurs
+ * in its training rows (R's predict.lm fails on them: "factor has new
+ * levels"), summed over the categorical terms (a row with two such levels
+ * counts twice). They are scored as if that level's effect were 0 (its
+ * column is all zero in training: an aliased term). 0 without categorical
+ * terms. */
+CSVREG_API uint64_t csvreg_split_unseen(const csvreg_split *s, size_t i);
 CSVREG_API csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
                                             const csvreg_accum *base,
                                             const csvreg_solve_options *so, csvreg_score *scores,

@@ -90,7 +90,8 @@ void cmd_fit_usage(FILE *out) {
           "      --cv K            K-fold cross-validation (2 <= K <= 1000): per-fold and\n"
           "                        mean MSE, RMSE and R^2; the report is the fit on all rows\n"
           "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
-          "                        hash (splitmix64) of its record number and S\n"
+          "                        hash (splitmix64) of its record number and S; a\n"
+          "                        held-out level unseen in training is warned about\n"
           "  -h, --help            show this help and exit\n",
           cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
   shard_usage(out);
@@ -699,6 +700,16 @@ int cmd_fit_run(int argc, char **argv) {
     goto done;
   if (!a.quiet)
     report_warnings(fit);
+  for (size_t i = 0; split && !a.quiet && i < val.nscores; i++) {
+    uint64_t u = csvreg_split_unseen(split, i);
+    char what[64] = "holdout";
+    if (a.val_mode == 2)
+      snprintf(what, sizeof what, "cross-validation fold %zu", i + 1);
+    if (u)
+      cli_warnf("%s: %llu held-out row(s) with a level the training rows never saw (R's "
+                "predict fails on them); scored with that level's effect as 0",
+                what, (unsigned long long)u);
+  }
   report_buf_print(&report, stdout);
   /* Flush now so that the stats follow the report on a shared terminal; a
    * write error is reported by main when it closes stdout. */

@@ -525,6 +525,10 @@ const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j) {
   return csvreg_spec_term_name(c->spec, j);
 }
 
+const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f) {
+  return c->lev + f * c->cap;
+}
+
 const char *const *csvreg__chunk_levels(const csvreg_chunk *c, size_t f, size_t *n) {
   *n = c->tab[f].n;
   return (const char *const *)c->tab[f].names;
