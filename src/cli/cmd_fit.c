@@ -83,7 +83,9 @@ void cmd_fit_usage(FILE *out) {
           "                        state) to FILE for predict and eval; written atomically\n"
           "                        (a temporary file renamed into place); the report is\n"
           "                        still printed\n"
-          "\n"
+          "\n",
+          cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
+  fprintf(out,
           "Validation (exact, in the same pass):\n"
           "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
           "                        the others and report the held-out n, MSE, RMSE and R^2\n"
@@ -92,8 +94,7 @@ void cmd_fit_usage(FILE *out) {
           "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
           "                        hash (splitmix64) of its record number and S; a\n"
           "                        held-out level unseen in training is warned about\n"
-          "  -h, --help            show this help and exit\n",
-          cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
+          "  -h, --help            show this help and exit\n");
   shard_usage(out);
   fprintf(out,
           "\n"
