@@ -156,6 +156,17 @@ csvreg_status csvreg__accum_finish_factors(csvreg_accum *a, const csvreg_spec *s
       memcpy(o, l, n * sizeof *o);
     levs[v] = o;
     nlev[v] = n;
+    if (n == 1) {
+      /* R's model.matrix codes every factor by contrasts first, wherever
+       * it stands in the formula (also g - 1, x:g, g:h) */
+      const char *name = f->vars[v].name, *col = f->inputs[f->vars[v].input];
+      int same = strcmp(name, col) == 0;
+      st = csvreg__err_set(err, CSVREG_E_VALUE,
+                           "%s%s%s%s has one level, \"%s\": a categorical term needs 2 or more "
+                           "(R: contrasts can be applied only to factors with 2 or more levels)",
+                           name, same ? "" : " (column ", same ? "" : col, same ? "" : ")", o[0]);
+      goto done;
+    }
     qsort(o, n, sizeof *o, all_numbers(o, n) ? cmp_numbers : cmp_bytes);
     const char *ref = f->vars[v].ref;
     if (ref) {
