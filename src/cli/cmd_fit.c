@@ -85,16 +85,15 @@ void cmd_fit_usage(FILE *out) {
           "                        still printed\n"
           "\n",
           cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
-  fprintf(out,
-          "Validation (exact, in the same pass):\n"
-          "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
-          "                        the others and report the held-out n, MSE, RMSE and R^2\n"
-          "      --cv K            K-fold cross-validation (2 <= K <= 1000): per-fold and\n"
-          "                        mean MSE, RMSE and R^2; the report is the fit on all rows\n"
-          "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
-          "                        hash (splitmix64) of its record number and S; a\n"
-          "                        held-out level unseen in training is warned about\n"
-          "  -h, --help            show this help and exit\n");
+  fprintf(out, "Validation (exact, in the same pass):\n"
+               "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
+               "                        the others and report the held-out n, MSE, RMSE and R^2\n"
+               "      --cv K            K-fold cross-validation (2 <= K <= 1000): per-fold and\n"
+               "                        mean MSE, RMSE and R^2; the report is the fit on all rows\n"
+               "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
+               "                        hash (splitmix64) of its record number and S; a\n"
+               "                        held-out level unseen in training is warned about\n"
+               "  -h, --help            show this help and exit\n");
   shard_usage(out);
   fprintf(out,
           "\n"
@@ -497,14 +496,13 @@ static int factors_are_features(const char *list, const csvreg_spec *spec,
     size_t len = strcspn(p, ","), k = 0, n = csvreg_spec_ninputs(spec);
     for (int r = 0; r < 2; r++)
       if (tw[r] && strlen(tw[r]) == len && memcmp(tw[r], p, len) == 0)
-        return cli_usage_error(CMD, "--factor: '%.*s' is the %s: it must be a number", (int)len,
-                               p, r ? "weights" : "target");
+        return cli_usage_error(CMD, "--factor: '%.*s' is the %s: it must be a number", (int)len, p,
+                               r ? "weights" : "target");
     while (k < n && !(strlen(names[csvreg_spec_input_column(spec, k)]) == len &&
                       memcmp(names[csvreg_spec_input_column(spec, k)], p, len) == 0))
       k++;
     if (k == n)
-      return cli_usage_error(CMD, "--factor: '%.*s' is not among the features (-x)", (int)len,
-                             p);
+      return cli_usage_error(CMD, "--factor: '%.*s' is not among the features (-x)", (int)len, p);
     p += len + (p[len] == ',');
   }
   return -1;

@@ -58,10 +58,10 @@ const csvreg_sink_type *csvreg_sink_accum(void) { return &accum_type; }
  * in held-out rows has no coefficient in the fit that scores them (R's
  * predict: "factor has new levels"). Levels are parts[0]'s list's. */
 typedef struct level_rows {
-  uint64_t *n;   /* [nlev x nparts] */
-  size_t nlev;   /* levels counted */
-  size_t cap;    /* levels room */
-  size_t *map;   /* [nmap] a chunk's level number -> list index */
+  uint64_t *n; /* [nlev x nparts] */
+  size_t nlev; /* levels counted */
+  size_t cap;  /* levels room */
+  size_t *map; /* [nmap] a chunk's level number -> list index */
   size_t nmap, map_cap;
 } level_rows;
 
@@ -74,8 +74,6 @@ struct csvreg_split {
   size_t cap;
   level_rows *lr; /* [spec->nfactors] */
 };
-
-
 
 void csvreg_split_free(csvreg_split *s) {
   if (!s)
