@@ -283,9 +283,12 @@ typedef struct csvreg_spec_options {
                                         missing and drops its row. */
   int skip_bad;                      /* 1: drop and count rows with a non-number or the wrong
                                         width instead of failing; default 0 */
-  const unsigned char *text_columns; /* formula specs: [ncolumns] 1 where the
-                           column holds text: its bare uses are categorical
-                           (as R's read.csv + lm); NULL: none */
+  const unsigned char *text_columns; /* [ncolumns] 1 where the column holds
+                           text: its bare uses in a formula are categorical
+                           (as R's read.csv + lm); a feature of
+                           csvreg_spec_new that holds text makes the spec
+                           the formula target ~ f1 + f2 + ... (the target's
+                           and the weights' flags are ignored); NULL: none */
   size_t max_levels;                 /* formula specs: levels allowed per categorical variable
                                         (factor(), relevel()); past it a data error
                                         (CSVREG_E_VALUE) naming the column; 0: 1000 */
@@ -968,6 +971,14 @@ CSVREG_API csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvr
  * solved with `so`). `scores` has csvreg_split_nscores(s) entries. A CV
  * failure names its fold. */
 CSVREG_API size_t csvreg_split_nscores(const csvreg_split *s);
+/* ---- split (categorical terms): held-out rows the fit cannot score ----
+ * Score i's held-out rows whose level of a categorical term never occurs
+ * in its training rows (R's predict.lm fails on them: "factor has new
+ * levels"), summed over the categorical terms (a row with two such levels
+ * counts twice). They are scored as if that level's effect were 0 (its
+ * column is all zero in training: an aliased term). 0 without categorical
+ * terms. */
+CSVREG_API uint64_t csvreg_split_unseen(const csvreg_split *s, size_t i);
 CSVREG_API csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
                                             const csvreg_accum *base,
                                             const csvreg_solve_options *so, csvreg_score *scores,
@@ -1023,9 +1034,9 @@ typedef struct csvreg_pass_options {
   void *progress_ctx;
   size_t sample_text;    /* >0: read up to this many first data
                             records (within 256 KiB) ahead and mark
-                            the columns holding text (a cell that is
-                            neither a number nor missing):
-                            csvreg_pass_text_columns */
+                            the columns holding text (at least half
+                            of their non-missing cells are not
+                            numbers): csvreg_pass_text_columns */
   const char *sample_na; /* the missing-value tokens for the sample
                             (as csvreg_na_new; NULL: "NA" and "") */
   int open_levels;       /* 1: an accumulator of a formula with categorical
@@ -1053,8 +1064,9 @@ typedef struct csvreg_pass_info {
 
 typedef struct csvreg_pass csvreg_pass;
 
-/* With csvreg_pass_options.sample_text: [ncolumns] 1 where a sampled cell
- * of the column is text, valid until the pass is freed; else NULL. For
+/* With csvreg_pass_options.sample_text: [ncolumns] 1 where at least half
+ * of the column's sampled non-missing cells are text (none: 0), valid until
+ * the pass is freed; else NULL. For
  * csvreg_spec_options.text_columns. */
 CSVREG_API const unsigned char *csvreg_pass_text_columns(const csvreg_pass *p);
 

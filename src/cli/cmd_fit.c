@@ -39,8 +39,9 @@ void cmd_fit_usage(FILE *out) {
           "                        named and ordered as R's lm names them; factor(x) and\n"
           "                        relevel(x, ref = \"b\") read x as categorical (levels in\n"
           "                        byte order, treatment contrasts, as R with LC_COLLATE=C);\n"
-          "                        so does a column with text among its first 512 records\n"
-          "      --factor LIST     columns categorical in the formula, as text\n"
+          "                        so does a column whose first 512 records are mostly\n"
+          "                        text (also with -y/-x: they mean y ~ a + b + ...)\n"
+          "      --factor LIST     columns categorical in the formula or among -x, as text\n"
           "      --max-levels N    levels per categorical term (default 1000)\n"
           "  -y, --target COL      the column to predict (name or 1-based position)\n"
           "  -x, --features LIST   comma-separated feature columns (names or positions);\n"
@@ -83,16 +84,17 @@ void cmd_fit_usage(FILE *out) {
           "                        (a temporary file renamed into place); the report is\n"
           "                        still printed; a formula's model keeps the formula\n"
           "                        and each factor's levels (predict rebuilds the terms)\n"
-          "\n"
-          "Validation (exact, in the same pass):\n"
-          "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
-          "                        the others and report the held-out n, MSE, RMSE and R^2\n"
-          "      --cv K            K-fold cross-validation (2 <= K <= 1000): per-fold and\n"
-          "                        mean MSE, RMSE and R^2; the report is the fit on all rows\n"
-          "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
-          "                        hash (splitmix64) of its record number and S\n"
-          "  -h, --help            show this help and exit\n",
+          "\n",
           cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
+  fprintf(out, "Validation (exact, in the same pass):\n"
+               "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
+               "                        the others and report the held-out n, MSE, RMSE and R^2\n"
+               "      --cv K            K-fold cross-validation (2 <= K <= 1000): per-fold and\n"
+               "                        mean MSE, RMSE and R^2; the report is the fit on all rows\n"
+               "      --seed S          seed of the row assignment (default 0): a row's part is a\n"
+               "                        hash (splitmix64) of its record number and S; a\n"
+               "                        held-out level unseen in training is warned about\n"
+               "  -h, --help            show this help and exit\n");
   shard_usage(out);
   fprintf(out,
           "\n"
@@ -357,8 +359,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "a formula names the target and the terms: not with -y or -x");
   if (a->formula && a->update)
     return cli_usage_error(CMD, "--update takes the model's terms; do not give a formula");
-  if (a->factors && !a->formula)
-    return cli_usage_error(CMD, "--factor needs a formula: 'y ~ a + region' --factor region");
+  if (a->factors && a->update)
+    return cli_usage_error(CMD, "--update takes the model's terms; do not give --factor");
   if (a->val_mode == 3)
     return cli_usage_error(CMD, "--holdout and --cv cannot be used together");
   if (a->val_mode && a->emit_state)
@@ -496,6 +498,27 @@ static int byte_range(const fit_args *a, csvreg_pass_options *po) {
   return -1;
 }
 
+/* --factor with -y/-x: each column named must be a feature (the target
+ * and the weights are numbers); -1 to go on or an exit status. */
+static int factors_are_features(const char *list, const csvreg_spec *spec,
+                                const char *const *names) {
+  const char *tw[2] = {csvreg_spec_target_name(spec), csvreg_spec_weights_name(spec)};
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ","), k = 0, n = csvreg_spec_ninputs(spec);
+    for (int r = 0; r < 2; r++)
+      if (tw[r] && strlen(tw[r]) == len && memcmp(tw[r], p, len) == 0)
+        return cli_usage_error(CMD, "--factor: '%.*s' is the %s: it must be a number", (int)len, p,
+                               r ? "weights" : "target");
+    while (k < n && !(strlen(names[csvreg_spec_input_column(spec, k)]) == len &&
+                      memcmp(names[csvreg_spec_input_column(spec, k)], p, len) == 0))
+      k++;
+    if (k == n)
+      return cli_usage_error(CMD, "--factor: '%.*s' is not among the features (-x)", (int)len, p);
+    p += len + (p[len] == ',');
+  }
+  return -1;
+}
+
 int cmd_fit_run(int argc, char **argv) {
   fit_args a;
   int rc = parse_args(argc, argv, &a);
@@ -545,8 +568,9 @@ int cmd_fit_run(int argc, char **argv) {
   po.block_bytes = block_bytes();
   po.progress = on_progress;
   po.progress_ctx = &prog;
-  if (a.formula && !model) {
-    /* bare text columns of a formula are categorical: decided on a sample */
+  if (!model) {
+    /* text columns (bare in a formula, or -x features) are categorical:
+     * decided on a sample */
     po.sample_text = CSVREG_DEFAULT_CHUNK_ROWS;
     po.sample_na = a.spec.na;
   }
@@ -595,6 +619,9 @@ int cmd_fit_run(int argc, char **argv) {
   else
     st = csvreg_spec_new(&spec, csvreg_pass_column_names(pass), csvreg_pass_ncolumns(pass), &a.spec,
                          &err);
+  if (!st && !a.formula && a.factors &&
+      (rc = factors_are_features(a.factors, spec, csvreg_pass_column_names(pass))) >= 0)
+    goto done;
   if (st && a.formula && (st == CSVREG_E_USAGE || where != CSVREG_NO_OFFSET)) {
     /* The formula's own fault: point at it. */
     rc = cli_report_error(&err);
@@ -696,6 +723,16 @@ int cmd_fit_run(int argc, char **argv) {
     goto done;
   if (!a.quiet)
     report_warnings(fit);
+  for (size_t i = 0; split && !a.quiet && i < val.nscores; i++) {
+    uint64_t u = csvreg_split_unseen(split, i);
+    char what[64] = "holdout";
+    if (a.val_mode == 2)
+      snprintf(what, sizeof what, "cross-validation fold %zu", i + 1);
+    if (u)
+      cli_warnf("%s: %llu held-out row(s) with a level the training rows never saw (R's "
+                "predict fails on them); scored with that level's effect as 0",
+                what, (unsigned long long)u);
+  }
   report_buf_print(&report, stdout);
   /* Flush now so that the stats follow the report on a shared terminal; a
    * write error is reported by main when it closes stdout. */

@@ -55,6 +55,12 @@ struct csvreg_chunk {
   csvreg__dcols *live_d; /* the columns for the levels seen (spec_live_columns) */
   size_t *order;         /* [nlive] design column j is live_d->cols[order[j]] */
   size_t nlive, order_cap;
+  /* skip_bad: the columns before this fill's levels, to go back to when
+   * rows dropped for a non-finite value took the only uses of new levels */
+  size_t *tab_n0;        /* [nfactors] levels before this fill */
+  csvreg__dcols *prev_d; /* live_d before update_columns (owned) */
+  size_t *prev_order;    /* [prev_nlive] */
+  size_t prev_nlive;
 };
 
 static long table_find_add(level_table *t, const char *p, size_t n, int *added);
@@ -112,7 +118,8 @@ csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
     if (st == CSVREG_OK && s->nfactors) {
       c->lev = calloc(s->nfactors * rows, sizeof *c->lev);
       c->tab = calloc(s->nfactors, sizeof *c->tab);
-      if (!c->lev || !c->tab)
+      c->tab_n0 = calloc(s->nfactors, sizeof *c->tab_n0);
+      if (!c->lev || !c->tab || !c->tab_n0)
         st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
       /* a model's levels are known: its tables hold them from the start */
       for (size_t f = 0; st == CSVREG_OK && s->fixed && f < s->nfactors; f++)
@@ -163,8 +170,11 @@ void csvreg_chunk_free(csvreg_chunk *c) {
     free(c->tab[f].hash);
   }
   free(c->tab);
+  free(c->tab_n0);
   csvreg__dcols_free(c->live_d);
+  csvreg__dcols_free(c->prev_d);
   free(c->order);
+  free(c->prev_order);
   free(c);
 }
 
@@ -281,6 +291,16 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
   return CSVREG_OK;
 }
 
+/* The columns the chunk's rows are coded into: the live ones (levels as
+ * they come, index 0 the sentinel, hence base 1) or a saved model's fixed
+ * ones. */
+static design_live chunk_live(const csvreg_chunk *c) {
+  const csvreg_spec *s = c->spec;
+  if (s->fixed)
+    return (design_live){s->dcols, NULL, s->dcols->ncols, c->lev, 0};
+  return (design_live){c->live_d, c->order, c->nlive, c->lev, 1};
+}
+
 /* A computed spec's design for the filled rows. A row with a non-finite
  * term or response (log(0)) is an error naming its line, the blamed column
  * and the values, or with skip_bad is dropped like a bad row: the rows after
@@ -289,9 +309,7 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
                                     csvreg_error *err) {
   const csvreg_spec *s = c->spec;
   const size_t cap = c->cap;
-  design_live live = {c->live_d, c->order, c->nlive, c->lev, 1};
-  if (s->fixed)
-    live = (design_live){s->dcols, NULL, s->dcols->ncols, c->lev, 0};
+  design_live live = chunk_live(c);
   design_live *lp = s->nfactors ? &live : NULL;
   size_t nbad = csvreg__design_compute(s, lp, c->vals, cap, c->rows, &c->work);
   if (nbad == 0)
@@ -477,7 +495,7 @@ static csvreg_status take_levels(csvreg_chunk *c, const csvreg_reader *r, const 
 /* The live columns for the levels seen now: the new list holds the old
  * columns (by name) and new ones; old columns keep their place in the
  * design, new ones come after them. */
-static csvreg_status update_columns(csvreg_chunk *c, csvreg_error *err) {
+static csvreg_status update_columns(csvreg_chunk *c, int keep_prev, csvreg_error *err) {
   const csvreg_spec *s = c->spec;
   size_t nf = s->nfactors;
   size_t *nlev = malloc(nf * sizeof *nlev);
@@ -539,6 +557,16 @@ static csvreg_status update_columns(csvreg_chunk *c, csvreg_error *err) {
   }
   if ((st = csvreg__design_work_grow(&c->work, d->ncols, err)))
     goto done;
+  if (keep_prev) {
+    size_t *o = realloc(c->prev_order, (c->nlive ? c->nlive : 1) * sizeof *o);
+    if (!o) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    memcpy(o, c->order, c->nlive * sizeof *o);
+    c->prev_order = o;
+    c->prev_nlive = c->nlive;
+  }
   for (size_t q = 0; q < c->nlive; q++)
     c->order[q] = pos[c->order[q]];
   size_t q = c->nlive;
@@ -546,7 +574,12 @@ static csvreg_status update_columns(csvreg_chunk *c, csvreg_error *err) {
     if (!used[t])
       c->order[q++] = t;
   c->nlive = q;
-  csvreg__dcols_free(c->live_d);
+  if (keep_prev) {
+    csvreg__dcols_free(c->prev_d);
+    c->prev_d = c->live_d;
+  } else {
+    csvreg__dcols_free(c->live_d);
+  }
   c->live_d = d;
   d = NULL;
   c->levels_new = 0;
@@ -559,6 +592,70 @@ done:
   return st;
 }
 
+/* After rows were dropped for a non-finite value (skip_bad): a level that
+ * this fill added and no kept row holds is not a level (R drops unused
+ * levels). Such levels leave the tables, the rows' level numbers are
+ * renumbered, and the columns go back to those before the fill and are made
+ * again for the levels kept. *changed: the columns were made again. */
+static csvreg_status prune_levels(csvreg_chunk *c, int *changed, csvreg_error *err) {
+  const csvreg_spec *s = c->spec;
+  *changed = 0;
+  int any = 0;
+  size_t *remap = NULL;
+  for (size_t f = 0; f < s->nfactors; f++) {
+    level_table *t = &c->tab[f];
+    size_t n0 = c->tab_n0[f], nnew = t->n - n0;
+    if (!nnew)
+      continue;
+    size_t *r = realloc(remap, nnew * sizeof *r);
+    if (!r) {
+      free(remap);
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    }
+    remap = r;
+    memset(remap, 0, nnew * sizeof *remap);
+    uint32_t *lv = c->lev + f * c->cap;
+    for (size_t i = 0; i < c->rows; i++)
+      if (lv[i] >= n0)
+        remap[lv[i] - n0] = 1;
+    size_t kept = n0;
+    for (size_t q = 0; q < nnew; q++) {
+      if (!remap[q]) {
+        free(t->names[n0 + q]);
+        continue;
+      }
+      t->names[kept] = t->names[n0 + q];
+      t->len[kept] = t->len[n0 + q];
+      remap[q] = kept++;
+    }
+    if (kept == t->n)
+      continue;
+    any = 1;
+    t->n = kept;
+    for (size_t i = 0; i < c->rows; i++)
+      if (lv[i] >= n0)
+        lv[i] = (uint32_t)remap[lv[i] - n0];
+    /* the hash again, at its size */
+    memset(t->hash, 0, t->hcap * sizeof *t->hash);
+    for (size_t i = 0; i < t->n; i++) {
+      size_t j = (size_t)hash_bytes(t->names[i], t->len[i]) & (t->hcap - 1);
+      while (t->hash[j])
+        j = (j + 1) & (t->hcap - 1);
+      t->hash[j] = (uint32_t)(i + 1);
+    }
+  }
+  free(remap);
+  if (!any)
+    return CSVREG_OK;
+  csvreg__dcols_free(c->live_d);
+  c->live_d = c->prev_d;
+  c->prev_d = NULL;
+  memcpy(c->order, c->prev_order, c->prev_nlive * sizeof *c->order);
+  c->nlive = c->prev_nlive;
+  *changed = 1;
+  return update_columns(c, 0, err);
+}
+
 const csvreg_spec *csvreg__chunk_spec(const csvreg_chunk *c) { return c->spec; }
 
 size_t csvreg__chunk_ncolumns(const csvreg_chunk *c) {
@@ -569,6 +666,10 @@ const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j) {
   if (c->spec->nfactors && !c->spec->fixed)
     return c->live_d->cols[c->order[j]].name;
   return csvreg_spec_term_name(c->spec, j);
+}
+
+const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f) {
+  return c->lev + f * c->cap;
 }
 
 const char *const *csvreg__chunk_levels(const csvreg_chunk *c, size_t f, size_t *n) {
@@ -623,13 +724,29 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     }
     st = CSVREG_OK;
   }
+  /* skip_bad may drop rows after their levels were taken */
+  const int prune = c->levels_new && c->spec->skip_bad;
   if (c->levels_new && (st == CSVREG_OK || st == CSVREG_END)) {
-    csvreg_status st2 = update_columns(c, err);
+    csvreg_status st2 = update_columns(c, prune, err);
     if (st2 != CSVREG_OK)
       st = st2;
   }
-  if (c->spec->formula && c->rows && (st == CSVREG_OK || st == CSVREG_END))
+  if (c->spec->formula && c->rows && (st == CSVREG_OK || st == CSVREG_END)) {
+    size_t before = c->rows;
     st = compute_design(c, r, st, err);
+    int changed = 0;
+    if (prune && c->rows < before && (st == CSVREG_OK || st == CSVREG_END)) {
+      csvreg_status st2 = prune_levels(c, &changed, err);
+      if (st2 != CSVREG_OK)
+        st = st2;
+      else if (changed) {
+        design_live live = chunk_live(c);
+        csvreg__design_compute(c->spec, &live, c->vals, c->cap, c->rows, &c->work);
+      }
+    }
+  }
+  for (size_t f = 0; c->tab_n0 && f < c->spec->nfactors; f++)
+    c->tab_n0[f] = c->tab[f].n;
   csvreg__design_build(c->spec, c->vals, c->cap, &c->work, &c->design);
   return st;
 }

@@ -1,9 +1,10 @@
 /*
  * spec.c - what to fit: resolves the user's column choices (names or 1-based
  * positions) against the header into *input columns* (cells that are parsed)
- * and *model terms* (columns of the design). Today each term is one input
- * column; keeping the two lists apart leaves room for factors, interactions
- * and transformations, which map several inputs to terms.
+ * and *model terms* (columns of the design). Each term is one input column,
+ * unless a feature holds text (csvreg_spec_options.text_columns): then the
+ * options spell the formula `target ~ f1 + f2 + ...` and the spec is that
+ * formula's (spec_formula.c), with the text columns categorical.
  */
 #include <stdlib.h>
 #include <stdio.h>
@@ -138,6 +139,61 @@ static csvreg_status check_unique(const char *const *names, size_t ncols, size_t
   return CSVREG_OK;
 }
 
+/* A name as a formula reads it back: always backquoted, with ` and \
+ * escaped (the formula names a syntactic name without its quotes, as R). */
+static void put_name(char **p, const char *name) {
+  *(*p)++ = '`';
+  for (; *name; name++) {
+    if (*name == '`' || *name == '\\')
+      *(*p)++ = '\\';
+    *(*p)++ = *name;
+  }
+  *(*p)++ = '`';
+}
+
+/* -y/-x with a text feature: the spec of the formula they spell,
+ * `target ~ f1 + f2 + ...` in the features' order (R's read.csv + lm: the
+ * text columns categorical). The columns were resolved in `s`; the target
+ * and the weights are read as numbers whatever the sample said. */
+static csvreg_status as_formula(csvreg_spec **out, const csvreg_spec *s, const char *const *names,
+                                size_t ncols, const csvreg_spec_options *o, csvreg_error *err) {
+  size_t len = 8;
+  for (size_t k = 0; k < s->ninputs; k++)
+    len += 2 * strlen(names[s->input_cols[k]]) + 8;
+  char *text = malloc(len);
+  unsigned char *flags = malloc(ncols);
+  csvreg_status st = CSVREG_OK;
+  if (!text || !flags) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  char *p = text;
+  put_name(&p, names[s->input_cols[s->target_input]]);
+  memcpy(p, " ~ ", 3);
+  p += 3;
+  for (size_t t = 0; t < s->nterms; t++) {
+    if (t) {
+      memcpy(p, " + ", 3);
+      p += 3;
+    }
+    put_name(&p, names[s->input_cols[s->term_input[t]]]);
+  }
+  *p = '\0';
+  memcpy(flags, o->text_columns, ncols);
+  flags[s->input_cols[s->target_input]] = 0;
+  csvreg_spec_options fo = *o;
+  fo.target = NULL;
+  fo.features = NULL;
+  fo.weights = s->weights_input >= 0 ? names[s->input_cols[s->weights_input]] : NULL;
+  if (s->weights_input >= 0)
+    flags[s->input_cols[s->weights_input]] = 0;
+  st = csvreg__spec_new_formula_text(out, names, ncols, flags, text, &fo, NULL, err);
+done:
+  free(text);
+  free(flags);
+  return st;
+}
+
 csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_t ncols,
                               const csvreg_spec_options *o, csvreg_error *err) {
   *out = NULL;
@@ -228,6 +284,14 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
       st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto fail;
     }
+  }
+  if (o->text_columns) {
+    for (size_t t = 0; t < s->nterms; t++)
+      if (o->text_columns[s->input_cols[s->term_input[t]]]) {
+        st = as_formula(out, s, names, ncols, o, err);
+        csvreg_spec_free(s);
+        return st;
+      }
   }
   if ((st = csvreg_na_new(&s->na, o->na, err)))
     goto fail;

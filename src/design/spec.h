@@ -5,6 +5,7 @@
 #define CSVREG_SPEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "csvreg.h"
 
@@ -96,5 +97,7 @@ const csvreg_spec *csvreg__chunk_spec(const csvreg_chunk *c);
 size_t csvreg__chunk_ncolumns(const csvreg_chunk *c);
 const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j);
 const char *const *csvreg__chunk_levels(const csvreg_chunk *c, size_t f, size_t *n);
+/* Each row's level of factor slot f (an index into csvreg__chunk_levels). */
+const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f);
 
 #endif

@@ -205,17 +205,30 @@ static csvreg_status sample_text(csvreg_pass *p, unsigned char **buf, size_t *ca
   ro.header = 0;
   csvreg_reader *r = NULL;
   csvreg_error e2;
+  /* per column: sampled cells that are numbers, and that are text */
+  size_t *tally = calloc(2 * (p->ncolumns ? p->ncolumns : 1), sizeof *tally);
+  if (!tally) {
+    csvreg_na_free(na);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
   if (len && csvreg_reader_open_mem(&r, d, len, p->source, &ro, &e2) == CSVREG_OK) {
     csvreg_record rec;
     for (size_t k = 0; k < p->o.sample_text && csvreg_reader_next(r, &rec, &e2) == CSVREG_OK; k++)
       for (size_t j = 0; j < rec.nfields && j < p->ncolumns; j++) {
         const csvreg_field *f = &rec.fields[j];
         double v;
-        if (!p->text_cols[j] && !csvreg_na_match(na, f->ptr, f->len) &&
-            csvreg_parse_double(f->ptr, f->len, &v) != CSVREG_OK)
-          p->text_cols[j] = 1;
+        if (!csvreg_na_match(na, f->ptr, f->len))
+          tally[2 * j + (csvreg_parse_double(f->ptr, f->len, &v) != CSVREG_OK)]++;
       }
   }
+  /* Text when at least half the non-missing cells are text. R's read.csv
+   * makes a column text on one such cell; here a numeric column with a few
+   * malformed cells ("1,5", "inf") stays numeric, so its first bad cell is
+   * a data error naming line and value (with the factor()/--factor hint)
+   * instead of a factor of every number seen. */
+  for (size_t j = 0; j < p->ncolumns; j++)
+    p->text_cols[j] = tally[2 * j + 1] > 0 && tally[2 * j + 1] >= tally[2 * j];
+  free(tally);
   csvreg_reader_free(r);
   csvreg_na_free(na);
   return CSVREG_OK;

@@ -52,12 +52,18 @@ static const csvreg_sink_type accum_type = {"accumulator", acc_create, acc_add, 
 
 const csvreg_sink_type *csvreg_sink_accum(void) { return &accum_type; }
 
-csvreg_status csvreg__sink_finish(const csvreg_sink_type *type, void *sink, const csvreg_spec *s,
-                                  csvreg_error *err) {
-  return type == &accum_type ? csvreg__accum_finish_factors(sink, s, err) : CSVREG_OK;
-}
-
 /* ---- the split ---- */
+
+/* Rows per level and part of one categorical variable: a level seen only
+ * in held-out rows has no coefficient in the fit that scores them (R's
+ * predict: "factor has new levels"). Levels are parts[0]'s list's. */
+typedef struct level_rows {
+  uint64_t *n; /* [nlev x nparts] */
+  size_t nlev; /* levels counted */
+  size_t cap;  /* levels room */
+  size_t *map; /* [nmap] a chunk's level number -> list index */
+  size_t nmap, map_cap;
+} level_rows;
 
 struct csvreg_split {
   csvreg_split_options o;
@@ -66,6 +72,7 @@ struct csvreg_split {
   csvreg_accum **parts;
   size_t *part; /* per chunk row, grown as needed */
   size_t cap;
+  level_rows *lr; /* [spec->nfactors] */
 };
 
 void csvreg_split_free(csvreg_split *s) {
@@ -76,6 +83,11 @@ void csvreg_split_free(csvreg_split *s) {
       csvreg_accum_free(s->parts[k]);
   free(s->parts);
   free(s->part);
+  for (size_t f = 0; s->lr && f < s->spec->nfactors; f++) {
+    free(s->lr[f].n);
+    free(s->lr[f].map);
+  }
+  free(s->lr);
   free(s);
 }
 
@@ -87,10 +99,6 @@ static csvreg_status split_create(void **out, const csvreg_spec *spec, const voi
       (o->folds == 0 && !(o->fraction > 0 && o->fraction < 1)))
     return csvreg__err_set(err, CSVREG_E_USAGE,
                            "split: holdout fraction in (0, 1) or 2 or more folds");
-  if (spec->nfactors)
-    return csvreg__err_set(
-        err, CSVREG_E_USAGE,
-        "holdout and cross-validation with categorical terms: not supported yet");
   csvreg_split *s = calloc(1, sizeof *s);
   if (!s)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -98,7 +106,9 @@ static csvreg_status split_create(void **out, const csvreg_spec *spec, const voi
   s->spec = spec;
   s->nparts = o->folds ? (size_t)o->folds : 2;
   s->parts = calloc(s->nparts, sizeof *s->parts);
-  if (!s->parts) {
+  if (spec->nfactors)
+    s->lr = calloc(spec->nfactors, sizeof *s->lr);
+  if (!s->parts || (spec->nfactors && !s->lr)) {
     csvreg_split_free(s);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
@@ -110,6 +120,59 @@ static csvreg_status split_create(void **out, const csvreg_spec *spec, const voi
     }
   }
   *out = s;
+  return CSVREG_OK;
+}
+
+/* Room for `nlev` levels in lr (zero counts). */
+static csvreg_status lr_reserve(level_rows *lr, size_t nparts, size_t nlev, csvreg_error *err) {
+  if (nlev > lr->cap) {
+    size_t cap = nlev > 2 * lr->cap ? nlev : 2 * lr->cap;
+    uint64_t *t = realloc(lr->n, cap * nparts * sizeof *t);
+    if (!t)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    memset(t + lr->cap * nparts, 0, (cap - lr->cap) * nparts * sizeof *t);
+    lr->n = t;
+    lr->cap = cap;
+  }
+  if (nlev > lr->nlev)
+    lr->nlev = nlev;
+  return CSVREG_OK;
+}
+
+/* The index of `name` in list l[0..n), or n. */
+static size_t find_level(const char *const *l, size_t n, const char *name) {
+  size_t i = 0;
+  while (i < n && strcmp(l[i], name) != 0)
+    i++;
+  return i;
+}
+
+/* The chunk's rows by level and part (after add_chunk_split, which gave
+ * every part the chunk's levels). */
+static csvreg_status count_levels(csvreg_split *s, size_t f, const csvreg_chunk *c,
+                                  csvreg_error *err) {
+  level_rows *lr = &s->lr[f];
+  size_t nc, na;
+  const char *const *cl = csvreg__chunk_levels(c, f, &nc);
+  const char *const *al = csvreg__accum_levels(s->parts[0], f, &na);
+  csvreg_status st = lr_reserve(lr, s->nparts, na, err);
+  if (st)
+    return st;
+  if (nc > lr->map_cap) {
+    size_t *t = realloc(lr->map, nc * sizeof *t);
+    if (!t)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    lr->map = t;
+    lr->map_cap = nc;
+  }
+  /* a chunk's levels only grow: only its new ones are looked up (the
+   * accumulator's list is the chunk's when it fed alone: checked first) */
+  for (size_t i = lr->nmap; i < nc; i++)
+    lr->map[i] = i < na && strcmp(al[i], cl[i]) == 0 ? i : find_level(al, na, cl[i]);
+  lr->nmap = nc;
+  const uint32_t *lev = csvreg__chunk_row_levels(c, f);
+  for (size_t i = 0, n = csvreg_chunk_rows(c); i < n; i++)
+    lr->n[lr->map[lev[i]] * s->nparts + s->part[i]]++;
   return CSVREG_OK;
 }
 
@@ -134,7 +197,10 @@ static csvreg_status split_add(void *sink, const csvreg_chunk *c, csvreg_error *
       s->part[i] = f < k ? f : k - 1;
     }
   }
-  return csvreg_accum_add_chunk_split(s->parts, s->nparts, c, s->part, err);
+  csvreg_status st = csvreg_accum_add_chunk_split(s->parts, s->nparts, c, s->part, err);
+  for (size_t f = 0; !st && f < s->spec->nfactors; f++)
+    st = count_levels(s, f, c, err);
+  return st;
 }
 
 static csvreg_status split_merge(void *into, const void *from, csvreg_error *err) {
@@ -144,9 +210,26 @@ static csvreg_status split_merge(void *into, const void *from, csvreg_error *err
     return csvreg__err_set(err, CSVREG_E_USAGE, "split merge: %zu parts against %zu", a->nparts,
                            b->nparts);
   for (size_t k = 0; k < a->nparts; k++) {
-    csvreg_status st = csvreg_accum_merge(a->parts[k], b->parts[k], err);
+    csvreg_status st = b->lr ? csvreg__accum_merge_aligned(a->parts[k], b->parts[k], NULL, err)
+                             : csvreg_accum_merge(a->parts[k], b->parts[k], err);
+    if (!st && b->lr)
+      st = csvreg__accum_levels_union(a->parts[k], b->parts[k], err);
     if (st)
       return st;
+  }
+  /* b's level counts onto a's (united) lists, by name */
+  for (size_t f = 0; b->lr && f < a->spec->nfactors; f++) {
+    size_t na, nb;
+    const char *const *al = csvreg__accum_levels(a->parts[0], f, &na);
+    const char *const *bl = csvreg__accum_levels(b->parts[0], f, &nb);
+    csvreg_status st = lr_reserve(&a->lr[f], a->nparts, na, err);
+    if (st)
+      return st;
+    for (size_t i = 0; i < b->lr[f].nlev; i++) {
+      size_t j = i < na && strcmp(al[i], bl[i]) == 0 ? i : find_level(al, na, bl[i]);
+      for (size_t k = 0; j < na && k < a->nparts; k++)
+        a->lr[f].n[j * a->nparts + k] += b->lr[f].n[i * a->nparts + k];
+    }
   }
   return CSVREG_OK;
 }
@@ -158,17 +241,51 @@ static const csvreg_sink_type split_type = {"split", split_create, split_add, sp
 
 const csvreg_sink_type *csvreg_sink_split(void) { return &split_type; }
 
+/* Each part's levels in R's order, its baselines dropped: the parts keep
+ * one level list, so they finish with the same columns. */
+csvreg_status csvreg__sink_finish(const csvreg_sink_type *type, void *sink, const csvreg_spec *s,
+                                  csvreg_error *err) {
+  if (type == &accum_type)
+    return csvreg__accum_finish_factors(sink, s, err);
+  if (type == &split_type) {
+    csvreg_split *sp = sink;
+    for (size_t k = 0; k < sp->nparts; k++) {
+      csvreg_status st = csvreg__accum_finish_factors(sp->parts[k], s, err);
+      if (st)
+        return st;
+    }
+  }
+  return CSVREG_OK;
+}
+
 csvreg_status csvreg_split_merge_fit_rows(const csvreg_split *s, csvreg_accum *all,
                                           csvreg_error *err) {
   if (!s || !all)
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_split_merge_fit_rows: NULL argument");
   size_t n = s->o.folds ? s->nparts : 1;
   for (size_t k = 0; k < n; k++) {
-    csvreg_status st = csvreg_accum_merge(all, s->parts[k], err);
+    csvreg_status st = csvreg__accum_merge_finished(all, s->parts[k], err);
     if (st)
       return st;
   }
   return CSVREG_OK;
+}
+
+uint64_t csvreg_split_unseen(const csvreg_split *s, size_t i) {
+  if (!s || !s->lr || i >= csvreg_split_nscores(s))
+    return 0;
+  size_t test = s->o.folds ? i : 1;
+  uint64_t total = 0;
+  for (size_t f = 0; f < s->spec->nfactors; f++)
+    for (size_t l = 0; l < s->lr[f].nlev; l++) {
+      const uint64_t *n = s->lr[f].n + l * s->nparts;
+      uint64_t train = 0;
+      for (size_t k = 0; k < s->nparts; k++)
+        train += k != test ? n[k] : 0;
+      if (!train)
+        total += n[test];
+    }
+  return total;
 }
 
 size_t csvreg_split_nscores(const csvreg_split *s) { return s ? (s->o.folds ? s->nparts : 1) : 0; }
@@ -188,7 +305,7 @@ csvreg_status csvreg_split_score(const csvreg_split *s, const csvreg_fit *fit,
       st = csvreg_accum_merge(rest, base, err);
     for (size_t k = 0; !st && k < s->nparts; k++)
       if (k != f)
-        st = csvreg_accum_merge(rest, s->parts[k], err);
+        st = csvreg__accum_merge_finished(rest, s->parts[k], err);
     if (!st)
       st = csvreg_accum_solve(rest, so, &ff, err);
     if (!st)

@@ -68,10 +68,8 @@ csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s
   return st;
 }
 
-/* A chunk of a spec with categorical variables: its new levels and design
- * columns join the accumulator (columns of zeros for the rows folded so
- * far: exact), then its rows are folded in the accumulator's column order. */
-static csvreg_status add_factor_chunk(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
+csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, size_t *at,
+                                       int *identity, csvreg_error *err) {
   const csvreg_spec *s = csvreg__chunk_spec(c);
   csvreg_status st = csvreg__accum_levels_init(a, s->nfactors, err);
   for (size_t f = 0; !st && f < s->nfactors; f++) {
@@ -86,15 +84,11 @@ static csvreg_status add_factor_chunk(csvreg_accum *a, const csvreg_chunk *c, cs
   if (st)
     return st;
   const size_t nc = csvreg__chunk_ncolumns(c);
-  size_t *at = malloc((nc ? nc : 1) * sizeof *at);
   const char **add = malloc((nc ? nc : 1) * sizeof *add);
-  double *copy = NULL;
-  if (!at || !add) {
-    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-    goto done;
-  }
+  if (!add)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   size_t nadd = 0, p = csvreg__accum_nterms(a);
-  int identity = 1;
+  int id = 1;
   for (size_t j = 0; j < nc; j++) {
     const char *name = csvreg__chunk_column_name(c, j);
     if (j < p && strcmp(csvreg__accum_term_name(a, j), name) == 0) {
@@ -106,12 +100,29 @@ static csvreg_status add_factor_chunk(csvreg_accum *a, const csvreg_chunk *c, cs
       at[j] = p + nadd;
       add[nadd++] = name;
     }
-    identity = identity && at[j] == j;
+    id = id && at[j] == j;
   }
-  if (nadd && (st = csvreg__accum_add_columns(a, nadd, add, err)))
+  if (nadd)
+    st = csvreg__accum_add_columns(a, nadd, add, err);
+  free(add);
+  *identity = id && csvreg__accum_nterms(a) == nc;
+  return st;
+}
+
+/* A chunk of a spec with categorical variables: its new levels and design
+ * columns join the accumulator (columns of zeros for the rows folded so
+ * far: exact), then its rows are folded in the accumulator's column order. */
+static csvreg_status add_factor_chunk(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
+  const size_t nc = csvreg__chunk_ncolumns(c);
+  size_t *at = malloc((nc ? nc : 1) * sizeof *at);
+  double *copy = NULL;
+  int identity;
+  if (!at)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  csvreg_status st = csvreg__accum_chunk_join(a, c, at, &identity, err);
+  if (st)
     goto done;
-  p = csvreg__accum_nterms(a);
-  identity = identity && p == nc;
+  size_t p = csvreg__accum_nterms(a);
   const double *x, *y, *w;
   size_t ldx, n = csvreg_chunk_rows(c);
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
@@ -129,7 +140,6 @@ static csvreg_status add_factor_chunk(csvreg_accum *a, const csvreg_chunk *c, cs
   st = csvreg__accum_fold(a, NULL, n, x, ldx, y, w, err);
 done:
   free(at);
-  free(add);
   free(copy);
   return st;
 }
@@ -176,6 +186,18 @@ csvreg_status csvreg__factor_columns(const csvreg_spec *s, const size_t *nlev,
                          : CSVREG_OK;
   for (size_t k = 0, o = 0; !st && k < s->nfactors; o += nlev[k], k++) {
     size_t v = s->factor_var[k];
+    if (nlev[k] == 1) {
+      /* R's model.matrix codes every factor by contrasts first, wherever
+       * it stands in the formula (also g - 1, x:g, g:h) */
+      const char *name = f->vars[v].name, *col = f->inputs[f->vars[v].input];
+      int same = strcmp(name, col) == 0;
+      st = csvreg__err_set(err, CSVREG_E_VALUE,
+                           "%s%s%s%s has one level, \"%s\": a categorical term needs 2 or more "
+                           "(R: contrasts can be applied only to factors with 2 or more levels)",
+                           name, same ? "" : " (column ", same ? "" : col, same ? "" : ")",
+                           levs[k][0]);
+      break;
+    }
     if (!(st = r_order(s, k, levs[k], nlev[k], perm + o, err))) {
       for (size_t i = 0; i < nlev[k]; i++)
         all[o + i] = levs[k][perm[o + i]];
@@ -266,4 +288,34 @@ csvreg_status csvreg_accum_add_chunk(csvreg_accum *a, const csvreg_chunk *c, csv
   csvreg__accum_add_counts(a, cc->records, cc->dropped_na, cc->dropped_bad,
                            csvreg_chunk_na_counts(c));
   return CSVREG_OK;
+}
+
+csvreg_status csvreg__accum_merge_finished(csvreg_accum *dst, const csvreg_accum *src,
+                                           csvreg_error *err) {
+  if (!csvreg__accum_levels_nvars(src))
+    return csvreg_accum_merge(dst, src, err);
+  const size_t p = csvreg__accum_nterms(src);
+  const char **names = malloc((p ? p : 1) * sizeof *names);
+  const char **add = malloc((p ? p : 1) * sizeof *add);
+  csvreg_status st = CSVREG_OK;
+  if (!names || !add) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  size_t nadd = 0;
+  for (size_t j = 0; j < p; j++) {
+    names[j] = csvreg__accum_term_name(src, j);
+    if (csvreg__accum_term_index(dst, names[j]) == (size_t)-1)
+      add[nadd++] = names[j];
+  }
+  if ((nadd && (st = csvreg__accum_add_columns(dst, nadd, add, err))) ||
+      (st = csvreg__accum_select(dst, names, p, err)) ||
+      (st = csvreg__accum_levels_init(dst, csvreg__accum_levels_nvars(src), err)) ||
+      (st = csvreg_accum_merge(dst, src, err)))
+    goto done;
+  st = csvreg__accum_levels_union(dst, src, err);
+done:
+  free(names);
+  free(add);
+  return st;
 }

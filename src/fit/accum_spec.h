@@ -29,6 +29,20 @@ csvreg_status csvreg__factor_columns(const csvreg_spec *s, const size_t *nlev,
                                      struct csvreg__dcols **out, size_t **perm_out,
                                      csvreg_error *err);
 
+/* A chunk of a spec with categorical variables meets `a`: the chunk's new
+ * levels join a's lists and its new design columns join a's terms (zero on
+ * the rows folded so far). at[j] (nc = the chunk's columns) is then a's
+ * term of chunk column j; *identity: they are a's terms in a's order. */
+csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, size_t *at,
+                                       int *identity, csvreg_error *err);
+
+/* dst := dst (+) src for accumulators of one factor spec after
+ * csvreg__accum_finish_factors of src (dst: empty, or finished alike): dst
+ * gets src's terms it lacks (zero columns) and src's order, then the plain
+ * merge; the level lists are united. Without levels: csvreg_accum_merge. */
+csvreg_status csvreg__accum_merge_finished(csvreg_accum *dst, const csvreg_accum *src,
+                                           csvreg_error *err);
+
 /* The sink's end of the data (csvreg__accum_finish_factors for the
  * accumulator; nothing for other sinks). */
 csvreg_status csvreg__sink_finish(const csvreg_sink_type *type, void *sink, const csvreg_spec *s,

@@ -41,6 +41,6 @@ with tmpdir() as tmp:
     d = run(["fit", "-y", "y", "-", "-o", model], b"y,x\n1,1\n2,3\n3,4\n4,4.5\n5,7\n", env=de)
     if c != d or open(model, "rb").read() != m1:
         fail("the model file differs in de_DE")
-    expect("1,5 in de_DE", run(["fit", "-y", "y", "-"], b"y,x\n1,\"1,5\"\n", env=de), 3,
-           'csvreg: <stdin>:2: column 2 (x): expected a number, found "1,5"\n')
+    expect("1,5 in de_DE", run(["fit", "-y", "y", "-"], b"y,x\n\"1,5\",1\n", env=de), 3,
+           'csvreg: <stdin>:2: column 1 (y): expected a number, found "1,5"\n')
 finish()
