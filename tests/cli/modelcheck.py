@@ -55,6 +55,28 @@ def finish():
     sys.exit(0)
 
 
+# R runs in the C collation: factor levels sort by bytes, as csvreg sorts them.
+R_ENV = dict(os.environ, LC_ALL="C", LC_COLLATE="C")
+
+
+def require_r(what="R's lm"):
+    """Rscript's path. A missing R fails the case (CI installs r-base-core)."""
+    import shutil
+    rscript = shutil.which("Rscript")
+    if not rscript:
+        fail(f"Rscript not found: this case compares with {what} (Debian r-base-core)")
+        finish()
+    return rscript
+
+
+def R(code):
+    """Runs R code (Rscript -e) in R_ENV and returns its stdout; R's failure fails the case."""
+    r = subprocess.run([require_r(), "-e", code], capture_output=True, text=True, env=R_ENV)
+    if r.returncode:
+        fail(f"R: {r.stderr}")
+    return r.stdout
+
+
 def splitmix64(z):
     m = (1 << 64) - 1
     z = (z + 0x9E3779B97F4A7C15) & m

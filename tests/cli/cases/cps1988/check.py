@@ -14,29 +14,27 @@ from modelcheck import *  # noqa: E402,F401,F403
 # baseline is relevel(ethnicity, ref = "cauc"); written bare, ethnicity's
 # baseline is afam (byte order, as R with LC_COLLATE=C on the CSV). R or AER
 # missing is a failure, not a skip. (stdout: fit --help, unused.)
-rscript = shutil.which("Rscript")
-if not rscript:
-    fail("Rscript not found: this case needs R and AER (Debian r-base-core r-cran-aer)")
-    finish()
+rscript = require_r("R and AER (Debian r-base-core r-cran-aer)")
 tmp = tempfile.mkdtemp()
-env = dict(os.environ, LC_ALL="C", LC_COLLATE="C")
+env = R_ENV
 
 
-def R(code):
-    r = subprocess.run([rscript, "-e", code], capture_output=True, text=True, env=env)
-    if r.returncode:
-        fail(f"R: {r.stderr}")
+def R_or_stop(code):
+    """R's output; without it (AER missing) nothing else can be checked."""
+    before = len(failures)
+    out = R(code)
+    if len(failures) > before:
         finish()
-    return r.stdout
+    return out
 
 
 cps = os.path.join(tmp, "cps1988.csv")
-R(f'suppressMessages(library(AER)); data("CPS1988"); '
+R_or_stop(f'suppressMessages(library(AER)); data("CPS1988"); '
   f'write.csv(CPS1988, "{cps}", row.names = FALSE)')
 
 
 def r_stats(formula):
-    out = R(f"""
+    out = R_or_stop(f"""
 d <- read.csv("{cps}", stringsAsFactors = TRUE)
 m <- lm({formula}, d); s <- summary(m); cf <- coef(s); ci <- confint(m)
 for (n in rownames(cf)) cat(sprintf("T\\t%s\\t%.17g\\t%.17g\\t%.17g\\t%.17g\\t%.17g\\t%.17g\\n", n,

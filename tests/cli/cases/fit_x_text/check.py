@@ -17,19 +17,9 @@ from modelcheck import *  # noqa: E402,F401,F403
 # column is text when at least half of its first 512 records' non-missing cells
 # are not numbers; one that turns to text later is a data error.
 # (stdout: fit --help, unused.)
-rscript = shutil.which("Rscript")
-if not rscript:
-    fail("Rscript not found: this case compares with R's lm (Debian r-base-core)")
-    finish()
+rscript = require_r()
 tmp = tempfile.mkdtemp()
-env = dict(os.environ, LC_ALL="C", LC_COLLATE="C")
-
-
-def R(code):
-    r = subprocess.run([rscript, "-e", code], capture_output=True, text=True, env=env)
-    if r.returncode:
-        fail(f"R: {r.stderr}")
-    return r.stdout
+env = R_ENV
 
 
 def r_fit(csv, formula, extra="", prep=""):

@@ -14,19 +14,9 @@ from modelcheck import *  # noqa: E402,F401,F403
 # text columns, relevel, a factor x factor with an empty cell (aliased, NA in
 # R), levels first seen after many rows, chunk sizes 1 and 7, both solvers,
 # and --threads 2 equal to one thread. (stdout: fit --help, unused.)
-rscript = shutil.which("Rscript")
-if not rscript:
-    fail("Rscript not found: this case compares with R's lm (Debian r-base-core)")
-    finish()
+rscript = require_r()
 tmp = tempfile.mkdtemp()
-env = dict(os.environ, LC_ALL="C", LC_COLLATE="C")
-
-
-def R(code):
-    r = subprocess.run([rscript, "-e", code], capture_output=True, text=True, env=env)
-    if r.returncode:
-        fail(f"R: {r.stderr}")
-    return r.stdout
+env = R_ENV
 
 
 def r_fit(csv, formula):

@@ -14,19 +14,9 @@ from modelcheck import *  # noqa: E402,F401,F403
 # --threads 2, holdout. A factor with one level is a data error (exit 3) as
 # R's "contrasts can be applied only to factors with 2 or more levels",
 # wherever it stands (x + g, g - 1, x:g, g:h). (stdout: fit --help, unused.)
-rscript = shutil.which("Rscript")
-if not rscript:
-    fail("Rscript not found: this case compares with R's lm (Debian r-base-core)")
-    finish()
+rscript = require_r()
 tmp = tempfile.mkdtemp()
-env = dict(os.environ, LC_ALL="C", LC_COLLATE="C")
-
-
-def R(code):
-    r = subprocess.run([rscript, "-e", code], capture_output=True, text=True, env=env)
-    if r.returncode:
-        fail(f"R: {r.stderr}")
-    return r.stdout
+env = R_ENV
 
 
 rng = random.Random(9)

@@ -15,19 +15,9 @@ from modelcheck import *  # noqa: E402,F401,F403
 # chunk size 7 agree. A held-out level the training rows never saw: R's
 # predict fails; csvreg counts the rows in a warning and scores them with
 # that level's effect as 0. (stdout: fit --help, unused.)
-rscript = shutil.which("Rscript")
-if not rscript:
-    fail("Rscript not found: this case compares with R (Debian r-base-core)")
-    finish()
+rscript = require_r()
 tmp = tempfile.mkdtemp()
-env = dict(os.environ, LC_ALL="C", LC_COLLATE="C")
-
-
-def R(code):
-    r = subprocess.run([rscript, "-e", code], capture_output=True, text=True, env=env)
-    if r.returncode:
-        fail(f"R: {r.stderr}")
-    return r.stdout
+env = R_ENV
 
 
 rng = random.Random(3)
