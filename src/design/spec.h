@@ -40,6 +40,8 @@ struct csvreg_spec {
   size_t max_levels;         /* per categorical variable */
   char **column_names;       /* [ncolumns] the header, with categorical variables (for a
                                 state's frame: accum_chunk.c); else NULL */
+  size_t ncolumn_names;      /* column_names' count: ncolumns when made, which a model's spec
+                              * rebinding to another file's header changes */
   int from_formula;          /* made from a formula (a plain one keeps no formula) */
   /* A saved model's spec (csvreg__spec_fix_levels): each factor's levels are
    * final (R's order, baseline first) and dcols/term_names are R's columns,

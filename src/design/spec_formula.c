@@ -30,7 +30,7 @@ void csvreg__spec_free_formula(csvreg_spec *s) {
   free(s->factor_var);
   free(s->var_factor);
   free(s->input_text);
-  for (size_t j = 0; s->column_names && j < s->ncolumns; j++)
+  for (size_t j = 0; s->column_names && j < s->ncolumn_names; j++)
     free(s->column_names[j]);
   free(s->column_names);
   csvreg__dcols_free(s->dcols);
@@ -245,6 +245,7 @@ csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const
       st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto fail;
     }
+    s->ncolumn_names = ncols;
     for (size_t j = 0; j < ncols; j++)
       if (!(s->column_names[j] = csvreg__xstrdup(names[j]))) {
         st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");

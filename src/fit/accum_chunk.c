@@ -38,10 +38,14 @@ static csvreg_status set_frame(csvreg_accum *a, const csvreg_spec *s, csvreg_err
     if (i == nt)
       text[nt++] = name;
   }
-  accum_frame fr = {f->text,     s->weights_input >= 0 ? s->input_names[s->weights_input] : NULL,
-                    s->ncolumns, (const char *const *)s->column_names,
-                    nt,          text,
-                    vars,        0};
+  accum_frame fr = {f->text,
+                    s->weights_input >= 0 ? s->input_names[s->weights_input] : NULL,
+                    s->ncolumn_names,
+                    (const char *const *)s->column_names,
+                    nt,
+                    text,
+                    vars,
+                    0};
   csvreg_status st = csvreg__accum_frame_set(a, &fr, err);
   free(text);
   free(vars);

@@ -455,9 +455,10 @@ static csvreg_status qr_permute(const csvreg_accum *a, const size_t *perm, doubl
   lapack_int info =
       LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)nb, (lapack_int)nb, blk, (lapack_int)q, tau);
   free(tau);
+  if (info == LAPACK_WORK_MEMORY_ERROR) /* dgeqrf's workspace, not the data */
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   if (info != 0)
-    return csvreg__err_set(err,
-                           info == LAPACK_WORK_MEMORY_ERROR ? CSVREG_E_NOMEM : CSVREG_E_INTERNAL,
+    return csvreg__err_set(err, CSVREG_E_INTERNAL,
                            "reordering the triangular factor: dgeqrf failed (info %d)", (int)info);
   /* dgeqrf leaves its reflectors below the diagonal. */
   for (size_t c = 0; c < nb; c++)

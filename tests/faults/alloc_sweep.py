@@ -75,11 +75,7 @@ CASES = [
 ]
 
 # Cases that still fail, and why: run them by name. Each is a bug to fix.
-KNOWN_FAILING = {
-    "fit-formula-json-o": "k=261: no out of memory on stderr but 'reordering the triangular factor: dgeqrf failed (info "
-                          "-1010)': LAPACKE's workspace allocation failing in the factor fit's "
-                          "column permutation (src/linalg) is not reported as out of memory",
-}
+KNOWN_FAILING = {}
 
 
 def env_for(k, count_file, trace=False, sites_file=None):
