@@ -139,8 +139,8 @@ static csvreg_status fm_from_spec(const csvreg_spec *s, const csvreg_accum *a, m
   return CSVREG_OK;
 }
 
-csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, csvreg_spec **out,
-                                         csvreg_error *err) {
+csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, int open,
+                                         csvreg_spec **out, csvreg_error *err) {
   const model_formula *fm = m->fm;
   *out = NULL;
   csvreg_spec_options so;
@@ -179,7 +179,7 @@ csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, cs
     nlev[k] = fm->nlev[j];
     levs[k] = (const char *const *)fm->levels[j];
   }
-  if (!st && nf)
+  if (!st && nf && !open)
     st = csvreg__spec_fix_levels(s, nlev, (const char *const *const *)levs, err);
   free(nlev);
   free((void *)levs);
@@ -198,7 +198,7 @@ csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, cs
 static csvreg_status fm_check(const csvreg_model *m, csvreg_error *err) {
   const csvreg_accum *a = m->accum;
   csvreg_spec *s = NULL;
-  csvreg_status st = csvreg__model_formula_spec(m, 0, &s, err);
+  csvreg_status st = csvreg__model_formula_spec(m, 0, 0, &s, err);
   if (st == CSVREG_E_NOMEM)
     return st;
   if (st) {
@@ -255,6 +255,7 @@ void csvreg_model_free(csvreg_model *m) {
     return;
   fm_free(m->fm);
   csvreg_accum_free(m->accum);
+  csvreg_accum_free(m->pre);
   csvreg_fit_free(m->fit);
   free(m->weights);
   free(m->na);
@@ -353,15 +354,29 @@ csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_new: NULL argument");
   *out = NULL;
   model_formula *fm = NULL;
-  csvreg_status st = o->spec && o->spec->formula ? fm_from_spec(o->spec, a, &fm, err) : CSVREG_OK;
-  if (st)
-    return st;
-  csvreg_accum *copy;
-  if ((st = csvreg_accum_copy(a, &copy, err))) {
-    fm_free(fm);
+  csvreg_accum *copy = NULL, *pre = NULL;
+  csvreg_status st = csvreg_accum_copy(a, &copy, err);
+  accum_frame fr;
+  if (!st && csvreg__accum_frame_get(a, &fr) && !fr.selected) {
+    /* a pre-select state: kept as it is (--update folds new levels into
+     * it), the model's terms are it finished */
+    pre = copy;
+    if (!(st = csvreg_accum_copy(pre, &copy, err)))
+      st = csvreg_accum_finish(copy, err);
+  }
+  if (!st && o->spec && o->spec->formula)
+    st = fm_from_spec(o->spec, copy, &fm, err);
+  if (st) {
+    csvreg_accum_free(copy);
+    csvreg_accum_free(pre);
     return st;
   }
-  return model_make(out, copy, fm, o, err);
+  st = model_make(out, copy, fm, o, err);
+  if (st)
+    csvreg_accum_free(pre);
+  else
+    (*out)->pre = pre;
+  return st;
 }
 
 static json_t *delimiter_json(char d) {
@@ -456,7 +471,8 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
   json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "format", CSVREG_MODEL_FORMAT,
                         "version", m->fm ? 3 : 2, "tool", "csvreg " CSVREG_VERSION, "spec",
                         m->fm ? spec_json_v3(m) : spec_json(m), "reader", reader_json(m), "options",
-                        options_json(m), "fit", fit, "state", csvreg__state_to_json(m->accum));
+                        options_json(m), "fit", fit, "state",
+                        csvreg__state_to_json(m->pre ? m->pre : m->accum));
   char sum[32];
   if (!o)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
@@ -750,9 +766,28 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
     json_t *opts = json_object_get(o, "options");
     const json_int_t v = json_integer_value(ver);
     model_formula *fm = NULL;
-    if (v >= 3 && (st = fm_from_json(json_object_get(o, "spec"), a, &fm, err))) {
+    csvreg_accum *pre = NULL;
+    accum_frame fr;
+    if (v >= 3 && csvreg__accum_frame_get(a, &fr) && !fr.selected) {
+      /* a pre-select state: the model's terms are a finished copy, which
+       * fm_check below holds to the stored levels and terms */
+      pre = a;
+      a = NULL;
+      if (!(st = csvreg_accum_copy(pre, &a, err)) && (st = csvreg_accum_finish(a, err)) &&
+          st != CSVREG_E_NOMEM) {
+        st = CSVREG_E_FORMAT;
+        if (err)
+          err->status = st;
+      }
+    }
+    if (st) {
       csvreg_accum_free(a);
+      csvreg_accum_free(pre);
+    } else if (v >= 3 && (st = fm_from_json(json_object_get(o, "spec"), a, &fm, err))) {
+      csvreg_accum_free(a);
+      csvreg_accum_free(pre);
     } else if (!(st = model_make(&m, a, fm, &mo, err))) {
+      m->pre = pre;
       /* model_make copies the option strings, which live in `o` until here. */
       if ((st = check_fit(m, json_object_get(o, "fit"), err)) ||
           (st = v >= 3   ? check_solver(m, opts, err)
@@ -761,7 +796,7 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
         csvreg_model_free(m);
       else
         *out = m;
-    } else if (st != CSVREG_E_NOMEM) {
+    } else if (csvreg_accum_free(pre), st != CSVREG_E_NOMEM) {
       /* A state that cannot be solved did not come from fit -o. */
       st = CSVREG_E_FORMAT;
       if (err)
@@ -803,6 +838,7 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
 
 const csvreg_fit *csvreg_model_fit(const csvreg_model *m) { return m->fit; }
 const csvreg_accum *csvreg_model_accum(const csvreg_model *m) { return m->accum; }
+const csvreg_accum *csvreg_model_state(const csvreg_model *m) { return m->pre ? m->pre : m->accum; }
 const csvreg_model_options *csvreg_model_get_options(const csvreg_model *m) { return &m->opt; }
 size_t csvreg_model_nfeatures(const csvreg_model *m) { return csvreg__accum_nterms(m->accum); }
 const char *csvreg_model_feature(const csvreg_model *m, size_t j) {
