@@ -589,7 +589,7 @@ int cmd_fit_run(int argc, char **argv) {
   po.open_levels = (a.emit_state && !model) || pre_update;
   /* a formula model saved with -o keeps the pre-select state, finished
    * below for the report */
-  const int finish_here = pre_update || (a.output && a.formula && !a.emit_state && !a.val_mode);
+  const int finish_here = (pre_update || (a.output && a.formula && !a.val_mode)) && !a.emit_state;
   po.open_levels |= finish_here;
   if ((rc = byte_range(&a, &po)) >= 0)
     goto done;

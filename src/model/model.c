@@ -87,15 +87,35 @@ static csvreg_status fm_from_spec(const csvreg_spec *s, const csvreg_accum *a, m
     return nomem(err);
   }
   fm->intercept = s->intercept;
+  /* The columns in the order of the state's frame (the first training
+   * header) when it has one: an --update's input may order its columns
+   * otherwise, and `.` must expand as it did. */
+  size_t *key = malloc((s->ninputs ? s->ninputs : 1) * sizeof *key);
+  if (!key) {
+    free(order);
+    fm_free(fm);
+    return nomem(err);
+  }
+  accum_frame fr;
+  const int framed = csvreg__accum_frame_get(a, &fr);
+  for (size_t k = 0; k < s->ninputs; k++) {
+    key[k] = s->input_cols[k];
+    for (size_t j = 0; framed && j < fr.ncolumns; j++)
+      if (strcmp(fr.columns[j], s->input_names[k]) == 0) {
+        key[k] = j;
+        break;
+      }
+  }
   size_t n = 0;
   for (size_t k = 0; k < s->ninputs; k++) {
     size_t i = n++;
-    while (i > 0 && s->input_cols[order[i - 1]] > s->input_cols[k]) {
+    while (i > 0 && key[order[i - 1]] > key[k]) {
       order[i] = order[i - 1];
       i--;
     }
     order[i] = k;
   }
+  free(key);
   csvreg_status st = CSVREG_OK;
   for (size_t j = 0; !st && j < s->ninputs; j++) {
     size_t k = order[j];

@@ -121,4 +121,21 @@ for what, f in FORMULAS:
         gots = jfit("--update", m, "-o", os.path.join(tmp, "ms.json"), stdin=fb)
     same(gots, got, 1e-11, f"{what}: --update from stdin = from the file")
 
+# `y ~ .` updated from a file whose columns come in another order: `.` means
+# the training header's columns, and the model saved reloads (a second update)
+R_ORDER = [3, 0, 4, 2, 1, 5, 6]
+Br = os.path.join(tmp, "Br.csv")
+with open(Br, "w") as f:
+    f.write(",".join(HEAD.strip().split(",")[j] for j in R_ORDER) + "\n")
+    for r in rows[200:400]:
+        v = r.split(",")
+        f.write(",".join(v[j] for j in R_ORDER) + "\n")
+md, md2 = os.path.join(tmp, "d.json"), os.path.join(tmp, "d2.json")
+if run("fit", "y ~ . - wd", A, "-o", md).returncode:
+    fail("y ~ .: fit -o failed")
+else:
+    got = jfit("--update", md, "-o", md2, Br)
+    same(got, jfit("y ~ . - wd", AB), 1e-11, "y ~ . from reordered columns")
+    same(jfit("--update", md2, C), jfit("y ~ . - wd", ABC), 1e-11, "y ~ ., second update")
+
 finish()
