@@ -786,6 +786,19 @@ CSVREG_API csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_m
                                                const char *const *names, size_t ncolumns,
                                                unsigned flags, csvreg_error *err);
 
+/* ---- --update of formula models with categorical variables ---- */
+/* csvreg_model_spec_new of a formula model: its levels are not fixed but
+ * found as the rows come (new levels add columns, as in a fit), for the
+ * rows folded into the model (fit --update). */
+#define CSVREG_MODEL_BIND_OPEN_LEVELS 4u
+/* The state the model keeps: for a formula model with categorical
+ * variables (version 3) the pre-select state (a column for every level,
+ * baselines included), which takes rows with new levels exactly (merge with
+ * csvreg_accum_merge, then csvreg_accum_finish chooses R's columns);
+ * otherwise csvreg_model_accum. */
+CSVREG_API const csvreg_accum *csvreg_model_state(const csvreg_model *m);
+/* ---- end --update of formula models ---- */
+
 /* Evaluation metrics and the row counts of the run as a JSON object (eval
  * --format json): n, the metrics (non-finite as null), n_zero_y, n_read,
  * n_missing, n_bad, n_zero_weight, n_new_level (only when > 0), target,

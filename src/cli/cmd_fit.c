@@ -402,7 +402,8 @@ static void shard_usage(FILE *out) {
         "                        blocks parsed on N threads\n"
         "      --update MODEL    fold the rows into MODEL's saved state (the columns and\n"
         "                        options are the model's): equal to refitting on the old\n"
-        "                        and new rows; use -o MODEL to replace it atomically\n"
+        "                        and new rows, new levels of a formula's categorical\n"
+        "                        columns included; use -o MODEL to replace it atomically\n"
         "      --decay L         with --update: scale the old rows' weights by L\n"
         "                        (0 < L <= 1) first (exponential forgetting)\n"
         "      --columns LIST    the column names (comma-separated) of an input whose\n"
@@ -530,7 +531,8 @@ int cmd_fit_run(int argc, char **argv) {
   csvreg_model *model = NULL;
   csvreg_pass *pass = NULL;
   csvreg_spec *spec = NULL;
-  csvreg_accum *acc = NULL;
+  csvreg_accum *acc = NULL, *pre = NULL;
+  int pre_update = 0;
   csvreg_split *split = NULL;
   csvreg_fit *fit = NULL;
   char *meta = NULL;
@@ -545,13 +547,21 @@ int cmd_fit_run(int argc, char **argv) {
   if (a.update) {
     if ((rc = cli_model_read(a.update, &model)) != 0)
       goto done;
-    if (csvreg_model_formula(model)) {
-      /* its levels are fixed in the model's spec: rows with a new level
-       * would be left out, not folded */
+    /* A formula model with categorical variables keeps a pre-select state
+     * (a column for every level), which takes rows with new levels exactly;
+     * one written before that (its state R's columns only) cannot. */
+    pre_update = csvreg_model_state(model) != csvreg_model_accum(model);
+    if (csvreg_model_formula(model) && !pre_update) {
       rc = cli_usage_error(CMD,
-                           "--update: the model %s is a formula's (version 3); updating it "
-                           "is not supported yet: refit with the formula",
+                           "--update: the model %s is a formula's without categorical "
+                           "variables, or keeps R's columns only (written by an older csvreg): "
+                           "updating it is not supported: refit with the formula",
                            a.update);
+      goto done;
+    }
+    if (pre_update && a.val_mode) {
+      rc = cli_usage_error(CMD, "--update of a model with categorical variables takes no "
+                                "--holdout or --cv");
       goto done;
     }
     if ((rc = take_model_options(&a, model)) >= 0)
@@ -576,7 +586,11 @@ int cmd_fit_run(int argc, char **argv) {
   }
   /* A state to merge keeps every level's column: shards' level sets and
    * baselines differ, and `solve` chooses R's columns once all are in. */
-  po.open_levels = a.emit_state && !model;
+  po.open_levels = (a.emit_state && !model) || pre_update;
+  /* a formula model saved with -o keeps the pre-select state, finished
+   * below for the report */
+  const int finish_here = (pre_update || (a.output && a.formula && !a.val_mode)) && !a.emit_state;
+  po.open_levels |= finish_here;
   if ((rc = byte_range(&a, &po)) >= 0)
     goto done;
   if ((st = csvreg_pass_open(&pass, &po, &err)))
@@ -612,7 +626,8 @@ int cmd_fit_run(int argc, char **argv) {
   }
   if (model)
     st = csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
-                               csvreg_pass_ncolumns(pass), bind, &err);
+                               csvreg_pass_ncolumns(pass),
+                               bind | (pre_update ? CSVREG_MODEL_BIND_OPEN_LEVELS : 0), &err);
   else if (a.formula)
     st = csvreg_spec_new_formula(&spec, csvreg_pass_column_names(pass), csvreg_pass_ncolumns(pass),
                                  a.formula, &a.spec, &where, &err);
@@ -660,7 +675,7 @@ int cmd_fit_run(int argc, char **argv) {
    * the order of a refit on both. */
   csvreg_accum *old = NULL;
   if (model) {
-    if ((st = csvreg_accum_copy(csvreg_model_accum(model), &old, &err)) ||
+    if ((st = csvreg_accum_copy(csvreg_model_state(model), &old, &err)) ||
         (a.decay > 0 && (st = csvreg_accum_scale(old, a.decay, &err)))) {
       csvreg_accum_free(old);
       goto fail;
@@ -682,6 +697,14 @@ int cmd_fit_run(int argc, char **argv) {
       goto fail;
   }
 
+  if (finish_here) {
+    /* acc keeps every level's column (the model's state); R's columns are
+     * chosen on a copy, as `solve` does for a state */
+    pre = acc;
+    acc = NULL;
+    if ((st = csvreg_accum_copy(pre, &acc, &err)) || (st = csvreg_accum_finish(acc, &err)))
+      goto fail;
+  }
   if (a.emit_state) {
     if (!(meta = meta_text(&a, spec, acc, info))) {
       st = CSVREG_E_NOMEM;
@@ -718,8 +741,8 @@ int cmd_fit_run(int argc, char **argv) {
              : report_write(report.fp, fit, a.format, &err);
   if (st || (st = report_buf_close(&report)))
     goto fail;
-  if (a.output &&
-      (rc = cli_fit_model_write(a.output, acc, spec, &a.spec, &a.reader, &a.solve)) != CLI_EXIT_OK)
+  if (a.output && (rc = cli_fit_model_write(a.output, pre ? pre : acc, spec, &a.spec, &a.reader,
+                                            &a.solve)) != CLI_EXIT_OK)
     goto done;
   if (!a.quiet)
     report_warnings(fit);
@@ -760,6 +783,7 @@ done:
   csvreg_fit_free(fit);
   csvreg_split_free(split);
   csvreg_accum_free(acc);
+  csvreg_accum_free(pre);
   csvreg_spec_free(spec);
   csvreg_pass_free(pass);
   csvreg_model_free(model);

@@ -259,6 +259,15 @@ csvreg_status csvreg__accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src,
 }
 
 csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
+  /* Pre-select states (a column per level seen) align by name, a level one
+   * side never saw being a column of zeros on its rows: exact, as threads
+   * merge (sink.c). */
+  accum_frame fr;
+  if (dst && src && csvreg__accum_levels_nvars(src) && csvreg__accum_frame_get(dst, &fr) &&
+      !fr.selected) {
+    csvreg_status st = csvreg__accum_merge_aligned(dst, src, NULL, err);
+    return st ? st : csvreg__accum_levels_union(dst, src, err);
+  }
   return csvreg__accum_merge_ws(dst, src, NULL, err);
 }
 

@@ -87,15 +87,35 @@ static csvreg_status fm_from_spec(const csvreg_spec *s, const csvreg_accum *a, m
     return nomem(err);
   }
   fm->intercept = s->intercept;
+  /* The columns in the order of the state's frame (the first training
+   * header) when it has one: an --update's input may order its columns
+   * otherwise, and `.` must expand as it did. */
+  size_t *key = malloc((s->ninputs ? s->ninputs : 1) * sizeof *key);
+  if (!key) {
+    free(order);
+    fm_free(fm);
+    return nomem(err);
+  }
+  accum_frame fr;
+  const int framed = csvreg__accum_frame_get(a, &fr);
+  for (size_t k = 0; k < s->ninputs; k++) {
+    key[k] = s->input_cols[k];
+    for (size_t j = 0; framed && j < fr.ncolumns; j++)
+      if (strcmp(fr.columns[j], s->input_names[k]) == 0) {
+        key[k] = j;
+        break;
+      }
+  }
   size_t n = 0;
   for (size_t k = 0; k < s->ninputs; k++) {
     size_t i = n++;
-    while (i > 0 && s->input_cols[order[i - 1]] > s->input_cols[k]) {
+    while (i > 0 && key[order[i - 1]] > key[k]) {
       order[i] = order[i - 1];
       i--;
     }
     order[i] = k;
   }
+  free(key);
   csvreg_status st = CSVREG_OK;
   for (size_t j = 0; !st && j < s->ninputs; j++) {
     size_t k = order[j];
@@ -139,8 +159,8 @@ static csvreg_status fm_from_spec(const csvreg_spec *s, const csvreg_accum *a, m
   return CSVREG_OK;
 }
 
-csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, csvreg_spec **out,
-                                         csvreg_error *err) {
+csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, int open,
+                                         csvreg_spec **out, csvreg_error *err) {
   const model_formula *fm = m->fm;
   *out = NULL;
   csvreg_spec_options so;
@@ -179,7 +199,7 @@ csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, cs
     nlev[k] = fm->nlev[j];
     levs[k] = (const char *const *)fm->levels[j];
   }
-  if (!st && nf)
+  if (!st && nf && !open)
     st = csvreg__spec_fix_levels(s, nlev, (const char *const *const *)levs, err);
   free(nlev);
   free((void *)levs);
@@ -198,7 +218,7 @@ csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, cs
 static csvreg_status fm_check(const csvreg_model *m, csvreg_error *err) {
   const csvreg_accum *a = m->accum;
   csvreg_spec *s = NULL;
-  csvreg_status st = csvreg__model_formula_spec(m, 0, &s, err);
+  csvreg_status st = csvreg__model_formula_spec(m, 0, 0, &s, err);
   if (st == CSVREG_E_NOMEM)
     return st;
   if (st) {
@@ -255,6 +275,7 @@ void csvreg_model_free(csvreg_model *m) {
     return;
   fm_free(m->fm);
   csvreg_accum_free(m->accum);
+  csvreg_accum_free(m->pre);
   csvreg_fit_free(m->fit);
   free(m->weights);
   free(m->na);
@@ -353,15 +374,29 @@ csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_new: NULL argument");
   *out = NULL;
   model_formula *fm = NULL;
-  csvreg_status st = o->spec && o->spec->formula ? fm_from_spec(o->spec, a, &fm, err) : CSVREG_OK;
-  if (st)
-    return st;
-  csvreg_accum *copy;
-  if ((st = csvreg_accum_copy(a, &copy, err))) {
-    fm_free(fm);
+  csvreg_accum *copy = NULL, *pre = NULL;
+  csvreg_status st = csvreg_accum_copy(a, &copy, err);
+  accum_frame fr;
+  if (!st && csvreg__accum_frame_get(a, &fr) && !fr.selected) {
+    /* a pre-select state: kept as it is (--update folds new levels into
+     * it), the model's terms are it finished */
+    pre = copy;
+    if (!(st = csvreg_accum_copy(pre, &copy, err)))
+      st = csvreg_accum_finish(copy, err);
+  }
+  if (!st && o->spec && o->spec->formula)
+    st = fm_from_spec(o->spec, copy, &fm, err);
+  if (st) {
+    csvreg_accum_free(copy);
+    csvreg_accum_free(pre);
     return st;
   }
-  return model_make(out, copy, fm, o, err);
+  st = model_make(out, copy, fm, o, err);
+  if (st)
+    csvreg_accum_free(pre);
+  else
+    (*out)->pre = pre;
+  return st;
 }
 
 static json_t *delimiter_json(char d) {
@@ -456,7 +491,8 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
   json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "format", CSVREG_MODEL_FORMAT,
                         "version", m->fm ? 3 : 2, "tool", "csvreg " CSVREG_VERSION, "spec",
                         m->fm ? spec_json_v3(m) : spec_json(m), "reader", reader_json(m), "options",
-                        options_json(m), "fit", fit, "state", csvreg__state_to_json(m->accum));
+                        options_json(m), "fit", fit, "state",
+                        csvreg__state_to_json(m->pre ? m->pre : m->accum));
   char sum[32];
   if (!o)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
@@ -750,9 +786,28 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
     json_t *opts = json_object_get(o, "options");
     const json_int_t v = json_integer_value(ver);
     model_formula *fm = NULL;
-    if (v >= 3 && (st = fm_from_json(json_object_get(o, "spec"), a, &fm, err))) {
+    csvreg_accum *pre = NULL;
+    accum_frame fr;
+    if (v >= 3 && csvreg__accum_frame_get(a, &fr) && !fr.selected) {
+      /* a pre-select state: the model's terms are a finished copy, which
+       * fm_check below holds to the stored levels and terms */
+      pre = a;
+      a = NULL;
+      if (!(st = csvreg_accum_copy(pre, &a, err)) && (st = csvreg_accum_finish(a, err)) &&
+          st != CSVREG_E_NOMEM) {
+        st = CSVREG_E_FORMAT;
+        if (err)
+          err->status = st;
+      }
+    }
+    if (st) {
       csvreg_accum_free(a);
+      csvreg_accum_free(pre);
+    } else if (v >= 3 && (st = fm_from_json(json_object_get(o, "spec"), a, &fm, err))) {
+      csvreg_accum_free(a);
+      csvreg_accum_free(pre);
     } else if (!(st = model_make(&m, a, fm, &mo, err))) {
+      m->pre = pre;
       /* model_make copies the option strings, which live in `o` until here. */
       if ((st = check_fit(m, json_object_get(o, "fit"), err)) ||
           (st = v >= 3   ? check_solver(m, opts, err)
@@ -761,7 +816,7 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
         csvreg_model_free(m);
       else
         *out = m;
-    } else if (st != CSVREG_E_NOMEM) {
+    } else if (csvreg_accum_free(pre), st != CSVREG_E_NOMEM) {
       /* A state that cannot be solved did not come from fit -o. */
       st = CSVREG_E_FORMAT;
       if (err)
@@ -803,6 +858,7 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
 
 const csvreg_fit *csvreg_model_fit(const csvreg_model *m) { return m->fit; }
 const csvreg_accum *csvreg_model_accum(const csvreg_model *m) { return m->accum; }
+const csvreg_accum *csvreg_model_state(const csvreg_model *m) { return m->pre ? m->pre : m->accum; }
 const csvreg_model_options *csvreg_model_get_options(const csvreg_model *m) { return &m->opt; }
 size_t csvreg_model_nfeatures(const csvreg_model *m) { return csvreg__accum_nterms(m->accum); }
 const char *csvreg_model_feature(const csvreg_model *m, size_t j) {

@@ -42,6 +42,11 @@ typedef struct model_formula {
 
 struct csvreg_model {
   csvreg_accum *accum;
+  /* A formula model with categorical variables: the state saved, pre-select
+   * (every level's column; accum is it finished), which --update merges
+   * with new rows that bring new levels exactly. NULL: accum is the state
+   * saved (older version 3 files too: they cannot take new levels). */
+  csvreg_accum *pre;
   model_formula *fm; /* NULL: a model of input columns (versions 1, 2) */
   csvreg_fit *fit;
   csvreg_model_options opt; /* strings point at weights and na below */
@@ -57,9 +62,10 @@ struct csvreg_model {
 };
 
 /* The spec of a formula model against its own training columns, levels
- * fixed (csvreg__spec_fix_levels); model_spec.c binds it to a new header. */
-csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, csvreg_spec **out,
-                                         csvreg_error *err);
+ * fixed (csvreg__spec_fix_levels) unless `open` (levels found as the rows
+ * come, for --update); model_spec.c binds it to a new header. */
+csvreg_status csvreg__model_formula_spec(const csvreg_model *m, int skip_bad, int open,
+                                         csvreg_spec **out, csvreg_error *err);
 
 /* Builds kept and u (predict.c). */
 csvreg_status csvreg__model_prepare_factor(csvreg_model *m, csvreg_error *err);

@@ -45,7 +45,8 @@ static csvreg_status formula_spec_new(csvreg_spec **out, const csvreg_model *m,
   const int bind_target = (flags & CSVREG_MODEL_BIND_TARGET) != 0;
   csvreg_spec *s = NULL;
   csvreg_status st =
-      csvreg__model_formula_spec(m, (flags & CSVREG_MODEL_BIND_SKIP_BAD) != 0, &s, err);
+      csvreg__model_formula_spec(m, (flags & CSVREG_MODEL_BIND_SKIP_BAD) != 0,
+                                 (flags & CSVREG_MODEL_BIND_OPEN_LEVELS) != 0, &s, err);
   if (st)
     return st;
   const csvreg__formula *f = s->formula;
@@ -111,6 +112,25 @@ static csvreg_status formula_spec_new(csvreg_spec **out, const csvreg_model *m,
     s->weights_input = -1;
     free(s->target_expr);
     s->target_expr = NULL;
+  }
+  /* the header is now the new input's (the frame of a state, accum_chunk.c) */
+  if (s->column_names) {
+    char **cn = calloc(ncolumns ? ncolumns : 1, sizeof *cn);
+    for (size_t j = 0; cn && j < ncolumns; j++)
+      if (!(cn[j] = csvreg__xstrdup(names[j]))) {
+        for (size_t i = 0; i < j; i++)
+          free(cn[i]);
+        free(cn);
+        cn = NULL;
+      }
+    if (!cn) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    for (size_t j = 0; j < s->ncolumns; j++)
+      free(s->column_names[j]);
+    free(s->column_names);
+    s->column_names = cn;
   }
   s->ncolumns = ncolumns;
 done:

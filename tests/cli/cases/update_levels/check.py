@@ -1,0 +1,141 @@
+import json
+import os
+import random
+import sys
+import tempfile
+sys.path.insert(0, "..")
+from modelcheck import *  # noqa: E402,F401,F403
+
+# fit --update of a formula model with categorical variables folds new rows
+# that bring new levels, a new baseline (a level that sorts first) and a
+# relevel'd factor's new levels into the saved model exactly: equal to a fit
+# on the old and new rows together (1e-11 relative) and to R's lm on them
+# (1e-9, LC_COLLATE=C). Also in two steps, with --decay (= a weighted refit,
+# the old rows' weights scaled), and with the new rows on standard input.
+# The model keeps the pre-select state (a column for every level), so that
+# the new rows' state aligns with it by name. (stdout: fit --help, unused.)
+require_r()
+tmp = tempfile.mkdtemp()
+rng = random.Random(12)
+EFF = {"a": 0.3, "b": 0.0, "c": 1.0, "d": -1.0, "e": 2.0}
+rows = []
+for i in range(600):
+    # part A: g in b, c, d; h in u, v; k in 1..3. B adds g = a (the new
+    # baseline) and e, h = w, k = 4; C adds g = f.
+    if i < 200:
+        g, h, k = rng.choice("bcd"), rng.choice("uv"), rng.choice([1, 2, 3])
+    elif i < 400:
+        g, h, k = rng.choice("abcde"), rng.choice("uvw"), rng.choice([1, 2, 3, 4])
+    else:
+        g, h, k = rng.choice("abcdef"), rng.choice("uvw"), rng.choice([1, 2, 3, 4])
+    x, z = rng.gauss(0, 1), rng.uniform(1, 5)
+    y = (1 + 2 * x + EFF.get(g, 0.5) + {"u": 0, "v": 0.5, "w": -0.7}[h] + 0.1 * k
+         + 0.3 * x * (g == "c") + rng.gauss(0, 0.5))
+    wd = 0.25 if i < 200 else 1.0
+    rows.append(f"{y:.6f},{x:.6f},{z:.6f},{g},{h},{k},{wd}")
+HEAD = "y,x,z,g,h,k,wd\n"
+
+
+def write(name, part):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(HEAD + "".join(r + "\n" for r in part))
+    return path
+
+
+A, B, C = write("A.csv", rows[:200]), write("B.csv", rows[200:400]), write("C.csv", rows[400:])
+AB, ABC = write("AB.csv", rows[:400]), write("ABC.csv", rows)
+
+
+def jfit(*args, **kw):
+    p = run("fit", *args, "--format", "json", **kw)
+    if p.returncode:
+        fail(f"{args}: exit {p.returncode} {p.stderr}")
+        return None
+    return json.loads(p.stdout)
+
+
+def same(got, want, tol, what):
+    if got is None or want is None:
+        return
+    gn, wn = [t["name"] for t in got["terms"]], [t["name"] for t in want["terms"]]
+    if gn != wn:
+        fail(f"{what}: terms {gn} != {wn}")
+        return
+    for t, u in zip(got["terms"], want["terms"]):
+        rel_close(t["estimate"], u["estimate"], tol, f"{what}: {t['name']} estimate")
+        rel_close(t["std_error"], u["std_error"], tol, f"{what}: {t['name']} std_error")
+    for k in ("residual_sd", "r_squared", "n"):
+        rel_close(got[k], want[k], tol, f"{what}: {k}")
+    if got.get("factors") != want.get("factors"):
+        fail(f"{what}: factors {got.get('factors')} != {want.get('factors')}")
+
+
+def r_check(got, csv, formula, what, weights=""):
+    out = R(f"""
+d <- read.csv("{csv}", stringsAsFactors = TRUE)
+m <- lm({formula}, d{weights}); s <- summary(m); b <- coef(m); cf <- coef(s)
+for (n in names(b)) cat(sprintf("%s\\t%.17g\\t%.17g\\n", n, cf[n, 1], cf[n, 2]))
+""")
+    want = [line.split("\t") for line in out.strip().splitlines()]
+    if got is None:
+        return
+    names = [t["name"] for t in got["terms"]]
+    if names != [n for n, _, _ in want]:
+        fail(f"{what}: terms {names} != R's {[n for n, _, _ in want]}")
+        return
+    for t, (n, e, se) in zip(got["terms"], want):
+        rel_close(t["estimate"], float(e), 1e-9, f"{what}: {n} estimate (R)")
+        rel_close(t["std_error"], float(se), 1e-9, f"{what}: {n} std_error (R)")
+
+
+FORMULAS = [
+    ("new levels, new baseline", "y ~ g * x + h + log(z)"),
+    ("relevel and factor()", 'y ~ relevel(g, ref = "c") * h + factor(k) + x'),
+]
+for what, f in FORMULAS:
+    m = os.path.join(tmp, "m.json")
+    if run("fit", f, A, "-o", m).returncode:
+        fail(f"{what}: fit -o failed")
+        continue
+    m2 = os.path.join(tmp, "m2.json")
+    got = jfit("--update", m, "-o", m2, B)
+    ref = jfit(f, AB)
+    same(got, ref, 1e-11, f"{what}: --update = refit")
+    r_check(got, AB, f, what)
+    # the updated model reloads and knows the new levels
+    pr = run("predict", "-m", m2, B)
+    if pr.returncode or "never saw" in pr.stderr:
+        fail(f"{what}: predict with the updated model: {pr.returncode} {pr.stderr!r}")
+    # two steps: A, then B, then C
+    m3 = os.path.join(tmp, "m3.json")
+    got3 = jfit("--update", m2, "-o", m3, C)
+    same(got3, jfit(f, ABC), 1e-11, f"{what}: two --update steps = refit")
+    r_check(got3, ABC, f, what + " (two steps)")
+    # --decay L: the old rows' weights scaled by L = a refit weighting A by L
+    gotd = jfit("--update", m, "--decay", "0.25", "-o", os.path.join(tmp, "md.json"), B)
+    same(gotd, jfit(f, "-w", "wd", AB), 1e-11, f"{what}: --decay = weighted refit")
+    r_check(gotd, AB, f, what + " (decay)", ", weights = wd")
+    # the new rows from standard input
+    with open(B) as fb:
+        gots = jfit("--update", m, "-o", os.path.join(tmp, "ms.json"), stdin=fb)
+    same(gots, got, 1e-11, f"{what}: --update from stdin = from the file")
+
+# `y ~ .` updated from a file whose columns come in another order: `.` means
+# the training header's columns, and the model saved reloads (a second update)
+R_ORDER = [3, 0, 4, 2, 1, 5, 6]
+Br = os.path.join(tmp, "Br.csv")
+with open(Br, "w") as f:
+    f.write(",".join(HEAD.strip().split(",")[j] for j in R_ORDER) + "\n")
+    for r in rows[200:400]:
+        v = r.split(",")
+        f.write(",".join(v[j] for j in R_ORDER) + "\n")
+md, md2 = os.path.join(tmp, "d.json"), os.path.join(tmp, "d2.json")
+if run("fit", "y ~ . - wd", A, "-o", md).returncode:
+    fail("y ~ .: fit -o failed")
+else:
+    got = jfit("--update", md, "-o", md2, Br)
+    same(got, jfit("y ~ . - wd", AB), 1e-11, "y ~ . from reordered columns")
+    same(jfit("--update", md2, C), jfit("y ~ . - wd", ABC), 1e-11, "y ~ ., second update")
+
+finish()
