@@ -127,10 +127,11 @@ static csvreg_status formula_spec_new(csvreg_spec **out, const csvreg_model *m,
       st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto done;
     }
-    for (size_t j = 0; j < s->ncolumns; j++)
+    for (size_t j = 0; j < s->ncolumn_names; j++)
       free(s->column_names[j]);
     free(s->column_names);
     s->column_names = cn;
+    s->ncolumn_names = ncolumns;
   }
   s->ncolumns = ncolumns;
 done:

@@ -74,7 +74,7 @@ static csvreg_reader *open_csv(const char *path) {
 
 /* Which columns hold text (a non-empty, non-NA cell that is not a number),
  * as read.csv decides: the library's rule for bare columns, made here from
- * the whole file until the pass samples it (NOTES-factors.md). */
+ * the whole file until the pass samples it (docs/notes-factors.md). */
 static unsigned char text_cols[256];
 
 static void find_text_columns(const char *path) {
