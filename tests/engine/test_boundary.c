@@ -246,11 +246,46 @@ static void test_file_seek(void **state) {
   unlink(path);
 }
 
+/* The 64-byte mask path equals the byte-at-a-time state machine (a count
+ * of one byte goes through it) on random text of quotes, CR, LF, commas and
+ * letters, from every starting state the text itself produces, at every
+ * offset and length around the block size. */
+static void test_count_blocks_random(void **state) {
+  (void)state;
+  static const char alphabet[] = "\"\r\n,a\"\n";
+  unsigned char b[700];
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (int round = 0; round < 400; round++) {
+    size_t n = 1 + (size_t)(round * 7 % 699);
+    for (size_t k = 0; k < n; k++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      /* some rounds without quotes, some with many */
+      unsigned pick = (unsigned)(x % (round % 3 ? 7 : 5));
+      b[k] = (unsigned char)alphabet[round % 3 ? pick : pick + 1];
+    }
+    for (size_t from = 0; from < 70 && from < n; from += 3) {
+      boundary_state fast, slow;
+      csvreg__boundary_init(&fast);
+      for (size_t k = 0; k < from; k++) /* the state at `from`, by bytes */
+        csvreg__boundary_count(&fast, b + k, 1);
+      slow = fast;
+      csvreg__boundary_count(&fast, b + from, n - from);
+      for (size_t k = from; k < n; k++)
+        csvreg__boundary_count(&slow, b + k, 1);
+      assert_int_equal(fast.lines, slow.lines);
+      assert_int_equal(fast.records, slow.records);
+      assert_int_equal(fast.odd, slow.odd);
+      assert_int_equal(fast.cr, slow.cr);
+      assert_int_equal(fast.at_end, slow.at_end);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_next_every_offset), cmocka_unit_test(test_two_cuts),
       cmocka_unit_test(test_last_every_prefix), cmocka_unit_test(test_blocks_every_size),
-      cmocka_unit_test(test_file_seek),
+      cmocka_unit_test(test_file_seek), cmocka_unit_test(test_count_blocks_random),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
