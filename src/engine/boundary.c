@@ -310,3 +310,48 @@ csvreg_status csvreg__boundary_file_seek(boundary_file *f, uint64_t at, uint64_t
       return CSVREG_OK;
   }
 }
+
+/* ---- a range read up to the boundary after its cut ---- */
+
+csvreg_status csvreg__boundary_range_read(void *ctx, void *buf, size_t want, size_t *got,
+                                          csvreg_error *err) {
+  boundary_range *r = ctx;
+  unsigned char *b = buf;
+  *got = 0;
+  if (r->done || want == 0)
+    return CSVREG_OK;
+  if (r->off >= r->size) {
+    r->done = 1;
+    return CSVREG_OK;
+  }
+  if (want > r->size - r->off)
+    want = (size_t)(r->size - r->off);
+  ssize_t n;
+  do
+    n = pread(r->fd, b, want, (off_t)r->off);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return csvreg__err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+  if (n == 0) { /* the file shrank: its new end is the end */
+    r->size = r->off;
+    r->done = 1;
+    return CSVREG_OK;
+  }
+  size_t len = (size_t)n, k = 0;
+  if (r->off < r->cut) { /* before the cut: count up to it */
+    k = r->cut - r->off < len ? (size_t)(r->cut - r->off) : len;
+    csvreg__boundary_count(&r->st, b, k);
+  }
+  if (k < len || r->off + len == r->cut) {
+    /* at or past the cut: the first boundary ends the range */
+    int eof = r->off + len >= r->size;
+    size_t p = csvreg__boundary_next(&r->st, b + k, len - k, eof, 0);
+    if (p != BOUNDARY_NONE) {
+      len = k + p;
+      r->done = 1;
+    }
+  }
+  r->off += len;
+  *got = len;
+  return CSVREG_OK;
+}

@@ -85,4 +85,21 @@ void csvreg__boundary_file_close(boundary_file *f);
 csvreg_status csvreg__boundary_file_seek(boundary_file *f, uint64_t at, uint64_t min_records,
                                          csvreg_error *err);
 
+/* The bytes of a regular file from a boundary `off` (with `st` the scanner's
+ * state there) to the first boundary at or after `cut` (or the file's end),
+ * read with pread: a byte range's piece whose end is found while it is read,
+ * so a piece costs no scan of its own bytes before it is parsed. Every byte
+ * handed out is counted (in the reader's buffer, warm in cache); past `cut`
+ * the reads stop at the boundary. `off` then is the end reached. */
+typedef struct boundary_range {
+  int fd;
+  uint64_t off, cut, size;
+  boundary_state st;
+  int done;
+} boundary_range;
+
+/* A csvreg_source_read_fn over a boundary_range. */
+csvreg_status csvreg__boundary_range_read(void *ctx, void *buf, size_t want, size_t *got,
+                                          csvreg_error *err);
+
 #endif

@@ -27,6 +27,10 @@ struct csvreg_source {
   /* memory */
   const unsigned char *mem;
   size_t mem_len, mem_off;
+  /* a later stage's read function */
+  csvreg_source_read_fn fn;
+  void *fn_ctx;
+  void (*fn_free)(void *);
   /* bytes to yield first (owned) */
   unsigned char *ahead;
   size_t ahead_len, ahead_off;
@@ -82,6 +86,11 @@ static csvreg_status mem_read(csvreg_source *s, void *buf, size_t want, size_t *
   return CSVREG_OK;
 }
 
+static csvreg_status fn_read(csvreg_source *s, void *buf, size_t want, size_t *got,
+                             csvreg_error *err) {
+  return s->fn(s->fn_ctx, buf, want, got, err);
+}
+
 static csvreg_status source_alloc(csvreg_source **out, source_read_fn fn, csvreg_error *err) {
   if (!out)
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_source: NULL argument");
@@ -126,6 +135,22 @@ csvreg_status csvreg_source_new_file_range(csvreg_source **out, int fd, uint64_t
   (*out)->off = start;
   (*out)->end = end > start ? end : start;
   (*out)->size = (int64_t)((*out)->end - start);
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg_source_new_fn(csvreg_source **out, csvreg_source_read_fn read, void *ctx,
+                                   void (*free_ctx)(void *), int64_t size, csvreg_error *err) {
+  csvreg_status st = read ? source_alloc(out, fn_read, err)
+                          : csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_source: NULL argument");
+  if (st) {
+    if (free_ctx)
+      free_ctx(ctx);
+    return st;
+  }
+  (*out)->fn = read;
+  (*out)->fn_ctx = ctx;
+  (*out)->fn_free = free_ctx;
+  (*out)->size = size;
   return CSVREG_OK;
 }
 
@@ -177,6 +202,8 @@ void csvreg_source_free(csvreg_source *s) {
     return;
   if (s->own_fd && s->fd >= 0)
     close(s->fd);
+  if (s->fn_free)
+    s->fn_free(s->fn_ctx);
   free(s->ahead);
   free(s);
 }

@@ -34,6 +34,14 @@ csvreg_status csvreg_source_new_mem(csvreg_source **out, const void *data, size_
 csvreg_status csvreg_source_new_file_range(csvreg_source **out, int fd, uint64_t start,
                                            uint64_t end, csvreg_error *err);
 
+/* Yields what `read` gives (a later stage's own source: the pass engine's
+ * range that ends at the first record boundary after a cut); `free_ctx`
+ * (may be NULL) frees `ctx` with the source, also on failure here. */
+typedef csvreg_status (*csvreg_source_read_fn)(void *ctx, void *buf, size_t want, size_t *got,
+                                               csvreg_error *err);
+csvreg_status csvreg_source_new_fn(csvreg_source **out, csvreg_source_read_fn read, void *ctx,
+                                   void (*free_ctx)(void *), int64_t size, csvreg_error *err);
+
 /* Makes the source yield `data` (malloc'd, `len` bytes; owned by the source
  * from here on, also on failure) before what it had left. */
 csvreg_status csvreg_source_prepend(csvreg_source *s, void *data, size_t len, csvreg_error *err);
