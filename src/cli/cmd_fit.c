@@ -476,9 +476,11 @@ static int probe(int fd, uint64_t off, uint64_t size, unsigned char *buf, char *
   return 0;
 }
 
-/* A regular file's record (1), not a regular file (0: known after the
- * pass), or an exit status (< 0 never: CLI_EXIT_IO as -CLI_EXIT_IO). */
-static int fold_file(const char *path, fold_id *f) {
+/* A regular file's record (1), or 0: not a regular file (known after the
+ * pass), or unreadable (the pass says why). With --range/--bytes the
+ * record is of the bytes of that range (clamped to the file), so that
+ * another range of the same file is other rows. */
+static int fold_file(const char *path, const csvreg_pass_options *po, fold_id *f) {
   memset(f, 0, sizeof *f);
   if (!path || strcmp(path, "-") == 0)
     return 0;
@@ -490,9 +492,15 @@ static int fold_file(const char *path, fold_id *f) {
     return 0; /* the pass says why it cannot read it, or reads the stream */
   }
   unsigned char *buf = malloc(FOLD_PROBE);
-  uint64_t size = (uint64_t)sb.st_size;
-  int ok = buf && probe(fd, 0, size, buf, f->head) == 0 &&
-           probe(fd, size > FOLD_PROBE ? size - FOLD_PROBE : 0, size, buf, f->tail) == 0;
+  uint64_t size = (uint64_t)sb.st_size, start = 0;
+  if (po->has_range) {
+    size = po->range_end < size ? po->range_end : size;
+    start = po->range_start < size ? po->range_start : size;
+  }
+  int ok = buf && probe(fd, start, size, buf, f->head) == 0 &&
+           probe(fd, size - start > FOLD_PROBE ? size - FOLD_PROBE : start, size, buf,
+                 f->tail) == 0;
+  size -= start;
   free(buf);
   close(fd);
   if (!ok)
@@ -677,7 +685,7 @@ int cmd_fit_run(int argc, char **argv) {
   if ((rc = byte_range(&a, &po)) >= 0)
     goto done;
   fold_id fid;
-  int fid_file = model ? fold_file(a.path, &fid) : 0;
+  int fid_file = model ? fold_file(a.path, &po, &fid) : 0;
   if (fid_file && (rc = refuse_repeat(&a, model, &fid.r)) >= 0)
     goto done;
   if ((st = csvreg_pass_open(&pass, &po, &err)))
