@@ -497,9 +497,9 @@ static int fold_file(const char *path, const csvreg_pass_options *po, fold_id *f
     size = po->range_end < size ? po->range_end : size;
     start = po->range_start < size ? po->range_start : size;
   }
-  int ok = buf && probe(fd, start, size, buf, f->head) == 0 &&
-           probe(fd, size - start > FOLD_PROBE ? size - FOLD_PROBE : start, size, buf,
-                 f->tail) == 0;
+  int ok =
+      buf && probe(fd, start, size, buf, f->head) == 0 &&
+      probe(fd, size - start > FOLD_PROBE ? size - FOLD_PROBE : start, size, buf, f->tail) == 0;
   size -= start;
   free(buf);
   close(fd);
@@ -522,8 +522,8 @@ static int refuse_repeat(const fit_args *a, const csvreg_model *m, const csvreg_
   cli_errorf("--update: %s was folded into %s already (update %ld of %zu, from %s: %llu bytes, "
              "%llu records, the same %s): folding it again would count its rows twice; give "
              "--allow-repeat if these are new rows",
-             r->name, a->update, i + 1, csvreg_model_nfolded(m), e.name,
-             (unsigned long long)e.size, (unsigned long long)e.records,
+             r->name, a->update, i + 1, csvreg_model_nfolded(m), e.name, (unsigned long long)e.size,
+             (unsigned long long)e.records,
              e.digest ? "digest of every byte" : "digests of its first and last MiB");
   return CLI_EXIT_DATA;
 }

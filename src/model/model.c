@@ -756,8 +756,8 @@ static csvreg_status folded_check(const json_t *f, csvreg_error *err) {
   if (!json_is_array(f))
     return bad(err, "\"folded\" is not an array");
   json_array_foreach(f, i, r) {
-    int file = json_is_string(json_object_get(r, "head")) &&
-               json_is_string(json_object_get(r, "tail"));
+    int file =
+        json_is_string(json_object_get(r, "head")) && json_is_string(json_object_get(r, "tail"));
     if (!json_is_object(r) || !json_is_string(json_object_get(r, "name")) ||
         !is_count(json_object_get(r, "size")) || !is_count(json_object_get(r, "records")) ||
         !(file || json_is_string(json_object_get(r, "digest"))))
@@ -931,10 +931,10 @@ long csvreg_model_find_folded(const csvreg_model *m, const csvreg_fold_record *r
     /* a file of at most 1 MiB: its head digest is every byte's, as a
      * stream of it would have (cat file | fit --update) */
     int whole = e.size <= ((uint64_t)1 << 20);
-    if (e.size == r->size && ((same_text(e.head, r->head) && same_text(e.tail, r->tail)) ||
-                              same_text(e.digest, r->digest) ||
-                              (whole && (same_text(e.head, r->digest) ||
-                                         same_text(e.digest, r->head)))))
+    if (e.size == r->size &&
+        ((same_text(e.head, r->head) && same_text(e.tail, r->tail)) ||
+         same_text(e.digest, r->digest) ||
+         (whole && (same_text(e.head, r->digest) || same_text(e.digest, r->head)))))
       return (long)i;
   }
   return -1;

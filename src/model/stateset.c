@@ -589,8 +589,13 @@ static csvreg_status check_repeats(const csvreg_stateset *s, csvreg_error *err) 
     uint64_t records = meta_u64(meta, "records", NULL);
     if (!d || records == 0)
       continue;
-    v[k++] = (dup_key){&s->v[i], i, d, meta_u64(meta, "bytes", NULL), records,
-                       meta_u64(meta, "header_bytes", NULL)};
+    dup_key *x = &v[k++];
+    x->e = &s->v[i];
+    x->index = i;
+    x->digest = d;
+    x->bytes = meta_u64(meta, "bytes", NULL);
+    x->records = records;
+    x->header = meta_u64(meta, "header_bytes", NULL);
   }
   qsort(v, k, sizeof *v, cmp_dup);
   csvreg_status st = CSVREG_OK;
@@ -617,21 +622,21 @@ static csvreg_status check_counts(const csvreg_counts *c, const csvreg_stateset_
                                   csvreg_error *err) {
   if (chk->expect_rows && c->records != chk->rows)
     return csvreg__err_set(
-        err, CSVREG_E_VALUE, "--expect-records %llu: the states hold %llu records (%llu used in "
-                             "the fit): %s",
-        (unsigned long long)chk->rows, (unsigned long long)c->records,
-        (unsigned long long)c->used,
+        err, CSVREG_E_VALUE,
+        "--expect-records %llu: the states hold %llu records (%llu used in "
+        "the fit): %s",
+        (unsigned long long)chk->rows, (unsigned long long)c->records, (unsigned long long)c->used,
         c->records < chk->rows ? "a shard is missing"
         : c->used == chk->rows ? "more than expected, but as many rows as the fit used: give "
                                  "that count as --expect-used"
                                : "a shard is duplicated");
   if (chk->expect_used && c->used != chk->used)
     return csvreg__err_set(
-        err, CSVREG_E_VALUE, "--expect-used %llu: the states used %llu rows in the fit (of %llu "
-                             "records read): %s",
-        (unsigned long long)chk->used, (unsigned long long)c->used,
-        (unsigned long long)c->records,
-        c->used > chk->used        ? "a shard is duplicated"
+        err, CSVREG_E_VALUE,
+        "--expect-used %llu: the states used %llu rows in the fit (of %llu "
+        "records read): %s",
+        (unsigned long long)chk->used, (unsigned long long)c->used, (unsigned long long)c->records,
+        c->used > chk->used       ? "a shard is duplicated"
         : c->records == chk->used ? "fewer than expected, but as many records were read: give "
                                     "that count as --expect-records"
                                   : "a shard is missing");
