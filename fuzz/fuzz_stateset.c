@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   /* Unchecked, then with the checks the states should pass, then with
    * checks from the input's size and lines (a shard missing or extra). */
-  csvreg_stateset_checks want = {0, 0, 0, 0}, other = {1, line, 1, size};
+  csvreg_stateset_checks want = {0, 0, 0, 0, 0, 0, 0}, other = {1, line, 1, size, 0, 0, 0};
   merge_once(s, NULL, &want);
   merge_once(s, &want, NULL);
   merge_once(s, &other, NULL);

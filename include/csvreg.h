@@ -882,18 +882,28 @@ CSVREG_API csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, con
 /* Number of states added. */
 CSVREG_API size_t csvreg_stateset_count(const csvreg_stateset *s);
 
-/* Coverage checks of a merge (flags 0: not checked). Their messages name
- * them as the program's options, --expect-rows and --expect-bytes. */
+/* Coverage checks of a merge (flags 0: not checked; zero the struct, then
+ * set what is wanted). Their messages name them as the program's options,
+ * --expect-records (alias --expect-rows), --expect-used and
+ * --expect-bytes. */
 typedef struct csvreg_stateset_checks {
-  int expect_rows; /* the merged state must hold exactly `rows` records */
+  int expect_rows; /* the merged state must hold exactly `rows` records read
+                      (csvreg_counts.records: NA-dropped rows included) */
   uint64_t rows;
   int expect_bytes; /* the states must cover a `bytes`-byte file exactly once: */
   uint64_t bytes;   /* byte ranges tile [0, bytes), or streamed shards add up */
+  int expect_used;  /* the merged state must have used exactly `used` rows in */
+  uint64_t used;    /* the fit (csvreg_counts.used, the report's n) */
+  int allow_repeat; /* 1: states of streamed blocks with the same digest and
+                       provenance merge (an input that holds the same block
+                       twice); 0: CSVREG_E_VALUE, the block was delivered twice */
 } csvreg_stateset_checks;
 
 /* Checks that the states agree (solver, intercept, target, terms, inputs,
  * input options: CSVREG_E_FORMAT naming both states' source and line),
- * sorts them by provenance, runs the checks (`chk` may be NULL; a shard
+ * that no streamed block came twice (two states with rows and the same
+ * "digest", bytes and records in their provenance: CSVREG_E_VALUE naming
+ * both, unless chk->allow_repeat), sorts them by provenance, runs the checks (`chk` may be NULL; a shard
  * missing or duplicated is CSVREG_E_VALUE), and merges them in that order
  * into a new accumulator *out. *meta_json (may be NULL: not wanted) gets the
  * merged provenance as a JSON object text: input options, source, number of
@@ -1057,6 +1067,9 @@ typedef struct csvreg_pass_options {
                             (a shard's state, to save and merge with
                             others); csvreg_accum_finish chooses R's
                             columns later. 0 (default): chosen at the end */
+  int digest;            /* 1: a stream's bytes (all of them, header
+                            included) are digested into
+                            csvreg_pass_info.digest (issue 15) */
 } csvreg_pass_options;
 
 CSVREG_API void csvreg_pass_options_init(csvreg_pass_options *o);
@@ -1073,6 +1086,8 @@ typedef struct csvreg_pass_info {
   uint64_t records;                    /* data records read */
   uint64_t chunks;                     /* chunks that held records */
   size_t workers;                      /* ranges or blocks' threads used (1: plain) */
+  int has_digest;                      /* options.digest on a stream: */
+  uint64_t digest;                     /* XXH64 of every byte read, in order */
 } csvreg_pass_info;
 
 typedef struct csvreg_pass csvreg_pass;
@@ -1157,6 +1172,49 @@ CSVREG_API csvreg_status csvreg_spec_new_formula(csvreg_spec **out, const char *
  * two spaces ("  y ~ lg(x)\n        ^"; control bytes shown as spaces, UTF-8
  * counted as characters) into buf; returns the length as snprintf does. */
 CSVREG_API size_t csvreg_formula_caret(const char *formula, size_t offset, char *buf, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Digests and replay records (issue 15): no silent loss on engines         */
+/* ------------------------------------------------------------------------ */
+
+/* A digest as text: "xxh64:" and 16 lowercase hex digits (XXH64, seed 0).
+ * Not cryptographic: it tells a block or a file delivered twice from
+ * another, not a forgery. */
+#define CSVREG_DIGEST_HEX 23
+CSVREG_API void csvreg_digest_format(uint64_t h, char out[CSVREG_DIGEST_HEX]);
+CSVREG_API void csvreg_digest_hex(const void *data, size_t len, char out[CSVREG_DIGEST_HEX]);
+
+/* An input that `fit --update` folded into a model. A regular file is
+ * known by its size and the digests of its first and last MiB (`head`,
+ * `tail`: the same text for a file of at most 1 MiB); a stream by its size
+ * and the digest of all its bytes (`digest`). Strings are borrowed. */
+typedef struct csvreg_fold_record {
+  const char *name;   /* as given ("<stdin>" for a stream) */
+  uint64_t size;      /* bytes read (a file: its size) */
+  const char *head;   /* a file: digest of its first MiB; else NULL */
+  const char *tail;   /* a file: digest of its last MiB; else NULL */
+  const char *digest; /* a stream: digest of every byte; else NULL */
+  uint64_t records;   /* data records read */
+} csvreg_fold_record;
+
+/* Number of fold records the model keeps (0 for a model no --update wrote). */
+CSVREG_API size_t csvreg_model_nfolded(const csvreg_model *m);
+
+/* Record i (< csvreg_model_nfolded), strings borrowed until the model is
+ * freed. */
+CSVREG_API void csvreg_model_get_folded(const csvreg_model *m, size_t i, csvreg_fold_record *out);
+
+/* The index of the first record describing the same input as `r` (the
+ * same size and digests; the name is not compared: a file renamed is the
+ * same rows), or -1. A file of at most 1 MiB also matches a stream of the
+ * same bytes (its head digest is every byte's); a larger one does not. */
+CSVREG_API long csvreg_model_find_folded(const csvreg_model *m, const csvreg_fold_record *r);
+
+/* Appends `from`'s records (may be NULL: none) and then `r` (may be NULL)
+ * to `m`'s. A model with records saves them under "folded" (covered by its
+ * checksum); a model without any is written exactly as before. */
+CSVREG_API csvreg_status csvreg_model_add_folded(csvreg_model *m, const csvreg_model *from,
+                                                 const csvreg_fold_record *r, csvreg_error *err);
 
 #ifdef __cplusplus
 }

@@ -76,6 +76,9 @@ int opt_chunk_rows(const char *command, const char *arg, size_t *out);
 int opt_threads(const char *command, const char *arg, size_t *out);
 int opt_open_unit(const char *command, const char *option, const char *arg, double *out);
 int opt_delimiter(const char *command, const char *option, const char *arg, char *out);
+/* A count (0 or more, digits only, at most 2^64 - 1): --expect-records and
+ * the other --expect-* options of merge. */
+int opt_count(const char *command, const char *option, const char *arg, uint64_t *out);
 
 /* The getopt_long error cases, ':' (missing argument) and anything else
  * (unknown option, or an argument to one that takes none), as a usage error

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +141,7 @@ typedef struct fit_args {
   const char *columns;     /* --columns A,B,C */
   const char *header_line; /* --header-line TEXT */
   const char *shard_id;    /* --shard-id ID (provenance only) */
+  int allow_repeat;        /* --allow-repeat: --update may fold an input again */
 } fit_args;
 
 enum {
@@ -167,7 +169,8 @@ enum {
   OPT_DECAY,
   OPT_COLUMNS,
   OPT_HEADER_LINE,
-  OPT_SHARD_ID
+  OPT_SHARD_ID,
+  OPT_ALLOW_REPEAT
 };
 
 static const struct option long_options[] = {
@@ -202,6 +205,7 @@ static const struct option long_options[] = {
     {"columns", required_argument, NULL, OPT_COLUMNS},
     {"header-line", required_argument, NULL, OPT_HEADER_LINE},
     {"shard-id", required_argument, NULL, OPT_SHARD_ID},
+    {"allow-repeat", no_argument, NULL, OPT_ALLOW_REPEAT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -342,6 +346,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       a->header_line = optarg;
       break;
     case OPT_SHARD_ID: a->shard_id = optarg; break;
+    case OPT_ALLOW_REPEAT: a->allow_repeat = 1; break;
     case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
     default: return opt_error(CMD, c, opt);
     }
@@ -377,6 +382,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "--range and --bytes need a FILE, not standard input");
   if (a->decay > 0 && !a->update)
     return cli_usage_error(CMD, "--decay needs --update MODEL");
+  if (a->allow_repeat && !a->update)
+    return cli_usage_error(CMD, "--allow-repeat needs --update MODEL");
   if (a->update && (a->columns || a->header_line))
     return cli_usage_error(CMD, "--update takes the columns from the model");
   if (a->update && (a->spec.target || a->spec.features || a->spec.weights))
@@ -406,6 +413,10 @@ static void shard_usage(FILE *out) {
         "                        columns included; use -o MODEL to replace it atomically\n"
         "      --decay L         with --update: scale the old rows' weights by L\n"
         "                        (0 < L <= 1) first (exponential forgetting)\n"
+        "      --allow-repeat    with --update: fold an input the model records as\n"
+        "                        folded already (same size and digests of its first and\n"
+        "                        last MiB, or of every byte of a stream); without it that\n"
+        "                        is an error (exit 3): its rows would count twice\n"
         "      --columns LIST    the column names (comma-separated) of an input whose\n"
         "                        first line may not be the header (a Hadoop split): a\n"
         "                        first line equal to the names is skipped, any other is data\n"
@@ -437,6 +448,84 @@ static int take_model_options(fit_args *j, const csvreg_model *m) {
   j->solver = f->solver;
   j->solve = mo->solve;
   return -1;
+}
+
+/* --update (issue 15): the input as the model records it, so that a cron
+ * job run twice, or a file given again, does not count its rows twice. A
+ * regular file is known before reading it (size, first and last MiB); a
+ * stream only after (every byte, digested by the pass). */
+#define FOLD_PROBE ((size_t)1 << 20)
+
+typedef struct fold_id {
+  csvreg_fold_record r;
+  char head[CSVREG_DIGEST_HEX], tail[CSVREG_DIGEST_HEX], digest[CSVREG_DIGEST_HEX];
+} fold_id;
+
+/* The digest of FOLD_PROBE bytes from `off` into out; -1 on a read error. */
+static int probe(int fd, uint64_t off, uint64_t size, unsigned char *buf, char *out) {
+  size_t want = size - off < FOLD_PROBE ? (size_t)(size - off) : FOLD_PROBE, got = 0;
+  while (got < want) {
+    ssize_t n = pread(fd, buf + got, want - got, (off_t)(off + got));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    got += (size_t)n;
+  }
+  csvreg_digest_hex(buf, want, out);
+  return 0;
+}
+
+/* A regular file's record (1), or 0: not a regular file (known after the
+ * pass), or unreadable (the pass says why). With --range/--bytes the
+ * record is of the bytes of that range (clamped to the file), so that
+ * another range of the same file is other rows. */
+static int fold_file(const char *path, const csvreg_pass_options *po, fold_id *f) {
+  memset(f, 0, sizeof *f);
+  if (!path || strcmp(path, "-") == 0)
+    return 0;
+  int fd = open(path, O_RDONLY);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fd >= 0)
+      close(fd);
+    return 0; /* the pass says why it cannot read it, or reads the stream */
+  }
+  unsigned char *buf = malloc(FOLD_PROBE);
+  uint64_t size = (uint64_t)sb.st_size, start = 0;
+  if (po->has_range) {
+    size = po->range_end < size ? po->range_end : size;
+    start = po->range_start < size ? po->range_start : size;
+  }
+  int ok =
+      buf && probe(fd, start, size, buf, f->head) == 0 &&
+      probe(fd, size - start > FOLD_PROBE ? size - FOLD_PROBE : start, size, buf, f->tail) == 0;
+  size -= start;
+  free(buf);
+  close(fd);
+  if (!ok)
+    return 0;
+  f->r.name = path;
+  f->r.size = size;
+  f->r.head = f->head;
+  f->r.tail = f->tail;
+  return 1;
+}
+
+/* -1 to go on, or CLI_EXIT_DATA when the model has folded this input. */
+static int refuse_repeat(const fit_args *a, const csvreg_model *m, const csvreg_fold_record *r) {
+  long i = csvreg_model_find_folded(m, r);
+  if (i < 0 || a->allow_repeat)
+    return -1;
+  csvreg_fold_record e;
+  csvreg_model_get_folded(m, (size_t)i, &e);
+  cli_errorf("--update: %s was folded into %s already (update %ld of %zu, from %s: %llu bytes, "
+             "%llu records, the same %s): folding it again would count its rows twice; give "
+             "--allow-repeat if these are new rows",
+             r->name, a->update, i + 1, csvreg_model_nfolded(m), e.name, (unsigned long long)e.size,
+             (unsigned long long)e.records,
+             e.digest ? "digest of every byte" : "digests of its first and last MiB");
+  return CLI_EXIT_DATA;
 }
 
 /* The state's provenance: what the pass read. */
@@ -587,11 +676,17 @@ int cmd_fit_run(int argc, char **argv) {
   /* A state to merge keeps every level's column: shards' level sets and
    * baselines differ, and `solve` chooses R's columns once all are in. */
   po.open_levels = (a.emit_state && !model) || pre_update;
+  /* a streamed block or update is known by its digest (merge, --update) */
+  po.digest = a.emit_state || a.update;
   /* a formula model saved with -o keeps the pre-select state, finished
    * below for the report */
   const int finish_here = (pre_update || (a.output && a.formula && !a.val_mode)) && !a.emit_state;
   po.open_levels |= finish_here;
   if ((rc = byte_range(&a, &po)) >= 0)
+    goto done;
+  fold_id fid;
+  int fid_file = model ? fold_file(a.path, &po, &fid) : 0;
+  if (fid_file && (rc = refuse_repeat(&a, model, &fid.r)) >= 0)
     goto done;
   if ((st = csvreg_pass_open(&pass, &po, &err)))
     goto fail;
@@ -670,6 +765,22 @@ int cmd_fit_run(int argc, char **argv) {
   else
     acc = sink;
   const csvreg_pass_info *info = csvreg_pass_get_info(pass);
+  if (model) {
+    /* the record of what was folded: a stream is known now */
+    if (!fid_file) {
+      fid.r.name = info->source;
+      fid.r.size = info->header_bytes + info->bytes;
+      if (info->has_digest) {
+        csvreg_digest_format(info->digest, fid.digest);
+        fid.r.digest = fid.digest;
+      }
+      if (fid.r.digest && (rc = refuse_repeat(&a, model, &fid.r)) >= 0)
+        goto done;
+    }
+    fid.r.records = info->records;
+    if (fid.r.digest || fid.r.head)
+      cli_fit_model_fold(model, &fid.r);
+  }
 
   /* The rows fitted: with --update the model's rows first, then the new:
    * the order of a refit on both. */

@@ -26,12 +26,22 @@ void cmd_merge_usage(FILE *out) {
           "checksum), so the result does not depend on the order they arrive in.\n"
           "\n"
           "  -o, --output FILE     write the state to FILE (atomically), not standard output\n"
-          "      --expect-rows N   fail (exit 3) unless the states hold N data records\n"
+          "      --expect-records N  fail (exit 3) unless the states read N data records,\n"
+          "                        rows dropped for NA, bad cells or zero weight included\n"
+          "                        (wc -l minus the header, for a file without quoted\n"
+          "                        newlines; a check that survives engines that rewrite\n"
+          "                        line ends or drop a BOM)\n"
+          "      --expect-rows N   the same as --expect-records\n"
+          "      --expect-used N   fail (exit 3) unless the states used N rows in the fit\n"
+          "                        (the report's n)\n"
           "      --expect-bytes N  fail (exit 3) unless the states cover an N-byte file\n"
           "                        exactly once: their byte ranges (fit --range/--bytes/FILE)\n"
           "                        must tile [0, N); streamed shards must add up to N bytes\n"
           "                        with one header (each parallel --pipepart block repeats\n"
           "                        the header)\n"
+          "      --allow-repeat    merge streamed blocks with the same digest, bytes and\n"
+          "                        records (an input that holds one block twice); without\n"
+          "                        it such a pair is a block delivered twice (exit 3)\n"
           "      --subtract FILE   remove the states in FILE from the result (rolling\n"
           "                        windows); needs --solver normal: a QR factor cannot be\n"
           "                        downdated stably\n"
@@ -51,37 +61,44 @@ void cmd_merge_usage(FILE *out) {
 
 static const struct option long_options[] = {{"output", required_argument, NULL, 'o'},
                                              {"expect-rows", required_argument, NULL, 'R'},
+                                             {"expect-records", required_argument, NULL, 'R'},
+                                             {"expect-used", required_argument, NULL, 'U'},
+                                             {"allow-repeat", no_argument, NULL, 'A'},
                                              {"expect-bytes", required_argument, NULL, 'B'},
                                              {"subtract", required_argument, NULL, 'S'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
 
-static int parse_count(const char *opt, const char *arg, uint64_t *out) {
-  char *end;
-  if (arg[0] < '0' || arg[0] > '9' || (*out = strtoull(arg, &end, 10), *end))
-    return cli_usage_error(CMD, "%s: expected a count, got '%s'", opt, arg);
-  return 0;
-}
-
 int cmd_merge_run(int argc, char **argv) {
   const char *output = NULL, *subtract = NULL;
-  csvreg_stateset_checks chk = {0, 0, 0, 0};
+  csvreg_stateset_checks chk;
+  memset(&chk, 0, sizeof chk);
   if (opt_check_words(CMD, argc, argv, ":o:h", long_options))
     return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, ":o:h", long_options, NULL)) != -1) {
+  int c, li = -1;
+  while ((c = getopt_long(argc, argv, ":o:h", long_options, &li)) != -1) {
     const char *opt = argv[optind - 1];
     switch (c) {
     case 'o': output = optarg; break;
-    case 'R':
-      if (parse_count("--expect-rows", optarg, &chk.rows))
+    case 'R': /* --expect-records, or its older name --expect-rows */
+      if (opt_count(CMD,
+                    li >= 0 && strcmp(long_options[li].name, "expect-rows") == 0
+                        ? "--expect-rows"
+                        : "--expect-records",
+                    optarg, &chk.rows))
         return CLI_EXIT_USAGE;
       chk.expect_rows = 1;
       break;
+    case 'U':
+      if (opt_count(CMD, "--expect-used", optarg, &chk.used))
+        return CLI_EXIT_USAGE;
+      chk.expect_used = 1;
+      break;
+    case 'A': chk.allow_repeat = 1; break;
     case 'B':
-      if (parse_count("--expect-bytes", optarg, &chk.bytes))
+      if (opt_count(CMD, "--expect-bytes", optarg, &chk.bytes))
         return CLI_EXIT_USAGE;
       chk.expect_bytes = 1;
       break;

@@ -54,6 +54,10 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
                         const csvreg_spec_options *so, const csvreg_reader_options *ro,
                         const csvreg_solve_options *solve);
 
+/* --update (issue 15): the next cli_fit_model_write also keeps `from`'s
+ * records of folded inputs and adds `r` (both borrowed until then). */
+void cli_fit_model_fold(const csvreg_model *from, const csvreg_fold_record *r);
+
 /* Opens the input of predict or eval (`path` NULL: standard input) with the
  * model's delimiter and header unless the options override them, and binds
  * the model's spec to its header (csvreg_model_spec_new with `flags`; a

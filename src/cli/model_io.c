@@ -87,6 +87,14 @@ int cli_model_write(const char *path, const csvreg_model *m) {
   return rc;
 }
 
+static const csvreg_model *fold_from;
+static const csvreg_fold_record *fold_rec;
+
+void cli_fit_model_fold(const csvreg_model *from, const csvreg_fold_record *r) {
+  fold_from = from;
+  fold_rec = r;
+}
+
 int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_spec *spec,
                         const csvreg_spec_options *so, const csvreg_reader_options *ro,
                         const csvreg_solve_options *solve) {
@@ -103,6 +111,10 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
   csvreg_error_clear(&err);
   if (csvreg_model_new(&m, acc, &mo, &err) != CSVREG_OK)
     return cli_report_error(&err);
+  if ((fold_from || fold_rec) && csvreg_model_add_folded(m, fold_from, fold_rec, &err)) {
+    csvreg_model_free(m);
+    return cli_report_error(&err);
+  }
   int rc = cli_model_write(path, m);
   csvreg_model_free(m);
   return rc;

@@ -33,6 +33,22 @@ int opt_positive_size(const char *command, const char *option, const char *arg, 
   return 0;
 }
 
+int opt_count(const char *command, const char *option, const char *arg, uint64_t *out) {
+  /* digits only: no sign, space or suffix ("5e3", "10k", "-1" are errors) */
+  const char *p = arg;
+  while (*p >= '0' && *p <= '9')
+    p++;
+  if (p == arg || *p)
+    return cli_usage_error(command, "%s: expected a count, got '%s'", option, arg);
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(arg, &end, 10);
+  if (errno == ERANGE || v > UINT64_MAX)
+    return cli_usage_error(command, "%s: value too large: '%s'", option, arg);
+  *out = (uint64_t)v;
+  return 0;
+}
+
 int opt_open_unit(const char *command, const char *option, const char *arg, double *out) {
   char *end;
   errno = 0;

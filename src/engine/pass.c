@@ -35,6 +35,7 @@
 
 #include "boundary.h"
 #include "accum_spec.h"
+#include "digest.h"
 #include "internal.h"
 #include "pool.h"
 #include "source.h"
@@ -70,6 +71,11 @@ struct csvreg_pass {
   const void *arg;
   void *total;
   int inline_tick; /* pieces run on the calling thread: report progress there */
+  /* o.digest on a stream: every byte in input order (header by sniff, the
+   * rest by the source or read_blocks), so that merge can tell a block
+   * delivered twice from two blocks of the same size (issue 15) */
+  int digesting;
+  csvreg__digest dig;
   _Atomic uint64_t prog_bytes, prog_records;
 };
 
@@ -292,6 +298,8 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
     p->data_start = ro.header ? first : 0;
   }
   p->info.header_bytes = p->data_start;
+  if (p->digesting) /* the data read ahead is digested where it is yielded */
+    csvreg__digest_update(&p->dig, buf, (size_t)p->data_start);
   csvreg__boundary_init(&p->at_data);
   csvreg__boundary_count(&p->at_data, buf, (size_t)p->data_start);
   if (p->o.sample_text && (st = sample_text(p, &buf, &cap, &n, eof, err)))
@@ -352,6 +360,8 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
     p->size = (int64_t)sb.st_size;
   }
   p->given = o->columns || o->header_line;
+  p->digesting = o->digest && !p->is_file;
+  csvreg__digest_init(&p->dig);
   size_t threads = o->threads ? o->threads : 1;
   if (o->has_range && !p->is_file) {
     st = csvreg__err_set(err, CSVREG_E_USAGE, "byte ranges need a regular file");
@@ -365,8 +375,11 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
   if (p->mode == MODE_SINGLE && !p->given && !o->sample_text) {
     /* The plain pass: the reader reads the header as it always has. */
     csvreg_source *src = NULL;
-    if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)) ||
-        (st = csvreg__reader_open_source(&p->reader, src, p->source, &o->reader, NULL, err)))
+    if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)))
+      goto fail;
+    if (p->digesting)
+      csvreg__source_set_digest(src, &p->dig);
+    if ((st = csvreg__reader_open_source(&p->reader, src, p->source, &o->reader, NULL, err)))
       goto fail;
     p->info.header_bytes = o->reader.header ? csvreg_reader_bytes(p->reader) : 0;
     p->ncolumns = csvreg_reader_ncolumns(p->reader);
@@ -380,6 +393,8 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
       reader_origin org = {p->at_data.lines, p->at_data.records, p->data_start > 0};
       if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)))
         goto fail;
+      if (p->digesting)
+        csvreg__source_set_digest(src, &p->dig);
       void *ahead = p->ahead;
       p->ahead = NULL;
       if ((st = csvreg_source_prepend(src, ahead, p->ahead_len, err))) {
@@ -755,6 +770,8 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     t->origin.records = s.records;
     t->origin.mid_input = offset > 0;
     csvreg__boundary_count(&s, buf, cut);
+    if (p->digesting)
+      csvreg__digest_update(&p->dig, buf, cut);
     offset += cut;
     p->info.bytes += cut;
     buf = next;
@@ -808,6 +825,10 @@ csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csv
       st = run_ranges(p, err);
     else
       st = run_blocks(p, err);
+  }
+  if (!st && p->digesting && p->mode != MODE_RANGES) {
+    p->info.has_digest = 1;
+    p->info.digest = csvreg__digest_final(&p->dig);
   }
   if (!st && !p->o.open_levels)
     st = csvreg__sink_finish(type, p->total, spec, err);

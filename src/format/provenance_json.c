@@ -42,6 +42,12 @@ csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p, const csvreg
           put(o, "aligned",
               json_pack("[I, I]", (json_int_t)pv->aligned_start, (json_int_t)pv->aligned_end)) ||
           put(o, "file_size", json_integer((json_int_t)pv->file_size));
+  if (!bad && pv->has_digest && !p->updated_from) {
+    /* a streamed block's bytes: merge refuses the same block twice */
+    char hex[CSVREG_DIGEST_HEX];
+    csvreg_digest_format(pv->digest, hex);
+    bad = put(o, "digest", json_string(hex));
+  }
   if (!bad && !p->updated_from)
     bad = put(o, "header_bytes", json_integer((json_int_t)pv->header_bytes)) ||
           put(o, "bytes", json_integer((json_int_t)pv->bytes));

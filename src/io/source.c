@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "internal.h"
 
 typedef csvreg_status (*source_read_fn)(csvreg_source *s, void *buf, size_t want, size_t *got,
@@ -34,6 +35,7 @@ struct csvreg_source {
   /* bytes to yield first (owned) */
   unsigned char *ahead;
   size_t ahead_len, ahead_off;
+  csvreg__digest *digest; /* borrowed; NULL: none */
 };
 
 static csvreg_status read_error(csvreg_error *err) {
@@ -185,6 +187,8 @@ csvreg_status csvreg_source_read(csvreg_source *s, void *buf, size_t want, size_
     memcpy(buf, s->ahead + s->ahead_off, n);
     s->ahead_off += n;
     *got = n;
+    if (s->digest)
+      csvreg__digest_update(s->digest, buf, n);
     if (s->ahead_off == s->ahead_len) {
       free(s->ahead);
       s->ahead = NULL;
@@ -192,7 +196,15 @@ csvreg_status csvreg_source_read(csvreg_source *s, void *buf, size_t want, size_
     }
     return CSVREG_OK;
   }
-  return s->read(s, buf, want, got, err);
+  csvreg_status st = s->read(s, buf, want, got, err);
+  if (!st && s->digest)
+    csvreg__digest_update(s->digest, buf, *got);
+  return st;
+}
+
+void csvreg__source_set_digest(csvreg_source *s, csvreg__digest *d) {
+  if (s)
+    s->digest = d;
 }
 
 int64_t csvreg_source_size(const csvreg_source *s) { return s ? s->size : -1; }

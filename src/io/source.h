@@ -56,6 +56,12 @@ int64_t csvreg_source_size(const csvreg_source *s);
 
 void csvreg_source_free(csvreg_source *s);
 
+/* Every byte the source yields from here on (bytes given to prepend
+ * included) is also fed to `d` (borrowed; NULL: none), in order: the pass
+ * engine's digest of a stream (issue 15). */
+struct csvreg__digest;
+void csvreg__source_set_digest(csvreg_source *s, struct csvreg__digest *d);
+
 /* Where a reader over a source starts in the whole input: the lines and
  * records (the header counts as one) before its first byte, and whether it
  * is the input's start (where a UTF-8 BOM is skipped). Messages and record

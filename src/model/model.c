@@ -283,6 +283,7 @@ void csvreg_model_free(csvreg_model *m) {
   free(m->u);
   free(m->spec.inputs);
   free(m->spec.term_input);
+  json_decref(m->folded);
   free(m);
 }
 
@@ -496,6 +497,11 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
   char sum[32];
   if (!o)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+  /* only a model --update wrote has "folded": the others stay as they were */
+  if (m->folded && json_array_size(m->folded) && json_object_set(o, "folded", m->folded)) {
+    json_decref(o);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+  }
   if (!(st = csvreg__state_checksum(o, sum, err))) {
     if (json_object_set_new(o, "checksum", json_string(sum)) ||
         !(*out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17)))) {
@@ -737,6 +743,29 @@ static csvreg_status fm_from_json(const json_t *spec, const csvreg_accum *a, mod
   return CSVREG_OK;
 }
 
+/* "folded" (absent, or fit --update's records): an array of objects with
+ * a name, a size, a record count and either head and tail (a file) or a
+ * digest (a stream). */
+static int is_count(const json_t *v) { return json_is_integer(v) && json_integer_value(v) >= 0; }
+
+static csvreg_status folded_check(const json_t *f, csvreg_error *err) {
+  if (!f)
+    return CSVREG_OK;
+  size_t i;
+  json_t *r;
+  if (!json_is_array(f))
+    return bad(err, "\"folded\" is not an array");
+  json_array_foreach(f, i, r) {
+    int file =
+        json_is_string(json_object_get(r, "head")) && json_is_string(json_object_get(r, "tail"));
+    if (!json_is_object(r) || !json_is_string(json_object_get(r, "name")) ||
+        !is_count(json_object_get(r, "size")) || !is_count(json_object_get(r, "records")) ||
+        !(file || json_is_string(json_object_get(r, "digest"))))
+      return bad(err, "a \"folded\" record without name, size, records and digests");
+  }
+  return CSVREG_OK;
+}
+
 static csvreg_status model_load(csvreg_model **out, const char *text, size_t len,
                                 csvreg_error *err) {
   json_error_t je;
@@ -806,8 +835,13 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
     } else if (v >= 3 && (st = fm_from_json(json_object_get(o, "spec"), a, &fm, err))) {
       csvreg_accum_free(a);
       csvreg_accum_free(pre);
+    } else if ((st = folded_check(json_object_get(o, "folded"), err))) {
+      csvreg_accum_free(a);
+      csvreg_accum_free(pre);
+      fm_free(fm);
     } else if (!(st = model_make(&m, a, fm, &mo, err))) {
       m->pre = pre;
+      m->folded = json_incref(json_object_get(o, "folded"));
       /* model_make copies the option strings, which live in `o` until here. */
       if ((st = check_fit(m, json_object_get(o, "fit"), err)) ||
           (st = v >= 3   ? check_solver(m, opts, err)
@@ -868,3 +902,79 @@ const char *csvreg_model_target(const csvreg_model *m) {
   return csvreg__accum_target_name(m->accum);
 }
 const char *csvreg_model_formula(const csvreg_model *m) { return m->fm ? m->fm->text : NULL; }
+
+/* ---- what fit --update folded in (issue 15) ---- */
+
+size_t csvreg_model_nfolded(const csvreg_model *m) {
+  return m && m->folded ? json_array_size(m->folded) : 0;
+}
+
+void csvreg_model_get_folded(const csvreg_model *m, size_t i, csvreg_fold_record *out) {
+  memset(out, 0, sizeof *out);
+  json_t *r = m && m->folded ? json_array_get(m->folded, i) : NULL;
+  if (!r)
+    return;
+  out->name = json_string_value(json_object_get(r, "name"));
+  out->size = (uint64_t)json_integer_value(json_object_get(r, "size"));
+  out->records = (uint64_t)json_integer_value(json_object_get(r, "records"));
+  out->head = json_string_value(json_object_get(r, "head"));
+  out->tail = json_string_value(json_object_get(r, "tail"));
+  out->digest = json_string_value(json_object_get(r, "digest"));
+}
+
+static int same_text(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+
+long csvreg_model_find_folded(const csvreg_model *m, const csvreg_fold_record *r) {
+  for (size_t i = 0; r && i < csvreg_model_nfolded(m); i++) {
+    csvreg_fold_record e;
+    csvreg_model_get_folded(m, i, &e);
+    /* a file of at most 1 MiB: its head digest is every byte's, as a
+     * stream of it would have (cat file | fit --update) */
+    int whole = e.size <= ((uint64_t)1 << 20);
+    if (e.size == r->size &&
+        ((same_text(e.head, r->head) && same_text(e.tail, r->tail)) ||
+         same_text(e.digest, r->digest) ||
+         (whole && (same_text(e.head, r->digest) || same_text(e.digest, r->head)))))
+      return (long)i;
+  }
+  return -1;
+}
+
+static json_t *record_json(const csvreg_fold_record *r) {
+  json_t *o = json_pack("{s:s, s:I, s:I}", "name", r->name ? r->name : "", "size",
+                        (json_int_t)r->size, "records", (json_int_t)r->records);
+  if (o && r->head && r->tail &&
+      (json_object_set_new(o, "head", json_string(r->head)) ||
+       json_object_set_new(o, "tail", json_string(r->tail)))) {
+    json_decref(o);
+    return NULL;
+  }
+  if (o && r->digest && json_object_set_new(o, "digest", json_string(r->digest))) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+csvreg_status csvreg_model_add_folded(csvreg_model *m, const csvreg_model *from,
+                                      const csvreg_fold_record *r, csvreg_error *err) {
+  if (!m)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "model_add_folded: NULL argument");
+  if (r && !(r->head && r->tail) && !r->digest)
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "model_add_folded: a record needs head and tail, or a digest");
+  /* built aside, so that a failure leaves m as it was */
+  json_t *v = m->folded ? json_copy(m->folded) : json_array();
+  int bad_ = !v;
+  for (size_t i = 0; !bad_ && i < csvreg_model_nfolded(from); i++)
+    bad_ = json_array_append(v, json_array_get(from->folded, i)) != 0;
+  if (!bad_ && r)
+    bad_ = json_array_append_new(v, record_json(r)) != 0;
+  if (bad_) {
+    json_decref(v);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  json_decref(m->folded);
+  m->folded = v;
+  return CSVREG_OK;
+}

@@ -9,6 +9,8 @@
 
 #include "csvreg.h"
 
+typedef struct json_t json_t;
+
 /* What the model reads: its input columns (names, in the order [inputs of
  * the terms..., target, weights]) and, per term, the inputs it reads. Today
  * a term is one input of its own name, so the spec follows from the state's
@@ -59,6 +61,9 @@ struct csvreg_model {
   size_t rank;
   size_t *kept;
   double *u;
+  /* What fit --update folded in (csvreg_fold_record as JSON objects), or
+   * NULL: saved as "folded" only when there is one (issue 15). */
+  json_t *folded;
 };
 
 /* The spec of a formula model against its own training columns, levels

@@ -551,6 +551,98 @@ static csvreg_status merge_in_order(const csvreg_stateset *s, csvreg_accum **out
   return st;
 }
 
+/* Streamed blocks (--pipepart, Hadoop splits) have no byte range, only a
+ * size, so a lost block and another of the same size delivered twice add
+ * up to the file's size and records. Their digests tell them apart: two
+ * states of the same bytes, records and digest read the same block (issue
+ * 15). States without rows are left out: every empty block has the same
+ * digest and merges as nothing anyway. */
+typedef struct dup_key {
+  const entry *e;
+  size_t index; /* input order, for the message */
+  const char *digest;
+  uint64_t bytes, records, header;
+} dup_key;
+
+static int cmp_dup(const void *pa, const void *pb) {
+  const dup_key *a = pa, *b = pb;
+  int c = strcmp(a->digest, b->digest);
+  if (c)
+    return c;
+  if (a->bytes != b->bytes)
+    return a->bytes < b->bytes ? -1 : 1;
+  if (a->records != b->records)
+    return a->records < b->records ? -1 : 1;
+  if (a->header != b->header)
+    return a->header < b->header ? -1 : 1;
+  return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static csvreg_status check_repeats(const csvreg_stateset *s, csvreg_error *err) {
+  dup_key *v = calloc(s->n ? s->n : 1, sizeof *v);
+  if (!v)
+    return nomem(err);
+  size_t k = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    json_t *meta = json_object_get(s->v[i].obj, "meta");
+    const char *d = json_string_value(json_object_get(meta, "digest"));
+    uint64_t records = meta_u64(meta, "records", NULL);
+    if (!d || records == 0)
+      continue;
+    dup_key *x = &v[k++];
+    x->e = &s->v[i];
+    x->index = i;
+    x->digest = d;
+    x->bytes = meta_u64(meta, "bytes", NULL);
+    x->records = records;
+    x->header = meta_u64(meta, "header_bytes", NULL);
+  }
+  qsort(v, k, sizeof *v, cmp_dup);
+  csvreg_status st = CSVREG_OK;
+  for (size_t i = 1; i < k && !st; i++) {
+    const dup_key *a = &v[i - 1], *b = &v[i];
+    if (strcmp(a->digest, b->digest) || a->bytes != b->bytes || a->records != b->records ||
+        a->header != b->header)
+      continue;
+    st = csvreg__err_set(
+        err, CSVREG_E_VALUE,
+        "%s:%llu and %s:%llu are the same streamed block (%s, %llu bytes, %llu records): a "
+        "shard is duplicated (--allow-repeat merges them if the input really holds that "
+        "block twice)",
+        a->e->source, (unsigned long long)a->e->line, b->e->source, (unsigned long long)b->e->line,
+        a->digest, (unsigned long long)a->bytes, (unsigned long long)a->records);
+  }
+  free(v);
+  return st;
+}
+
+/* --expect-records / --expect-used on the merged counts. Both counts are
+ * named, so a user who passed n as the records (or the reverse) sees it. */
+static csvreg_status check_counts(const csvreg_counts *c, const csvreg_stateset_checks *chk,
+                                  csvreg_error *err) {
+  if (chk->expect_rows && c->records != chk->rows)
+    return csvreg__err_set(
+        err, CSVREG_E_VALUE,
+        "--expect-records %llu: the states hold %llu records (%llu used in "
+        "the fit): %s",
+        (unsigned long long)chk->rows, (unsigned long long)c->records, (unsigned long long)c->used,
+        c->records < chk->rows ? "a shard is missing"
+        : c->used == chk->rows ? "more than expected, but as many rows as the fit used: give "
+                                 "that count as --expect-used"
+                               : "a shard is duplicated");
+  if (chk->expect_used && c->used != chk->used)
+    return csvreg__err_set(
+        err, CSVREG_E_VALUE,
+        "--expect-used %llu: the states used %llu rows in the fit (of %llu "
+        "records read): %s",
+        (unsigned long long)chk->used, (unsigned long long)c->used, (unsigned long long)c->records,
+        c->used > chk->used       ? "a shard is duplicated"
+        : c->records == chk->used ? "fewer than expected, but as many records were read: give "
+                                    "that count as --expect-records"
+                                  : "a shard is missing");
+  return CSVREG_OK;
+}
+
 csvreg_status csvreg_stateset_merge(csvreg_stateset *s, const csvreg_stateset_checks *chk,
                                     csvreg_accum **out, char **meta_json, csvreg_error *err) {
   *out = NULL;
@@ -560,6 +652,11 @@ csvreg_status csvreg_stateset_merge(csvreg_stateset *s, const csvreg_stateset_ch
     return csvreg__err_set(err, CSVREG_E_FORMAT, "no state to merge (empty input)");
   for (size_t i = 1; i < s->n; i++) {
     csvreg_status st = check_same(&s->v[0], &s->v[i], err);
+    if (st)
+      return st;
+  }
+  if (!(chk && chk->allow_repeat)) {
+    csvreg_status st = check_repeats(s, err);
     if (st)
       return st;
   }
@@ -574,11 +671,8 @@ csvreg_status csvreg_stateset_merge(csvreg_stateset *s, const csvreg_stateset_ch
   if (!st)
     st = merge_in_order(s, &acc, err);
   uint64_t records = acc ? csvreg_accum_counts(acc)->records : 0;
-  if (!st && chk && chk->expect_rows && records != chk->rows)
-    st =
-        csvreg__err_set(err, CSVREG_E_VALUE, "--expect-rows %llu: the states hold %llu records: %s",
-                        (unsigned long long)chk->rows, (unsigned long long)records,
-                        records < chk->rows ? "a shard is missing" : "a shard is duplicated");
+  if (!st && chk)
+    st = check_counts(csvreg_accum_counts(acc), chk, err);
   if (!st && meta_json && !(st = merged_meta(s, records, m, err)) &&
       !(*meta_json = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS)))
     st = nomem(err);

@@ -91,7 +91,7 @@ static void order_independent(csvreg_solver solver) {
     lines[k] = shard_line(solver, k, NULL);
   static const size_t orders[][SHARDS] = {
       {0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 0, 4, 1, 3}, {1, 3, 0, 4, 2}};
-  const csvreg_stateset_checks chk = {1, N, 1, FILE_BYTES};
+  const csvreg_stateset_checks chk = {1, N, 1, FILE_BYTES, 0, 0, 0};
   char *first = NULL;
   for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
     csvreg_stateset *s = set_of(lines, orders[o], SHARDS);
@@ -146,7 +146,7 @@ static void test_coverage(void **state) {
   char *lines[SHARDS];
   for (size_t k = 0; k < SHARDS; k++)
     lines[k] = shard_line(CSVREG_SOLVER_QR, k, NULL);
-  const csvreg_stateset_checks bytes = {0, 0, 1, FILE_BYTES}, rows = {1, N, 0, 0};
+  const csvreg_stateset_checks bytes = {0, 0, 1, FILE_BYTES, 0, 0, 0}, rows = {1, N, 0, 0, 0, 0, 0};
   csvreg_error err;
   static const size_t missing_mid[] = {0, 1, 3, 4}, missing_end[] = {0, 1, 2, 3},
                       dup[] = {0, 1, 2, 2, 3, 4};
@@ -161,13 +161,13 @@ static void test_coverage(void **state) {
                                       "duplicated"));
 
   assert_int_equal(try_merge(lines, missing_mid, 4, &rows, &err), CSVREG_E_VALUE);
-  assert_string_equal(err.message, "--expect-rows 600: the states hold 480 records: a shard is "
-                                   "missing");
+  assert_string_equal(err.message, "--expect-records 600: the states hold 480 records (480 used "
+                                   "in the fit): a shard is missing");
   assert_int_equal(try_merge(lines, dup, 6, &rows, &err), CSVREG_E_VALUE);
-  assert_non_null(strstr(err.message, "hold 720 records: a shard is duplicated"));
+  assert_non_null(strstr(err.message, "hold 720 records (720 used in the fit): a shard is duplicated"));
 
   /* A file of another size: the shard says so, with its source and line. */
-  const csvreg_stateset_checks other = {0, 0, 1, 7000};
+  const csvreg_stateset_checks other = {0, 0, 1, 7000, 0, 0, 0};
   static const size_t all[] = {0, 1, 2, 3, 4};
   assert_int_equal(try_merge(lines, all, SHARDS, &other, &err), CSVREG_E_VALUE);
   assert_string_equal(err.source, "s0");
