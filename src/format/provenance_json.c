@@ -42,6 +42,9 @@ csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p, const csvreg
           put(o, "aligned",
               json_pack("[I, I]", (json_int_t)pv->aligned_start, (json_int_t)pv->aligned_end)) ||
           put(o, "file_size", json_integer((json_int_t)pv->file_size));
+  if (!bad && pv->compression) /* issue 14: the bytes below are decompressed */
+    bad = put(o, "compressed", json_pack("{s:s, s:I}", "format", pv->compression, "bytes",
+                                         (json_int_t)pv->compressed_bytes));
   if (!bad && !p->updated_from)
     bad = put(o, "header_bytes", json_integer((json_int_t)pv->header_bytes)) ||
           put(o, "bytes", json_integer((json_int_t)pv->bytes));

@@ -27,6 +27,10 @@ struct csvreg_source {
   /* memory */
   const unsigned char *mem;
   size_t mem_len, mem_off;
+  /* custom: another module's reads (decompress.c) */
+  csvreg__source_fn custom_read;
+  void (*custom_free)(void *);
+  void *custom_ctx;
   /* bytes to yield first (owned) */
   unsigned char *ahead;
   size_t ahead_len, ahead_off;
@@ -82,6 +86,11 @@ static csvreg_status mem_read(csvreg_source *s, void *buf, size_t want, size_t *
   return CSVREG_OK;
 }
 
+static csvreg_status custom_source_read(csvreg_source *s, void *buf, size_t want, size_t *got,
+                                 csvreg_error *err) {
+  return s->custom_read(s->custom_ctx, buf, want, got, err);
+}
+
 static csvreg_status source_alloc(csvreg_source **out, source_read_fn fn, csvreg_error *err) {
   if (!out)
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_source: NULL argument");
@@ -127,6 +136,25 @@ csvreg_status csvreg_source_new_file_range(csvreg_source **out, int fd, uint64_t
   (*out)->end = end > start ? end : start;
   (*out)->size = (int64_t)((*out)->end - start);
   return CSVREG_OK;
+}
+
+csvreg_status csvreg__source_new_custom(csvreg_source **out, csvreg__source_fn read,
+                                        void (*free_ctx)(void *), void *ctx, csvreg_error *err) {
+  csvreg_status st = read ? source_alloc(out, custom_source_read, err)
+                          : csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_source: NULL argument");
+  if (st) {
+    if (free_ctx)
+      free_ctx(ctx);
+    return st;
+  }
+  (*out)->custom_read = read;
+  (*out)->custom_free = free_ctx;
+  (*out)->custom_ctx = ctx;
+  return CSVREG_OK;
+}
+
+void *csvreg__source_custom_ctx(const csvreg_source *s, csvreg__source_fn read) {
+  return s && s->read == custom_source_read && s->custom_read == read ? s->custom_ctx : NULL;
 }
 
 csvreg_status csvreg_source_prepend(csvreg_source *s, void *data, size_t len, csvreg_error *err) {
@@ -175,6 +203,8 @@ int64_t csvreg_source_size(const csvreg_source *s) { return s ? s->size : -1; }
 void csvreg_source_free(csvreg_source *s) {
   if (!s)
     return;
+  if (s->custom_free)
+    s->custom_free(s->custom_ctx);
   if (s->own_fd && s->fd >= 0)
     close(s->fd);
   free(s->ahead);
