@@ -7,6 +7,7 @@
  * source must end or fail with CSVREG_E_IO, never crash, leak or run away
  * (output stops at 8 MiB: a small archive may inflate a lot).
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
