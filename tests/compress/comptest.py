@@ -218,9 +218,12 @@ def t_corrupt(d):
     blob[-6] ^= 1
     p = d.write("crc.gz", bytes(blob))
     rc, out, err = run(["fit", "-y", "y", "--quiet", p])
-    check(rc == 4 and re.sub(r":\d+:", ":", err, 1) ==
-          "csvreg: %s: corrupt gzip data at compressed byte %d: %s\n" %
-          (p, len(blob), "CRC-32 or length mismatch"), "crc gz: %d %r" % (rc, err))
+    # ISA-L's message; zlib's (below) in a build without ISA-L
+    check(rc == 4 and re.sub(r":\d+:", ":", err, 1) in
+          ["csvreg: %s: corrupt gzip data at compressed byte %d: %s\n" %
+           (p, len(blob), "CRC-32 or length mismatch"),
+           "csvreg: %s: corrupt gzip data at compressed byte %d: incorrect data check\n" %
+           (p, len(blob) - 4)], "crc gz: %d %r" % (rc, err))
     rc, out, err = run(["fit", "-y", "y", "--quiet", p], env={"CSVREG_GZIP": "zlib"})
     check(rc == 4 and re.sub(r":\d+:", ":", err, 1) ==
           "csvreg: %s: corrupt gzip data at compressed byte %d: incorrect data check\n" %
