@@ -194,7 +194,19 @@ typedef struct csvreg_reader_options {
   int force_libcsv;        /* 1: every record through libcsv (tests); default 0 */
   size_t max_record_bytes; /* 0: CSVREG_DEFAULT_MAX_RECORD */
   size_t buffer_bytes;     /* read size; 0: 1 MiB */
+  /* Compressed input (issue 14): CSVREG_DECOMPRESS_AUTO (default) reads a
+   * file or stream opened by path or descriptor (csvreg_reader_open,
+   * csvreg_reader_open_fd, csvreg_pass_open) as gzip, zstd, xz or bzip2
+   * when its first bytes say so, and refuses one that is not text (an
+   * archive of another kind, binary data: CSVREG_E_CSV "not a CSV text file
+   * (looks like ...)"); a corrupt or truncated archive is CSVREG_E_IO with
+   * the compressed byte offset. CSVREG_DECOMPRESS_NONE: the bytes as they
+   * are. Memory is never sniffed. */
+  int decompress;
 } csvreg_reader_options;
+
+#define CSVREG_DECOMPRESS_AUTO 0
+#define CSVREG_DECOMPRESS_NONE 1
 
 CSVREG_API void csvreg_reader_options_init(csvreg_reader_options *o);
 
@@ -1088,6 +1100,12 @@ typedef struct csvreg_pass_info {
   size_t workers;                      /* ranges or blocks' threads used (1: plain) */
   int has_digest;                      /* options.digest on a stream: */
   uint64_t digest;                     /* XXH64 of every byte read, in order */
+  /* Compressed input (issue 14): the format ("gzip", "zstd", "xz",
+   * "bzip2"; NULL: not compressed) and the compressed bytes read. The
+   * bytes above are then the decompressed stream's, and a compressed file
+   * is read as a stream (no range). */
+  const char *compression;
+  uint64_t compressed_bytes;
 } csvreg_pass_info;
 
 typedef struct csvreg_pass csvreg_pass;

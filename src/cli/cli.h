@@ -74,6 +74,10 @@ int opt_positive_size(const char *command, const char *option, const char *arg, 
 int opt_chunk_rows(const char *command, const char *arg, size_t *out);
 /* --threads N: 1 to 256. */
 int opt_threads(const char *command, const char *arg, size_t *out);
+
+/* --decompress auto|none (issue 14): CSVREG_DECOMPRESS_AUTO or _NONE into
+ * *out; 0, or the usage error printed and CLI_EXIT_USAGE. */
+int opt_decompress(const char *command, const char *arg, int *out);
 int opt_open_unit(const char *command, const char *option, const char *arg, double *out);
 int opt_delimiter(const char *command, const char *option, const char *arg, char *out);
 /* A count (0 or more, digits only, at most 2^64 - 1): --expect-records and

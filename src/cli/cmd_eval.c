@@ -37,6 +37,8 @@ void cmd_eval_usage(FILE *out) {
           "      --chunk-rows N    rows per block (default %d)\n"
           "      --threads N       read FILE in N byte ranges (a stream in blocks) on N\n"
           "                        threads; the metrics equal one thread's to rounding\n"
+          "      --decompress M    auto (default): read gzip, zstd, xz or bzip2 input,\n"
+          "                        known by its first bytes; none: the bytes as they are\n"
           "      --quiet           no progress line\n"
           "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
           "                        memory on standard error\n"
@@ -199,6 +201,7 @@ int cmd_eval_run(int argc, char **argv) {
   po.path = a.path;
   po.reader.delimiter = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
   po.reader.header = a.rd.no_header ? 0 : mo->header;
+  po.reader.decompress = a.rd.decompress;
   po.threads = a.threads;
   po.chunk = &co;
   po.progress = on_progress;

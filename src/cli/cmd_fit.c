@@ -56,6 +56,8 @@ void cmd_fit_usage(FILE *out) {
           "  -d, --delimiter C     field delimiter, one character; '\\t' or 'tab' for TAB\n"
           "                        (default ',')\n"
           "      --no-header       the first row is data; columns are named V1, V2, ...\n"
+          "      --decompress M    auto (default): read gzip, zstd, xz or bzip2 input,\n"
+          "                        known by its first bytes; none: the bytes as they are\n"
           "      --na LIST         comma-separated tokens that mean a missing value\n"
           "                        (default 'NA,': NA and the empty cell); a row with a\n"
           "                        missing used cell is dropped and counted\n"
@@ -170,7 +172,8 @@ enum {
   OPT_COLUMNS,
   OPT_HEADER_LINE,
   OPT_SHARD_ID,
-  OPT_ALLOW_REPEAT
+  OPT_ALLOW_REPEAT,
+  OPT_DECOMPRESS
 };
 
 static const struct option long_options[] = {
@@ -206,6 +209,7 @@ static const struct option long_options[] = {
     {"header-line", required_argument, NULL, OPT_HEADER_LINE},
     {"shard-id", required_argument, NULL, OPT_SHARD_ID},
     {"allow-repeat", no_argument, NULL, OPT_ALLOW_REPEAT},
+    {"decompress", required_argument, NULL, OPT_DECOMPRESS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -255,6 +259,10 @@ static int parse_args(int argc, char **argv, fit_args *a) {
         return CLI_EXIT_USAGE;
       break;
     case OPT_NO_HEADER: a->reader.header = 0; break;
+    case OPT_DECOMPRESS:
+      if (opt_decompress(CMD, optarg, &a->reader.decompress))
+        return CLI_EXIT_USAGE;
+      break;
     case OPT_CHUNK_ROWS:
       if (opt_chunk_rows(CMD, optarg, &a->chunk_rows))
         return CLI_EXIT_USAGE;

@@ -43,6 +43,8 @@ void cmd_predict_usage(FILE *out) {
           "                        the model's, as given to fit)\n"
           "      --no-header       the input has no header (columns are V1, V2, ...)\n"
           "      --chunk-rows N    rows per block (default %d)\n"
+          "      --decompress M    auto (default): read gzip, zstd, xz or bzip2 input,\n"
+          "                        known by its first bytes; none: the bytes as they are\n"
           "      --quiet           no progress line\n"
           "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
           "                        memory on standard error\n"

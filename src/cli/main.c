@@ -39,8 +39,9 @@ static void print_exit_codes(FILE *out) {
         "  1  internal error or out of memory\n"
         "  2  usage error: unknown command, bad option or option value\n"
         "  3  bad input data: malformed CSV, unknown column, a cell that is not a number,\n"
-        "     a negative weight, a limit exceeded\n"
-        "  4  input/output error: cannot open or read the input, cannot write the output\n"
+        "     a negative weight, a limit exceeded, an input that is not CSV text\n"
+        "  4  input/output error: cannot open or read the input, cannot write the output;\n"
+        "     a truncated or corrupt compressed input\n"
         "  5  numerical failure: no usable rows, every term aliased\n"
         "  6  a model or state file that cannot be used\n",
         out);

@@ -23,17 +23,18 @@ typedef struct model_read_opts {
   int skip_bad, quiet, stats, delimiter_set, no_header;
   char delimiter;
   size_t chunk_rows;
+  int decompress; /* --decompress: CSVREG_DECOMPRESS_AUTO (0) or _NONE */
 } model_read_opts;
 
-enum { MR_SKIP_BAD = 512, MR_NO_HEADER, MR_CHUNK_ROWS, MR_QUIET, MR_STATS };
+enum { MR_SKIP_BAD = 512, MR_NO_HEADER, MR_CHUNK_ROWS, MR_QUIET, MR_STATS, MR_DECOMPRESS };
 
 /* Their entries for a getopt_long table. */
 #define MODEL_READ_LONG_OPTIONS                                                                    \
   {"skip-bad", no_argument, NULL, MR_SKIP_BAD}, {"delimiter", required_argument, NULL, 'd'},       \
       {"no-header", no_argument, NULL, MR_NO_HEADER},                                              \
       {"chunk-rows", required_argument, NULL, MR_CHUNK_ROWS},                                      \
-      {"quiet", no_argument, NULL, MR_QUIET}, {                                                    \
-    "stats", no_argument, NULL, MR_STATS                                                           \
+      {"quiet", no_argument, NULL, MR_QUIET}, {"stats", no_argument, NULL, MR_STATS}, {            \
+    "decompress", required_argument, NULL, MR_DECOMPRESS                                           \
   }
 
 /* Handles option `c` (`opt` is argv[optind - 1]) if it is one of them and

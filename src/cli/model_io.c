@@ -128,6 +128,7 @@ csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, 
   csvreg_reader_options_init(&ro);
   ro.delimiter = o->delimiter_set ? o->delimiter : mo->delimiter;
   ro.header = o->no_header ? 0 : mo->header;
+  ro.decompress = o->decompress;
   if (o->skip_bad)
     flags |= CSVREG_MODEL_BIND_SKIP_BAD;
   csvreg_status st = csvreg_reader_open(reader, path ? path : "-", &ro, err);
@@ -154,6 +155,7 @@ static int read_option(const char *command, int c, const char *arg, model_read_o
   case MR_CHUNK_ROWS: return opt_chunk_rows(command, arg, &o->chunk_rows) ? -1 : 1;
   case MR_QUIET: o->quiet = 1; return 1;
   case MR_STATS: o->stats = 1; return 1;
+  case MR_DECOMPRESS: return opt_decompress(command, arg, &o->decompress) ? -1 : 1;
   default: return 0;
   }
 }

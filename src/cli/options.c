@@ -126,6 +126,16 @@ int opt_threads(const char *command, const char *arg, size_t *out) {
   return 0;
 }
 
+int opt_decompress(const char *command, const char *arg, int *out) {
+  if (strcmp(arg, "auto") == 0)
+    *out = CSVREG_DECOMPRESS_AUTO;
+  else if (strcmp(arg, "none") == 0)
+    *out = CSVREG_DECOMPRESS_NONE;
+  else
+    return cli_usage_error(command, "--decompress: expected 'auto' or 'none', got '%s'", arg);
+  return 0;
+}
+
 /* ---- the whole command line, before getopt_long ----
  * getopt_long accepts any unambiguous prefix of a long option (`--se` is
  * `--seed`) and lets a repeated option silently replace the first. Both give

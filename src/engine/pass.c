@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "boundary.h"
+#include "decompress.h"
 #include "accum_spec.h"
 #include "digest.h"
 #include "internal.h"
@@ -64,6 +65,11 @@ struct csvreg_pass {
   unsigned char *ahead;     /* read-ahead bytes from data_start (MODE_BLOCKS) */
   size_t ahead_len;
   uint64_t reader_base; /* offset of the MODE_SINGLE reader's first byte */
+  /* The input as a source (issue 14, open_input): a stream whose first
+   * bytes were sniffed, or a decompressed input; NULL: read fd. Handed to
+   * the MODE_SINGLE reader; in_view stays for the compressed byte count. */
+  csvreg_source *in;
+  const csvreg_source *in_view;
   csvreg_pass_info info;
   /* run */
   const csvreg_spec *spec;
@@ -113,6 +119,46 @@ static csvreg_status read_some(int fd, unsigned char *buf, size_t len, size_t *g
   if (r < 0)
     return csvreg__err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
   *got = (size_t)r;
+  return CSVREG_OK;
+}
+
+/* The input's next bytes: through the input's source when there is one. */
+static csvreg_status pass_read(csvreg_pass *p, unsigned char *buf, size_t len, size_t *got,
+                               csvreg_error *err) {
+  return p->in ? csvreg_source_read(p->in, buf, len, got, err)
+               : read_some(p->fd, buf, len, got, err);
+}
+
+/* The source a MODE_SINGLE reader takes over: the input's, or fd's. */
+static csvreg_status input_source(csvreg_pass *p, csvreg_source **src, csvreg_error *err) {
+  if (!p->in)
+    return csvreg_source_new_fd(src, p->fd, 0, err);
+  *src = p->in;
+  p->in = NULL;
+  return CSVREG_OK;
+}
+
+/* Compressed and non-text input (src/io/decompress.h): the first bytes
+ * decide. A compressed file is read as a stream, so --threads cuts the
+ * decompressed bytes in blocks; a byte range of it cannot be found. */
+static csvreg_status open_input(csvreg_pass *p, csvreg_error *err) {
+  if (p->o.reader.decompress == CSVREG_DECOMPRESS_NONE)
+    return CSVREG_OK;
+  int format;
+  csvreg_status st = csvreg__source_open_input(&p->in, p->fd, 0, p->is_file,
+                                               p->o.reader.decompress, &format, err);
+  if (st || !format)
+    return st;
+  p->in_view = p->in;
+  p->info.compression = csvreg__compression_name(format);
+  if (p->o.has_range)
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "%s-compressed input is not splittable: a byte range (--range, "
+                           "--bytes) cannot start mid-stream; use --threads N, which splits the "
+                           "decompressed stream, or pre-split the uncompressed file",
+                           p->info.compression);
+  p->is_file = 0;
+  p->size = -1;
   return CSVREG_OK;
 }
 
@@ -192,7 +238,7 @@ static csvreg_status sample_text(csvreg_pass *p, unsigned char **buf, size_t *ca
     if (*n == *cap && (st = grow(buf, cap, *cap * 2, err)))
       return st;
     size_t got = 0;
-    if ((st = read_some(p->fd, *buf + *n, *cap - *n, &got, err)))
+    if ((st = pass_read(p, *buf + *n, *cap - *n, &got, err)))
       return st;
     eof = got == 0;
     *n += got;
@@ -264,7 +310,7 @@ static csvreg_status sniff(csvreg_pass *p, csvreg_error *err) {
         goto done;
     }
     size_t got = 0;
-    if ((st = read_some(p->fd, buf + n, cap - n, &got, err)))
+    if ((st = pass_read(p, buf + n, cap - n, &got, err)))
       goto done;
     eof = got == 0;
     n += got;
@@ -359,6 +405,8 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
     p->is_file = !stdin_;
     p->size = (int64_t)sb.st_size;
   }
+  if ((st = open_input(p, err)))
+    goto fail;
   p->given = o->columns || o->header_line;
   p->digesting = o->digest && !p->is_file;
   csvreg__digest_init(&p->dig);
@@ -375,7 +423,7 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
   if (p->mode == MODE_SINGLE && !p->given && !o->sample_text) {
     /* The plain pass: the reader reads the header as it always has. */
     csvreg_source *src = NULL;
-    if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)))
+    if ((st = input_source(p, &src, err)))
       goto fail;
     if (p->digesting)
       csvreg__source_set_digest(src, &p->dig);
@@ -391,7 +439,7 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
       csvreg_reader_options ro = o->reader;
       ro.header = 0;
       reader_origin org = {p->at_data.lines, p->at_data.records, p->data_start > 0};
-      if ((st = csvreg_source_new_fd(&src, p->fd, 0, err)))
+      if ((st = input_source(p, &src, err)))
         goto fail;
       if (p->digesting)
         csvreg__source_set_digest(src, &p->dig);
@@ -426,6 +474,7 @@ void csvreg_pass_free(csvreg_pass *p) {
   free(p->names);
   free(p->ahead);
   free(p->text_cols);
+  csvreg_source_free(p->in);
   if (p->own_fd && p->fd >= 0)
     close(p->fd);
   free(p->source);
@@ -565,7 +614,7 @@ static csvreg_status run_range(void *ctx, void *tp, void **local, csvreg_error *
   csvreg_reader_options ro = p->o.reader;
   ro.header = 0;
   if (!st) {
-    st = csvreg_source_new_fn(&src, csvreg__boundary_range_read, br, NULL, -1, err);
+    st = csvreg__source_new_custom(&src, csvreg__boundary_range_read, NULL, br, err);
     if (!st)
       st = csvreg__reader_open_source(&r, src, p->source, &ro, &t->origin, err);
     if (!st)
@@ -731,7 +780,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
         continue;
       }
       size_t r = 0;
-      if ((st = read_some(p->fd, buf + len, cap - len, &r, err)))
+      if ((st = pass_read(p, buf + len, cap - len, &r, err)))
         goto done;
       eof = r == 0;
       len += r;
@@ -830,6 +879,8 @@ csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csv
     p->info.has_digest = 1;
     p->info.digest = csvreg__digest_final(&p->dig);
   }
+  if (p->in_view) /* read to its end, or to the failure */
+    p->info.compressed_bytes = csvreg__source_compressed_bytes(p->in_view);
   if (!st && !p->o.open_levels)
     st = csvreg__sink_finish(type, p->total, spec, err);
   if (st)

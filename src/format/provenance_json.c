@@ -48,6 +48,9 @@ csvreg_status csvreg_provenance_to_json(const csvreg_provenance *p, const csvreg
     csvreg_digest_format(pv->digest, hex);
     bad = put(o, "digest", json_string(hex));
   }
+  if (!bad && pv->compression) /* issue 14: the bytes below are decompressed */
+    bad = put(o, "compressed", json_pack("{s:s, s:I}", "format", pv->compression, "bytes",
+                                         (json_int_t)pv->compressed_bytes));
   if (!bad && !p->updated_from)
     bad = put(o, "header_bytes", json_integer((json_int_t)pv->header_bytes)) ||
           put(o, "bytes", json_integer((json_int_t)pv->bytes));

@@ -38,6 +38,7 @@
 #define CSVREG_SPLIT_SIMD 0
 #endif
 
+#include "decompress.h"
 #include "internal.h"
 #include "source.h"
 
@@ -132,6 +133,7 @@ void csvreg_reader_options_init(csvreg_reader_options *o) {
   o->force_libcsv = 0;
   o->max_record_bytes = 0;
   o->buffer_bytes = 0;
+  o->decompress = CSVREG_DECOMPRESS_AUTO;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -853,8 +855,11 @@ csvreg_status csvreg_reader_open_fd(csvreg_reader **out, int fd, const char *nam
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_reader_open_fd: NULL argument");
   *out = NULL;
   const char *source = name && strcmp(name, "-") != 0 ? name : fd == 0 ? "<stdin>" : "<fd>";
+  /* The first bytes tell compressed input and non-text (decompress.h). */
   csvreg_source *src;
-  csvreg_status st = csvreg_source_new_fd(&src, fd, 0, err);
+  int format;
+  csvreg_status st = csvreg__source_open_input(
+      &src, fd, 0, 0, o ? o->decompress : CSVREG_DECOMPRESS_AUTO, &format, err);
   if (st != CSVREG_OK) {
     csvreg__err_at(err, source, 0, 0, 0, NULL);
     return st;
@@ -879,9 +884,10 @@ csvreg_status csvreg_reader_open(csvreg_reader **out, const char *path,
     return CSVREG_E_IO;
   }
   csvreg_source *src;
-  csvreg_status st = csvreg_source_new_fd(&src, fd, 1, err);
-  if (st != CSVREG_OK) {
-    close(fd);
+  int format;
+  csvreg_status st = csvreg__source_open_input(
+      &src, fd, 1, 0, o ? o->decompress : CSVREG_DECOMPRESS_AUTO, &format, err);
+  if (st != CSVREG_OK) { /* fd closed */
     csvreg__err_at(err, path, 0, 0, 0, NULL);
     return st;
   }

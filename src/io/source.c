@@ -28,10 +28,10 @@ struct csvreg_source {
   /* memory */
   const unsigned char *mem;
   size_t mem_len, mem_off;
-  /* a later stage's read function */
-  csvreg_source_read_fn fn;
-  void *fn_ctx;
-  void (*fn_free)(void *);
+  /* custom: another module's reads (decompress.c) */
+  csvreg__source_fn custom_read;
+  void (*custom_free)(void *);
+  void *custom_ctx;
   /* bytes to yield first (owned) */
   unsigned char *ahead;
   size_t ahead_len, ahead_off;
@@ -88,9 +88,9 @@ static csvreg_status mem_read(csvreg_source *s, void *buf, size_t want, size_t *
   return CSVREG_OK;
 }
 
-static csvreg_status fn_read(csvreg_source *s, void *buf, size_t want, size_t *got,
-                             csvreg_error *err) {
-  return s->fn(s->fn_ctx, buf, want, got, err);
+static csvreg_status custom_source_read(csvreg_source *s, void *buf, size_t want, size_t *got,
+                                 csvreg_error *err) {
+  return s->custom_read(s->custom_ctx, buf, want, got, err);
 }
 
 static csvreg_status source_alloc(csvreg_source **out, source_read_fn fn, csvreg_error *err) {
@@ -140,20 +140,23 @@ csvreg_status csvreg_source_new_file_range(csvreg_source **out, int fd, uint64_t
   return CSVREG_OK;
 }
 
-csvreg_status csvreg_source_new_fn(csvreg_source **out, csvreg_source_read_fn read, void *ctx,
-                                   void (*free_ctx)(void *), int64_t size, csvreg_error *err) {
-  csvreg_status st = read ? source_alloc(out, fn_read, err)
+csvreg_status csvreg__source_new_custom(csvreg_source **out, csvreg__source_fn read,
+                                        void (*free_ctx)(void *), void *ctx, csvreg_error *err) {
+  csvreg_status st = read ? source_alloc(out, custom_source_read, err)
                           : csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_source: NULL argument");
   if (st) {
     if (free_ctx)
       free_ctx(ctx);
     return st;
   }
-  (*out)->fn = read;
-  (*out)->fn_ctx = ctx;
-  (*out)->fn_free = free_ctx;
-  (*out)->size = size;
+  (*out)->custom_read = read;
+  (*out)->custom_free = free_ctx;
+  (*out)->custom_ctx = ctx;
   return CSVREG_OK;
+}
+
+void *csvreg__source_custom_ctx(const csvreg_source *s, csvreg__source_fn read) {
+  return s && s->read == custom_source_read && s->custom_read == read ? s->custom_ctx : NULL;
 }
 
 csvreg_status csvreg_source_prepend(csvreg_source *s, void *data, size_t len, csvreg_error *err) {
@@ -212,10 +215,10 @@ int64_t csvreg_source_size(const csvreg_source *s) { return s ? s->size : -1; }
 void csvreg_source_free(csvreg_source *s) {
   if (!s)
     return;
+  if (s->custom_free)
+    s->custom_free(s->custom_ctx);
   if (s->own_fd && s->fd >= 0)
     close(s->fd);
-  if (s->fn_free)
-    s->fn_free(s->fn_ctx);
   free(s->ahead);
   free(s);
 }

@@ -6,8 +6,9 @@
  * (several ranges of one file may share a descriptor, one per thread). Any
  * source can be given bytes to yield first (csvreg_source_prepend): what the
  * pass engine read ahead to find the header goes back in front of the rest
- * of a stream. A compressed source (gzip, zstd) would be one more kind
- * behind the same read function.
+ * of a stream. A compressed source (decompress.h: gzip, zstd, xz, bzip2)
+ * is one more kind behind the same read function: a custom source, whose
+ * reads and end belong to another module.
  */
 #ifndef CSVREG_SOURCE_H
 #define CSVREG_SOURCE_H
@@ -34,14 +35,6 @@ csvreg_status csvreg_source_new_mem(csvreg_source **out, const void *data, size_
 csvreg_status csvreg_source_new_file_range(csvreg_source **out, int fd, uint64_t start,
                                            uint64_t end, csvreg_error *err);
 
-/* Yields what `read` gives (a later stage's own source: the pass engine's
- * range that ends at the first record boundary after a cut); `free_ctx`
- * (may be NULL) frees `ctx` with the source, also on failure here. */
-typedef csvreg_status (*csvreg_source_read_fn)(void *ctx, void *buf, size_t want, size_t *got,
-                                               csvreg_error *err);
-csvreg_status csvreg_source_new_fn(csvreg_source **out, csvreg_source_read_fn read, void *ctx,
-                                   void (*free_ctx)(void *), int64_t size, csvreg_error *err);
-
 /* Makes the source yield `data` (malloc'd, `len` bytes; owned by the source
  * from here on, also on failure) before what it had left. */
 csvreg_status csvreg_source_prepend(csvreg_source *s, void *data, size_t len, csvreg_error *err);
@@ -53,6 +46,17 @@ csvreg_status csvreg_source_read(csvreg_source *s, void *buf, size_t want, size_
 
 /* Size in bytes when known (a regular file, memory, a range), else -1. */
 int64_t csvreg_source_size(const csvreg_source *s);
+
+/* A source whose bytes come from another module (decompress.c): `read`
+ * on `ctx` yields them (*got = 0: the end), `free_ctx` (may be NULL) ends
+ * `ctx` when the source is freed, also here on failure. Size unknown. */
+typedef csvreg_status (*csvreg__source_fn)(void *ctx, void *buf, size_t want, size_t *got,
+                                           csvreg_error *err);
+csvreg_status csvreg__source_new_custom(csvreg_source **out, csvreg__source_fn read,
+                                        void (*free_ctx)(void *), void *ctx, csvreg_error *err);
+
+/* The `ctx` of a custom source made with `read`, else NULL. */
+void *csvreg__source_custom_ctx(const csvreg_source *s, csvreg__source_fn read);
 
 void csvreg_source_free(csvreg_source *s);
 

@@ -1,0 +1,481 @@
+/*
+ * decompress.c - compressed input (decompress.h): the sniffer that tells a
+ * compressed or non-text input by its first bytes, and the decompressing
+ * source. A driver feeds a codec (decompress_codec.h) from the inner source
+ * through one input buffer, resets it at each member's end and tells a
+ * clean end from a truncated one; on a thread of its own it fills a ring of
+ * blocks ahead of the reader, so inflating (about as slow as parsing on one
+ * core) overlaps parsing. The ring bounds memory: RING_BLOCKS blocks of
+ * BLOCK_BYTES, plus IN_BYTES of input and the codec's window.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "decompress.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "decompress_codec.h"
+#include "internal.h"
+
+#define IN_BYTES ((size_t)128 << 10)
+#define BLOCK_BYTES ((size_t)512 << 10)
+#define RING_BLOCKS 4
+
+/* ---- sniffing ---- */
+
+int csvreg__sniff_compression(const unsigned char *b, size_t n) {
+  if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+    return CSVREG__COMP_GZIP;
+  /* a zstd frame, or a skippable frame (0x184D2A50..5F, little-endian) */
+  if (n >= 4 && ((b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) ||
+                 ((b[0] & 0xf0) == 0x50 && b[1] == 0x2a && b[2] == 0x4d && b[3] == 0x18)))
+    return CSVREG__COMP_ZSTD;
+  if (n >= 6 && memcmp(b,
+                       "\xfd"
+                       "7zXZ\0",
+                       6) == 0)
+    return CSVREG__COMP_XZ;
+  /* "BZh" and a block size is also how a CSV header could start: the
+   * first block's magic (pi) or the empty stream's end (sqrt(pi)) too. */
+  if (n >= 10 && memcmp(b, "BZh", 3) == 0 && b[3] >= '1' && b[3] <= '9' &&
+      (memcmp(b + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0 ||
+       memcmp(b + 4, "\x17\x72\x45\x38\x50\x90", 6) == 0))
+    return CSVREG__COMP_BZIP2;
+  return CSVREG__COMP_NONE;
+}
+
+const char *csvreg__compression_name(int format) {
+  switch (format) {
+  case CSVREG__COMP_GZIP: return "gzip";
+  case CSVREG__COMP_ZSTD: return "zstd";
+  case CSVREG__COMP_XZ: return "xz";
+  case CSVREG__COMP_BZIP2: return "bzip2";
+  default: return NULL;
+  }
+}
+
+static const struct {
+  const char *magic;
+  size_t len;
+  const char *what;
+} not_text[] = {
+    {"PK\3\4", 4, "a zip archive"},
+    {"PK\5\6", 4, "a zip archive"},
+    {"7z\xbc\xaf\x27\x1c", 6, "a 7-Zip archive"},
+    {"Rar!\x1a\x07", 6, "a RAR archive"},
+    {"\x04\x22\x4d\x18", 4, "lz4-compressed data, which is not read"},
+    {"\x1f\x9d", 2, "compress (.Z) data, which is not read"},
+    {"LZIP", 4, "lzip-compressed data, which is not read"},
+    {"PAR1", 4, "a Parquet file"},
+    {"SQLite format 3", 16, "an SQLite database"},
+    {"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8, "an OLE document (an .xls workbook?)"},
+    {"\x7f"
+     "ELF",
+     4, "an ELF executable"},
+    {"%PDF-", 5, "a PDF document"},
+    {"\x89PNG", 4, "a PNG image"},
+    {"\xff\xd8\xff", 3, "a JPEG image"},
+    {"\xff\xfe", 2, "UTF-16 text: convert it to UTF-8"},
+    {"\xfe\xff", 2, "UTF-16 text: convert it to UTF-8"},
+};
+
+const char *csvreg__sniff_not_text(const unsigned char *b, size_t n) {
+  for (size_t i = 0; i < sizeof not_text / sizeof not_text[0]; i++)
+    if (n >= not_text[i].len && memcmp(b, not_text[i].magic, not_text[i].len) == 0)
+      return not_text[i].what;
+  if (n >= 262 && memcmp(b + 257, "ustar", 5) == 0)
+    return "a tar archive";
+  if (csvreg__sniff_compression(b, n))
+    return "compressed data";
+  /* Binary data almost always has a NUL byte before its first line end,
+   * or control bytes all over. A NUL further on in text is left to the
+   * reader: the cell that holds it is then a data error naming its line. */
+  const unsigned char *lf = memchr(b, '\n', n);
+  if (memchr(b, 0, lf ? (size_t)(lf - b) : n))
+    return "binary data (NUL bytes)";
+  size_t ctl = 0;
+  for (size_t i = 0; i < n; i++)
+    ctl += b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r';
+  if (ctl * 4 > n)
+    return "binary data (control bytes)";
+  return NULL;
+}
+
+/* ---- the driver ---- */
+
+typedef struct dsrc {
+  const codec *c;
+  void *st;
+  int format;
+  csvreg_source *inner;
+  unsigned char *in;
+  size_t in_pos, in_len;
+  int in_eof, in_member, stalls;
+  uint64_t in_base;       /* compressed bytes before in[0] */
+  _Atomic uint64_t taken; /* compressed bytes the codec took */
+  /* a failure, returned again on every later read */
+  csvreg_status failed;
+  csvreg_error ferr;
+  /* the thread and its ring */
+  int threaded, started, done, stop;
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  unsigned char *blk[RING_BLOCKS];
+  size_t blen[RING_BLOCKS];
+  size_t head, tail, count, rd;
+} dsrc;
+
+static csvreg_status corrupt(dsrc *d, uint64_t at, const char *why, csvreg_error *err) {
+  return csvreg__err_set(err, CSVREG_E_IO, "corrupt %s data at compressed byte %llu: %s",
+                         d->c->name, (unsigned long long)at, why);
+}
+
+/* Up to `cap` decompressed bytes into out; *made = 0 only at a clean end. */
+static csvreg_status decode(dsrc *d, unsigned char *out, size_t cap, size_t *made,
+                            csvreg_error *err) {
+  *made = 0;
+  for (;;) {
+    if (d->in_pos == d->in_len && !d->in_eof) {
+      size_t got = 0;
+      d->in_base += d->in_len;
+      d->in_pos = d->in_len = 0;
+      csvreg_status st = csvreg_source_read(d->inner, d->in, IN_BYTES, &got, err);
+      if (st)
+        return st;
+      d->in_len = got;
+      d->in_eof = got == 0;
+    }
+    if (d->in_pos == d->in_len && d->in_eof && !d->in_member)
+      return CSVREG_OK;
+    codec_io io = {d->in + d->in_pos, d->in_len - d->in_pos, 0, out, cap, 0, d->in_eof, 0, NULL};
+    int bad = d->c->run(d->st, &io);
+    if (bad) /* where the codec stopped; one that does not say, the end of its input */
+      return corrupt(d, d->in_base + d->in_pos + (io.in_used ? io.in_used : io.in_len),
+                     io.what ? io.what : "invalid data", err);
+    d->in_pos += io.in_used;
+    atomic_store(&d->taken, d->in_base + d->in_pos);
+    if (io.in_used)
+      d->in_member = 1;
+    if (io.end) {
+      d->in_member = 0;
+      if (d->c->reset(d->st))
+        return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    }
+    if (io.out_made) {
+      *made = io.out_made;
+      return CSVREG_OK;
+    }
+    if (io.in_used || io.end) {
+      d->stalls = 0;
+      continue;
+    }
+    if (d->in_pos == d->in_len && d->in_eof)
+      return csvreg__err_set(err, CSVREG_E_IO,
+                             "truncated %s data: the input ends at compressed byte %llu, inside "
+                             "a compressed %s",
+                             d->c->name, (unsigned long long)(d->in_base + d->in_pos),
+                             d->format == CSVREG__COMP_GZIP   ? "member"
+                             : d->format == CSVREG__COMP_ZSTD ? "frame"
+                                                              : "stream");
+    if (d->in_pos < d->in_len && ++d->stalls > 4) /* input there, none taken: a codec bug */
+      return corrupt(d, d->in_base + d->in_pos, "the decoder stopped", err);
+  }
+}
+
+/* ---- the thread ---- */
+
+static void *producer(void *arg) {
+  dsrc *d = arg;
+  for (;;) {
+    pthread_mutex_lock(&d->mu);
+    while (d->count == RING_BLOCKS && !d->stop)
+      pthread_cond_wait(&d->cv, &d->mu);
+    int stop = d->stop;
+    size_t i = d->head;
+    pthread_mutex_unlock(&d->mu);
+    if (stop)
+      return NULL;
+    /* blk[i] is the producer's alone until count says it is filled */
+    size_t len = 0, m = 1;
+    csvreg_error e;
+    csvreg_error_clear(&e);
+    csvreg_status st = CSVREG_OK;
+    while (len < BLOCK_BYTES && m && !st)
+      if (!(st = decode(d, d->blk[i] + len, BLOCK_BYTES - len, &m, &e)))
+        len += m;
+    pthread_mutex_lock(&d->mu);
+    if (len) {
+      d->blen[i] = len;
+      d->head = (d->head + 1) % RING_BLOCKS;
+      d->count++;
+    }
+    if (st || !m) {
+      d->done = 1;
+      d->failed = st;
+      d->ferr = e;
+    }
+    int done = d->done;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    if (done)
+      return NULL;
+  }
+}
+
+static csvreg_status fail_again(dsrc *d, csvreg_error *err) {
+  if (err)
+    *err = d->ferr;
+  return d->failed;
+}
+
+static csvreg_status dsrc_read(void *ctx, void *buf, size_t want, size_t *got, csvreg_error *err) {
+  dsrc *d = ctx;
+  *got = 0;
+  if (!d->threaded) {
+    if (d->failed)
+      return fail_again(d, err);
+    csvreg_error_clear(&d->ferr);
+    if ((d->failed = decode(d, buf, want, got, &d->ferr)))
+      return fail_again(d, err);
+    return CSVREG_OK;
+  }
+  if (!d->started) {
+    int e = pthread_create(&d->th, NULL, producer, d);
+    if (e)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "cannot start the decompression thread: %s",
+                             strerror(e));
+    d->started = 1;
+  }
+  pthread_mutex_lock(&d->mu);
+  while (!d->count && !d->done)
+    pthread_cond_wait(&d->cv, &d->mu);
+  size_t count = d->count;
+  pthread_mutex_unlock(&d->mu);
+  if (!count) /* done: the end, or the failure after every block before it */
+    return d->failed ? fail_again(d, err) : CSVREG_OK;
+  size_t i = d->tail, n = d->blen[i] - d->rd < want ? d->blen[i] - d->rd : want;
+  memcpy(buf, d->blk[i] + d->rd, n);
+  d->rd += n;
+  *got = n;
+  if (d->rd == d->blen[i]) {
+    d->rd = 0;
+    pthread_mutex_lock(&d->mu);
+    d->tail = (d->tail + 1) % RING_BLOCKS;
+    d->count--;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+  }
+  return CSVREG_OK;
+}
+
+static void dsrc_free(void *ctx) {
+  dsrc *d = ctx;
+  if (!d)
+    return;
+  if (d->started) {
+    pthread_mutex_lock(&d->mu);
+    d->stop = 1;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->th, NULL);
+  }
+  if (d->threaded) {
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+  }
+  for (size_t i = 0; i < RING_BLOCKS; i++)
+    free(d->blk[i]);
+  if (d->st)
+    d->c->destroy(d->st);
+  free(d->in);
+  csvreg_source_free(d->inner);
+  free(d);
+}
+
+static const codec *codec_for(int format) {
+  switch (format) {
+  case CSVREG__COMP_GZIP: {
+#ifdef CSVREG_HAVE_ISAL
+    const char *e = getenv("CSVREG_GZIP");
+    if (!e || strcmp(e, "zlib") != 0)
+      return &csvreg__codec_gzip_isal;
+#endif
+    return &csvreg__codec_gzip_zlib;
+  }
+#ifdef CSVREG_HAVE_ZSTD
+  case CSVREG__COMP_ZSTD: return &csvreg__codec_zstd;
+#endif
+#ifdef CSVREG_HAVE_LZMA
+  case CSVREG__COMP_XZ: return &csvreg__codec_xz;
+#endif
+#ifdef CSVREG_HAVE_BZIP2
+  case CSVREG__COMP_BZIP2: return &csvreg__codec_bzip2;
+#endif
+  default: return NULL;
+  }
+}
+
+csvreg_status csvreg__source_new_decompress(csvreg_source **out, csvreg_source *inner, int format,
+                                            int threaded, csvreg_error *err) {
+  if (!out || !inner || !csvreg__compression_name(format)) {
+    csvreg_source_free(inner);
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg__source_new_decompress: bad argument");
+  }
+  *out = NULL;
+  const codec *c = codec_for(format);
+  if (!c) {
+    csvreg_source_free(inner);
+    return csvreg__err_set(err, CSVREG_E_IO, "%s-compressed input, but built without %s support",
+                           csvreg__compression_name(format), csvreg__compression_name(format));
+  }
+  const char *e = getenv("CSVREG_DECOMPRESS_THREAD");
+  if (e && strcmp(e, "0") == 0)
+    threaded = 0;
+  dsrc *d = calloc(1, sizeof *d);
+  if (!d) {
+    csvreg_source_free(inner);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  d->c = c;
+  d->format = format;
+  d->inner = inner;
+  int ok = (d->in = malloc(IN_BYTES)) && (d->st = c->create());
+  if (ok && threaded) {
+    for (size_t i = 0; ok && i < RING_BLOCKS; i++)
+      ok = (d->blk[i] = malloc(BLOCK_BYTES)) != NULL;
+    if (ok && pthread_mutex_init(&d->mu, NULL) == 0) {
+      if (pthread_cond_init(&d->cv, NULL) == 0)
+        d->threaded = 1;
+      else
+        pthread_mutex_destroy(&d->mu);
+    }
+    ok = ok && d->threaded;
+  }
+  if (!ok) {
+    dsrc_free(d);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  return csvreg__source_new_custom(out, dsrc_read, dsrc_free, d, err);
+}
+
+uint64_t csvreg__source_compressed_bytes(const csvreg_source *s) {
+  dsrc *d = csvreg__source_custom_ctx(s, dsrc_read);
+  return d ? atomic_load(&d->taken) : 0;
+}
+
+/* ---- opening an input ---- */
+
+/* Up to CSVREG__SNIFF_BYTES of `s` into `b`, stopping only at its end.
+ * 0 when they were read; 1 when a read failed: what was read goes back,
+ * unsniffed, and the reader meets the failure again (a descriptor's, or
+ * the decompressing source's, which repeats it) and reports it with its
+ * line and record, as it did before any sniffing. */
+static int read_head(csvreg_source *s, unsigned char *b, size_t *n) {
+  *n = 0;
+  while (*n < CSVREG__SNIFF_BYTES) {
+    size_t got = 0;
+    if (csvreg_source_read(s, b + *n, CSVREG__SNIFF_BYTES - *n, &got, NULL))
+      return 1;
+    if (!got)
+      break;
+    *n += got;
+  }
+  return 0;
+}
+
+/* Gives the first bytes back to `s`: a copy, as the source owns what it is
+ * given. */
+static csvreg_status give_back(csvreg_source *s, const unsigned char *b, size_t n,
+                               csvreg_error *err) {
+  if (!n)
+    return CSVREG_OK;
+  void *t = malloc(n);
+  if (!t)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  memcpy(t, b, n);
+  return csvreg_source_prepend(s, t, n, err);
+}
+
+csvreg_status csvreg__source_open_input(csvreg_source **out, int fd, int own, int at_start,
+                                        int mode, int *format, csvreg_error *err) {
+  *out = NULL;
+  *format = CSVREG__COMP_NONE;
+  if (mode == CSVREG_DECOMPRESS_NONE) {
+    if (at_start)
+      return CSVREG_OK;
+    csvreg_status st = csvreg_source_new_fd(out, fd, own, err);
+    if (st && own)
+      close(fd);
+    return st;
+  }
+  unsigned char head[CSVREG__SNIFF_BYTES];
+  size_t n = 0;
+  csvreg_source *src = NULL;
+  csvreg_status st = CSVREG_OK;
+  if (at_start) { /* pread: the descriptor's offset stays where it was */
+    while (n < sizeof head) {
+      ssize_t r = pread(fd, head + n, sizeof head - n, (off_t)n);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0) /* the caller's reads meet it again */
+        return CSVREG_OK;
+      if (r == 0)
+        break;
+      n += (size_t)r;
+    }
+  } else {
+    if ((st = csvreg_source_new_fd(&src, fd, own, err))) {
+      if (own)
+        close(fd);
+      return st;
+    }
+    int failed = read_head(src, head, &n);
+    if ((st = give_back(src, head, n, err)))
+      goto fail;
+    if (failed) {
+      *out = src;
+      return CSVREG_OK;
+    }
+  }
+  int f = csvreg__sniff_compression(head, n);
+  if (!f) {
+    const char *what = csvreg__sniff_not_text(head, n);
+    if (what) {
+      st = csvreg__err_set(err, CSVREG_E_CSV, "not a CSV text file (looks like %s)", what);
+      goto fail;
+    }
+    *out = src; /* NULL at_start: the caller reads fd as before */
+    return CSVREG_OK;
+  }
+  if (!src && (st = csvreg_source_new_fd(&src, fd, own, err))) {
+    if (own)
+      close(fd);
+    return st;
+  }
+  csvreg_source *d = NULL;
+  st = csvreg__source_new_decompress(&d, src, f, 1, err);
+  src = d;
+  if (st)
+    return st;
+  /* What the archive holds must be CSV text too (a .tar.gz is not). */
+  int failed = read_head(src, head, &n);
+  const char *what = failed ? NULL : csvreg__sniff_not_text(head, n);
+  if (what) {
+    st = csvreg__err_set(err, CSVREG_E_CSV, "not a CSV text file (%s-compressed; looks like %s)",
+                         csvreg__compression_name(f), what);
+    goto fail;
+  }
+  if ((st = give_back(src, head, n, err)))
+    goto fail;
+  *out = src;
+  *format = f;
+  return CSVREG_OK;
+fail:
+  csvreg_source_free(src);
+  return st;
+}

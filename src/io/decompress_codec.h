@@ -1,0 +1,45 @@
+/*
+ * decompress_codec.h - the decoders behind the decompressing source
+ * (decompress.c), one per library, all with the same streaming call: take
+ * what input they can, write what output fits, say when a member, frame or
+ * stream ended (the driver then resets for the next one, or ends cleanly at
+ * the end of the input).
+ */
+#ifndef CSVREG_DECOMPRESS_CODEC_H
+#define CSVREG_DECOMPRESS_CODEC_H
+
+#include <stddef.h>
+
+typedef struct codec_io {
+  const unsigned char *in; /* input ... */
+  size_t in_len, in_used;  /* ... its length, and how much run took */
+  unsigned char *out;      /* output ... */
+  size_t out_cap, out_made;
+  int eof;          /* no input follows `in` */
+  int end;          /* set by run: a member/frame/stream ended at in_used */
+  const char *what; /* set by run on failure: why (a static string) */
+} codec_io;
+
+typedef struct codec {
+  const char *name;
+  void *(*create)(void);              /* NULL: out of memory */
+  int (*run)(void *st, codec_io *io); /* 0, or -1: corrupt data (io->what) */
+  int (*reset)(void *st);             /* for the next member; -1: out of memory */
+  void (*destroy)(void *st);          /* NULL-safe */
+} codec;
+
+extern const codec csvreg__codec_gzip_zlib;
+#ifdef CSVREG_HAVE_ISAL
+extern const codec csvreg__codec_gzip_isal;
+#endif
+#ifdef CSVREG_HAVE_ZSTD
+extern const codec csvreg__codec_zstd;
+#endif
+#ifdef CSVREG_HAVE_LZMA
+extern const codec csvreg__codec_xz;
+#endif
+#ifdef CSVREG_HAVE_BZIP2
+extern const codec csvreg__codec_bzip2;
+#endif
+
+#endif

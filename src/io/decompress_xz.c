@@ -1,0 +1,60 @@
+/*
+ * decompress_xz.c - the xz decoder (liblzma). LZMA_CONCATENATED reads
+ * stream after stream (and stream padding) in one decoder, so the end is
+ * known only at the end of the input: there the driver passes eof and the
+ * decoder finishes (LZMA_FINISH) or says the input was cut short. The
+ * integrity check of each stream (CRC-64 by default) is verified.
+ */
+#include <lzma.h>
+#include <stdlib.h>
+
+#include "decompress_codec.h"
+
+static void *xz_create(void) {
+  lzma_stream *z = malloc(sizeof *z);
+  if (!z)
+    return NULL;
+  *z = (lzma_stream)LZMA_STREAM_INIT;
+  if (lzma_stream_decoder(z, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+    free(z);
+    return NULL;
+  }
+  return z;
+}
+
+static int xz_run(void *st, codec_io *io) {
+  lzma_stream *z = st;
+  z->next_in = io->in;
+  z->avail_in = io->in_len;
+  z->next_out = io->out;
+  z->avail_out = io->out_cap;
+  lzma_ret r = lzma_code(z, io->eof ? LZMA_FINISH : LZMA_RUN);
+  io->in_used = io->in_len - z->avail_in;
+  io->out_made = io->out_cap - z->avail_out;
+  switch (r) {
+  case LZMA_OK: return 0;
+  case LZMA_STREAM_END: io->end = 1; return 0;
+  case LZMA_BUF_ERROR: /* no progress: at the end of input, a truncated stream */ return 0;
+  case LZMA_MEM_ERROR: io->what = "out of memory"; return -1;
+  case LZMA_FORMAT_ERROR: io->what = "not xz data"; return -1;
+  case LZMA_OPTIONS_ERROR: io->what = "unsupported xz options"; return -1;
+  case LZMA_DATA_ERROR: io->what = "corrupt xz data"; return -1;
+  default: io->what = "xz decoder error"; return -1;
+  }
+}
+
+static int xz_reset(void *st) {
+  lzma_stream *z = st;
+  lzma_end(z);
+  *z = (lzma_stream)LZMA_STREAM_INIT;
+  return lzma_stream_decoder(z, UINT64_MAX, LZMA_CONCATENATED) == LZMA_OK ? 0 : -1;
+}
+
+static void xz_destroy(void *st) {
+  if (st) {
+    lzma_end(st);
+    free(st);
+  }
+}
+
+const codec csvreg__codec_xz = {"xz", xz_create, xz_run, xz_reset, xz_destroy};
