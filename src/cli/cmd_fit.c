@@ -72,8 +72,20 @@ void cmd_fit_usage(FILE *out) {
           "                        norm is reported as aliased (NA)\n"
           "      --level X         confidence level of the intervals, 0 < X < 1\n"
           "                        (default 0.95)\n"
-          "\n"
-          "Output:\n"
+          "\n",
+          cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
+  fputs(
+          "      --vcov TYPE       the coefficients' covariance: classical (default),\n"
+          "                        HC0, HC1, HC2, HC3 (R's sandwich::vcovHC) or cluster\n"
+          "                        (sandwich::vcovCL, type HC1); every type but classical\n"
+          "                        reads FILE twice (not standard input); standard errors,\n"
+          "                        t, p, intervals and a Wald F test use it\n"
+          "      --cluster A[,B]   with --vcov cluster: the column(s) whose text names each\n"
+          "                        row's cluster (two: Cameron-Gelbach-Miller two-way)\n"
+          "      --max-clusters N  clusters held per column (default 1000000); more is a\n"
+          "                        data error\n"
+          "\n", out);
+  fputs("Output:\n"
           "      --format FMT      text (default): an R-like summary; json: every statistic\n"
           "                        at round-trip precision; csv: the coefficient table\n"
           "      --quiet           no progress line and no warnings on standard error\n"
@@ -85,7 +97,7 @@ void cmd_fit_usage(FILE *out) {
           "                        still printed; a formula's model keeps the formula\n"
           "                        and each factor's levels (predict rebuilds the terms)\n"
           "\n",
-          cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
+        out);
   fprintf(out, "Validation (exact, in the same pass):\n"
                "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
                "                        the others and report the held-out n, MSE, RMSE and R^2\n"
@@ -140,6 +152,10 @@ typedef struct fit_args {
   const char *columns;     /* --columns A,B,C */
   const char *header_line; /* --header-line TEXT */
   const char *shard_id;    /* --shard-id ID (provenance only) */
+  /* --vcov, --cluster, --max-clusters: robust errors by a second pass */
+  csvreg_vcov_type vcov;
+  const char *cluster;
+  size_t max_clusters;
 } fit_args;
 
 enum {
@@ -167,7 +183,10 @@ enum {
   OPT_DECAY,
   OPT_COLUMNS,
   OPT_HEADER_LINE,
-  OPT_SHARD_ID
+  OPT_SHARD_ID,
+  OPT_VCOV,
+  OPT_CLUSTER,
+  OPT_MAX_CLUSTERS
 };
 
 static const struct option long_options[] = {
@@ -202,6 +221,9 @@ static const struct option long_options[] = {
     {"columns", required_argument, NULL, OPT_COLUMNS},
     {"header-line", required_argument, NULL, OPT_HEADER_LINE},
     {"shard-id", required_argument, NULL, OPT_SHARD_ID},
+    {"vcov", required_argument, NULL, OPT_VCOV},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    {"max-clusters", required_argument, NULL, OPT_MAX_CLUSTERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -342,6 +364,20 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       a->header_line = optarg;
       break;
     case OPT_SHARD_ID: a->shard_id = optarg; break;
+    case OPT_VCOV:
+      if (csvreg_vcov_parse(optarg, &a->vcov) != CSVREG_OK)
+        return cli_usage_error(
+            CMD, "--vcov: expected classical, HC0, HC1, HC2, HC3 or cluster, got '%s'", optarg);
+      break;
+    case OPT_CLUSTER:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--cluster: expected one or two column names");
+      a->cluster = optarg;
+      break;
+    case OPT_MAX_CLUSTERS:
+      if (opt_positive_size(CMD, "--max-clusters", optarg, &a->max_clusters))
+        return CLI_EXIT_USAGE;
+      break;
     case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
     default: return opt_error(CMD, c, opt);
     }
@@ -381,6 +417,30 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "--update takes the columns from the model");
   if (a->update && (a->spec.target || a->spec.features || a->spec.weights))
     return cli_usage_error(CMD, "--update takes -y, -x and -w from the model; do not give them");
+  if (a->cluster && a->vcov != CSVREG_VCOV_CLUSTER)
+    return cli_usage_error(CMD, "--cluster needs --vcov cluster");
+  if (a->vcov == CSVREG_VCOV_CLUSTER && !a->cluster)
+    return cli_usage_error(CMD, "--vcov cluster needs --cluster COL[,COL2]");
+  if (a->max_clusters && a->vcov != CSVREG_VCOV_CLUSTER)
+    return cli_usage_error(CMD, "--max-clusters needs --vcov cluster");
+  if (a->vcov != CSVREG_VCOV_CLASSICAL) {
+    struct stat sb;
+    if (a->emit_state || a->update || a->val_mode)
+      return cli_usage_error(CMD, "--vcov %s: not with %s (robust errors are a second pass over "
+                                  "one input)",
+                             csvreg_vcov_name(a->vcov),
+                             a->emit_state ? "--emit-state" : a->update ? "--update" : a->val_mode == 1 ? "--holdout" : "--cv");
+    if (stream)
+      return cli_usage_error(CMD, "--vcov %s reads the input twice (residuals need the "
+                                  "coefficients first), and standard input cannot be read twice: "
+                                  "give a FILE (--spill DIR, to copy standard input to a "
+                                  "temporary file, is not implemented yet)",
+                             csvreg_vcov_name(a->vcov));
+    if (stat(a->path, &sb) == 0 && !S_ISREG(sb.st_mode))
+      return cli_usage_error(CMD, "--vcov %s reads the input twice: %s is not a regular file "
+                                  "(a pipe cannot be read twice): give a FILE",
+                             csvreg_vcov_name(a->vcov), a->path);
+  }
   if (!a->update && !a->spec.target && !a->formula)
     return cli_usage_error(CMD, "missing a formula ('y ~ x1 + x2') or --target (-y): the column "
                                 "to predict");
@@ -518,6 +578,58 @@ static int factors_are_features(const char *list, const csvreg_spec *spec,
     p += len + (p[len] == ',');
   }
   return -1;
+}
+
+/* --vcov: the second pass over the same input, with the same spec (the
+ * fit's levels, the cluster columns as keys), into the meat sink; the
+ * fit's covariance becomes the sandwich. -1 to go on or an exit status. */
+static int second_pass(const fit_args *a, const csvreg_pass_options *po1, const csvreg_accum *acc,
+                       csvreg_fit *fit) {
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_robust_options ro;
+  csvreg_robust_options_init(&ro);
+  ro.type = a->vcov;
+  ro.clusters = a->cluster;
+  if (a->max_clusters)
+    ro.max_clusters = a->max_clusters;
+  csvreg_pass_options po = *po1;
+  po.sample_text = 0;
+  po.progress = NULL;
+  csvreg_robust *rob = NULL;
+  csvreg_pass *pass = NULL;
+  csvreg_spec *spec = NULL;
+  void *meat = NULL;
+  csvreg_status st = csvreg_robust_new(&rob, fit, acc, &ro, &err);
+  if (!st)
+    st = csvreg_pass_open(&pass, &po, &err);
+  const char *const *names = pass ? csvreg_pass_column_names(pass) : NULL;
+  size_t nc = pass ? csvreg_pass_ncolumns(pass) : 0;
+  if (!st)
+    st = a->formula ? csvreg_spec_new_formula(&spec, names, nc, a->formula, &a->spec, NULL, &err)
+                    : csvreg_spec_new(&spec, names, nc, &a->spec, &err);
+  if (!st && (st = csvreg_spec_second_pass(spec, rob, names, nc, &err)) && !err.source[0]) {
+    snprintf(err.source, sizeof err.source, "%s", csvreg_pass_get_info(pass)->source);
+    err.line = a->reader.header ? 1 : 0;
+  }
+  if (!st)
+    st = csvreg_pass_run(pass, spec, csvreg_sink_meat(), rob, &meat, &err);
+  if (!st)
+    st = csvreg_fit_apply_meat(fit, rob, meat, &err);
+  int rc = -1;
+  if (st) {
+    if (err.status != st) {
+      err.status = st;
+      if (!err.message[0])
+        snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
+    }
+    rc = cli_report_error(&err);
+  }
+  csvreg_meat_free(meat);
+  csvreg_spec_free(spec);
+  csvreg_pass_free(pass);
+  csvreg_robust_free(rob);
+  return rc;
 }
 
 int cmd_fit_run(int argc, char **argv) {
@@ -716,6 +828,8 @@ int cmd_fit_run(int argc, char **argv) {
   if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)) ||
       (st = csvreg_fit_set_spec(fit, spec, acc, &err)))
     goto fail;
+  if (a.vcov != CSVREG_VCOV_CLASSICAL && (rc = second_pass(&a, &po, acc, fit)) >= 0)
+    goto done;
   if (split) {
     csvreg_accum *base = NULL;
     if (model && a.val_mode == 2) { /* CV trains on the old rows plus the other folds */
