@@ -1235,10 +1235,8 @@ CSVREG_API void csvreg_meat_free(csvreg_meat *m);
 CSVREG_API csvreg_status csvreg_fit_apply_meat(csvreg_fit *fit, const csvreg_robust *r,
                                                const csvreg_meat *m, csvreg_error *err);
 
-/* The fit's covariance type, and entry (i, j) of the covariance it
- * reports (NaN where aliased): the robust one, or sigma^2 (X'WX)^-1. */
+/* The fit's covariance type (its JSON's vcov is that covariance). */
 CSVREG_API csvreg_vcov_type csvreg_fit_vcov_type(const csvreg_fit *f);
-CSVREG_API double csvreg_fit_vcov(const csvreg_fit *f, size_t i, size_t j);
 
 /* Clusters of a cluster covariance: d = 0, 1 the cluster columns (*name
  * set), d = 2 their intersection (two columns); 0 when there is none. */

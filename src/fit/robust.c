@@ -667,16 +667,6 @@ csvreg_vcov_type csvreg_fit_vcov_type(const csvreg_fit *f) {
   return (csvreg_vcov_type)f->vcov_type;
 }
 
-double csvreg_fit_vcov(const csvreg_fit *f, size_t i, size_t j) {
-  size_t n = f->s.nterms;
-  if (i >= n || j >= n)
-    return NAN;
-  if (f->rcov)
-    return f->rcov[j * n + i];
-  double s2 = f->s.residual_sd * f->s.residual_sd;
-  return s2 * f->xtx_inv[j * n + i];
-}
-
 size_t csvreg_fit_clusters(const csvreg_fit *f, size_t d, const char **name) {
   if (d >= 3 || (d < 2 && d >= f->ncl) || (d == 2 && f->ncl < 2))
     return 0;
