@@ -74,29 +74,29 @@ void cmd_fit_usage(FILE *out) {
           "                        (default 0.95)\n"
           "\n",
           cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
-  fputs(
-          "      --vcov TYPE       the coefficients' covariance: classical (default),\n"
-          "                        HC0, HC1, HC2, HC3 (R's sandwich::vcovHC) or cluster\n"
-          "                        (sandwich::vcovCL, type HC1); every type but classical\n"
-          "                        reads FILE twice (not standard input); standard errors,\n"
-          "                        t, p, intervals and a Wald F test use it\n"
-          "      --cluster A[,B]   with --vcov cluster: the column(s) whose text names each\n"
-          "                        row's cluster (two: Cameron-Gelbach-Miller two-way)\n"
-          "      --max-clusters N  clusters held per column (default 1000000); more is a\n"
-          "                        data error\n"
-          "\n", out);
+  fputs("      --vcov TYPE       the coefficients' covariance: classical (default),\n"
+        "                        HC0, HC1, HC2, HC3 (R's sandwich::vcovHC) or cluster\n"
+        "                        (sandwich::vcovCL, type HC1); every type but classical\n"
+        "                        reads FILE twice (not standard input); standard errors,\n"
+        "                        t, p, intervals and a Wald F test use it\n"
+        "      --cluster A[,B]   with --vcov cluster: the column(s) whose text names each\n"
+        "                        row's cluster (two: Cameron-Gelbach-Miller two-way)\n"
+        "      --max-clusters N  clusters held per column (default 1000000); more is a\n"
+        "                        data error\n"
+        "\n",
+        out);
   fputs("Output:\n"
-          "      --format FMT      text (default): an R-like summary; json: every statistic\n"
-          "                        at round-trip precision; csv: the coefficient table\n"
-          "      --quiet           no progress line and no warnings on standard error\n"
-          "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
-          "                        memory on standard error after the report\n"
-          "  -o, --output FILE     also save the model (options, report and accumulator\n"
-          "                        state) to FILE for predict and eval; written atomically\n"
-          "                        (a temporary file renamed into place); the report is\n"
-          "                        still printed; a formula's model keeps the formula\n"
-          "                        and each factor's levels (predict rebuilds the terms)\n"
-          "\n",
+        "      --format FMT      text (default): an R-like summary; json: every statistic\n"
+        "                        at round-trip precision; csv: the coefficient table\n"
+        "      --quiet           no progress line and no warnings on standard error\n"
+        "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
+        "                        memory on standard error after the report\n"
+        "  -o, --output FILE     also save the model (options, report and accumulator\n"
+        "                        state) to FILE for predict and eval; written atomically\n"
+        "                        (a temporary file renamed into place); the report is\n"
+        "                        still printed; a formula's model keeps the formula\n"
+        "                        and each factor's levels (predict rebuilds the terms)\n"
+        "\n",
         out);
   fprintf(out, "Validation (exact, in the same pass):\n"
                "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
@@ -426,19 +426,25 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   if (a->vcov != CSVREG_VCOV_CLASSICAL) {
     struct stat sb;
     if (a->emit_state || a->update || a->val_mode)
-      return cli_usage_error(CMD, "--vcov %s: not with %s (robust errors are a second pass over "
-                                  "one input)",
+      return cli_usage_error(CMD,
+                             "--vcov %s: not with %s (robust errors are a second pass over "
+                             "one input)",
                              csvreg_vcov_name(a->vcov),
-                             a->emit_state ? "--emit-state" : a->update ? "--update" : a->val_mode == 1 ? "--holdout" : "--cv");
+                             a->emit_state      ? "--emit-state"
+                             : a->update        ? "--update"
+                             : a->val_mode == 1 ? "--holdout"
+                                                : "--cv");
     if (stream)
-      return cli_usage_error(CMD, "--vcov %s reads the input twice (residuals need the "
-                                  "coefficients first), and standard input cannot be read twice: "
-                                  "give a FILE (--spill DIR, to copy standard input to a "
-                                  "temporary file, is not implemented yet)",
+      return cli_usage_error(CMD,
+                             "--vcov %s reads the input twice (residuals need the "
+                             "coefficients first), and standard input cannot be read twice: "
+                             "give a FILE (--spill DIR, to copy standard input to a "
+                             "temporary file, is not implemented yet)",
                              csvreg_vcov_name(a->vcov));
     if (stat(a->path, &sb) == 0 && !S_ISREG(sb.st_mode))
-      return cli_usage_error(CMD, "--vcov %s reads the input twice: %s is not a regular file "
-                                  "(a pipe cannot be read twice): give a FILE",
+      return cli_usage_error(CMD,
+                             "--vcov %s reads the input twice: %s is not a regular file "
+                             "(a pipe cannot be read twice): give a FILE",
                              csvreg_vcov_name(a->vcov), a->path);
   }
   if (!a->update && !a->spec.target && !a->formula)

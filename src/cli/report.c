@@ -149,15 +149,16 @@ static void robust_note(FILE *out, const csvreg_fit *fit) {
   if (t == CSVREG_VCOV_CLASSICAL)
     return;
   if (t != CSVREG_VCOV_CLUSTER) {
-    fprintf(out, "Standard errors: heteroskedasticity-consistent %s (sandwich::vcovHC(type = \"%s\"))\n",
+    fprintf(out,
+            "Standard errors: heteroskedasticity-consistent %s (sandwich::vcovHC(type = \"%s\"))\n",
             csvreg_vcov_name(t), csvreg_vcov_name(t));
     return;
   }
   const char *a = NULL, *b = NULL;
   size_t ga = csvreg_fit_clusters(fit, 0, &a), gb = csvreg_fit_clusters(fit, 1, &b);
   if (!b) {
-    fprintf(out, "Standard errors: clustered by %s (%zu clusters; sandwich::vcovCL, type HC1)\n",
-            a, ga);
+    fprintf(out, "Standard errors: clustered by %s (%zu clusters; sandwich::vcovCL, type HC1)\n", a,
+            ga);
     return;
   }
   fprintf(out,

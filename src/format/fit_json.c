@@ -63,8 +63,8 @@ static json_t *vcov_json(jb *b, const csvreg_fit *f) {
   for (size_t i = 0; rows && i < p; i++) {
     json_t *row = json_array();
     for (size_t j = 0; row && j < p; j++)
-      if (json_array_append_new(row, jnum(f->rcov ? f->rcov[j * p + i]
-                                                   : s2 * f->xtx_inv[j * p + i])) != 0) {
+      if (json_array_append_new(
+              row, jnum(f->rcov ? f->rcov[j * p + i] : s2 * f->xtx_inv[j * p + i])) != 0) {
         json_decref(row);
         row = NULL;
       }
