@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "model_cli.h"
 #include "state_cli.h"
 #include "validate.h"
@@ -83,6 +84,9 @@ void cmd_fit_usage(FILE *out) {
         "                        row's cluster (two: Cameron-Gelbach-Miller two-way)\n"
         "      --max-clusters N  clusters held per column (default 1000000); more is a\n"
         "                        data error\n"
+        "      --spill DIR       with --vcov and standard input: copy it to a temporary\n"
+        "                        file in DIR for the two passes (removed at exit, also on\n"
+        "                        an error or a signal)\n"
         "\n",
         out);
   fputs("Output:\n"
@@ -156,6 +160,7 @@ typedef struct fit_args {
   csvreg_vcov_type vcov;
   const char *cluster;
   size_t max_clusters;
+  const char *spill; /* --spill DIR: standard input copied there for the two passes */
 } fit_args;
 
 enum {
@@ -186,7 +191,8 @@ enum {
   OPT_SHARD_ID,
   OPT_VCOV,
   OPT_CLUSTER,
-  OPT_MAX_CLUSTERS
+  OPT_MAX_CLUSTERS,
+  OPT_SPILL
 };
 
 static const struct option long_options[] = {
@@ -224,6 +230,7 @@ static const struct option long_options[] = {
     {"vcov", required_argument, NULL, OPT_VCOV},
     {"cluster", required_argument, NULL, OPT_CLUSTER},
     {"max-clusters", required_argument, NULL, OPT_MAX_CLUSTERS},
+    {"spill", required_argument, NULL, OPT_SPILL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -374,6 +381,11 @@ static int parse_args(int argc, char **argv, fit_args *a) {
         return cli_usage_error(CMD, "--cluster: expected one or two column names");
       a->cluster = optarg;
       break;
+    case OPT_SPILL:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--spill: expected a directory");
+      a->spill = optarg;
+      break;
     case OPT_MAX_CLUSTERS:
       if (opt_positive_size(CMD, "--max-clusters", optarg, &a->max_clusters))
         return CLI_EXIT_USAGE;
@@ -434,19 +446,25 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                              : a->update        ? "--update"
                              : a->val_mode == 1 ? "--holdout"
                                                 : "--cv");
-    if (stream)
+    if (stream && !a->spill)
       return cli_usage_error(CMD,
                              "--vcov %s reads the input twice (residuals need the "
                              "coefficients first), and standard input cannot be read twice: "
-                             "give a FILE (--spill DIR, to copy standard input to a "
-                             "temporary file, is not implemented yet)",
+                             "give a FILE, or --spill DIR to copy standard input to a "
+                             "temporary file in DIR (removed at exit)",
                              csvreg_vcov_name(a->vcov));
-    if (stat(a->path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    if (a->spill && !stream)
+      return cli_usage_error(CMD, "--spill is for standard input: %s is read twice as it is",
+                             a->path);
+    if (!stream && stat(a->path, &sb) == 0 && !S_ISREG(sb.st_mode))
       return cli_usage_error(CMD,
                              "--vcov %s reads the input twice: %s is not a regular file "
                              "(a pipe cannot be read twice): give a FILE",
                              csvreg_vcov_name(a->vcov), a->path);
   }
+  if (a->spill && a->vcov == CSVREG_VCOV_CLASSICAL)
+    return cli_usage_error(CMD, "--spill DIR: only with --vcov (a classical fit reads standard "
+                                "input once)");
   if (!a->update && !a->spec.target && !a->formula)
     return cli_usage_error(CMD, "missing a formula ('y ~ x1 + x2') or --target (-y): the column "
                                 "to predict");
@@ -638,6 +656,56 @@ static int second_pass(const fit_args *a, const csvreg_pass_options *po1, const 
   return rc;
 }
 
+/* --spill DIR: standard input copied to a new file in DIR (its name in
+ * *out, malloc'd), guarded so that a terminating signal removes it; the
+ * caller removes it at exit. An exit status on failure, else -1. */
+static int spill_stdin(const char *dir, char **out) {
+  size_t n = strlen(dir) + 32;
+  char *path = malloc(n);
+  if (!path) {
+    cli_errorf("out of memory");
+    return CLI_EXIT_INTERNAL;
+  }
+  snprintf(path, n, "%s/csvreg-spill-XXXXXX", dir);
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    cli_errorf("--spill: cannot create a file in %s: %s", dir, strerror(errno));
+    free(path);
+    return CLI_EXIT_IO;
+  }
+  atomic_guard_spill(path);
+  *out = path;
+  static char buf[1 << 16];
+  for (;;) {
+    ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      cli_errorf("<stdin>: cannot read: %s", strerror(errno));
+      close(fd);
+      return CLI_EXIT_IO;
+    }
+    if (r == 0)
+      break;
+    for (ssize_t w = 0; w < r;) {
+      ssize_t k = write(fd, buf + w, (size_t)(r - w));
+      if (k < 0 && errno == EINTR)
+        continue;
+      if (k < 0) {
+        cli_errorf("--spill: cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        return CLI_EXIT_IO;
+      }
+      w += k;
+    }
+  }
+  if (close(fd) != 0) {
+    cli_errorf("--spill: cannot write %s: %s", path, strerror(errno));
+    return CLI_EXIT_IO;
+  }
+  return -1;
+}
+
 int cmd_fit_run(int argc, char **argv) {
   fit_args a;
   int rc = parse_args(argc, argv, &a);
@@ -661,6 +729,12 @@ int cmd_fit_run(int argc, char **argv) {
   progress prog;
   double t0 = progress_now();
   progress_init(&prog, !a.quiet && isatty(STDERR_FILENO));
+  char *spilled = NULL;
+  if (a.spill) {
+    if ((rc = spill_stdin(a.spill, &spilled)) >= 0)
+      goto done;
+    a.path = spilled;
+  }
 
   if (a.update) {
     if ((rc = cli_model_read(a.update, &model)) != 0)
@@ -896,6 +970,11 @@ fail:
   }
   rc = cli_report_error(&err);
 done:
+  if (spilled) {
+    unlink(spilled);
+    atomic_unguard_spill();
+    free(spilled);
+  }
   free(factor_cols);
   report_buf_print(&report, NULL);
   free(val.scores);
