@@ -1234,6 +1234,91 @@ CSVREG_API long csvreg_model_find_folded(const csvreg_model *m, const csvreg_fol
 CSVREG_API csvreg_status csvreg_model_add_folded(csvreg_model *m, const csvreg_model *from,
                                                  const csvreg_fold_record *r, csvreg_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Robust covariances: the second pass (issue 13)                           */
+/* ------------------------------------------------------------------------ */
+
+/* The coefficients' covariance a fit reports. HC0..HC3 are sandwich's
+ * vcovHC(type = ...) for lm (weights as lm(weights=)); cluster is
+ * sandwich's vcovCL(cluster = ~ a [+ b], type = "HC1") with its defaults
+ * (cadjust = TRUE: G / (G - 1) per clustering, times (N - 1) / (N - k);
+ * two columns by Cameron, Gelbach and Miller: V_a + V_b - V_ab, multi0 =
+ * FALSE). */
+typedef enum csvreg_vcov_type {
+  CSVREG_VCOV_CLASSICAL = 0, /* sigma^2 (X'WX)^-1, R's vcov(lm) */
+  CSVREG_VCOV_HC0 = 1,
+  CSVREG_VCOV_HC1 = 2,
+  CSVREG_VCOV_HC2 = 3,
+  CSVREG_VCOV_HC3 = 4,
+  CSVREG_VCOV_CLUSTER = 5
+} csvreg_vcov_type;
+
+/* "classical", "HC0" .. "HC3", "cluster"; parse returns CSVREG_E_USAGE for
+ * other names (case matters, as R's type =). */
+CSVREG_API const char *csvreg_vcov_name(csvreg_vcov_type t);
+CSVREG_API csvreg_status csvreg_vcov_parse(const char *name, csvreg_vcov_type *out);
+
+/* Clusters held per clustering by default: one vector of (kept
+ * coefficients) doubles and its key each, so 10^6 clusters of a
+ * 10-coefficient model hold about 100 MB. More is CSVREG_E_LIMIT. */
+#define CSVREG_DEFAULT_MAX_CLUSTERS 1000000
+
+typedef struct csvreg_robust_options {
+  csvreg_vcov_type type; /* HC0..HC3 or cluster (default HC1) */
+  const char *clusters;  /* cluster: one or two column names, comma-separated;
+                            a cell's text is its cluster (1 and 1.0 differ);
+                            a cell that is an NA token is CSVREG_E_VALUE */
+  size_t max_clusters;   /* per clustering (and their intersection);
+                            default CSVREG_DEFAULT_MAX_CLUSTERS */
+} csvreg_robust_options;
+
+CSVREG_API void csvreg_robust_options_init(csvreg_robust_options *o);
+
+/* What the second pass needs of a solved fit: its coefficients, kept
+ * columns, and for HC2/HC3 the triangular factor of `a` (the accumulator
+ * it was solved from) for the leverages. `fit` and `a` are borrowed and
+ * must outlive it. */
+typedef struct csvreg_robust csvreg_robust;
+CSVREG_API csvreg_status csvreg_robust_new(csvreg_robust **out, const csvreg_fit *fit,
+                                           const csvreg_accum *a, const csvreg_robust_options *o,
+                                           csvreg_error *err);
+CSVREG_API void csvreg_robust_free(csvreg_robust *r);
+
+/* Makes `s`, a spec made as the first pass's (same header, options,
+ * formula) and not yet used by a chunk, the second pass's: a formula's
+ * categorical variables get the fit's levels (so the design columns are
+ * the fit's), and the cluster columns, found in names[0 .. ncolumns) by
+ * exact name (CSVREG_E_COLUMN when missing), are read as text keys that
+ * drop no row. */
+CSVREG_API csvreg_status csvreg_spec_second_pass(csvreg_spec *s, const csvreg_robust *r,
+                                                 const char *const *names, size_t ncolumns,
+                                                 csvreg_error *err);
+
+/* The meat sink: `arg` is the const csvreg_robust *; the sink is a
+ * csvreg_meat holding sum omega_i x_i x_i' (HC) or each cluster's sum of
+ * w_i e_i x_i, merged in input order (threads, ranges). */
+typedef struct csvreg_meat csvreg_meat;
+CSVREG_API const csvreg_sink_type *csvreg_sink_meat(void);
+CSVREG_API void csvreg_meat_free(csvreg_meat *m);
+
+/* Replaces the fit's covariance by the sandwich of `m`, the meat of the
+ * same rows: standard errors, t and p values and intervals become
+ * lmtest::coeftest / coefci's with vcov = V (t on the residual degrees of
+ * freedom), and the F test becomes the Wald test of every coefficient but
+ * the intercept, lmtest::waldtest(fit, vcov = V, test = "F"). The row
+ * counts of the two passes must agree (CSVREG_E_VALUE otherwise: the
+ * input changed). */
+CSVREG_API csvreg_status csvreg_fit_apply_meat(csvreg_fit *fit, const csvreg_robust *r,
+                                               const csvreg_meat *m, csvreg_error *err);
+
+/* The fit's covariance type (its JSON's vcov is that covariance). */
+CSVREG_API csvreg_vcov_type csvreg_fit_vcov_type(const csvreg_fit *f);
+
+/* Clusters of a cluster covariance: d = 0, 1 the cluster columns (*name
+ * set), d = 2 their intersection (two columns); 0 when there is none. */
+CSVREG_API size_t csvreg_fit_clusters(const csvreg_fit *f, size_t d, const char **name);
+/* ---- end robust covariances ---- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,10 +31,16 @@
 
 static char pending[4096];
 static volatile sig_atomic_t have_pending;
+/* A second slot for fit --spill's copy of standard input, which lives while
+ * an -o output may be pending too. */
+static char spill[4096];
+static volatile sig_atomic_t have_spill;
 
 static void on_signal(int sig) {
   if (have_pending)
     unlink(pending);
+  if (have_spill)
+    unlink(spill);
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -65,6 +71,22 @@ static void guard(const char *tmp) {
 }
 
 static void unguard(void) { have_pending = 0; }
+
+void atomic_guard_spill(const char *path) {
+  /* the handlers: installed by guard(), its own slot left as it was */
+  int had = have_pending;
+  char keep[sizeof pending];
+  memcpy(keep, pending, sizeof keep);
+  guard(path);
+  have_pending = 0;
+  memcpy(pending, keep, sizeof keep);
+  have_pending = had;
+  have_spill = 0;
+  snprintf(spill, sizeof spill, "%s", path);
+  have_spill = 1;
+}
+
+void atomic_unguard_spill(void) { have_spill = 0; }
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;

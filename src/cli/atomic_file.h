@@ -33,4 +33,10 @@ int atomic_commit(atomic_file *af, char *msg, size_t msgsize);
  * and on a file that was never opened (zeroed). */
 void atomic_abort(atomic_file *af);
 
+/* A temporary file that is not an output (fit --spill's copy of standard
+ * input): removed by the same handlers if a terminating signal comes before
+ * atomic_unguard_spill; one at a time. */
+void atomic_guard_spill(const char *path);
+void atomic_unguard_spill(void);
+
 #endif

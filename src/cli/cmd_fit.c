@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "model_cli.h"
 #include "state_cli.h"
 #include "validate.h"
@@ -75,20 +76,35 @@ void cmd_fit_usage(FILE *out) {
           "                        norm is reported as aliased (NA)\n"
           "      --level X         confidence level of the intervals, 0 < X < 1\n"
           "                        (default 0.95)\n"
-          "\n"
-          "Output:\n"
-          "      --format FMT      text (default): an R-like summary; json: every statistic\n"
-          "                        at round-trip precision; csv: the coefficient table\n"
-          "      --quiet           no progress line and no warnings on standard error\n"
-          "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
-          "                        memory on standard error after the report\n"
-          "  -o, --output FILE     also save the model (options, report and accumulator\n"
-          "                        state) to FILE for predict and eval; written atomically\n"
-          "                        (a temporary file renamed into place); the report is\n"
-          "                        still printed; a formula's model keeps the formula\n"
-          "                        and each factor's levels (predict rebuilds the terms)\n"
           "\n",
           cli_program, cli_program, CSVREG_DEFAULT_CHUNK_ROWS, CSVREG_DEFAULT_TOL);
+  fputs("      --vcov TYPE       the coefficients' covariance: classical (default),\n"
+        "                        HC0, HC1, HC2, HC3 (R's sandwich::vcovHC) or cluster\n"
+        "                        (sandwich::vcovCL, type HC1); every type but classical\n"
+        "                        reads FILE twice (not standard input); standard errors,\n"
+        "                        t, p, intervals and a Wald F test use it\n"
+        "      --cluster A[,B]   with --vcov cluster: the column(s) whose text names each\n"
+        "                        row's cluster (two: Cameron-Gelbach-Miller two-way)\n"
+        "      --max-clusters N  clusters held per column (default 1000000); more is a\n"
+        "                        data error\n"
+        "      --spill DIR       with --vcov and standard input: copy it to a temporary\n"
+        "                        file in DIR for the two passes (removed at exit, also on\n"
+        "                        an error or a signal)\n"
+        "\n",
+        out);
+  fputs("Output:\n"
+        "      --format FMT      text (default): an R-like summary; json: every statistic\n"
+        "                        at round-trip precision; csv: the coefficient table\n"
+        "      --quiet           no progress line and no warnings on standard error\n"
+        "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
+        "                        memory on standard error after the report\n"
+        "  -o, --output FILE     also save the model (options, report and accumulator\n"
+        "                        state) to FILE for predict and eval; written atomically\n"
+        "                        (a temporary file renamed into place); the report is\n"
+        "                        still printed; a formula's model keeps the formula\n"
+        "                        and each factor's levels (predict rebuilds the terms)\n"
+        "\n",
+        out);
   fprintf(out, "Validation (exact, in the same pass):\n"
                "      --holdout F       hold out each row with probability F (0 < F < 1), fit on\n"
                "                        the others and report the held-out n, MSE, RMSE and R^2\n"
@@ -144,6 +160,11 @@ typedef struct fit_args {
   const char *header_line; /* --header-line TEXT */
   const char *shard_id;    /* --shard-id ID (provenance only) */
   int allow_repeat;        /* --allow-repeat: --update may fold an input again */
+  /* --vcov, --cluster, --max-clusters: robust errors by a second pass */
+  csvreg_vcov_type vcov;
+  const char *cluster;
+  size_t max_clusters;
+  const char *spill; /* --spill DIR: standard input copied there for the two passes */
 } fit_args;
 
 enum {
@@ -173,7 +194,11 @@ enum {
   OPT_HEADER_LINE,
   OPT_SHARD_ID,
   OPT_ALLOW_REPEAT,
-  OPT_DECOMPRESS
+  OPT_DECOMPRESS,
+  OPT_VCOV,
+  OPT_CLUSTER,
+  OPT_MAX_CLUSTERS,
+  OPT_SPILL
 };
 
 static const struct option long_options[] = {
@@ -210,6 +235,10 @@ static const struct option long_options[] = {
     {"shard-id", required_argument, NULL, OPT_SHARD_ID},
     {"allow-repeat", no_argument, NULL, OPT_ALLOW_REPEAT},
     {"decompress", required_argument, NULL, OPT_DECOMPRESS},
+    {"vcov", required_argument, NULL, OPT_VCOV},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    {"max-clusters", required_argument, NULL, OPT_MAX_CLUSTERS},
+    {"spill", required_argument, NULL, OPT_SPILL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -355,6 +384,25 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       break;
     case OPT_SHARD_ID: a->shard_id = optarg; break;
     case OPT_ALLOW_REPEAT: a->allow_repeat = 1; break;
+    case OPT_VCOV:
+      if (csvreg_vcov_parse(optarg, &a->vcov) != CSVREG_OK)
+        return cli_usage_error(
+            CMD, "--vcov: expected classical, HC0, HC1, HC2, HC3 or cluster, got '%s'", optarg);
+      break;
+    case OPT_CLUSTER:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--cluster: expected one or two column names");
+      a->cluster = optarg;
+      break;
+    case OPT_SPILL:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--spill: expected a directory");
+      a->spill = optarg;
+      break;
+    case OPT_MAX_CLUSTERS:
+      if (opt_positive_size(CMD, "--max-clusters", optarg, &a->max_clusters))
+        return CLI_EXIT_USAGE;
+      break;
     case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
     default: return opt_error(CMD, c, opt);
     }
@@ -396,6 +444,42 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "--update takes the columns from the model");
   if (a->update && (a->spec.target || a->spec.features || a->spec.weights))
     return cli_usage_error(CMD, "--update takes -y, -x and -w from the model; do not give them");
+  if (a->cluster && a->vcov != CSVREG_VCOV_CLUSTER)
+    return cli_usage_error(CMD, "--cluster needs --vcov cluster");
+  if (a->vcov == CSVREG_VCOV_CLUSTER && !a->cluster)
+    return cli_usage_error(CMD, "--vcov cluster needs --cluster COL[,COL2]");
+  if (a->max_clusters && a->vcov != CSVREG_VCOV_CLUSTER)
+    return cli_usage_error(CMD, "--max-clusters needs --vcov cluster");
+  if (a->vcov != CSVREG_VCOV_CLASSICAL) {
+    struct stat sb;
+    if (a->emit_state || a->update || a->val_mode)
+      return cli_usage_error(CMD,
+                             "--vcov %s: not with %s (robust errors are a second pass over "
+                             "one input)",
+                             csvreg_vcov_name(a->vcov),
+                             a->emit_state      ? "--emit-state"
+                             : a->update        ? "--update"
+                             : a->val_mode == 1 ? "--holdout"
+                                                : "--cv");
+    if (stream && !a->spill)
+      return cli_usage_error(CMD,
+                             "--vcov %s reads the input twice (residuals need the "
+                             "coefficients first), and standard input cannot be read twice: "
+                             "give a FILE, or --spill DIR to copy standard input to a "
+                             "temporary file in DIR (removed at exit)",
+                             csvreg_vcov_name(a->vcov));
+    if (a->spill && !stream)
+      return cli_usage_error(CMD, "--spill is for standard input: %s is read twice as it is",
+                             a->path);
+    if (!stream && stat(a->path, &sb) == 0 && !S_ISREG(sb.st_mode))
+      return cli_usage_error(CMD,
+                             "--vcov %s reads the input twice: %s is not a regular file "
+                             "(a pipe cannot be read twice): give a FILE",
+                             csvreg_vcov_name(a->vcov), a->path);
+  }
+  if (a->spill && a->vcov == CSVREG_VCOV_CLASSICAL)
+    return cli_usage_error(CMD, "--spill DIR: only with --vcov (a classical fit reads standard "
+                                "input once)");
   if (!a->update && !a->spec.target && !a->formula)
     return cli_usage_error(CMD, "missing a formula ('y ~ x1 + x2') or --target (-y): the column "
                                 "to predict");
@@ -617,6 +701,108 @@ static int factors_are_features(const char *list, const csvreg_spec *spec,
   return -1;
 }
 
+/* --vcov: the second pass over the same input, with the same spec (the
+ * fit's levels, the cluster columns as keys), into the meat sink; the
+ * fit's covariance becomes the sandwich. -1 to go on or an exit status. */
+static int second_pass(const fit_args *a, const csvreg_pass_options *po1, const csvreg_accum *acc,
+                       csvreg_fit *fit) {
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_robust_options ro;
+  csvreg_robust_options_init(&ro);
+  ro.type = a->vcov;
+  ro.clusters = a->cluster;
+  if (a->max_clusters)
+    ro.max_clusters = a->max_clusters;
+  csvreg_pass_options po = *po1;
+  po.sample_text = 0;
+  po.progress = NULL;
+  csvreg_robust *rob = NULL;
+  csvreg_pass *pass = NULL;
+  csvreg_spec *spec = NULL;
+  void *meat = NULL;
+  csvreg_status st = csvreg_robust_new(&rob, fit, acc, &ro, &err);
+  if (!st)
+    st = csvreg_pass_open(&pass, &po, &err);
+  const char *const *names = pass ? csvreg_pass_column_names(pass) : NULL;
+  size_t nc = pass ? csvreg_pass_ncolumns(pass) : 0;
+  if (!st)
+    st = a->formula ? csvreg_spec_new_formula(&spec, names, nc, a->formula, &a->spec, NULL, &err)
+                    : csvreg_spec_new(&spec, names, nc, &a->spec, &err);
+  if (!st && (st = csvreg_spec_second_pass(spec, rob, names, nc, &err)) && !err.source[0]) {
+    snprintf(err.source, sizeof err.source, "%s", csvreg_pass_get_info(pass)->source);
+    err.line = a->reader.header ? 1 : 0;
+  }
+  if (!st)
+    st = csvreg_pass_run(pass, spec, csvreg_sink_meat(), rob, &meat, &err);
+  if (!st)
+    st = csvreg_fit_apply_meat(fit, rob, meat, &err);
+  int rc = -1;
+  if (st) {
+    if (err.status != st) {
+      err.status = st;
+      if (!err.message[0])
+        snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
+    }
+    rc = cli_report_error(&err);
+  }
+  csvreg_meat_free(meat);
+  csvreg_spec_free(spec);
+  csvreg_pass_free(pass);
+  csvreg_robust_free(rob);
+  return rc;
+}
+
+/* --spill DIR: standard input copied to a new file in DIR (its name in
+ * *out, malloc'd), guarded so that a terminating signal removes it; the
+ * caller removes it at exit. An exit status on failure, else -1. */
+static int spill_stdin(const char *dir, char **out) {
+  size_t n = strlen(dir) + 32;
+  char *path = malloc(n);
+  if (!path) {
+    cli_errorf("out of memory");
+    return CLI_EXIT_INTERNAL;
+  }
+  snprintf(path, n, "%s/csvreg-spill-XXXXXX", dir);
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    cli_errorf("--spill: cannot create a file in %s: %s", dir, strerror(errno));
+    free(path);
+    return CLI_EXIT_IO;
+  }
+  atomic_guard_spill(path);
+  *out = path;
+  static char buf[1 << 16];
+  for (;;) {
+    ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      cli_errorf("<stdin>: cannot read: %s", strerror(errno));
+      close(fd);
+      return CLI_EXIT_IO;
+    }
+    if (r == 0)
+      break;
+    for (ssize_t w = 0; w < r;) {
+      ssize_t k = write(fd, buf + w, (size_t)(r - w));
+      if (k < 0 && errno == EINTR)
+        continue;
+      if (k < 0) {
+        cli_errorf("--spill: cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        return CLI_EXIT_IO;
+      }
+      w += k;
+    }
+  }
+  if (close(fd) != 0) {
+    cli_errorf("--spill: cannot write %s: %s", path, strerror(errno));
+    return CLI_EXIT_IO;
+  }
+  return -1;
+}
+
 int cmd_fit_run(int argc, char **argv) {
   fit_args a;
   int rc = parse_args(argc, argv, &a);
@@ -640,6 +826,12 @@ int cmd_fit_run(int argc, char **argv) {
   progress prog;
   double t0 = progress_now();
   progress_init(&prog, !a.quiet && isatty(STDERR_FILENO));
+  char *spilled = NULL;
+  if (a.spill) {
+    if ((rc = spill_stdin(a.spill, &spilled)) >= 0)
+      goto done;
+    a.path = spilled;
+  }
 
   if (a.update) {
     if ((rc = cli_model_read(a.update, &model)) != 0)
@@ -835,6 +1027,8 @@ int cmd_fit_run(int argc, char **argv) {
   if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)) ||
       (st = csvreg_fit_set_spec(fit, spec, acc, &err)))
     goto fail;
+  if (a.vcov != CSVREG_VCOV_CLASSICAL && (rc = second_pass(&a, &po, acc, fit)) >= 0)
+    goto done;
   if (split) {
     csvreg_accum *base = NULL;
     if (model && a.val_mode == 2) { /* CV trains on the old rows plus the other folds */
@@ -895,6 +1089,11 @@ fail:
   }
   rc = cli_report_error(&err);
 done:
+  if (spilled) {
+    unlink(spilled);
+    atomic_unguard_spill();
+    free(spilled);
+  }
   free(factor_cols);
   report_buf_print(&report, NULL);
   free(val.scores);

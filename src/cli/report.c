@@ -142,6 +142,31 @@ static void write_coef_table(FILE *out, const csvreg_fit *fit) {
     fprintf(out, "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n");
 }
 
+/* Which covariance the table's errors are, for a robust fit (nothing for a
+ * classical one: its report is unchanged). */
+static void robust_note(FILE *out, const csvreg_fit *fit) {
+  csvreg_vcov_type t = csvreg_fit_vcov_type(fit);
+  if (t == CSVREG_VCOV_CLASSICAL)
+    return;
+  if (t != CSVREG_VCOV_CLUSTER) {
+    fprintf(out,
+            "Standard errors: heteroskedasticity-consistent %s (sandwich::vcovHC(type = \"%s\"))\n",
+            csvreg_vcov_name(t), csvreg_vcov_name(t));
+    return;
+  }
+  const char *a = NULL, *b = NULL;
+  size_t ga = csvreg_fit_clusters(fit, 0, &a), gb = csvreg_fit_clusters(fit, 1, &b);
+  if (!b) {
+    fprintf(out, "Standard errors: clustered by %s (%zu clusters; sandwich::vcovCL, type HC1)\n", a,
+            ga);
+    return;
+  }
+  fprintf(out,
+          "Standard errors: clustered by %s (%zu clusters) and %s (%zu clusters; %zu in their "
+          "intersection; sandwich::vcovCL, type HC1)\n",
+          a, ga, b, gb, csvreg_fit_clusters(fit, 2, NULL));
+}
+
 static void write_text(FILE *out, const csvreg_fit *fit) {
   const csvreg_fit_summary *f = csvreg_fit_get_summary(fit);
   char b1[CELL], b2[CELL], b3[CELL], b4[CELL];
@@ -152,6 +177,7 @@ static void write_text(FILE *out, const csvreg_fit *fit) {
           nx == 1 ? "" : "s", f->intercept ? " and an intercept" : ", no intercept",
           f->weighted ? ", weighted" : "");
   write_coef_table(out, fit);
+  robust_note(out, fit);
 
   fprintf(out, "\nResidual standard error: %s on %s degrees of freedom\n",
           report_num(b1, CELL, f->residual_sd, TEXT_DIGITS),
@@ -179,7 +205,12 @@ static void write_text(FILE *out, const csvreg_fit *fit) {
           report_num(b1, CELL, f->r_squared, TEXT_DIGITS),
           report_num(b2, CELL, f->adj_r_squared, TEXT_DIGITS));
   /* As R, no F test for a model with nothing but the intercept. */
-  if (f->f_df1 > 0)
+  if (f->f_df1 > 0 && csvreg_fit_vcov_type(fit) != CSVREG_VCOV_CLASSICAL)
+    fprintf(out, "Wald F-statistic (%s): %s on %s and %s DF,  p-value: %s\n",
+            csvreg_vcov_name(csvreg_fit_vcov_type(fit)),
+            report_num(b1, CELL, f->f_statistic, TEXT_DIGITS), report_num(b2, CELL, f->f_df1, 15),
+            report_num(b3, CELL, f->f_df2, 15), fmt_pval(b4, CELL, f->f_p_value));
+  else if (f->f_df1 > 0)
     fprintf(out, "F-statistic: %s on %s and %s DF,  p-value: %s\n",
             report_num(b1, CELL, f->f_statistic, TEXT_DIGITS), report_num(b2, CELL, f->f_df1, 15),
             report_num(b3, CELL, f->f_df2, 15), fmt_pval(b4, CELL, f->f_p_value));

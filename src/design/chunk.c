@@ -61,6 +61,10 @@ struct csvreg_chunk {
   csvreg__dcols *prev_d; /* live_d before update_columns (owned) */
   size_t *prev_order;    /* [prev_nlive] */
   size_t prev_nlive;
+  /* key columns (spec nkeys): each complete row's cell text */
+  char *ktext;
+  size_t klen, kcap;
+  size_t *koff, *kl; /* [nkeys x cap] */
 };
 
 static long table_find_add(level_table *t, const char *p, size_t n, int *added);
@@ -144,6 +148,14 @@ csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
       return st;
     }
   }
+  if (s->nkeys) {
+    c->koff = calloc(s->nkeys * rows, sizeof *c->koff);
+    c->kl = calloc(s->nkeys * rows, sizeof *c->kl);
+    if (!c->koff || !c->kl) {
+      csvreg_chunk_free(c);
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for a chunk of %zu rows", rows);
+    }
+  }
   csvreg__design_build(s, c->vals, c->cap, &c->work, &c->design);
   *out = c;
   return CSVREG_OK;
@@ -175,6 +187,9 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   csvreg__dcols_free(c->prev_d);
   free(c->order);
   free(c->prev_order);
+  free(c->ktext);
+  free(c->koff);
+  free(c->kl);
   free(c);
 }
 
@@ -225,7 +240,9 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
   while (k < ninputs) {
     const csvreg_field *f = &fields[cols[k]];
     double v;
-    if (s->input_text && s->input_text[k]) {
+    if (s->input_text && s->input_text[k] == 2) {
+      /* a key only (a cluster): its text is taken once the row is complete */
+    } else if (s->input_text && s->input_text[k]) {
       /* a categorical input: its level is taken once the row is complete */
       if (csvreg_na_match(s->na, f->ptr, f->len)) {
         c->row_na[k] = 1;
@@ -347,6 +364,10 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
       c->lines[kept] = c->lines[i];
       for (size_t f = 0; f < s->nfactors; f++)
         c->lev[f * cap + kept] = c->lev[f * cap + i];
+      for (size_t q = 0; q < s->nkeys; q++) {
+        c->koff[q * cap + kept] = c->koff[q * cap + i];
+        c->kl[q * cap + kept] = c->kl[q * cap + i];
+      }
     }
     kept++;
   }
@@ -672,6 +693,35 @@ const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f) {
   return c->lev + f * c->cap;
 }
 
+const char *csvreg__chunk_key(const csvreg_chunk *c, size_t q, size_t i, size_t *len) {
+  *len = c->kl[q * c->cap + i];
+  return c->ktext + c->koff[q * c->cap + i];
+}
+
+/* Keeps row c->rows's key cells (spec nkeys). */
+static csvreg_status take_keys(csvreg_chunk *c, const csvreg_record *rec, csvreg_error *err) {
+  const csvreg_spec *s = c->spec;
+  for (size_t q = 0; q < s->nkeys; q++) {
+    const csvreg_field *f = &rec->fields[s->input_cols[s->key_input[q]]];
+    if (f->len > c->kcap - c->klen) {
+      size_t cap = c->kcap ? 2 * c->kcap : 4096;
+      while (cap - c->klen < f->len)
+        cap *= 2;
+      char *t = realloc(c->ktext, cap);
+      if (!t)
+        return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for the key cells of a chunk");
+      c->ktext = t;
+      c->kcap = cap;
+    }
+    if (f->len)
+      memcpy(c->ktext + c->klen, f->ptr, f->len);
+    c->koff[q * c->cap + c->rows] = c->klen;
+    c->kl[q * c->cap + c->rows] = f->len;
+    c->klen += f->len;
+  }
+  return CSVREG_OK;
+}
+
 const char *const *csvreg__chunk_levels(const csvreg_chunk *c, size_t f, size_t *n) {
   *n = c->tab[f].n;
   return (const char *const *)c->tab[f].names;
@@ -683,6 +733,7 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
   c->rows = 0;
   c->nrecords = 0;
   c->text.len = 0;
+  c->klen = 0;
   /* keep_rows counts records against the capacity (every record has an
    * output row), otherwise complete rows (the design block is full). */
   const int keep = c->opt.keep_rows, text = keep && c->opt.keep_text;
@@ -705,6 +756,8 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
       c->counts.new_level++;
       why = CSVREG_ROW_NEW_LEVEL;
     }
+    if (st == CSVREG_OK && c->spec->nkeys)
+      st = take_keys(c, &rec, err);
     if (st == CSVREG_OK) {
       if (c->lines)
         c->lines[c->rows] = rec.line;

@@ -27,6 +27,7 @@ void csvreg_spec_free(csvreg_spec *s) {
   free(s->input_names);
   free(s->input_cols);
   free(s->term_input);
+  free(s->key_input);
   csvreg_na_free(s->na);
   csvreg__spec_free_formula(s);
   free(s);
@@ -323,4 +324,40 @@ size_t csvreg_spec_input_column(const csvreg_spec *s, size_t k) {
 }
 const char *csvreg_spec_input_name(const csvreg_spec *s, size_t k) {
   return k < s->ninputs ? s->input_names[k] : NULL;
+}
+
+csvreg_status csvreg__spec_add_keys(csvreg_spec *s, const size_t *cols, const char *const *names,
+                                    size_t n, csvreg_error *err) {
+  if (!s || s->nkeys || (n && (!cols || !names)))
+    return csvreg__err_set(err, CSVREG_E_USAGE, "spec_add_keys: bad arguments");
+  size_t m = s->ninputs + n;
+  size_t *ic = realloc(s->input_cols, m * sizeof *ic);
+  if (ic)
+    s->input_cols = ic;
+  char **in = ic ? realloc(s->input_names, m * sizeof *in) : NULL;
+  if (in)
+    s->input_names = in;
+  unsigned char *tx = in ? realloc(s->input_text, m) : NULL;
+  if (tx && !s->input_text)
+    memset(tx, 0, s->ninputs);
+  if (tx)
+    s->input_text = tx;
+  s->key_input = tx ? calloc(n ? n : 1, sizeof *s->key_input) : NULL;
+  if (!s->key_input)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t q = 0; q < n; q++) {
+    size_t k = 0;
+    while (k < s->ninputs && s->input_cols[k] != cols[q])
+      k++;
+    if (k == s->ninputs) {
+      if (!(s->input_names[k] = csvreg__xstrdup(names[q])))
+        return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      s->input_cols[k] = cols[q];
+      s->input_text[k] = 2;
+      s->ninputs++;
+    }
+    s->key_input[q] = k;
+  }
+  s->nkeys = n;
+  return CSVREG_OK;
 }

@@ -50,6 +50,12 @@ struct csvreg_spec {
   int fixed;
   size_t *fixed_nlev;   /* [nfactors] */
   char ***fixed_levels; /* [nfactors][fixed_nlev[f]] owned */
+  /* Key columns (robust errors' clusters, csvreg__spec_add_keys): inputs
+   * whose cell text the chunk keeps for each complete row
+   * (csvreg__chunk_key). An input added only as a key has input_text 2:
+   * neither parsed nor tested for NA, so it drops no row. */
+  size_t nkeys;
+  size_t *key_input; /* [nkeys] owned */
 };
 
 #define CSVREG__DEFAULT_MAX_LEVELS 1000
@@ -90,6 +96,12 @@ csvreg_status csvreg__spec_order_levels(const csvreg_spec *s, size_t k, const ch
 csvreg_status csvreg__spec_fix_levels(csvreg_spec *s, const size_t *nlev,
                                       const char *const *const *levels, csvreg_error *err);
 
+/* Adds the header's columns cols[0 .. n) as key inputs (see nkeys); a
+ * column the spec already reads is keyed as it is. Call before any chunk
+ * is made. */
+csvreg_status csvreg__spec_add_keys(csvreg_spec *s, const size_t *cols, const char *const *names,
+                                    size_t n, csvreg_error *err);
+
 /* Frees the formula fields (spec_formula.c); the rest is csvreg_spec_free's. */
 void csvreg__spec_free_formula(csvreg_spec *s);
 
@@ -101,5 +113,7 @@ const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j);
 const char *const *csvreg__chunk_levels(const csvreg_chunk *c, size_t f, size_t *n);
 /* Each row's level of factor slot f (an index into csvreg__chunk_levels). */
 const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f);
+/* Row i's cell text of key q (not NUL-terminated), valid until the next fill. */
+const char *csvreg__chunk_key(const csvreg_chunk *c, size_t q, size_t i, size_t *len);
 
 #endif

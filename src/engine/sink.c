@@ -20,6 +20,7 @@
 #include "fit_impl.h"
 #include "internal.h"
 #include "linalg.h"
+#include "robust.h"
 
 /* ---- the accumulator ---- */
 
@@ -404,3 +405,12 @@ void csvreg_scoring_result(const csvreg_scoring *s, csvreg_metrics *m, csvreg_co
   if (k)
     *k = s->counts;
 }
+
+/* ---- the meat of robust errors (the second pass; src/fit/robust.c) ---- */
+
+static void meat_free_sink(void *sink) { csvreg_meat_free(sink); }
+
+static const csvreg_sink_type meat_type = {"meat", csvreg__meat_create, csvreg__meat_add_chunk,
+                                           csvreg__meat_merge, meat_free_sink};
+
+const csvreg_sink_type *csvreg_sink_meat(void) { return &meat_type; }

@@ -23,6 +23,14 @@ struct csvreg_fit {
   char **factor_names;   /* [nfactors] */
   size_t *factor_nlev;   /* [nfactors] */
   char ***factor_levels; /* [nfactors][factor_nlev[k]] */
+  /* A robust covariance (csvreg_fit_apply_meat, robust.c): its type, the
+   * scaled covariance [nterms * nterms] (NaN where aliased) and clusters;
+   * vcov_type 0 (classical) and rcov NULL otherwise. */
+  int vcov_type;
+  double *rcov;
+  size_t ncl;
+  char *cl_names[2];
+  uint64_t cl_count[3]; /* clusters per column, then of their intersection */
 };
 
 /* Sets the fit's formula and factors (copied; fit_spec.c). */

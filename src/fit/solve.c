@@ -39,6 +39,9 @@ void csvreg_fit_free(csvreg_fit *f) {
   free(f->input_names);
   free(f->na_by_input);
   free(f->xtx_inv);
+  free(f->rcov);
+  free(f->cl_names[0]);
+  free(f->cl_names[1]);
   csvreg__fit_free_formula(f);
   free(f);
 }

@@ -63,7 +63,8 @@ static json_t *vcov_json(jb *b, const csvreg_fit *f) {
   for (size_t i = 0; rows && i < p; i++) {
     json_t *row = json_array();
     for (size_t j = 0; row && j < p; j++)
-      if (json_array_append_new(row, jnum(s2 * f->xtx_inv[j * p + i])) != 0) {
+      if (json_array_append_new(
+              row, jnum(f->rcov ? f->rcov[j * p + i] : s2 * f->xtx_inv[j * p + i])) != 0) {
         json_decref(row);
         row = NULL;
       }
@@ -139,6 +140,26 @@ static json_t *fit_object(jb *b, const csvreg_fit *f) {
     }
   put(b, o, "terms", terms);
   put(b, o, "vcov", vcov_json(b, f));
+  if (f->vcov_type) {
+    /* a robust fit (csvreg_fit_apply_meat): which covariance the standard
+     * errors, tests and vcov are; a classical fit's report has no such keys */
+    put(b, o, "vcov_type", json_string(csvreg_vcov_name((csvreg_vcov_type)f->vcov_type)));
+    if (f->ncl) {
+      json_t *cl = json_array();
+      for (size_t d = 0; cl && d < f->ncl; d++) {
+        json_t *c = json_object();
+        if (c) {
+          put(b, c, "column", csvreg__json_str(f->cl_names[d]));
+          put_count(b, c, "clusters", f->cl_count[d]);
+        }
+        if (!c || json_array_append_new(cl, c) != 0)
+          b->failed = 1;
+      }
+      put(b, o, "clusters", cl);
+      if (f->ncl == 2)
+        put_count(b, o, "clusters_intersection", f->cl_count[2]);
+    }
+  }
   put_real(b, o, "residual_sd", f->s.residual_sd);
   put_real(b, o, "rss", f->s.rss);
   put_real(b, o, "tss", f->s.tss);

@@ -235,6 +235,13 @@ def t_corrupt(d):
     check(rc == 4 and "corrupt gzip data at compressed byte" in err, "trail: %d %r" % (rc, err))
 
 
+def without_fold(model_bytes):
+    m = json.loads(model_bytes)
+    m.pop("folded", None)
+    m.pop("checksum", None)
+    return m
+
+
 def t_model(d):
     """A model trained on compressed rows is the plain one's, byte for byte;
     predict and eval on compressed input print the same bytes; --update
@@ -269,7 +276,10 @@ def t_model(d):
         rp = d.make(fmt, open(rest, "rb").read(), "rest.csv." + fmt)
         rc, _, err = run(["fit", "--update", d.path + "/h.json", "--quiet", "-o",
                           d.path + "/u1.json", rp])
-        check(rc == 0 and open(d.path + "/u1.json", "rb").read() == u0, "update %s %s" % (fmt, err))
+        # equal but for the record of what was folded (the compressed file's
+        # name, size and digests: what a replay of that file is caught by)
+        ok = rc == 0 and without_fold(open(d.path + "/u1.json", "rb").read()) == without_fold(u0)
+        check(ok, "update %s %s" % (fmt, err))
     # predict --decompress none on gzip: the bytes as they are, as before
     rc, out, err = run(["predict", "--quiet", "--decompress", "none", "-m", d.path + "/m0.json",
                         d.path + "/d.csv.gz"])
