@@ -64,7 +64,7 @@ size_t csvreg__boundary_next(boundary_state *s, const unsigned char *b, size_t n
  * there is none. */
 size_t csvreg__boundary_last(const boundary_state *s, const unsigned char *b, size_t n);
 
-/* A regular file scanned from its start with pread (a 1 MiB buffer), for
+/* A regular file scanned from its start with pread (a 128 KiB buffer), for
  * byte ranges: the position only moves forward. */
 typedef struct boundary_file {
   int fd;

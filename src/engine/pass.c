@@ -683,13 +683,15 @@ static void tick(void *ctx) {
 
 /* Piece i starts only after counting the file from its start to its own
  * start (record numbers, quote parity): SCAN_COST is that count's cost per
- * byte against parsing and folding a byte, measured on the clean 2M-row file
- * (perf samples: the pread copy plus csvreg__boundary_count of the first
- * half against the pass over it). Equal pieces would make the last thread
- * finish last by that much; pieces that shrink so that every thread ends
- * together (scan of o_i plus parse of len_i = T for all i) take it back:
+ * byte against parsing and folding a byte. Measured on the clean 2M-row file
+ * with 2 threads (perf samples, 2 vCPUs): counting the first ~100 MB took
+ * ~70 ms of the second thread (pread copy, page-cache lookup, mask count),
+ * parsing it ~160 ms with both threads busy (a thread parses ~30% slower
+ * when the other one runs). Equal pieces would make the last thread finish
+ * last by that much; pieces that shrink so that every thread ends together
+ * (scan of o_i plus parse of len_i = T for all i) take it back:
  * o_{i+1} = o_i + T - SCAN_COST * o_i, solved for o_n = end. */
-#define SCAN_COST 0.2
+#define SCAN_COST 0.35
 
 static void cut_ranges(task *t, uint64_t n, uint64_t start, uint64_t end) {
   double keep = 1.0 - SCAN_COST, kn = 1.0;
