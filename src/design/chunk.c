@@ -401,18 +401,22 @@ static int table_grow(level_table *t) {
   return 0;
 }
 
-/* The level number of [p, p + n) in t, or -1. */
-static long table_find(const level_table *t, const char *p, size_t n) {
-  if (t->hcap == 0)
-    return -1;
+/* The slot of [p, p + n) in t's hash (hcap > 0): where its number is, or the
+ * empty slot where it would go. */
+static size_t table_probe(const level_table *t, const char *p, size_t n) {
   size_t j = (size_t)hash_bytes(p, n) & (t->hcap - 1);
   while (t->hash[j]) {
     size_t i = t->hash[j] - 1;
     if (t->len[i] == n && memcmp(t->names[i], p, n) == 0)
-      return (long)i;
+      break;
     j = (j + 1) & (t->hcap - 1);
   }
-  return -1;
+  return j;
+}
+
+/* The level number of [p, p + n) in t, or -1. */
+static long table_find(const level_table *t, const char *p, size_t n) {
+  return t->hcap == 0 ? -1 : (long)t->hash[table_probe(t, p, n)] - 1;
 }
 
 /* The level number of [p, p + n) in t, added when new (*added = 1); -1 when
@@ -421,13 +425,9 @@ static long table_find_add(level_table *t, const char *p, size_t n, int *added) 
   *added = 0;
   if (t->hcap == 0 && table_grow(t))
     return -1;
-  size_t j = (size_t)hash_bytes(p, n) & (t->hcap - 1);
-  while (t->hash[j]) {
-    size_t i = t->hash[j] - 1;
-    if (t->len[i] == n && memcmp(t->names[i], p, n) == 0)
-      return (long)i;
-    j = (j + 1) & (t->hcap - 1);
-  }
+  size_t j = table_probe(t, p, n);
+  if (t->hash[j])
+    return (long)t->hash[j] - 1;
   if (t->n == t->cap) {
     size_t cap = t->cap ? 2 * t->cap : 16;
     char **nm = realloc(t->names, cap * sizeof *nm);

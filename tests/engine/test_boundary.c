@@ -281,11 +281,47 @@ static void test_count_blocks_random(void **state) {
   }
 }
 
+/* A range piece read through boundary_range (its end found while read)
+ * ends where the file scanner puts the next piece's start: the first
+ * boundary at or after the cut, for every start and cut of every input. */
+static void test_range_read_every_cut(void **state) {
+  (void)state;
+  char path[] = "/tmp/csvreg_rangeXXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  for (size_t t = 0; t < sizeof inputs / sizeof *inputs; t++) {
+    const char *b = inputs[t];
+    size_t n = strlen(b);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(pwrite(fd, b, n, 0), (ssize_t)n);
+    for (size_t from = 0; from <= n; from++)
+      for (size_t cut = from; cut <= n + 1; cut++) {
+        boundary_state s;
+        size_t start = next_at(b, n, from, &s);
+        boundary_range br = {fd, start, cut > start ? cut : start, n, s, 0};
+        unsigned char buf[3];
+        size_t total = 0, got;
+        do { /* small reads: the cut falls inside, at and after a read */
+          assert_int_equal(csvreg__boundary_range_read(&br, buf, sizeof buf, &got, NULL),
+                           CSVREG_OK);
+          total += got;
+        } while (got);
+        boundary_state s2;
+        size_t want = next_at(b, n, cut < n ? (cut > start ? cut : start) : n, &s2);
+        assert_int_equal(start + total, want);
+        assert_int_equal(br.off, want);
+      }
+  }
+  close(fd);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_next_every_offset), cmocka_unit_test(test_two_cuts),
       cmocka_unit_test(test_last_every_prefix), cmocka_unit_test(test_blocks_every_size),
       cmocka_unit_test(test_file_seek), cmocka_unit_test(test_count_blocks_random),
+      cmocka_unit_test(test_range_read_every_cut),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
