@@ -9,9 +9,12 @@
  * exit label; the _free functions accept NULL).
  */
 #include <errno.h>
+#include <ctype.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -680,6 +683,35 @@ static int byte_range(const fit_args *a, csvreg_pass_options *po) {
   return -1;
 }
 
+/* A feature given by -x that looked numeric in its first records and holds
+ * text further on fails as "expected a number"; the fix is --factor, which
+ * the user may not know exists. Said only for words (a value that starts with
+ * a letter and is not a spelling of NaN or infinity) after the first line,
+ * where a category is the likely meaning; "1,5" or "0x10" are numbers in the
+ * wrong form, and text on line 1 is more likely a header than a category. */
+static void hint_factor(const csvreg_error *err, const csvreg_spec *spec) {
+  if (!spec || err->status != CSVREG_E_VALUE || !err->column_name[0] || err->line <= 1 ||
+      !strstr(err->message, "expected a number, found \""))
+    return;
+  const char *t = csvreg_spec_target_name(spec), *w = csvreg_spec_weights_name(spec);
+  if ((t && !strcmp(t, err->column_name)) || (w && !strcmp(w, err->column_name)))
+    return;
+  const char *v = strstr(err->message, "found \"") + 7;
+  /* A word: starts with a letter ("1e999", "0x10", "12abc" are numbers gone wrong). */
+  int letter = isalpha((unsigned char)*v) != 0;
+  static const char *const numberish[] = {"nan", "inf", "infinity", "-inf", "+inf", "-infinity",
+                                          "+infinity", "na"};
+  for (size_t i = 0; i < sizeof numberish / sizeof *numberish; i++) {
+    size_t n = strlen(numberish[i]);
+    if (!strncasecmp(v, numberish[i], n) && v[n] == '"')
+      return;
+  }
+  if (letter)
+    fprintf(stderr, "%s: hint: column '%s' held numbers in its first records; to treat it as "
+                    "categorical give --factor %s\n", cli_program, err->column_name,
+            err->column_name);
+}
+
 /* --factor with -y/-x: each column named must be a feature (the target
  * and the weights are numbers); -1 to go on or an exit status. */
 static int factors_are_features(const char *list, const csvreg_spec *spec,
@@ -1088,6 +1120,8 @@ fail:
       snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
   }
   rc = cli_report_error(&err);
+  if (!a.formula && !a.update)
+    hint_factor(&err, spec);
 done:
   if (spilled) {
     unlink(spilled);

@@ -147,9 +147,18 @@ with open(late, "w") as f:
 p = run("fit", "-y", "y", "-x", "x", late)
 if p.returncode != 3 or 'late.csv:552: column 2 (x): expected a number, found "big"' not in p.stderr:
     fail(f"text after the sample: {p.returncode} {p.stderr!r}")
+# ... with the way out named (issue 12), and --factor taking it
+hint = "hint: column 'x' held numbers in its first records; to treat it as categorical give --factor x"
+if hint not in p.stderr:
+    fail(f"no --factor hint: {p.stderr!r}")
+q = run("fit", "-y", "y", "-x", "x", "--factor", "x", "--format", "json", late)
+if q.returncode or [t["name"] for t in json.loads(q.stdout)["terms"]] != ["(Intercept)", "x1", "x2", "xbig"]:
+    fail(f"--factor after the hint: {q.returncode} {q.stdout} {q.stderr!r}")
 # a text target stays a data error (the response is never categorical)
 p = run("fit", "-y", "region", "-x", "a", data)
 if p.returncode != 3 or 'column 4 (region): expected a number, found "' not in p.stderr:
     fail(f"text target: {p.returncode} {p.stderr!r}")
+if "hint:" in p.stderr:
+    fail(f"a --factor hint for the target: {p.stderr!r}")
 shutil.rmtree(tmp)
 finish()
