@@ -699,17 +699,17 @@ static void hint_factor(const csvreg_error *err, const csvreg_spec *spec) {
   const char *v = strstr(err->message, "found \"") + 7;
   /* A word: starts with a letter ("1e999", "0x10", "12abc" are numbers gone wrong). */
   int letter = isalpha((unsigned char)*v) != 0;
-  static const char *const numberish[] = {"nan", "inf", "infinity", "-inf", "+inf", "-infinity",
-                                          "+infinity", "na"};
+  static const char *const numberish[] = {"nan", "inf", "infinity", "na"};
   for (size_t i = 0; i < sizeof numberish / sizeof *numberish; i++) {
     size_t n = strlen(numberish[i]);
     if (!strncasecmp(v, numberish[i], n) && v[n] == '"')
       return;
   }
   if (letter)
-    fprintf(stderr, "%s: hint: column '%s' held numbers in its first records; to treat it as "
-                    "categorical give --factor %s\n", cli_program, err->column_name,
-            err->column_name);
+    fprintf(stderr,
+            "%s: hint: column '%s' held numbers in its first records; to treat it as "
+            "categorical give --factor %s\n",
+            cli_program, err->column_name, err->column_name);
 }
 
 /* --factor with -y/-x: each column named must be a feature (the target
