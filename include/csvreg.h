@@ -661,6 +661,9 @@ CSVREG_API const char *csvreg_model_target(const csvreg_model *m);
 /* The formula of a version 3 model as given to fit; NULL for a model of
  * input columns (versions 1 and 2). */
 CSVREG_API const char *csvreg_model_formula(const csvreg_model *m);
+/* The number of categorical variables of a formula model (0 for a formula
+ * of numeric terms only and for a model of input columns). */
+CSVREG_API size_t csvreg_model_nfactors(const csvreg_model *m);
 /* The formula and each categorical variable's final levels (R's order,
  * baseline first) of the spec `s` that filled `a`, for the fit's report
  * (csvreg_fit_to_json: "formula", "factors"). Nothing for a spec that keeps

@@ -870,13 +870,16 @@ int cmd_fit_run(int argc, char **argv) {
       goto done;
     /* A formula model with categorical variables keeps a pre-select state
      * (a column for every level), which takes rows with new levels exactly;
-     * one written before that (its state R's columns only) cannot. */
+     * one whose state is R's columns only (fitted with --holdout or --cv,
+     * or by an older csvreg) cannot. A formula of numeric terms has fixed
+     * columns: its state takes new rows as a model of input columns does. */
     pre_update = csvreg_model_state(model) != csvreg_model_accum(model);
-    if (csvreg_model_formula(model) && !pre_update) {
+    if (csvreg_model_nfactors(model) && !pre_update) {
       rc = cli_usage_error(CMD,
-                           "--update: the model %s is a formula's without categorical "
-                           "variables, or keeps R's columns only (written by an older csvreg): "
-                           "updating it is not supported: refit with the formula",
+                           "--update: the model %s keeps only R's columns of its categorical "
+                           "variables (it was fitted with --holdout or --cv, or by an older "
+                           "csvreg), so rows with a new level cannot be folded in: refit with "
+                           "the formula",
                            a.update);
       goto done;
     }

@@ -317,7 +317,10 @@ csvreg_status csvreg__accum_merge_finished(csvreg_accum *dst, const csvreg_accum
       (st = csvreg__accum_levels_init(dst, csvreg__accum_levels_nvars(src), err)) ||
       (st = csvreg_accum_merge(dst, src, err)))
     goto done;
-  st = csvreg__accum_levels_union(dst, src, err);
+  /* finished parts make a finished whole: R's columns, chosen (a model saved
+   * from it is checked as such when loaded) */
+  if (!(st = csvreg__accum_levels_union(dst, src, err)))
+    csvreg__accum_set_selected(dst, 1);
 done:
   free(names);
   free(add);

@@ -902,6 +902,7 @@ const char *csvreg_model_target(const csvreg_model *m) {
   return csvreg__accum_target_name(m->accum);
 }
 const char *csvreg_model_formula(const csvreg_model *m) { return m->fm ? m->fm->text : NULL; }
+size_t csvreg_model_nfactors(const csvreg_model *m) { return m && m->fm ? m->fm->nfactors : 0; }
 
 /* ---- what fit --update folded in (issue 15) ---- */
 

@@ -138,4 +138,42 @@ else:
     same(got, jfit("y ~ . - wd", AB), 1e-11, "y ~ . from reordered columns")
     same(jfit("--update", md2, C), jfit("y ~ . - wd", ABC), 1e-11, "y ~ ., second update")
 
+
+# a formula of numeric terms only (transforms, I(), raw poly()): its columns
+# are fixed, so --update folds new rows as for -y/-x (issue 12)
+fn = "log(y + 10) ~ log(z) + I(x^2) + poly(z, 2, raw = TRUE)"
+mn, mn2 = os.path.join(tmp, "n.json"), os.path.join(tmp, "n2.json")
+if run("fit", fn, A, "-o", mn).returncode:
+    fail("numeric formula: fit -o failed")
+else:
+    got = jfit("--update", mn, "-o", mn2, B)
+    same(got, jfit(fn, AB), 1e-11, "numeric formula: --update = refit")
+    r_check(got, AB, fn, "numeric formula")
+    same(jfit("--update", mn2, C), jfit(fn, ABC), 1e-11, "numeric formula: two --update steps")
+
+# a factor formula fitted with --cv or --holdout saves a model (it used to
+# fail to reload: exit 6) that predicts as the plain fit's; its state holds
+# R's columns only, so --update says so (exit 2) and names the way out
+f = "y ~ g * x + h"
+mp = os.path.join(tmp, "plain.json")
+run("fit", f, A, "-o", mp)
+for how in (["--cv", "3"], ["--holdout", "0.25"]):
+    mv = os.path.join(tmp, "v.json")
+    if os.path.exists(mv):
+        os.remove(mv)
+    p = run("fit", f, A, *how, "--seed", "4", "-o", mv)
+    if p.returncode or not os.path.exists(mv):
+        fail(f"fit {how} -o: {p.returncode} {p.stderr!r}")
+        continue
+    pv, pp = run("predict", "-m", mv, A), run("predict", "-m", mp, A)
+    if pv.returncode or not pv.stdout:
+        fail(f"predict with the {how} model: {pv.returncode} {pv.stderr!r}")
+    elif how[0] == "--cv":  # CV's model is the fit of every row: the plain model's
+        for a_, b_ in zip(pv.stdout.splitlines()[1:], pp.stdout.splitlines()[1:]):
+            rel_close(float(a_.split(",")[-1]), float(b_.split(",")[-1]), 1e-12,
+                      "--cv model prediction")
+    u = run("fit", "--update", mv, B)
+    if u.returncode != 2 or "fitted with --holdout or --cv" not in u.stderr:
+        fail(f"--update of a {how} model: {u.returncode} {u.stderr!r}")
+
 finish()
