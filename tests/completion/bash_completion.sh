@@ -85,8 +85,9 @@ for cmd in fit predict eval merge solve; do
       fail=1
     fi
   done <<<"$defined"
+  named=" $(grep -oE -- '--[a-z0-9][a-z0-9-]*' "$tmp/help" | tr '\n' ' ') "
   for o in $opts; do
-    if [[ $o == --* ]] && ! grep -q -- "$o\b" "$tmp/help"; then
+    if [[ $o == --* && $named != *" $o "* ]]; then
       echo "FAIL: $cmd: $o completes but $cmd --help does not name it"
       fail=1
     fi
