@@ -1,10 +1,12 @@
 #!/bin/sh
-# zsh_completion.sh CSVREG - `csvreg completion zsh`: an autoload file
+# zsh_completion.sh CSVREG DATA_DIR - `csvreg completion zsh`: an autoload file
 # (#compdef csvreg) naming every option the bash script completes, with the
-# same value kinds (the tables are printed by the same code); parsed by
-# `zsh -n` when zsh is installed (it is not part of the CI image).
+# same value kinds (the tables are printed by the same code); when zsh is
+# installed (it is not part of the CI image), parsed by `zsh -n` and driven
+# by zsh_drive.zsh.
 set -u
 csvreg=$1
+data=$2
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -22,8 +24,13 @@ grep -q "'-y:the column to predict" "$tmp/_csvreg" || { echo "FAIL: no descripti
 for o in $(sed -n "s/^  [a-z]*) _csvreg_r='\\(.*\\)' ;;$/\\1/p" "$tmp/csvreg.bash" | tr ' ' '\n' | sort -u); do
   grep -q -- "^      '$o[:']" "$tmp/_csvreg" || { echo "FAIL: zsh lists no $o"; fail=1; }
 done
-if command -v zsh >/dev/null; then
-  zsh -n "$tmp/_csvreg" || { echo "FAIL: zsh -n"; fail=1; }
+# ZSH may name a zsh that is not on PATH (an unpacked zsh package).
+zsh=${ZSH:-$(command -v zsh)}
+if [ -n "$zsh" ]; then
+  "$zsh" -n "$tmp/_csvreg" || { echo "FAIL: zsh -n"; fail=1; }
+  printf 'a;b b;"c"\n1;2;3\n' >"$tmp/semi.csv"
+  printf 'u\tv\r\n1\t2\r\n' >"$tmp/t.tsv"
+  "$zsh" -f "$(dirname "$0")/zsh_drive.zsh" "$tmp/_csvreg" "$data" "$tmp" || fail=1
 else
   echo "zsh not installed: syntax not checked (tables and descriptions were)"
 fi
