@@ -78,6 +78,18 @@ extern "C" {
 /* The library's version string (equal to CSVREG_VERSION of the build). */
 CSVREG_API const char *csvreg_version(void);
 
+/* ---- build information (csvreg --version; issue 16) ---- */
+/* What this build is made of and which code paths this machine takes, as
+ * "key: value" lines each ending in '\n': build (type, compiler), blas
+ * (OpenBLAS's configuration and where it was loaded from), simd (the record
+ * scanner's and number parser's path: AVX2, SSE2 or scalar), decompress (the
+ * formats compiled in and their libraries), plot (cairo, when linked).
+ * Writes at most `size` bytes, always terminated when size > 0 (buf may be
+ * NULL when size is 0), and returns the length of the whole text, as
+ * snprintf: call again with a larger buffer when it is >= size. */
+CSVREG_API size_t csvreg_build_info(char *buf, size_t size);
+/* ---- end build information ---- */
+
 /* "Did you mean": the index of the name in names[0..n) nearest to the `len`
  * bytes at `typed` (a name it abbreviates, or one within a few edits), or n
  * when none is near. The library's unknown-column messages use it. */

@@ -178,6 +178,20 @@ int cmd_predict_run(int argc, char **argv);
 void cmd_eval_usage(FILE *out);
 int cmd_eval_run(int argc, char **argv);
 
+/* completion.c: `csvreg completion bash|zsh` prints a completion script made
+ * from each command's getopt_long tables (the ones opt_check_words checks)
+ * and --help text, so an option added to a command completes without more. */
+int cli_completion_run(int argc, char **argv, const cli_command *commands, size_t ncommands);
+
+/* While completion.c asks a command for its options, this points at where
+ * opt_check_words stores the command's tables (it then returns
+ * CLI_EXIT_USAGE at once, printing nothing, so the command does nothing). */
+typedef struct cli_option_tables {
+  const char *shortopts;
+  const struct option *longopts;
+} cli_option_tables;
+extern cli_option_tables *cli_option_capture;
+
 /* stats.c: the --stats line of every command on stderr (rows, chunks, bytes,
  * seconds, rows/s, MB/s, peak RSS). */
 void cli_print_stats(const csvreg_counts *k, uint64_t chunks, uint64_t bytes, double secs);

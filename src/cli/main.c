@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -59,8 +60,9 @@ static void usage(FILE *out) {
   fprintf(out,
           "\nOptions:\n"
           "  -h, --help     show this help and exit\n"
-          "      --version  show the version and exit\n\n"
-          "Run '%s COMMAND --help' for a command's options.\n\n",
+          "      --version  show the version and build (BLAS, SIMD path, decompressors)\n\n"
+          "Run '%s COMMAND --help' for a command's options; 'csvreg completion bash|zsh'\n"
+          "prints the shell completion script (installed by cmake --install).\n\n",
           cli_program);
   print_exit_codes(out);
   fprintf(out, "\nExample:\n  %s fit -y Employed data/longley.csv\n", cli_program);
@@ -168,6 +170,24 @@ static int close_stdout(int status) {
   return status;
 }
 
+/* The lines after "csvreg VERSION" (GNU style: the first line alone is the
+ * version, for scripts): the library's build information, csvreg.h. */
+static void print_build_info(void) {
+  char small[1024];
+  size_t n = csvreg_build_info(small, sizeof small);
+  if (n < sizeof small) {
+    fputs(small, stdout);
+    return;
+  }
+  char *big = malloc(n + 1);
+  if (big) {
+    csvreg_build_info(big, n + 1);
+    fputs(big, stdout);
+    free(big);
+  } else
+    fputs(small, stdout);
+}
+
 static int dispatch(int argc, char **argv) {
   if (argc < 2)
     return cli_usage_error(NULL, "missing command");
@@ -178,8 +198,11 @@ static int dispatch(int argc, char **argv) {
   }
   if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
     printf("%s %s\n", cli_program, csvreg_version());
+    print_build_info();
     return CLI_EXIT_OK;
   }
+  if (strcmp(cmd, "completion") == 0)
+    return cli_completion_run(argc - 1, argv + 1, commands, NCOMMANDS);
   for (size_t i = 0; i < NCOMMANDS; i++)
     if (strcmp(cmd, commands[i].name) == 0)
       return commands[i].run(argc - 1, argv + 1);

@@ -198,6 +198,11 @@ static int note_option(const char *command, seen_option *seen, size_t *nseen, in
 
 int opt_check_words(const char *command, int argc, char **argv, const char *shortopts,
                     const struct option *longopts) {
+  if (cli_option_capture) { /* `csvreg completion` asking (completion.c) */
+    cli_option_capture->shortopts = shortopts;
+    cli_option_capture->longopts = longopts;
+    return CLI_EXIT_USAGE;
+  }
   seen_option *seen = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *seen);
   if (!seen)
     return 0; /* getopt_long still parses; only the extra checks are lost */
