@@ -88,8 +88,8 @@ typedef struct eval_args {
   size_t threads;
   report_format format;
   model_read_opts rd;
-  uint64_t every;      /* --every N, 0 without */
-  const char *plot;    /* --plot FILE */
+  uint64_t every;   /* --every N, 0 without */
+  const char *plot; /* --plot FILE */
   plot_format plot_fmt;
   const char *fail_if; /* --fail-if EXPR, parsed into cond */
   condition *cond;
@@ -138,8 +138,9 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     case OPT_PLOT: {
       int f = plot_format_of(optarg);
       if (f < 0)
-        return cli_usage_error(CMD, "--plot: expected a file name ending in .png, .svg or .pdf, "
-                                    "got '%s'",
+        return cli_usage_error(CMD,
+                               "--plot: expected a file name ending in .png, .svg or .pdf, "
+                               "got '%s'",
                                optarg);
       if (!plot_available())
         return cli_usage_error(CMD, "--plot: this csvreg was built without cairo");
@@ -397,8 +398,8 @@ int cmd_eval_run(int argc, char **argv) {
     goto fail;
   }
   void *sink = NULL;
-  csvreg_eval_options eo = {model, a.every, po.reader.header ? 2 : 1, a.plot != NULL,
-                            CSVREG_EVAL_SAMPLE, PLOT_SEED};
+  csvreg_eval_options eo = {
+      model, a.every, po.reader.header ? 2 : 1, a.plot != NULL, CSVREG_EVAL_SAMPLE, PLOT_SEED};
   if (a.every || a.plot) /* the plain sink otherwise: results as they were */
     st = csvreg_pass_run(pass, spec, csvreg_sink_eval_with(), &eo, &sink, &err);
   else

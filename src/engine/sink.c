@@ -382,7 +382,9 @@ static csvreg_status window_at(csvreg_scoring *s, uint64_t k, csvreg_evaluator *
   if (s->nwin == 0)
     s->win0 = k;
   if (k < s->win0 || k - s->win0 >= s->wcap) {
-    uint64_t lo = k < s->win0 ? k : s->win0, hi = k - s->win0 >= s->nwin ? k + 1 : s->win0 + s->nwin;
+    uint64_t lo = k < s->win0 ? k : s->win0, hi = s->win0 + s->nwin;
+    if (k + 1 > hi)
+      hi = k + 1;
     size_t need = (size_t)(hi - lo), cap = s->wcap ? s->wcap : 16;
     while (cap < need)
       cap *= 2;
@@ -394,6 +396,7 @@ static csvreg_status window_at(csvreg_scoring *s, uint64_t k, csvreg_evaluator *
     free(s->win);
     s->win = w;
     s->wcap = cap;
+    s->nwin = (size_t)(hi - lo);
     s->win0 = lo;
   }
   if (k - s->win0 >= s->nwin)
@@ -487,9 +490,8 @@ static csvreg_status score_create_with(void **out, const csvreg_spec *spec, cons
     return st;
   csvreg_scoring *s = *out;
   s->o = *o;
-  if (o->plot &&
-      (st = csvreg__eval_plot_new(&s->plot, o->sample ? o->sample : CSVREG_EVAL_SAMPLE, o->seed,
-                                  err))) {
+  if (o->plot && (st = csvreg__eval_plot_new(&s->plot, o->sample ? o->sample : CSVREG_EVAL_SAMPLE,
+                                             o->seed, err))) {
     csvreg_scoring_free(s);
     *out = NULL;
   }
