@@ -1057,6 +1057,60 @@ CSVREG_API void csvreg_scoring_free(csvreg_scoring *s);
 /* The metrics and the rows' counts (either may be NULL). */
 CSVREG_API void csvreg_scoring_result(const csvreg_scoring *s, csvreg_metrics *m, csvreg_counts *k);
 
+/* ---- eval --every and --plot (issue 16) ----
+ * The evaluation sink with options: `arg` of csvreg_sink_eval_with() is a
+ * const csvreg_eval_options * (which, and its model, must outlive the sink). */
+typedef struct csvreg_eval_options {
+  const csvreg_model *model;
+  uint64_t every;        /* > 0: also metrics per window of `every` records: window k
+                            (from 0) holds data records k*every+1 .. (k+1)*every */
+  uint64_t first_record; /* the record number (csvreg_chunk_record_numbers) of the
+                            first data record: 2 with a header, 1 without */
+  int plot;              /* 1: also the plot summaries (grids and sample) */
+  size_t sample;         /* the Q-Q sample's size (0: CSVREG_EVAL_SAMPLE) */
+  uint64_t seed;         /* the sample's seed */
+} csvreg_eval_options;
+#define CSVREG_EVAL_SAMPLE 10000
+CSVREG_API const csvreg_sink_type *csvreg_sink_eval_with(void);
+
+/* Windows: the number of windows that hold a record read (csvreg_counts.records
+ * of them), and window k's metrics (n = 0 and NaN metrics when no row of it
+ * was scored) with its first and last record numbers (csvreg_chunk_record_numbers). */
+CSVREG_API uint64_t csvreg_scoring_nwindows(const csvreg_scoring *s);
+CSVREG_API void csvreg_scoring_window(const csvreg_scoring *s, uint64_t k, uint64_t *first,
+                                      uint64_t *last, csvreg_metrics *m);
+
+/* The plot summaries (unweighted: every scored row counts 1). A grid of exact
+ * counts whose bins were chosen as the rows came (src/fit/eval_plot.c): bin
+ * (i, j) holds x0 + i dx <= x < x0 + (i + 1) dx and y alike; its count is
+ * counts[j * stride + i], i < nx, j < ny; the counts sum to total, the rows
+ * scored. Borrowed until the sink is freed. */
+typedef struct csvreg_grid {
+  size_t nx, ny, stride;
+  double x0, dx, y0, dy; /* ny = 1, dy = 0: a histogram */
+  const uint64_t *counts;
+  uint64_t total;
+} csvreg_grid;
+#define CSVREG_GRID_ACTUAL 0    /* x: the prediction, y: the actual value */
+#define CSVREG_GRID_RESIDUAL 1  /* x: the prediction, y: the residual y - prediction */
+#define CSVREG_GRID_HISTOGRAM 2 /* x: the residual */
+/* 1 and *out filled, or 0 (no plot summaries, or no rows). */
+CSVREG_API int csvreg_scoring_grid(const csvreg_scoring *s, int which, csvreg_grid *out);
+/* The sampled residuals: how many (at most the options' sample), and with
+ * out != NULL that many into out, ascending. */
+CSVREG_API size_t csvreg_scoring_sample(const csvreg_scoring *s, double *out);
+
+/* Metrics with windows (csvreg_scoring_window) and, with `grids`, the plot's
+ * bins as JSON: the object of csvreg_metrics_to_json plus
+ * "windows" (an array of {window, first_record, last_record, n, the
+ * metrics, n_zero_y}) when the sink has windows, and "plot" ({actual,
+ * residual, histogram}: x0, dx, nx, y0, dy, ny, total, counts as ny rows of
+ * nx) when `grids`. *out is malloc'd; free() it. */
+CSVREG_API csvreg_status csvreg_scoring_to_json(const csvreg_scoring *s, const char *target,
+                                                int weighted, int grids, char **out,
+                                                csvreg_error *err);
+/* ---- end eval --every and --plot ---- */
+
 /* Progress of a pass: bytes of the input read so far, records read, and the
  * input's size (-1 when unknown). Called on the thread that runs the pass,
  * after each chunk on one thread, about every 0.1 s with several. */

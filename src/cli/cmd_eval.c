@@ -6,6 +6,11 @@
  * they score nothing), predicted with one library call and folded into the
  * evaluator (compensated sums, per-block two-pass variances), so memory is
  * one chunk per thread.
+ *
+ * --every N adds metrics per window of N records, --plot FILE draws the
+ * figure of plot.c from the sink's binned counts and residual sample, and
+ * --fail-if EXPR (condition.c, parsed before the data are read) turns a
+ * drift check into an exit status for cron and CI: CLI_EXIT_CONDITION.
  */
 #include <getopt.h>
 #include <math.h>
@@ -13,10 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "condition.h"
 #include "model_cli.h"
+#include "plot.h"
 
 #define CMD "eval"
 #define EVAL_ROWS 4096
+/* --fail-if's status when the condition holds: not used by any failure. */
+#define CLI_EXIT_CONDITION 8
+/* --plot's Q-Q sample: its size and the seed of the rows' keys. */
+#define PLOT_SEED 20240601u
 
 void cmd_eval_usage(FILE *out) {
   fprintf(out,
@@ -42,17 +53,34 @@ void cmd_eval_usage(FILE *out) {
           "      --quiet           no progress line\n"
           "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
           "                        memory on standard error\n"
-          "  -h, --help            show this help and exit\n"
+          "      --every N         also the metrics of each window of N records (data\n"
+          "                        records 1..N, N+1..2N, ...; shown by record number,\n"
+          "                        the header being record 1): a table after the text\n"
+          "                        report, a \"windows\" array in JSON, one CSV row per\n"
+          "                        window (the CSV has the windows only)\n"
+          "      --plot FILE       draw predicted vs actual and residuals vs fitted (binned\n"
+          "                        densities), a residual histogram and a normal Q-Q plot\n"
+          "                        (a sample of %d rows) into FILE.png, .svg or .pdf;\n"
+          "                        with --format json the bins too\n"
+          "      --fail-if EXPR    after the report, exit %d when EXPR holds for the\n"
+          "                        metrics, e.g. 'rmse > 1.2 or r_squared < 0.8' (metric\n"
+          "                        names as printed, < <= > >= == !=, a number, and/or;\n"
+          "                        'and' binds tighter; parentheses); with --every, when\n"
+          "                        it holds for any window with rows (not the total)\n"
+          "  -h, --help            show this help and exit"
           "\n"
           "Rows with a missing value (the model's NA tokens) are dropped and counted;\n"
           "rows with y = 0 are left out of the MAPE (a fraction, not a percentage)\n"
           "and counted. Rows with weight 0 do not count.\n"
           "Exit status: 0 success, 1 internal error, 2 usage, 3 bad input data,\n"
-          "4 input/output error, 5 no rows to score, 6 unusable model file.\n"
+          "4 input/output error, 5 no rows to score, 6 unusable model file,\n"
+          "%d the --fail-if condition holds.\n"
           "\n"
           "Example:\n"
-          "  %s eval -m model.json test.csv --format json\n",
-          cli_program, cli_program, EVAL_ROWS, cli_program);
+          "  %s eval -m model.json test.csv --format json\n"
+          "  %s eval -m model.json new.csv --every 10000 --fail-if 'rmse > 1.2'\n",
+          cli_program, cli_program, EVAL_ROWS, CSVREG_EVAL_SAMPLE, CLI_EXIT_CONDITION,
+          CLI_EXIT_CONDITION, cli_program, cli_program);
 }
 
 typedef struct eval_args {
@@ -60,13 +88,21 @@ typedef struct eval_args {
   size_t threads;
   report_format format;
   model_read_opts rd;
+  uint64_t every;   /* --every N, 0 without */
+  const char *plot; /* --plot FILE */
+  plot_format plot_fmt;
+  const char *fail_if; /* --fail-if EXPR, parsed into cond */
+  condition *cond;
 } eval_args;
 
-enum { OPT_FORMAT = 256, OPT_THREADS };
+enum { OPT_FORMAT = 256, OPT_THREADS, OPT_EVERY, OPT_PLOT, OPT_FAIL_IF };
 
 static const struct option long_options[] = {{"model", required_argument, NULL, 'm'},
                                              {"format", required_argument, NULL, OPT_FORMAT},
                                              {"threads", required_argument, NULL, OPT_THREADS},
+                                             {"every", required_argument, NULL, OPT_EVERY},
+                                             {"plot", required_argument, NULL, OPT_PLOT},
+                                             {"fail-if", required_argument, NULL, OPT_FAIL_IF},
                                              MODEL_READ_LONG_OPTIONS,
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -92,6 +128,27 @@ static int parse_args(int argc, char **argv, eval_args *a) {
       if (opt_threads(CMD, optarg, &a->threads))
         return CLI_EXIT_USAGE;
       break;
+    case OPT_EVERY:
+      if (opt_count(CMD, "--every", optarg, &a->every))
+        return CLI_EXIT_USAGE;
+      if (a->every == 0)
+        return cli_usage_error(CMD, "--every: expected a positive count of records, got '%s'",
+                               optarg);
+      break;
+    case OPT_PLOT: {
+      int f = plot_format_of(optarg);
+      if (f < 0)
+        return cli_usage_error(CMD,
+                               "--plot: expected a file name ending in .png, .svg or .pdf, "
+                               "got '%s'",
+                               optarg);
+      if (!plot_available())
+        return cli_usage_error(CMD, "--plot: this csvreg was built without cairo");
+      a->plot = optarg;
+      a->plot_fmt = (plot_format)f;
+      break;
+    }
+    case OPT_FAIL_IF: a->fail_if = optarg; break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
     default: {
       int r = model_read_option(CMD, c, optarg, opt, &a->rd);
@@ -100,7 +157,23 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     }
     }
   }
-  return model_args_done(CMD, argc, argv, &a->path, a->model);
+  int rc = model_args_done(CMD, argc, argv, &a->path, a->model);
+  if (rc >= 0 || !a->fail_if)
+    return rc;
+  /* the condition before any data: a typo fails now, with a caret */
+  char msg[512];
+  size_t where = 0;
+  if (!(a->cond = condition_parse(a->fail_if, msg, sizeof msg, &where))) {
+    if (where == SIZE_MAX) {
+      cli_errorf("%s", msg);
+      return CLI_EXIT_INTERNAL;
+    }
+    cli_errorf("--fail-if: %s at character %zu:", msg, where + 1);
+    fprintf(stderr, "  %s\n  %*s^\n", a->fail_if, (int)where, "");
+    fprintf(stderr, "Try '%s %s --help'.\n", cli_program, CMD);
+    return CLI_EXIT_USAGE;
+  }
+  return -1;
 }
 
 typedef struct metric_row {
@@ -171,6 +244,110 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
   return report_put_text(out, st, text);
 }
 
+/* --every: the windows after the text report, or as the CSV. */
+static void write_windows(FILE *out, const csvreg_scoring *sc, report_format format) {
+  uint64_t nw = csvreg_scoring_nwindows(sc);
+  char b[8][64];
+  if (format == REPORT_TEXT) {
+    fprintf(out, "\nWindows (%llu):\n%6s %12s %12s %10s %14s %14s %14s %14s\n",
+            (unsigned long long)nw, "window", "first_record", "last_record", "n", "rmse", "mae",
+            "mean_error", "r_squared");
+  } else {
+    fputs("window,first_record,last_record,n,mse,rmse,mae,mape,max_error,mean_error,r_squared,"
+          "explained_variance,sum_w,n_zero_y\n",
+          out);
+  }
+  for (uint64_t k = 0; k < nw && !cli_stdout_closed(); k++) {
+    uint64_t first, last;
+    csvreg_metrics m;
+    csvreg_scoring_window(sc, k, &first, &last, &m);
+    if (format == REPORT_TEXT) {
+      fprintf(out, "%6llu %12llu %12llu %10llu %14s %14s %14s %14s\n", (unsigned long long)k + 1,
+              (unsigned long long)first, (unsigned long long)last, (unsigned long long)m.n,
+              report_num(b[0], sizeof b[0], m.rmse, 7), report_num(b[1], sizeof b[1], m.mae, 7),
+              report_num(b[2], sizeof b[2], m.mean_error, 7),
+              report_num(b[3], sizeof b[3], m.r_squared, 7));
+      continue;
+    }
+    metric_row r[NMETRICS];
+    metric_rows(&m, r);
+    fprintf(out, "%llu,%llu,%llu,%llu", (unsigned long long)k + 1, (unsigned long long)first,
+            (unsigned long long)last, (unsigned long long)m.n);
+    for (int i = 0; i < NMETRICS; i++) {
+      if (isfinite(r[i].value))
+        fprintf(out, ",%.17g", r[i].value);
+      else
+        fputs(",NA", out);
+    }
+    fprintf(out, ",%llu\n", (unsigned long long)m.n_zero_y);
+  }
+}
+
+/* --plot: the figure from the sink's summaries. */
+static int write_plot(const eval_args *a, const csvreg_model *model, const csvreg_scoring *sc,
+                      const csvreg_metrics *m, const char *source) {
+  plot_data d;
+  memset(&d, 0, sizeof d);
+  char title[1024];
+  const char *formula = csvreg_model_formula(model);
+  if (formula) {
+    snprintf(title, sizeof title, "%s", formula);
+  } else {
+    size_t len = (size_t)snprintf(title, sizeof title, "%s ~", csvreg_model_target(model));
+    for (size_t j = 0; j < csvreg_model_nfeatures(model) && len < sizeof title; j++)
+      len += (size_t)snprintf(title + len, sizeof title - len, "%s %s", j ? " +" : "",
+                              csvreg_model_feature(model, j));
+  }
+  d.title = title;
+  d.source = source;
+  d.m = *m;
+  for (int i = 0; i < 3; i++)
+    csvreg_scoring_grid(sc, i, &d.grid[i]);
+  d.nsample = csvreg_scoring_sample(sc, NULL);
+  double *sample = malloc((d.nsample ? d.nsample : 1) * sizeof *sample);
+  if (!sample) {
+    cli_errorf("out of memory");
+    return CLI_EXIT_INTERNAL;
+  }
+  csvreg_scoring_sample(sc, sample);
+  d.sample = sample;
+  char msg[1024];
+  int rc = plot_write(a->plot, a->plot_fmt, &d, msg, sizeof msg);
+  free(sample);
+  if (rc)
+    cli_errorf("%s", msg);
+  return rc;
+}
+
+/* --fail-if: the total, or with --every each window that has rows. */
+static int check_condition(const eval_args *a, const csvreg_scoring *sc, const csvreg_metrics *m) {
+  if (!a->every) {
+    if (!condition_holds(a->cond, m))
+      return CLI_EXIT_OK;
+    cli_errorf("--fail-if '%s' holds", a->fail_if);
+    return CLI_EXIT_CONDITION;
+  }
+  uint64_t hits = 0, first_hit = 0, nw = csvreg_scoring_nwindows(sc), f0 = 0, l0 = 0;
+  for (uint64_t k = 0; k < nw; k++) {
+    csvreg_metrics w;
+    uint64_t f, l;
+    csvreg_scoring_window(sc, k, &f, &l, &w);
+    if (w.n == 0 || !condition_holds(a->cond, &w))
+      continue;
+    if (!hits++) {
+      first_hit = k + 1;
+      f0 = f;
+      l0 = l;
+    }
+  }
+  if (!hits)
+    return CLI_EXIT_OK;
+  cli_errorf("--fail-if '%s' holds for %llu of %llu windows, first window %llu (records %llu-%llu)",
+             a->fail_if, (unsigned long long)hits, (unsigned long long)nw,
+             (unsigned long long)first_hit, (unsigned long long)f0, (unsigned long long)l0);
+  return CLI_EXIT_CONDITION;
+}
+
 static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
   progress_update(ctx, bytes, records, size);
 }
@@ -181,8 +358,10 @@ int cmd_eval_run(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   csvreg_model *model = NULL;
-  if ((rc = cli_model_read(a.model, &model)))
+  if ((rc = cli_model_read(a.model, &model))) {
+    condition_free(a.cond);
     return rc;
+  }
   csvreg_error err;
   csvreg_error_clear(&err);
   csvreg_pass *pass = NULL;
@@ -219,7 +398,12 @@ int cmd_eval_run(int argc, char **argv) {
     goto fail;
   }
   void *sink = NULL;
-  st = csvreg_pass_run(pass, spec, csvreg_sink_eval(), model, &sink, &err);
+  csvreg_eval_options eo = {
+      model, a.every, po.reader.header ? 2 : 1, a.plot != NULL, CSVREG_EVAL_SAMPLE, PLOT_SEED};
+  if (a.every || a.plot) /* the plain sink otherwise: results as they were */
+    st = csvreg_pass_run(pass, spec, csvreg_sink_eval_with(), &eo, &sink, &err);
+  else
+    st = csvreg_pass_run(pass, spec, csvreg_sink_eval(), model, &sink, &err);
   sc = sink;
   progress_done(&prog);
   if (st)
@@ -236,9 +420,22 @@ int cmd_eval_run(int argc, char **argv) {
     snprintf(err.source, sizeof err.source, "%s", csvreg_pass_get_info(pass)->source);
     goto fail;
   }
-  if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model),
-                          csvreg_spec_weights_name(spec) != NULL, a.format, &err)))
-    goto fail;
+  int weighted = csvreg_spec_weights_name(spec) != NULL;
+  if (a.format == REPORT_JSON && (a.every || a.plot)) {
+    char *text = NULL;
+    st = csvreg_scoring_to_json(sc, csvreg_model_target(model), weighted, a.plot != NULL, &text,
+                                &err);
+    if ((st = report_put_text(stdout, st, text)))
+      goto fail;
+  } else if (a.format == REPORT_CSV && a.every) {
+    write_windows(stdout, sc, REPORT_CSV);
+  } else {
+    if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model), weighted, a.format,
+                            &err)))
+      goto fail;
+    if (a.every)
+      write_windows(stdout, sc, REPORT_TEXT);
+  }
   cli_flush_stdout();
   if (counts.new_level)
     cli_warnf("%llu row%s with a level the model never saw were not scored (no coefficient: "
@@ -249,6 +446,10 @@ int cmd_eval_run(int argc, char **argv) {
     cli_print_stats(&counts, info->chunks, info->bytes + info->header_bytes, progress_now() - t0);
   }
   rc = CLI_EXIT_OK;
+  if (a.plot && (rc = write_plot(&a, model, sc, &m, csvreg_pass_get_info(pass)->source)))
+    goto done;
+  if (a.cond)
+    rc = check_condition(&a, sc, &m);
   goto done;
 fail:
   progress_done(&prog);
@@ -257,6 +458,7 @@ fail:
   err.status = st;
   rc = cli_report_error(&err);
 done:
+  condition_free(a.cond);
   csvreg_scoring_free(sc);
   csvreg_spec_free(spec);
   csvreg_pass_free(pass);

@@ -44,7 +44,8 @@ static void print_exit_codes(FILE *out) {
         "  4  input/output error: cannot open or read the input, cannot write the output;\n"
         "     a truncated or corrupt compressed input\n"
         "  5  numerical failure: no usable rows, every term aliased\n"
-        "  6  a model or state file that cannot be used\n",
+        "  6  a model or state file that cannot be used\n"
+        "  8  eval --fail-if: the condition holds\n",
         out);
 }
 
