@@ -1323,7 +1323,8 @@ CSVREG_API size_t csvreg_fit_clusters(const csvreg_fit *f, size_t d, const char 
 
 /* A meat state is one line of JSON, "format": "csvreg-meat" first: the
  * covariance type, the cluster columns, the digest of the model whose
- * residuals it holds ("model": csvreg_robust_digest), the row counts, the
+ * residuals it holds ("model": an XXH64 of its coefficients, kept slots
+ * and shift), the row counts, the
  * HC meat (upper triangle, exact hex floats) or each cluster's sum (keys
  * as hex of their bytes; two-way: both columns and their intersection),
  * "meta" (source, shard, byte range, digest of a stream, bytes, records,
@@ -1332,10 +1333,6 @@ CSVREG_API size_t csvreg_fit_clusters(const csvreg_fit *f, size_t d, const char 
  * shards), in an order fixed by provenance. */
 #define CSVREG_MEAT_FORMAT "csvreg-meat"
 #define CSVREG_MEAT_VERSION 1
-
-/* The model's identity in meat states: an XXH64 digest ("xxh64:...") of
- * its coefficients, kept slots and shift. Borrowed until r is freed. */
-CSVREG_API const char *csvreg_robust_digest(const csvreg_robust *r);
 
 /* The meat `m` (of the meat sink, or merged) as one line (no newline;
  * *out malloc'd) with `meta_json` (a JSON object text, may be NULL) as its

@@ -24,8 +24,6 @@
 #include "internal.h"
 #include "robust.h"
 
-const char *csvreg_robust_digest(const csvreg_robust *r) { return r ? r->digest : NULL; }
-
 static csvreg_status nomem(csvreg_error *err) {
   return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }
