@@ -1388,6 +1388,64 @@ CSVREG_API csvreg_vcov_type csvreg_fit_vcov_type(const csvreg_fit *f);
 CSVREG_API size_t csvreg_fit_clusters(const csvreg_fit *f, size_t d, const char **name);
 /* ---- end robust covariances ---- */
 
+/* ---- sharded second pass: meat states (issue 13) ---- */
+
+/* A meat state is one line of JSON, "format": "csvreg-meat" first: the
+ * covariance type, the cluster columns, the digest of the model whose
+ * residuals it holds ("model": an XXH64 of its coefficients, kept slots
+ * and shift), the row counts, the
+ * HC meat (upper triangle, exact hex floats) or each cluster's sum (keys
+ * as hex of their bytes; two-way: both columns and their intersection),
+ * "meta" (source, shard, byte range, digest of a stream, bytes, records,
+ * as a pass-1 state's) and a CRC-32 ("checksum"). Meat states merge like
+ * accumulator states: clusters by key (the same cluster may be in several
+ * shards), in an order fixed by provenance. */
+#define CSVREG_MEAT_FORMAT "csvreg-meat"
+#define CSVREG_MEAT_VERSION 1
+
+/* The meat `m` (of the meat sink, or merged) as one line (no newline;
+ * *out malloc'd) with `meta_json` (a JSON object text, may be NULL) as its
+ * "meta". */
+CSVREG_API csvreg_status csvreg_meat_save(const csvreg_meat *m, const char *meta_json, char **out,
+                                          csvreg_error *err);
+
+/* The provenance of a second pass's meat (*out malloc'd): as
+ * csvreg_provenance_to_json's, without input options, with m's records. */
+CSVREG_API csvreg_status csvreg_meat_meta(const csvreg_meat *m, const csvreg_pass_info *pass,
+                                          const char *shard, char **out, csvreg_error *err);
+
+/* 1 when the line (after blanks and a `key<TAB>` prefix) is a meat state. */
+CSVREG_API int csvreg_meat_line(const char *text, size_t len);
+
+/* A set of meat state lines, merged as csvreg_stateset merges states. */
+typedef struct csvreg_meatset csvreg_meatset;
+CSVREG_API csvreg_status csvreg_meatset_new(csvreg_meatset **out, csvreg_error *err);
+CSVREG_API void csvreg_meatset_free(csvreg_meatset *s);
+CSVREG_API size_t csvreg_meatset_count(const csvreg_meatset *s);
+/* Adds line `line` of `source` (CSVREG_E_FORMAT for a damaged line). */
+CSVREG_API csvreg_status csvreg_meatset_add_text(csvreg_meatset *s, const char *text, size_t len,
+                                                 const char *source, uint64_t line,
+                                                 csvreg_error *err);
+/* Checks that the states belong together (another model's digest is
+ * CSVREG_E_VALUE; another type or cluster columns CSVREG_E_FORMAT), that
+ * no shard came twice (overlapping byte ranges, or streamed blocks of the
+ * same digest unless chk->allow_repeat: CSVREG_E_VALUE), the checks of
+ * `chk` (may be NULL), and merges them in provenance order into *out, with
+ * the merged provenance in *meta_json (may be NULL). */
+CSVREG_API csvreg_status csvreg_meatset_merge(csvreg_meatset *s, const csvreg_stateset_checks *chk,
+                                              csvreg_meat **out, char **meta_json,
+                                              csvreg_error *err);
+/* The options a merged meat was made with (type, cluster columns as
+ * "a[,b]" borrowed from m, max clusters), for csvreg_robust_new. */
+CSVREG_API void csvreg_meat_options(const csvreg_meat *m, csvreg_robust_options *o);
+/* Makes a loaded (merged) meat the meat of `r` (built from the model the
+ * states name) for csvreg_fit_apply_meat: CSVREG_E_VALUE when the model's
+ * digest, or its row counts (a shard missing or twice), differ;
+ * CSVREG_E_FORMAT for another type, clusters or rank. */
+CSVREG_API csvreg_status csvreg_meat_bind(csvreg_meat *m, const csvreg_robust *r,
+                                          csvreg_error *err);
+/* ---- end sharded second pass ---- */
+
 #ifdef __cplusplus
 }
 #endif

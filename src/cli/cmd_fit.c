@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "meat_cli.h"
 #include "model_cli.h"
 #include "state_cli.h"
 #include "validate.h"
@@ -93,6 +94,10 @@ void cmd_fit_usage(FILE *out) {
         "      --spill DIR       with --vcov and standard input: copy it to a temporary\n"
         "                        file in DIR for the two passes (removed at exit, also on\n"
         "                        an error or a signal)\n"
+        "  -m, --model MODEL     with --emit-state and --vcov: the second pass alone, on\n"
+        "                        this input (a shard: --range, --bytes, a block on\n"
+        "                        standard input), with MODEL's coefficients: write a\n"
+        "                        meat state for 'merge' and 'solve -m MODEL'\n"
         "\n",
         out);
   fputs("Output:\n"
@@ -168,6 +173,7 @@ typedef struct fit_args {
   const char *cluster;
   size_t max_clusters;
   const char *spill; /* --spill DIR: standard input copied there for the two passes */
+  const char *meat_model; /* -m MODEL with --emit-state --vcov: a meat state (issue 13) */
 } fit_args;
 
 enum {
@@ -242,6 +248,7 @@ static const struct option long_options[] = {
     {"cluster", required_argument, NULL, OPT_CLUSTER},
     {"max-clusters", required_argument, NULL, OPT_MAX_CLUSTERS},
     {"spill", required_argument, NULL, OPT_SPILL},
+    {"model", required_argument, NULL, 'm'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -267,12 +274,12 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   a->format = REPORT_TEXT;
 
   /* We print our own messages (opterr = 0; ':' reports a missing argument). */
-  if (opt_check_words(CMD, argc, argv, ":y:x:w:f:d:o:h", long_options))
+  if (opt_check_words(CMD, argc, argv, ":y:x:w:f:d:o:m:h", long_options))
     return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c, n;
-  while ((c = getopt_long(argc, argv, ":y:x:w:f:d:o:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":y:x:w:f:d:o:m:h", long_options, NULL)) != -1) {
     const char *opt = argv[optind - 1];
     switch (c) {
     case 'y': a->spec.target = optarg; break;
@@ -406,6 +413,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       if (opt_positive_size(CMD, "--max-clusters", optarg, &a->max_clusters))
         return CLI_EXIT_USAGE;
       break;
+    case 'm': a->meat_model = optarg; break;
     case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
     default: return opt_error(CMD, c, opt);
     }
@@ -453,6 +461,23 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return cli_usage_error(CMD, "--vcov cluster needs --cluster COL[,COL2]");
   if (a->max_clusters && a->vcov != CSVREG_VCOV_CLUSTER)
     return cli_usage_error(CMD, "--max-clusters needs --vcov cluster");
+  if (a->meat_model) {
+    /* the sharded second pass: one pass over a shard, the residuals of a
+     * solved model (issue 13) */
+    if (!a->emit_state || a->vcov == CSVREG_VCOV_CLASSICAL)
+      return cli_usage_error(CMD, "-m MODEL is the second pass of robust errors: it needs "
+                                  "--emit-state and --vcov TYPE");
+    if (a->formula || a->spec.target || a->spec.features || a->spec.weights || a->factors ||
+        !a->spec.intercept || a->spec.na)
+      return cli_usage_error(CMD, "-m MODEL takes the terms, weights and NA tokens from the "
+                                  "model; do not give them");
+    if (a->update || a->val_mode || a->spill)
+      return cli_usage_error(CMD, "-m MODEL: not with %s",
+                             a->update     ? "--update"
+                             : a->val_mode ? "--holdout or --cv"
+                                           : "--spill (each pass reads its input once)");
+    return -1;
+  }
   if (a->vcov != CSVREG_VCOV_CLASSICAL) {
     struct stat sb;
     if (a->emit_state || a->update || a->val_mode)
@@ -835,11 +860,103 @@ static int spill_stdin(const char *dir, char **out) {
   return -1;
 }
 
+/* -m MODEL --emit-state --vcov TYPE: the second pass over one shard with
+ * the model's coefficients (and factor, for HC2/HC3), written as a meat
+ * state (issue 13). The model gives the terms and the input options. */
+static int emit_meat(const fit_args *a) {
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_model *model = NULL;
+  csvreg_robust *rob = NULL;
+  csvreg_pass *pass = NULL;
+  csvreg_spec *spec = NULL;
+  void *meat = NULL;
+  char *meta = NULL;
+  csvreg_status st = CSVREG_OK;
+  int rc = cli_model_read(a->meat_model, &model);
+  if (rc)
+    return rc;
+  const csvreg_model_options *mo = csvreg_model_get_options(model);
+  if ((a->reader.delimiter != ',' && a->reader.delimiter != mo->delimiter) ||
+      (!a->reader.header && mo->header)) {
+    rc = cli_usage_error(CMD, "-m %s: --delimiter and --no-header come from the model",
+                         a->meat_model);
+    goto done;
+  }
+  csvreg_robust_options ro;
+  csvreg_robust_options_init(&ro);
+  ro.type = a->vcov;
+  ro.clusters = a->cluster;
+  if (a->max_clusters)
+    ro.max_clusters = a->max_clusters;
+  csvreg_pass_options po;
+  csvreg_pass_options_init(&po);
+  po.path = a->path;
+  po.reader = a->reader;
+  po.reader.delimiter = mo->delimiter;
+  po.reader.header = mo->header;
+  po.columns = a->columns;
+  po.header_line = a->header_line;
+  po.threads = a->threads;
+  po.chunk_rows = a->chunk_rows;
+  po.block_bytes = block_bytes();
+  po.digest = 1; /* a streamed block is known by its digest (merge) */
+  if ((rc = byte_range(a, &po)) >= 0)
+    goto done;
+  rc = 0;
+  if ((st = csvreg_robust_new(&rob, csvreg_model_fit(model), csvreg_model_accum(model), &ro,
+                              &err)) ||
+      (st = csvreg_pass_open(&pass, &po, &err)))
+    goto fail;
+  const char *const *names = csvreg_pass_column_names(pass);
+  size_t nc = csvreg_pass_ncolumns(pass);
+  const unsigned bind =
+      CSVREG_MODEL_BIND_TARGET | (a->spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
+  if ((st = csvreg_model_spec_new(&spec, model, names, nc, bind, &err)) ||
+      (st = csvreg_spec_second_pass(spec, rob, names, nc, &err))) {
+    if (!err.source[0]) {
+      snprintf(err.source, sizeof err.source, "%s", csvreg_pass_get_info(pass)->source);
+      err.line = mo->header ? 1 : 0;
+    }
+    goto fail;
+  }
+  if ((st = csvreg_pass_run(pass, spec, csvreg_sink_meat(), rob, &meat, &err)))
+    goto fail;
+  char shard[64];
+  const char *sid = a->shard_id;
+  if (!sid && a->has_range) {
+    snprintf(shard, sizeof shard, "%llu/%llu", (unsigned long long)a->range_i,
+             (unsigned long long)a->range_n);
+    sid = shard;
+  }
+  if ((st = csvreg_meat_meta(meat, csvreg_pass_get_info(pass), sid, &meta, &err)))
+    goto fail;
+  rc = meat_write(a->output, meat, meta);
+  goto done;
+fail:
+  if (err.status != st) {
+    err.status = st;
+    if (!err.message[0])
+      snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
+  }
+  rc = cli_report_error(&err);
+done:
+  free(meta);
+  csvreg_meat_free(meat);
+  csvreg_spec_free(spec);
+  csvreg_pass_free(pass);
+  csvreg_robust_free(rob);
+  csvreg_model_free(model);
+  return rc;
+}
+
 int cmd_fit_run(int argc, char **argv) {
   fit_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc >= 0)
     return rc;
+  if (a.meat_model)
+    return emit_meat(&a);
 
   csvreg_error err;
   csvreg_error_clear(&err);

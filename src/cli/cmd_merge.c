@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meat_cli.h"
 #include "state_cli.h"
 
 #define CMD "merge"
@@ -16,7 +17,9 @@ void cmd_merge_usage(FILE *out) {
   fprintf(out,
           "Usage: %s merge [OPTION]... [STATE]...\n"
           "Merge accumulator states (from 'fit --emit-state') into one state line, the\n"
-          "state of all their rows together. A STATE file holds one state a line; with no\n"
+          "state of all their rows together; or meat states (from 'fit --emit-state\n"
+          "--vcov TYPE -m MODEL', the second pass of robust errors) into one meat state.\n"
+          "A STATE file holds one state a line; with no\n"
           "STATE, or when STATE is -, read standard input. Blank lines are skipped and a\n"
           "'key<TAB>' prefix (Hadoop Streaming) is ignored. States must share the solver,\n"
           "columns and input options; an empty state (no rows) merges as nothing. States\n"
@@ -112,7 +115,17 @@ int cmd_merge_run(int argc, char **argv) {
   char *meta = NULL;
   csvreg_error err;
   csvreg_error_clear(&err);
-  int rc = state_read_all(&set, argc, argv, optind);
+  /* Meat states (fit --emit-state --vcov ... -m MODEL: the second pass of
+   * robust errors, issue 13) merge on their own. */
+  csvreg_meatset *meat = NULL;
+  int rc = inputs_read_all(&set, &meat, argc, argv, optind);
+  if (!rc && csvreg_meatset_count(meat)) {
+    rc = meat_merge(meat, &chk, subtract, output);
+    csvreg_meatset_free(meat);
+    csvreg_stateset_free(set);
+    return rc;
+  }
+  csvreg_meatset_free(meat);
   if (!rc && csvreg_stateset_merge(set, &chk, &acc, &meta, &err))
     rc = cli_report_error(&err);
   if (!rc && subtract) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meat_cli.h"
 #include "model_cli.h"
 #include "state_cli.h"
 
@@ -24,6 +25,9 @@ void cmd_solve_usage(FILE *out) {
           "      --tol X           aliasing tolerance, 0 < X < 1 (default %g)\n"
           "      --level X         confidence level of the intervals (default 0.95)\n"
           "  -o, --output FILE     also save the model for predict and eval (atomically)\n"
+          "  -m, --model MODEL     STATE holds meat states (fit --emit-state --vcov TYPE\n"
+          "                        -m MODEL, merged or not): report MODEL with their\n"
+          "                        robust covariance, as 'fit --vcov TYPE' would\n"
           "      --quiet           no warnings on standard error\n"
           "  -h, --help            show this help and exit\n"
           "\n"
@@ -35,15 +39,77 @@ void cmd_solve_usage(FILE *out) {
           cli_program, CSVREG_DEFAULT_TOL, cli_program, cli_program);
 }
 
-enum { OPT_FORMAT = 256, OPT_TOL, OPT_LEVEL, OPT_QUIET };
+enum { OPT_FORMAT = 256, OPT_TOL, OPT_LEVEL, OPT_QUIET, OPT_MODEL };
 
 static const struct option long_options[] = {{"format", required_argument, NULL, OPT_FORMAT},
                                              {"tol", required_argument, NULL, OPT_TOL},
                                              {"level", required_argument, NULL, OPT_LEVEL},
                                              {"quiet", no_argument, NULL, OPT_QUIET},
                                              {"output", required_argument, NULL, 'o'},
+                                             {"model", required_argument, NULL, 'm'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
+
+/* solve -m MODEL MEAT...: the model's fit with the merged meat's robust
+ * covariance; -1 never (an exit status). */
+static int solve_meat(csvreg_meatset *set, const char *path, const csvreg_solve_options *so0,
+                      int level_given, int tol_given, const char *output, report_format format,
+                      int quiet) {
+  if (output)
+    return cli_usage_error(CMD, "-o with -m: a model keeps no robust covariance (the report "
+                                "has it)");
+  if (tol_given)
+    return cli_usage_error(CMD, "--tol with -m: the model's coefficients are given");
+  if (!csvreg_meatset_count(set))
+    return cli_usage_error(CMD,
+                           "-m %s: no meat state given (fit --emit-state --vcov TYPE -m "
+                           "MODEL)",
+                           path);
+  csvreg_model *model = NULL;
+  csvreg_meat *meat = NULL;
+  csvreg_fit *fit = NULL;
+  csvreg_robust *rob = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  int rc = cli_model_read(path, &model);
+  csvreg_solve_options so;
+  if (!rc) {
+    /* the model's own options: the same solve gives the same coefficients */
+    so = csvreg_model_get_options(model)->solve;
+    if (level_given)
+      so.level = so0->level;
+  }
+  csvreg_robust_options ro;
+  if (!rc && csvreg_meatset_merge(set, NULL, &meat, NULL, &err))
+    rc = cli_report_error(&err);
+  if (!rc)
+    csvreg_meat_options(meat, &ro);
+  if (!rc && (csvreg_accum_solve(csvreg_model_accum(model), &so, &fit, &err) ||
+              csvreg_robust_new(&rob, fit, csvreg_model_accum(model), &ro, &err) ||
+              csvreg_meat_bind(meat, rob, &err) || csvreg_fit_apply_meat(fit, rob, meat, &err)))
+    rc = cli_report_error(&err);
+  report_buf report = {0};
+  csvreg_status st = CSVREG_OK;
+  if (!rc && (st = report_buf_open(&report)) == CSVREG_OK &&
+      (st = report_write(report.fp, fit, format, &err)) == CSVREG_OK)
+    st = report_buf_close(&report);
+  if (!rc && st) {
+    if (!err.message[0])
+      err.status = st;
+    rc = cli_report_error(&err);
+  }
+  if (!rc) {
+    if (!quiet)
+      report_warnings(fit);
+    report_buf_print(&report, stdout);
+  }
+  report_buf_print(&report, NULL);
+  csvreg_meat_free(meat);
+  csvreg_robust_free(rob);
+  csvreg_fit_free(fit);
+  csvreg_model_free(model);
+  return rc;
+}
 
 int cmd_solve_run(int argc, char **argv) {
   csvreg_solve_options so;
@@ -51,12 +117,14 @@ int cmd_solve_run(int argc, char **argv) {
   report_format format = REPORT_TEXT;
   const char *output = NULL;
   int quiet = 0;
-  if (opt_check_words(CMD, argc, argv, ":o:h", long_options))
+  const char *meat_model = NULL; /* -m: the model of the meat states */
+  int level_given = 0, tol_given = 0;
+  if (opt_check_words(CMD, argc, argv, ":o:m:h", long_options))
     return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":o:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":o:m:h", long_options, NULL)) != -1) {
     const char *opt = argv[optind - 1];
     switch (c) {
     case OPT_FORMAT:
@@ -66,13 +134,16 @@ int cmd_solve_run(int argc, char **argv) {
     case OPT_TOL:
       if (opt_open_unit(CMD, "--tol", optarg, &so.tol))
         return CLI_EXIT_USAGE;
+      tol_given = 1;
       break;
     case OPT_LEVEL:
       if (opt_open_unit(CMD, "--level", optarg, &so.level))
         return CLI_EXIT_USAGE;
+      level_given = 1;
       break;
     case OPT_QUIET: quiet = 1; break;
     case 'o': output = optarg; break;
+    case 'm': meat_model = optarg; break;
     case 'h': cmd_solve_usage(stdout); return CLI_EXIT_OK;
     default: return opt_error(CMD, c, opt);
     }
@@ -83,7 +154,19 @@ int cmd_solve_run(int argc, char **argv) {
   csvreg_model *model = NULL;
   csvreg_error err;
   csvreg_error_clear(&err);
-  int rc = state_read_all(&set, argc, argv, optind);
+  /* Meat states (the second pass of robust errors, issue 13) with -m. */
+  csvreg_meatset *meat = NULL;
+  int rc = inputs_read_all(&set, &meat, argc, argv, optind);
+  if (!rc && (meat_model || csvreg_meatset_count(meat))) {
+    rc = meat_model
+             ? solve_meat(meat, meat_model, &so, level_given, tol_given, output, format, quiet)
+             : cli_usage_error(CMD, "meat states (of 'fit --emit-state --vcov') need "
+                                    "-m MODEL, the model of their second pass");
+    csvreg_meatset_free(meat);
+    csvreg_stateset_free(set);
+    return rc;
+  }
+  csvreg_meatset_free(meat);
   if (!rc && csvreg_stateset_merge(set, NULL, &acc, NULL, &err))
     rc = cli_report_error(&err);
   /* shards' states of categorical variables: R's columns now */

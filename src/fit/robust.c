@@ -56,19 +56,6 @@ void csvreg_robust_options_init(csvreg_robust_options *o) {
   o->max_clusters = CSVREG_DEFAULT_MAX_CLUSTERS;
 }
 
-struct csvreg_robust {
-  csvreg_vcov_type type;
-  size_t max_clusters;
-  size_t ndims;      /* cluster columns: 0 (HC), 1 or 2 */
-  char *cl_names[2]; /* owned */
-  const csvreg_fit *fit;
-  size_t p, ic, nc, rank;
-  size_t *kept;  /* [rank] coefficient slots kept */
-  double *b;     /* [nc] estimates, 0 where aliased */
-  double *shift; /* [p] the accumulator's shift of each term */
-  double *u;     /* [rank x rank] HC2/HC3: the shifted design's factor */
-};
-
 void csvreg_robust_free(csvreg_robust *r) {
   if (!r)
     return;
@@ -146,6 +133,25 @@ csvreg_status csvreg_robust_new(csvreg_robust **out, const csvreg_fit *fit, cons
     }
   if (!st && p)
     memcpy(r->shift, csvreg__accum_shift(a), p * sizeof *r->shift);
+  if (!st) {
+    /* The model's identity for meat states (a sharded second pass): its
+     * coefficients, the slots kept and the shift, bit for bit. */
+    size_t nb = (r->nc + p) * sizeof(double) + r->rank * sizeof(uint64_t);
+    unsigned char *buf = malloc(nb ? nb : 1);
+    if (!buf) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    } else {
+      memcpy(buf, r->b, r->nc * sizeof(double));
+      if (p)
+        memcpy(buf + r->nc * sizeof(double), r->shift, p * sizeof(double));
+      for (size_t k = 0; k < r->rank; k++) {
+        uint64_t v = r->kept[k];
+        memcpy(buf + (r->nc + p) * sizeof(double) + k * sizeof v, &v, sizeof v);
+      }
+      csvreg_digest_hex(buf, nb, r->digest);
+      free(buf);
+    }
+  }
   if (!st && (o->type == CSVREG_VCOV_HC2 || o->type == CSVREG_VCOV_HC3)) {
     int info = 0;
     if (!(r->u = calloc(r->rank * r->rank, sizeof *r->u)))
@@ -207,17 +213,7 @@ csvreg_status csvreg_spec_second_pass(csvreg_spec *s, const csvreg_robust *r,
 
 /* ---- clusters: one sum of u_i x_i per key ---- */
 
-typedef struct cl_table {
-  char *keys; /* the keys' bytes, one after another */
-  size_t klen, kcap;
-  size_t *koff, *kn; /* [cap] each cluster's key */
-  double *s;         /* [cap x rank] each cluster's sum, one after another */
-  size_t n, cap;
-  size_t *hash; /* [hcap] cluster + 1, 0: empty */
-  size_t hcap;
-} cl_table;
-
-static void cl_free(cl_table *t) {
+void csvreg__cl_free(cl_table *t) {
   free(t->keys);
   free(t->koff);
   free(t->kn);
@@ -251,8 +247,8 @@ static int cl_rehash(cl_table *t, size_t hc) {
 
 /* The sum of the cluster keyed [p, p + n), added (zero) when new: NULL
  * with *st set when out of memory or past max clusters. */
-static double *cl_find_add(cl_table *t, const char *p, size_t n, size_t rank, size_t max,
-                           const char *what, csvreg_status *st, csvreg_error *err) {
+double *csvreg__cl_find_add(cl_table *t, const char *p, size_t n, size_t rank, size_t max,
+                            const char *what, csvreg_status *st, csvreg_error *err) {
   if (!t->hcap && cl_rehash(t, 64))
     goto nomem;
   size_t j = (size_t)hash_bytes(p, n) & (t->hcap - 1);
@@ -309,20 +305,6 @@ nomem:
 
 /* ---- the meat sink ---- */
 
-struct csvreg_meat {
-  const csvreg_robust *r;
-  const csvreg_spec *spec;
-  double *m; /* [rank x rank] HC: sum omega_i x_i x_i' (upper triangle) */
-  csvreg_counts counts;
-  uint64_t rows; /* N: the chunks' complete rows, weight 0 included */
-  size_t ntab;   /* cluster: 1, or 3 (a, b, a and b) */
-  cl_table tab[3];
-  double *z, *u, *v; /* scratch: [cap x rank], [cap], [rank x LEV_BLOCK] */
-  size_t cap;
-  char *pair; /* scratch: the intersection's key */
-  size_t pair_cap;
-};
-
 /* Rows per triangular solve for the leverages. */
 #define LEV_BLOCK 512
 
@@ -331,11 +313,13 @@ void csvreg_meat_free(csvreg_meat *m) {
     return;
   free(m->m);
   for (size_t t = 0; t < 3; t++)
-    cl_free(&m->tab[t]);
+    csvreg__cl_free(&m->tab[t]);
   free(m->z);
   free(m->u);
   free(m->v);
   free(m->pair);
+  csvreg_robust_free(m->own_r);
+  free(m->cl_text);
   free(m);
 }
 
@@ -469,8 +453,8 @@ csvreg_status csvreg__meat_add_chunk(void *sink, const csvreg_chunk *c, csvreg_e
     }
     double *sg[3] = {NULL, NULL, NULL};
     for (size_t d = 0; d < r->ndims; d++)
-      if (!(sg[d] = cl_find_add(&m->tab[d], kp[d], kl[d], rank, r->max_clusters, r->cl_names[d],
-                                &st, err)))
+      if (!(sg[d] = csvreg__cl_find_add(&m->tab[d], kp[d], kl[d], rank, r->max_clusters,
+                                        r->cl_names[d], &st, err)))
         return st;
     if (r->ndims == 2) {
       /* the exact pair: the first key's length, then both keys */
@@ -485,8 +469,8 @@ csvreg_status csvreg__meat_add_chunk(void *sink, const csvreg_chunk *c, csvreg_e
       memcpy(m->pair, &kl[0], sizeof(size_t));
       memcpy(m->pair + sizeof(size_t), kp[0], kl[0]);
       memcpy(m->pair + sizeof(size_t) + kl[0], kp[1], kl[1]);
-      if (!(sg[2] = cl_find_add(&m->tab[2], m->pair, need, rank, r->max_clusters,
-                                "the intersection of the cluster columns", &st, err)))
+      if (!(sg[2] = csvreg__cl_find_add(&m->tab[2], m->pair, need, rank, r->max_clusters,
+                                        "the intersection of the cluster columns", &st, err)))
         return st;
     }
     for (size_t k = 0; k < rank; k++) {
@@ -512,7 +496,8 @@ csvreg_status csvreg__meat_merge(void *into, const void *from, csvreg_error *err
   for (size_t t = 0; t < a->ntab; t++) {
     const cl_table *bt = &b->tab[t];
     for (size_t g = 0; g < bt->n; g++) {
-      double *s = cl_find_add(&a->tab[t], bt->keys + bt->koff[g], bt->kn[g], rank, r->max_clusters,
+      double *s =
+          csvreg__cl_find_add(&a->tab[t], bt->keys + bt->koff[g], bt->kn[g], rank, r->max_clusters,
                               t < r->ndims ? r->cl_names[t]
                                            : "the intersection of the cluster "
                                              "columns",
