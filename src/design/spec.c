@@ -178,8 +178,8 @@ static csvreg_status check_unique(const char *const *names, const name_slot *t, 
   size_t other = t[i].first != j ? t[i].first : t[i].second;
   if (other != SIZE_MAX)
     return csvreg__err_set(err, CSVREG_E_COLUMN,
-                           "duplicate column name '%s' (columns %zu and %zu): rename one",
-                           names[j], (other < j ? other : j) + 1, (other < j ? j : other) + 1);
+                           "duplicate column name '%s' (columns %zu and %zu): rename one", names[j],
+                           (other < j ? other : j) + 1, (other < j ? j : other) + 1);
   return CSVREG_OK;
 }
 

@@ -43,8 +43,8 @@ static size_t gate_in_use;  /* buffers lent to calls running now */
 
 /* 1 when a buffer-sized mapping fits in the address space now. */
 static int room_for_buffer(void) {
-  void *p = mmap(NULL, BLAS_BUFFER_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                 0);
+  void *p =
+      mmap(NULL, BLAS_BUFFER_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
     return 0;
   munmap(p, BLAS_BUFFER_BYTES);
