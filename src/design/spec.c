@@ -6,6 +6,7 @@
  * options spell the formula `target ~ f1 + f2 + ...` and the spec is that
  * formula's (spec_formula.c), with the text columns categorical.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,24 +120,66 @@ csvreg_status csvreg__spec_no_column(csvreg_error *err, const char *role, const 
                          "no %s column named '%s' in the header (columns: %s)", role, q, list);
 }
 
-/* Adds column j to the input list unless it is there; returns its index k. */
-static size_t add_input(csvreg_spec *s, size_t j) {
-  for (size_t k = 0; k < s->ninputs; k++)
-    if (s->input_cols[k] == j)
-      return k;
+/* Adds column j to the input list unless it is there; returns its index k.
+ * where[j] is j's index in the list (SIZE_MAX: not in it), so a header of
+ * 10^6 columns is resolved in linear time (issue 17 item 10: the list was
+ * searched for every column, 172 s to fail on such a header). */
+static size_t add_input(csvreg_spec *s, size_t *where, size_t j) {
+  if (where[j] != SIZE_MAX)
+    return where[j];
   s->input_cols[s->ninputs] = j;
-  return s->ninputs++;
+  return where[j] = s->ninputs++;
+}
+
+/* The header's names in an open-addressing table: for each distinct name its
+ * first column and the second (SIZE_MAX: none), which is what check_unique
+ * needs to name the smallest other column with the same name. */
+typedef struct name_slot {
+  size_t first, second; /* first == SIZE_MAX: empty slot */
+} name_slot;
+
+static uint64_t name_hash(const char *p) {
+  uint64_t h = 1469598103934665603u; /* FNV-1a */
+  for (; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211u;
+  return h;
+}
+
+/* NULL when out of memory; *mask is the table's size less one. */
+static name_slot *name_table(const char *const *names, size_t ncols, size_t *mask) {
+  size_t cap = 16;
+  while (cap < 2 * ncols)
+    cap *= 2;
+  name_slot *t = malloc(cap * sizeof *t);
+  if (!t)
+    return NULL;
+  for (size_t i = 0; i < cap; i++)
+    t[i].first = t[i].second = SIZE_MAX;
+  for (size_t j = 0; j < ncols; j++) {
+    size_t i = (size_t)name_hash(names[j]) & (cap - 1);
+    while (t[i].first != SIZE_MAX && strcmp(names[t[i].first], names[j]) != 0)
+      i = (i + 1) & (cap - 1);
+    if (t[i].first == SIZE_MAX)
+      t[i].first = j;
+    else if (t[i].second == SIZE_MAX)
+      t[i].second = j;
+  }
+  *mask = cap - 1;
+  return t;
 }
 
 /* A name shared by two columns cannot be reported unambiguously; refuse it
  * for every column the model uses, even when it was chosen by position. */
-static csvreg_status check_unique(const char *const *names, size_t ncols, size_t j,
-                                  csvreg_error *err) {
-  for (size_t i = 0; i < ncols; i++)
-    if (i != j && strcmp(names[i], names[j]) == 0)
-      return csvreg__err_set(err, CSVREG_E_COLUMN,
-                             "duplicate column name '%s' (columns %zu and %zu): rename one",
-                             names[j], (i < j ? i : j) + 1, (i < j ? j : i) + 1);
+static csvreg_status check_unique(const char *const *names, const name_slot *t, size_t mask,
+                                  size_t j, csvreg_error *err) {
+  size_t i = (size_t)name_hash(names[j]) & mask;
+  while (strcmp(names[t[i].first], names[j]) != 0)
+    i = (i + 1) & mask;
+  size_t other = t[i].first != j ? t[i].first : t[i].second;
+  if (other != SIZE_MAX)
+    return csvreg__err_set(err, CSVREG_E_COLUMN,
+                           "duplicate column name '%s' (columns %zu and %zu): rename one", names[j],
+                           (other < j ? other : j) + 1, (other < j ? j : other) + 1);
   return CSVREG_OK;
 }
 
@@ -211,10 +254,14 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
   s->skip_bad = o->skip_bad ? 1 : 0;
   s->input_cols = malloc((ncols + 2) * sizeof *s->input_cols);
   s->term_input = malloc((ncols + 1) * sizeof *s->term_input);
-  if (!s->input_cols || !s->term_input) {
+  size_t *where = malloc(ncols * sizeof *where), mask = 0;
+  name_slot *table = NULL;
+  if (!s->input_cols || !s->term_input || !where) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto fail;
   }
+  for (size_t j = 0; j < ncols; j++)
+    where[j] = SIZE_MAX;
   size_t target, weights = ncols;
   if ((st = resolve(o->target, strlen(o->target), "target", names, ncols, &target, err)))
     goto fail;
@@ -250,12 +297,11 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
                              j == target ? "target" : "weights");
         goto fail;
       }
-      for (size_t t = 0; t < s->nterms; t++)
-        if (s->input_cols[s->term_input[t]] == j) {
-          st = csvreg__err_set(err, CSVREG_E_COLUMN, "feature '%s' is listed twice", names[j]);
-          goto fail;
-        }
-      s->term_input[s->nterms++] = add_input(s, j);
+      if (where[j] != SIZE_MAX) { /* only features are in the list yet */
+        st = csvreg__err_set(err, CSVREG_E_COLUMN, "feature '%s' is listed twice", names[j]);
+        goto fail;
+      }
+      s->term_input[s->nterms++] = add_input(s, where, j);
       if (!e)
         break;
       p = e + 1;
@@ -263,29 +309,34 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
   } else {
     for (size_t j = 0; j < ncols; j++)
       if (j != target && j != weights)
-        s->term_input[s->nterms++] = add_input(s, j);
+        s->term_input[s->nterms++] = add_input(s, where, j);
   }
   if (s->nterms > CSVREG_MAX_TERMS) {
     st = csvreg__err_set(err, CSVREG_E_LIMIT, "%zu features: at most %d are supported", s->nterms,
                          CSVREG_MAX_TERMS);
     goto fail;
   }
-  s->target_input = (ptrdiff_t)add_input(s, target);
-  s->weights_input = weights < ncols ? (ptrdiff_t)add_input(s, weights) : -1;
+  s->target_input = (ptrdiff_t)add_input(s, where, target);
+  s->weights_input = weights < ncols ? (ptrdiff_t)add_input(s, where, weights) : -1;
 
   s->input_names = calloc(s->ninputs, sizeof *s->input_names);
-  if (!s->input_names) {
+  table = name_table(names, ncols, &mask);
+  if (!s->input_names || !table) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto fail;
   }
   for (size_t k = 0; k < s->ninputs; k++) {
-    if ((st = check_unique(names, ncols, s->input_cols[k], err)))
+    if ((st = check_unique(names, table, mask, s->input_cols[k], err)))
       goto fail;
     if (!(s->input_names[k] = csvreg__xstrdup(names[s->input_cols[k]]))) {
       st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto fail;
     }
   }
+  free(where);
+  free(table);
+  where = NULL;
+  table = NULL;
   if (o->text_columns) {
     for (size_t t = 0; t < s->nterms; t++)
       if (o->text_columns[s->input_cols[s->term_input[t]]]) {
@@ -299,6 +350,8 @@ csvreg_status csvreg_spec_new(csvreg_spec **out, const char *const *names, size_
   *out = s;
   return CSVREG_OK;
 fail:
+  free(where);
+  free(table);
   csvreg_spec_free(s);
   return st;
 }

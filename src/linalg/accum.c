@@ -72,8 +72,10 @@ static csvreg_status new_named(csvreg_accum **out, csvreg_solver solver, size_t 
                                const char *target_name, size_t ninputs,
                                const char *const *input_names, int open, csvreg_error *err) {
   csvreg_accum *a;
-  csvreg_status st =
-      accum_alloc(&a, solver, nterms, intercept, input_names ? ninputs : 0, open, err);
+  csvreg_status st = csvreg__blas_ready(err);
+  if (st)
+    return st;
+  st = accum_alloc(&a, solver, nterms, intercept, input_names ? ninputs : 0, open, err);
   if (st)
     return st;
   int ok = (a->target_name = csvreg__xstrdup(target_name ? target_name : "y")) != NULL;

@@ -23,6 +23,14 @@ typedef struct accum_kernel_info {
 /* The i-th kernel of the table: 0 and *out filled, or -1 past the end. */
 int csvreg__accum_kernel_at(size_t i, accum_kernel_info *out);
 
+/* ---- the BLAS work buffer (blas_gate.c) ---- */
+
+/* CSVREG_OK once OpenBLAS holds its work buffer (taken now if not yet);
+ * CSVREG_E_NOMEM when the address space has no room for it, where OpenBLAS
+ * itself would spin forever. Every constructor of an object that will call
+ * the BLAS calls it first. Thread-safe. */
+csvreg_status csvreg__blas_ready(csvreg_error *err);
+
 /* ---- construction and shape ---- */
 
 /* An empty accumulator with the given names (copied; NULL terms are named

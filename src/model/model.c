@@ -881,6 +881,10 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
   if (!out || (!text && len))
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
   *out = NULL;
+  /* predict solves with the BLAS: fail here, with a status, if it cannot run. */
+  csvreg_status ready = csvreg__blas_ready(err);
+  if (ready)
+    return ready;
   unsigned long mark = csvreg__json_mem_failures();
   csvreg_status st = csvreg__json_mem_check(mark, model_load(out, text, len, err), err);
   if (st) {

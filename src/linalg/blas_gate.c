@@ -1,0 +1,106 @@
+/*
+ * blas_gate.c - makes sure OpenBLAS can get its work buffer before the
+ * library calls it (issue 17 item 7).
+ *
+ * OpenBLAS maps a work buffer (BLAS_BUFFER_BYTES, 128 MiB in Debian's build)
+ * the first time a level-2/3 routine or a LAPACK routine that uses one runs,
+ * keeps it for reuse, and maps another only when every buffer it has is in
+ * use by a concurrent call. When that mmap fails (an RLIMIT_AS cap, strict
+ * overcommit) its allocator retries forever: the process spins at 100% CPU.
+ * It has no way to report the failure, so we never let it try one that would
+ * fail:
+ *   - csvreg__blas_ready, called by every constructor whose object will call
+ *     the BLAS (accumulators, models, robust meat), maps and unmaps a region
+ *     of the buffer's size first and returns CSVREG_E_NOMEM when that fails;
+ *     when it succeeds it makes a tiny call at once so OpenBLAS takes its
+ *     buffer then, and keeps it;
+ *   - with the static OpenBLAS every program is linked with
+ *     --wrap=blas_memory_alloc/--wrap=blas_memory_free (CMakeLists.txt), and
+ *     the wrappers below count buffers in use: a call that would make
+ *     OpenBLAS map one more buffer first probes for the room; without it, the
+ *     call waits for a buffer another thread is using (the --threads workers)
+ *     instead of spinning.
+ */
+#define _DEFAULT_SOURCE
+#include <cblas.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+#include "linalg.h"
+
+/* OpenBLAS's BUFFER_SIZE on x86-64 (common_x86_64.h: 32 << 22), measured with
+ * strace on Debian 12's 0.3.21: one 134217728-byte mmap at the first call. A
+ * build with a smaller buffer only makes the probe cautious. */
+#define BLAS_BUFFER_BYTES ((size_t)128 << 20)
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_freed = PTHREAD_COND_INITIALIZER;
+static int gate_warm;       /* the first buffer is taken: under gate_mu */
+static size_t gate_buffers; /* buffers OpenBLAS holds (as far as we know) */
+static size_t gate_in_use;  /* buffers lent to calls running now */
+
+/* 1 when a buffer-sized mapping fits in the address space now. */
+static int room_for_buffer(void) {
+  void *p =
+      mmap(NULL, BLAS_BUFFER_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return 0;
+  munmap(p, BLAS_BUFFER_BYTES);
+  return 1;
+}
+
+csvreg_status csvreg__blas_ready(csvreg_error *err) {
+  pthread_mutex_lock(&gate_mu);
+  int warm = gate_warm;
+  if (!warm && room_for_buffer()) {
+    /* dtrsv always takes a buffer (interface/trsv.c), even for n = 1. The
+     * lock is dropped for the call: the wrappers below take it. */
+    pthread_mutex_unlock(&gate_mu);
+    double a = 1.0, b = 1.0;
+    cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, 1, &a, 1, &b, 1);
+    pthread_mutex_lock(&gate_mu);
+    warm = gate_warm = 1;
+  }
+  pthread_mutex_unlock(&gate_mu);
+  if (!warm)
+    return csvreg__err_set(err, CSVREG_E_NOMEM,
+                           "out of memory: the BLAS needs a %zu MiB work buffer and the address "
+                           "space has no room for it (ulimit -v?)",
+                           BLAS_BUFFER_BYTES >> 20);
+  return CSVREG_OK;
+}
+
+/* Weak: a program linked without --wrap (libcsvreg.so, a user's link of
+ * libcsvreg.a) never calls the wrappers, and these stay unresolved. */
+__attribute__((weak)) void *__real_blas_memory_alloc(int procpos);
+__attribute__((weak)) void __real_blas_memory_free(void *buffer);
+void *__wrap_blas_memory_alloc(int procpos);
+void __wrap_blas_memory_free(void *buffer);
+
+void *__wrap_blas_memory_alloc(int procpos) {
+  pthread_mutex_lock(&gate_mu);
+  /* Every buffer busy: OpenBLAS would map one more. Let it only when the
+   * room is there now; else wait for a call to give one back. With none
+   * lent there is nothing to wait for (a call that bypassed
+   * csvreg__blas_ready): let OpenBLAS try, as it would without us. */
+  while (gate_in_use >= gate_buffers) {
+    if (gate_in_use == 0 || room_for_buffer()) {
+      gate_buffers++;
+      break;
+    }
+    pthread_cond_wait(&gate_freed, &gate_mu);
+  }
+  gate_in_use++;
+  pthread_mutex_unlock(&gate_mu);
+  return __real_blas_memory_alloc(procpos);
+}
+
+void __wrap_blas_memory_free(void *buffer) {
+  __real_blas_memory_free(buffer);
+  pthread_mutex_lock(&gate_mu);
+  gate_in_use--;
+  pthread_cond_signal(&gate_freed);
+  pthread_mutex_unlock(&gate_mu);
+}
