@@ -209,6 +209,11 @@ static const char *input_role(const csvreg_spec *s, size_t k) {
   return (ptrdiff_t)k == s->weights_input ? "the weights" : "a feature";
 }
 
+/* target_optional: the target's and the weights' inputs may be NA. */
+static int optional_input(const csvreg_spec *s, size_t k) {
+  return (ptrdiff_t)k == s->target_input || (ptrdiff_t)k == s->weights_input;
+}
+
 /* Parses one record into row `i`. Returns CSVREG_OK (row kept), CSVREG_END
  * (row dropped and counted; *why says which csvreg_row_status) or an error. */
 static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csvreg_record *rec,
@@ -249,13 +254,17 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
         missing = 1;
       }
     } else if (na_numeric && csvreg_na_match(s->na, f->ptr, f->len)) {
-      c->row_na[k] = 1;
-      missing = 1;
+      if (s->target_optional && optional_input(s, k))
+        vals[k * cap] = NAN;
+      else
+        c->row_na[k] = 1, missing = 1;
     } else if (csvreg_parse_double(f->ptr, f->len, &v) == CSVREG_OK) {
       vals[k * cap] = v;
     } else if (csvreg_na_match(s->na, f->ptr, f->len)) {
-      c->row_na[k] = 1;
-      missing = 1;
+      if (s->target_optional && optional_input(s, k))
+        vals[k * cap] = NAN;
+      else
+        c->row_na[k] = 1, missing = 1;
     } else {
       memset(c->row_na, 0, ninputs);
       if (s->skip_bad) {
