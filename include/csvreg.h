@@ -716,6 +716,26 @@ CSVREG_API csvreg_status csvreg_model_influence(const csvreg_model *m, size_t n,
 #define CSVREG_MODEL_BIND_NO_WEIGHTS 16u
 /* ---- end predict: weighted intervals, residuals and influence ---- */
 
+/* ---- --skip-bad reports (issue 16) ---- */
+/* A row that skip_bad dropped, as the chunk drops it. Borrowed for the call. */
+typedef struct csvreg_bad_row {
+  const char *source;         /* the input's name, as in errors */
+  uint64_t line;              /* the record's first line */
+  size_t column;              /* 1-based column; 0: the record's width */
+  const char *name;           /* that column's name; NULL for the width */
+  const char *reason;         /* e.g. expected a number, found "x" */
+  const csvreg_field *fields; /* the record's fields; NULL when the row was
+                                 dropped after parsing (a transform that is
+                                 not finite: reason says the values) */
+  size_t nfields;
+} csvreg_bad_row;
+typedef void (*csvreg_bad_row_fn)(void *ctx, const csvreg_bad_row *b);
+/* fn(ctx, row) for every row the chunk's fills drop as bad (skip_bad), in
+ * input order within a fill but for rows dropped for a transform, which
+ * come at the fill's end. fn NULL: none (the default). */
+CSVREG_API void csvreg_chunk_on_bad(csvreg_chunk *c, csvreg_bad_row_fn fn, void *ctx);
+/* ---- end --skip-bad reports ---- */
+
 /* ------------------------------------------------------------------------ */
 /* Evaluation metrics                                                       */
 /* ------------------------------------------------------------------------ */
@@ -1112,6 +1132,11 @@ typedef struct csvreg_pass_options {
   int digest;            /* 1: a stream's bytes (all of them, header
                             included) are digested into
                             csvreg_pass_info.digest (issue 15) */
+  /* ---- --skip-bad reports (issue 16) ---- */
+  csvreg_bad_row_fn on_bad; /* optional: the rows skip_bad drops, in input
+                               order (csvreg_chunk_on_bad); one thread only:
+                               a pass on several is not told */
+  void *on_bad_ctx;
 } csvreg_pass_options;
 
 CSVREG_API void csvreg_pass_options_init(csvreg_pass_options *o);

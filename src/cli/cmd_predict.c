@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "bad_rows.h"
 #include "model_cli.h"
 
 #define CMD "predict"
@@ -37,6 +38,10 @@ void cmd_predict_usage(FILE *out) {
           "                        mean response) or 'prediction' (for a new observation),\n"
           "                        as R's predict.lm(interval=)\n"
           "      --level X         level of the interval, 0 < X < 1 (default 0.95)\n"
+          "  -w, --weights COL     with --interval prediction: the new rows' weights, from\n"
+          "                        the input's column COL (R's predict.lm(weights=)); a\n"
+          "                        weighted model without it assumes weight 1, with R's\n"
+          "                        warning\n"
           "      --residuals       add 'residual', the target minus the prediction (the\n"
           "                        target column must be in the input)\n"
           "      --leverage        add 'leverage', the row's hat value in the training fit\n"
@@ -50,7 +55,10 @@ void cmd_predict_usage(FILE *out) {
           "                        on standard error) or is an error ('error')\n"
           "      --skip-bad        a row with a feature that is not a number, or the wrong\n"
           "                        number of fields, gets an empty prediction instead of\n"
-          "                        failing\n"
+          "                        failing; the first %d such rows are named on standard\n"
+          "                        error (FILE:LINE: column NAME: reason)\n"
+          "      --bad-rows FILE   with --skip-bad: every such row in FILE, a CSV with the\n"
+          "                        columns line,column,reason,text (written atomically)\n"
           "  -d, --delimiter C     field delimiter of the input and the output (default:\n"
           "                        the model's, as given to fit)\n"
           "      --no-header       the input has no header (columns are V1, V2, ...)\n"
@@ -61,7 +69,10 @@ void cmd_predict_usage(FILE *out) {
           "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
           "                        memory on standard error\n"
           "  -h, --help            show this help and exit\n"
-          "\n"
+          "\n",
+          cli_program, cli_program, BAD_ROWS_SHOWN, PREDICT_ROWS);
+  /* two strings: C99 promises 4095 characters in one */
+  fprintf(out,
           "The row statistics are those of the training fit: on the training rows they\n"
           "equal R's for the lm; a weighted model uses its weights column when the\n"
           "input has it, else weight 1 (with a warning). A row whose target (or\n"
@@ -81,12 +92,15 @@ void cmd_predict_usage(FILE *out) {
           "  %s predict -m model.json new.csv > scored.csv\n"
           "  %s predict -m model.json --interval prediction --level 0.9 new.csv\n"
           "  %s predict -m model.json --residuals --cooks -o scored.csv train.csv\n",
-          cli_program, cli_program, PREDICT_ROWS, cli_program, cli_program, cli_program);
+          cli_program, cli_program, cli_program);
 }
 
 typedef struct predict_args {
   const char *model, *column, *path;
-  const char *output; /* -o: NULL for standard output */
+  const char *output;   /* -o: NULL for standard output */
+  const char *wname;    /* -w: the new rows' weights column */
+  const char *bad_path; /* --bad-rows */
+  size_t wcol;          /* its 0-based column in the input */
   int only, na_error;
   int resid, lev, rstd, cooks; /* the row statistics asked for */
   csvreg_interval interval;
@@ -95,10 +109,11 @@ typedef struct predict_args {
 } predict_args;
 
 enum { OPT_ONLY = 256, OPT_COLUMN, OPT_INTERVAL, OPT_LEVEL, OPT_NA_POLICY };
-enum { OPT_RESIDUALS = 300, OPT_LEVERAGE, OPT_RSTANDARD, OPT_COOKS };
+enum { OPT_RESIDUALS = 300, OPT_LEVERAGE, OPT_RSTANDARD, OPT_COOKS, OPT_BAD_ROWS };
 
 static const struct option long_options[] = {{"model", required_argument, NULL, 'm'},
                                              {"output", required_argument, NULL, 'o'},
+                                             {"weights", required_argument, NULL, 'w'},
                                              {"only", no_argument, NULL, OPT_ONLY},
                                              {"column", required_argument, NULL, OPT_COLUMN},
                                              {"interval", required_argument, NULL, OPT_INTERVAL},
@@ -108,6 +123,7 @@ static const struct option long_options[] = {{"model", required_argument, NULL, 
                                              {"leverage", no_argument, NULL, OPT_LEVERAGE},
                                              {"rstandard", no_argument, NULL, OPT_RSTANDARD},
                                              {"cooks", no_argument, NULL, OPT_COOKS},
+                                             {"bad-rows", required_argument, NULL, OPT_BAD_ROWS},
                                              MODEL_READ_LONG_OPTIONS,
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -117,15 +133,20 @@ static int parse_args(int argc, char **argv, predict_args *a) {
   a->column = "prediction";
   a->level = 0.95;
   a->rd.chunk_rows = PREDICT_ROWS;
-  if (opt_check_words(CMD, argc, argv, ":m:o:d:h", long_options))
+  if (opt_check_words(CMD, argc, argv, ":m:o:w:d:h", long_options))
     return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":m:o:d:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":m:o:w:d:h", long_options, NULL)) != -1) {
     const char *opt = argv[optind - 1];
     switch (c) {
     case 'm': a->model = optarg; break;
+    case 'w':
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--weights: the column name cannot be empty");
+      a->wname = optarg;
+      break;
     case 'o':
       if (!optarg[0])
         return cli_usage_error(CMD, "--output: the file name cannot be empty");
@@ -162,6 +183,11 @@ static int parse_args(int argc, char **argv, predict_args *a) {
     case OPT_LEVERAGE: a->lev = 1; break;
     case OPT_RSTANDARD: a->rstd = 1; break;
     case OPT_COOKS: a->cooks = 1; break;
+    case OPT_BAD_ROWS:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--bad-rows: the file name cannot be empty");
+      a->bad_path = optarg;
+      break;
     case 'h': cmd_predict_usage(stdout); return CLI_EXIT_OK;
     default: {
       int r = model_read_option(CMD, c, optarg, opt, &a->rd);
@@ -170,6 +196,11 @@ static int parse_args(int argc, char **argv, predict_args *a) {
     }
     }
   }
+  if (a->bad_path && !a->rd.skip_bad)
+    return cli_usage_error(CMD, "--bad-rows lists the rows --skip-bad skips: give --skip-bad");
+  if (a->wname && a->interval != CSVREG_INTERVAL_PREDICTION)
+    return cli_usage_error(CMD, "--weights: the new rows' weights only change --interval "
+                                "prediction");
   return model_args_done(CMD, argc, argv, &a->path, a->model);
 }
 
@@ -179,6 +210,8 @@ typedef struct block {
   size_t cap;
   double *yhat, *lo, *hi; /* [cap] for the chunk's complete rows */
   double *st[4];          /* [cap] residual, leverage, rstandard, Cook's */
+  double *w;              /* [cap] -w: the complete rows' weights */
+  csvreg_na *na;          /* -w: the model's NA tokens */
   char *out;              /* OUT_BYTES */
   FILE *fp;               /* standard output, or -o's temporary file */
 } block;
@@ -193,6 +226,8 @@ static void block_free(block *b) {
   free(b->hi);
   for (int j = 0; j < NSTATS; j++)
     free(b->st[j]);
+  free(b->w);
+  csvreg_na_free(b->na);
   free(b->out);
 }
 
@@ -203,7 +238,8 @@ static int block_alloc(block *b, size_t cap) {
   b->lo = malloc(cap * sizeof *b->lo);
   b->hi = malloc(cap * sizeof *b->hi);
   b->out = malloc(OUT_BYTES);
-  int ok = b->yhat && b->lo && b->hi && b->out;
+  b->w = malloc(cap * sizeof *b->w);
+  int ok = b->yhat && b->lo && b->hi && b->out && b->w;
   for (int j = 0; j < NSTATS; j++)
     ok &= (b->st[j] = malloc(cap * sizeof *b->st[j])) != NULL;
   return ok ? 0 : -1;
@@ -212,6 +248,31 @@ static int block_alloc(block *b, size_t cap) {
 /* The shortest text that reads back to the same bits (printf's %.17g costs
  * ~0.5 us a number); -0 is written as 0. Needs CSVREG_FORMAT_DOUBLE_MAX bytes. */
 static char *put_num(char *d, double v) { return d + csvreg_format_double(v == 0 ? 0.0 : v, d); }
+
+/* -w: the weight in field `col` of a record's re-quoted text (its quotes
+ * taken off; a quoted number has no quote inside). NaN for an empty cell or
+ * an NA token of the model; -1 for text that is not a number. */
+static double text_weight(const char *p, size_t len, char delim, size_t col, const csvreg_na *na) {
+  size_t i = 0;
+  for (size_t j = 0; j < col && i <= len; j++) {
+    int q = 0;
+    while (i < len && (q || p[i] != delim))
+      q ^= p[i++] == '"';
+    i++;
+  }
+  if (i > len)
+    return -1;
+  size_t e = i;
+  int q = 0;
+  while (e < len && (q || p[e] != delim))
+    q ^= p[e++] == '"';
+  if (e - i >= 2 && p[i] == '"')
+    i++, e--;
+  double v;
+  if (e == i || (na && csvreg_na_match(na, p + i, e - i)))
+    return NAN;
+  return csvreg_parse_double(p + i, e - i, &v) == CSVREG_OK ? v : -1;
+}
 
 /* Which of the row statistics are asked for, in column order. */
 static void stats_wanted(const predict_args *a, int want[NSTATS]) {
@@ -232,8 +293,31 @@ static csvreg_status block_write(block *b, const csvreg_chunk *c, const csvreg_m
   const double *x, *y, *w;
   size_t ldx;
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  csvreg_status st =
-      csvreg_model_predict(m, nok, x, ldx, a->interval, a->level, b->yhat, b->lo, b->hi, err);
+  const unsigned char *status = csvreg_chunk_row_status(c);
+  const char *text = NULL;
+  const size_t *ends = NULL;
+  csvreg_chunk_text(c, &text, &ends);
+  if (a->wname) {
+    /* a weight that is not a number > 0 is an error; a missing one leaves
+     * the row's interval empty */
+    const uint64_t *recno = csvreg_chunk_record_numbers(c);
+    for (size_t i = 0, k = 0; i < nrec; i++) {
+      if (status[i] != CSVREG_ROW_OK)
+        continue;
+      size_t s0 = i ? ends[i - 1] : 0;
+      double v = text_weight(text + s0, ends[i] - s0, delim, a->wcol, b->na);
+      if (!(v > 0) && !isnan(v)) {
+        err->status = CSVREG_E_VALUE;
+        snprintf(err->message, sizeof err->message,
+                 "record %llu: column '%s': expected a weight > 0 (-w)",
+                 (unsigned long long)recno[k], a->wname);
+        return CSVREG_E_VALUE;
+      }
+      b->w[k++] = v;
+    }
+  }
+  csvreg_status st = csvreg_model_predict_weighted(
+      m, nok, x, ldx, a->wname ? b->w : NULL, a->interval, a->level, b->yhat, b->lo, b->hi, err);
   if (st)
     return st;
   int want[NSTATS];
@@ -243,10 +327,6 @@ static csvreg_status block_write(block *b, const csvreg_chunk *c, const csvreg_m
                                    want[1] ? b->st[1] : NULL, want[2] ? b->st[2] : NULL,
                                    want[3] ? b->st[3] : NULL, err)))
     return st;
-  const unsigned char *status = csvreg_chunk_row_status(c);
-  const char *text = NULL;
-  const size_t *ends = NULL;
-  csvreg_chunk_text(c, &text, &ends);
   /* After a row's text: up to three numbers, each after a delimiter, and
    * the line end. */
   const size_t numbers = (3 + NSTATS) * (CSVREG_FORMAT_DOUBLE_MAX + 1) + 1;
@@ -277,7 +357,9 @@ static csvreg_status block_write(block *b, const csvreg_chunk *c, const csvreg_m
           *d++ = delim;
     } else {
       d = put_num(d, b->yhat[k]);
-      if (a->interval) {
+      if (a->interval && a->wname && isnan(b->w[k])) {
+        *d++ = delim, *d++ = delim; /* no weight, no interval */
+      } else if (a->interval) {
         *d++ = delim;
         d = put_num(d, b->lo[k]);
         *d++ = delim;
@@ -360,13 +442,15 @@ int cmd_predict_run(int argc, char **argv) {
   memset(&b, 0, sizeof b);
   atomic_file af;
   memset(&af, 0, sizeof af);
+  bad_rows bad;
+  memset(&bad, 0, sizeof bad);
   const csvreg_model_options *mo = csvreg_model_get_options(model);
   const char delim = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
   csvreg_chunk_options co;
   csvreg_chunk_options_init(&co);
   co.rows = a.rd.chunk_rows;
   co.keep_rows = 1;
-  co.keep_text = !a.only;
+  co.keep_text = !a.only || a.wname; /* -w reads its column from the text */
   co.delimiter = delim;
   co.na_error = a.na_error;
   /* The row statistics read the target, and the weights where the input
@@ -382,6 +466,31 @@ int cmd_predict_run(int argc, char **argv) {
     goto fail;
   }
   b.fp = stdout;
+  if (a.rd.skip_bad) {
+    if ((rc = bad_rows_open(&bad, a.bad_path, delim)) != 0)
+      goto done;
+    csvreg_chunk_on_bad(rows.chunk, bad_rows_add, &bad);
+  }
+  if (a.wname) {
+    const char *const *names = csvreg_reader_column_names(rows.reader);
+    const size_t nc = csvreg_reader_ncolumns(rows.reader);
+    for (a.wcol = 0; a.wcol < nc && strcmp(names[a.wcol], a.wname) != 0; a.wcol++)
+      ;
+    if ((st = csvreg_na_new(&b.na, mo->na, &err)))
+      goto fail;
+    if (a.wcol == nc) {
+      st = err.status = CSVREG_E_COLUMN;
+      snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(rows.reader));
+      err.line = 1;
+      snprintf(err.message, sizeof err.message, "no weights column named '%s' in the header",
+               a.wname);
+      goto fail;
+    }
+  } else if (a.interval == CSVREG_INTERVAL_PREDICTION && mo->weights) {
+    /* predict.lm's words: the new rows' weights are taken as 1 */
+    cli_warnf("Assuming constant prediction variance even though model fit is weighted "
+              "(give the new rows' weights with -w COL)");
+  }
   if (a.output) {
     /* after the input's header is bound: a missing column leaves no file */
     char msg[1024];
@@ -417,6 +526,8 @@ int cmd_predict_run(int argc, char **argv) {
     goto fail;
   }
   model_rows_finish(&rows, a.rd.stats);
+  if ((rc = bad_rows_close(&bad, 1)) != 0)
+    goto done;
   if (a.output) {
     char msg[1024];
     if (atomic_commit(&af, msg, sizeof msg) != 0) {
@@ -439,6 +550,7 @@ fail:
   err.status = st;
   rc = cli_report_error(&err);
 done:
+  bad_rows_close(&bad, 0);
   atomic_abort(&af); /* nothing after a commit; the temporary file after an error */
   block_free(&b);
   model_rows_close(&rows);
