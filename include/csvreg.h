@@ -701,6 +701,56 @@ CSVREG_API csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, c
                                               double *yhat, double *lower, double *upper,
                                               csvreg_error *err);
 
+/* ---- predict: weighted intervals, residuals and influence (issue 16) ---- */
+/* As csvreg_model_predict, with the new rows' weights w (NULL: all 1) for a
+ * prediction interval: a new observation's variance is sigma^2 / w, as
+ * predict.lm(weights=). Confidence intervals do not depend on w. */
+CSVREG_API csvreg_status csvreg_model_predict_weighted(const csvreg_model *m, size_t n,
+                                                       const double *x, size_t ldx, const double *w,
+                                                       csvreg_interval iv, double level,
+                                                       double *yhat, double *lower, double *upper,
+                                                       csvreg_error *err);
+/* The training fit's row statistics at n rows (x as csvreg_model_predict,
+ * y the response, w the weights or NULL for 1, yhat the predictions):
+ * resid = y - yhat (R's residuals), hat = the leverage w x'(X'WX)^-1 x
+ * (hatvalues), rstd = sqrt(w)(y - yhat) / (sigma sqrt(1 - hat)) (rstandard),
+ * cooks = (sqrt(w)(y - yhat) / (sigma (1 - hat)))^2 hat / rank
+ * (cooks.distance). At the training rows they equal R's for lm(weights=).
+ * Each output may be NULL; a NaN y or w gives NaN, and so does a weight of
+ * 0 in rstd and cooks (R leaves such rows out). CSVREG_E_NUMERIC when a
+ * leverage is asked of a model whose design factor is singular. */
+CSVREG_API csvreg_status csvreg_model_influence(const csvreg_model *m, size_t n, const double *x,
+                                                size_t ldx, const double *y, const double *w,
+                                                const double *yhat, double *resid, double *hat,
+                                                double *rstd, double *cooks, csvreg_error *err);
+/* csvreg_model_spec_new flags, with CSVREG_MODEL_BIND_TARGET: a target or
+ * weight that is an NA token is NaN in a complete row (its prediction does
+ * not need it), and a response that is not finite (log(0)) keeps the row */
+#define CSVREG_MODEL_BIND_TARGET_OPTIONAL 8u
+/* ... and the weights column is not bound (the input need not have it) */
+#define CSVREG_MODEL_BIND_NO_WEIGHTS 16u
+/* ---- end predict: weighted intervals, residuals and influence ---- */
+
+/* ---- --skip-bad reports (issue 16) ---- */
+/* A row that skip_bad dropped, as the chunk drops it. Borrowed for the call. */
+typedef struct csvreg_bad_row {
+  const char *source;         /* the input's name, as in errors */
+  uint64_t line;              /* the record's first line */
+  size_t column;              /* 1-based column; 0: the record's width */
+  const char *name;           /* that column's name; NULL for the width */
+  const char *reason;         /* e.g. expected a number, found "x" */
+  const csvreg_field *fields; /* the record's fields; NULL when the row was
+                                 dropped after parsing (a transform that is
+                                 not finite: reason says the values) */
+  size_t nfields;
+} csvreg_bad_row;
+typedef void (*csvreg_bad_row_fn)(void *ctx, const csvreg_bad_row *b);
+/* fn(ctx, row) for every row the chunk's fills drop as bad (skip_bad), in
+ * input order within a fill but for rows dropped for a transform, which
+ * come at the fill's end. fn NULL: none (the default). */
+CSVREG_API void csvreg_chunk_on_bad(csvreg_chunk *c, csvreg_bad_row_fn fn, void *ctx);
+/* ---- end --skip-bad reports ---- */
+
 /* ------------------------------------------------------------------------ */
 /* Evaluation metrics                                                       */
 /* ------------------------------------------------------------------------ */
@@ -1151,6 +1201,11 @@ typedef struct csvreg_pass_options {
   int digest;            /* 1: a stream's bytes (all of them, header
                             included) are digested into
                             csvreg_pass_info.digest (issue 15) */
+  /* ---- --skip-bad reports (issue 16) ---- */
+  csvreg_bad_row_fn on_bad; /* optional: the rows skip_bad drops, in input
+                               order (csvreg_chunk_on_bad); one thread only:
+                               a pass on several is not told */
+  void *on_bad_ctx;
 } csvreg_pass_options;
 
 CSVREG_API void csvreg_pass_options_init(csvreg_pass_options *o);

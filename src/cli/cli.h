@@ -17,6 +17,7 @@
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define CLI_PRINTF(a, b)
+
 #endif
 
 /* Exit statuses, documented in `csvreg --help` and csvreg(1). */
@@ -195,5 +196,8 @@ extern cli_option_tables *cli_option_capture;
 /* stats.c: the --stats line of every command on stderr (rows, chunks, bytes,
  * seconds, rows/s, MB/s, peak RSS). */
 void cli_print_stats(const csvreg_counts *k, uint64_t chunks, uint64_t bytes, double secs);
+
+/* "s" unless n is 1: "1 row", "2 rows" (issue 16). */
+#define CLI_PLURAL(n) ((n) == 1 ? "" : "s")
 
 #endif

@@ -203,8 +203,8 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
   metric_rows(m, r);
   char b[64];
   if (format == REPORT_TEXT) {
-    fprintf(out, "Evaluation of the model of %s on %llu rows%s\n\n", target,
-            (unsigned long long)m->n, weighted ? ", weighted" : "");
+    fprintf(out, "Evaluation of the model of %s on %llu row%s%s\n\n", target,
+            (unsigned long long)m->n, CLI_PLURAL(m->n), weighted ? ", weighted" : "");
     for (int i = 0; i < NMETRICS; i++)
       if (i != NMETRICS - 1 || weighted)
         fprintf(out, "%-20s %s\n", r[i].name, report_num(b, sizeof b, r[i].value, 7));
@@ -215,11 +215,12 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
             (unsigned long long)k->dropped_na, (unsigned long long)k->dropped_bad,
             (unsigned long long)k->zero_weight);
     if (k->new_level)
-      fprintf(out, "%llu rows with a level the model never saw were not scored\n",
-              (unsigned long long)k->new_level);
+      fprintf(out, "%llu row%s with a level the model never saw %s not scored\n",
+              (unsigned long long)k->new_level, CLI_PLURAL(k->new_level),
+              k->new_level == 1 ? "was" : "were");
     if (m->n_zero_y)
-      fprintf(out, "MAPE leaves out %llu rows with %s = 0\n", (unsigned long long)m->n_zero_y,
-              target);
+      fprintf(out, "MAPE leaves out %llu row%s with %s = 0\n", (unsigned long long)m->n_zero_y,
+              CLI_PLURAL(m->n_zero_y), target);
     return CSVREG_OK;
   }
   if (format == REPORT_CSV) {

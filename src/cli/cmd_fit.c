@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "bad_rows.h"
 #include "meat_cli.h"
 #include "model_cli.h"
 #include "state_cli.h"
@@ -67,7 +68,11 @@ void cmd_fit_usage(FILE *out) {
           "                        (default 'NA,': NA and the empty cell); a row with a\n"
           "                        missing used cell is dropped and counted\n"
           "      --skip-bad        drop and count rows with a cell that is not a number or\n"
-          "                        the wrong number of fields, instead of failing\n"
+          "                        the wrong number of fields, instead of failing; the\n"
+          "                        first 5 are named on standard error (FILE:LINE: column\n"
+          "                        NAME: reason; not with --threads)\n"
+          "      --bad-rows FILE   with --skip-bad: every skipped row in FILE, a CSV with\n"
+          "                        the columns line,column,reason,text (written atomically)\n"
           "      --chunk-rows N    rows per block folded into the accumulator (1 to\n"
           "                        1048576; default %d)\n"
           "\n"
@@ -166,6 +171,7 @@ typedef struct fit_args {
   double decay;            /* 0: not given */
   const char *columns;     /* --columns A,B,C */
   const char *header_line; /* --header-line TEXT */
+  const char *bad_path;    /* --bad-rows FILE */
   const char *shard_id;    /* --shard-id ID (provenance only) */
   int allow_repeat;        /* --allow-repeat: --update may fold an input again */
   /* --vcov, --cluster, --max-clusters: robust errors by a second pass */
@@ -207,6 +213,7 @@ enum {
   OPT_VCOV,
   OPT_CLUSTER,
   OPT_MAX_CLUSTERS,
+  OPT_BAD_ROWS,
   OPT_SPILL
 };
 
@@ -218,6 +225,7 @@ static const struct option long_options[] = {
     {"no-intercept", no_argument, NULL, OPT_NO_INTERCEPT},
     {"na", required_argument, NULL, OPT_NA},
     {"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
+    {"bad-rows", required_argument, NULL, OPT_BAD_ROWS},
     {"delimiter", required_argument, NULL, 'd'},
     {"no-header", no_argument, NULL, OPT_NO_HEADER},
     {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
@@ -293,6 +301,11 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     case OPT_NO_INTERCEPT: a->spec.intercept = 0; break;
     case OPT_NA: a->spec.na = optarg; break;
     case OPT_SKIP_BAD: a->spec.skip_bad = 1; break;
+    case OPT_BAD_ROWS:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--bad-rows: the file name cannot be empty");
+      a->bad_path = optarg;
+      break;
     case 'd':
       if (opt_delimiter(CMD, "--delimiter", optarg, &a->reader.delimiter))
         return CLI_EXIT_USAGE;
@@ -427,6 +440,11 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   }
   if (opt_one_file(CMD, argc, argv, &a->path))
     return CLI_EXIT_USAGE;
+  if (a->bad_path && !a->spec.skip_bad)
+    return cli_usage_error(CMD, "--bad-rows lists the rows --skip-bad skips: give --skip-bad");
+  if (a->bad_path && a->threads > 1)
+    return cli_usage_error(CMD, "--bad-rows reads on one thread: not with --threads %zu",
+                           a->threads);
   if (a->formula && (a->spec.target || a->spec.features))
     return cli_usage_error(CMD, "a formula names the target and the terms: not with -y or -x");
   if (a->formula && a->update)
@@ -772,6 +790,7 @@ static int second_pass(const fit_args *a, const csvreg_pass_options *po1, const 
   if (a->max_clusters)
     ro.max_clusters = a->max_clusters;
   csvreg_pass_options po = *po1;
+  po.on_bad = NULL; /* told in the first pass */
   po.sample_text = 0;
   po.progress = NULL;
   csvreg_robust *rob = NULL;
@@ -970,6 +989,8 @@ int cmd_fit_run(int argc, char **argv) {
   char *meta = NULL;
   unsigned char *factor_cols = NULL;
   report_buf report = {0};
+  bad_rows bad;
+  memset(&bad, 0, sizeof bad);
   validation val = {a.val_mode, a.fraction, a.folds, a.seed, NULL, 0};
   csvreg_status st = CSVREG_OK;
   progress prog;
@@ -1019,6 +1040,13 @@ int cmd_fit_run(int argc, char **argv) {
   po.block_bytes = block_bytes();
   po.progress = on_progress;
   po.progress_ctx = &prog;
+  if (a.spec.skip_bad) {
+    /* the delimiter of the text in --bad-rows: the input's */
+    if ((rc = bad_rows_open(&bad, a.bad_path, a.reader.delimiter)) != 0)
+      goto done;
+    po.on_bad = bad_rows_add;
+    po.on_bad_ctx = &bad;
+  }
   if (!model) {
     /* text columns (bare in a formula, or -x features) are categorical:
      * decided on a sample */
@@ -1228,6 +1256,8 @@ int cmd_fit_run(int argc, char **argv) {
   if (a.stats)
     cli_print_stats(csvreg_accum_counts(acc), info->chunks, info->bytes + info->header_bytes,
                     progress_now() - t0);
+  if ((rc = bad_rows_close(&bad, 1)) != 0)
+    goto done;
   rc = CLI_EXIT_OK;
   goto done;
 
@@ -1243,6 +1273,7 @@ fail:
   if (!a.formula && !a.update)
     hint_factor(&err, spec);
 done:
+  bad_rows_close(&bad, 0);
   if (spilled) {
     unlink(spilled);
     atomic_unguard_spill();

@@ -7,10 +7,13 @@
  * written out. Memory is the chunk, whatever the input's length.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
+#include "bad_rows.h"
 #include "model_cli.h"
 
 #define CMD "predict"
@@ -26,19 +29,36 @@ void cmd_predict_usage(FILE *out) {
           "standard input.\n"
           "\n"
           "  -m, --model FILE      the model file (required)\n"
+          "  -o, --output FILE     write to FILE (default: standard output), atomically:\n"
+          "                        FILE appears whole when all went well, and after an\n"
+          "                        error it is not made and an old FILE is kept\n"
           "      --only            write the prediction columns alone\n"
           "      --column NAME     name of the prediction column (default 'prediction')\n"
           "      --interval TYPE   add 'lower' and 'upper' columns: 'confidence' (for the\n"
           "                        mean response) or 'prediction' (for a new observation),\n"
           "                        as R's predict.lm(interval=)\n"
           "      --level X         level of the interval, 0 < X < 1 (default 0.95)\n"
+          "  -w, --weights COL     with --interval prediction: the new rows' weights, from\n"
+          "                        the input's column COL (R's predict.lm(weights=)); a\n"
+          "                        weighted model without it assumes weight 1, with R's\n"
+          "                        warning\n"
+          "      --residuals       add 'residual', the target minus the prediction (the\n"
+          "                        target column must be in the input)\n"
+          "      --leverage        add 'leverage', the row's hat value in the training fit\n"
+          "                        (R's hatvalues)\n"
+          "      --rstandard       add 'rstandard', the standardized residual (R's\n"
+          "                        rstandard)\n"
+          "      --cooks           add 'cooks', Cook's distance (R's cooks.distance)\n"
           "      --na-policy P     a row with a missing feature (an NA token of the model)\n"
           "                        or a level the model never saw gets an empty\n"
           "                        prediction ('empty', default; new levels are counted\n"
           "                        on standard error) or is an error ('error')\n"
           "      --skip-bad        a row with a feature that is not a number, or the wrong\n"
           "                        number of fields, gets an empty prediction instead of\n"
-          "                        failing\n"
+          "                        failing; the first %d such rows are named on standard\n"
+          "                        error (FILE:LINE: column NAME: reason)\n"
+          "      --bad-rows FILE   with --skip-bad: every such row in FILE, a CSV with the\n"
+          "                        columns line,column,reason,text (written atomically)\n"
           "  -d, --delimiter C     field delimiter of the input and the output (default:\n"
           "                        the model's, as given to fit)\n"
           "      --no-header       the input has no header (columns are V1, V2, ...)\n"
@@ -49,7 +69,14 @@ void cmd_predict_usage(FILE *out) {
           "      --stats           print rows, chunks, bytes, time, throughput and peak\n"
           "                        memory on standard error\n"
           "  -h, --help            show this help and exit\n"
-          "\n"
+          "\n",
+          cli_program, cli_program, BAD_ROWS_SHOWN, PREDICT_ROWS);
+  /* two strings: C99 promises 4095 characters in one */
+  fprintf(out,
+          "The row statistics are those of the training fit: on the training rows they\n"
+          "equal R's for the lm; a weighted model uses its weights column when the\n"
+          "input has it, else weight 1 (with a warning). A row whose target (or\n"
+          "weight) is missing gets its prediction and empty statistics.\n"
           "A missing feature column is an error before any output. Predictions are\n"
           "written as the shortest text that reads back to the same double.\n"
           "A formula's model rebuilds its design on every row from the formula and the\n"
@@ -63,26 +90,40 @@ void cmd_predict_usage(FILE *out) {
           "\n"
           "Examples:\n"
           "  %s predict -m model.json new.csv > scored.csv\n"
-          "  %s predict -m model.json --interval prediction --level 0.9 new.csv\n",
-          cli_program, cli_program, PREDICT_ROWS, cli_program, cli_program);
+          "  %s predict -m model.json --interval prediction --level 0.9 new.csv\n"
+          "  %s predict -m model.json --residuals --cooks -o scored.csv train.csv\n",
+          cli_program, cli_program, cli_program);
 }
 
 typedef struct predict_args {
   const char *model, *column, *path;
+  const char *output;   /* -o: NULL for standard output */
+  const char *wname;    /* -w: the new rows' weights column */
+  const char *bad_path; /* --bad-rows */
+  size_t wcol;          /* its 0-based column in the input */
   int only, na_error;
+  int resid, lev, rstd, cooks; /* the row statistics asked for */
   csvreg_interval interval;
   double level;
   model_read_opts rd;
 } predict_args;
 
 enum { OPT_ONLY = 256, OPT_COLUMN, OPT_INTERVAL, OPT_LEVEL, OPT_NA_POLICY };
+enum { OPT_RESIDUALS = 300, OPT_LEVERAGE, OPT_RSTANDARD, OPT_COOKS, OPT_BAD_ROWS };
 
 static const struct option long_options[] = {{"model", required_argument, NULL, 'm'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"weights", required_argument, NULL, 'w'},
                                              {"only", no_argument, NULL, OPT_ONLY},
                                              {"column", required_argument, NULL, OPT_COLUMN},
                                              {"interval", required_argument, NULL, OPT_INTERVAL},
                                              {"level", required_argument, NULL, OPT_LEVEL},
                                              {"na-policy", required_argument, NULL, OPT_NA_POLICY},
+                                             {"residuals", no_argument, NULL, OPT_RESIDUALS},
+                                             {"leverage", no_argument, NULL, OPT_LEVERAGE},
+                                             {"rstandard", no_argument, NULL, OPT_RSTANDARD},
+                                             {"cooks", no_argument, NULL, OPT_COOKS},
+                                             {"bad-rows", required_argument, NULL, OPT_BAD_ROWS},
                                              MODEL_READ_LONG_OPTIONS,
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -92,15 +133,25 @@ static int parse_args(int argc, char **argv, predict_args *a) {
   a->column = "prediction";
   a->level = 0.95;
   a->rd.chunk_rows = PREDICT_ROWS;
-  if (opt_check_words(CMD, argc, argv, ":m:d:h", long_options))
+  if (opt_check_words(CMD, argc, argv, ":m:o:w:d:h", long_options))
     return CLI_EXIT_USAGE;
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":m:d:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":m:o:w:d:h", long_options, NULL)) != -1) {
     const char *opt = argv[optind - 1];
     switch (c) {
     case 'm': a->model = optarg; break;
+    case 'w':
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--weights: the column name cannot be empty");
+      a->wname = optarg;
+      break;
+    case 'o':
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--output: the file name cannot be empty");
+      a->output = optarg;
+      break;
     case OPT_ONLY: a->only = 1; break;
     case OPT_COLUMN:
       if (!optarg[0])
@@ -128,6 +179,15 @@ static int parse_args(int argc, char **argv, predict_args *a) {
       else
         return cli_usage_error(CMD, "--na-policy: expected 'empty' or 'error', got '%s'", optarg);
       break;
+    case OPT_RESIDUALS: a->resid = 1; break;
+    case OPT_LEVERAGE: a->lev = 1; break;
+    case OPT_RSTANDARD: a->rstd = 1; break;
+    case OPT_COOKS: a->cooks = 1; break;
+    case OPT_BAD_ROWS:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--bad-rows: the file name cannot be empty");
+      a->bad_path = optarg;
+      break;
     case 'h': cmd_predict_usage(stdout); return CLI_EXIT_OK;
     default: {
       int r = model_read_option(CMD, c, optarg, opt, &a->rd);
@@ -136,6 +196,11 @@ static int parse_args(int argc, char **argv, predict_args *a) {
     }
     }
   }
+  if (a->bad_path && !a->rd.skip_bad)
+    return cli_usage_error(CMD, "--bad-rows lists the rows --skip-bad skips: give --skip-bad");
+  if (a->wname && a->interval != CSVREG_INTERVAL_PREDICTION)
+    return cli_usage_error(CMD, "--weights: the new rows' weights only change --interval "
+                                "prediction");
   return model_args_done(CMD, argc, argv, &a->path, a->model);
 }
 
@@ -144,8 +209,14 @@ static int parse_args(int argc, char **argv, predict_args *a) {
 typedef struct block {
   size_t cap;
   double *yhat, *lo, *hi; /* [cap] for the chunk's complete rows */
+  double *st[4];          /* [cap] residual, leverage, rstandard, Cook's */
+  double *w;              /* [cap] -w: the complete rows' weights */
+  csvreg_na *na;          /* -w: the model's NA tokens */
   char *out;              /* OUT_BYTES */
+  FILE *fp;               /* standard output, or -o's temporary file */
 } block;
+
+#define NSTATS 4
 
 #define OUT_BYTES ((size_t)1 << 18)
 
@@ -153,6 +224,10 @@ static void block_free(block *b) {
   free(b->yhat);
   free(b->lo);
   free(b->hi);
+  for (int j = 0; j < NSTATS; j++)
+    free(b->st[j]);
+  free(b->w);
+  csvreg_na_free(b->na);
   free(b->out);
 }
 
@@ -163,12 +238,48 @@ static int block_alloc(block *b, size_t cap) {
   b->lo = malloc(cap * sizeof *b->lo);
   b->hi = malloc(cap * sizeof *b->hi);
   b->out = malloc(OUT_BYTES);
-  return b->yhat && b->lo && b->hi && b->out ? 0 : -1;
+  b->w = malloc(cap * sizeof *b->w);
+  int ok = b->yhat && b->lo && b->hi && b->out && b->w;
+  for (int j = 0; j < NSTATS; j++)
+    ok &= (b->st[j] = malloc(cap * sizeof *b->st[j])) != NULL;
+  return ok ? 0 : -1;
 }
 
 /* The shortest text that reads back to the same bits (printf's %.17g costs
  * ~0.5 us a number); -0 is written as 0. Needs CSVREG_FORMAT_DOUBLE_MAX bytes. */
 static char *put_num(char *d, double v) { return d + csvreg_format_double(v == 0 ? 0.0 : v, d); }
+
+/* -w: the weight in field `col` of a record's re-quoted text (its quotes
+ * taken off; a quoted number has no quote inside). NaN for an empty cell or
+ * an NA token of the model; -1 for text that is not a number. */
+static double text_weight(const char *p, size_t len, char delim, size_t col, const csvreg_na *na) {
+  size_t i = 0;
+  for (size_t j = 0; j < col && i <= len; j++) {
+    int q = 0;
+    while (i < len && (q || p[i] != delim))
+      q ^= p[i++] == '"';
+    i++;
+  }
+  if (i > len)
+    return -1;
+  size_t e = i;
+  int q = 0;
+  while (e < len && (q || p[e] != delim))
+    q ^= p[e++] == '"';
+  if (e - i >= 2 && p[i] == '"')
+    i++, e--;
+  double v;
+  if (e == i || (na && csvreg_na_match(na, p + i, e - i)))
+    return NAN;
+  return csvreg_parse_double(p + i, e - i, &v) == CSVREG_OK ? v : -1;
+}
+
+/* Which of the row statistics are asked for, in column order. */
+static void stats_wanted(const predict_args *a, int want[NSTATS]) {
+  want[0] = a->resid, want[1] = a->lev, want[2] = a->rstd, want[3] = a->cooks;
+}
+
+static int any_stats(const predict_args *a) { return a->resid || a->lev || a->rstd || a->cooks; }
 
 /* Predicts the chunk's complete rows and writes every record: its text (not
  * with --only), then the prediction columns, empty for a row that is not
@@ -182,28 +293,55 @@ static csvreg_status block_write(block *b, const csvreg_chunk *c, const csvreg_m
   const double *x, *y, *w;
   size_t ldx;
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  csvreg_status st =
-      csvreg_model_predict(m, nok, x, ldx, a->interval, a->level, b->yhat, b->lo, b->hi, err);
-  if (st)
-    return st;
   const unsigned char *status = csvreg_chunk_row_status(c);
   const char *text = NULL;
   const size_t *ends = NULL;
   csvreg_chunk_text(c, &text, &ends);
+  if (a->wname) {
+    /* a weight that is not a number > 0 is an error; a missing one leaves
+     * the row's interval empty */
+    const uint64_t *recno = csvreg_chunk_record_numbers(c);
+    for (size_t i = 0, k = 0; i < nrec; i++) {
+      if (status[i] != CSVREG_ROW_OK)
+        continue;
+      size_t s0 = i ? ends[i - 1] : 0;
+      double v = text_weight(text + s0, ends[i] - s0, delim, a->wcol, b->na);
+      if (!(v > 0) && !isnan(v)) {
+        err->status = CSVREG_E_VALUE;
+        snprintf(err->message, sizeof err->message,
+                 "record %llu: column '%s': expected a weight > 0 (-w)",
+                 (unsigned long long)recno[k], a->wname);
+        return CSVREG_E_VALUE;
+      }
+      b->w[k++] = v;
+    }
+  }
+  csvreg_status st = csvreg_model_predict_weighted(
+      m, nok, x, ldx, a->wname ? b->w : NULL, a->interval, a->level, b->yhat, b->lo, b->hi, err);
+  if (st)
+    return st;
+  int want[NSTATS];
+  stats_wanted(a, want);
+  if (any_stats(a) &&
+      (st = csvreg_model_influence(m, nok, x, ldx, y, w, b->yhat, want[0] ? b->st[0] : NULL,
+                                   want[1] ? b->st[1] : NULL, want[2] ? b->st[2] : NULL,
+                                   want[3] ? b->st[3] : NULL, err)))
+    return st;
   /* After a row's text: up to three numbers, each after a delimiter, and
    * the line end. */
-  const size_t numbers = 3 * (CSVREG_FORMAT_DOUBLE_MAX + 1) + 1;
+  const size_t numbers = (3 + NSTATS) * (CSVREG_FORMAT_DOUBLE_MAX + 1) + 1;
+  FILE *fp = b->fp;
   size_t used = 0, start = 0, k = 0;
   for (size_t i = 0; i < nrec; i++) {
     size_t len = a->only ? 0 : ends[i] - start;
     if (used + len + numbers > OUT_BYTES) {
-      fwrite(b->out, 1, used, stdout);
+      fwrite(b->out, 1, used, fp);
       used = 0;
     }
     char *d = b->out + used;
     if (!a->only) {
       if (len + numbers > OUT_BYTES) {
-        fwrite(text + start, 1, len, stdout);
+        fwrite(text + start, 1, len, fp);
       } else {
         memcpy(d, text + start, len);
         d += len;
@@ -214,34 +352,55 @@ static csvreg_status block_write(block *b, const csvreg_chunk *c, const csvreg_m
     if (status[i] != CSVREG_ROW_OK) {
       if (a->interval)
         *d++ = delim, *d++ = delim;
+      for (int j = 0; j < NSTATS; j++)
+        if (want[j])
+          *d++ = delim;
     } else {
       d = put_num(d, b->yhat[k]);
-      if (a->interval) {
+      if (a->interval && a->wname && isnan(b->w[k])) {
+        *d++ = delim, *d++ = delim; /* no weight, no interval */
+      } else if (a->interval) {
         *d++ = delim;
         d = put_num(d, b->lo[k]);
         *d++ = delim;
         d = put_num(d, b->hi[k]);
       }
+      /* a missing target or weight: an empty cell, as an empty prediction */
+      for (int j = 0; j < NSTATS; j++)
+        if (want[j]) {
+          *d++ = delim;
+          if (isfinite(b->st[j][k]))
+            d = put_num(d, b->st[j][k]);
+        }
       k++;
     }
     *d++ = '\n';
     used = (size_t)(d - b->out);
   }
-  fwrite(b->out, 1, used, stdout);
+  fwrite(b->out, 1, used, fp);
   return CSVREG_OK;
 }
 
-static csvreg_status write_header(const csvreg_reader *r, const predict_args *a, char delim,
-                                  csvreg_error *err) {
+static csvreg_status write_header(FILE *fp, const csvreg_reader *r, const predict_args *a,
+                                  char delim, csvreg_error *err) {
   const char *const *names = csvreg_reader_column_names(r);
-  const size_t ncol = a->only ? 0 : csvreg_reader_ncolumns(r), nextra = a->interval ? 3 : 1;
+  const char *extra[3 + NSTATS] = {a->column, "lower", "upper"};
+  const char *stat_names[NSTATS] = {"residual", "leverage", "rstandard", "cooks"};
+  int want[NSTATS];
+  stats_wanted(a, want);
+  size_t nextra = a->interval ? 3 : 1;
+  if (!a->interval)
+    extra[1] = extra[2] = NULL;
+  for (int j = 0; j < NSTATS; j++)
+    if (want[j])
+      extra[nextra++] = stat_names[j];
+  const size_t ncol = a->only ? 0 : csvreg_reader_ncolumns(r);
   csvreg_field *f = malloc((ncol + nextra) * sizeof *f);
   if (!f) {
     err->status = CSVREG_E_NOMEM;
     snprintf(err->message, sizeof err->message, "out of memory");
     return CSVREG_E_NOMEM;
   }
-  const char *extra[3] = {a->column, "lower", "upper"};
   for (size_t j = 0; j < ncol + nextra; j++) {
     f[j].ptr = j < ncol ? names[j] : extra[j - ncol];
     f[j].len = strlen(f[j].ptr);
@@ -250,7 +409,7 @@ static csvreg_status write_header(const csvreg_reader *r, const predict_args *a,
   size_t len = 0, cap = 0;
   csvreg_status st = csvreg_csv_append(&t, &len, &cap, f, ncol + nextra, delim, err);
   if (!st)
-    fwrite(t, 1, len, stdout), fputc('\n', stdout);
+    fwrite(t, 1, len, fp), fputc('\n', fp);
   free(t);
   free(f);
   return st;
@@ -281,16 +440,24 @@ int cmd_predict_run(int argc, char **argv) {
   model_rows rows;
   block b;
   memset(&b, 0, sizeof b);
+  atomic_file af;
+  memset(&af, 0, sizeof af);
+  bad_rows bad;
+  memset(&bad, 0, sizeof bad);
   const csvreg_model_options *mo = csvreg_model_get_options(model);
   const char delim = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
   csvreg_chunk_options co;
   csvreg_chunk_options_init(&co);
   co.rows = a.rd.chunk_rows;
   co.keep_rows = 1;
-  co.keep_text = !a.only;
+  co.keep_text = !a.only || a.wname; /* -w reads its column from the text */
   co.delimiter = delim;
   co.na_error = a.na_error;
-  csvreg_status st = model_rows_open(&rows, &a.rd, model, a.path, 0, &co, &err);
+  /* The row statistics read the target, and the weights where the input
+   * has them (model_input_open); a row without them is still predicted. */
+  const unsigned bind =
+      any_stats(&a) ? CSVREG_MODEL_BIND_TARGET | CSVREG_MODEL_BIND_TARGET_OPTIONAL : 0;
+  csvreg_status st = model_rows_open(&rows, &a.rd, model, a.path, bind, &co, &err);
   if (st)
     goto fail;
   if (block_alloc(&b, co.rows)) {
@@ -298,11 +465,55 @@ int cmd_predict_run(int argc, char **argv) {
     snprintf(err.message, sizeof err.message, "out of memory for a block of %zu rows", co.rows);
     goto fail;
   }
+  b.fp = stdout;
+  if (a.rd.skip_bad) {
+    if ((rc = bad_rows_open(&bad, a.bad_path, delim)) != 0)
+      goto done;
+    csvreg_chunk_on_bad(rows.chunk, bad_rows_add, &bad);
+  }
+  if (a.wname) {
+    const char *const *names = csvreg_reader_column_names(rows.reader);
+    const size_t nc = csvreg_reader_ncolumns(rows.reader);
+    for (a.wcol = 0; a.wcol < nc && strcmp(names[a.wcol], a.wname) != 0; a.wcol++)
+      ;
+    if ((st = csvreg_na_new(&b.na, mo->na, &err)))
+      goto fail;
+    if (a.wcol == nc) {
+      st = err.status = CSVREG_E_COLUMN;
+      snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(rows.reader));
+      err.line = 1;
+      snprintf(err.message, sizeof err.message, "no weights column named '%s' in the header",
+               a.wname);
+      goto fail;
+    }
+  } else if (a.interval == CSVREG_INTERVAL_PREDICTION && mo->weights) {
+    /* predict.lm's words: the new rows' weights are taken as 1 */
+    cli_warnf("Assuming constant prediction variance even though model fit is weighted "
+              "(give the new rows' weights with -w COL)");
+  }
+  if (a.output) {
+    /* after the input's header is bound: a missing column leaves no file */
+    char msg[1024];
+    if ((rc = atomic_open(&af, a.output, msg, sizeof msg)) != 0) {
+      cli_errorf("%s", msg);
+      goto done;
+    }
+    b.fp = af.fp;
+  }
+  if (any_stats(&a) && mo->weights && !csvreg_spec_weights_name(rows.spec))
+    cli_warnf("the model was fitted with weights '%s' and the input has no such column: "
+              "the row statistics take weight 1",
+              mo->weights);
+  /* Leverages need the factor: say so before any output. */
+  if ((a.lev || a.rstd || a.cooks) &&
+      (st = csvreg_model_influence(model, 0, NULL, 1, b.yhat, NULL, b.yhat, NULL, b.lo, NULL, NULL,
+                                   &err)))
+    goto fail;
   /* Intervals need residual degrees of freedom: say so before any output. */
   if (a.interval &&
       (st = csvreg_model_predict(model, 0, NULL, 1, a.interval, a.level, b.yhat, b.lo, b.hi, &err)))
     goto fail;
-  if (!a.rd.no_header && mo->header && (st = write_header(rows.reader, &a, delim, &err)))
+  if (!a.rd.no_header && mo->header && (st = write_header(b.fp, rows.reader, &a, delim, &err)))
     goto fail;
   predict_ctx pc = {&b, model, &a, delim};
   if ((st = model_rows_run(&rows, predict_chunk, &pc, &err))) {
@@ -315,6 +526,16 @@ int cmd_predict_run(int argc, char **argv) {
     goto fail;
   }
   model_rows_finish(&rows, a.rd.stats);
+  if ((rc = bad_rows_close(&bad, 1)) != 0)
+    goto done;
+  if (a.output) {
+    char msg[1024];
+    if (atomic_commit(&af, msg, sizeof msg) != 0) {
+      cli_errorf("%s", msg);
+      rc = CLI_EXIT_IO;
+      goto done;
+    }
+  }
   if (rows.counts.new_level)
     cli_warnf("%llu row%s with a level the model never saw got no prediction (as R's \"factor "
               "has new levels\"; --na-policy error stops at the first)",
@@ -329,6 +550,8 @@ fail:
   err.status = st;
   rc = cli_report_error(&err);
 done:
+  bad_rows_close(&bad, 0);
+  atomic_abort(&af); /* nothing after a commit; the temporary file after an error */
   block_free(&b);
   model_rows_close(&rows);
   csvreg_model_free(model);

@@ -134,6 +134,15 @@ csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, 
   csvreg_status st = csvreg_reader_open(reader, path ? path : "-", &ro, err);
   if (st)
     return st;
+  if ((flags & CSVREG_MODEL_BIND_TARGET_OPTIONAL) && mo->weights) {
+    /* predict's row statistics: the weights when the input has them */
+    const char *const *names = csvreg_reader_column_names(*reader);
+    size_t j = 0, nc = csvreg_reader_ncolumns(*reader);
+    while (j < nc && strcmp(names[j], mo->weights) != 0)
+      j++;
+    if (j == nc)
+      flags |= CSVREG_MODEL_BIND_NO_WEIGHTS;
+  }
   st = csvreg_model_spec_new(spec, m, csvreg_reader_column_names(*reader),
                              csvreg_reader_ncolumns(*reader), flags, err);
   if (st == CSVREG_E_COLUMN) {

@@ -1,8 +1,9 @@
 /*
  * progress.c - the progress line on standard error for long runs on a
- * terminal: bytes, rows, rows/s, and percent + ETA when the input's size is
- * known. Redrawn with '\r' at most every 0.5 s and only after the first
- * 0.5 s, so short runs never flash a line; erased at the end.
+ * terminal: bytes, rows, rows/s, and percent when the input's size is
+ * known, with an ETA once it means something (1% read, a second or more).
+ * Redrawn with '\r' at most every 0.5 s and only after the first 0.5 s, so
+ * short runs never flash a line; erased at the end.
  */
 #include <time.h>
 
@@ -45,14 +46,27 @@ void progress_update(progress *p, uint64_t bytes, uint64_t rows, int64_t size) {
   double elapsed = now - p->start;
   char line[160], hb[32];
   human_bytes(hb, sizeof hb, (double)bytes);
-  int n = snprintf(line, sizeof line, "%s, %llu rows, %.0f rows/s", hb, (unsigned long long)rows,
-                   elapsed > 0 ? (double)rows / elapsed : 0.0);
+  int n = snprintf(line, sizeof line, "%s, %llu row%s, %.0f rows/s", hb, (unsigned long long)rows,
+                   CLI_PLURAL(rows), elapsed > 0 ? (double)rows / elapsed : 0.0);
   if (size > 0 && n > 0 && (size_t)n < sizeof line) {
     double frac = (double)bytes / (double)size;
     if (frac > 1)
       frac = 1;
-    double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
-    n += snprintf(line + n, sizeof line - (size_t)n, ", %.0f%%, ETA %.0f s", frac * 100, eta);
+    n += snprintf(line + n, sizeof line - (size_t)n, ", %.0f%%", frac * 100);
+    /* An ETA only when it says something (issue 16): not before 1% is
+     * read (the rate is not known yet), and not under a second ("ETA 0 s"
+     * near the end told nothing). */
+    double eta = frac >= 0.01 ? elapsed * (1 - frac) / frac : -1;
+    if (eta >= 1 && n > 0 && (size_t)n < sizeof line) {
+      unsigned long e = (unsigned long)(eta + 0.5);
+      if (e < 60)
+        n += snprintf(line + n, sizeof line - (size_t)n, ", ETA %lu s", e);
+      else if (e < 3600)
+        n += snprintf(line + n, sizeof line - (size_t)n, ", ETA %lu min %02lu s", e / 60, e % 60);
+      else
+        n += snprintf(line + n, sizeof line - (size_t)n, ", ETA %lu h %02lu min", e / 3600,
+                      e / 60 % 60);
+    }
   }
   if (n < 0)
     return;

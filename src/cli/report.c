@@ -183,8 +183,8 @@ static void write_text(FILE *out, const csvreg_fit *fit) {
           report_num(b1, CELL, f->residual_sd, TEXT_DIGITS),
           report_num(b2, CELL, f->df_residual, 15));
   if (k->dropped_na) {
-    fprintf(out, "  (%llu observations deleted due to missingness)\n",
-            (unsigned long long)k->dropped_na);
+    fprintf(out, "  (%llu observation%s deleted due to missingness)\n",
+            (unsigned long long)k->dropped_na, CLI_PLURAL(k->dropped_na));
     const char *sep = "  (missing values by column: ";
     for (size_t i = 0; i < f->ninputs; i++)
       if (csvreg_fit_input_na(fit, i)) {
@@ -196,11 +196,11 @@ static void write_text(FILE *out, const csvreg_fit *fit) {
       fprintf(out, ")\n");
   }
   if (k->dropped_bad)
-    fprintf(out, "  (%llu rows with a bad value or the wrong number of fields skipped)\n",
-            (unsigned long long)k->dropped_bad);
+    fprintf(out, "  (%llu row%s with a bad value or the wrong number of fields skipped)\n",
+            (unsigned long long)k->dropped_bad, CLI_PLURAL(k->dropped_bad));
   if (k->zero_weight)
-    fprintf(out, "  (%llu observations with zero weight not used)\n",
-            (unsigned long long)k->zero_weight);
+    fprintf(out, "  (%llu observation%s with zero weight not used)\n",
+            (unsigned long long)k->zero_weight, CLI_PLURAL(k->zero_weight));
   fprintf(out, "Multiple R-squared:  %s,  Adjusted R-squared:  %s\n",
           report_num(b1, CELL, f->r_squared, TEXT_DIGITS),
           report_num(b2, CELL, f->adj_r_squared, TEXT_DIGITS));

@@ -14,9 +14,10 @@ void cli_print_stats(const csvreg_counts *k, uint64_t chunks, uint64_t bytes, do
     rss_mib = (double)ru.ru_maxrss / 1024.0;
   double s = secs > 0 ? secs : 1e-9;
   fprintf(stderr,
-          "%s: stats: %llu rows read, %llu used, %llu chunks, %llu bytes, %.3f s, "
+          "%s: stats: %llu row%s read, %llu used, %llu chunk%s, %llu byte%s, %.3f s, "
           "%.0f rows/s, %.1f MB/s, peak RSS %.1f MiB\n",
-          cli_program, (unsigned long long)k->records, (unsigned long long)k->used,
-          (unsigned long long)chunks, (unsigned long long)bytes, secs, (double)k->records / s,
+          cli_program, (unsigned long long)k->records, CLI_PLURAL(k->records),
+          (unsigned long long)k->used, (unsigned long long)chunks, CLI_PLURAL(chunks),
+          (unsigned long long)bytes, CLI_PLURAL(bytes), secs, (double)k->records / s,
           (double)bytes / 1e6 / s, rss_mib);
 }

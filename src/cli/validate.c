@@ -72,10 +72,11 @@ csvreg_status validation_write(FILE *out, const validation *v, const csvreg_fit 
   if (v->mode == 1) {
     const csvreg_score *s = &v->scores[0];
     fprintf(out,
-            "\nHeld-out validation (fraction %g, seed %llu): %llu rows\n"
+            "\nHeld-out validation (fraction %g, seed %llu): %llu row%s\n"
             "  MSE: %s,  RMSE: %s,  R-squared: %s\n",
-            v->fraction, v->seed, (unsigned long long)s->n, report_num(b1, 40, s->mse, 7),
-            report_num(b2, 40, s->rmse, 7), report_num(b3, 40, s->r_squared, 7));
+            v->fraction, v->seed, (unsigned long long)s->n, CLI_PLURAL(s->n),
+            report_num(b1, 40, s->mse, 7), report_num(b2, 40, s->rmse, 7),
+            report_num(b3, 40, s->r_squared, 7));
     return CSVREG_OK;
   }
   fprintf(out, "\n%zu-fold cross-validation (seed %llu):\n", v->k, v->seed);

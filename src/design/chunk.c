@@ -11,6 +11,7 @@
  * commands means they parse and judge a cell alike.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,8 @@ typedef struct level_table {
 struct csvreg_chunk {
   const csvreg_spec *spec; /* borrowed */
   csvreg_chunk_options opt;
+  csvreg_bad_row_fn on_bad; /* --skip-bad reports (csvreg_chunk_on_bad) */
+  void *on_bad_ctx;
   size_t cap, rows;
   size_t nrecords;       /* keep_rows: records read by the last fill */
   unsigned char *status; /* keep_rows: [cap] csvreg_row_status of each record */
@@ -209,6 +212,37 @@ static const char *input_role(const csvreg_spec *s, size_t k) {
   return (ptrdiff_t)k == s->weights_input ? "the weights" : "a feature";
 }
 
+void csvreg_chunk_on_bad(csvreg_chunk *c, csvreg_bad_row_fn fn, void *ctx) {
+  c->on_bad = fn;
+  c->on_bad_ctx = ctx;
+}
+
+/* Tells on_bad about a dropped record (k: the input, or (size_t)-1 for the
+ * width). Only on the skip_bad paths, so the cost is the bad rows'. */
+static void report_bad(const csvreg_chunk *c, const csvreg_reader *r, const csvreg_record *rec,
+                       size_t k) {
+  const csvreg_spec *s = c->spec;
+  char reason[160];
+  csvreg_bad_row b = {
+      csvreg_reader_source(r), rec->line, 0, NULL, reason, rec->fields, rec->nfields};
+  if (k == (size_t)-1) {
+    snprintf(reason, sizeof reason, "expected %zu fields, found %zu", s->ncolumns, rec->nfields);
+  } else {
+    char shown[96];
+    const csvreg_field *f = &rec->fields[s->input_cols[k]];
+    csvreg__err_quote(shown, sizeof shown, f->ptr, f->len, 40);
+    snprintf(reason, sizeof reason, "expected a number, found \"%s\"", shown);
+    b.column = s->input_cols[k] + 1;
+    b.name = s->input_names[k];
+  }
+  c->on_bad(c->on_bad_ctx, &b);
+}
+
+/* target_optional: the target's and the weights' inputs may be NA. */
+static int optional_input(const csvreg_spec *s, size_t k) {
+  return (ptrdiff_t)k == s->target_input || (ptrdiff_t)k == s->weights_input;
+}
+
 /* Parses one record into row `i`. Returns CSVREG_OK (row kept), CSVREG_END
  * (row dropped and counted; *why says which csvreg_row_status) or an error. */
 static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csvreg_record *rec,
@@ -218,6 +252,8 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
   *why = CSVREG_ROW_BAD;
   if (rec->nfields != s->ncolumns) {
     if (s->skip_bad) {
+      if (c->on_bad)
+        report_bad(c, r, rec, (size_t)-1);
       c->counts.dropped_bad++;
       return CSVREG_END;
     }
@@ -249,16 +285,22 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
         missing = 1;
       }
     } else if (na_numeric && csvreg_na_match(s->na, f->ptr, f->len)) {
-      c->row_na[k] = 1;
-      missing = 1;
+      if (s->target_optional && optional_input(s, k))
+        vals[k * cap] = NAN;
+      else
+        c->row_na[k] = 1, missing = 1;
     } else if (csvreg_parse_double(f->ptr, f->len, &v) == CSVREG_OK) {
       vals[k * cap] = v;
     } else if (csvreg_na_match(s->na, f->ptr, f->len)) {
-      c->row_na[k] = 1;
-      missing = 1;
+      if (s->target_optional && optional_input(s, k))
+        vals[k * cap] = NAN;
+      else
+        c->row_na[k] = 1, missing = 1;
     } else {
       memset(c->row_na, 0, ninputs);
       if (s->skip_bad) {
+        if (c->on_bad)
+          report_bad(c, r, rec, k);
         c->counts.dropped_bad++;
         return CSVREG_END;
       }
@@ -349,6 +391,18 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
       c->status[q] = CSVREG_ROW_BAD;
   size_t kept = 0;
   for (size_t i = 0; i < c->rows; i++) {
+    if (bad[i] && c->on_bad) {
+      char msg[400];
+      size_t k = csvreg__design_explain(s, c->vals, cap, &c->work, i, msg, sizeof msg);
+      csvreg_bad_row b = {csvreg_reader_source(r),
+                          c->lines[i],
+                          s->input_cols[k] + 1,
+                          s->input_names[k],
+                          msg,
+                          NULL,
+                          0};
+      c->on_bad(c->on_bad_ctx, &b);
+    }
     if (bad[i]) {
       if (s->weights_input >= 0 && c->vals[(size_t)s->weights_input * cap + i] == 0)
         c->counts.zero_weight--;

@@ -139,7 +139,7 @@ size_t csvreg__design_compute(const csvreg_spec *s, const design_live *live, con
   size_t nbad = 0;
   for (size_t t = 0; t < ncols; t++)
     csvreg__expr_flag_bad(work->x + t * cap, n, work->bad);
-  if (s->target_expr)
+  if (s->target_expr && !s->target_optional)
     csvreg__expr_flag_bad(work->vars, n, work->bad);
   for (size_t i = 0; i < n; i++)
     nbad += work->bad[i];

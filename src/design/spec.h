@@ -56,6 +56,10 @@ struct csvreg_spec {
    * neither parsed nor tested for NA, so it drops no row. */
   size_t nkeys;
   size_t *key_input; /* [nkeys] owned */
+  /* predict --residuals (CSVREG_MODEL_BIND_TARGET_OPTIONAL): a missing
+   * target or weight (an NA token) is NaN in a complete row, and a response
+   * that is not finite does not drop the row: the prediction needs neither. */
+  int target_optional;
 };
 
 #define CSVREG__DEFAULT_MAX_LEVELS 1000

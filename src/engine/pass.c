@@ -505,6 +505,8 @@ static csvreg_status make_chunk(const csvreg_pass *p, csvreg_chunk **out, csvreg
 static csvreg_status run_single(csvreg_pass *p, csvreg_error *err) {
   csvreg_chunk *chunk = NULL;
   csvreg_status st = make_chunk(p, &chunk, err);
+  if (!st && p->o.on_bad) /* --skip-bad reports */
+    csvreg_chunk_on_bad(chunk, p->o.on_bad, p->o.on_bad_ctx);
   uint64_t records = 0;
   while (st == CSVREG_OK) {
     st = csvreg_chunk_fill(chunk, p->reader, err);

@@ -59,6 +59,9 @@ static csvreg_status formula_spec_new(csvreg_spec **out, const csvreg_model *m,
   }
   for (size_t k = 0; k < n; k++)
     need[k] = bind_target;
+  const int no_weights = bind_target && (flags & CSVREG_MODEL_BIND_NO_WEIGHTS) != 0;
+  if (no_weights && s->weights_input >= 0)
+    need[s->weights_input] = 0;
   for (size_t v = f->has_response ? 1 : 0; v < f->nvars; v++) {
     const csvreg__fvar *fv = &f->vars[v];
     if (fv->kind == CSVREG__VAR_COLUMN || fv->kind == CSVREG__VAR_FACTOR)
@@ -106,7 +109,8 @@ static csvreg_status formula_spec_new(csvreg_spec **out, const csvreg_model *m,
     if (s->target_input >= 0)
       s->target_input = (ptrdiff_t)to[s->target_input];
     if (s->weights_input >= 0)
-      s->weights_input = (ptrdiff_t)to[s->weights_input];
+      s->weights_input = no_weights ? -1 : (ptrdiff_t)to[s->weights_input];
+    s->target_optional = (flags & CSVREG_MODEL_BIND_TARGET_OPTIONAL) != 0;
   } else {
     s->target_input = -1;
     s->weights_input = -1;
@@ -158,6 +162,10 @@ csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
   /* Inputs in the model's order, which puts the terms' inputs first, then
    * the target and the weights: without the target, only the first ones. */
   size_t ninputs = bind_target ? ms->ninputs : ms->target;
+  /* the weights are last: without them, one input fewer */
+  const int no_weights = bind_target && (flags & CSVREG_MODEL_BIND_NO_WEIGHTS) != 0;
+  if (no_weights && ms->weights >= 0)
+    ninputs = ms->target + 1;
   csvreg_spec *s = calloc(1, sizeof *s);
   if (!s)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -166,7 +174,8 @@ csvreg_status csvreg_model_spec_new(csvreg_spec **out, const csvreg_model *m,
   s->skip_bad = (flags & CSVREG_MODEL_BIND_SKIP_BAD) != 0;
   s->nterms = ms->nterms;
   s->target_input = bind_target ? (ptrdiff_t)ms->target : -1;
-  s->weights_input = bind_target ? ms->weights : -1;
+  s->weights_input = bind_target && !no_weights ? ms->weights : -1;
+  s->target_optional = bind_target && (flags & CSVREG_MODEL_BIND_TARGET_OPTIONAL) != 0;
   s->input_cols = malloc((ninputs ? ninputs : 1) * sizeof *s->input_cols);
   s->input_names = calloc(ninputs ? ninputs : 1, sizeof *s->input_names);
   s->term_input = malloc((ms->nterms ? ms->nterms : 1) * sizeof *s->term_input);

@@ -9,6 +9,7 @@
  * and computes |U^-T (1, x-K)|^2 with one triangular solve per block of rows.
  */
 #include <cblas.h>
+#include <float.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -51,9 +52,49 @@ csvreg_status csvreg__model_prepare_factor(csvreg_model *m, csvreg_error *err) {
 /* Rows per triangular solve: the workspace stays small for any n. */
 #define PREDICT_BLOCK 1024
 
+/* V (rank x nb): rows i0 .. i0 + nb of x, shifted, over the kept terms,
+ * one per column, as the stored factor's columns. */
+static void shifted_rows(const csvreg_model *m, const double *x, size_t ldx, size_t i0, size_t nb,
+                         double *v) {
+  const csvreg_accum *a = m->accum;
+  const size_t rank = m->rank, ic = (size_t)csvreg__accum_intercept(a);
+  for (size_t k = 0; k < rank; k++) {
+    size_t slot = m->kept[k];
+    if (ic && slot == 0) {
+      for (size_t i = 0; i < nb; i++)
+        v[i * rank + k] = 1.0;
+    } else {
+      size_t j = slot - ic;
+      const double *xj = x + j * ldx + i0;
+      double kj = csvreg__accum_shift(a)[j];
+      for (size_t i = 0; i < nb; i++)
+        v[i * rank + k] = xj[i] - kj;
+    }
+  }
+}
+
+static csvreg_status predict_rows(const csvreg_model *m, size_t n, const double *x, size_t ldx,
+                                  const double *pw, csvreg_interval iv, double level, double *yhat,
+                                  double *lower, double *upper, csvreg_error *err);
+
 csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double *x, size_t ldx,
                                    csvreg_interval iv, double level, double *yhat, double *lower,
                                    double *upper, csvreg_error *err) {
+  return predict_rows(m, n, x, ldx, NULL, iv, level, yhat, lower, upper, err);
+}
+
+csvreg_status csvreg_model_predict_weighted(const csvreg_model *m, size_t n, const double *x,
+                                            size_t ldx, const double *w, csvreg_interval iv,
+                                            double level, double *yhat, double *lower,
+                                            double *upper, csvreg_error *err) {
+  return predict_rows(m, n, x, ldx, w, iv, level, yhat, lower, upper, err);
+}
+
+/* pw: the new rows' weights for a prediction interval (NULL: 1), as
+ * predict.lm(weights=): the new observation's variance is sigma^2 / w. */
+static csvreg_status predict_rows(const csvreg_model *m, size_t n, const double *x, size_t ldx,
+                                  const double *pw, csvreg_interval iv, double level, double *yhat,
+                                  double *lower, double *upper, csvreg_error *err) {
   if (!m || !yhat || (n && csvreg__accum_nterms(m->accum) && !x) ||
       (csvreg__accum_nterms(m->accum) && n && ldx < n))
     return csvreg__err_set(err, CSVREG_E_USAGE,
@@ -96,20 +137,7 @@ csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double
   double tq = qt((1.0 - level) / 2.0, f->s.df_residual, 1, 0); /* negative, as R's tfrac */
   for (size_t i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
     size_t nb = n - i0 < PREDICT_BLOCK ? n - i0 : PREDICT_BLOCK;
-    /* V (rank x nb): the shifted rows, one per column. */
-    for (size_t k = 0; k < rank; k++) {
-      size_t slot = m->kept[k];
-      if (ic && slot == 0) {
-        for (size_t i = 0; i < nb; i++)
-          v[i * rank + k] = 1.0;
-      } else {
-        size_t j = slot - ic;
-        const double *xj = x + j * ldx + i0;
-        double kj = csvreg__accum_shift(a)[j];
-        for (size_t i = 0; i < nb; i++)
-          v[i * rank + k] = xj[i] - kj;
-      }
-    }
+    shifted_rows(m, x, ldx, i0, nb, v);
     cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, (int)rank, (int)nb,
                 1.0, m->u, (int)rank, v, (int)rank);
     for (size_t i = 0; i < nb; i++) {
@@ -117,9 +145,74 @@ csvreg_status csvreg_model_predict(const csvreg_model *m, size_t n, const double
       for (size_t k = 0; k < rank; k++)
         ip += v[i * rank + k] * v[i * rank + k];
       ip *= s2;
-      double hw = tq * sqrt(iv == CSVREG_INTERVAL_PREDICTION ? ip + s2 : ip);
+      double pv = pw ? s2 / pw[i0 + i] : s2;
+      double hw = tq * sqrt(iv == CSVREG_INTERVAL_PREDICTION ? ip + pv : ip);
       lower[i0 + i] = yhat[i0 + i] + hw;
       upper[i0 + i] = yhat[i0 + i] - hw;
+    }
+  }
+  free(v);
+  return CSVREG_OK;
+}
+
+/* The training fit's influence measures at rows of it, as R's lm.influence
+ * (hatvalues), rstandard and cooks.distance: the leverage is
+ * w x'(X'WX)^-1 x from the stored factor (the quantity under the interval's
+ * se.fit), the residuals are weighted by sqrt(w) for the other two, and
+ * sigma and the rank are the fit's. A leverage above 1 - 10 eps is 1, as R
+ * rounds it; what is infinite there is NaN, as R has it. */
+csvreg_status csvreg_model_influence(const csvreg_model *m, size_t n, const double *x, size_t ldx,
+                                     const double *y, const double *w, const double *yhat,
+                                     double *resid, double *hat, double *rstd, double *cooks,
+                                     csvreg_error *err) {
+  if (!m || !y || !yhat || (n && csvreg__accum_nterms(m->accum) && !x) ||
+      (csvreg__accum_nterms(m->accum) && n && ldx < n))
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "influence: missing data or leading dimension < rows");
+  const int need_h = hat || rstd || cooks;
+  if (need_h && !m->u)
+    return csvreg__err_set(err, CSVREG_E_NUMERIC,
+                           "the model's design factor is singular: no leverages (try --solver qr)");
+  const csvreg_fit *f = m->fit;
+  const size_t rank = m->rank;
+  const double sd = f->s.df_residual > 0 ? f->s.residual_sd : NAN;
+  double *v = NULL;
+  if (need_h && n && rank &&
+      !(v = malloc(rank * (n < PREDICT_BLOCK ? n : PREDICT_BLOCK) * sizeof *v)))
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
+    size_t nb = n - i0 < PREDICT_BLOCK ? n - i0 : PREDICT_BLOCK;
+    if (need_h && rank) {
+      shifted_rows(m, x, ldx, i0, nb, v);
+      cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, (int)rank,
+                  (int)nb, 1.0, m->u, (int)rank, v, (int)rank);
+    }
+    for (size_t i = 0; i < nb; i++) {
+      const size_t r = i0 + i;
+      const double e = y[r] - yhat[r], wi = w ? w[r] : 1.0;
+      if (resid)
+        resid[r] = e;
+      if (!need_h)
+        continue;
+      double q = 0;
+      for (size_t k = 0; k < rank; k++)
+        q += v[i * rank + k] * v[i * rank + k];
+      double h = wi * q;
+      if (h > 1 - 10 * DBL_EPSILON)
+        h = 1;
+      if (hat)
+        hat[r] = h;
+      /* R leaves zero-weight rows out of both */
+      const double we = wi > 0 ? sqrt(wi) * e : NAN;
+      if (rstd) {
+        double t = we / (sd * sqrt(1 - h));
+        rstd[r] = isinf(t) ? NAN : t;
+      }
+      if (cooks) {
+        double t = we / (sd * (1 - h));
+        t = t * t * h / (double)rank;
+        cooks[r] = isinf(t) ? NAN : t;
+      }
     }
   }
   free(v);
