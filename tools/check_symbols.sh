@@ -9,13 +9,14 @@
 # (__odr_asan.NAME under -fsanitize=address), and weak symbols (W, V), which
 # are the template instantiations of the header-only fast_float and
 # Dragonbox, in their C++ namespaces, merged by the linker, and hidden in
-# libcsvreg.so.
+# libcsvreg.so. Also __wrap_blas_memory_alloc/_free (src/linalg/blas_gate.c):
+# ld's --wrap dictates those names.
 set -eu
 lib=${1:?usage: check_symbols.sh LIBCSVREG.a}
 NM=${NM:-nm}
 # T/D/B/R: code, data, bss, read-only data; C/G/S: common and small data.
 bad=$("$NM" -g --defined-only "$lib" 2>/dev/null |
-  awk 'NF == 3 && $2 ~ /^[TDBRCGS]$/ && $3 !~ /^csvreg_/ && $3 !~ /^__(odr_asan|asan|ubsan|sancov)/ { print $3 }' |
+  awk 'NF == 3 && $2 ~ /^[TDBRCGS]$/ && $3 !~ /^csvreg_/ && $3 !~ /^__(odr_asan|asan|ubsan|sancov)/ && $3 !~ /^__wrap_blas_memory_(alloc|free)$/ { print $3 }' |
   sort -u)
 if [ -n "$bad" ]; then
   echo "check_symbols: global symbols of $lib outside csvreg_ (rename to csvreg__NAME or make static):" >&2
