@@ -250,7 +250,8 @@ static csvreg_status check_counts(const csvreg_counts *c, const uint64_t *na, si
   return CSVREG_OK;
 }
 
-/* Names: no term twice, no term that is the target, and (version 1, whose
+/* Names (a term named twice is refused by the accumulator): no term that
+ * is the target, and (version 1, whose
  * formula is not kept, with inputs) every term and the target an input column or an
  * expression of input columns. */
 static csvreg_status check_names(const char **terms, size_t p, const char *target,
@@ -259,8 +260,6 @@ static csvreg_status check_names(const char **terms, size_t p, const char *targe
   for (size_t j = 0; j < p; j++) {
     if (strcmp(terms[j], target) == 0)
       return invalid(err, "\"terms\" holds the target '%.80s'", target);
-    if (has_name(terms, j, terms[j]))
-      return invalid(err, "\"terms\" holds '%.80s' twice", terms[j]);
   }
   /* A state without inputs (csvreg_accum_new, no spec) names terms only. */
   for (size_t j = 0; !formula && ninputs && j <= p; j++) {
@@ -408,7 +407,8 @@ csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvre
     goto done;
   }
   if ((st = check_counts(&t.counts, na_in, ninputs, inputs, err)) ||
-      (st = check_names(terms, p, target, inputs, ninputs, json_object_get(o, "formula") != NULL,
+      (st = check_names(terms, p, target, inputs, ninputs,
+                        json_object_get(o, "formula") != NULL || json_integer_value(ver) >= 2,
                         err)) ||
       (st = check_numbers(f, nf, numbers, shift, m, &t, err)))
     goto done;
