@@ -225,6 +225,36 @@ static int same_names(char *const *a, char *const *b, size_t n) {
   return 1;
 }
 
+/* Merged counts must stay below 2^63: a state file writes them as JSON's
+ * signed 64-bit integers, and a count that wrapped would be a silently
+ * wrong n (issue 17). Checked before anything changes, so a refused merge
+ * leaves dst as it was. */
+csvreg_status csvreg__accum_counts_check(const csvreg_accum *dst, const csvreg_accum *src,
+                                         csvreg_error *err) {
+  const csvreg_counts *a = &dst->counts, *b = &src->counts;
+  const uint64_t av[5] = {a->records, a->used, a->zero_weight, a->dropped_na, a->dropped_bad};
+  const uint64_t bv[5] = {b->records, b->used, b->zero_weight, b->dropped_na, b->dropped_bad};
+  static const char *const what[5] = {"records", "used rows", "zero-weight rows",
+                                      "rows dropped for NA", "rows dropped as bad"};
+  for (size_t i = 0; i < 5; i++) {
+    uint64_t sum;
+    if (__builtin_add_overflow(av[i], bv[i], &sum) || sum > (uint64_t)INT64_MAX)
+      return csvreg__err_set(err, CSVREG_E_LIMIT,
+                             "counter overflow: the merged states would hold more than 2^63 - 1 "
+                             "%s (%llu + %llu)",
+                             what[i], (unsigned long long)av[i], (unsigned long long)bv[i]);
+  }
+  for (size_t k = 0; k < dst->ninputs && k < src->ninputs; k++) {
+    uint64_t sum;
+    if (__builtin_add_overflow(dst->na_by_input[k], src->na_by_input[k], &sum) ||
+        sum > (uint64_t)INT64_MAX)
+      return csvreg__err_set(err, CSVREG_E_LIMIT,
+                             "counter overflow: the merged states would hold more than 2^63 - 1 "
+                             "missing values of one input");
+  }
+  return CSVREG_OK;
+}
+
 csvreg_status csvreg__accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
                                      csvreg_error *err) {
   if (!dst || !src)
@@ -236,6 +266,9 @@ csvreg_status csvreg__accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src,
       !same_names(dst->input_names, src->input_names, dst->ninputs))
     return csvreg__err_set(err, CSVREG_E_USAGE,
                            "merge: the accumulators differ in solver, intercept or columns");
+  csvreg_status cst = csvreg__accum_counts_check(dst, src, err);
+  if (cst)
+    return cst;
   if (src->counts.used > 0) {
     if (dst->counts.used == 0) {
       /* An empty destination takes the source's shift and numbers as they are. */

@@ -442,6 +442,9 @@ csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum 
       strcmp(dst->target_name, src->target_name) != 0)
     return csvreg__err_set(err, CSVREG_E_USAGE,
                            "merge: the accumulators differ in solver, intercept or response");
+  csvreg_status cst = csvreg__accum_counts_check(dst, src, err);
+  if (cst)
+    return cst;
   if (!dst->ops->add_columns || !dst->ops->permute)
     return no_kernel(dst, err);
   name_index ixd = {0}, ixs = {0};

@@ -156,6 +156,11 @@ csvreg_status csvreg__accum_clone(csvreg_accum **out, const csvreg_accum *a, csv
  * src is not changed; dst is unchanged when the names do not align or
  * memory runs out before the merge, and should the merge itself fail it
  * may keep src's terms as zero columns (the same rows, a valid state). */
+/* CSVREG_E_LIMIT ("counter overflow") when a merge of src into dst would
+ * take a count past 2^63 - 1, the most a state file holds. */
+csvreg_status csvreg__accum_counts_check(const csvreg_accum *dst, const csvreg_accum *src,
+                                         csvreg_error *err);
+
 csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
                                           csvreg_error *err);
 

@@ -662,9 +662,14 @@ static csvreg_status read_options(const json_t *o, int version, csvreg_model_opt
     return version >= 2 ? bad(err, "\"reader\" needs delimiter, header and na, \"spec\" weights")
                         : bad(err, "\"options\" needs weights, na, delimiter, header, tol and "
                                    "level");
+  /* A delimiter the CLI refuses (a quote, a line break, NUL) would make
+   * every record ambiguous: the file is bad, not the CSV read with it. */
+  char dc = json_string_value(d)[0];
+  if (dc == '"' || dc == '\n' || dc == '\r' || dc == '\0')
+    return bad(err, "the delimiter cannot be a quote, a line break or NUL");
   mo->weights = json_string_value(w);
   mo->na = json_string_value(na);
-  mo->delimiter = json_string_value(d)[0];
+  mo->delimiter = dc;
   mo->header = json_is_true(h);
   return tol_level(opts, mo, err);
 }

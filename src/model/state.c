@@ -7,11 +7,14 @@
  * canonical (compact, sorted-key) text of everything else catches edits and
  * truncation.
  */
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "formula.h"
 #include "hexfloat.h"
 #include "internal.h"
 #include "json_mem.h"
@@ -172,6 +175,136 @@ static int get_count(const json_t *o, const char *key, uint64_t *out) {
   return 0;
 }
 
+/* ---- invariants a forged state with a recomputed checksum could break ----
+ * The checksum only proves the text is what some writer wrote; these
+ * checks make sure what was written is a state csvreg could have made. */
+
+static int has_name(const char **v, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v[i], name) == 0)
+      return 1;
+  return 0;
+}
+
+/* 1 when `name` is an expression of a formula (log(x), x:z, poly's column
+ * "poly(x, 2, raw = TRUE)1") reading only columns of `inputs`. A state does
+ * not keep a version 1 formula, so its terms are checked this way. */
+static int expression_of(const char *name, const char **inputs, size_t ninputs) {
+  size_t len = strlen(name);
+  char *text = malloc(len + 3);
+  if (!text)
+    return -1;
+  int ok = 0;
+  for (int pass = 0; pass < 2 && !ok; pass++) {
+    size_t l = len;
+    if (pass) { /* a poly() column: the call, then the power */
+      while (l && name[l - 1] >= '0' && name[l - 1] <= '9')
+        l--;
+      if (l == len || !l || name[l - 1] != ')')
+        break;
+    }
+    snprintf(text, len + 3, "~ %.*s", (int)l, name);
+    csvreg__formula *f = NULL;
+    if (!csvreg__formula_parse(&f, text, NULL, NULL) &&
+        !csvreg__formula_expand(f, NULL, 0, NULL, 0, NULL, NULL) && f->ninputs) {
+      ok = 1;
+      for (size_t k = 0; ok && k < f->ninputs; k++)
+        ok = has_name(inputs, ninputs, f->inputs[k]);
+    }
+    csvreg__formula_free(f);
+  }
+  free(text);
+  return ok;
+}
+
+static csvreg_status invalid(csvreg_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static csvreg_status invalid(csvreg_error *err, const char *fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return bad(err, what);
+}
+
+/* Counts that cannot come from reading rows: more rows used, dropped or
+ * missing than records read. */
+static csvreg_status check_counts(const csvreg_counts *c, const uint64_t *na, size_t ninputs,
+                                  const char **inputs, csvreg_error *err) {
+  if (c->used > c->records)
+    return invalid(err, "\"counts.used\" (%llu) is more than \"counts.records\" (%llu)",
+                   (unsigned long long)c->used, (unsigned long long)c->records);
+  uint64_t sum = c->used, parts[3] = {c->zero_weight, c->dropped_na, c->dropped_bad};
+  for (size_t i = 0; i < 3; i++)
+    if (__builtin_add_overflow(sum, parts[i], &sum) || sum > c->records)
+      return invalid(err,
+                     "\"counts\": used, zero_weight, dropped_na and dropped_bad add up to more "
+                     "than \"counts.records\" (%llu)",
+                     (unsigned long long)c->records);
+  for (size_t k = 0; k < ninputs; k++)
+    if (na[k] > c->records)
+      return invalid(err,
+                     "\"na_by_input\" of '%.80s' (%llu) is more than \"counts.records\" (%llu)",
+                     inputs[k], (unsigned long long)na[k], (unsigned long long)c->records);
+  return CSVREG_OK;
+}
+
+/* Names (a term named twice is refused by the accumulator): no term that
+ * is the target, and (version 1, whose
+ * formula is not kept, with inputs) every term and the target an input column or an
+ * expression of input columns. */
+static csvreg_status check_names(const char **terms, size_t p, const char *target,
+                                 const char **inputs, size_t ninputs, int formula,
+                                 csvreg_error *err) {
+  for (size_t j = 0; j < p; j++) {
+    if (strcmp(terms[j], target) == 0)
+      return invalid(err, "\"terms\" holds the target '%.80s'", target);
+  }
+  /* A state without inputs (csvreg_accum_new, no spec) names terms only. */
+  for (size_t j = 0; !formula && ninputs && j <= p; j++) {
+    const char *name = j < p ? terms[j] : target;
+    if (has_name(inputs, ninputs, name))
+      continue;
+    int e = expression_of(name, inputs, ninputs);
+    if (e < 0)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    if (!e)
+      return invalid(err, "%s '%.80s' is neither in \"inputs\" nor an expression of the inputs",
+                     j < p ? "the term" : "the target", name);
+  }
+  return CSVREG_OK;
+}
+
+/* The numbers: the co-moment matrix ("com", normal solver) is a sum of
+ * squares, so its diagonal cannot be negative; no number may be infinite
+ * (the hex-float reader refuses those already: checked again here so that
+ * a future reader cannot let one through). */
+static csvreg_status check_numbers(const kernel_field *f, size_t nf, const double *numbers,
+                                   const double *shift, size_t m, const accum_totals *t,
+                                   csvreg_error *err) {
+  if (!isfinite(t->sum_w) || !isfinite(t->sum_log_w))
+    return invalid(err, "\"sum_w\" or \"sum_log_w\" is not finite");
+  for (size_t i = 0; i < m; i++)
+    if (!isfinite(shift[i]))
+      return invalid(err, "\"shift\"[%zu] is not finite", i);
+  for (size_t i = 0; i < nf; i++) {
+    const double *v = numbers + f[i].offset;
+    size_t len = f[i].kind == KERNEL_FIELD_UPPER ? f[i].n * f[i].n : f[i].n;
+    for (size_t k = 0; k < len; k++)
+      if (!isfinite(v[k]))
+        return invalid(err, "\"%s\" holds a number that is not finite", f[i].name);
+    if (f[i].kind == KERNEL_FIELD_UPPER && strcmp(f[i].name, "com") == 0)
+      for (size_t j = 0; j < f[i].n; j++)
+        if (v[j * f[i].n + j] < 0)
+          return invalid(err,
+                         "\"com\" has the negative diagonal entry %g in column %zu: a sum of "
+                         "squares cannot be negative",
+                         v[j * f[i].n + j], j + 1);
+  }
+  return CSVREG_OK;
+}
+
 csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err) {
   *out = NULL;
   if (!json_is_object(o))
@@ -273,6 +406,12 @@ csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvre
     st = bad(err, "\"sum_w\" disagrees with \"counts.used\"");
     goto done;
   }
+  if ((st = check_counts(&t.counts, na_in, ninputs, inputs, err)) ||
+      (st = check_names(terms, p, target, inputs, ninputs,
+                        json_object_get(o, "formula") != NULL || json_integer_value(ver) >= 2,
+                        err)) ||
+      (st = check_numbers(f, nf, numbers, shift, m, &t, err)))
+    goto done;
   csvreg__accum_restore(a, &t, na_in, shift, numbers);
   st = json_integer_value(ver) >= 2 ? csvreg__state_levels_get(o, a, err) : CSVREG_OK;
 done:

@@ -109,6 +109,22 @@ static json_t *kept(json_t *whole) {
   return o;
 }
 
+/* The input options a model made from the state (solve -o) inherits: a
+ * delimiter the CLI refuses would be written into the model. */
+static csvreg_status check_options(const json_t *obj, csvreg_error *err) {
+  json_t *d =
+      json_object_get(json_object_get(json_object_get(obj, "meta"), "options"), "delimiter");
+  if (!d || json_is_null(d))
+    return CSVREG_OK;
+  const char *v = json_string_value(d);
+  if (!v || json_string_length(d) != 1 || v[0] == '"' || v[0] == '\n' || v[0] == '\r' ||
+      v[0] == '\0')
+    return csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "not a valid csvreg state: \"meta.options.delimiter\" must be one "
+                           "character other than a quote, a line break or NUL");
+  return CSVREG_OK;
+}
+
 static int is_space(char c) { return c == ' ' || c == '\t'; }
 
 csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, size_t len,
@@ -139,6 +155,8 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
   if (!st && (!(obj = kept(whole)) || !(src = csvreg__xstrdup(source))))
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   json_decref(whole);
+  if (!st)
+    st = check_options(obj, err);
   if (!st && s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 16;
     entry *v = realloc(s->v, cap * sizeof *v);
@@ -187,6 +205,24 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
   return CSVREG_OK;
 }
 
+/* A model file (pretty-printed JSON, its first line "{") fails as a state
+ * on line 1; say what it is rather than blame concurrent writers. The
+ * model's "format" member is on one of the next lines, in the first read. */
+static csvreg_status model_not_state(const char *buf, size_t len, const char *source,
+                                     csvreg_status st, csvreg_error *err) {
+  static const char tag[] = "\"format\": \"csvreg-model\"";
+  size_t n = sizeof tag - 1, i = 0;
+  while (i + n <= len && memcmp(buf + i, tag, n) != 0)
+    i++;
+  if (len < 1 || buf[0] != '{' || i + n > len)
+    return st;
+  csvreg__err_set(err, CSVREG_E_FORMAT,
+                  "this is a csvreg model file, not a state: merge and solve read the state "
+                  "lines of 'fit --emit-state'; predict -m reads a model");
+  csvreg__err_at(err, source, 0, 0, 0, NULL);
+  return CSVREG_E_FORMAT;
+}
+
 /* Bytes read at a time; the buffer grows to the longest line plus this. */
 #define READ_BLOCK ((size_t)1 << 16)
 
@@ -228,6 +264,8 @@ csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *so
     while (!st && (nl = memchr(buf + scanned, '\n', len - scanned))) {
       size_t end = (size_t)(nl - buf) + 1;
       st = csvreg_stateset_add_text(s, buf + from, end - from, source, ++line, err);
+      if (st && line == 1 && st != CSVREG_E_NOMEM)
+        st = model_not_state(buf, len, source, st, err);
       from = scanned = end;
     }
     if (st)
@@ -366,6 +404,15 @@ static csvreg_status nomem(csvreg_error *err) {
   return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }
 
+/* A sum of the states' byte counts past 2^64 (only forged states get
+ * there): exit 3, never a wrapped count. */
+static csvreg_status overflow(const entry *e, csvreg_error *err) {
+  csvreg__err_set(err, CSVREG_E_LIMIT,
+                  "counter overflow: the states' byte counts add up to more than 2^64 - 1");
+  csvreg__err_at(err, e->source, e->line, 0, 0, NULL);
+  return CSVREG_E_LIMIT;
+}
+
 /* Ranged shards: their ranges must tile [0, want); on success out_meta gets
  * "ranges": [[0, want]]. */
 static csvreg_status check_ranges(const span *v, size_t n, uint64_t want, json_t *out_meta,
@@ -416,7 +463,8 @@ static csvreg_status check_stream(const csvreg_stateset *s, uint64_t want, csvre
   for (size_t i = 0; i < s->n; i++) {
     json_t *meta = json_object_get(s->v[i].obj, "meta");
     int have;
-    sum += meta_u64(meta, "bytes", &have);
+    if (__builtin_add_overflow(sum, meta_u64(meta, "bytes", &have), &sum))
+      return overflow(&s->v[i], err);
     if (!have) {
       csvreg__err_set(err, CSVREG_E_VALUE, "--expect-bytes: the state records no byte count");
       csvreg__err_at(err, s->v[i].source, s->v[i].line, 0, 0, NULL);
@@ -425,6 +473,8 @@ static csvreg_status check_stream(const csvreg_stateset *s, uint64_t want, csvre
     uint64_t h = meta_u64(meta, "header_bytes", NULL);
     header = h > header ? h : header;
   }
+  if (sum > UINT64_MAX - header)
+    return overflow(&s->v[0], err);
   if (sum + header != want)
     return csvreg__err_set(
         err, CSVREG_E_VALUE,
@@ -501,7 +551,8 @@ static csvreg_status merged_meta(const csvreg_stateset *s, uint64_t records, jso
   for (size_t i = 0; i < s->n; i++) {
     json_t *mi = json_object_get(s->v[i].obj, "meta");
     same_source = same_source && json_equal(src, json_object_get(mi, "source"));
-    bytes += meta_u64(mi, "bytes", NULL);
+    if (__builtin_add_overflow(bytes, meta_u64(mi, "bytes", NULL), &bytes))
+      return overflow(&s->v[i], err);
     uint64_t h = meta_u64(mi, "header_bytes", NULL);
     header = h > header ? h : header;
   }
@@ -718,6 +769,19 @@ csvreg_status csvreg_stateset_subtract(csvreg_stateset *sub, csvreg_accum *acc, 
   csvreg_status st = csvreg_stateset_merge(sub, NULL, &old, NULL, err);
   if (st)
     return st;
+  /* States of other columns do not belong together: the same exit as a
+   * plain merge of them (6), not a usage error. */
+  int same = csvreg__accum_nterms(acc) == csvreg__accum_nterms(old) &&
+             csvreg__accum_intercept(acc) == csvreg__accum_intercept(old) &&
+             strcmp(csvreg__accum_target_name(acc), csvreg__accum_target_name(old)) == 0 &&
+             csvreg__accum_ninputs(acc) == csvreg__accum_ninputs(old);
+  for (size_t j = 0; same && j < csvreg__accum_nterms(acc); j++)
+    same = strcmp(csvreg__accum_term_name(acc, j), csvreg__accum_term_name(old, j)) == 0;
+  if (!same) {
+    csvreg_accum_free(old);
+    return csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "cannot subtract: the states differ in target, intercept or columns");
+  }
   /* The new provenance first: a failure then leaves acc as it was. */
   char *meta = NULL;
   uint64_t records = csvreg_accum_counts(acc)->records - csvreg_accum_counts(old)->records;
