@@ -43,6 +43,19 @@ static int add_line(csvreg_stateset *set, csvreg_meatset *meat, const char *text
   return 0;
 }
 
+/* A pretty-printed model file: "{" alone on its first line and the model's
+ * format tag in the first block read. */
+static int is_model(const char *buf, size_t len) {
+  static const char tag[] = "\"format\": \"csvreg-model\"";
+  const size_t n = sizeof tag - 1;
+  if (len < 2 || buf[0] != '{' || (buf[1] != '\n' && buf[1] != '\r'))
+    return 0;
+  for (size_t i = 0; i + n <= len; i++)
+    if (!memcmp(buf + i, tag, n))
+      return 1;
+  return 0;
+}
+
 static int read_one(csvreg_stateset *set, csvreg_meatset *meat, const char *path, int *kinds) {
   int stdin_ = strcmp(path, "-") == 0;
   int fd = stdin_ ? STDIN_FILENO : open(path, O_RDONLY);
@@ -77,6 +90,15 @@ static int read_one(csvreg_stateset *set, csvreg_meatset *meat, const char *path
     }
     eof = got == 0;
     len += (size_t)got;
+    if (line == 0 && is_model(buf, len)) {
+      /* a model fails as a state on line 1: say what it is (as the
+       * state reader does) rather than blame concurrent writers */
+      cli_errorf("%s: this is a csvreg model file, not a state: merge and solve read the state "
+                 "lines of 'fit --emit-state'; predict -m reads a model",
+                 source);
+      rc = CLI_EXIT_FORMAT;
+      break;
+    }
     size_t from = 0;
     char *nl;
     while (!rc && (nl = memchr(buf + scanned, '\n', len - scanned))) {
