@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
 #include "meat_cli.h"
+#include "state_cli.h"
 
 /* The longest meat line held: a million clusters of 100 coefficients as
  * hex floats is about 2.5 GB. */
@@ -149,26 +149,7 @@ int meat_write(const char *path, const csvreg_meat *m, const char *meta) {
   char *text = NULL;
   if (csvreg_meat_save(m, meta, &text, &err))
     return cli_report_error(&err);
-  int rc = CLI_EXIT_OK;
-  if (!path || strcmp(path, "-") == 0) {
-    fputs(text, stdout);
-    fputc('\n', stdout);
-    if (cli_flush_stdout() != 0)
-      rc = CLI_EXIT_IO;
-  } else {
-    atomic_file af;
-    char msg[1024];
-    if ((rc = atomic_open(&af, path, msg, sizeof msg)) != 0) {
-      cli_errorf("%s", msg);
-    } else {
-      fputs(text, af.fp);
-      fputc('\n', af.fp);
-      if (atomic_commit(&af, msg, sizeof msg) != 0) {
-        cli_errorf("%s", msg);
-        rc = CLI_EXIT_IO;
-      }
-    }
-  }
+  int rc = state_line_write(path, text);
   free(text);
   return rc;
 }

@@ -9,6 +9,9 @@
 
 #include "cli.h"
 
+/* Writes one line of text and a newline to `path` (atomically) or, for NULL
+ * or "-", to standard output; an exit status. Shared by both state kinds. */
+int state_line_write(const char *path, const char *text);
 /* The state with `meta` (a JSON object text, may be NULL) as one line, on
  * stdout (path NULL or "-") or atomically in a file. Returns the exit
  * status, having printed why on failure. */

@@ -17,12 +17,7 @@
 #include "atomic_file.h"
 #include "state_cli.h"
 
-int state_write(const char *path, const csvreg_accum *acc, const char *meta) {
-  csvreg_error err;
-  csvreg_error_clear(&err);
-  char *text = NULL;
-  if (csvreg_accum_save(acc, meta, &text, &err))
-    return cli_report_error(&err);
+int state_line_write(const char *path, const char *text) {
   int rc = CLI_EXIT_OK;
   if (!path || strcmp(path, "-") == 0) {
     /* One fwrite of the whole line: stdio hands it to the kernel in as few
@@ -45,6 +40,16 @@ int state_write(const char *path, const csvreg_accum *acc, const char *meta) {
       }
     }
   }
+  return rc;
+}
+
+int state_write(const char *path, const csvreg_accum *acc, const char *meta) {
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  char *text = NULL;
+  if (csvreg_accum_save(acc, meta, &text, &err))
+    return cli_report_error(&err);
+  int rc = state_line_write(path, text);
   free(text);
   return rc;
 }
