@@ -26,8 +26,6 @@
 #define EVAL_ROWS 4096
 /* --fail-if's status when the condition holds: not used by any failure. */
 #define CLI_EXIT_CONDITION 8
-/* --plot's Q-Q sample: its size and the seed of the rows' keys. */
-#define PLOT_SEED 20240601u
 
 void cmd_eval_usage(FILE *out) {
   fprintf(out,
@@ -135,19 +133,10 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         return cli_usage_error(CMD, "--every: expected a positive count of records, got '%s'",
                                optarg);
       break;
-    case OPT_PLOT: {
-      int f = plot_format_of(optarg);
-      if (f < 0)
-        return cli_usage_error(CMD,
-                               "--plot: expected a file name ending in .png, .svg or .pdf, "
-                               "got '%s'",
-                               optarg);
-      if (!plot_available())
-        return cli_usage_error(CMD, "--plot: this csvreg was built without cairo");
-      a->plot = optarg;
-      a->plot_fmt = (plot_format)f;
+    case OPT_PLOT:
+      if (plot_option(CMD, optarg, &a->plot, &a->plot_fmt))
+        return CLI_EXIT_USAGE;
       break;
-    }
     case OPT_FAIL_IF: a->fail_if = optarg; break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
     default: {
@@ -284,42 +273,6 @@ static void write_windows(FILE *out, const csvreg_scoring *sc, report_format for
   }
 }
 
-/* --plot: the figure from the sink's summaries. */
-static int write_plot(const eval_args *a, const csvreg_model *model, const csvreg_scoring *sc,
-                      const csvreg_metrics *m, const char *source) {
-  plot_data d;
-  memset(&d, 0, sizeof d);
-  char title[1024];
-  const char *formula = csvreg_model_formula(model);
-  if (formula) {
-    snprintf(title, sizeof title, "%s", formula);
-  } else {
-    size_t len = (size_t)snprintf(title, sizeof title, "%s ~", csvreg_model_target(model));
-    for (size_t j = 0; j < csvreg_model_nfeatures(model) && len < sizeof title; j++)
-      len += (size_t)snprintf(title + len, sizeof title - len, "%s %s", j ? " +" : "",
-                              csvreg_model_feature(model, j));
-  }
-  d.title = title;
-  d.source = source;
-  d.m = *m;
-  for (int i = 0; i < 3; i++)
-    csvreg_scoring_grid(sc, i, &d.grid[i]);
-  d.nsample = csvreg_scoring_sample(sc, NULL);
-  double *sample = malloc((d.nsample ? d.nsample : 1) * sizeof *sample);
-  if (!sample) {
-    cli_errorf("out of memory");
-    return CLI_EXIT_INTERNAL;
-  }
-  csvreg_scoring_sample(sc, sample);
-  d.sample = sample;
-  char msg[1024];
-  int rc = plot_write(a->plot, a->plot_fmt, &d, msg, sizeof msg);
-  free(sample);
-  if (rc)
-    cli_errorf("%s", msg);
-  return rc;
-}
-
 /* --fail-if: the total, or with --every each window that has rows. */
 static int check_condition(const eval_args *a, const csvreg_scoring *sc, const csvreg_metrics *m) {
   if (!a->every) {
@@ -447,7 +400,8 @@ int cmd_eval_run(int argc, char **argv) {
     cli_print_stats(&counts, info->chunks, info->bytes + info->header_bytes, progress_now() - t0);
   }
   rc = CLI_EXIT_OK;
-  if (a.plot && (rc = write_plot(&a, model, sc, &m, csvreg_pass_get_info(pass)->source)))
+  if (a.plot && (rc = plot_model_scoring(a.plot, a.plot_fmt, model, sc, &m,
+                                         csvreg_pass_get_info(pass)->source)))
     goto done;
   if (a.cond)
     rc = check_condition(&a, sc, &m);

@@ -23,6 +23,7 @@
 #include "bad_rows.h"
 #include "meat_cli.h"
 #include "model_cli.h"
+#include "plot.h"
 #include "state_cli.h"
 #include "validate.h"
 
@@ -96,9 +97,12 @@ void cmd_fit_usage(FILE *out) {
         "                        row's cluster (two: Cameron-Gelbach-Miller two-way)\n"
         "      --max-clusters N  clusters held per column (default 1000000); more is a\n"
         "                        data error\n"
-        "      --spill DIR       with --vcov and standard input: copy it to a temporary\n"
-        "                        file in DIR for the two passes (removed at exit, also on\n"
-        "                        an error or a signal)\n"
+        "      --spill DIR       with --vcov or --plot and standard input: copy it to a\n"
+        "                        temporary file in DIR for the two passes (removed at\n"
+        "                        exit, also on an error or a signal)\n"
+        "      --plot FILE       after the fit, a second pass draws its training rows as\n"
+        "                        eval --plot does (.png, .svg or .pdf): predicted vs\n"
+        "                        actual, residuals vs fitted, histogram, normal Q-Q\n"
         "  -m, --model MODEL     with --emit-state and --vcov: the second pass alone, on\n"
         "                        this input (a shard: --range, --bytes, a block on\n"
         "                        standard input), with MODEL's coefficients: write a\n"
@@ -178,8 +182,10 @@ typedef struct fit_args {
   csvreg_vcov_type vcov;
   const char *cluster;
   size_t max_clusters;
-  const char *spill; /* --spill DIR: standard input copied there for the two passes */
+  const char *spill;      /* --spill DIR: standard input copied there for the two passes */
   const char *meat_model; /* -m MODEL with --emit-state --vcov: a meat state (issue 13) */
+  const char *plot;       /* --plot FILE: the training rows scored by the fit (issue 16) */
+  plot_format plot_fmt;
 } fit_args;
 
 enum {
@@ -214,7 +220,8 @@ enum {
   OPT_CLUSTER,
   OPT_MAX_CLUSTERS,
   OPT_BAD_ROWS,
-  OPT_SPILL
+  OPT_SPILL,
+  OPT_PLOT
 };
 
 static const struct option long_options[] = {
@@ -256,6 +263,7 @@ static const struct option long_options[] = {
     {"cluster", required_argument, NULL, OPT_CLUSTER},
     {"max-clusters", required_argument, NULL, OPT_MAX_CLUSTERS},
     {"spill", required_argument, NULL, OPT_SPILL},
+    {"plot", required_argument, NULL, OPT_PLOT},
     {"model", required_argument, NULL, 'm'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
@@ -417,6 +425,10 @@ static int parse_args(int argc, char **argv, fit_args *a) {
         return cli_usage_error(CMD, "--cluster: expected one or two column names");
       a->cluster = optarg;
       break;
+    case OPT_PLOT:
+      if (plot_option(CMD, optarg, &a->plot, &a->plot_fmt))
+        return CLI_EXIT_USAGE;
+      break;
     case OPT_SPILL:
       if (!optarg[0])
         return cli_usage_error(CMD, "--spill: expected a directory");
@@ -523,9 +535,33 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                              "(a pipe cannot be read twice): give a FILE",
                              csvreg_vcov_name(a->vcov), a->path);
   }
-  if (a->spill && a->vcov == CSVREG_VCOV_CLASSICAL)
-    return cli_usage_error(CMD, "--spill DIR: only with --vcov (a classical fit reads standard "
-                                "input once)");
+  if (a->plot) {
+    /* the fit's own rows, scored by it: a second pass, as --vcov's */
+    struct stat sb;
+    if (a->emit_state || a->update || a->val_mode)
+      return cli_usage_error(CMD,
+                             "--plot draws the fitted rows: not with %s (eval --plot draws a "
+                             "saved model on any rows)",
+                             a->emit_state ? "--emit-state"
+                             : a->update   ? "--update"
+                                           : "--holdout or --cv");
+    if (stream && !a->spill)
+      return cli_usage_error(CMD, "--plot reads the input twice (the residuals need the "
+                                  "coefficients first), and standard input cannot be read "
+                                  "twice: give a FILE, or --spill DIR to copy standard input to "
+                                  "a temporary file in DIR (removed at exit)");
+    if (!stream && stat(a->path, &sb) == 0 && !S_ISREG(sb.st_mode))
+      return cli_usage_error(CMD,
+                             "--plot reads the input twice: %s is not a regular file (a pipe "
+                             "cannot be read twice): give a FILE",
+                             a->path);
+    if (a->spill && !stream)
+      return cli_usage_error(CMD, "--spill is for standard input: %s is read twice as it is",
+                             a->path);
+  }
+  if (a->spill && a->vcov == CSVREG_VCOV_CLASSICAL && !a->plot)
+    return cli_usage_error(CMD, "--spill DIR: only with --vcov or --plot (a classical fit reads "
+                                "standard input once)");
   if (!a->update && !a->spec.target && !a->formula)
     return cli_usage_error(CMD, "missing a formula ('y ~ x1 + x2') or --target (-y): the column "
                                 "to predict");
@@ -826,6 +862,72 @@ static int second_pass(const fit_args *a, const csvreg_pass_options *po1, const 
   csvreg_spec_free(spec);
   csvreg_pass_free(pass);
   csvreg_robust_free(rob);
+  return rc;
+}
+
+/* --plot FILE: the fit as a model, scored on its own rows by a second pass
+ * over the same input and options (threads, ranges, NA, --skip-bad) into the
+ * evaluation sink's plot summaries, then drawn as eval --plot draws. An exit
+ * status on failure, else -1. */
+static int plot_pass(const fit_args *a, const csvreg_pass_options *po1, const csvreg_accum *acc,
+                     const csvreg_spec *spec1) {
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  mo.weights = csvreg_spec_weights_name(spec1);
+  mo.na = a->spec.na;
+  mo.delimiter = a->reader.delimiter;
+  mo.header = a->reader.header;
+  mo.solve = a->solve;
+  mo.spec = spec1;
+  csvreg_pass_options po = *po1;
+  po.on_bad = NULL; /* told in the first pass */
+  po.sample_text = 0;
+  po.progress = NULL;
+  po.open_levels = 0;
+  po.digest = 0;
+  csvreg_chunk_options co;
+  if (po1->chunk)
+    co = *po1->chunk;
+  else
+    csvreg_chunk_options_init(&co);
+  co.drop_zero_weight = 1; /* as eval: a row of weight 0 is not scored */
+  po.chunk = &co;
+  csvreg_model *model = NULL;
+  csvreg_pass *pass = NULL;
+  csvreg_spec *spec = NULL;
+  void *sink = NULL;
+  csvreg_status st = csvreg_model_new(&model, acc, &mo, &err);
+  if (!st)
+    st = csvreg_pass_open(&pass, &po, &err);
+  const unsigned bind =
+      CSVREG_MODEL_BIND_TARGET | (a->spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
+  if (!st)
+    st = csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
+                               csvreg_pass_ncolumns(pass), bind, &err);
+  csvreg_eval_options eo = {model, 0, a->reader.header ? 2 : 1, 1, CSVREG_EVAL_SAMPLE, PLOT_SEED};
+  if (!st)
+    st = csvreg_pass_run(pass, spec, csvreg_sink_eval_with(), &eo, &sink, &err);
+  int rc = -1;
+  if (st) {
+    if (err.status != st) {
+      err.status = st;
+      if (!err.message[0])
+        snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
+    }
+    rc = cli_report_error(&err);
+  } else {
+    csvreg_metrics m;
+    csvreg_scoring_result(sink, &m, NULL);
+    if (plot_model_scoring(a->plot, a->plot_fmt, model, sink, &m,
+                           csvreg_pass_get_info(pass)->source))
+      rc = CLI_EXIT_IO;
+  }
+  csvreg_scoring_free(sink);
+  csvreg_spec_free(spec);
+  csvreg_pass_free(pass);
+  csvreg_model_free(model);
   return rc;
 }
 
@@ -1208,6 +1310,8 @@ int cmd_fit_run(int argc, char **argv) {
       (st = csvreg_fit_set_spec(fit, spec, acc, &err)))
     goto fail;
   if (a.vcov != CSVREG_VCOV_CLASSICAL && (rc = second_pass(&a, &po, acc, fit)) >= 0)
+    goto done;
+  if (a.plot && (rc = plot_pass(&a, &po, acc, spec)) >= 0)
     goto done;
   if (split) {
     csvreg_accum *base = NULL;

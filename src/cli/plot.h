@@ -31,4 +31,13 @@ typedef struct plot_data {
 /* Draws the figure into `path`. 0, or -1 with a message in msg. */
 int plot_write(const char *path, plot_format fmt, const plot_data *d, char *msg, size_t msgsize);
 
+/* plot_model.c: --plot's Q-Q sample seed (the rows' keys); --plot ARG
+ * parsed for `command` (0, or the usage error's exit status); the figure of
+ * `model` scored into `sc` (csvreg_sink_eval_with with plot = 1) drawn into
+ * `path` (0, or an exit status having said why). */
+#define PLOT_SEED 20240601u
+int plot_option(const char *command, const char *arg, const char **path, plot_format *fmt);
+int plot_model_scoring(const char *path, plot_format fmt, const csvreg_model *model,
+                       const csvreg_scoring *sc, const csvreg_metrics *m, const char *source);
+
 #endif
