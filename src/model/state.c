@@ -251,9 +251,11 @@ static csvreg_status check_counts(const csvreg_counts *c, const uint64_t *na, si
 }
 
 /* Names (a term named twice is refused by the accumulator): no term that
- * is the target, and (version 1, whose
- * formula is not kept, with inputs) every term and the target an input column or an
- * expression of input columns. */
+ * is the target, and (version 1, with inputs) every term and the target an
+ * input column or an expression of input columns. A version 1 state keeps no
+ * formula: a "formula" member in one is ignored by the loader and not saved
+ * again, so it must not excuse a term (the fuzzer found a state that loaded
+ * by it and failed to load once saved). */
 static csvreg_status check_names(const char **terms, size_t p, const char *target,
                                  const char **inputs, size_t ninputs, int formula,
                                  csvreg_error *err) {
@@ -408,7 +410,7 @@ csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvre
   }
   if ((st = check_counts(&t.counts, na_in, ninputs, inputs, err)) ||
       (st = check_names(terms, p, target, inputs, ninputs,
-                        json_object_get(o, "formula") != NULL || json_integer_value(ver) >= 2,
+                        json_integer_value(ver) >= 2,
                         err)) ||
       (st = check_numbers(f, nf, numbers, shift, m, &t, err)))
     goto done;
