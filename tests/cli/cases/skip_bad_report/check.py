@@ -69,24 +69,27 @@ for args in (["fit", "-y", "y", data, "--bad-rows", out],
         fail(f"{args}: exit {p.returncode}, want 2")
 # threads: a file of ~400 KB cut in up to 4 ranges (64 KiB at least each),
 # and as a stream in blocks; bad rows near the cuts and in every piece; a
-# second file whose bad rows' text (~2 MB) passes the 256 KiB a piece keeps
+# second file whose bad rows (~2 MB as kept) pass the 256 KiB a piece keeps
 # in memory, so its pieces go through their temporary files.
 import random  # noqa: E402
 rnd = random.Random(16)
-big = os.path.join(tmp, "big.csv")
-many = os.path.join(tmp, "many.csv")
-with open(big, "w") as f, open(many, "w") as g:
-    f.write("y,x\n")
-    g.write("y,x\n")
-    for i in range(40000):
-        x = rnd.uniform(0, 100)
-        if i % 613 == 5 or 9990 <= i <= 10010 or 19995 <= i <= 20005:
-            f.write(f"{i},bad{i}\n")
-        elif i % 1777 == 9:
-            f.write("1,2,3\n")
-        else:
-            f.write(f"{2 * x + rnd.gauss(0, 1):.6f},{x:.6f}\n")
-        g.write(f"{x:.3f},{'oops' + 'z' * 40 if i % 3 == 1 else x}\n")
+
+
+def row_big(i, x):
+    if i % 613 == 5 or 9990 <= i <= 10010 or 19995 <= i <= 20005:
+        return f"{i},bad{i}"
+    if i % 1777 == 9:
+        return "1,2,3"
+    return f"{2 * x + rnd.gauss(0, 1):.6f},{x:.6f}"
+
+
+xs = [rnd.uniform(0, 100) for _ in range(40000)]
+big, many = os.path.join(tmp, "big.csv"), os.path.join(tmp, "many.csv")
+for path, rows in ((big, [row_big(i, x) for i, x in enumerate(xs)]),
+                   (many, [f"{x:.3f},{'oops' + 'z' * 40 if i % 3 == 1 else x}"
+                           for i, x in enumerate(xs)])):
+    with open(path, "w") as f:
+        f.write("y,x\n" + "\n".join(rows) + "\n")
 for path in (big, many):
     for cmd in (["fit", "-y", "y", "-x", "x"], ["eval", "-m", model]):
         runs = []
