@@ -1203,8 +1203,10 @@ typedef struct csvreg_pass_options {
                             csvreg_pass_info.digest (issue 15) */
   /* ---- --skip-bad reports (issue 16) ---- */
   csvreg_bad_row_fn on_bad; /* optional: the rows skip_bad drops, in input
-                               order (csvreg_chunk_on_bad); one thread only:
-                               a pass on several is not told */
+                               order (csvreg_chunk_on_bad); with threads or a
+                               range, a piece's rows are kept (bounded memory,
+                               then a temporary file) and told when the piece
+                               is merged, in order, one call at a time */
   void *on_bad_ctx;
 } csvreg_pass_options;
 

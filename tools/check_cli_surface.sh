@@ -4,7 +4,7 @@
 # SRC/cli includes jansson, a BLAS or LAPACK header or a private header of the
 # library (a header under SRC/<stage>/), or names OpenBLAS; and, when CMake
 # passes the program target's properties (comma-separated), it links only
-# csvreg_lib and Threads::Threads (and cairo, for eval --plot) and has no
+# csvreg_lib and Threads::Threads (and libdl, which loads --plot's module) and has no
 # private include directory.
 # Lists every offender; exits 1 when there is one.
 set -eu
@@ -40,7 +40,7 @@ IFS=','
 for l in $links; do
   case $l in
   csvreg_lib | Threads::Threads | "") ;;
-  PkgConfig::CAIRO) ;; # eval --plot draws in the program (src/cli/plot.c), not the library
+  dl) ;; # dlopen of the plot module (src/cli/plot_module.c), on a libc without it
   *) say "the program links $l (only csvreg_lib and Threads::Threads)" ;;
   esac
 done

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bad_rows.h"
 #include "condition.h"
 #include "model_cli.h"
 #include "plot.h"
@@ -40,7 +41,11 @@ void cmd_eval_usage(FILE *out) {
           "  -m, --model FILE      the model file (required)\n"
           "      --format FMT      text (default), json or csv\n"
           "      --skip-bad        drop and count rows with a cell that is not a number or\n"
-          "                        the wrong number of fields, instead of failing\n"
+          "                        the wrong number of fields, instead of failing; the\n"
+          "                        first %d such rows are named on standard error\n"
+          "                        (FILE:LINE: column NAME: reason)\n"
+          "      --bad-rows FILE   with --skip-bad: every such row in FILE, a CSV with the\n"
+          "                        columns line,column,reason,text (written atomically)\n"
           "  -d, --delimiter C     field delimiter (default: the model's)\n"
           "      --no-header       the input has no header (columns are V1, V2, ...)\n"
           "      --chunk-rows N    rows per block (default %d)\n"
@@ -77,8 +82,8 @@ void cmd_eval_usage(FILE *out) {
           "Example:\n"
           "  %s eval -m model.json test.csv --format json\n"
           "  %s eval -m model.json new.csv --every 10000 --fail-if 'rmse > 1.2'\n",
-          cli_program, cli_program, EVAL_ROWS, CSVREG_EVAL_SAMPLE, CLI_EXIT_CONDITION,
-          CLI_EXIT_CONDITION, cli_program, cli_program);
+          cli_program, cli_program, BAD_ROWS_SHOWN, EVAL_ROWS, CSVREG_EVAL_SAMPLE,
+          CLI_EXIT_CONDITION, CLI_EXIT_CONDITION, cli_program, cli_program);
 }
 
 typedef struct eval_args {
@@ -89,11 +94,12 @@ typedef struct eval_args {
   uint64_t every;   /* --every N, 0 without */
   const char *plot; /* --plot FILE */
   plot_format plot_fmt;
-  const char *fail_if; /* --fail-if EXPR, parsed into cond */
+  const char *fail_if;  /* --fail-if EXPR, parsed into cond */
+  const char *bad_path; /* --bad-rows FILE */
   condition *cond;
 } eval_args;
 
-enum { OPT_FORMAT = 256, OPT_THREADS, OPT_EVERY, OPT_PLOT, OPT_FAIL_IF };
+enum { OPT_FORMAT = 256, OPT_THREADS, OPT_EVERY, OPT_PLOT, OPT_FAIL_IF, OPT_BAD_ROWS };
 
 static const struct option long_options[] = {{"model", required_argument, NULL, 'm'},
                                              {"format", required_argument, NULL, OPT_FORMAT},
@@ -101,6 +107,7 @@ static const struct option long_options[] = {{"model", required_argument, NULL, 
                                              {"every", required_argument, NULL, OPT_EVERY},
                                              {"plot", required_argument, NULL, OPT_PLOT},
                                              {"fail-if", required_argument, NULL, OPT_FAIL_IF},
+                                             {"bad-rows", required_argument, NULL, OPT_BAD_ROWS},
                                              MODEL_READ_LONG_OPTIONS,
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -138,6 +145,11 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         return CLI_EXIT_USAGE;
       break;
     case OPT_FAIL_IF: a->fail_if = optarg; break;
+    case OPT_BAD_ROWS:
+      if (!optarg[0])
+        return cli_usage_error(CMD, "--bad-rows: the file name cannot be empty");
+      a->bad_path = optarg;
+      break;
     case 'h': cmd_eval_usage(stdout); return CLI_EXIT_OK;
     default: {
       int r = model_read_option(CMD, c, optarg, opt, &a->rd);
@@ -147,6 +159,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     }
   }
   int rc = model_args_done(CMD, argc, argv, &a->path, a->model);
+  if (rc < 0 && a->bad_path && !a->rd.skip_bad)
+    return cli_usage_error(CMD, "--bad-rows lists the rows --skip-bad skips: give --skip-bad");
   if (rc >= 0 || !a->fail_if)
     return rc;
   /* the condition before any data: a typo fails now, with a caret */
@@ -322,6 +336,8 @@ int cmd_eval_run(int argc, char **argv) {
   csvreg_spec *spec = NULL;
   csvreg_scoring *sc = NULL;
   progress prog;
+  bad_rows bad;
+  memset(&bad, 0, sizeof bad);
   double t0 = progress_now();
   progress_init(&prog, !a.rd.quiet && isatty(STDERR_FILENO));
   const csvreg_model_options *mo = csvreg_model_get_options(model);
@@ -339,6 +355,13 @@ int cmd_eval_run(int argc, char **argv) {
   po.chunk = &co;
   po.progress = on_progress;
   po.progress_ctx = &prog;
+  /* --skip-bad reports, as fit's: the first rows on stderr, all in FILE */
+  if (a.rd.skip_bad) {
+    if ((rc = bad_rows_open(&bad, a.bad_path, po.reader.delimiter)) != 0)
+      goto done;
+    po.on_bad = bad_rows_add;
+    po.on_bad_ctx = &bad;
+  }
   csvreg_status st = csvreg_pass_open(&pass, &po, &err);
   if (st)
     goto fail;
@@ -391,6 +414,8 @@ int cmd_eval_run(int argc, char **argv) {
       write_windows(stdout, sc, REPORT_TEXT);
   }
   cli_flush_stdout();
+  if ((rc = bad_rows_close(&bad, 1)) != 0)
+    goto done;
   if (counts.new_level)
     cli_warnf("%llu row%s with a level the model never saw were not scored (no coefficient: "
               "as R's \"factor has new levels\")",
@@ -413,6 +438,7 @@ fail:
   err.status = st;
   rc = cli_report_error(&err);
 done:
+  bad_rows_close(&bad, 0);
   condition_free(a.cond);
   csvreg_scoring_free(sc);
   csvreg_spec_free(spec);

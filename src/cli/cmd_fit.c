@@ -71,7 +71,7 @@ void cmd_fit_usage(FILE *out) {
           "      --skip-bad        drop and count rows with a cell that is not a number or\n"
           "                        the wrong number of fields, instead of failing; the\n"
           "                        first 5 are named on standard error (FILE:LINE: column\n"
-          "                        NAME: reason; not with --threads)\n"
+          "                        NAME: reason; in input order with any --threads)\n"
           "      --bad-rows FILE   with --skip-bad: every skipped row in FILE, a CSV with\n"
           "                        the columns line,column,reason,text (written atomically)\n"
           "      --chunk-rows N    rows per block folded into the accumulator (1 to\n"
@@ -454,9 +454,6 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return CLI_EXIT_USAGE;
   if (a->bad_path && !a->spec.skip_bad)
     return cli_usage_error(CMD, "--bad-rows lists the rows --skip-bad skips: give --skip-bad");
-  if (a->bad_path && a->threads > 1)
-    return cli_usage_error(CMD, "--bad-rows reads on one thread: not with --threads %zu",
-                           a->threads);
   if (a->formula && (a->spec.target || a->spec.features))
     return cli_usage_error(CMD, "a formula names the target and the terms: not with -y or -x");
   if (a->formula && a->update)

@@ -52,6 +52,31 @@ static const struct option long_options[] = {{"format", required_argument, NULL,
 
 /* solve -m MODEL MEAT...: the model's fit with the merged meat's robust
  * covariance; -1 never (an exit status). */
+/* The report of `fit` built in memory (report_buf in cli.h says why): 0, or
+ * the exit status after printing the error. */
+static int report_build(report_buf *report, const csvreg_fit *fit, report_format format,
+                        csvreg_error *err) {
+  csvreg_status st = report_buf_open(report);
+  if (st == CSVREG_OK && (st = report_write(report->fp, fit, format, err)) == CSVREG_OK)
+    st = report_buf_close(report);
+  if (!st)
+    return 0;
+  if (!err->message[0]) /* report_buf sets no message */
+    err->status = st;
+  return cli_report_error(err);
+}
+
+/* After a success (rc 0): the fit's warnings and the report; in any case
+ * the buffer released. */
+static void report_show(report_buf *report, const csvreg_fit *fit, int rc, int quiet) {
+  if (!rc) {
+    if (!quiet)
+      report_warnings(fit);
+    report_buf_print(report, stdout);
+  }
+  report_buf_print(report, NULL);
+}
+
 static int solve_meat(csvreg_meatset *set, const char *path, const csvreg_solve_options *so0,
                       int level_given, int tol_given, const char *output, report_format format,
                       int quiet) {
@@ -89,21 +114,9 @@ static int solve_meat(csvreg_meatset *set, const char *path, const csvreg_solve_
               csvreg_meat_bind(meat, rob, &err) || csvreg_fit_apply_meat(fit, rob, meat, &err)))
     rc = cli_report_error(&err);
   report_buf report = {0};
-  csvreg_status st = CSVREG_OK;
-  if (!rc && (st = report_buf_open(&report)) == CSVREG_OK &&
-      (st = report_write(report.fp, fit, format, &err)) == CSVREG_OK)
-    st = report_buf_close(&report);
-  if (!rc && st) {
-    if (!err.message[0])
-      err.status = st;
-    rc = cli_report_error(&err);
-  }
-  if (!rc) {
-    if (!quiet)
-      report_warnings(fit);
-    report_buf_print(&report, stdout);
-  }
-  report_buf_print(&report, NULL);
+  if (!rc)
+    rc = report_build(&report, fit, format, &err);
+  report_show(&report, fit, rc, quiet);
   csvreg_meat_free(meat);
   csvreg_robust_free(rob);
   csvreg_fit_free(fit);
@@ -177,15 +190,8 @@ int cmd_solve_run(int argc, char **argv) {
   /* The report is built in memory, then the -o model committed, then the
    * report shown (report_buf in cli.h says why). */
   report_buf report = {0};
-  csvreg_status st = CSVREG_OK;
-  if (!rc && (st = report_buf_open(&report)) == CSVREG_OK &&
-      (st = report_write(report.fp, fit, format, &err)) == CSVREG_OK)
-    st = report_buf_close(&report);
-  if (!rc && st) {
-    if (!err.message[0]) /* report_buf sets no message */
-      err.status = st;
-    rc = cli_report_error(&err);
-  }
+  if (!rc)
+    rc = report_build(&report, fit, format, &err);
   if (!rc && output) {
     csvreg_model_options mo;
     csvreg_model_options_init(&mo);
@@ -196,12 +202,7 @@ int cmd_solve_run(int argc, char **argv) {
     else
       rc = cli_model_write(output, model);
   }
-  if (!rc) {
-    if (!quiet)
-      report_warnings(fit);
-    report_buf_print(&report, stdout);
-  }
-  report_buf_print(&report, NULL);
+  report_show(&report, fit, rc, quiet);
   csvreg_model_free(model);
   csvreg_fit_free(fit);
   csvreg_accum_free(acc);

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "plot.h"
 #include "state_cli.h"
 
 const char *cli_program = "csvreg";
@@ -171,6 +173,23 @@ static int close_stdout(int status) {
   return status;
 }
 
+/* The plot line: cairo's version as built against and the module that
+ * draws with it, found but not loaded (loading cairo would cost --version
+ * the time the module saves it). */
+static void print_plot_info(void) {
+  const char *path = plot_module_path();
+#ifdef CSVREG_PLOT_CAIRO
+  if (path && access(path, F_OK) == 0) {
+    printf("plot: cairo %s (module %s)\n", CSVREG_PLOT_CAIRO, path);
+    return;
+  }
+#endif
+  if (path)
+    printf("plot: none (no plot module %s)\n", path);
+  else
+    printf("plot: none (built without cairo)\n");
+}
+
 /* The lines after "csvreg VERSION" (GNU style: the first line alone is the
  * version, for scripts): the library's build information, csvreg.h. */
 static void print_build_info(void) {
@@ -178,15 +197,16 @@ static void print_build_info(void) {
   size_t n = csvreg_build_info(small, sizeof small);
   if (n < sizeof small) {
     fputs(small, stdout);
-    return;
+  } else {
+    char *big = malloc(n + 1);
+    if (big) {
+      csvreg_build_info(big, n + 1);
+      fputs(big, stdout);
+      free(big);
+    } else
+      fputs(small, stdout);
   }
-  char *big = malloc(n + 1);
-  if (big) {
-    csvreg_build_info(big, n + 1);
-    fputs(big, stdout);
-    free(big);
-  } else
-    fputs(small, stdout);
+  print_plot_info();
 }
 
 static int dispatch(int argc, char **argv) {

@@ -19,6 +19,9 @@
  * The density is painted as an image with one pixel per bin, scaled without
  * smoothing: an SVG or PDF of a million rows is as small as of a thousand.
  * At most 1,000 of the sample's quantiles are drawn (evenly spaced).
+ *
+ * Built alone as the module csvreg-plot.so (the only code that needs cairo),
+ * loaded by the program when --plot is given (plot_module.c).
  */
 #include <cairo.h>
 #include <cairo-pdf.h>
@@ -29,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_file.h"
 #include "cli.h"
 #include "plot.h"
 
@@ -38,8 +40,6 @@
 #define FONT "DejaVu Sans"
 #define QQ_POINTS 1000
 #define PI 3.14159265358979323846
-
-int plot_available(void) { return 1; }
 
 /* ---- numbers ---- */
 
@@ -517,41 +517,22 @@ static int draw(cairo_t *cr, const plot_data *d) {
   return 0;
 }
 
-int plot_format_of(const char *path) {
-  const char *dot = strrchr(path, '.');
-  if (!dot || strchr(dot, '/'))
-    return -1;
-  static const char *const ext[3] = {".png", ".svg", ".pdf"};
-  for (int k = 0; k < 3; k++) {
-    size_t i = 0;
-    while (dot[i] && ext[k][i] && (dot[i] | 0x20) == ext[k][i])
-      i++;
-    if (!dot[i] && !ext[k][i])
-      return k;
-  }
-  return -1;
-}
-
 static cairo_status_t write_fp(void *closure, const unsigned char *data, unsigned int length) {
   return fwrite(data, 1, length, closure) == length ? CAIRO_STATUS_SUCCESS
                                                     : CAIRO_STATUS_WRITE_ERROR;
 }
 
-int plot_write(const char *path, plot_format fmt, const plot_data *d, char *msg, size_t msgsize) {
-  if (d->m.n == 0 || d->nsample == 0) {
-    snprintf(msg, msgsize, "%s: no rows to plot", path);
-    return CLI_EXIT_NUMERIC;
-  }
-  atomic_file af;
-  memset(&af, 0, sizeof af);
-  int rc = atomic_open(&af, path, msg, msgsize);
-  if (rc)
-    return rc;
+/* Exported (the module is built with hidden visibility): the program finds
+ * it with dlsym. The file is the caller's (opened and committed atomically
+ * in plot_module.c); the rows were checked there too. */
+__attribute__((visibility("default"))) plot_draw_fn csvreg_plot_draw_v1;
+int csvreg_plot_draw_v1(FILE *fp, const char *path, plot_format fmt, const plot_data *d, char *msg,
+                        size_t msgsize) {
   cairo_surface_t *s;
   if (fmt == PLOT_SVG)
-    s = cairo_svg_surface_create_for_stream(write_fp, af.fp, W, H);
+    s = cairo_svg_surface_create_for_stream(write_fp, fp, W, H);
   else if (fmt == PLOT_PDF)
-    s = cairo_pdf_surface_create_for_stream(write_fp, af.fp, W, H);
+    s = cairo_pdf_surface_create_for_stream(write_fp, fp, W, H);
   else
     s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)W, (int)H);
   cairo_t *cr = cairo_create(s);
@@ -560,7 +541,7 @@ int plot_write(const char *path, plot_format fmt, const plot_data *d, char *msg,
   cairo_destroy(cr);
   if (!bad && !cs) {
     if (fmt == PLOT_PNG)
-      cs = cairo_surface_write_to_png_stream(s, write_fp, af.fp);
+      cs = cairo_surface_write_to_png_stream(s, write_fp, fp);
     cairo_surface_finish(s);
     if (!cs)
       cs = cairo_surface_status(s);
@@ -571,16 +552,12 @@ int plot_write(const char *path, plot_format fmt, const plot_data *d, char *msg,
   cairo_debug_reset_static_data();
   FcFini();
   if (bad || cs == CAIRO_STATUS_NO_MEMORY) {
-    atomic_abort(&af);
     snprintf(msg, msgsize, "%s: out of memory drawing the plot", path);
     return CLI_EXIT_INTERNAL;
   }
   if (cs) {
-    atomic_abort(&af);
     snprintf(msg, msgsize, "cannot write %s: %s", path, cairo_status_to_string(cs));
     return CLI_EXIT_IO;
   }
-  if (atomic_commit(&af, msg, msgsize))
-    return CLI_EXIT_IO;
   return 0;
 }

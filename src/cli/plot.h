@@ -1,12 +1,15 @@
 /*
  * plot.h - `eval --plot FILE`: the 2x2 figure drawn with cairo (plot.c) from
- * the library's binned counts and residual sample; without cairo the
- * program is built with plot_none.c, which says so.
+ * the library's binned counts and residual sample. plot.c is built as the
+ * module csvreg-plot.so, which the program loads (plot_module.c) only when
+ * --plot is given: the program itself does not link cairo, so every other
+ * command starts without loading cairo's ~20 shared libraries.
  */
 #ifndef CSVREG_PLOT_H
 #define CSVREG_PLOT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "csvreg.h"
 
@@ -15,9 +18,6 @@ typedef enum plot_format { PLOT_PNG = 0, PLOT_SVG, PLOT_PDF } plot_format;
 /* The format named by the path's extension (.png, .svg, .pdf, any case);
  * -1 for another. */
 int plot_format_of(const char *path);
-
-/* 1 when the program was built with cairo. */
-int plot_available(void);
 
 typedef struct plot_data {
   const char *title;    /* the model, e.g. its formula */
@@ -28,7 +28,24 @@ typedef struct plot_data {
   csvreg_metrics m;
 } plot_data;
 
-/* Draws the figure into `path`. 0, or -1 with a message in msg. */
+/* The module's one entry point (plot.c), found by dlsym under
+ * PLOT_DRAW_SYMBOL: draws the figure into fp (`path` names it in messages).
+ * 0, or an exit status (CLI_EXIT_INTERNAL, CLI_EXIT_IO) with a message in
+ * msg. The suffix is bumped whenever plot_data or this signature changes, so
+ * a module from another build is refused rather than misread. */
+#define PLOT_DRAW_SYMBOL "csvreg_plot_draw_v1"
+typedef int plot_draw_fn(FILE *fp, const char *path, plot_format fmt, const plot_data *d, char *msg,
+                         size_t msgsize);
+
+/* plot_module.c: loads the module (once); 0, or CLI_EXIT_USAGE with the
+ * reason in msg (built without cairo, module not found, cairo missing).
+ * plot_module_path: where the module is or would be looked for, without
+ * loading it (for --version); NULL when built without cairo. */
+int plot_load(char *msg, size_t msgsize);
+const char *plot_module_path(void);
+
+/* Draws the figure into `path` (atomically) through the loaded module. 0, or
+ * an exit status with a message in msg. */
 int plot_write(const char *path, plot_format fmt, const plot_data *d, char *msg, size_t msgsize);
 
 /* plot_model.c: --plot's Q-Q sample seed (the rows' keys); --plot ARG

@@ -1,9 +1,9 @@
 /*
  * plot_model.c - the figure of a model scored on rows, shared by `eval --plot`
  * (a saved model on new rows) and `fit --plot` (the fit on its own training
- * rows, in a second pass): the option's parsing, the scoring pass with the
- * plot summaries, and the figure drawn from them. Built with or without
- * cairo (plot_write of plot_none.c says which).
+ * rows, in a second pass): the option's parsing (the module that draws is
+ * loaded then, so a missing one is said before the pass), the scoring pass
+ * with the plot summaries, and the figure drawn from them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,21 @@
 #include "cli.h"
 #include "plot.h"
 
+int plot_format_of(const char *path) {
+  const char *dot = strrchr(path, '.');
+  if (!dot || strchr(dot, '/'))
+    return -1;
+  static const char *const ext[3] = {".png", ".svg", ".pdf"};
+  for (int k = 0; k < 3; k++) {
+    size_t i = 0;
+    while (dot[i] && ext[k][i] && (dot[i] | 0x20) == ext[k][i])
+      i++;
+    if (!dot[i] && !ext[k][i])
+      return k;
+  }
+  return -1;
+}
+
 int plot_option(const char *command, const char *arg, const char **path, plot_format *fmt) {
   int f = plot_format_of(arg);
   if (f < 0)
@@ -19,8 +34,9 @@ int plot_option(const char *command, const char *arg, const char **path, plot_fo
                            "--plot: expected a file name ending in .png, .svg or .pdf, "
                            "got '%s'",
                            arg);
-  if (!plot_available())
-    return cli_usage_error(command, "--plot: this csvreg was built without cairo");
+  char msg[1024];
+  if (plot_load(msg, sizeof msg))
+    return cli_usage_error(command, "--plot: %s", msg);
   *path = arg;
   *fmt = (plot_format)f;
   return 0;

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "badlog.h"
 #include "boundary.h"
 #include "decompress.h"
 #include "accum_spec.h"
@@ -145,8 +146,8 @@ static csvreg_status open_input(csvreg_pass *p, csvreg_error *err) {
   if (p->o.reader.decompress == CSVREG_DECOMPRESS_NONE)
     return CSVREG_OK;
   int format;
-  csvreg_status st = csvreg__source_open_input(&p->in, p->fd, 0, p->is_file,
-                                               p->o.reader.decompress, &format, err);
+  csvreg_status st =
+      csvreg__source_open_input(&p->in, p->fd, 0, p->is_file, p->o.reader.decompress, &format, err);
   if (st || !format)
     return st;
   p->in_view = p->in;
@@ -551,6 +552,7 @@ typedef struct task {
   uint64_t aligned_start, aligned_end;
   void *sink;
   uint64_t records, chunks;
+  badlog *bad; /* the rows skip_bad dropped, told when merged (on_bad) */
 } task;
 
 /* Every record of `r` into a new sink of the pass's type. */
@@ -560,6 +562,13 @@ static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **loca
   if (!*local && (st = make_chunk(p, (csvreg_chunk **)local, err)))
     return st;
   csvreg_chunk *chunk = *local;
+  /* --skip-bad reports: kept with the piece, told in input order when it is
+   * merged (the worker's chunk is told into this piece's log) */
+  if (p->o.on_bad) {
+    if (!t->bad && !(t->bad = csvreg__badlog_new()))
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    csvreg_chunk_on_bad(chunk, csvreg__badlog_add, t->bad);
+  }
   if ((st = p->type->create(&t->sink, p->spec, p->arg, err)))
     return st;
   uint64_t seen = 0;
@@ -649,7 +658,11 @@ static csvreg_status run_block(void *ctx, void *tp, void **local, csvreg_error *
 static csvreg_status merge_task(void *ctx, void *tp, csvreg_error *err) {
   csvreg_pass *p = ctx;
   task *t = tp;
-  csvreg_status st = p->type->merge(p->total, t->sink, err);
+  csvreg_status st =
+      t->bad ? csvreg__badlog_replay(t->bad, p->source, p->o.on_bad, p->o.on_bad_ctx, err)
+             : CSVREG_OK;
+  if (!st)
+    st = p->type->merge(p->total, t->sink, err);
   if (!st) {
     p->info.records += t->records;
     p->info.chunks += t->chunks;
@@ -662,6 +675,8 @@ static void release_range(void *ctx, void *tp) {
   task *t = tp;
   p->type->free(t->sink);
   t->sink = NULL;
+  csvreg__badlog_free(t->bad);
+  t->bad = NULL;
 }
 
 static void release_block(void *ctx, void *tp) {

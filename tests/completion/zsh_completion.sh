@@ -1,9 +1,9 @@
 #!/bin/sh
 # zsh_completion.sh CSVREG DATA_DIR - `csvreg completion zsh`: an autoload file
 # (#compdef csvreg) naming every option the bash script completes, with the
-# same value kinds (the tables are printed by the same code); when zsh is
-# installed (it is not part of the CI image), parsed by `zsh -n` and driven
-# by zsh_drive.zsh.
+# same value kinds (the tables are printed by the same code); parsed by
+# `zsh -n`, driven by zsh_drive.zsh (compsys stubbed) and by zsh_real.zsh
+# (compinit in a pseudo-terminal, TAB pressed). zsh is required.
 set -u
 csvreg=$1
 data=$2
@@ -31,7 +31,12 @@ if [ -n "$zsh" ]; then
   printf 'a;b b;"c"\n1;2;3\n' >"$tmp/semi.csv"
   printf 'u\tv\r\n1\t2\r\n' >"$tmp/t.tsv"
   "$zsh" -f "$(dirname "$0")/zsh_drive.zsh" "$tmp/_csvreg" "$data" "$tmp" || fail=1
+  # and through zsh's completion system itself (compinit, TAB in a pty)
+  "$zsh" -f "$(dirname "$0")/zsh_real.zsh" "$tmp" "$data" "$tmp" || fail=1
 else
-  echo "zsh not installed: syntax not checked (tables and descriptions were)"
+  # zsh is in .ci/run's packages and the README's first command: missing
+  # here means the machine was not set up as they say
+  echo "FAIL: zsh not installed (apt-get install zsh)"
+  fail=1
 fi
 exit $fail

@@ -30,6 +30,17 @@ others=$(nm -D --defined-only "$lib/libcsvreg.so.0.1.0" | awk '$2 ~ /^[A-Z]$/ &&
 
 data=$src/data/longley.csv
 "$prefix/bin/csvreg" fit -y Employed --format json "$data" >"$work/fit.json"
+# --plot's module, when built: installed in LIBDIR/csvreg and found there by
+# the installed program (relative to itself), not in the build tree.
+if [ -f "$build/csvreg-plot.so" ]; then
+  [ -f "$lib/csvreg/csvreg-plot.so" ] || fail "not installed: $libdir/csvreg/csvreg-plot.so"
+  "$prefix/bin/csvreg" fit -y Employed "$data" -o "$work/m.json" >/dev/null
+  env -u CSVREG_PLOT_MODULE "$prefix/bin/csvreg" eval -m "$work/m.json" "$data" \
+    --plot "$work/p.png" >/dev/null || fail "installed eval --plot"
+  "$prefix/bin/csvreg" --version | grep -q "^plot: cairo .*(module $prefix/bin/.*/csvreg/csvreg-plot.so)" ||
+    fail "installed --version names no module"
+  echo "ok: plot module"
+fi
 check() { # NAME PROGRAM: run PROGRAM on longley and compare with fit.json
   "$2" "$data" Employed >"$work/$1.out" || fail "$1: exit status $?"
   python3 "$src/tests/install/same_coefficients.py" "$work/fit.json" "$work/$1.out" ||

@@ -32,7 +32,8 @@ for p in Package Version Architecture Maintainer Description; do
 done
 # The program links libcsv, jansson, gfortran (static OpenBLAS) and libc at
 # least; libcsvreg.so adds OpenBLAS and LAPACKE.
-for lib in libc6 libcsv3 libjansson4 libopenblas0 liblapacke; do
+# The plot module (csvreg-plot.so) brings cairo's package.
+for lib in libc6 libcsv3 libjansson4 libopenblas0 liblapacke libcairo2; do
   printf '%s\n' "$depends" | grep -q "\\b$lib\\b" || { echo "FAIL: Depends lacks $lib: $depends"; fail=1; }
 done
 
@@ -65,6 +66,8 @@ for f in usr/bin/csvreg usr/include/csvreg.h usr/share/man/man1/csvreg.1 \
   usr/share/bash-completion/completions/csvreg usr/share/zsh/vendor-completions/_csvreg; do
   [ -e "$work/root/$f" ] || { echo "FAIL: the package lacks /$f"; fail=1; }
 done
+ls "$work"/root/usr/lib/csvreg/csvreg-plot.so >/dev/null 2>&1 ||
+  { echo "FAIL: the package lacks /usr/lib/csvreg/csvreg-plot.so"; fail=1; }
 ls "$work"/root/usr/lib*/libcsvreg.so.0 "$work"/root/usr/lib/*/libcsvreg.so.0 2>/dev/null | grep -q . ||
   { echo "FAIL: the package lacks libcsvreg.so.0"; fail=1; }
 
@@ -76,6 +79,16 @@ cd "$src" || exit 1
 cmp -s "$work/pkg.out" "$work/build.out" ||
   { diff "$work/build.out" "$work/pkg.out"; echo "FAIL: the packaged program answers differently"; fail=1; }
 grep -q "Employed" "$work/pkg.out" || { echo "FAIL: no report"; fail=1; }
+# --plot from the package: the program finds its module in /usr/lib/csvreg
+# (relative to itself) and draws the build's picture byte for byte.
+"$build/csvreg" fit -y Employed data/longley.csv -o "$work/m.json" >/dev/null 2>&1
+env -u CSVREG_PLOT_MODULE "$work/root/usr/bin/csvreg" eval -m "$work/m.json" data/longley.csv \
+  --plot "$work/pkg.svg" >/dev/null 2>"$work/plot.err" ||
+  { cat "$work/plot.err"; echo "FAIL: the packaged eval --plot"; fail=1; }
+"$build/csvreg" eval -m "$work/m.json" data/longley.csv --plot "$work/build.svg" >/dev/null 2>&1
+cmp -s "$work/pkg.svg" "$work/build.svg" || { echo "FAIL: the packaged plot differs"; fail=1; }
+"$work/root/usr/bin/csvreg" --version | grep -q "^plot: cairo .*(module $work/root/usr/bin/../lib/csvreg/csvreg-plot.so)" ||
+  { "$work/root/usr/bin/csvreg" --version; echo "FAIL: the packaged --version names no module"; fail=1; }
 # The completion script in the package is the program's own.
 "$work/root/usr/bin/csvreg" completion bash | cmp -s - "$work/root/usr/share/bash-completion/completions/csvreg" ||
   { echo "FAIL: the packaged bash completion differs from 'csvreg completion bash'"; fail=1; }
