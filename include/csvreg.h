@@ -1503,6 +1503,89 @@ CSVREG_API csvreg_status csvreg_meat_bind(csvreg_meat *m, const csvreg_robust *r
                                           csvreg_error *err);
 /* ---- end sharded second pass ---- */
 
+/* ------------------------------------------------------------------------ */
+/* Iterative refinement: further passes for more digits (issue 13)          */
+/* ------------------------------------------------------------------------ */
+
+/* Refinement by the corrected semi-normal equations (Björck): each further
+ * pass over the fitted rows sums g = A'W r of the residuals r = y - X b of
+ * the current coefficients (products exact, double-double sums, the
+ * coefficients kept in double-double), and the correction d solves
+ * U'U d = g against the fit's kept triangular factor U; b += d. A step is
+ * kept while ||U d|| shrinks and the RSS measured at the new coefficients
+ * does not grow. The RSS is recomputed from the same residuals, so standard
+ * errors and the statistics that use it follow. Aliased terms stay aliased
+ * (NA). The usual loop, with one pass per step:
+ *     csvreg_refine_new(&r, fit, acc, CSVREG_DEFAULT_REFINE_STEPS, &err);
+ *     while (csvreg_refine_more(r)) {
+ *       (a spec made as the first pass's, bound by csvreg_spec_refine_pass,
+ *        run through a pass into csvreg_sink_refine() with arg r)
+ *       csvreg_refine_step(r, sums, &err); csvreg_refine_sums_free(sums);
+ *     }
+ *     csvreg_fit_apply_refine(fit, r, &err);                               */
+#define CSVREG_DEFAULT_REFINE_STEPS 2
+#define CSVREG_MAX_REFINE_STEPS 10
+
+/* Why a refinement stopped. */
+typedef enum csvreg_refine_stop {
+  CSVREG_REFINE_RUNNING = 0,
+  CSVREG_REFINE_CONVERGED = 1, /* the last correction was below 2^-60 of every coefficient */
+  CSVREG_REFINE_MAX_STEPS = 2, /* max_steps corrections made */
+  CSVREG_REFINE_STALLED = 3,   /* a correction did not shrink: not applied */
+  CSVREG_REFINE_DIVERGED = 4   /* a step raised the RSS: undone */
+} csvreg_refine_stop;
+
+/* The refinement of `fit`, solved from `a` (both borrowed: they must
+ * outlive it), at most max_steps (1 .. CSVREG_MAX_REFINE_STEPS) corrections.
+ * Refine before csvreg_fit_apply_meat (CSVREG_E_USAGE after). */
+typedef struct csvreg_refine csvreg_refine;
+CSVREG_API csvreg_status csvreg_refine_new(csvreg_refine **out, const csvreg_fit *fit,
+                                           const csvreg_accum *a, size_t max_steps,
+                                           csvreg_error *err);
+CSVREG_API void csvreg_refine_free(csvreg_refine *r);
+/* 1 while another pass is wanted. */
+CSVREG_API int csvreg_refine_more(const csvreg_refine *r);
+/* Makes `s` (made as the first pass's, not yet used) give the fit's design
+ * columns: a formula's categorical variables get the fit's levels. */
+CSVREG_API csvreg_status csvreg_spec_refine_pass(csvreg_spec *s, const csvreg_refine *r,
+                                                 csvreg_error *err);
+
+/* One pass's sums at the current coefficients. The sink: `arg` is the
+ * csvreg_refine (not changed by the pass), the sink a csvreg_refine_sums,
+ * merged in input order. Rows held in memory go in with add_rows (x
+ * column-major, n x p with leading dimension ldx, the fit's terms without
+ * the intercept; w NULL: unweighted). */
+typedef struct csvreg_refine_sums csvreg_refine_sums;
+CSVREG_API const csvreg_sink_type *csvreg_sink_refine(void);
+CSVREG_API csvreg_status csvreg_refine_sums_new(csvreg_refine_sums **out, const csvreg_refine *r,
+                                                csvreg_error *err);
+CSVREG_API csvreg_status csvreg_refine_add_rows(csvreg_refine_sums *s, size_t n, const double *x,
+                                                size_t ldx, const double *y, const double *w,
+                                                csvreg_error *err);
+CSVREG_API void csvreg_refine_sums_free(csvreg_refine_sums *s);
+
+/* One step from the sums of a pass over the fit's rows (CSVREG_E_VALUE when
+ * it used another number of rows: the input changed). */
+CSVREG_API csvreg_status csvreg_refine_step(csvreg_refine *r, const csvreg_refine_sums *s,
+                                            csvreg_error *err);
+
+/* The refined coefficients and RSS into the fit, and every statistic of
+ * them (SE, t, p, intervals, R^2, F, log-likelihood). The digits estimate
+ * becomes that of the refined solution against the input as written: the
+ * input's rounding to binary64 (the solve's first-order estimate, u times
+ * the condition number, which refinement cannot remove) plus what is left
+ * of the iteration (digits_as_read below). */
+CSVREG_API csvreg_status csvreg_fit_apply_refine(csvreg_fit *f, const csvreg_refine *r,
+                                                 csvreg_error *err);
+
+/* Steps kept (0: not refined), passes read, the estimated correct digits
+ * as the exact least-squares solution of the values as read (the last
+ * correction times the contraction seen), and why it stopped ("converged",
+ * "steps", "stalled", "diverged"); each out pointer may be NULL. */
+CSVREG_API size_t csvreg_fit_refined(const csvreg_fit *f, size_t *passes, double *digits_as_read,
+                                     const char **stop);
+/* ---- end refinement ---- */
+
 #ifdef __cplusplus
 }
 #endif

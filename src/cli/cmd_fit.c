@@ -97,9 +97,18 @@ void cmd_fit_usage(FILE *out) {
         "                        row's cluster (two: Cameron-Gelbach-Miller two-way)\n"
         "      --max-clusters N  clusters held per column (default 1000000); more is a\n"
         "                        data error\n"
-        "      --spill DIR       with --vcov or --plot and standard input: copy it to a\n"
-        "                        temporary file in DIR for the two passes (removed at\n"
-        "                        exit, also on an error or a signal)\n"
+        "      --spill DIR       with --vcov, --plot or --refine and standard input: copy\n"
+        "                        it to a temporary file in DIR for the further passes\n"
+        "                        (removed at exit, also on an error or a signal)\n"
+        "      --refine          after the fit, one or two further passes over the input\n"
+        "                        refine the coefficients and the residual sum of squares\n"
+        "                        (iterative refinement against the kept triangular\n"
+        "                        factor, residuals summed in double-double) until the\n"
+        "                        correction stops shrinking; the report says the steps\n"
+        "                        taken; standard input needs --spill; not with -o,\n"
+        "                        --update, --holdout, --cv\n"
+        "      --refine-steps N  with --refine: at most N steps, one pass each (1 to\n"
+        "                        10, default 2)\n"
         "      --plot FILE       after the fit, a second pass draws its training rows as\n"
         "                        eval --plot does (.png, .svg or .pdf): predicted vs\n"
         "                        actual, residuals vs fitted, histogram, normal Q-Q\n"
@@ -186,6 +195,8 @@ typedef struct fit_args {
   const char *meat_model; /* -m MODEL with --emit-state --vcov: a meat state (issue 13) */
   const char *plot;       /* --plot FILE: the training rows scored by the fit (issue 16) */
   plot_format plot_fmt;
+  size_t refine;       /* --refine: at most this many steps (0: not refined) */
+  size_t refine_steps; /* --refine-steps N (0: not given) */
 } fit_args;
 
 enum {
@@ -221,7 +232,9 @@ enum {
   OPT_MAX_CLUSTERS,
   OPT_BAD_ROWS,
   OPT_SPILL,
-  OPT_PLOT
+  OPT_PLOT,
+  OPT_REFINE,
+  OPT_REFINE_STEPS
 };
 
 static const struct option long_options[] = {
@@ -264,6 +277,8 @@ static const struct option long_options[] = {
     {"max-clusters", required_argument, NULL, OPT_MAX_CLUSTERS},
     {"spill", required_argument, NULL, OPT_SPILL},
     {"plot", required_argument, NULL, OPT_PLOT},
+    {"refine", no_argument, NULL, OPT_REFINE},
+    {"refine-steps", required_argument, NULL, OPT_REFINE_STEPS},
     {"model", required_argument, NULL, 'm'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
@@ -278,6 +293,29 @@ static int parse_u64(const char *s, uint64_t *out) {
     return -1;
   *out = v;
   return (int)(end - s);
+}
+
+/* -1, or the usage error of `what`, an option that reads the input again
+ * (`why`: how often and why, `why2` shorter): standard input needs --spill,
+ * a pipe cannot be read twice, and --spill is for standard input. */
+static int check_reread(const fit_args *a, int stream, const char *what, const char *why,
+                        const char *why2) {
+  struct stat sb;
+  if (stream && !a->spill)
+    return cli_usage_error(CMD,
+                           "%s reads the input %s, and standard input cannot be read twice: "
+                           "give a FILE, or --spill DIR to copy standard input to a temporary "
+                           "file in DIR (removed at exit)",
+                           what, why);
+  if (!stream && stat(a->path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    return cli_usage_error(CMD,
+                           "%s reads the input %s: %s is not a regular file (a pipe cannot be "
+                           "read twice): give a FILE",
+                           what, why2, a->path);
+  if (a->spill && !stream)
+    return cli_usage_error(CMD, "--spill is for standard input: %s is read twice as it is",
+                           a->path);
+  return -1;
 }
 
 /* Returns -1 to go on, or an exit status (help shown, or a usage error). */
@@ -438,6 +476,14 @@ static int parse_args(int argc, char **argv, fit_args *a) {
       if (opt_positive_size(CMD, "--max-clusters", optarg, &a->max_clusters))
         return CLI_EXIT_USAGE;
       break;
+    case OPT_REFINE: a->refine = CSVREG_DEFAULT_REFINE_STEPS; break;
+    case OPT_REFINE_STEPS:
+      if (opt_positive_size(CMD, "--refine-steps", optarg, &a->refine_steps))
+        return CLI_EXIT_USAGE;
+      if (a->refine_steps > CSVREG_MAX_REFINE_STEPS)
+        return cli_usage_error(CMD, "--refine-steps: expected 1 to %d, got '%s'",
+                               CSVREG_MAX_REFINE_STEPS, optarg);
+      break;
     case 'm': a->meat_model = optarg; break;
     case 'h': cmd_fit_usage(stdout); return CLI_EXIT_OK;
     default: return opt_error(CMD, c, opt);
@@ -534,7 +580,6 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   }
   if (a->plot) {
     /* the fit's own rows, scored by it: a second pass, as --vcov's */
-    struct stat sb;
     if (a->emit_state || a->update || a->val_mode)
       return cli_usage_error(CMD,
                              "--plot draws the fitted rows: not with %s (eval --plot draws a "
@@ -542,23 +587,33 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                              a->emit_state ? "--emit-state"
                              : a->update   ? "--update"
                                            : "--holdout or --cv");
-    if (stream && !a->spill)
-      return cli_usage_error(CMD, "--plot reads the input twice (the residuals need the "
-                                  "coefficients first), and standard input cannot be read "
-                                  "twice: give a FILE, or --spill DIR to copy standard input to "
-                                  "a temporary file in DIR (removed at exit)");
-    if (!stream && stat(a->path, &sb) == 0 && !S_ISREG(sb.st_mode))
-      return cli_usage_error(CMD,
-                             "--plot reads the input twice: %s is not a regular file (a pipe "
-                             "cannot be read twice): give a FILE",
-                             a->path);
-    if (a->spill && !stream)
-      return cli_usage_error(CMD, "--spill is for standard input: %s is read twice as it is",
-                             a->path);
+    int rc = check_reread(a, stream, "--plot", "twice (the residuals need the coefficients first)",
+                          "twice");
+    if (rc >= 0)
+      return rc;
   }
-  if (a->spill && a->vcov == CSVREG_VCOV_CLASSICAL && !a->plot)
-    return cli_usage_error(CMD, "--spill DIR: only with --vcov or --plot (a classical fit reads "
-                                "standard input once)");
+  if (a->refine_steps && !a->refine)
+    return cli_usage_error(CMD, "--refine-steps N needs --refine");
+  if (a->refine_steps)
+    a->refine = a->refine_steps;
+  if (a->refine) {
+    /* the fit's own rows again, one pass a step, as --vcov's second pass */
+    if (a->meat_model || a->emit_state || a->update || a->val_mode || a->output)
+      return cli_usage_error(CMD, "--refine refines the fit reported from one input: not with %s",
+                             a->meat_model   ? "-m MODEL"
+                             : a->emit_state ? "--emit-state (a state is refined by no pass)"
+                             : a->update ? "--update (the model's old rows cannot be read again)"
+                             : a->val_mode
+                                 ? "--holdout or --cv"
+                                 : "-o (a model keeps the one-pass state, not the refined "
+                                   "coefficients)");
+    int rc = check_reread(a, stream, "--refine", "again for each step", "again");
+    if (rc >= 0)
+      return rc;
+  }
+  if (a->spill && a->vcov == CSVREG_VCOV_CLASSICAL && !a->plot && !a->refine)
+    return cli_usage_error(CMD, "--spill DIR: only with --vcov or --plot (or --refine: a "
+                                "classical fit reads standard input once)");
   if (!a->update && !a->spec.target && !a->formula)
     return cli_usage_error(CMD, "missing a formula ('y ~ x1 + x2') or --target (-y): the column "
                                 "to predict");
@@ -809,6 +864,99 @@ static int factors_are_features(const char *list, const csvreg_spec *spec,
   return -1;
 }
 
+/* ---- further passes over the fit's input (--vcov, --plot, --refine; -m) ---- */
+
+/* A failed library call reported: its status put in the error record (the
+ * returned status is trusted over a record a module forgot to fill); the
+ * exit status. */
+static int report_status(csvreg_error *err, csvreg_status st) {
+  if (err->status != st) {
+    err->status = st;
+    if (!err->message[0])
+      snprintf(err->message, sizeof err->message, "%s", csvreg_status_str(st));
+  }
+  return cli_report_error(err);
+}
+
+/* The options of a pass after the fit's: the same input (a file, a range,
+ * threads, --skip-bad, the spilled standard input) with nothing said twice
+ * (bad rows, the text sample, progress) and nothing a state needs. */
+static csvreg_pass_options further_options(const csvreg_pass_options *po1) {
+  csvreg_pass_options po = *po1;
+  po.on_bad = NULL; /* told in the first pass */
+  po.sample_text = 0;
+  po.progress = NULL;
+  po.open_levels = 0;
+  po.digest = 0;
+  return po;
+}
+
+/* One further pass: its input, its spec (made as the first pass's: from
+ * `model`, or the formula, or -y/-x; then bound by `bind`, e.g. to the
+ * fit's levels) and the sink it filled, freed by further_free. */
+typedef struct further {
+  const csvreg_sink_type *type;
+  csvreg_pass *pass;
+  csvreg_spec *spec;
+  void *sink;
+} further;
+
+typedef csvreg_status (*further_bind)(csvreg_spec *spec, const char *const *names, size_t nc,
+                                      const void *ctx, csvreg_error *err);
+
+static csvreg_status further_run(further *f, const fit_args *a, const csvreg_pass_options *po,
+                                 const csvreg_model *model, further_bind bind, const void *ctx,
+                                 const csvreg_sink_type *type, const void *arg, csvreg_error *err) {
+  memset(f, 0, sizeof *f);
+  f->type = type;
+  csvreg_status st = csvreg_pass_open(&f->pass, po, err);
+  if (st)
+    return st;
+  const char *const *names = csvreg_pass_column_names(f->pass);
+  size_t nc = csvreg_pass_ncolumns(f->pass);
+  const unsigned flags =
+      CSVREG_MODEL_BIND_TARGET | (a->spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
+  if (model)
+    st = csvreg_model_spec_new(&f->spec, model, names, nc, flags, err);
+  else if (a->formula)
+    st = csvreg_spec_new_formula(&f->spec, names, nc, a->formula, &a->spec, NULL, err);
+  else
+    st = csvreg_spec_new(&f->spec, names, nc, &a->spec, err);
+  if (!st && bind)
+    st = bind(f->spec, names, nc, ctx, err);
+  if (st) {
+    /* the columns a further pass needs are checked against the header */
+    if (!err->source[0]) {
+      snprintf(err->source, sizeof err->source, "%s", csvreg_pass_get_info(f->pass)->source);
+      err->line = po->reader.header ? 1 : 0;
+    }
+    return st;
+  }
+  return csvreg_pass_run(f->pass, f->spec, type, arg, &f->sink, err);
+}
+
+static void further_free(further *f) {
+  if (f->type && f->sink)
+    f->type->free(f->sink);
+  csvreg_spec_free(f->spec);
+  csvreg_pass_free(f->pass);
+  memset(f, 0, sizeof *f);
+}
+
+static csvreg_status bind_robust(csvreg_spec *spec, const char *const *names, size_t nc,
+                                 const void *rob, csvreg_error *err) {
+  return csvreg_spec_second_pass(spec, rob, names, nc, err);
+}
+
+/* The robust covariance's options from --vcov, --cluster, --max-clusters. */
+static void robust_options(const fit_args *a, csvreg_robust_options *ro) {
+  csvreg_robust_options_init(ro);
+  ro->type = a->vcov;
+  ro->clusters = a->cluster;
+  if (a->max_clusters)
+    ro->max_clusters = a->max_clusters;
+}
+
 /* --vcov: the second pass over the same input, with the same spec (the
  * fit's levels, the cluster columns as keys), into the meat sink; the
  * fit's covariance becomes the sandwich. -1 to go on or an exit status. */
@@ -817,55 +965,25 @@ static int second_pass(const fit_args *a, const csvreg_pass_options *po1, const 
   csvreg_error err;
   csvreg_error_clear(&err);
   csvreg_robust_options ro;
-  csvreg_robust_options_init(&ro);
-  ro.type = a->vcov;
-  ro.clusters = a->cluster;
-  if (a->max_clusters)
-    ro.max_clusters = a->max_clusters;
-  csvreg_pass_options po = *po1;
-  po.on_bad = NULL; /* told in the first pass */
-  po.sample_text = 0;
-  po.progress = NULL;
+  robust_options(a, &ro);
+  csvreg_pass_options po = further_options(po1);
   csvreg_robust *rob = NULL;
-  csvreg_pass *pass = NULL;
-  csvreg_spec *spec = NULL;
-  void *meat = NULL;
+  further f = {0};
   csvreg_status st = csvreg_robust_new(&rob, fit, acc, &ro, &err);
   if (!st)
-    st = csvreg_pass_open(&pass, &po, &err);
-  const char *const *names = pass ? csvreg_pass_column_names(pass) : NULL;
-  size_t nc = pass ? csvreg_pass_ncolumns(pass) : 0;
+    st = further_run(&f, a, &po, NULL, bind_robust, rob, csvreg_sink_meat(), rob, &err);
   if (!st)
-    st = a->formula ? csvreg_spec_new_formula(&spec, names, nc, a->formula, &a->spec, NULL, &err)
-                    : csvreg_spec_new(&spec, names, nc, &a->spec, &err);
-  if (!st && (st = csvreg_spec_second_pass(spec, rob, names, nc, &err)) && !err.source[0]) {
-    snprintf(err.source, sizeof err.source, "%s", csvreg_pass_get_info(pass)->source);
-    err.line = a->reader.header ? 1 : 0;
-  }
-  if (!st)
-    st = csvreg_pass_run(pass, spec, csvreg_sink_meat(), rob, &meat, &err);
-  if (!st)
-    st = csvreg_fit_apply_meat(fit, rob, meat, &err);
-  int rc = -1;
-  if (st) {
-    if (err.status != st) {
-      err.status = st;
-      if (!err.message[0])
-        snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
-    }
-    rc = cli_report_error(&err);
-  }
-  csvreg_meat_free(meat);
-  csvreg_spec_free(spec);
-  csvreg_pass_free(pass);
+    st = csvreg_fit_apply_meat(fit, rob, f.sink, &err);
+  int rc = st ? report_status(&err, st) : -1;
+  further_free(&f);
   csvreg_robust_free(rob);
   return rc;
 }
 
 /* --plot FILE: the fit as a model, scored on its own rows by a second pass
  * over the same input and options (threads, ranges, NA, --skip-bad) into the
- * evaluation sink's plot summaries, then drawn as eval --plot draws. An exit
- * status on failure, else -1. */
+ * evaluation sink's plot summaries, then drawn as eval --plot draws (its
+ * exit status when that fails). An exit status on failure, else -1. */
 static int plot_pass(const fit_args *a, const csvreg_pass_options *po1, const csvreg_accum *acc,
                      const csvreg_spec *spec1) {
   csvreg_error err;
@@ -878,12 +996,7 @@ static int plot_pass(const fit_args *a, const csvreg_pass_options *po1, const cs
   mo.header = a->reader.header;
   mo.solve = a->solve;
   mo.spec = spec1;
-  csvreg_pass_options po = *po1;
-  po.on_bad = NULL; /* told in the first pass */
-  po.sample_text = 0;
-  po.progress = NULL;
-  po.open_levels = 0;
-  po.digest = 0;
+  csvreg_pass_options po = further_options(po1);
   csvreg_chunk_options co;
   if (po1->chunk)
     co = *po1->chunk;
@@ -892,39 +1005,57 @@ static int plot_pass(const fit_args *a, const csvreg_pass_options *po1, const cs
   co.drop_zero_weight = 1; /* as eval: a row of weight 0 is not scored */
   po.chunk = &co;
   csvreg_model *model = NULL;
-  csvreg_pass *pass = NULL;
-  csvreg_spec *spec = NULL;
-  void *sink = NULL;
+  further f = {0};
   csvreg_status st = csvreg_model_new(&model, acc, &mo, &err);
-  if (!st)
-    st = csvreg_pass_open(&pass, &po, &err);
-  const unsigned bind =
-      CSVREG_MODEL_BIND_TARGET | (a->spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
-  if (!st)
-    st = csvreg_model_spec_new(&spec, model, csvreg_pass_column_names(pass),
-                               csvreg_pass_ncolumns(pass), bind, &err);
   csvreg_eval_options eo = {model, 0, a->reader.header ? 2 : 1, 1, CSVREG_EVAL_SAMPLE, PLOT_SEED};
   if (!st)
-    st = csvreg_pass_run(pass, spec, csvreg_sink_eval_with(), &eo, &sink, &err);
+    st = further_run(&f, a, &po, model, NULL, NULL, csvreg_sink_eval_with(), &eo, &err);
   int rc = -1;
   if (st) {
-    if (err.status != st) {
-      err.status = st;
-      if (!err.message[0])
-        snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
-    }
-    rc = cli_report_error(&err);
+    rc = report_status(&err, st);
   } else {
     csvreg_metrics m;
-    csvreg_scoring_result(sink, &m, NULL);
-    if (plot_model_scoring(a->plot, a->plot_fmt, model, sink, &m,
-                           csvreg_pass_get_info(pass)->source))
-      rc = CLI_EXIT_IO;
+    csvreg_scoring_result(f.sink, &m, NULL);
+    rc = plot_model_scoring(a->plot, a->plot_fmt, model, f.sink, &m,
+                            csvreg_pass_get_info(f.pass)->source);
+    if (rc == 0)
+      rc = -1;
   }
-  csvreg_scoring_free(sink);
-  csvreg_spec_free(spec);
-  csvreg_pass_free(pass);
+  further_free(&f);
   csvreg_model_free(model);
+  return rc;
+}
+
+static csvreg_status bind_refine(csvreg_spec *spec, const char *const *names, size_t nc,
+                                 const void *ref, csvreg_error *err) {
+  (void)names;
+  (void)nc;
+  return csvreg_spec_refine_pass(spec, ref, err);
+}
+
+/* --refine[=N]: passes over the same input, each one step of iterative
+ * refinement (src/fit/refine.c) of the fit's coefficients and RSS, until
+ * the corrections stop shrinking or N steps. -1 to go on or an exit
+ * status. */
+static int refine_passes(const fit_args *a, const csvreg_pass_options *po1, const csvreg_accum *acc,
+                         csvreg_fit *fit) {
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_pass_options po = further_options(po1);
+  csvreg_refine *ref = NULL;
+  further f = {0};
+  csvreg_status st = csvreg_refine_new(&ref, fit, acc, a->refine, &err);
+  while (!st && csvreg_refine_more(ref)) {
+    st = further_run(&f, a, &po, NULL, bind_refine, ref, csvreg_sink_refine(), ref, &err);
+    if (!st)
+      st = csvreg_refine_step(ref, f.sink, &err);
+    further_free(&f);
+  }
+  if (!st)
+    st = csvreg_fit_apply_refine(fit, ref, &err);
+  int rc = st ? report_status(&err, st) : -1;
+  further_free(&f);
+  csvreg_refine_free(ref);
   return rc;
 }
 
@@ -986,9 +1117,7 @@ static int emit_meat(const fit_args *a) {
   csvreg_error_clear(&err);
   csvreg_model *model = NULL;
   csvreg_robust *rob = NULL;
-  csvreg_pass *pass = NULL;
-  csvreg_spec *spec = NULL;
-  void *meat = NULL;
+  further f = {0};
   char *meta = NULL;
   csvreg_status st = CSVREG_OK;
   int rc = cli_model_read(a->meat_model, &model);
@@ -1002,11 +1131,7 @@ static int emit_meat(const fit_args *a) {
     goto done;
   }
   csvreg_robust_options ro;
-  csvreg_robust_options_init(&ro);
-  ro.type = a->vcov;
-  ro.clusters = a->cluster;
-  if (a->max_clusters)
-    ro.max_clusters = a->max_clusters;
+  robust_options(a, &ro);
   csvreg_pass_options po;
   csvreg_pass_options_init(&po);
   po.path = a->path;
@@ -1024,21 +1149,7 @@ static int emit_meat(const fit_args *a) {
   rc = 0;
   if ((st = csvreg_robust_new(&rob, csvreg_model_fit(model), csvreg_model_accum(model), &ro,
                               &err)) ||
-      (st = csvreg_pass_open(&pass, &po, &err)))
-    goto fail;
-  const char *const *names = csvreg_pass_column_names(pass);
-  size_t nc = csvreg_pass_ncolumns(pass);
-  const unsigned bind =
-      CSVREG_MODEL_BIND_TARGET | (a->spec.skip_bad ? CSVREG_MODEL_BIND_SKIP_BAD : 0);
-  if ((st = csvreg_model_spec_new(&spec, model, names, nc, bind, &err)) ||
-      (st = csvreg_spec_second_pass(spec, rob, names, nc, &err))) {
-    if (!err.source[0]) {
-      snprintf(err.source, sizeof err.source, "%s", csvreg_pass_get_info(pass)->source);
-      err.line = mo->header ? 1 : 0;
-    }
-    goto fail;
-  }
-  if ((st = csvreg_pass_run(pass, spec, csvreg_sink_meat(), rob, &meat, &err)))
+      (st = further_run(&f, a, &po, model, bind_robust, rob, csvreg_sink_meat(), rob, &err)))
     goto fail;
   char shard[64];
   const char *sid = a->shard_id;
@@ -1047,22 +1158,15 @@ static int emit_meat(const fit_args *a) {
              (unsigned long long)a->range_n);
     sid = shard;
   }
-  if ((st = csvreg_meat_meta(meat, csvreg_pass_get_info(pass), sid, &meta, &err)))
+  if ((st = csvreg_meat_meta(f.sink, csvreg_pass_get_info(f.pass), sid, &meta, &err)))
     goto fail;
-  rc = meat_write(a->output, meat, meta);
+  rc = meat_write(a->output, f.sink, meta);
   goto done;
 fail:
-  if (err.status != st) {
-    err.status = st;
-    if (!err.message[0])
-      snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
-  }
-  rc = cli_report_error(&err);
+  rc = report_status(&err, st);
 done:
   free(meta);
-  csvreg_meat_free(meat);
-  csvreg_spec_free(spec);
-  csvreg_pass_free(pass);
+  further_free(&f);
   csvreg_robust_free(rob);
   csvreg_model_free(model);
   return rc;
@@ -1306,6 +1410,8 @@ int cmd_fit_run(int argc, char **argv) {
   if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)) ||
       (st = csvreg_fit_set_spec(fit, spec, acc, &err)))
     goto fail;
+  if (a.refine && (rc = refine_passes(&a, &po, acc, fit)) >= 0)
+    goto done;
   if (a.vcov != CSVREG_VCOV_CLASSICAL && (rc = second_pass(&a, &po, acc, fit)) >= 0)
     goto done;
   if (a.plot && (rc = plot_pass(&a, &po, acc, spec)) >= 0)
@@ -1364,13 +1470,7 @@ int cmd_fit_run(int argc, char **argv) {
 
 fail:
   progress_done(&prog);
-  /* Trust the returned status over a record a module forgot to fill. */
-  if (err.status != st) {
-    err.status = st;
-    if (!err.message[0])
-      snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
-  }
-  rc = cli_report_error(&err);
+  rc = report_status(&err, st);
   if (!a.formula && !a.update)
     hint_factor(&err, spec);
 done:

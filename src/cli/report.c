@@ -226,6 +226,14 @@ static void write_text(FILE *out, const csvreg_fit *fit) {
     fprintf(out, "%.1f\n", f->digits);
   else
     fprintf(out, "NA\n");
+  size_t rpasses = 0;
+  double rdigits = NAN;
+  const char *rstop = "";
+  size_t rsteps = csvreg_fit_refined(fit, &rpasses, &rdigits, &rstop);
+  if (rpasses) /* --refine: the steps, and the digits as the solution of the values as read */
+    fprintf(out,
+            "Refined: %zu step%s in %zu more pass%s (%s),  digits of the values as read: %.1f\n",
+            rsteps, rsteps == 1 ? "" : "s", rpasses, rpasses == 1 ? "" : "es", rstop, rdigits);
   char w[256];
   if (digits_warning(fit, w, sizeof w))
     fprintf(out, "Warning: %s\n", w);

@@ -31,6 +31,13 @@ struct csvreg_fit {
   size_t ncl;
   char *cl_names[2];
   uint64_t cl_count[3]; /* clusters per column, then of their intersection */
+  /* Iterative refinement (csvreg_fit_apply_refine, refine.c): steps kept,
+   * passes read, digits as the exact solution of the values as read, and
+   * why it stopped (csvreg_refine_stop); refined 0 otherwise. */
+  int refined;
+  size_t refine_steps, refine_passes;
+  double refine_digits;
+  int refine_stop;
 };
 
 /* Sets the fit's formula and factors (copied; fit_spec.c). */
@@ -38,5 +45,15 @@ csvreg_status csvreg__fit_set_formula(csvreg_fit *f, const char *formula, size_t
                                       const char *const *names, const size_t *nlev,
                                       const char *const *const *levels, csvreg_error *err);
 void csvreg__fit_free_formula(csvreg_fit *f);
+
+/* Binds a spec made as the first pass's to the fit's design columns (the
+ * fit's factor levels; the same terms), for a further pass (robust.c). */
+csvreg_status csvreg__spec_bind_fit(csvreg_spec *s, const csvreg_fit *f, csvreg_error *err);
+
+/* R's summary.lm statistics of `f` from a solve (solve.c; linalg.h's types):
+ * refinement fills them again with its coefficients and RSS. */
+struct accum_totals;
+struct solved;
+void csvreg__fit_fill_stats(csvreg_fit *f, const struct accum_totals *a, const struct solved *sv);
 
 #endif

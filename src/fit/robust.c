@@ -171,12 +171,11 @@ csvreg_status csvreg_robust_new(csvreg_robust **out, const csvreg_fit *fit, cons
   return CSVREG_OK;
 }
 
-csvreg_status csvreg_spec_second_pass(csvreg_spec *s, const csvreg_robust *r,
-                                      const char *const *names, size_t ncolumns,
-                                      csvreg_error *err) {
-  if (!s || !r || (r->ndims && !names))
-    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_spec_second_pass: NULL argument");
-  const csvreg_fit *f = r->fit;
+/* A spec made as the first pass's, bound to the fit's design columns: a
+ * formula's categorical variables get the fit's levels, and the terms must
+ * be the fit's (shared by the second passes: robust errors, refinement). */
+csvreg_status csvreg__spec_bind_fit(csvreg_spec *s, const csvreg_fit *f, csvreg_error *err) {
+  const size_t ic = f->s.intercept ? 1 : 0;
   csvreg_status st;
   if (s->nfactors && !s->fixed) {
     /* the fit's columns, not those the second pass's levels would give */
@@ -186,13 +185,24 @@ csvreg_status csvreg_spec_second_pass(csvreg_spec *s, const csvreg_robust *r,
                                       (const char *const *const *)f->factor_levels, err)))
       return st;
   }
-  if (s->nterms + r->ic != f->s.nterms)
+  if (s->nterms + ic != f->s.nterms)
     return csvreg__err_set(err, CSVREG_E_USAGE, "second pass: the spec is not the fit's");
   for (size_t j = 0; j < s->nterms; j++)
-    if (strcmp(csvreg_spec_term_name(s, j), f->terms[r->ic + j].name) != 0)
+    if (strcmp(csvreg_spec_term_name(s, j), f->terms[ic + j].name) != 0)
       return csvreg__err_set(err, CSVREG_E_USAGE,
                              "second pass: the spec's term '%s' is not the fit's '%s'",
-                             csvreg_spec_term_name(s, j), f->terms[r->ic + j].name);
+                             csvreg_spec_term_name(s, j), f->terms[ic + j].name);
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg_spec_second_pass(csvreg_spec *s, const csvreg_robust *r,
+                                      const char *const *names, size_t ncolumns,
+                                      csvreg_error *err) {
+  if (!s || !r || (r->ndims && !names))
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_spec_second_pass: NULL argument");
+  csvreg_status st = csvreg__spec_bind_fit(s, r->fit, err);
+  if (st)
+    return st;
   size_t cols[2];
   for (size_t d = 0; d < r->ndims; d++) {
     size_t j = 0, count = 0;

@@ -141,6 +141,10 @@ static void fill_stats(csvreg_fit *f, const accum_totals *a, const solved *sv) {
   f->s.digits = sv->digits;
 }
 
+void csvreg__fit_fill_stats(csvreg_fit *f, const accum_totals *a, const solved *sv) {
+  fill_stats(f, a, sv);
+}
+
 csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
                                  csvreg_fit **out, csvreg_error *err) {
   *out = NULL;

@@ -174,6 +174,19 @@ static json_t *fit_object(jb *b, const csvreg_fit *f) {
   put_real(b, o, "bic", f->s.bic);
   put_real(b, o, "condition_number", f->s.condition_number);
   put_real(b, o, "digits", f->s.digits);
+  if (f->refined) {
+    /* iterative refinement (refine.c): what it did and its own digits */
+    json_t *r = json_object();
+    put(b, o, "refine", r);
+    if (r) {
+      put_count(b, r, "steps", f->refine_steps);
+      put_count(b, r, "passes", f->refine_passes);
+      const char *stop = "";
+      csvreg_fit_refined(f, NULL, NULL, &stop);
+      put(b, r, "stop", json_string(stop));
+      put_real(b, r, "digits_as_read", f->refine_digits);
+    }
+  }
   put_real(b, o, "level", f->s.level);
   put_real(b, o, "tol", f->s.tol);
   put(b, o, "solver", json_string(csvreg_solver_name(f->s.solver)));

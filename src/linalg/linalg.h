@@ -233,6 +233,11 @@ void csvreg__accum_resid_ss(const csvreg_accum *a, const double *c, double *sse,
 csvreg_status csvreg__accum_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank,
                                           double *u, int *info, csvreg_error *err);
 
+/* The first-order digits estimate of a solve (kernel.c; accum_impl.h says
+ * how), for the stages that re-estimate it (refine.c). */
+double csvreg__digits_estimate(size_t k, const double *b, const double *d, double kappa,
+                               int squared, const double *b0, const double *xbar);
+
 /* ---- the kernel's numbers, for state files ---- */
 
 typedef enum kernel_field_kind {

@@ -7,9 +7,15 @@
 #include "numtest.h"
 
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 static char *data_path(const char *rel) {
   size_t n = strlen(CSVREG_TEST_DATA_DIR) + strlen(rel) + 2;
@@ -185,4 +191,58 @@ csvreg_status numtest_fit(csvreg_solver solver, size_t n, size_t nterms, int int
   if (st == CSVREG_OK) st = csvreg_accum_solve(a, o, out, NULL);
   csvreg_accum_free(a);
   return st;
+}
+
+/* ---- the NIST StRD problems (moved here from test_nist.c) ---- */
+
+void numtest_problem_free(numtest_problem *pr) {
+  numtest_table_free(&pr->t);
+  json_decref(pr->cert);
+  free(pr->x);
+}
+
+void numtest_problem_load(const char *name, numtest_problem *pr) {
+  char rel[128];
+  memset(pr, 0, sizeof *pr);
+  snprintf(rel, sizeof rel, "nist/%s.csv", name);
+  assert_int_equal(numtest_read_csv(rel, &pr->t), 0);
+  snprintf(rel, sizeof rel, "nist/%s.certified.json", name);
+  pr->cert = numtest_load_json(rel);
+  assert_non_null(pr->cert);
+  pr->n = pr->t.nrows;
+  assert_int_equal((size_t)numtest_json_number(pr->cert, "n"), pr->n);
+  pr->intercept = json_is_true(json_object_get(pr->cert, "intercept"));
+  pr->y = numtest_column(&pr->t, "y");
+  assert_non_null(pr->y);
+  const json_t *deg = json_object_get(pr->cert, "polynomial_degree");
+  const json_t *preds = json_object_get(pr->cert, "predictors");
+  if (json_is_integer(deg)) {
+    pr->nterms = (size_t)json_integer_value(deg);
+    const double *xs = numtest_column(&pr->t, "x");
+    assert_non_null(xs);
+    pr->x = malloc(pr->n * pr->nterms * sizeof *pr->x);
+    assert_non_null(pr->x);
+    for (size_t i = 0; i < pr->n; i++) {
+      double v = xs[i];
+      for (size_t k = 0; k < pr->nterms; k++) {
+        pr->x[k * pr->n + i] = v; /* x^(k+1) = ((x*x)*x)...: left to right */
+        v *= xs[i];
+      }
+    }
+  } else {
+    pr->nterms = json_array_size(preds);
+    pr->x = malloc(pr->n * pr->nterms * sizeof *pr->x);
+    assert_non_null(pr->x);
+    for (size_t k = 0; k < pr->nterms; k++) {
+      const double *c = numtest_column(&pr->t, json_string_value(json_array_get(preds, k)));
+      assert_non_null(c);
+      memcpy(pr->x + k * pr->n, c, pr->n * sizeof *c);
+    }
+  }
+  pr->p = pr->nterms + (pr->intercept ? 1 : 0);
+  assert_true(pr->p <= NUMTEST_MAX_P);
+  assert_int_equal(numtest_json_doubles(pr->cert, "coefficients", pr->coef, NUMTEST_MAX_P), pr->p);
+  assert_int_equal(numtest_json_doubles(pr->cert, "std_errors", pr->se, NUMTEST_MAX_P), pr->p);
+  pr->sd = numtest_json_number(pr->cert, "residual_sd");
+  pr->r2 = numtest_json_number(pr->cert, "r_squared");
 }

@@ -67,4 +67,25 @@ csvreg_status numtest_fit(csvreg_solver solver, size_t n, size_t nterms, int int
 csvreg_status numtest_add(csvreg_accum *a, size_t from, size_t to, size_t nterms, const double *x,
                           size_t ld, const double *y, const double *w, size_t block);
 
+/* ---- the NIST StRD problems (tests/data/nist) ---- */
+
+#define NUMTEST_MAX_P 12
+
+/* Polynomial sets get the powers x, x^2, ..., x^d as design columns, each
+ * computed in binary64 by multiplying left to right. */
+/* A NIST problem: design, target and certified values. */
+typedef struct numtest_problem {
+  numtest_table t;
+  json_t *cert;
+  size_t n, nterms, p;
+  int intercept;
+  double *x;
+  const double *y;
+  double coef[NUMTEST_MAX_P], se[NUMTEST_MAX_P], sd, r2;
+} numtest_problem;
+
+/* Loads set `name` (cmocka asserts on failure); free with numtest_problem_free. */
+void numtest_problem_load(const char *name, numtest_problem *pr);
+void numtest_problem_free(numtest_problem *pr);
+
 #endif

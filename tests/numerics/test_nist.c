@@ -22,8 +22,6 @@
 
 #include "numtest.h"
 
-#define MAX_P 12
-
 typedef struct nist_set {
   const char *name;
   double coef_floor; /* QR: issue 2's minimum coefficient LRE */
@@ -52,72 +50,9 @@ typedef struct lre_row {
 
 static lre_row TABLE[NSETS][2];
 
-/* A NIST problem: design, target and certified values. */
-typedef struct problem {
-  numtest_table t;
-  json_t *cert;
-  size_t n, nterms, p;
-  int intercept;
-  double *x;
-  const double *y;
-  double coef[MAX_P], se[MAX_P], sd, r2;
-} problem;
-
-static void problem_free(problem *pr) {
-  numtest_table_free(&pr->t);
-  json_decref(pr->cert);
-  free(pr->x);
-}
-
-static void problem_load(const char *name, problem *pr) {
-  char rel[128];
-  memset(pr, 0, sizeof *pr);
-  snprintf(rel, sizeof rel, "nist/%s.csv", name);
-  assert_int_equal(numtest_read_csv(rel, &pr->t), 0);
-  snprintf(rel, sizeof rel, "nist/%s.certified.json", name);
-  pr->cert = numtest_load_json(rel);
-  assert_non_null(pr->cert);
-  pr->n = pr->t.nrows;
-  assert_int_equal((size_t)numtest_json_number(pr->cert, "n"), pr->n);
-  pr->intercept = json_is_true(json_object_get(pr->cert, "intercept"));
-  pr->y = numtest_column(&pr->t, "y");
-  assert_non_null(pr->y);
-  const json_t *deg = json_object_get(pr->cert, "polynomial_degree");
-  const json_t *preds = json_object_get(pr->cert, "predictors");
-  if (json_is_integer(deg)) {
-    pr->nterms = (size_t)json_integer_value(deg);
-    const double *xs = numtest_column(&pr->t, "x");
-    assert_non_null(xs);
-    pr->x = malloc(pr->n * pr->nterms * sizeof *pr->x);
-    assert_non_null(pr->x);
-    for (size_t i = 0; i < pr->n; i++) {
-      double v = xs[i];
-      for (size_t k = 0; k < pr->nterms; k++) {
-        pr->x[k * pr->n + i] = v; /* x^(k+1) = ((x*x)*x)...: left to right */
-        v *= xs[i];
-      }
-    }
-  } else {
-    pr->nterms = json_array_size(preds);
-    pr->x = malloc(pr->n * pr->nterms * sizeof *pr->x);
-    assert_non_null(pr->x);
-    for (size_t k = 0; k < pr->nterms; k++) {
-      const double *c = numtest_column(&pr->t, json_string_value(json_array_get(preds, k)));
-      assert_non_null(c);
-      memcpy(pr->x + k * pr->n, c, pr->n * sizeof *c);
-    }
-  }
-  pr->p = pr->nterms + (pr->intercept ? 1 : 0);
-  assert_true(pr->p <= MAX_P);
-  assert_int_equal(numtest_json_doubles(pr->cert, "coefficients", pr->coef, MAX_P), pr->p);
-  assert_int_equal(numtest_json_doubles(pr->cert, "std_errors", pr->se, MAX_P), pr->p);
-  pr->sd = numtest_json_number(pr->cert, "residual_sd");
-  pr->r2 = numtest_json_number(pr->cert, "r_squared");
-}
-
 /* Fits `pr` with `solver` (default options), scores it into TABLE and returns
  * the fit (NULL when the solve failed; the status is in the table). */
-static csvreg_fit *score(size_t set, csvreg_solver solver, const problem *pr) {
+static csvreg_fit *score(size_t set, csvreg_solver solver, const numtest_problem *pr) {
   csvreg_fit *fit = NULL;
   lre_row *row = &TABLE[set][solver];
   memset(row, 0, sizeof *row);
@@ -129,7 +64,7 @@ static csvreg_fit *score(size_t set, csvreg_solver solver, const problem *pr) {
     return NULL;
   assert_non_null(fit);
   assert_int_equal(csvreg_fit_get_summary(fit)->nterms, pr->p);
-  double est[MAX_P], se[MAX_P];
+  double est[NUMTEST_MAX_P], se[NUMTEST_MAX_P];
   for (size_t j = 0; j < pr->p; j++) {
     est[j] = csvreg_fit_term(fit, j)->estimate;
     se[j] = csvreg_fit_term(fit, j)->std_error;
@@ -143,14 +78,14 @@ static csvreg_fit *score(size_t set, csvreg_solver solver, const problem *pr) {
   return fit;
 }
 
-static int exact_fit(const problem *pr) { return pr->sd == 0.0; }
+static int exact_fit(const numtest_problem *pr) { return pr->sd == 0.0; }
 
 /* The default solver against issue 2's floors. */
 static void test_qr(void **state) {
   size_t set = (size_t)(uintptr_t)*state;
   const nist_set *s = &SETS[set];
-  problem pr;
-  problem_load(s->name, &pr);
+  numtest_problem pr;
+  numtest_problem_load(s->name, &pr);
   csvreg_fit *fit = score(set, CSVREG_SOLVER_QR, &pr);
   if (fit == NULL)
     fail_msg("%s: qr solve failed: %s", s->name,
@@ -199,7 +134,7 @@ static void test_qr(void **state) {
       fail_msg("%s: R^2 LRE %.2f < %.0f", s->name, row->r2, s->se_floor);
   }
   csvreg_fit_free(fit);
-  problem_free(&pr);
+  numtest_problem_free(&pr);
 }
 
 /* The normal-equations solver: no crash on any set, floors where justified,
@@ -208,8 +143,8 @@ static void test_qr(void **state) {
 static void test_normal(void **state) {
   size_t set = (size_t)(uintptr_t)*state;
   const nist_set *s = &SETS[set];
-  problem pr;
-  problem_load(s->name, &pr);
+  numtest_problem pr;
+  numtest_problem_load(s->name, &pr);
   csvreg_fit *fit = score(set, CSVREG_SOLVER_NORMAL, &pr);
   const lre_row *row = &TABLE[set][CSVREG_SOLVER_NORMAL];
   if (fit == NULL) {
@@ -247,7 +182,7 @@ static void test_normal(void **state) {
         assert_true(isfinite(csvreg_fit_term(fit, j)->estimate));
   }
   csvreg_fit_free(fit);
-  problem_free(&pr);
+  numtest_problem_free(&pr);
 }
 
 static void print_cell(const lre_row *r) {
