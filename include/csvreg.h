@@ -1511,8 +1511,9 @@ CSVREG_API csvreg_status csvreg_meat_bind(csvreg_meat *m, const csvreg_robust *r
  * byte, no '{' in its first 64 KiB) fails at once. States read from a
  * regular file are held only while their text totals 64 MiB: later ones
  * are checked, dropped and read again (through a duplicate of `fd`, kept
- * until the set is freed) one at a time when merged, so a merge holds about
- * one state at a time; the result is the same bits. */
+ * until the set is freed; of the first 64 files at most) one at a time when
+ * merged, so a merge holds about one state at a time; the result is the same
+ * bits. csvreg_stateset_read_fd does the same with `meat` NULL. */
 CSVREG_API csvreg_status csvreg_stateset_read_any_fd(csvreg_stateset *s, csvreg_meatset *meat,
                                                      int fd, const char *source,
                                                      csvreg_error *err);

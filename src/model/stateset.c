@@ -64,12 +64,17 @@ static const char *const same_keys[] = {"solver", "intercept", "target",   "term
  * their checks and read again, one at a time, when merged. */
 #define KEEP_BYTES ((size_t)64 << 20)
 
+/* Descriptors kept open at most: the caller opens one file after another
+ * and must not run out of descriptors (a merge of thousands of files);
+ * past this the states of further files are held. */
+#define KEEP_FILES 64
+
 struct csvreg_stateset {
   entry *v;
   size_t n, cap;
-  size_t max_line; /* 0: CSVREG_STATE_MAX_LINE */
-  int *files;      /* duplicates of the regular files read, to read a line again */
-  size_t nfiles;
+  size_t max_line;      /* 0: CSVREG_STATE_MAX_LINE */
+  int *files;           /* duplicates of the regular files read, to read a line again */
+  size_t nfiles, open;  /* open: how many of them are not -1 */
   size_t keep, kept;    /* KEEP_BYTES (or set), and the line bytes held */
   size_t bound;         /* 0, or the longest line the first state's terms allow */
   csvreg_meatset *meat; /* during csvreg_stateset_read_any_fd: meat lines go here */
@@ -91,7 +96,8 @@ void csvreg_stateset_free(csvreg_stateset *s) {
     json_decref(s->v[i].obj);
   }
   for (size_t i = 0; i < s->nfiles; i++)
-    close(s->files[i]);
+    if (s->files[i] >= 0)
+      close(s->files[i]);
   free(s->files);
   free(s->v);
   free(s);
@@ -323,12 +329,13 @@ static csvreg_status ops_add(void *ctx, const char *text, size_t len, const char
 csvreg_status csvreg_stateset_read_any_fd(csvreg_stateset *s, csvreg_meatset *meat, int fd,
                                           const char *source, csvreg_error *err) {
   /* A regular file is kept open (a duplicate of fd) so that states can be
-   * read again when merged rather than held; without a descriptor to
-   * spare (EMFILE) its states are held. */
+   * read again when merged rather than held; past KEEP_FILES files, or
+   * without a descriptor to spare (EMFILE), its states are held. */
   struct stat sb;
   int dup_fd = -1;
-  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-    dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (s->open < KEEP_FILES && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+      (dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+    s->open++;
   int *f = realloc(s->files, (s->nfiles + 1) * sizeof *f);
   if (!f) {
     if (dup_fd >= 0)
