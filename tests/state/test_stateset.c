@@ -506,13 +506,46 @@ static void test_line_bounds(void **state) {
   free(text);
 }
 
+/* The two kinds of line: a meat line is told by its first bytes (after a
+ * key<TAB> prefix too) and goes to the meat set, whose errors name the
+ * line; an accumulator state is not a meat line. */
+static void test_meat_lines(void **state) {
+  (void)state;
+  char *a = shard_line(CSVREG_SOLVER_QR, 0, NULL);
+  static const char meat[] = "k\t{\"format\":\"csvreg-meat\",\"version\":1}";
+  assert_int_equal(csvreg_meat_line(a, strlen(a)), 0);
+  assert_int_equal(csvreg_meat_line(meat, strlen(meat)), 1);
+  csvreg_meatset *m = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  assert_int_equal(csvreg_meatset_new(&m, &err), CSVREG_OK);
+  assert_int_equal(csvreg_meatset_add_text(m, meat, strlen(meat), "m", 3, &err), CSVREG_E_FORMAT);
+  assert_int_equal(err.line, 3);
+  /* through the reader of both kinds: the meat line's error, line 2 */
+  char *text = malloc(strlen(a) + sizeof meat + 2);
+  int n = sprintf(text, "%s\n%s\n", a, meat);
+  FILE *f = temp_with(text, (size_t)n);
+  csvreg_stateset *s = NULL;
+  assert_int_equal(csvreg_stateset_new(&s, &err), CSVREG_OK);
+  csvreg_error_clear(&err);
+  assert_int_equal(csvreg_stateset_read_any_fd(s, m, fileno(f), "both", &err), CSVREG_E_FORMAT);
+  assert_int_equal(err.line, 2);
+  assert_non_null(strstr(err.message, "meat state"));
+  assert_int_equal(csvreg_stateset_count(s), 1);
+  fclose(f);
+  csvreg_stateset_free(s);
+  csvreg_meatset_free(m);
+  free(text);
+  free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_order_qr),    cmocka_unit_test(test_order_normal),
       cmocka_unit_test(test_coverage),    cmocka_unit_test(test_bad_lines),
       cmocka_unit_test(test_read_fd),     cmocka_unit_test(test_line_cap),
       cmocka_unit_test(test_subtract),    cmocka_unit_test(test_fold_read_again),
-      cmocka_unit_test(test_line_bounds),
+      cmocka_unit_test(test_line_bounds), cmocka_unit_test(test_meat_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
