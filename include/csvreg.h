@@ -1586,6 +1586,24 @@ CSVREG_API size_t csvreg_fit_refined(const csvreg_fit *f, size_t *passes, double
                                      const char **stop);
 /* ---- end refinement ---- */
 
+/* ---- reading both kinds of state lines (issue 17) ---- */
+
+/* Reads `fd` as csvreg_stateset_read_fd does, handing each meat state line
+ * (csvreg_meat_line) to `meat` instead (NULL: every line is an accumulator
+ * state). The two kinds may not mix, in one input or across the inputs read
+ * into the same sets (CSVREG_E_FORMAT at the first line that mixes them). A
+ * meat line may be up to 4 GiB; a line that cannot be JSON text (a control
+ * byte, no '{' in its first 64 KiB) fails at once. States read from a
+ * regular file are held only while their text totals 64 MiB: later ones
+ * are checked, dropped and read again (through a duplicate of `fd`, kept
+ * until the set is freed; of the first 64 files at most) one at a time when
+ * merged, so a merge holds about one state at a time; the result is the same
+ * bits. csvreg_stateset_read_fd does the same with `meat` NULL. */
+CSVREG_API csvreg_status csvreg_stateset_read_any_fd(csvreg_stateset *s, csvreg_meatset *meat,
+                                                     int fd, const char *source,
+                                                     csvreg_error *err);
+/* ---- end reading both kinds ---- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,7 @@
 #include "hexfloat.h"
 #include "internal.h"
 #include "robust.h"
+#include "state.h"
 
 static csvreg_status nomem(csvreg_error *err) {
   return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
@@ -87,6 +88,19 @@ static long key_unhex(const char *s, char *buf) {
     buf[i] = (char)(a << 4 | b);
   }
   return (long)(n / 2);
+}
+
+/* An intersection key of two-way clustering (robust.c): the first key's
+ * length as 8 little-endian bytes, then both keys. Keys of this layout are
+ * the bytes every 64-bit little-endian build wrote before it was fixed
+ * (a native size_t); another layout is refused, never misread. */
+static int pair_key(const char *k, size_t n) {
+  if (n < 8)
+    return 0;
+  uint64_t first = 0;
+  for (int b = 7; b >= 0; b--)
+    first = first << 8 | (unsigned char)k[b];
+  return first <= n - 8;
 }
 
 /* ---- writing ---- */
@@ -208,22 +222,8 @@ csvreg_status csvreg_meat_save(const csvreg_meat *m, const char *meta_json, char
 
 static const char meat_prefix[] = "{\"format\":\"" CSVREG_MEAT_FORMAT "\"";
 
-/* The JSON's start in a line: after blanks, or after a `key<TAB>` prefix. */
-static size_t json_start(const char *text, size_t len) {
-  size_t i = 0;
-  while (i < len && (text[i] == ' ' || text[i] == '\t'))
-    i++;
-  if (i < len && text[i] != '{') {
-    const char *tab = memchr(text, '\t', len);
-    if (tab)
-      for (i = (size_t)(tab + 1 - text); i < len && (text[i] == ' ' || text[i] == '\t');)
-        i++;
-  }
-  return i;
-}
-
 int csvreg_meat_line(const char *text, size_t len) {
-  size_t i = json_start(text, len);
+  size_t i = csvreg__line_json_start(text, len);
   return len - i >= sizeof meat_prefix - 1 &&
          memcmp(text + i, meat_prefix, sizeof meat_prefix - 1) == 0;
 }
@@ -359,6 +359,11 @@ static csvreg_status meat_from_json(json_t *o, csvreg_meat **out, csvreg_error *
         st = h && !nb ? nomem(err) : bad_state(err, "a cluster key is not hex");
         break;
       }
+      if (t == 2 && !pair_key(buf, (size_t)kl)) {
+        st = bad_state(err, "an intersection key is not a pair of cluster keys (the first key's "
+                            "length as 8 little-endian bytes, then both keys)");
+        break;
+      }
       size_t before = m->tab[t].n;
       double *s = csvreg__cl_find_add(&m->tab[t], buf, (size_t)kl, rank, SIZE_MAX, "a meat state",
                                       &st, err);
@@ -386,8 +391,7 @@ typedef struct mentry {
   csvreg_meat *m;
   json_t *meta;
   char checksum[32];
-  int has_range;
-  uint64_t start, end;
+  csvreg__merge_key k; /* its checksum is set when compared: v moves */
 } mentry;
 
 struct csvreg_meatset {
@@ -420,7 +424,7 @@ csvreg_status csvreg_meatset_add_text(csvreg_meatset *s, const char *text, size_
     source = "";
   while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
     len--;
-  size_t i = json_start(text, len);
+  size_t i = csvreg__line_json_start(text, len);
   if (i == len)
     return CSVREG_OK;
   json_error_t je;
@@ -477,28 +481,17 @@ csvreg_status csvreg_meatset_add_text(csvreg_meatset *s, const char *text, size_
   e->m = m;
   e->meta = json_incref(json_object_get(o, "meta"));
   memcpy(e->checksum, crc, sizeof crc);
-  json_t *rg = json_object_get(e->meta, "range");
-  json_t *rs = json_object_get(e->meta, "ranges");
-  if (json_is_array(rs) && json_array_size(rs) > 0)
-    rg = json_array_get(rs, 0);
-  if (json_is_array(rg) && json_array_size(rg) == 2) {
-    e->has_range = 1;
-    e->start = (uint64_t)json_integer_value(json_array_get(rg, 0));
-    e->end = (uint64_t)json_integer_value(json_array_get(rg, 1));
-  }
+  csvreg__merge_key_of(e->meta, NULL, &e->k);
   json_decref(o);
   return CSVREG_OK;
 }
 
 static int cmp_mentry(const void *pa, const void *pb) {
   const mentry *a = pa, *b = pb;
-  if (a->has_range != b->has_range)
-    return a->has_range ? -1 : 1;
-  if (a->start != b->start)
-    return a->start < b->start ? -1 : 1;
-  if (a->end != b->end)
-    return a->end < b->end ? -1 : 1;
-  return strcmp(a->checksum, b->checksum);
+  csvreg__merge_key ka = a->k, kb = b->k;
+  ka.checksum = a->checksum;
+  kb.checksum = b->checksum;
+  return csvreg__merge_key_cmp(&ka, &kb);
 }
 
 static csvreg_status at(csvreg_error *err, const mentry *e, csvreg_status st) {
@@ -538,14 +531,14 @@ static uint64_t meta_u64(const json_t *meta, const char *key) {
 static csvreg_status check_repeats(const csvreg_meatset *s, int allow, csvreg_error *err) {
   for (size_t i = 1; i < s->n; i++) {
     const mentry *a = &s->v[i - 1], *b = &s->v[i];
-    if (a->has_range && b->has_range && b->start < a->end && b->end > b->start)
+    if (a->k.has_range && b->k.has_range && b->k.start < a->k.end && b->k.end > b->k.start)
       return at(err, b,
                 csvreg__err_set(err, CSVREG_E_VALUE,
                                 "bytes %llu to %llu are in two meat states (this and %s:%llu): "
                                 "a shard is duplicated",
-                                (unsigned long long)b->start,
-                                (unsigned long long)(a->end < b->end ? a->end : b->end), a->source,
-                                (unsigned long long)a->line));
+                                (unsigned long long)b->k.start,
+                                (unsigned long long)(a->k.end < b->k.end ? a->k.end : b->k.end),
+                                a->source, (unsigned long long)a->line));
   }
   for (size_t i = 0; !allow && i < s->n; i++) {
     const char *d = json_string_value(json_object_get(s->v[i].meta, "digest"));
@@ -572,7 +565,7 @@ static csvreg_status check_repeats(const csvreg_meatset *s, int allow, csvreg_er
 static csvreg_status check_bytes(const csvreg_meatset *s, uint64_t want, csvreg_error *err) {
   size_t ranged = 0;
   for (size_t i = 0; i < s->n; i++)
-    ranged += s->v[i].has_range;
+    ranged += s->v[i].k.has_range;
   if (ranged && ranged != s->n)
     return csvreg__err_set(err, CSVREG_E_VALUE,
                            "--expect-bytes: a mix of ranged and streamed meat states");
@@ -580,14 +573,14 @@ static csvreg_status check_bytes(const csvreg_meatset *s, uint64_t want, csvreg_
     uint64_t cur = 0;
     for (size_t i = 0; i < s->n; i++) {
       const mentry *e = &s->v[i];
-      if (e->start == e->end && e->start <= cur)
+      if (e->k.start == e->k.end && e->k.start <= cur)
         continue;
-      if (e->start != cur)
+      if (e->k.start != cur)
         return csvreg__err_set(
             err, CSVREG_E_VALUE, "--expect-bytes %llu: bytes %llu to %llu are in %s: a shard is %s",
-            (unsigned long long)want, (unsigned long long)cur, (unsigned long long)e->start,
-            e->start > cur ? "no meat state" : "two meat states",
-            e->start > cur ? "missing" : "duplicated");
+            (unsigned long long)want, (unsigned long long)cur, (unsigned long long)e->k.start,
+            e->k.start > cur ? "no meat state" : "two meat states",
+            e->k.start > cur ? "missing" : "duplicated");
       uint64_t fs = meta_u64(e->meta, "file_size");
       if (json_object_get(e->meta, "file_size") && fs != want)
         return at(err, e,
@@ -595,7 +588,7 @@ static csvreg_status check_bytes(const csvreg_meatset *s, uint64_t want, csvreg_
                                   "--expect-bytes %llu: this shard was cut from a file of %llu "
                                   "bytes",
                                   (unsigned long long)want, (unsigned long long)fs));
-      cur = e->end;
+      cur = e->k.end;
     }
     if (cur != want)
       return csvreg__err_set(err, CSVREG_E_VALUE,

@@ -467,8 +467,11 @@ csvreg_status csvreg__meat_add_chunk(void *sink, const csvreg_chunk *c, csvreg_e
                                         r->cl_names[d], &st, err)))
         return st;
     if (r->ndims == 2) {
-      /* the exact pair: the first key's length, then both keys */
-      size_t need = sizeof(size_t) + kl[0] + kl[1];
+      /* the exact pair: the first key's length as 8 little-endian bytes
+       * (the same bytes on every platform: the key is written into meat
+       * states, and those of one machine merge with another's), then both
+       * keys */
+      size_t need = 8 + kl[0] + kl[1];
       if (need > m->pair_cap) {
         char *t = realloc(m->pair, 2 * need);
         if (!t)
@@ -476,9 +479,10 @@ csvreg_status csvreg__meat_add_chunk(void *sink, const csvreg_chunk *c, csvreg_e
         m->pair = t;
         m->pair_cap = 2 * need;
       }
-      memcpy(m->pair, &kl[0], sizeof(size_t));
-      memcpy(m->pair + sizeof(size_t), kp[0], kl[0]);
-      memcpy(m->pair + sizeof(size_t) + kl[0], kp[1], kl[1]);
+      for (int b = 0; b < 8; b++)
+        m->pair[b] = (char)(unsigned char)((uint64_t)kl[0] >> (8 * b));
+      memcpy(m->pair + 8, kp[0], kl[0]);
+      memcpy(m->pair + 8 + kl[0], kp[1], kl[1]);
       if (!(sg[2] = csvreg__cl_find_add(&m->tab[2], m->pair, need, rank, r->max_clusters,
                                         "the intersection of the cluster columns", &st, err)))
         return st;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +84,39 @@ static const struct {
     {"\xfe\xff", 2, "UTF-16 text: convert it to UTF-8"},
 };
 
+static const char nul_bytes[] = "binary data (NUL bytes)";
+
+/* Where the first NUL of b[0, n) is: its line (LF, CRLF and CR end one) and
+ * byte in that line, both from 1, for the message (issue 17). */
+static void nul_at(const unsigned char *b, size_t n, unsigned long long *line,
+                   unsigned long long *byte) {
+  size_t start = 0;
+  *line = 1;
+  for (size_t i = 0; i < n && b[i]; i++)
+    if (b[i] == '\n' || (b[i] == '\r' && (i + 1 >= n || b[i + 1] != '\n'))) {
+      ++*line;
+      start = i + 1;
+    }
+  const unsigned char *z = memchr(b, 0, n);
+  *byte = z ? (unsigned long long)(z - b - (ptrdiff_t)start) + 1 : 0;
+}
+
+/* The message of a non-text head; a NUL byte's line and byte are named. */
+static csvreg_status refuse_not_text(csvreg_error *err, const char *what, const char *comp,
+                                     const unsigned char *b, size_t n) {
+  char how[64] = "";
+  if (comp)
+    snprintf(how, sizeof how, "%s-compressed; ", comp);
+  if (what != nul_bytes)
+    return csvreg__err_set(err, CSVREG_E_CSV, "not a CSV text file (%slooks like %s)", how, what);
+  unsigned long long line, byte;
+  nul_at(b, n, &line, &byte);
+  return csvreg__err_set(err, CSVREG_E_CSV,
+                         "not a CSV text file (%slooks like binary data: a NUL byte on line "
+                         "%llu, byte %llu of the line%s)",
+                         how, line, byte, line == 1 ? ", in the header" : "");
+}
+
 const char *csvreg__sniff_not_text(const unsigned char *b, size_t n) {
   for (size_t i = 0; i < sizeof not_text / sizeof not_text[0]; i++)
     if (n >= not_text[i].len && memcmp(b, not_text[i].magic, not_text[i].len) == 0)
@@ -96,7 +130,7 @@ const char *csvreg__sniff_not_text(const unsigned char *b, size_t n) {
    * reader: the cell that holds it is then a data error naming its line. */
   const unsigned char *lf = memchr(b, '\n', n);
   if (memchr(b, 0, lf ? (size_t)(lf - b) : n))
-    return "binary data (NUL bytes)";
+    return nul_bytes;
   size_t ctl = 0;
   for (size_t i = 0; i < n; i++)
     ctl += b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r';
@@ -446,7 +480,7 @@ csvreg_status csvreg__source_open_input(csvreg_source **out, int fd, int own, in
   if (!f) {
     const char *what = csvreg__sniff_not_text(head, n);
     if (what) {
-      st = csvreg__err_set(err, CSVREG_E_CSV, "not a CSV text file (looks like %s)", what);
+      st = refuse_not_text(err, what, NULL, head, n);
       goto fail;
     }
     *out = src; /* NULL at_start: the caller reads fd as before */
@@ -466,8 +500,7 @@ csvreg_status csvreg__source_open_input(csvreg_source **out, int fd, int own, in
   int failed = read_head(src, head, &n);
   const char *what = failed ? NULL : csvreg__sniff_not_text(head, n);
   if (what) {
-    st = csvreg__err_set(err, CSVREG_E_CSV, "not a CSV text file (%s-compressed; looks like %s)",
-                         csvreg__compression_name(f), what);
+    st = refuse_not_text(err, what, csvreg__compression_name(f), head, n);
     goto fail;
   }
   if ((st = give_back(src, head, n, err)))

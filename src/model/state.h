@@ -38,4 +38,51 @@ csvreg_status csvreg__state_parse(const char *text, size_t len, json_t **out, cs
 /* The checksum string of `o` without its "checksum" member. */
 csvreg_status csvreg__state_checksum(const json_t *o, char buf[32], csvreg_error *err);
 
+/* ---- state_lines.c: reading state lines, the merge order ---- */
+
+/* Where the JSON of a state line starts: after blanks, or after a Hadoop
+ * `key<TAB>` prefix and blanks. */
+size_t csvreg__line_json_start(const char *text, size_t len);
+
+/* What a set does with the lines csvreg__lines_read_fd cuts. */
+typedef struct csvreg__line_ops {
+  void *ctx;
+  /* The longest line accepted when it starts with head[0, len) (len may
+   * be 0: the limit before anything was read). */
+  size_t (*limit)(void *ctx, const char *head, size_t len);
+  /* One line (with its line feed, if any); `offset` is its first byte's
+   * offset in the file when `seekable` (a regular file), else 0. */
+  csvreg_status (*add)(void *ctx, const char *text, size_t len, const char *source, uint64_t line,
+                       uint64_t offset, int seekable, csvreg_error *err);
+  /* The error for a line past its limit (head[0, len) read so far). */
+  csvreg_status (*too_long)(void *ctx, const char *head, size_t len, const char *source,
+                            uint64_t line, csvreg_error *err);
+} csvreg__line_ops;
+
+/* Reads `fd` to its end and hands each line to ops->add, counting lines
+ * from 1. A line fails as soon as it passes its limit, holds a control
+ * byte (JSON text holds none) or has no '{' in its first 64 KiB
+ * (CSVREG_E_FORMAT, never read on); a model file (a pretty-printed JSON
+ * object) is named as such. CSVREG_E_IO when reading fails. */
+csvreg_status csvreg__lines_read_fd(int fd, const char *source, const csvreg__line_ops *ops,
+                                    csvreg_error *err);
+
+/* stateset.c: the line text of the states a set holds before it drops
+ * later ones (read again when merged); tests set 0 to read every state
+ * again. */
+void csvreg__stateset_set_keep(csvreg_stateset *s, size_t bytes);
+
+/* The order states (and meat states) are merged in: states with a byte
+ * range first, by their first range's start and end, then by checksum;
+ * fixed by provenance, so the bits merged do not depend on arrival. */
+typedef struct csvreg__merge_key {
+  int has_range;
+  uint64_t start, end;
+  const char *checksum; /* borrowed */
+} csvreg__merge_key;
+
+/* The key of a state whose "meta" is `meta` (may be NULL). */
+void csvreg__merge_key_of(const json_t *meta, const char *checksum, csvreg__merge_key *k);
+int csvreg__merge_key_cmp(const csvreg__merge_key *a, const csvreg__merge_key *b);
+
 #endif

@@ -19,11 +19,14 @@
  * parse or its checksum and is reported with its source and line, never
  * merged.
  */
+#define _POSIX_C_SOURCE 200809L /* pread, F_DUPFD_CLOEXEC, off_t */
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -31,13 +34,15 @@
 #include "state.h"
 
 typedef struct entry {
-  char *source;  /* where the line came from ("<stdin>") */
-  uint64_t line; /* its line there */
-  csvreg_accum *acc;
-  json_t *obj; /* the members below, for the checks and the provenance */
+  char *source;      /* where the line came from ("<stdin>") */
+  uint64_t line;     /* its line there */
+  csvreg_accum *acc; /* NULL: not held, read again from `file` when merged */
+  json_t *obj;       /* the members below, for the checks and the provenance */
   const char *checksum;
-  int has_range;
-  uint64_t start, end; /* first range, the sort key */
+  csvreg__merge_key key; /* the merge order (its checksum is in obj) */
+  int file;              /* index in files, or -1: the line cannot be read again */
+  uint64_t off;          /* the line's offset and length in that file */
+  size_t len;
 } entry;
 
 /* The members of a state line kept after loading it. */
@@ -54,14 +59,31 @@ static const char *const kept_keys[] = {"solver",   "intercept", "target",  "ter
 static const char *const same_keys[] = {"solver", "intercept", "target",   "terms",
                                         "inputs", "formula",   "selected", "factors"};
 
+/* Line text of the accumulators held at once (their memory is about as
+ * large) before later states read from regular files are dropped after
+ * their checks and read again, one at a time, when merged. */
+#define KEEP_BYTES ((size_t)64 << 20)
+
+/* Descriptors kept open at most: the caller opens one file after another
+ * and must not run out of descriptors (a merge of thousands of files);
+ * past this the states of further files are held. */
+#define KEEP_FILES 64
+
 struct csvreg_stateset {
   entry *v;
   size_t n, cap;
-  size_t max_line; /* 0: CSVREG_STATE_MAX_LINE */
+  size_t max_line;      /* 0: CSVREG_STATE_MAX_LINE */
+  int *files;           /* duplicates of the regular files read, to read a line again */
+  size_t nfiles, open;  /* open: how many of them are not -1 */
+  size_t keep, kept;    /* KEEP_BYTES (or set), and the line bytes held */
+  size_t bound;         /* 0, or the longest line the first state's terms allow */
+  csvreg_meatset *meat; /* during csvreg_stateset_read_any_fd: meat lines go here */
 };
 
 csvreg_status csvreg_stateset_new(csvreg_stateset **out, csvreg_error *err) {
   *out = calloc(1, sizeof **out);
+  if (*out)
+    (*out)->keep = KEEP_BYTES;
   return *out ? CSVREG_OK : csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }
 
@@ -73,29 +95,64 @@ void csvreg_stateset_free(csvreg_stateset *s) {
     csvreg_accum_free(s->v[i].acc);
     json_decref(s->v[i].obj);
   }
+  for (size_t i = 0; i < s->nfiles; i++)
+    if (s->files[i] >= 0)
+      close(s->files[i]);
+  free(s->files);
   free(s->v);
   free(s);
 }
 
 void csvreg_stateset_set_max_line(csvreg_stateset *s, size_t bytes) { s->max_line = bytes; }
 
+void csvreg__stateset_set_keep(csvreg_stateset *s, size_t bytes) { s->keep = bytes; }
+
 size_t csvreg_stateset_count(const csvreg_stateset *s) { return s->n; }
 
 static size_t max_line(const csvreg_stateset *s) {
-  return s->max_line ? s->max_line : CSVREG_STATE_MAX_LINE;
+  size_t m = s->max_line ? s->max_line : CSVREG_STATE_MAX_LINE;
+  return s->bound && s->bound < m ? s->bound : m;
 }
 
 static csvreg_status too_long(const csvreg_stateset *s, const char *source, uint64_t line,
                               csvreg_error *err) {
-  csvreg__err_set(
-      err, CSVREG_E_FORMAT,
-      "not a valid csvreg state: the line is longer than %zu bytes, more than a state of "
-      "%d terms takes",
-      max_line(s), CSVREG_MAX_TERMS);
+  if (s->bound && s->bound == max_line(s))
+    csvreg__err_set(err, CSVREG_E_FORMAT,
+                    "not a valid csvreg state: the line is longer than %zu bytes, more than a "
+                    "state of the %zu terms of %s:%llu takes",
+                    max_line(s), json_array_size(json_object_get(s->v[0].obj, "terms")),
+                    s->v[0].source, (unsigned long long)s->v[0].line);
+  else
+    csvreg__err_set(
+        err, CSVREG_E_FORMAT,
+        "not a valid csvreg state: the line is longer than %zu bytes, more than a state of "
+        "%d terms takes",
+        max_line(s), CSVREG_MAX_TERMS);
   csvreg__err_at(err, source, line, 0, 0, NULL);
   return CSVREG_E_FORMAT;
 }
 
+/* Once a state of fixed terms is loaded, the states merged with it have
+ * the same terms (check_same), so their lines are bounded by those: the
+ * numbers of T terms, (T + 2)(T + 3) / 2 + 2 (T + 2) hex floats and one
+ * count an input, at most 32 bytes each, and the names and provenance,
+ * twice what the first state's took, plus 16 MiB (a longer source path,
+ * more byte ranges). Open states of categorical variables (not
+ * "selected") keep their terms' count open: the fixed cap holds. */
+static void set_bound(csvreg_stateset *s, const json_t *obj) {
+  if (json_is_false(json_object_get(obj, "selected")))
+    return;
+  size_t t = json_array_size(json_object_get(obj, "terms"));
+  size_t in = json_array_size(json_object_get(obj, "inputs"));
+  char *names = json_dumps(obj, JSON_COMPACT);
+  if (!names || t > CSVREG_MAX_TERMS || in > CSVREG_MAX_FIELDS) {
+    free(names);
+    return;
+  }
+  size_t numbers = (t + 2) * (t + 3) / 2 + 2 * (t + 2) + in;
+  s->bound = numbers * 32 + 2 * strlen(names) + ((size_t)16 << 20);
+  free(names);
+}
 /* The small object of `whole`'s kept members; NULL on ENOMEM. */
 static json_t *kept(json_t *whole) {
   json_t *o = json_object();
@@ -125,33 +182,46 @@ static csvreg_status check_options(const json_t *obj, csvreg_error *err) {
   return CSVREG_OK;
 }
 
-static int is_space(char c) { return c == ' ' || c == '\t'; }
+/* The JSON of a state line parsed and checked into *whole and *acc (both
+ * NULL for a blank line). */
+static csvreg_status parse_line(const char *text, size_t len, json_t **whole, csvreg_accum **acc,
+                                csvreg_error *err) {
+  *whole = NULL;
+  *acc = NULL;
+  while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+    len--;
+  size_t i = 0;
+  while (i < len && (text[i] == ' ' || text[i] == '\t'))
+    i++;
+  if (i == len)
+    return CSVREG_OK; /* blank */
+  i = csvreg__line_json_start(text, len);
+  csvreg_status st = csvreg__state_parse(text + i, len - i, whole, err);
+  if (!st)
+    st = csvreg__state_from_json(*whole, acc, err);
+  if (st) {
+    json_decref(*whole);
+    *whole = NULL;
+  }
+  return st;
+}
 
-csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, size_t len,
-                                       const char *source, uint64_t line, csvreg_error *err) {
+/* One line, from files[file] at `off` (file -1: it cannot be read again). */
+static csvreg_status add_line(csvreg_stateset *s, const char *text, size_t len, const char *source,
+                              uint64_t line, int file, uint64_t off, csvreg_error *err) {
   if (!source)
     source = "";
+  size_t full = len;
   while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
     len--;
   if (len > max_line(s))
     return too_long(s, source, line, err);
-  size_t i = 0;
-  while (i < len && is_space(text[i]))
-    i++;
-  if (i == len)
-    return CSVREG_OK;   /* blank */
-  if (text[i] != '{') { /* key<TAB>value: the value is the state */
-    const char *tab = memchr(text, '\t', len);
-    if (tab)
-      for (i = (size_t)(tab + 1 - text); i < len && is_space(text[i]);)
-        i++;
-  }
   json_t *whole = NULL, *obj = NULL;
   csvreg_accum *acc = NULL;
   char *src = NULL;
-  csvreg_status st = csvreg__state_parse(text + i, len - i, &whole, err);
-  if (!st)
-    st = csvreg__state_from_json(whole, &acc, err);
+  csvreg_status st = parse_line(text, len, &whole, &acc, err);
+  if (!st && !whole)
+    return CSVREG_OK; /* blank */
   if (!st && (!(obj = kept(whole)) || !(src = csvreg__xstrdup(source))))
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   json_decref(whole);
@@ -188,127 +258,198 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
   memset(e, 0, sizeof *e);
   e->source = src;
   e->line = line;
-  e->acc = acc;
   e->obj = obj;
   e->checksum = json_string_value(json_object_get(obj, "checksum"));
-  json_t *meta = json_object_get(obj, "meta");
-  json_t *r = json_object_get(meta, "range");
-  json_t *rs = json_object_get(meta, "ranges");
-  if (json_is_array(rs) && json_array_size(rs) > 0)
-    r = json_array_get(rs, 0);
-  if (json_is_array(r) && json_array_size(r) == 2 && json_is_integer(json_array_get(r, 0)) &&
-      json_is_integer(json_array_get(r, 1))) {
-    e->has_range = 1;
-    e->start = (uint64_t)json_integer_value(json_array_get(r, 0));
-    e->end = (uint64_t)json_integer_value(json_array_get(r, 1));
+  csvreg__merge_key_of(json_object_get(obj, "meta"), e->checksum, &e->key);
+  e->file = file;
+  e->off = off;
+  e->len = full;
+  /* Held while the budget lasts (a line that cannot be read again always
+   * is); the others were checked whole and are read again when merged. */
+  if (file < 0 || s->kept + full <= s->keep) {
+    e->acc = acc;
+    s->kept += file < 0 ? 0 : full;
+  } else {
+    csvreg_accum_free(acc);
   }
+  if (s->n == 1)
+    set_bound(s, obj);
   return CSVREG_OK;
 }
 
-/* A model file (pretty-printed JSON, its first line "{") fails as a state
- * on line 1; say what it is rather than blame concurrent writers. The
- * model's "format" member is on one of the next lines, in the first read. */
-static csvreg_status model_not_state(const char *buf, size_t len, const char *source,
-                                     csvreg_status st, csvreg_error *err) {
-  static const char tag[] = "\"format\": \"csvreg-model\"";
-  size_t n = sizeof tag - 1, i = 0;
-  while (i + n <= len && memcmp(buf + i, tag, n) != 0)
-    i++;
-  if (len < 1 || buf[0] != '{' || i + n > len)
-    return st;
+csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, size_t len,
+                                       const char *source, uint64_t line, csvreg_error *err) {
+  return add_line(s, text, len, source, line, -1, 0, err);
+}
+
+/* The longest meat line held: a million clusters of 100 coefficients as
+ * hex floats is about 2.5 GB. */
+#define MEAT_MAX_LINE ((size_t)1 << 32)
+
+static size_t ops_limit(void *ctx, const char *head, size_t len) {
+  csvreg_stateset *s = ctx;
+  return s->meat && csvreg_meat_line(head, len) ? MEAT_MAX_LINE : max_line(s);
+}
+
+static csvreg_status ops_too_long(void *ctx, const char *head, size_t len, const char *source,
+                                  uint64_t line, csvreg_error *err) {
+  csvreg_stateset *s = ctx;
+  if (!(s->meat && csvreg_meat_line(head, len)))
+    return too_long(s, source, line, err);
   csvreg__err_set(err, CSVREG_E_FORMAT,
-                  "this is a csvreg model file, not a state: merge and solve read the state "
-                  "lines of 'fit --emit-state'; predict -m reads a model");
-  csvreg__err_at(err, source, 0, 0, 0, NULL);
+                  "not a valid csvreg meat state: the line is longer than %zu bytes",
+                  (size_t)MEAT_MAX_LINE);
+  csvreg__err_at(err, source, line, 0, 0, NULL);
   return CSVREG_E_FORMAT;
 }
 
-/* Bytes read at a time; the buffer grows to the longest line plus this. */
-#define READ_BLOCK ((size_t)1 << 16)
+static csvreg_status ops_add(void *ctx, const char *text, size_t len, const char *source,
+                             uint64_t line, uint64_t off, int seekable, csvreg_error *err) {
+  csvreg_stateset *s = ctx;
+  int is_meat = s->meat && csvreg_meat_line(text, len);
+  csvreg_status st;
+  if (is_meat) {
+    st = csvreg_meatset_add_text(s->meat, text, len, source, line, err);
+  } else {
+    /* the file was duplicated (last in files) when it is seekable */
+    int file = seekable && s->nfiles && s->files[s->nfiles - 1] >= 0 ? (int)s->nfiles - 1 : -1;
+    st = add_line(s, text, len, source, line, file, off, err);
+  }
+  if (!st && s->meat && s->n && csvreg_meatset_count(s->meat)) {
+    csvreg__err_set(err, CSVREG_E_FORMAT,
+                    "the input mixes accumulator states (of 'fit --emit-state') and meat "
+                    "states (of 'fit --emit-state --vcov ... -m MODEL'): merge each kind on "
+                    "its own");
+    csvreg__err_at(err, source, line, 0, 0, NULL);
+    st = CSVREG_E_FORMAT;
+  }
+  return st;
+}
+
+csvreg_status csvreg_stateset_read_any_fd(csvreg_stateset *s, csvreg_meatset *meat, int fd,
+                                          const char *source, csvreg_error *err) {
+  /* A regular file is kept open (a duplicate of fd) so that states can be
+   * read again when merged rather than held; past KEEP_FILES files, or
+   * without a descriptor to spare (EMFILE), its states are held. */
+  struct stat sb;
+  int dup_fd = -1;
+  if (s->open < KEEP_FILES && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+      (dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+    s->open++;
+  int *f = realloc(s->files, (s->nfiles + 1) * sizeof *f);
+  if (!f) {
+    if (dup_fd >= 0)
+      close(dup_fd);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  s->files = f;
+  s->files[s->nfiles++] = dup_fd;
+  s->meat = meat;
+  csvreg__line_ops ops = {s, ops_limit, ops_add, ops_too_long};
+  csvreg_status st = csvreg__lines_read_fd(fd, source, &ops, err);
+  s->meat = NULL;
+  return st;
+}
 
 csvreg_status csvreg_stateset_read_fd(csvreg_stateset *s, int fd, const char *source,
                                       csvreg_error *err) {
-  if (!source)
-    source = "";
-  const size_t limit = max_line(s);
-  char *buf = NULL;
-  size_t cap = 0, len = 0, scanned = 0; /* buf[0, len) is the current line so far */
-  uint64_t line = 0;
-  csvreg_status st = CSVREG_OK;
-  for (int eof = 0; !st && !eof;) {
-    if (cap - len < READ_BLOCK) {
-      /* Doubling, but never past the longest line plus a read: a line that
-       * long has failed before the buffer would need more. */
-      size_t most = limit < SIZE_MAX - 2 * READ_BLOCK ? limit + 2 * READ_BLOCK : SIZE_MAX;
-      size_t ncap = cap ? (cap < most / 2 ? cap * 2 : most) : READ_BLOCK * 2;
-      char *t = realloc(buf, ncap);
-      if (!t) {
-        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-        break;
-      }
-      buf = t;
-      cap = ncap;
-    }
-    ssize_t got = read(fd, buf + len, cap - len);
-    if (got < 0) {
-      if (errno == EINTR)
-        continue;
-      st = csvreg__err_set(err, CSVREG_E_IO, "cannot read %s: %s", source, strerror(errno));
+  return csvreg_stateset_read_any_fd(s, NULL, fd, source, err);
+}
+
+/* The accumulator of a state not held, read again from its file: the same
+ * line, or the file changed since it was checked (CSVREG_E_IO). */
+static csvreg_status reload(const csvreg_stateset *s, const entry *e, csvreg_accum **out,
+                            csvreg_error *err) {
+  *out = NULL;
+  char *buf = malloc(e->len ? e->len : 1);
+  if (!buf)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  size_t got = 0;
+  int fd = s->files[e->file];
+  while (got < e->len) {
+    ssize_t r = pread(fd, buf + got, e->len - got, (off_t)(e->off + got));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
       break;
-    }
-    eof = got == 0;
-    len += (size_t)got;
-    /* Every whole line in the buffer, then what is left moved to its start. */
-    size_t from = 0;
-    char *nl;
-    while (!st && (nl = memchr(buf + scanned, '\n', len - scanned))) {
-      size_t end = (size_t)(nl - buf) + 1;
-      st = csvreg_stateset_add_text(s, buf + from, end - from, source, ++line, err);
-      if (st && line == 1 && st != CSVREG_E_NOMEM)
-        st = model_not_state(buf, len, source, st, err);
-      from = scanned = end;
-    }
-    if (st)
-      break;
-    if (from) { /* a long line is not moved again on every read */
-      memmove(buf, buf + from, len - from);
-      len -= from;
-    }
-    scanned = len;
-    if (len > limit) /* stop before holding an unbounded line */
-      st = too_long(s, source, line + 1, err);
-    else if (eof && len)
-      st = csvreg_stateset_add_text(s, buf, len, source, ++line, err);
+    got += (size_t)r;
+  }
+  json_t *whole = NULL;
+  csvreg_status st = CSVREG_E_IO;
+  if (got == e->len) {
+    csvreg_error e2;
+    csvreg_error_clear(&e2);
+    st = parse_line(buf, e->len, &whole, out, &e2);
+    if (!st && (!whole || !e->checksum || !json_is_string(json_object_get(whole, "checksum")) ||
+                strcmp(json_string_value(json_object_get(whole, "checksum")), e->checksum)))
+      st = CSVREG_E_IO;
+    if (st == CSVREG_E_NOMEM)
+      csvreg__err_set(err, st, "out of memory");
   }
   free(buf);
+  json_decref(whole);
+  if (st && st != CSVREG_E_NOMEM) {
+    csvreg_accum_free(*out);
+    *out = NULL;
+    st = csvreg__err_set(err, CSVREG_E_IO,
+                         "the file changed while it was merged: the state read again is not "
+                         "the one checked");
+    csvreg__err_at(err, e->source, e->line, 0, 0, NULL);
+  }
   return st;
 }
 
 static int cmp_entry(const void *pa, const void *pb) {
   const entry *a = pa, *b = pb;
-  if (a->has_range != b->has_range)
-    return a->has_range ? -1 : 1;
-  if (a->start != b->start)
-    return a->start < b->start ? -1 : 1;
-  if (a->end != b->end)
-    return a->end < b->end ? -1 : 1;
-  int c = strcmp(a->checksum ? a->checksum : "", b->checksum ? b->checksum : "");
+  int c = csvreg__merge_key_cmp(&a->key, &b->key);
   if (c)
     return c;
   /* Same checksum: compare the content, so that the order is total even
-   * for a CRC collision (identical states compare equal either way). */
+   * for a CRC collision (identical states compare equal either way); such
+   * states are held (hold_ties). */
   char *ta = json_dumps(a->obj, JSON_COMPACT | JSON_SORT_KEYS);
   char *tb = json_dumps(b->obj, JSON_COMPACT | JSON_SORT_KEYS);
   c = ta && tb ? strcmp(ta, tb) : 0;
   free(ta);
   free(tb);
   ta = tb = NULL;
-  if (!c && !csvreg_accum_save(a->acc, NULL, &ta, NULL) &&
+  if (!c && a->acc && b->acc && !csvreg_accum_save(a->acc, NULL, &ta, NULL) &&
       !csvreg_accum_save(b->acc, NULL, &tb, NULL))
     c = strcmp(ta, tb);
   free(ta);
   free(tb);
   return c;
+}
+
+static int cmp_key_at(const void *pa, const void *pb) {
+  const entry *a = *(const entry *const *)pa, *b = *(const entry *const *)pb;
+  return csvreg__merge_key_cmp(&a->key, &b->key);
+}
+
+/* cmp_entry compares accumulators of states of the same provenance and
+ * checksum (a state given twice, or a CRC collision): read those again
+ * before sorting, so the order is the same whether they were held or not. */
+static csvreg_status hold_ties(csvreg_stateset *s, csvreg_error *err) {
+  size_t missing = 0;
+  for (size_t i = 0; i < s->n; i++)
+    missing += !s->v[i].acc;
+  if (!missing || s->n < 2)
+    return CSVREG_OK;
+  entry **p = malloc(s->n * sizeof *p);
+  if (!p)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (size_t i = 0; i < s->n; i++)
+    p[i] = &s->v[i];
+  qsort(p, s->n, sizeof *p, cmp_key_at);
+  csvreg_status st = CSVREG_OK;
+  for (size_t i = 0; !st && i < s->n; i++) {
+    int tie =
+        (i > 0 && !cmp_key_at(&p[i - 1], &p[i])) || (i + 1 < s->n && !cmp_key_at(&p[i], &p[i + 1]));
+    if (tie && !p[i]->acc)
+      st = reload(s, p[i], &p[i]->acc, err);
+  }
+  free(p);
+  return st;
 }
 
 /* "cannot merge: ..." at `e`, naming `first`. */
@@ -579,22 +720,34 @@ static csvreg_status merge_one(csvreg_accum *acc, const csvreg_accum *from, csvr
   return st ? st : csvreg__accum_levels_union(acc, from, err);
 }
 
-/* A copy of the first state, then the others merged into it in order. */
+/* A copy of the first state, then the others merged into it in order;
+ * a state not held is read again, merged and dropped, one at a time. */
 static csvreg_status merge_in_order(const csvreg_stateset *s, csvreg_accum **out,
                                     csvreg_error *err) {
   char *text = NULL;
   csvreg_accum *acc = NULL;
-  csvreg_status st = csvreg_accum_save(s->v[0].acc, NULL, &text, err);
-  if (!st)
-    st = csvreg_accum_load(&acc, text, strlen(text), NULL, err);
-  free(text);
-  for (size_t i = 1; !st && i < s->n; i++)
-    if ((st = merge_one(acc, s->v[i].acc, err)) && err) {
+  csvreg_status st;
+  if (s->v[0].acc) {
+    st = csvreg_accum_save(s->v[0].acc, NULL, &text, err);
+    if (!st)
+      st = csvreg_accum_load(&acc, text, strlen(text), NULL, err);
+    free(text);
+  } else {
+    st = reload(s, &s->v[0], &acc, err); /* the same bits as a copy */
+  }
+  for (size_t i = 1; !st && i < s->n; i++) {
+    csvreg_accum *read_again = NULL;
+    if (!s->v[i].acc && (st = reload(s, &s->v[i], &read_again, err)))
+      break;
+    st = merge_one(acc, s->v[i].acc ? s->v[i].acc : read_again, err);
+    csvreg_accum_free(read_again);
+    if (st && err) {
       char why[sizeof err->message];
       snprintf(why, sizeof why, "%s", err->message);
       csvreg__err_set(err, st, "cannot merge: %s", why);
       csvreg__err_at(err, s->v[i].source, s->v[i].line, 0, 0, NULL);
     }
+  }
   if (st)
     csvreg_accum_free(acc);
   else
@@ -711,6 +864,9 @@ csvreg_status csvreg_stateset_merge(csvreg_stateset *s, const csvreg_stateset_ch
     if (st)
       return st;
   }
+  csvreg_status hs = hold_ties(s, err);
+  if (hs)
+    return hs;
   qsort(s->v, s->n, sizeof *s->v, cmp_entry);
   json_t *m = json_object();
   if (!m)

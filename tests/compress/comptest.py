@@ -381,7 +381,7 @@ def t_not_text(d):
     seven = d.write("d.7z", b"7z\xbc\xaf\x27\x1c\0\4" + b"\0" * 40)
     utf16 = d.write("u16.csv", "y,x\n1,2\n".encode("utf-16"))
     cases = [(z, "looks like a zip archive"), (tgz, "gzip-compressed; looks like a tar archive"),
-             (tar, "looks like a tar archive"), (nul, "looks like binary data (NUL bytes)"),
+             (tar, "looks like a tar archive"), (nul, "looks like binary data: a NUL byte on line 1, byte 4 of the line, in the header"),
              (ctl, "looks like binary data (control bytes)"), (seven, "looks like a 7-Zip archive"),
              (utf16, "looks like UTF-16 text: convert it to UTF-8")]
     check(run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m0.json", plain])[0] == 0, "m0")

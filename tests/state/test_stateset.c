@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "csvreg.h"
+#include "state.h" /* csvreg__stateset_set_keep */
 
 #define N 600
 #define P 3
@@ -164,7 +165,8 @@ static void test_coverage(void **state) {
   assert_string_equal(err.message, "--expect-records 600: the states hold 480 records (480 used "
                                    "in the fit): a shard is missing");
   assert_int_equal(try_merge(lines, dup, 6, &rows, &err), CSVREG_E_VALUE);
-  assert_non_null(strstr(err.message, "hold 720 records (720 used in the fit): a shard is duplicated"));
+  assert_non_null(
+      strstr(err.message, "hold 720 records (720 used in the fit): a shard is duplicated"));
 
   /* A file of another size: the shard says so, with its source and line. */
   const csvreg_stateset_checks other = {0, 0, 1, 7000, 0, 0, 0};
@@ -382,12 +384,168 @@ static void test_subtract(void **state) {
     free(lines[k]);
 }
 
+/* Issue 17: states read from a file are dropped once checked (keep 0) and
+ * read again one at a time when merged: the same bits as held states, in
+ * any arrival order, ties (a state twice, --allow-repeat of ranged states
+ * is not a thing: the same streamed-less state twice) included; a file
+ * changed between the check and the merge is an I/O error. */
+static void test_fold_read_again(void **state) {
+  (void)state;
+  char *lines[SHARDS];
+  for (size_t k = 0; k < SHARDS; k++)
+    lines[k] = shard_line(CSVREG_SOLVER_QR, k, NULL);
+  static const size_t order[SHARDS] = {3, 0, 4, 2, 1};
+  csvreg_stateset *held = set_of(lines, order, SHARDS);
+  const csvreg_stateset_checks chk = {1, N, 1, FILE_BYTES, 0, 0, 0};
+  char *want = merged_line(held, &chk);
+  csvreg_stateset_free(held);
+  size_t cap = 0;
+  for (size_t k = 0; k < SHARDS; k++)
+    cap += strlen(lines[k]) + 2;
+  char *text = malloc(cap), *p = text;
+  for (size_t k = 0; k < SHARDS; k++)
+    p += sprintf(p, "%s\n", lines[order[k]]);
+  for (size_t keep = 0; keep < 2; keep++) {
+    FILE *f = temp_with(text, (size_t)(p - text));
+    csvreg_stateset *s = NULL;
+    csvreg_error err;
+    csvreg_error_clear(&err);
+    assert_int_equal(csvreg_stateset_new(&s, &err), CSVREG_OK);
+    /* 0: every state read again; else the first two held */
+    csvreg__stateset_set_keep(s, keep ? strlen(lines[0]) * 2 + 4 : 0);
+    assert_int_equal(csvreg_stateset_read_fd(s, fileno(f), "f", &err), CSVREG_OK);
+    fclose(f); /* the set reads through its own descriptor */
+    char *got = merged_line(s, &chk);
+    assert_string_equal(want, got);
+    free(got);
+    csvreg_stateset_free(s);
+  }
+  /* The same state twice (a tie in provenance and checksum). */
+  char *two = malloc(2 * strlen(lines[0]) + 3);
+  int n2 = sprintf(two, "%s\n%s\n", lines[0], lines[0]);
+  csvreg_stateset *h = NULL, *r = NULL;
+  assert_int_equal(csvreg_stateset_new(&h, NULL), CSVREG_OK);
+  assert_int_equal(csvreg_stateset_add_text(h, lines[0], strlen(lines[0]), "a", 1, NULL), 0);
+  assert_int_equal(csvreg_stateset_add_text(h, lines[0], strlen(lines[0]), "a", 2, NULL), 0);
+  char *w2 = merged_line(h, NULL);
+  FILE *f = temp_with(two, (size_t)n2);
+  assert_int_equal(csvreg_stateset_new(&r, NULL), CSVREG_OK);
+  csvreg__stateset_set_keep(r, 0);
+  assert_int_equal(csvreg_stateset_read_fd(r, fileno(f), "a", NULL), CSVREG_OK);
+  char *g2 = merged_line(r, NULL);
+  assert_string_equal(w2, g2);
+  csvreg_stateset_free(r);
+  /* Changed after the check: the second line edited in place. */
+  assert_int_equal(csvreg_stateset_new(&r, NULL), CSVREG_OK);
+  csvreg__stateset_set_keep(r, 0);
+  rewind(f);
+  assert_int_equal(csvreg_stateset_read_fd(r, fileno(f), "a", NULL), CSVREG_OK);
+  two[strlen(lines[0]) + 20] ^= 1;
+  rewind(f);
+  assert_int_equal(fwrite(two, 1, (size_t)n2, f), (size_t)n2);
+  assert_int_equal(fflush(f), 0);
+  csvreg_accum *acc = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  assert_int_equal(csvreg_stateset_merge(r, NULL, &acc, NULL, &err), CSVREG_E_IO);
+  assert_non_null(strstr(err.message, "the file changed while it was merged"));
+  assert_null(acc);
+  csvreg_stateset_free(r);
+  csvreg_stateset_free(h);
+  fclose(f);
+  free(w2);
+  free(g2);
+  free(two);
+  free(text);
+  free(want);
+  for (size_t k = 0; k < SHARDS; k++)
+    free(lines[k]);
+}
+
+/* Issue 17: a line that cannot be JSON fails in its first block (NUL bytes,
+ * as `merge /dev/zero`); once a state of fixed terms is loaded, a later line
+ * is bounded by what that many terms need, far below the fixed cap. */
+static void test_line_bounds(void **state) {
+  (void)state;
+  const size_t big = (size_t)24 << 20;
+  char *text = calloc(1, big);
+  FILE *f = temp_with(text, big);
+  csvreg_stateset *s = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  assert_int_equal(csvreg_stateset_new(&s, &err), CSVREG_OK);
+  assert_int_equal(csvreg_stateset_read_fd(s, fileno(f), "zero", &err), CSVREG_E_FORMAT);
+  assert_int_equal(err.line, 1);
+  assert_non_null(strstr(err.message, "a control byte (0x00) at byte 1 of the line"));
+  off_t at = lseek(fileno(f), 0, SEEK_CUR);
+  assert_true(at > 0 && (size_t)at <= (size_t)1 << 20);
+  fclose(f);
+  csvreg_stateset_free(s);
+
+  /* A state of 3 terms, then a 24 MiB line: refused at the bound of 3
+   * terms (16 MiB and change), naming the first state. */
+  char *a = shard_line(CSVREG_SOLVER_QR, 0, NULL);
+  size_t la = strlen(a);
+  char *t2 = malloc(la + 1 + big);
+  memcpy(t2, a, la);
+  t2[la] = '\n';
+  t2[la + 1] = '{';
+  memset(t2 + la + 2, ' ', big - 1);
+  f = temp_with(t2, la + 1 + big);
+  assert_int_equal(csvreg_stateset_new(&s, &err), CSVREG_OK);
+  csvreg_error_clear(&err);
+  assert_int_equal(csvreg_stateset_read_fd(s, fileno(f), "two", &err), CSVREG_E_FORMAT);
+  assert_int_equal(err.line, 2);
+  assert_non_null(strstr(err.message, "more than a state of the 3 terms of two:1 takes"));
+  at = lseek(fileno(f), 0, SEEK_CUR);
+  assert_true((size_t)at < la + 1 + ((size_t)18 << 20));
+  fclose(f);
+  csvreg_stateset_free(s);
+  free(t2);
+  free(a);
+  free(text);
+}
+
+/* The two kinds of line: a meat line is told by its first bytes (after a
+ * key<TAB> prefix too) and goes to the meat set, whose errors name the
+ * line; an accumulator state is not a meat line. */
+static void test_meat_lines(void **state) {
+  (void)state;
+  char *a = shard_line(CSVREG_SOLVER_QR, 0, NULL);
+  static const char meat[] = "k\t{\"format\":\"csvreg-meat\",\"version\":1}";
+  assert_int_equal(csvreg_meat_line(a, strlen(a)), 0);
+  assert_int_equal(csvreg_meat_line(meat, strlen(meat)), 1);
+  csvreg_meatset *m = NULL;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  assert_int_equal(csvreg_meatset_new(&m, &err), CSVREG_OK);
+  assert_int_equal(csvreg_meatset_add_text(m, meat, strlen(meat), "m", 3, &err), CSVREG_E_FORMAT);
+  assert_int_equal(err.line, 3);
+  /* through the reader of both kinds: the meat line's error, line 2 */
+  char *text = malloc(strlen(a) + sizeof meat + 2);
+  int n = sprintf(text, "%s\n%s\n", a, meat);
+  FILE *f = temp_with(text, (size_t)n);
+  csvreg_stateset *s = NULL;
+  assert_int_equal(csvreg_stateset_new(&s, &err), CSVREG_OK);
+  csvreg_error_clear(&err);
+  assert_int_equal(csvreg_stateset_read_any_fd(s, m, fileno(f), "both", &err), CSVREG_E_FORMAT);
+  assert_int_equal(err.line, 2);
+  assert_non_null(strstr(err.message, "meat state"));
+  assert_int_equal(csvreg_stateset_count(s), 1);
+  fclose(f);
+  csvreg_stateset_free(s);
+  csvreg_meatset_free(m);
+  free(text);
+  free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_order_qr), cmocka_unit_test(test_order_normal),
-      cmocka_unit_test(test_coverage), cmocka_unit_test(test_bad_lines),
-      cmocka_unit_test(test_read_fd),  cmocka_unit_test(test_line_cap),
-      cmocka_unit_test(test_subtract),
+      cmocka_unit_test(test_order_qr),    cmocka_unit_test(test_order_normal),
+      cmocka_unit_test(test_coverage),    cmocka_unit_test(test_bad_lines),
+      cmocka_unit_test(test_read_fd),     cmocka_unit_test(test_line_cap),
+      cmocka_unit_test(test_subtract),    cmocka_unit_test(test_fold_read_again),
+      cmocka_unit_test(test_line_bounds), cmocka_unit_test(test_meat_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
