@@ -19,6 +19,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "blocks.h"
 #include "fit_impl.h"
 #include "hexfloat.h"
 #include "internal.h"
@@ -525,39 +526,83 @@ static uint64_t meta_u64(const json_t *meta, const char *key) {
   return json_is_integer(v) && json_integer_value(v) >= 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
-/* Shards read twice: two ranged states whose ranges overlap, or two
- * streamed states with rows and the same digest, bytes and records. s->v
- * is sorted. */
-static csvreg_status check_repeats(const csvreg_meatset *s, int allow, csvreg_error *err) {
-  for (size_t i = 1; i < s->n; i++) {
-    const mentry *a = &s->v[i - 1], *b = &s->v[i];
-    if (a->k.has_range && b->k.has_range && b->k.start < a->k.end && b->k.end > b->k.start)
-      return at(err, b,
-                csvreg__err_set(err, CSVREG_E_VALUE,
-                                "bytes %llu to %llu are in two meat states (this and %s:%llu): "
-                                "a shard is duplicated",
-                                (unsigned long long)b->k.start,
-                                (unsigned long long)(a->k.end < b->k.end ? a->k.end : b->k.end),
-                                a->source, (unsigned long long)a->line));
+/* Every byte range of every state (a merged state has several), sorted:
+ * a merge of merged meat states checks them all, not each state's first
+ * (issue 15: a tree of merges). NULL on ENOMEM. */
+typedef struct mspan {
+  uint64_t s, e;
+  const mentry *from;
+} mspan;
+
+static int cmp_mspan(const void *pa, const void *pb) {
+  const mspan *a = pa, *b = pb;
+  if (a->s != b->s)
+    return a->s < b->s ? -1 : 1;
+  return a->e < b->e ? -1 : a->e > b->e;
+}
+
+static mspan *meat_spans(const csvreg_meatset *s, size_t *nout) {
+  size_t n = 0, k = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    json_t *rs = json_object_get(s->v[i].meta, "ranges");
+    n += json_is_array(rs) ? json_array_size(rs) : (size_t)s->v[i].k.has_range;
   }
-  for (size_t i = 0; !allow && i < s->n; i++) {
-    const char *d = json_string_value(json_object_get(s->v[i].meta, "digest"));
-    if (!d || !s->v[i].m->counts.records)
+  mspan *v = calloc(n ? n : 1, sizeof *v);
+  for (size_t i = 0; v && i < s->n; i++) {
+    const mentry *e = &s->v[i];
+    json_t *rs = json_object_get(e->meta, "ranges");
+    if (!json_is_array(rs)) {
+      if (e->k.has_range)
+        v[k++] = (mspan){e->k.start, e->k.end, e};
       continue;
-    for (size_t j = i + 1; j < s->n; j++) {
-      const char *e = json_string_value(json_object_get(s->v[j].meta, "digest"));
-      if (e && strcmp(d, e) == 0 &&
-          meta_u64(s->v[i].meta, "bytes") == meta_u64(s->v[j].meta, "bytes") &&
-          s->v[i].m->counts.records == s->v[j].m->counts.records)
-        return csvreg__err_set(err, CSVREG_E_VALUE,
-                               "%s:%llu and %s:%llu are the same streamed block (%s): a shard "
-                               "is duplicated (--allow-repeat merges them if the input really "
-                               "holds that block twice)",
-                               s->v[i].source, (unsigned long long)s->v[i].line, s->v[j].source,
-                               (unsigned long long)s->v[j].line, d);
+    }
+    for (size_t t = 0; t < json_array_size(rs); t++) {
+      json_t *r = json_array_get(rs, t);
+      v[k++] = (mspan){(uint64_t)json_integer_value(json_array_get(r, 0)),
+                       (uint64_t)json_integer_value(json_array_get(r, 1)), e};
     }
   }
-  return CSVREG_OK;
+  if (v)
+    qsort(v, k, sizeof *v, cmp_mspan);
+  *nout = k;
+  return v;
+}
+
+/* Shards read twice: two ranged states whose ranges overlap, or a
+ * streamed block with rows in two states (blocks.c: merged states list
+ * their blocks, so this holds through a tree of merges). s->v is sorted. */
+static csvreg_status check_repeats(const csvreg_meatset *s, int allow, csvreg_error *err) {
+  size_t n;
+  mspan *v = meat_spans(s, &n);
+  if (!v)
+    return nomem(err);
+  const mspan *last = NULL; /* the range that reaches furthest so far */
+  csvreg_status st = CSVREG_OK;
+  for (size_t i = 0; !st && i < n; i++) {
+    if (v[i].e == v[i].s)
+      continue; /* an empty range (more shards than bytes) covers nothing */
+    if (last && v[i].s < last->e)
+      st = at(err, v[i].from,
+              csvreg__err_set(err, CSVREG_E_VALUE,
+                              "bytes %llu to %llu are in two meat states (this and %s:%llu): "
+                              "a shard is duplicated",
+                              (unsigned long long)v[i].s,
+                              (unsigned long long)(last->e < v[i].e ? last->e : v[i].e),
+                              last->from->source, (unsigned long long)last->from->line));
+    if (!last || v[i].e > last->e)
+      last = &v[i];
+  }
+  free(v);
+  if (st || allow)
+    return st;
+  csvreg__block_owner *o = calloc(s->n ? s->n : 1, sizeof *o);
+  if (!o)
+    return nomem(err);
+  for (size_t i = 0; i < s->n; i++)
+    o[i] = (csvreg__block_owner){s->v[i].meta, s->v[i].source, s->v[i].line};
+  st = csvreg__blocks_check(o, s->n, err);
+  free(o);
+  return st;
 }
 
 /* --expect-bytes: ranges tile [0, N) (sorted), or streamed data bytes plus
@@ -570,26 +615,36 @@ static csvreg_status check_bytes(const csvreg_meatset *s, uint64_t want, csvreg_
     return csvreg__err_set(err, CSVREG_E_VALUE,
                            "--expect-bytes: a mix of ranged and streamed meat states");
   if (ranged) {
+    size_t n;
+    mspan *v = meat_spans(s, &n); /* every range of every state, sorted */
+    if (!v)
+      return nomem(err);
     uint64_t cur = 0;
-    for (size_t i = 0; i < s->n; i++) {
-      const mentry *e = &s->v[i];
-      if (e->k.start == e->k.end && e->k.start <= cur)
+    csvreg_status st = CSVREG_OK;
+    for (size_t i = 0; !st && i < n; i++) {
+      const mentry *e = v[i].from;
+      if (v[i].s == v[i].e && v[i].s <= cur)
         continue;
-      if (e->k.start != cur)
-        return csvreg__err_set(
+      if (v[i].s != cur) {
+        st = csvreg__err_set(
             err, CSVREG_E_VALUE, "--expect-bytes %llu: bytes %llu to %llu are in %s: a shard is %s",
-            (unsigned long long)want, (unsigned long long)cur, (unsigned long long)e->k.start,
-            e->k.start > cur ? "no meat state" : "two meat states",
-            e->k.start > cur ? "missing" : "duplicated");
+            (unsigned long long)want, (unsigned long long)cur, (unsigned long long)v[i].s,
+            v[i].s > cur ? "no meat state" : "two meat states",
+            v[i].s > cur ? "missing" : "duplicated");
+        break;
+      }
       uint64_t fs = meta_u64(e->meta, "file_size");
       if (json_object_get(e->meta, "file_size") && fs != want)
-        return at(err, e,
-                  csvreg__err_set(err, CSVREG_E_VALUE,
-                                  "--expect-bytes %llu: this shard was cut from a file of %llu "
-                                  "bytes",
-                                  (unsigned long long)want, (unsigned long long)fs));
-      cur = e->k.end;
+        st = at(err, e,
+                csvreg__err_set(err, CSVREG_E_VALUE,
+                                "--expect-bytes %llu: this shard was cut from a file of %llu "
+                                "bytes",
+                                (unsigned long long)want, (unsigned long long)fs));
+      cur = v[i].e;
     }
+    free(v);
+    if (st)
+      return st;
     if (cur != want)
       return csvreg__err_set(err, CSVREG_E_VALUE,
                              "--expect-bytes %llu: the meat states cover bytes 0 to %llu: %s",
@@ -642,8 +697,18 @@ static csvreg_status merged_meta(const csvreg_meatset *s, const csvreg_meat *m, 
         json_object_set_new(o, "header_bytes", json_integer((json_int_t)header)) ||
         (all_ranged && json_object_set(o, "ranges", ranges));
   json_decref(ranges);
-  char *t = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  /* the streamed blocks of every state, for a merge of this merge */
+  csvreg_status st = CSVREG_OK;
+  csvreg__block_owner *bo = bad ? NULL : calloc(s->n, sizeof *bo);
+  for (size_t i = 0; bo && i < s->n; i++)
+    bo[i] = (csvreg__block_owner){s->v[i].meta, s->v[i].source, s->v[i].line};
+  if (bo)
+    st = csvreg__blocks_merged(bo, s->n, o, err);
+  free(bo);
+  char *t = bad || !bo || st ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(o);
+  if (st)
+    return st;
   if (!t)
     return nomem(err);
   *out = t;

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blocks.h"
 #include "internal.h"
 #include "linalg.h"
 #include "state.h"
@@ -679,6 +680,15 @@ static csvreg_status add_coalesced_ranges(const csvreg_stateset *s, json_t *m, c
   return st;
 }
 
+/* The states as owners of streamed blocks (blocks.c), in their order. */
+static csvreg__block_owner *owners(const csvreg_stateset *s) {
+  csvreg__block_owner *o = calloc(s->n ? s->n : 1, sizeof *o);
+  for (size_t i = 0; o && i < s->n; i++)
+    o[i] =
+        (csvreg__block_owner){json_object_get(s->v[i].obj, "meta"), s->v[i].source, s->v[i].line};
+  return o;
+}
+
 /* The merged provenance into `m` (which may hold "ranges" already). */
 static csvreg_status merged_meta(const csvreg_stateset *s, uint64_t records, json_t *m,
                                  csvreg_error *err) {
@@ -703,6 +713,12 @@ static csvreg_status merged_meta(const csvreg_stateset *s, uint64_t records, jso
       json_object_set_new(m, "bytes", json_integer((json_int_t)bytes)) ||
       json_object_set_new(m, "header_bytes", json_integer((json_int_t)header)))
     return nomem(err);
+  /* the streamed blocks of every state, for a merge of this merge */
+  csvreg__block_owner *o = owners(s);
+  csvreg_status st = o ? csvreg__blocks_merged(o, s->n, m, err) : nomem(err);
+  free(o);
+  if (st)
+    return st;
   if (!json_object_get(m, "ranges"))
     return add_coalesced_ranges(s, m, err);
   return CSVREG_OK;
@@ -759,64 +775,14 @@ static csvreg_status merge_in_order(const csvreg_stateset *s, csvreg_accum **out
  * size, so a lost block and another of the same size delivered twice add
  * up to the file's size and records. Their digests tell them apart: two
  * states of the same bytes, records and digest read the same block (issue
- * 15). States without rows are left out: every empty block has the same
- * digest and merges as nothing anyway. */
-typedef struct dup_key {
-  const entry *e;
-  size_t index; /* input order, for the message */
-  const char *digest;
-  uint64_t bytes, records, header;
-} dup_key;
-
-static int cmp_dup(const void *pa, const void *pb) {
-  const dup_key *a = pa, *b = pb;
-  int c = strcmp(a->digest, b->digest);
-  if (c)
-    return c;
-  if (a->bytes != b->bytes)
-    return a->bytes < b->bytes ? -1 : 1;
-  if (a->records != b->records)
-    return a->records < b->records ? -1 : 1;
-  if (a->header != b->header)
-    return a->header < b->header ? -1 : 1;
-  return a->index < b->index ? -1 : a->index > b->index;
-}
-
+ * 15); merged states list their blocks' digests (blocks.c), so the check
+ * holds through a tree of merges. */
 static csvreg_status check_repeats(const csvreg_stateset *s, csvreg_error *err) {
-  dup_key *v = calloc(s->n ? s->n : 1, sizeof *v);
-  if (!v)
+  csvreg__block_owner *o = owners(s);
+  if (!o)
     return nomem(err);
-  size_t k = 0;
-  for (size_t i = 0; i < s->n; i++) {
-    json_t *meta = json_object_get(s->v[i].obj, "meta");
-    const char *d = json_string_value(json_object_get(meta, "digest"));
-    uint64_t records = meta_u64(meta, "records", NULL);
-    if (!d || records == 0)
-      continue;
-    dup_key *x = &v[k++];
-    x->e = &s->v[i];
-    x->index = i;
-    x->digest = d;
-    x->bytes = meta_u64(meta, "bytes", NULL);
-    x->records = records;
-    x->header = meta_u64(meta, "header_bytes", NULL);
-  }
-  qsort(v, k, sizeof *v, cmp_dup);
-  csvreg_status st = CSVREG_OK;
-  for (size_t i = 1; i < k && !st; i++) {
-    const dup_key *a = &v[i - 1], *b = &v[i];
-    if (strcmp(a->digest, b->digest) || a->bytes != b->bytes || a->records != b->records ||
-        a->header != b->header)
-      continue;
-    st = csvreg__err_set(
-        err, CSVREG_E_VALUE,
-        "%s:%llu and %s:%llu are the same streamed block (%s, %llu bytes, %llu records): a "
-        "shard is duplicated (--allow-repeat merges them if the input really holds that "
-        "block twice)",
-        a->e->source, (unsigned long long)a->e->line, b->e->source, (unsigned long long)b->e->line,
-        a->digest, (unsigned long long)a->bytes, (unsigned long long)a->records);
-  }
-  free(v);
+  csvreg_status st = csvreg__blocks_check(o, s->n, err);
+  free(o);
   return st;
 }
 
@@ -903,6 +869,7 @@ static csvreg_status subtracted_meta(const char *meta, uint64_t records, size_t 
   json_object_del(m, "ranges");
   json_object_del(m, "bytes");
   json_object_del(m, "header_bytes");
+  json_object_del(m, "digests"); /* the blocks subtracted are not in it */
   csvreg_status st = CSVREG_OK;
   if (json_object_set_new(m, "records", json_integer((json_int_t)records)) ||
       json_object_set_new(m, "subtracted", json_integer((json_int_t)nsub)) ||

@@ -43,11 +43,12 @@ cd "$T/work"
 fail() { echo "FAIL: $*"; exit 1; }
 
 # recipe NAME: the code block of docs/engines.md opened by ```sh recipe=NAME
+# (or ```python recipe=NAME, any language word)
 recipe() {
-  awk -v open="\`\`\`sh recipe=$1" '$0 == open {on = 1; n++; next}
+  awk -v name="$1" '/^```[a-z]* recipe=/ && substr($0, index($0, "=") + 1) == name {on = 1; n++; next}
     on && /^```$/ {on = 0; next}
     on {print}
-    END {if (n != 1) {print "recipe " open " found " n " times" > "/dev/stderr"; exit 1}}' "$DOCS"
+    END {if (n != 1) {print "recipe " name " found " n " times" > "/dev/stderr"; exit 1}}' "$DOCS"
 }
 
 # gen FILE N SEED [bom] [crlf]: x1,x2,x3,y rows (no quoted newlines)

@@ -469,6 +469,137 @@ def t_expect_counts():
                                 check=False).stderr.decode().strip())
 
 
+def merged(states, extra=()):
+    """One merge of `states` (a list of state lines), its output."""
+    return run(["merge"] + list(extra), stdin=b"".join(states)).stdout
+
+
+def refused(states, chk, want, what):
+    """merge CHK over `states` must exit 3 with `want` in its message."""
+    p = run(["merge"] + chk, stdin=b"".join(states), check=False)
+    if p.returncode != 3 or want.encode() not in p.stderr:
+        fail("%s, merge %s: exit %d, %s (want 3, %r)" % (what, " ".join(chk), p.returncode,
+                                                          p.stderr.decode().strip(), want))
+    return p.stderr.decode().strip()
+
+
+def t_merge_tree():
+    """Merges of merges (per-node merges, then a final merge: a Slurm job per
+    node, a tree of reducers) keep the provenance checks (issue 15): a lost
+    or repeated shard anywhere in the tree is exit 3 at the final merge with
+    --expect-bytes / --expect-records / --expect-used, and a streamed block
+    delivered to two nodes is exit 3 with no option at all; the right tree
+    equals the single pass. Ranged and streamed shards, accumulator and meat
+    states, two and three levels."""
+    # ranged shards: 8 ranges, two nodes of 4, merged without checks (a node
+    # sees only part of the file), the final merge checks the whole file
+    gen("d.csv", 6000, 41)
+    size = str(os.path.getsize("d.csv"))
+    args = ["-y", "y", "-x", "x1,x2,x3"]
+    one = fit_json(["d.csv"] + args)
+    p = shards("d.csv", 8, args)
+    full = ["--expect-bytes", size, "--expect-records", "6000", "--expect-used", "6000"]
+    n1, n2 = merged(p[:4]), merged(p[4:])
+    compare(one, solve_json(merged([n2, n1], full)), 1e-11, "ranged, 2 nodes of 4")
+    deep = merged([merged([merged(p[0:2]), merged(p[2:3])]), merged([p[3], merged(p[4:7])]), p[7]],
+                  full)
+    compare(one, solve_json(deep), 1e-11, "ranged, 3 levels")
+    compare(one, solve_json(merged([deep], full)), 1e-11, "ranged, the final state merged again")
+    cases = {
+        "a lost shard (last of node 1)": ([merged(p[:3]), n2], "a shard is missing"),
+        "a lost shard (inside node 1)": ([merged(p[:2] + p[3:4]), n2], "a shard is missing"),
+        "a shard twice in one node": ([merged(p[:4] + p[1:2]), n2], "a shard is duplicated"),
+        "a shard in two nodes": ([n1, merged(p[4:] + p[2:3])], "a shard is duplicated"),
+        "a node's state twice": ([n1, n1, n2], "a shard is duplicated"),
+        "lost and repeated": ([merged(p[:2] + p[1:2] + p[3:4]), n2], "a shard is duplicated"),
+        "3 levels, one lost": ([merged([merged(p[0:2]), p[3]]), n2], "a shard is missing"),
+    }
+    for what, (states, want) in cases.items():
+        refused(states, ["--expect-bytes", size], want, "ranged: " + what)
+        rows = "missing" if "missing" in want else "duplicated"
+        refused(states, ["--expect-records", "6000"], rows, "ranged: " + what)
+        refused(states, ["--expect-used", "6000"], rows, "ranged: " + what)
+    print("ranged tree: %d failures refused, e.g. %s" % (
+        len(cases), refused(cases["a shard in two nodes"][0], ["--expect-bytes", size],
+                            "duplicated", "")))
+
+    # streamed blocks (--pipepart, Hadoop splits): equal sizes, so a lost
+    # block and a repeated one add up in bytes and records; only the digests
+    # of the blocks, carried through every merge, tell them apart
+    gen_fixed("f.csv", 8000, 42)
+    fsize = str(os.path.getsize("f.csv"))
+    one = fit_json(["f.csv", "-y", "y"])
+    _, b = blocks("f.csv", 8)
+    full = ["--expect-bytes", fsize, "--expect-records", "8000"]
+    s1, s2 = merged(b[:4]), merged(b[4:])
+    compare(one, solve_json(merged([s2, s1], full)), 1e-11, "streamed, 2 nodes of 4")
+    deep = merged([merged([merged(b[0:2]), b[2]]), merged([b[3], merged(b[4:7])]), b[7]], full)
+    compare(one, solve_json(deep), 1e-11, "streamed, 3 levels")
+    if sorted(d[0] for d in json.loads(deep)["meta"]["digests"]) != sorted(
+            json.loads(x)["meta"]["digest"] for x in b):
+        fail("the merged state does not list its blocks' digests")
+    cross = [merged(b[:2] + b[3:4]), merged(b[1:2] + b[4:])]  # block 3 lost, block 2 twice
+    for chk in (full, ["--expect-bytes", fsize], ["--expect-records", "8000"], []):
+        refused(cross, chk, "the same streamed block", "streamed, lost + repeated across nodes")
+        refused([s1, s1, s2], chk, "the same streamed block", "streamed, a node's state twice")
+        refused([merged([merged(b[:2]), b[2]]), merged([b[2], b[3]]), s2], chk,
+                "the same streamed block", "streamed, 3 levels, a block twice")
+    msg = refused(cross, [], "a shard is duplicated", "")
+    print("streamed tree, a block lost and another in two nodes:", msg)
+    refused([merged(b[:3]), s2], full, "a shard is missing", "streamed, a lost block")
+    # a repeat allowed where it was merged stays allowed above it; the same
+    # block in another state is still refused
+    r1 = merged(b[:4] + b[1:2], ["--allow-repeat"])
+    n = solve_json(merged([r1, s2]))
+    if n["n"] != 9000:
+        fail("--allow-repeat below: n = %d" % n["n"])
+    refused([r1, merged(b[4:] + b[1:2])], [], "the same streamed block",
+            "streamed, an allowed repeat then the block in another node")
+    run(["merge", "--allow-repeat"], stdin=r1 + merged(b[4:] + b[1:2]))
+    # --subtract leaves no digests behind (its provenance is not a union:
+    # the digests of the blocks subtracted are gone from it)
+    fparts, _ = blocks("f.csv", 8)
+    nb = [run(["fit", "--emit-state", "--solver", "normal", "-y", "y", "-"],
+              stdin=x.encode()).stdout for x in fparts]
+    open("first.state", "wb").write(nb[0])
+    win = json.loads(run(["merge", "--subtract", "first.state"], stdin=b"".join(nb)).stdout)
+    if "digests" in win["meta"] or "digest" in win["meta"]:
+        fail("a subtracted state kept digests: %s" % win["meta"])
+
+    # meat states (the second pass of robust errors), ranged and streamed
+    ref = fit_json(["d.csv", "--vcov", "HC1"] + args)
+    run(["fit", "-o", "model.json"] + args + ["d.csv"])
+    m = [run(["fit", "--emit-state", "--vcov", "HC1", "-m", "model.json", "--range",
+              "%d/8" % i, "d.csv"]).stdout for i in range(1, 9)]
+    mfull = ["--expect-bytes", size, "--expect-records", "6000"]
+    for what, states in (("2 nodes of 4", [merged(m[4:]), merged(m[:4])]),
+                         ("3 levels", [merged([merged(m[0:2]), m[2]]), merged([m[3], merged(
+                             m[4:7])]), m[7]])):
+        out = run(["solve", "-m", "model.json", "--format", "json"],
+                  stdin=merged(states, mfull)).stdout
+        compare(ref, json.loads(out), 1e-11, "meat states, ranged, " + what)
+    mcases = {
+        "a lost shard": ([merged(m[:3]), merged(m[4:])], "a shard is missing"),
+        "a shard in two nodes": ([merged(m[:4]), merged(m[4:] + m[2:3])], "a shard is duplicated"),
+        "a node's state twice": ([merged(m[:4]), merged(m[:4]), merged(m[4:])],
+                                 "a shard is duplicated"),
+    }
+    for what, (states, want) in mcases.items():
+        refused(states, ["--expect-bytes", size], want, "meat, ranged: " + what)
+        refused(states, ["--expect-records", "6000"], want.split()[-1], "meat, ranged: " + what)
+    run(["fit", "-o", "fmodel.json", "-y", "y", "f.csv"])
+    fref = fit_json(["f.csv", "-y", "y", "--vcov", "HC1"])
+    mb = [run(["fit", "--emit-state", "--vcov", "HC1", "-m", "fmodel.json", "-"],
+              stdin=x.encode()).stdout for x in fparts]
+    out = run(["solve", "-m", "fmodel.json", "--format", "json"],
+              stdin=merged([merged(mb[4:]), merged([merged(mb[:2]), mb[2], mb[3]])], full)).stdout
+    compare(fref, json.loads(out), 1e-11, "meat states, streamed, 3 levels")
+    mcross = [merged(mb[:2] + mb[3:4]), merged(mb[1:2] + mb[4:])]
+    for chk in (full, []):
+        refused(mcross, chk, "the same streamed block", "meat, streamed, across nodes")
+    print("meat trees: refused as the accumulator trees")
+
+
 def t_update_replay():
     """fit --update records what it folded (name, size, digests, records) and
     refuses to fold the same input again (exit 3, the model untouched) unless
