@@ -684,6 +684,18 @@ CSVREG_API csvreg_status csvreg_fit_set_spec(csvreg_fit *f, const csvreg_spec *s
                                              const csvreg_accum *a, csvreg_error *err);
 /* ---- end of formula models ---- */
 
+/* ---- the formula in the text report (helper factors) ---- */
+/* The lines a formula's fit adds to its text report, each ending in a
+ * newline: "Formula: " and the formula as R deparses it (summary.lm's Call
+ * line), one "Factor NAME: N levels, baseline \"LEVEL\"" line per
+ * categorical variable (or "a column for each level (no baseline)" when no
+ * term codes it by contrasts), and "Transforms: " listing the variables
+ * computed from the columns ("(response)" after a transformed response).
+ * *out is malloc'd (free it), NULL for a fit without a formula. */
+CSVREG_API csvreg_status csvreg_fit_formula_lines(const csvreg_fit *f, char **out,
+                                                  csvreg_error *err);
+/* ---- end of the formula in the text report ---- */
+
 typedef enum csvreg_interval {
   CSVREG_INTERVAL_NONE = 0,
   CSVREG_INTERVAL_CONFIDENCE = 1, /* for the mean response */

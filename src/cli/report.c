@@ -167,15 +167,24 @@ static void robust_note(FILE *out, const csvreg_fit *fit) {
           a, ga, b, gb, csvreg_fit_clusters(fit, 2, NULL));
 }
 
-static void write_text(FILE *out, const csvreg_fit *fit) {
+static csvreg_status write_text(FILE *out, const csvreg_fit *fit, csvreg_error *err) {
   const csvreg_fit_summary *f = csvreg_fit_get_summary(fit);
   char b1[CELL], b2[CELL], b3[CELL], b4[CELL];
   const csvreg_counts *k = &f->counts;
   size_t nx = f->nterms - (f->intercept ? 1 : 0);
+  /* a formula's fit says what it was: the formula, baselines, transforms */
+  char *formula = NULL;
+  csvreg_status st = csvreg_fit_formula_lines(fit, &formula, err);
+  if (st)
+    return st;
 
-  fprintf(out, "Linear regression of %s on %zu term%s%s%s\n\n", csvreg_fit_target(fit), nx,
+  fprintf(out, "Linear regression of %s on %zu term%s%s%s\n", csvreg_fit_target(fit), nx,
           nx == 1 ? "" : "s", f->intercept ? " and an intercept" : ", no intercept",
           f->weighted ? ", weighted" : "");
+  if (formula)
+    fputs(formula, out);
+  free(formula);
+  fputc('\n', out);
   write_coef_table(out, fit);
   robust_note(out, fit);
 
@@ -239,6 +248,7 @@ static void write_text(FILE *out, const csvreg_fit *fit) {
     fprintf(out, "Warning: %s\n", w);
   if (f->df_residual == 0)
     fprintf(out, "Warning: no residual degrees of freedom: standard errors are not defined\n");
+  return CSVREG_OK;
 }
 
 /* RFC 4180: quote a field holding the delimiter, a quote or a line break. */
@@ -291,7 +301,7 @@ csvreg_status report_put_text(FILE *out, csvreg_status st, char *text) {
 csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format format,
                            csvreg_error *err) {
   switch (format) {
-  case REPORT_TEXT: write_text(out, fit); return CSVREG_OK;
+  case REPORT_TEXT: return write_text(out, fit, err);
   case REPORT_CSV: write_csv(out, fit); return CSVREG_OK;
   case REPORT_JSON: {
     char *json = NULL;

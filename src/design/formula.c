@@ -706,6 +706,11 @@ static char *deparse_str_of(const tree *t, size_t i) {
   return sb_take(&b);
 }
 
+char *csvreg__formula_deparse(const csvreg__formula *f) {
+  const tree *t = f ? f->tree : NULL;
+  return t ? deparse_str_of(t, t->root) : NULL;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Checks after parsing: what may stand where                               */
 /* ------------------------------------------------------------------------ */

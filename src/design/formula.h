@@ -121,6 +121,11 @@ void csvreg__dcols_free(csvreg__dcols *d);
 size_t csvreg__formula_caret(const char *text, size_t offset, size_t indent, char *buf,
                              size_t size);
 
+/* The whole formula as R's deparse prints it (the "Call:" line of
+ * summary.lm): `log(y)~x+I(x^2)` -> "log(y) ~ x + I(x^2)". malloc'd; NULL
+ * when out of memory. */
+char *csvreg__formula_deparse(const csvreg__formula *f);
+
 /* R's deparse of a number (15 significant digits, fixed or scientific
  * notation by R's width rule): 2 -> "2", 1e5 -> "1e+05", 1e-4 -> "1e-04".
  * buf holds at least 32 bytes. */
