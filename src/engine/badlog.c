@@ -21,9 +21,15 @@ struct badlog {
   size_t len, cap;
   FILE *spill;       /* what did not fit in buf, earlier rows first */
   csvreg_status bad; /* the first failure of an add */
+  uint64_t shift;    /* added to each row's line when replayed */
 };
 
 badlog *csvreg__badlog_new(void) { return calloc(1, sizeof(badlog)); }
+
+void csvreg__badlog_shift(badlog *b, uint64_t lines) {
+  if (b)
+    b->shift += lines;
+}
 
 void csvreg__badlog_free(badlog *b) {
   if (!b)
@@ -195,7 +201,7 @@ csvreg_status csvreg__badlog_replay(badlog *b, const char *source, csvreg_bad_ro
     for (size_t i = 0; i < n; i++)
       fields[i] = (csvreg_field){scratch + offs[i], (size_t)lens[i]};
     csvreg_bad_row r = {source,
-                        line,
+                        line + b->shift,
                         (size_t)column,
                         name == NONE ? NULL : scratch + name,
                         scratch + reason,

@@ -19,6 +19,11 @@ void csvreg__badlog_free(badlog *b);
  * the spill file) is kept and returned by csvreg__badlog_replay. */
 void csvreg__badlog_add(void *ctx, const csvreg_bad_row *r);
 
+/* Adds `lines` to the line of every row replayed (a speculative piece
+ * numbers its lines from its own start until its place is known). NULL:
+ * nothing. */
+void csvreg__badlog_shift(badlog *b, uint64_t lines);
+
 /* fn(ctx, row) for every row added, in the order added; `source` names the
  * input in each row. Empties the log. */
 csvreg_status csvreg__badlog_replay(badlog *b, const char *source, csvreg_bad_row_fn fn, void *ctx,

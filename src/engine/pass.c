@@ -9,7 +9,10 @@
  *   - a regular file with a byte range or threads: the range is cut in one
  *     sub-range per thread, each aligned to records by the boundary scanner
  *     (boundary.h) counting from the file's start, read with pread
- *     (source.h) into its own sink;
+ *     (source.h) into its own sink; with a sink that uses record numbers
+ *     only in messages, a piece after the first starts speculatively at the
+ *     first line end after its cut, checked (and read again if wrong) when
+ *     merged (may_speculate, spec_check);
  *   - a stream with threads: the main thread reads blocks, cut after their
  *     last record boundary, that workers parse into their own sinks.
  * Worker sinks are merged into the total in input order by the ordered pool
@@ -27,6 +30,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +43,16 @@
 #include "accum_spec.h"
 #include "digest.h"
 #include "internal.h"
+#include "pass_internal.h"
 #include "pool.h"
 #include "source.h"
 
 #define BLOCK_BYTES ((size_t)1 << 20)
+/* Spare bytes after a stream block: its reader reads it in place
+ * (csvreg__reader_open_block) and its last loads may run this far. */
+#define BLOCK_PAD ((size_t)64)
+/* Stream blocks' buffers kept for reuse (at most 2N are in flight). */
+#define SPARE_MAX 18
 #define SNIFF_BYTES ((size_t)1 << 16)
 /* Small ranges gain nothing from threads: at least this much per thread. */
 #define MIN_RANGE_BYTES ((uint64_t)1 << 16)
@@ -84,6 +94,17 @@ struct csvreg_pass {
   int digesting;
   csvreg__digest dig;
   _Atomic uint64_t prog_bytes, prog_records;
+  /* ranges: where the pieces merged so far end, and the scanner there */
+  uint64_t prev_end;
+  boundary_state prev_st;
+  size_t spec_redone; /* speculative starts read again (tests) */
+  /* Stream blocks' buffers, returned by the workers for the reader to fill
+   * again: a fresh 1 MiB per block (and a reader buffer per block, as
+   * before) page-faulted ~19,000 times on the 186 MB file, ~0.2 s of
+   * system time on the project's VM; reused, a few hundred. */
+  pthread_mutex_t spare_mu;
+  unsigned char *spare[SPARE_MAX];
+  size_t spare_cap[SPARE_MAX], nspare;
 };
 
 void csvreg_pass_options_init(csvreg_pass_options *o) {
@@ -494,6 +515,8 @@ const char *const *csvreg_pass_column_names(const csvreg_pass *p) {
 
 const csvreg_pass_info *csvreg_pass_get_info(const csvreg_pass *p) { return p ? &p->info : NULL; }
 
+size_t csvreg__pass_spec_redone(const csvreg_pass *p) { return p ? p->spec_redone : 0; }
+
 /* A chunk for the pass's spec: the caller's chunk options, or the defaults
  * with its chunk_rows. */
 static csvreg_status make_chunk(const csvreg_pass *p, csvreg_chunk **out, csvreg_error *err) {
@@ -546,13 +569,21 @@ typedef struct task {
   /* a range [start, end) to align, or a block of memory */
   uint64_t start, end;
   unsigned char *data;
-  size_t len;
+  size_t len, cap; /* cap: bytes of data that can be read (BLOCK_PAD more are there) */
   reader_origin origin;
   /* results */
   uint64_t aligned_start, aligned_end;
   void *sink;
   uint64_t records, chunks;
   badlog *bad; /* the rows skip_bad dropped, told when merged (on_bad) */
+  /* A range piece's scanner state at aligned_end (lines and records
+   * relative to its start when it started speculatively). */
+  boundary_state end_st;
+  /* Speculative start (run_ranges): the piece starts at the first boundary
+   * after its cut as if no quote were open there, with its own lines and
+   * records counted from 0; merge_task checks the start against the piece
+   * before it and runs it again (spec_redo) when it was wrong or failed. */
+  int spec, spec_failed;
 } task;
 
 /* Every record of `r` into a new sink of the pass's type. */
@@ -593,47 +624,116 @@ static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **loca
   return CSVREG_OK;
 }
 
+/* Reads the piece from the boundary `off` (scanner state `at` there, whose
+ * lines and records number the piece's records) up to the first boundary at
+ * or after t->end, folding it into t->sink. */
+static csvreg_status range_fold(csvreg_pass *p, task *t, uint64_t off, const boundary_state *at,
+                                void **local, csvreg_error *err) {
+  csvreg_reader *r = NULL;
+  csvreg_source *src = NULL;
+  boundary_range *br = calloc(1, sizeof *br);
+  if (!br)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  br->fd = p->fd;
+  br->off = off;
+  br->cut = t->end > off ? t->end : off;
+  br->size = (uint64_t)p->size;
+  br->st = *at;
+  t->aligned_start = off;
+  t->origin.lines = at->lines;
+  t->origin.records = at->records;
+  t->origin.mid_input = off > 0;
+  csvreg_reader_options ro = p->o.reader;
+  ro.header = 0;
+  csvreg_status st = csvreg__source_new_custom(&src, csvreg__boundary_range_read, NULL, br, err);
+  if (!st)
+    st = csvreg__reader_open_source(&r, src, p->source, &ro, &t->origin, err);
+  if (!st)
+    st = fold(p, t, r, local, err);
+  t->aligned_end = br->off;
+  t->end_st = br->st;
+  csvreg_reader_free(r);
+  free(br);
+  return st;
+}
+
+/* How far past its cut a speculative piece looks for its first line end
+ * before it gives up speculating (a record longer than this: count). */
+#define SPEC_WINDOW ((size_t)64 << 10)
+
+/* The first boundary at or after `cut` as if no quote were open before it
+ * (the byte before still tells a CR or a line end). *found 0: none within
+ * SPEC_WINDOW bytes. */
+static csvreg_status spec_start(csvreg_pass *p, uint64_t cut, uint64_t *at, boundary_state *s,
+                                int *found, csvreg_error *err) {
+  *found = 0;
+  uint64_t size = (uint64_t)p->size, from = cut - 1;
+  size_t want = size - from < SPEC_WINDOW + 1 ? (size_t)(size - from) : SPEC_WINDOW + 1;
+  unsigned char *b = malloc(want ? want : 1);
+  if (!b)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  size_t got = 0;
+  while (got < want) {
+    ssize_t r = pread(p->fd, b + got, want - got, (off_t)(from + got));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      free(b);
+      return csvreg__err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
+    }
+    if (r == 0)
+      break;
+    got += (size_t)r;
+  }
+  if (got >= 1) {
+    csvreg__boundary_init(s);
+    s->cr = b[0] == '\r';
+    s->at_end = b[0] == '\r' || b[0] == '\n';
+    int eof = from + got >= size;
+    size_t k = csvreg__boundary_next(s, b + 1, got - 1, eof, 0);
+    if (k != BOUNDARY_NONE) {
+      *at = cut + k;
+      s->lines = s->records = 0; /* counted from the piece's start */
+      *found = 1;
+    }
+  }
+  free(b);
+  return CSVREG_OK;
+}
+
 static csvreg_status run_range(void *ctx, void *tp, void **local, csvreg_error *err) {
   csvreg_pass *p = ctx;
   task *t = tp;
-  boundary_file f;
-  csvreg_reader *r = NULL;
-  csvreg_source *src = NULL;
-  boundary_range *br = NULL;
+  boundary_state at;
+  uint64_t off;
+  csvreg_status st;
+  if (t->spec) {
+    int found = 0;
+    if ((st = spec_start(p, t->start, &off, &at, &found, err)))
+      return st;
+    if (found) {
+      csvreg_error e;
+      csvreg_error_clear(&e);
+      /* Its failure may be a misplaced start or carry relative numbers:
+       * merge_task reads the piece again and reports what that finds. */
+      if (range_fold(p, t, off, &at, local, &e) != CSVREG_OK)
+        t->spec_failed = 1;
+      return CSVREG_OK;
+    }
+    t->spec = 0;
+  }
   /* The start: counted from the file's start (record numbers and quote
    * parity); the end: found while the piece is read (boundary_range). */
-  csvreg_status st = csvreg__boundary_file_open(&f, p->fd, (uint64_t)p->size, err);
+  boundary_file f;
+  st = csvreg__boundary_file_open(&f, p->fd, (uint64_t)p->size, err);
   if (!st)
     st =
         csvreg__boundary_file_seek(&f, t->start > p->data_start ? t->start : p->data_start, 0, err);
-  if (!st) {
-    t->aligned_start = f.pos;
-    t->origin.lines = f.st.lines;
-    t->origin.records = f.st.records;
-    t->origin.mid_input = f.pos > 0;
-    if (!(br = calloc(1, sizeof *br)))
-      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  }
-  if (!st) {
-    br->fd = p->fd;
-    br->off = f.pos;
-    br->cut = t->end > f.pos ? t->end : f.pos;
-    br->size = f.size;
-    br->st = f.st;
-  }
+  off = f.pos;
+  at = f.st;
   csvreg__boundary_file_close(&f);
-  csvreg_reader_options ro = p->o.reader;
-  ro.header = 0;
-  if (!st) {
-    st = csvreg__source_new_custom(&src, csvreg__boundary_range_read, NULL, br, err);
-    if (!st)
-      st = csvreg__reader_open_source(&r, src, p->source, &ro, &t->origin, err);
-    if (!st)
-      st = fold(p, t, r, local, err);
-    t->aligned_end = br->off;
-  }
-  csvreg_reader_free(r);
-  free(br);
+  if (!st)
+    st = range_fold(p, t, off, &at, local, err);
   return st;
 }
 
@@ -641,23 +741,54 @@ static csvreg_status run_block(void *ctx, void *tp, void **local, csvreg_error *
   csvreg_pass *p = ctx;
   task *t = tp;
   csvreg_reader *r = NULL;
-  csvreg_source *src = NULL;
   csvreg_reader_options ro = p->o.reader;
   ro.header = 0;
-  /* A block is in memory: a buffer its size (not the default 1 MiB, which
-   * the reader allocates and clears) when it is small. */
-  if (!ro.buffer_bytes && t->len < BLOCK_BYTES)
-    ro.buffer_bytes = t->len + 64;
-  csvreg_status st = csvreg_source_new_mem(&src, t->data, t->len, err);
-  if (!st && !(st = csvreg__reader_open_source(&r, src, p->source, &ro, &t->origin, err)))
+  /* A block is in memory: the reader reads it where it is. */
+  csvreg_status st = csvreg__reader_open_block(&r, (char *)t->data, t->len, t->cap + BLOCK_PAD,
+                                               p->source, &ro, &t->origin, err);
+  if (!st)
     st = fold(p, t, r, local, err);
   csvreg_reader_free(r);
+  return st;
+}
+
+/* A speculative piece, checked in input order against the end of the piece
+ * before it (p->prev_end, p->prev_st: absolute). Its start was right when it
+ * is that end (the first boundary after the cut with and without an open
+ * quote differ): its counts move by the lines and records before it. Else,
+ * or when it failed, it is read again from that end, here: the answer, and
+ * any error with its line and record, are those of a counted start. */
+static csvreg_status spec_check(csvreg_pass *p, task *t, csvreg_error *err) {
+  if (!t->spec_failed && t->aligned_start == p->prev_end) {
+    t->end_st.lines += p->prev_st.lines;
+    t->end_st.records += p->prev_st.records;
+    /* its dropped rows were numbered from the piece's start too */
+    csvreg__badlog_shift(t->bad, p->prev_st.lines);
+    return CSVREG_OK;
+  }
+  p->spec_redone++;
+  p->type->free(t->sink);
+  t->sink = NULL;
+  csvreg__badlog_free(t->bad); /* fold logs the piece's dropped rows again */
+  t->bad = NULL;
+  t->records = t->chunks = 0;
+  t->spec_failed = 0;
+  void *local = NULL;
+  csvreg_status st = range_fold(p, t, p->prev_end, &p->prev_st, &local, err);
+  csvreg_chunk_free(local);
   return st;
 }
 
 static csvreg_status merge_task(void *ctx, void *tp, csvreg_error *err) {
   csvreg_pass *p = ctx;
   task *t = tp;
+  if (p->mode == MODE_RANGES) {
+    csvreg_status st = t->spec ? spec_check(p, t, err) : CSVREG_OK;
+    if (st)
+      return st;
+    p->prev_end = t->aligned_end;
+    p->prev_st = t->end_st;
+  }
   csvreg_status st =
       t->bad ? csvreg__badlog_replay(t->bad, p->source, p->o.on_bad, p->o.on_bad_ctx, err)
              : CSVREG_OK;
@@ -679,10 +810,43 @@ static void release_range(void *ctx, void *tp) {
   t->bad = NULL;
 }
 
+/* A block's buffer back to the spares (or freed when they are full). */
+static void spare_put(csvreg_pass *p, unsigned char *buf, size_t cap) {
+  if (!buf)
+    return;
+  pthread_mutex_lock(&p->spare_mu);
+  if (p->nspare < SPARE_MAX) {
+    p->spare[p->nspare] = buf;
+    p->spare_cap[p->nspare++] = cap;
+    buf = NULL;
+  }
+  pthread_mutex_unlock(&p->spare_mu);
+  free(buf);
+}
+
+/* A buffer for `cap` bytes of data (plus BLOCK_PAD): a spare when one is
+ * there (grown if it is smaller), else a new one; NULL when out of memory. */
+static unsigned char *spare_take(csvreg_pass *p, size_t cap) {
+  unsigned char *b = NULL;
+  size_t have = 0;
+  pthread_mutex_lock(&p->spare_mu);
+  if (p->nspare) {
+    b = p->spare[--p->nspare];
+    have = p->spare_cap[p->nspare];
+  }
+  pthread_mutex_unlock(&p->spare_mu);
+  if (b && have >= cap)
+    return b;
+  unsigned char *n = realloc(b, cap + BLOCK_PAD);
+  if (!n)
+    free(b);
+  return n;
+}
+
 static void release_block(void *ctx, void *tp) {
   release_range(ctx, tp);
   task *t = tp;
-  free(t->data);
+  spare_put(ctx, t->data, t->cap);
   free(t);
 }
 
@@ -710,7 +874,24 @@ static void tick(void *ctx) {
  * o_{i+1} = o_i + T - SCAN_COST * o_i, solved for o_n = end. */
 #define SCAN_COST 0.35
 
-static void cut_ranges(task *t, uint64_t n, uint64_t start, uint64_t end) {
+static void cut_ranges(task *t, uint64_t n, uint64_t start, uint64_t end, int spec) {
+  if (spec) {
+    /* Only the first piece counts (from the file's start to `start`): it
+     * gets that much less to read, the others equal shares. */
+    double len = (double)(end - start), T = (len + SCAN_COST * (double)start) / (double)n;
+    double first = T - SCAN_COST * (double)start;
+    if (first < T / 8)
+      first = T / 8;
+    double rest = (len - first) / (double)(n - 1);
+    for (uint64_t i = 0; i < n; i++) {
+      t[i].start = i ? t[i - 1].end : start;
+      double o = (double)start + first + rest * (double)i;
+      uint64_t e = o < (double)end ? (uint64_t)o : end;
+      t[i].end = i + 1 == n ? end : e < t[i].start ? t[i].start : e;
+      t[i].spec = i > 0 && t[i].start > 0;
+    }
+    return;
+  }
   double keep = 1.0 - SCAN_COST, kn = 1.0;
   for (uint64_t i = 0; i < n; i++)
     kn *= keep;
@@ -724,6 +905,20 @@ static void cut_ranges(task *t, uint64_t n, uint64_t start, uint64_t end) {
       e = t[i].start;
     t[i].end = i + 1 == n ? end : e;
   }
+}
+
+/* Speculative starts renumber a piece's records after it is read, so they
+ * are for sinks that use record numbers only in error messages (which a
+ * failed piece's second reading gets right): the accumulator, robust
+ * errors' meat, eval without --every and --plot. A split (by record number),
+ * other sinks and --skip-bad reports (told row by row) count every start.
+ * CSVREG_SPECULATE=0 turns it off (tests, A/B timings). */
+static int may_speculate(const csvreg_pass *p) {
+  const char *e = getenv("CSVREG_SPECULATE");
+  if (e && strcmp(e, "0") == 0)
+    return 0;
+  return !p->o.on_bad && (p->type == csvreg_sink_accum() || p->type == csvreg_sink_meat() ||
+                          p->type == csvreg_sink_eval());
 }
 
 static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
@@ -745,7 +940,9 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
   task *t = calloc((size_t)n, sizeof *t);
   if (!t)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  cut_ranges(t, n, start, end);
+  cut_ranges(t, n, start, end, n > 1 && may_speculate(p));
+  p->prev_end = 0;
+  csvreg__boundary_init(&p->prev_st);
   static const pool_ops ops = {run_range, merge_task, release_range, free_chunk, tick};
   pool *pl = NULL;
   /* One range runs on this thread, as a plain pass would. */
@@ -781,7 +978,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
   /* The first block is as long as the others plus a first record that is
    * data (the former stream reader read that line apart). */
   size_t cap = bs + (p->data_start ? 0 : (size_t)p->first_end);
-  unsigned char *buf = malloc(cap);
+  unsigned char *buf = spare_take(p, cap);
   if (!buf)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   size_t len = 0, grow_base = cap, ahead_off = 0;
@@ -817,12 +1014,14 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
         goto done;
       }
       size_t ncap = cap * 2 - grow_base > max_rec + grow_base ? max_rec + grow_base : cap * 2;
-      if ((st = grow(&buf, &cap, ncap, err)))
+      size_t acap = cap + BLOCK_PAD;
+      if ((st = grow(&buf, &acap, ncap + BLOCK_PAD, err)))
         goto done;
+      cap = ncap;
       continue;
     }
     size_t rest = len - cut;
-    unsigned char *next = eof && !rest ? NULL : malloc(rest + bs);
+    unsigned char *next = eof && !rest ? NULL : spare_take(p, rest + bs);
     task *t = calloc(1, sizeof *t);
     if ((!next && !(eof && !rest)) || !t) {
       free(next);
@@ -834,6 +1033,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
       memcpy(next, buf + cut, rest);
     t->data = buf;
     t->len = cut;
+    t->cap = cap;
     t->origin.lines = s.lines;
     t->origin.records = s.records;
     t->origin.mid_input = offset > 0;
@@ -849,7 +1049,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
       break; /* a block before failed: what follows does not matter */
   }
 done:
-  free(buf);
+  spare_put(p, buf, cap);
   return st;
 }
 
@@ -857,14 +1057,20 @@ static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
   size_t n = p->o.threads;
   static const pool_ops ops = {run_block, merge_task, release_block, free_chunk, tick};
   pool *pl = NULL;
+  pthread_mutex_init(&p->spare_mu, NULL);
   csvreg_status st = csvreg__pool_new(&pl, n, 2 * n, &ops, p, err);
-  if (st)
+  if (st) {
+    pthread_mutex_destroy(&p->spare_mu);
     return st;
+  }
   csvreg_error rerr;
   csvreg_error_clear(&rerr);
   csvreg_status rst = read_blocks(p, pl, &rerr);
   st = csvreg__pool_finish(pl, err);
   csvreg__pool_free(pl);
+  while (p->nspare)
+    free(p->spare[--p->nspare]);
+  pthread_mutex_destroy(&p->spare_mu);
   if (!st && rst) {
     if (err)
       *err = rerr;

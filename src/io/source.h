@@ -82,4 +82,12 @@ csvreg_status csvreg__reader_open_source(csvreg_reader **out, csvreg_source *src
                                          const csvreg_reader_options *o,
                                          const reader_origin *origin, csvreg_error *err);
 
+/* Opens a reader over the `len` bytes at `buf`, read in place (no copy into
+ * a buffer of its own): `buf` has `cap` >= len + 64 writable bytes, stays
+ * the caller's (not freed) and must outlive the reader, which writes only
+ * the 64 bytes after `len` (zeros). For a stream's blocks. */
+csvreg_status csvreg__reader_open_block(csvreg_reader **out, char *buf, size_t len, size_t cap,
+                                        const char *name, const csvreg_reader_options *o,
+                                        const reader_origin *origin, csvreg_error *err);
+
 #endif

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench/threads.sh - byte ranges at full speed (issue 15) and --threads on one file (issue 14), in
+# one interleaved run on a regular file:
+#   plain        csvreg fit -y y FILE --format json                      (the reference)
+#   emit-state   csvreg fit -y y FILE --emit-state > s                    (target <= 1.1x plain)
+#   2ranges      csvreg fit --range 1/2 --emit-state & csvreg fit --range 2/2 --emit-state; wait;
+#                csvreg solve s1 s2 --format json                         (target: plain / this >= 1.6)
+#   threads2     csvreg fit -y y --threads 2 FILE --format json           (target: plain / this >= 1.8)
+#   threads2-counted  the same with CSVREG_SPECULATE=0 (every piece's start counted from the
+#                file's start, as before speculative starts)
+#   eval1, eval2 csvreg eval -m MODEL FILE --format json, one and two threads (the model fitted
+#                once, untimed; target: eval1 / eval2 >= 1.6)
+# Per case: median wall, median user and sys CPU (of everything the case runs: the shell's
+# children), and the ratio to the plain fit's median wall. Wall times only mean something on a
+# quiet machine; the CPU times say what each way costs.
+#
+# usage: bench/threads.sh RUNS FILE [CSVREG]
+# example:
+#   bench/threads.sh 7 bench/out/clean-2000000.csv build/csvreg
+set -eu
+[ $# -ge 2 ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+runs=$1 file=$(realpath "$2") bin=$(realpath "${3:-build/csvreg}")
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+fit="$bin fit -y y --quiet"
+$fit "$file" -o model.json >/dev/null
+cases=(
+  "plain|$fit $file --format json"
+  "emit-state|$fit $file --emit-state"
+  "2ranges|$fit --range 1/2 --emit-state $file >s1 & $fit --range 2/2 --emit-state $file >s2; wait; $bin solve s1 s2 --format json"
+  "threads2|$fit --threads 2 $file --format json"
+  "threads2-counted|CSVREG_SPECULATE=0 $fit --threads 2 $file --format json"
+  "eval1|$bin eval -m model.json $file --format json"
+  "eval2|$bin eval -m model.json --threads 2 $file --format json"
+)
+cat "$file" >/dev/null
+for _ in $(seq "$runs"); do
+  for c in "${cases[@]}"; do
+    label=${c%%|*} cmd=${c#*|}
+    /usr/bin/time -f "$label %e %U %S %M" -a -o times sh -c "$cmd >/dev/null" ||
+      { echo "ranges.sh: $label failed" >&2; exit 1; }
+  done
+done
+# the answers agree: 2 ranges + solve and --threads 2 against the plain fit
+$fit "$file" --format json >plain.json
+$fit --range 1/2 --emit-state "$file" >s1
+$fit --range 2/2 --emit-state "$file" >s2
+$bin solve s1 s2 --format json >ranges.json
+$fit --threads 2 "$file" --format json >threads.json
+/usr/bin/python3 - times plain.json ranges.json threads.json <<'PY'
+import json, statistics as st, sys
+d = {}
+for line in open(sys.argv[1]):
+    label, wall, user, system, rss = line.split()
+    d.setdefault(label, []).append((float(wall), float(user), float(system), int(rss)))
+ref = st.median(w for w, *_ in d["plain"])
+print(f"{'case':18s} {'wall s':>8s} {'user s':>7s} {'sys s':>6s} {'RSS MiB':>8s} {'plain/case':>10s}")
+for k, v in d.items():
+    w = st.median(x[0] for x in v)
+    print(f"{k:18s} {w:8.3f} {st.median(x[1] for x in v):7.3f} {st.median(x[2] for x in v):6.3f} "
+          f"{max(x[3] for x in v) / 1024:8.1f} {ref / w:10.2f}")
+coef = lambda f: [t["estimate"] for t in json.load(open(f))["terms"]]
+p = coef(sys.argv[2])
+for name, f in (("2 ranges + solve", sys.argv[3]), ("--threads 2", sys.argv[4])):
+    q = coef(f)
+    print(f"{name}: max relative difference to the plain fit {max(abs(a - b) / abs(a) for a, b in zip(p, q)):.1e}")
+w = lambda k: st.median(x[0] for x in d[k])
+print(f"targets: emit-state / plain = {w('emit-state') / ref:.2f} (<= 1.1); plain / 2ranges = "
+      f"{ref / w('2ranges'):.2f} (>= 1.6); plain / threads2 = {ref / w('threads2'):.2f} (>= 1.8); "
+      f"eval1 / eval2 = {w('eval1') / w('eval2'):.2f} (>= 1.6)")
+PY

@@ -1,0 +1,17 @@
+/*
+ * pass_internal.h - what tests may see of a pass beyond csvreg.h (private
+ * to the library).
+ */
+#ifndef CSVREG_PASS_INTERNAL_H
+#define CSVREG_PASS_INTERNAL_H
+
+#include <stddef.h>
+
+#include "csvreg.h"
+
+/* Pieces of a run whose speculative start (a byte range's piece starting at
+ * the first line end after its cut, pass.c) proved wrong or failed and were
+ * read again from the end of the piece before them. */
+size_t csvreg__pass_spec_redone(const csvreg_pass *p);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * test_pass_spec.c - speculative piece starts of a threaded pass over a file
+ * (pass.c, issue 14): a piece after the first starts at the first line end
+ * after its cut as if no quote were open there, counting its records from
+ * 0, and is checked (and read again when wrong or failed) when it is merged
+ * in input order. Whatever the cut, the fit equals one thread's to rounding
+ * with the same counts, and a failure reports the line, record and message
+ * one thread reports. Files: plain; most bytes inside quoted fields with
+ * line breaks (cuts fall inside them, the speculation is wrong and the
+ * piece is read again); a bad cell late in the file; a byte range.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "csvreg.h"
+#include "pass_internal.h"
+
+/* y, x1, x2 and a text column; quoted: the text is a long quoted field with
+ * line breaks, commas and doubled quotes on every other record; bad_at: the
+ * record (1-based data record) whose x2 is "abc" (0: none). */
+static void write_file(const char *path, size_t n, int quoted, size_t bad_at) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("y,x1,note,x2\n", f);
+  for (size_t i = 1; i <= n; i++) {
+    double x1 = (double)((i * 37) % 101) / 7.0, x2 = (double)((i * 11) % 53) / 3.0;
+    double y = 1.5 + 0.25 * x1 - 0.75 * x2 + (double)((i * 7919) % 97) / 50.0;
+    fprintf(f, "%.6f,%.6f,", y, x1);
+    if (quoted && i % 2) {
+      fputc('"', f);
+      for (size_t k = 0; k < 40; k++)
+        fprintf(f, "line %zu, \"\"word\"\" %zu\n", k, i);
+      fputc('"', f);
+    } else {
+      fprintf(f, "n%zu", i);
+    }
+    if (bad_at == i)
+      fputs(",abc\n", f);
+    else
+      fprintf(f, ",%.6f\n", x2);
+  }
+  assert_int_equal(fclose(f), 0);
+}
+
+typedef struct result {
+  csvreg_status st;
+  csvreg_error err;
+  double coef[3];
+  csvreg_counts counts;
+  size_t redone;
+} result;
+
+static result run_pass(const char *path, size_t threads, int skip_bad, int has_range,
+                       uint64_t range_start, uint64_t range_end) {
+  result res;
+  memset(&res, 0, sizeof res);
+  csvreg_error_clear(&res.err);
+  csvreg_pass_options po;
+  csvreg_pass_options_init(&po);
+  po.path = path;
+  po.threads = threads;
+  po.chunk_rows = 7; /* many chunks per piece */
+  po.has_range = has_range;
+  po.range_start = range_start;
+  po.range_end = range_end;
+  csvreg_pass *p = NULL;
+  assert_int_equal(csvreg_pass_open(&p, &po, &res.err), CSVREG_OK);
+  csvreg_spec_options so;
+  csvreg_spec_options_init(&so);
+  so.target = "y";
+  so.features = "x1,x2";
+  so.skip_bad = skip_bad;
+  csvreg_spec *spec = NULL;
+  assert_int_equal(
+      csvreg_spec_new(&spec, csvreg_pass_column_names(p), csvreg_pass_ncolumns(p), &so, &res.err),
+      CSVREG_OK);
+  csvreg_solver solver = CSVREG_SOLVER_QR;
+  void *out = NULL;
+  res.st = csvreg_pass_run(p, spec, csvreg_sink_accum(), &solver, &out, &res.err);
+  res.redone = csvreg__pass_spec_redone(p);
+  if (res.st == CSVREG_OK) {
+    csvreg_fit *fit = NULL;
+    assert_int_equal(csvreg_accum_solve(out, NULL, &fit, NULL), CSVREG_OK);
+    const csvreg_fit_summary *s = csvreg_fit_get_summary(fit);
+    assert_int_equal(s->nterms, 3);
+    res.counts = s->counts;
+    for (size_t j = 0; j < 3; j++)
+      res.coef[j] = csvreg_fit_term(fit, j)->estimate;
+    csvreg_fit_free(fit);
+    csvreg_accum_free(out);
+  }
+  csvreg_spec_free(spec);
+  csvreg_pass_free(p);
+  return res;
+}
+
+static void assert_same_fit(const result *a, const result *b) {
+  assert_int_equal(a->st, CSVREG_OK);
+  assert_int_equal(b->st, CSVREG_OK);
+  assert_memory_equal(&a->counts, &b->counts, sizeof a->counts);
+  for (size_t j = 0; j < 3; j++)
+    assert_true(fabs(a->coef[j] - b->coef[j]) <= 1e-12 * fabs(a->coef[j]));
+}
+
+static void temp_path(char *path) {
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+}
+
+static void test_plain(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  write_file(path, 40000, 0, 0);
+  result one = run_pass(path, 1, 0, 0, 0, 0);
+  assert_int_equal(one.counts.records, 40000);
+  for (size_t n = 2; n <= 5; n++) {
+    result r = run_pass(path, n, 0, 0, 0, 0);
+    assert_same_fit(&one, &r);
+    assert_int_equal(r.redone, 0); /* no quote: every speculation holds */
+  }
+  setenv("CSVREG_SPECULATE", "0", 1);
+  result counted = run_pass(path, 3, 0, 0, 0, 0);
+  unsetenv("CSVREG_SPECULATE");
+  assert_same_fit(&one, &counted);
+  unlink(path);
+}
+
+static void test_quoted_line_breaks(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  /* ~97% of the bytes are inside quoted fields: most cuts fall inside one */
+  write_file(path, 3000, 1, 0);
+  result one = run_pass(path, 1, 0, 0, 0, 0);
+  assert_int_equal(one.counts.records, 3000);
+  size_t redone = 0;
+  for (size_t n = 2; n <= 8; n++) {
+    result r = run_pass(path, n, 0, 0, 0, 0);
+    assert_same_fit(&one, &r);
+    redone += r.redone;
+  }
+  assert_true(redone > 0); /* the second reading ran */
+  unlink(path);
+}
+
+static void test_error_numbers(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  for (int quoted = 0; quoted <= 1; quoted++) {
+    size_t n = quoted ? 3000 : 40000;
+    write_file(path, n, quoted, n * 3 / 4);
+    result one = run_pass(path, 1, 0, 0, 0, 0);
+    assert_int_not_equal(one.st, CSVREG_OK);
+    assert_true(one.err.line > 0);
+    for (size_t t = 2; t <= 4; t++) {
+      result r = run_pass(path, t, 0, 0, 0, 0);
+      assert_int_equal(r.st, one.st);
+      assert_int_equal(r.err.line, one.err.line);
+      assert_int_equal(r.err.record, one.err.record);
+      assert_int_equal(r.err.column, one.err.column);
+      assert_string_equal(r.err.message, one.err.message);
+    }
+    /* skipped instead: the same rows dropped */
+    result skip1 = run_pass(path, 1, 1, 0, 0, 0);
+    assert_int_equal(skip1.counts.dropped_bad, 1);
+    for (size_t t = 2; t <= 4; t++) {
+      result r = run_pass(path, t, 1, 0, 0, 0);
+      assert_same_fit(&skip1, &r);
+    }
+  }
+  unlink(path);
+}
+
+static void test_range(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  for (int quoted = 0; quoted <= 1; quoted++) {
+    write_file(path, quoted ? 3000 : 40000, quoted, 0);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    uint64_t size = (uint64_t)ftell(f);
+    fclose(f);
+    uint64_t a = size / 3, b = size - size / 5;
+    result one = run_pass(path, 1, 0, 1, a, b);
+    assert_true(one.counts.records > 0);
+    for (size_t n = 2; n <= 4; n++) {
+      result r = run_pass(path, n, 0, 1, a, b);
+      assert_same_fit(&one, &r);
+    }
+  }
+  unlink(path);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_plain),
+      cmocka_unit_test(test_quoted_line_breaks),
+      cmocka_unit_test(test_error_numbers),
+      cmocka_unit_test(test_range),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
