@@ -22,8 +22,11 @@ int cli_model_read(const char *path, csvreg_model **out) {
   *out = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) {
-    cli_errorf("cannot open model %s: %s", path, strerror(errno));
-    return CLI_EXIT_IO;
+    int e = errno;
+    cli_errorf("cannot open model %s: %s", path, e == ENOMEM ? "out of memory" : strerror(e));
+    /* no memory for the FILE (reached now that cairo is not loaded at
+     * start, faults.ulimit at 30 MiB) is out of memory, not I/O */
+    return e == ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_IO;
   }
   /* A regular file past the bound is refused before a byte is read
    * (issue 17: it was read up to the bound first). */
