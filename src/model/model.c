@@ -387,6 +387,14 @@ csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
   }
   if (!st && o->spec && o->spec->formula)
     st = fm_from_spec(o->spec, copy, &fm, err);
+  /* A state's own frame (solve -o of shards' merged states): the formula it
+   * carries rebuilds the spec, so the model keeps the formula and levels as
+   * fit -o's does. */
+  csvreg_spec *own = NULL;
+  if (!st && !o->spec && (st = csvreg__state_frame_spec(copy, &own, err)) == CSVREG_OK && own &&
+      own->formula)
+    st = fm_from_spec(own, copy, &fm, err);
+  csvreg_spec_free(own);
   if (st) {
     csvreg_accum_free(copy);
     csvreg_accum_free(pre);

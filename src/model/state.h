@@ -23,6 +23,10 @@ csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvre
  * gives them to `a`. */
 int csvreg__state_levels_put(json_t *o, const csvreg_accum *a);
 csvreg_status csvreg__state_levels_get(const json_t *o, csvreg_accum *a, csvreg_error *err);
+/* The spec a framed accumulator's formula rebuilds (its frame: formula,
+ * header, text columns, weights), for a model made from a state (solve -o);
+ * *out NULL and CSVREG_OK when `a` has no frame. */
+csvreg_status csvreg__state_frame_spec(const csvreg_accum *a, csvreg_spec **out, csvreg_error *err);
 
 /* CSVREG_E_VALUE naming the first of the accumulator's names (target, terms,
  * inputs) that is not valid UTF-8: JSON cannot hold it, so a state or model

@@ -320,3 +320,12 @@ csvreg_status csvreg_accum_finish(csvreg_accum *a, csvreg_error *err) {
   csvreg_spec_free(spec);
   return st;
 }
+
+csvreg_status csvreg__state_frame_spec(const csvreg_accum *a, csvreg_spec **out,
+                                       csvreg_error *err) {
+  *out = NULL;
+  accum_frame fr;
+  if (!csvreg__accum_frame_get(a, &fr))
+    return CSVREG_OK;
+  return frame_spec(&fr, csvreg__accum_intercept(a), out, err);
+}
