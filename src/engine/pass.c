@@ -707,6 +707,8 @@ static csvreg_status run_range(void *ctx, void *tp, void **local, csvreg_error *
   boundary_state at;
   uint64_t off;
   csvreg_status st;
+  if (t->start <= p->data_start) /* never inside the header */
+    t->spec = 0;
   if (t->spec) {
     int found = 0;
     if ((st = spec_start(p, t->start, &off, &at, &found, err)))
@@ -716,8 +718,11 @@ static csvreg_status run_range(void *ctx, void *tp, void **local, csvreg_error *
       csvreg_error_clear(&e);
       /* Its failure may be a misplaced start or carry relative numbers:
        * merge_task reads the piece again and reports what that finds. */
-      if (range_fold(p, t, off, &at, local, &e) != CSVREG_OK)
+      if (range_fold(p, t, off, &at, local, &e) != CSVREG_OK) {
         t->spec_failed = 1;
+        csvreg_chunk_free(*local); /* this worker's next piece starts afresh */
+        *local = NULL;
+      }
       return CSVREG_OK;
     }
     t->spec = 0;
