@@ -9,6 +9,8 @@
  * line breaks (cuts fall inside them, the speculation is wrong and the
  * piece is read again); a bad cell late in the file; a byte range.
  */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, setenv */
+
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
