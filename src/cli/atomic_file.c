@@ -88,6 +88,25 @@ void atomic_guard_spill(const char *path) {
 
 void atomic_unguard_spill(void) { have_spill = 0; }
 
+int atomic_mkstemp(char *path, int spill_slot) {
+  sigset_t hold, old;
+  sigemptyset(&hold);
+  for (size_t k = 0; k < sizeof terminating / sizeof terminating[0]; k++)
+    sigaddset(&hold, terminating[k]);
+  sigprocmask(SIG_BLOCK, &hold, &old);
+  int fd = mkstemp(path);
+  int saved = errno;
+  if (fd >= 0) {
+    if (spill_slot)
+      atomic_guard_spill(path);
+    else
+      guard(path);
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return fd;
+}
+
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
@@ -199,12 +218,11 @@ int atomic_open(atomic_file *af, const char *path, char *msg, size_t msgsize) {
     snprintf(msg, msgsize, "cannot write %s: path too long", path);
     goto fail;
   }
-  int fd = mkstemp(af->tmp_path);
+  int fd = atomic_mkstemp(af->tmp_path, 0);
   if (fd < 0) {
     snprintf(msg, msgsize, "cannot create a temporary file for %s: %s", path, strerror(errno));
     goto fail;
   }
-  guard(af->tmp_path);
   if (exists) {
     /* The file keeps what its owner chose: a 0600 model stays private. */
     fchmod(fd, old.st_mode & 07777);

@@ -37,6 +37,10 @@ void atomic_abort(atomic_file *af);
  * input): removed by the same handlers if a terminating signal comes before
  * atomic_unguard_spill; one at a time. */
 void atomic_guard_spill(const char *path);
+/* mkstemp(3) with the terminating signals held until `path` is registered
+ * (spill: 1 as atomic_guard_spill, 0 as an -o temporary file), so no signal
+ * between the file's creation and its registration leaves it behind. */
+int atomic_mkstemp(char *path, int spill);
 void atomic_unguard_spill(void);
 
 #endif

@@ -1070,13 +1070,12 @@ static int spill_stdin(const char *dir, char **out) {
     return CLI_EXIT_INTERNAL;
   }
   snprintf(path, n, "%s/csvreg-spill-XXXXXX", dir);
-  int fd = mkstemp(path);
+  int fd = atomic_mkstemp(path, 1);
   if (fd < 0) {
     cli_errorf("--spill: cannot create a file in %s: %s", dir, strerror(errno));
     free(path);
     return CLI_EXIT_IO;
   }
-  atomic_guard_spill(path);
   *out = path;
   static char buf[1 << 16];
   for (;;) {
