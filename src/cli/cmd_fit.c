@@ -150,8 +150,8 @@ void cmd_fit_usage(FILE *out) {
           "Examples:\n"
           "  %s fit -y Employed data/longley.csv\n"
           "  %s fit -y price -x sqft,rooms,age -w weight houses.csv --format json\n"
-          "  %s fit 'log(wage) ~ experience + I(experience^2) + education' cps.csv\n"
-          "  zcat big.csv.gz | %s fit -y y -\n",
+          "  %s fit 'log(wage) ~ experience + I(experience^2) + education + ethnicity' cps.csv\n"
+          "  %s fit -y y big.csv.gz\n",
           cli_program, cli_program, cli_program, cli_program, cli_program);
 }
 
