@@ -1314,6 +1314,13 @@ int cmd_fit_run(int argc, char **argv) {
   if (!st && !a.formula && a.factors &&
       (rc = factors_are_features(a.factors, spec, csvreg_pass_column_names(pass))) >= 0)
     goto done;
+  if (st && !(a.formula && st == CSVREG_E_USAGE) && !err.source[0]) {
+    /* A column choice is checked against the header: name the header's line. */
+    int given = a.columns || a.header_line;
+    snprintf(err.source, sizeof err.source, "%s",
+             given ? "--columns" : csvreg_pass_get_info(pass)->source);
+    err.line = !given && a.reader.header ? 1 : 0;
+  }
   if (st && a.formula && (st == CSVREG_E_USAGE || where != CSVREG_NO_OFFSET)) {
     /* The formula's own fault: point at it. */
     rc = cli_report_error(&err);
@@ -1324,16 +1331,8 @@ int cmd_fit_run(int argc, char **argv) {
     }
     goto done;
   }
-  if (st) {
-    /* A column choice is checked against the header: point at it. */
-    if (!err.source[0]) {
-      int given = a.columns || a.header_line;
-      snprintf(err.source, sizeof err.source, "%s",
-               given ? "--columns" : csvreg_pass_get_info(pass)->source);
-      err.line = !given && a.reader.header ? 1 : 0;
-    }
+  if (st)
     goto fail;
-  }
 
   csvreg_split_options so = {a.val_mode == 2 ? (int)a.folds : 0, a.fraction, a.seed, a.solver};
   void *sink = NULL;
