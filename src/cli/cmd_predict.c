@@ -454,12 +454,13 @@ typedef struct predict_out {
   const csvreg_model *model;
   const predict_args *a;
   char delim;
-  FILE *fp;               /* standard output, or -o's temporary file */
-  uint64_t first_record;  /* the first data record's number (2 with a header) */
-  size_t rows;            /* the chunks' capacity */
-  atomic_int made;        /* sinks made: the first is the total */
-  atomic_int direct_made; /* a piece writes to the output: at most one */
-  atomic_int stopped;     /* standard output went away: the pass stops */
+  FILE *fp;                   /* standard output, or -o's temporary file */
+  uint64_t first_record;      /* the first data record's number (2 with a header) */
+  size_t rows;                /* the chunks' capacity */
+  atomic_int made;            /* sinks made: the first is the total */
+  atomic_int direct_made;     /* a piece writes to the output: at most one */
+  atomic_int stopped;         /* standard output went away: the pass stops */
+  struct predict_sink *total; /* the pass's (it keeps it after a failure) */
   /* Sinks of pieces merged, kept for the next pieces with their buffers: a
    * stream's 1 MiB blocks each make a sink, and fresh buffers for each cost
    * page faults (~0.2 s of system time on 186 MB on the project's VM, as
@@ -573,6 +574,8 @@ static csvreg_status psink_create(void **out, const csvreg_spec *spec, const voi
   }
   s->o = o;
   s->direct = total ? 1 : s->spool ? 0 : -1; /* a spare that spooled spools */
+  if (total)
+    o->total = s;
   *out = s;
   return CSVREG_OK;
 }
@@ -580,7 +583,10 @@ static csvreg_status psink_create(void **out, const csvreg_spec *spec, const voi
 /* A piece decides where it writes at its first chunk: straight out when its
  * first record is the input's first data record (no piece is before it),
  * else to its spool. A chunk that starts with a row that is not complete
- * has no record number to tell: its piece spools (same bytes, one copy). */
+ * has no record number to tell: its piece spools (same bytes, one copy).
+ * This needs the whole input's record numbers in every piece: the pass
+ * gives them to every sink but those that may start speculatively
+ * (pass.c, may_speculate), which this sink must not be one of. */
 static csvreg_status psink_decide(predict_sink *s, const csvreg_chunk *c, csvreg_error *err) {
   const unsigned char *status = csvreg_chunk_row_status(c);
   const uint64_t *recno = csvreg_chunk_record_numbers(c);
@@ -725,6 +731,8 @@ int cmd_predict_run(int argc, char **argv) {
   void *sink = NULL;
   st = model_rows_run(&rows, &predict_sink_type, &po, &sink, &err);
   total = sink;
+  /* the counts of the rows read; a stopped pass still holds its total */
+  const csvreg_counts *counts = po.total ? &po.total->counts : NULL;
   if (st && atomic_load(&po.stopped)) {
     st = CSVREG_OK; /* as one thread: stop reading, end as main says */
     csvreg_error_clear(&err);
@@ -738,7 +746,7 @@ int cmd_predict_run(int argc, char **argv) {
                " (--na-policy error)");
     goto fail;
   }
-  model_rows_finish(&rows, &total->counts, a.rd.stats);
+  model_rows_finish(&rows, counts, a.rd.stats);
   if ((rc = bad_rows_close(&bad, 1)) != 0)
     goto done;
   if (a.output) {
@@ -749,10 +757,10 @@ int cmd_predict_run(int argc, char **argv) {
       goto done;
     }
   }
-  if (total->counts.new_level)
+  if (counts->new_level)
     cli_warnf("%llu row%s with a level the model never saw got no prediction (as R's \"factor "
               "has new levels\"; --na-policy error stops at the first)",
-              (unsigned long long)total->counts.new_level, total->counts.new_level == 1 ? "" : "s");
+              (unsigned long long)counts->new_level, counts->new_level == 1 ? "" : "s");
   rc = CLI_EXIT_OK;
   goto done;
 fail:
@@ -764,7 +772,7 @@ fail:
   rc = cli_report_error(&err);
 done:
   bad_rows_close(&bad, 0);
-  atomic_abort(&af); /* nothing after a commit; the temporary file after an error */
+  atomic_abort(&af);       /* nothing after a commit; the temporary file after an error */
   model_rows_close(&rows); /* a pass that failed frees its sinks here: first */
   psink_destroy(total);
   spares_free(&po);

@@ -22,7 +22,7 @@ def go(args, stdin=None):
     return subprocess.run([CSVREG, *args], stdin=subprocess.DEVNULL, capture_output=True)
 
 
-def write_data(path, bad_every=0, bad_at=None, rows=40000):
+def write_data(path, bad_every=0, bad_at=None, rows=25000):
     with open(path, "w", newline="") as f:
         f.write('y,x1,"x,2",w,note\n')
         for i in range(1, rows + 1):
@@ -58,7 +58,7 @@ with tempfile.TemporaryDirectory() as tmp:
         if one.returncode or len(one.stdout) < 100000:
             fail(f"predict {extra}: {one.returncode} {one.stderr}")
             continue
-        for n in ("1", "2", "3", "4", "0"):
+        for n in ("1", "2", "3", "4", "0") if not extra else ("2", "3"):
             for src, stdin in ((data, None), ("-", data)):
                 q = go(["predict", "-m", model, "--quiet", "--threads", n, *extra, src], stdin)
                 if q.returncode or q.stdout != one.stdout or q.stderr != one.stderr:
@@ -96,19 +96,18 @@ with tempfile.TemporaryDirectory() as tmp:
                 fail(f"skip-bad --threads {n} {src}: {q.returncode} {q.stderr!r}")
     # a bad cell late in the file: the same message and exit code; -o leaves no file
     late = os.path.join(tmp, "late.csv")
-    write_data(late, bad_at=39000)
+    write_data(late, bad_at=24000)
     one = go(["predict", "-m", model, "--quiet", late])
     if one.returncode != 3 or b"abc" not in one.stderr:
         fail(f"late error: {one.returncode} {one.stderr!r}")
-    for n in ("2", "3", "4"):
+    full = go(["predict", "-m", model, "--quiet", "--skip-bad", late]).stdout
+    for n in ("2", "4"):
         for src, stdin in ((late, None), ("-", late)):
             q = go(["predict", "-m", model, "--quiet", "--threads", n, src], stdin)
             q_err = q.stderr.replace(b"<stdin>", late.encode())
-            if q.returncode != one.returncode or q_err != one.stderr or \
-                    not one.stdout.startswith(q.stdout[:0]):
+            if q.returncode != one.returncode or q_err != one.stderr:
                 fail(f"late error --threads {n} {src}: {q.returncode} {q.stderr!r}")
             # what is written before the error is a prefix of one thread's rows
-            full = go(["predict", "-m", model, "--quiet", "--skip-bad", late]).stdout
             if not full.startswith(q.stdout):
                 fail(f"late error --threads {n} {src}: the rows written are not in order")
             out = os.path.join(tmp, "late_out.csv")
