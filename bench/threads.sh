@@ -10,6 +10,9 @@
 #                file's start, as before speculative starts)
 #   eval1, eval2 csvreg eval -m MODEL FILE --format json, one and two threads (the model fitted
 #                once, untimed; target: eval1 / eval2 >= 1.6)
+#   predict1, predict2, predict2-stdin  csvreg predict -m MODEL FILE > /dev/null on one and two
+#                threads, and two threads on standard input (target: predict1 / predict2 >= 1.6;
+#                the outputs are checked to be the same bytes)
 # Per case: median wall, median user and sys CPU (of everything the case runs: the shell's
 # children), and the ratio to the plain fit's median wall. Wall times only mean something on a
 # quiet machine; the CPU times say what each way costs.
@@ -18,7 +21,7 @@
 # example:
 #   bench/threads.sh 7 bench/out/clean-2000000.csv build/csvreg
 set -eu
-[ $# -ge 2 ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 runs=$1 file=$(realpath "$2") bin=$(realpath "${3:-build/csvreg}")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -33,6 +36,9 @@ cases=(
   "threads2-counted|CSVREG_SPECULATE=0 $fit --threads 2 $file --format json"
   "eval1|$bin eval -m model.json $file --format json"
   "eval2|$bin eval -m model.json --threads 2 $file --format json"
+  "predict1|$bin predict -m model.json --quiet $file"
+  "predict2|$bin predict -m model.json --quiet --threads 2 $file"
+  "predict2-stdin|$bin predict -m model.json --quiet --threads 2 - < $file"
 )
 cat "$file" >/dev/null
 for _ in $(seq "$runs"); do
@@ -48,6 +54,12 @@ $fit --range 1/2 --emit-state "$file" >s1
 $fit --range 2/2 --emit-state "$file" >s2
 $bin solve s1 s2 --format json >ranges.json
 $fit --threads 2 "$file" --format json >threads.json
+# predict --threads 2 writes one thread's bytes (file and standard input)
+$bin predict -m model.json --quiet "$file" | md5sum >p1.md5
+$bin predict -m model.json --quiet --threads 2 "$file" | md5sum >p2.md5
+$bin predict -m model.json --quiet --threads 2 - <"$file" | md5sum >p2s.md5
+cmp -s p1.md5 p2.md5 && cmp -s p1.md5 p2s.md5 ||
+  { echo "threads.sh: predict --threads 2 differs from one thread" >&2; exit 1; }
 /usr/bin/python3 - times plain.json ranges.json threads.json <<'PY'
 import json, statistics as st, sys
 d = {}
@@ -68,5 +80,6 @@ for name, f in (("2 ranges + solve", sys.argv[3]), ("--threads 2", sys.argv[4]))
 w = lambda k: st.median(x[0] for x in d[k])
 print(f"targets: emit-state / plain = {w('emit-state') / ref:.2f} (<= 1.1); plain / 2ranges = "
       f"{ref / w('2ranges'):.2f} (>= 1.6); plain / threads2 = {ref / w('threads2'):.2f} (>= 1.8); "
-      f"eval1 / eval2 = {w('eval1') / w('eval2'):.2f} (>= 1.6)")
+      f"eval1 / eval2 = {w('eval1') / w('eval2'):.2f} (>= 1.6); predict1 / predict2 = "
+      f"{w('predict1') / w('predict2'):.2f} (>= 1.6), on stdin {w('predict1') / w('predict2-stdin'):.2f}")
 PY

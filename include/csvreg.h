@@ -1616,6 +1616,32 @@ CSVREG_API csvreg_status csvreg_stateset_read_any_fd(csvreg_stateset *s, csvreg_
                                                      csvreg_error *err);
 /* ---- end reading both kinds ---- */
 
+/* ---- spool: a threaded pass's ordered output (issue 14, predict --threads) ----
+ * Bytes kept in order until their turn: a sink of a threaded pass that writes
+ * text (predict's rows) spools a piece's text while the pieces before it
+ * are still being written, and its merge drains it to the output. Up to
+ * `mem` bytes (0: CSVREG_SPOOL_MEM) are kept in memory, the rest in an
+ * unnamed temporary file (tmpfile(3)), so memory stays bounded whatever the
+ * piece's length. A spool is used by one thread at a time. */
+#define CSVREG_SPOOL_MEM ((size_t)4 << 20)
+typedef struct csvreg_spool csvreg_spool;
+CSVREG_API csvreg_status csvreg_spool_new(csvreg_spool **out, size_t mem, csvreg_error *err);
+CSVREG_API void csvreg_spool_free(csvreg_spool *s);
+/* Appends n bytes (CSVREG_E_IO when the temporary file cannot be written). */
+CSVREG_API csvreg_status csvreg_spool_write(csvreg_spool *s, const void *data, size_t n,
+                                            csvreg_error *err);
+/* Bytes held, and of them those that went to the temporary file. */
+CSVREG_API uint64_t csvreg_spool_bytes(const csvreg_spool *s);
+CSVREG_API uint64_t csvreg_spool_spilled(const csvreg_spool *s);
+/* The output of a drain: 0, or nonzero when it failed (the drain then
+ * stops with CSVREG_E_IO). */
+typedef int (*csvreg_spool_fn)(void *ctx, const void *data, size_t n);
+/* fn(ctx, ...) over every byte written, in order, in pieces of at most
+ * 1 MiB; empties the spool (it can be written again). */
+CSVREG_API csvreg_status csvreg_spool_drain(csvreg_spool *s, csvreg_spool_fn fn, void *ctx,
+                                            csvreg_error *err);
+/* ---- end spool ---- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,13 +1,25 @@
 /*
  * cmd_predict.c - `csvreg predict -m MODEL [FILE]`: every input row with the
  * model's prediction appended (or the predictions alone), streamed in chunks
- * of records: the model's spec is bound to the input, the library's chunk
- * keeps every record in order with its status and its re-quoted text, the
- * complete rows are predicted with one library call, and the chunk is
- * written out. Memory is the chunk, whatever the input's length.
+ * of records through the library's pass engine: the model's spec is bound
+ * to the input, the library's chunk keeps every record in order with its
+ * status and its re-quoted text, the complete rows are predicted with one
+ * library call, and the chunk is written out. Memory is a chunk per thread,
+ * whatever the input's length.
+ *
+ * --threads N (issue 14): the pass reads pieces of the input (byte ranges
+ * of a file, blocks of a stream) on N threads into one sink each (this
+ * file's predict sink), and merges the sinks in input order. The first
+ * piece writes straight to the output, as one thread does; a later piece
+ * formats its rows into a spool (csvreg_spool: memory, then a temporary
+ * file) that its merge copies to the output when every row before it is
+ * out. So the output is the same bytes as with one thread.
  */
 #include <getopt.h>
+#include <stdatomic.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,6 +75,10 @@ void cmd_predict_usage(FILE *out) {
           "                        the model's, as given to fit)\n"
           "      --no-header       the input has no header (columns are V1, V2, ...)\n"
           "      --chunk-rows N    rows per block (default %d)\n"
+          "      --threads N       read FILE in N byte ranges (a stream in blocks) on N\n"
+          "                        threads (0: every core this process may use); the\n"
+          "                        rows are written in input order, the same bytes as\n"
+          "                        with one thread\n"
           "      --decompress M    auto (default): read gzip, zstd, xz or bzip2 input,\n"
           "                        known by its first bytes; none: the bytes as they are\n"
           "      --quiet           no progress line\n"
@@ -105,11 +121,12 @@ typedef struct predict_args {
   int resid, lev, rstd, cooks; /* the row statistics asked for */
   csvreg_interval interval;
   double level;
+  size_t threads; /* --threads: 1 by default */
   model_read_opts rd;
 } predict_args;
 
 enum { OPT_ONLY = 256, OPT_COLUMN, OPT_INTERVAL, OPT_LEVEL, OPT_NA_POLICY };
-enum { OPT_RESIDUALS = 300, OPT_LEVERAGE, OPT_RSTANDARD, OPT_COOKS, OPT_BAD_ROWS };
+enum { OPT_RESIDUALS = 300, OPT_LEVERAGE, OPT_RSTANDARD, OPT_COOKS, OPT_BAD_ROWS, OPT_THREADS };
 
 static const struct option long_options[] = {{"model", required_argument, NULL, 'm'},
                                              {"output", required_argument, NULL, 'o'},
@@ -124,6 +141,7 @@ static const struct option long_options[] = {{"model", required_argument, NULL, 
                                              {"rstandard", no_argument, NULL, OPT_RSTANDARD},
                                              {"cooks", no_argument, NULL, OPT_COOKS},
                                              {"bad-rows", required_argument, NULL, OPT_BAD_ROWS},
+                                             {"threads", required_argument, NULL, OPT_THREADS},
                                              MODEL_READ_LONG_OPTIONS,
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -133,6 +151,7 @@ static int parse_args(int argc, char **argv, predict_args *a) {
   a->column = "prediction";
   a->level = 0.95;
   a->rd.chunk_rows = PREDICT_ROWS;
+  a->threads = 1;
   if (opt_check_words(CMD, argc, argv, ":m:o:w:d:h", long_options))
     return CLI_EXIT_USAGE;
   opterr = 0;
@@ -188,6 +207,10 @@ static int parse_args(int argc, char **argv, predict_args *a) {
         return cli_usage_error(CMD, "--bad-rows: the file name cannot be empty");
       a->bad_path = optarg;
       break;
+    case OPT_THREADS:
+      if (opt_threads_all(CMD, optarg, &a->threads))
+        return CLI_EXIT_USAGE;
+      break;
     case 'h': cmd_predict_usage(stdout); return CLI_EXIT_OK;
     default: {
       int r = model_read_option(CMD, c, optarg, opt, &a->rd);
@@ -213,8 +236,10 @@ typedef struct block {
   double *w;              /* [cap] -w: the complete rows' weights */
   csvreg_na *na;          /* -w: the model's NA tokens */
   char *out;              /* OUT_BYTES */
-  FILE *fp;               /* standard output, or -o's temporary file */
 } block;
+
+/* Where a block's text goes: the output, or the piece's spool. */
+typedef csvreg_status (*emit_fn)(void *ctx, const void *p, size_t n, csvreg_error *err);
 
 #define NSTATS 4
 
@@ -283,10 +308,11 @@ static int any_stats(const predict_args *a) { return a->resid || a->lev || a->rs
 
 /* Predicts the chunk's complete rows and writes every record: its text (not
  * with --only), then the prediction columns, empty for a row that is not
- * complete. The buffer is written whenever the next row would not fit; a
- * row longer than the buffer is written straight from the chunk. */
+ * complete. The buffer is written (emit) whenever the next row would not
+ * fit; a row longer than the buffer is written straight from the chunk. */
 static csvreg_status block_write(block *b, const csvreg_chunk *c, const csvreg_model *m,
-                                 const predict_args *a, char delim, csvreg_error *err) {
+                                 const predict_args *a, char delim, emit_fn emit, void *ectx,
+                                 csvreg_error *err) {
   const size_t nrec = csvreg_chunk_nrecords(c), nok = csvreg_chunk_rows(c);
   if (nrec == 0)
     return CSVREG_OK;
@@ -330,18 +356,19 @@ static csvreg_status block_write(block *b, const csvreg_chunk *c, const csvreg_m
   /* After a row's text: up to three numbers, each after a delimiter, and
    * the line end. */
   const size_t numbers = (3 + NSTATS) * (CSVREG_FORMAT_DOUBLE_MAX + 1) + 1;
-  FILE *fp = b->fp;
   size_t used = 0, start = 0, k = 0;
   for (size_t i = 0; i < nrec; i++) {
     size_t len = a->only ? 0 : ends[i] - start;
     if (used + len + numbers > OUT_BYTES) {
-      fwrite(b->out, 1, used, fp);
+      if ((st = emit(ectx, b->out, used, err)))
+        return st;
       used = 0;
     }
     char *d = b->out + used;
     if (!a->only) {
       if (len + numbers > OUT_BYTES) {
-        fwrite(text + start, 1, len, fp);
+        if ((st = emit(ectx, text + start, len, err)))
+          return st;
       } else {
         memcpy(d, text + start, len);
         d += len;
@@ -377,13 +404,11 @@ static csvreg_status block_write(block *b, const csvreg_chunk *c, const csvreg_m
     *d++ = '\n';
     used = (size_t)(d - b->out);
   }
-  fwrite(b->out, 1, used, fp);
-  return CSVREG_OK;
+  return emit(ectx, b->out, used, err);
 }
 
-static csvreg_status write_header(FILE *fp, const csvreg_reader *r, const predict_args *a,
-                                  char delim, csvreg_error *err) {
-  const char *const *names = csvreg_reader_column_names(r);
+static csvreg_status write_header(FILE *fp, const char *const *names, size_t ncolumns,
+                                  const predict_args *a, char delim, csvreg_error *err) {
   const char *extra[3 + NSTATS] = {a->column, "lower", "upper"};
   const char *stat_names[NSTATS] = {"residual", "leverage", "rstandard", "cooks"};
   int want[NSTATS];
@@ -394,7 +419,7 @@ static csvreg_status write_header(FILE *fp, const csvreg_reader *r, const predic
   for (int j = 0; j < NSTATS; j++)
     if (want[j])
       extra[nextra++] = stat_names[j];
-  const size_t ncol = a->only ? 0 : csvreg_reader_ncolumns(r);
+  const size_t ncol = a->only ? 0 : ncolumns;
   csvreg_field *f = malloc((ncol + nextra) * sizeof *f);
   if (!f) {
     err->status = CSVREG_E_NOMEM;
@@ -415,17 +440,205 @@ static csvreg_status write_header(FILE *fp, const csvreg_reader *r, const predic
   return st;
 }
 
-typedef struct predict_ctx {
-  block *b;
+/* ---- the predict sink: the pass's pieces, written in input order ----
+ * One sink per piece of the pass (csvreg_sink_type), and one for the total,
+ * made first. On one thread the total gets every chunk and writes it to the
+ * output. With threads the total gets the pieces' sinks in input order
+ * (merge) and writes what each spooled; the piece that starts at the first
+ * data record writes straight to the output instead (nothing is before it),
+ * so the common case costs no copy. */
+
+#define SPARE_SINKS 8
+
+typedef struct predict_out {
   const csvreg_model *model;
   const predict_args *a;
   char delim;
-} predict_ctx;
+  FILE *fp;                   /* standard output, or -o's temporary file */
+  uint64_t first_record;      /* the first data record's number (2 with a header) */
+  size_t rows;                /* the chunks' capacity */
+  atomic_int made;            /* sinks made: the first is the total */
+  atomic_int direct_made;     /* a piece writes to the output: at most one */
+  atomic_int stopped;         /* standard output went away: the pass stops */
+  struct predict_sink *total; /* the pass's (it keeps it after a failure) */
+  /* Sinks of pieces merged, kept for the next pieces with their buffers: a
+   * stream's 1 MiB blocks each make a sink, and fresh buffers for each cost
+   * page faults (~0.2 s of system time on 186 MB on the project's VM, as
+   * pass.c found for its blocks). */
+  pthread_mutex_t mu;
+  struct predict_sink *spare[SPARE_SINKS];
+  size_t nspare;
+} predict_out;
 
-static csvreg_status predict_chunk(void *ctx, const csvreg_chunk *c, csvreg_error *err) {
-  const predict_ctx *p = ctx;
-  return block_write(p->b, c, p->model, p->a, p->delim, err);
+typedef struct predict_sink {
+  predict_out *o;
+  block b;              /* allocated at the first chunk */
+  int direct;           /* -1 undecided, 1 to the output, 0 to the spool */
+  csvreg_spool *spool;  /* direct == 0 */
+  csvreg_counts counts; /* the rows of the chunks (and merged pieces) */
+} predict_sink;
+
+/* The status that stops a pass when standard output is gone (a closed pipe,
+ * a full disk): cmd_predict_run ends as one thread did, quietly, and
+ * close_stdout in main says which. */
+#define STOPPED CSVREG_E_IO
+
+static csvreg_status fail_with(csvreg_error *err, csvreg_status st, const char *fmt, ...)
+    CLI_PRINTF(3, 4);
+static csvreg_status fail_with(csvreg_error *err, csvreg_status st, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    err->status = st;
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+  }
+  return st;
 }
+
+static csvreg_status emit_out(void *ctx, const void *p, size_t n, csvreg_error *err) {
+  (void)err;
+  fwrite(p, 1, n, ((predict_sink *)ctx)->o->fp);
+  return CSVREG_OK;
+}
+
+static csvreg_status emit_spool(void *ctx, const void *p, size_t n, csvreg_error *err) {
+  return csvreg_spool_write(((predict_sink *)ctx)->spool, p, n, err);
+}
+
+static int drain_out(void *ctx, const void *p, size_t n) {
+  fwrite(p, 1, n, ctx);
+  return 0; /* write errors: ferror, checked at the end as on one thread */
+}
+
+/* After text went to standard output: flushed (the rows before an error
+ * are out before its message), and the pass stopped once stdout is gone. */
+static csvreg_status out_flushed(predict_out *o, csvreg_error *err) {
+  if (o->fp != stdout)
+    return CSVREG_OK;
+  if (cli_flush_stdout() || cli_stdout_closed()) {
+    atomic_store(&o->stopped, 1);
+    return fail_with(err, STOPPED, "standard output is closed");
+  }
+  return CSVREG_OK;
+}
+
+static void psink_destroy(predict_sink *s) {
+  if (!s)
+    return;
+  block_free(&s->b);
+  csvreg_spool_free(s->spool);
+  free(s);
+}
+
+/* A piece's sink back to the spares (its spool, drained by its merge, keeps
+ * its buffer); the total, a piece that failed and the overflow are freed. */
+static void psink_free(void *sp) {
+  predict_sink *s = sp;
+  if (!s)
+    return;
+  predict_out *o = s->o;
+  if (s->direct == 1 || (s->spool && csvreg_spool_bytes(s->spool))) {
+    psink_destroy(s);
+    return;
+  }
+  pthread_mutex_lock(&o->mu);
+  if (o->nspare < SPARE_SINKS) {
+    o->spare[o->nspare++] = s;
+    s = NULL;
+  }
+  pthread_mutex_unlock(&o->mu);
+  psink_destroy(s);
+}
+
+static void spares_free(predict_out *o) {
+  while (o->nspare)
+    psink_destroy(o->spare[--o->nspare]);
+}
+
+static csvreg_status psink_create(void **out, const csvreg_spec *spec, const void *arg,
+                                  csvreg_error *err) {
+  (void)spec;
+  predict_out *o = (predict_out *)arg; /* shared: atomic counters, spares under mu */
+  /* the total is made before any piece: on one thread it gets the chunks */
+  const int total = atomic_fetch_add(&o->made, 1) == 0;
+  predict_sink *s = NULL;
+  pthread_mutex_lock(&o->mu);
+  if (!total && o->nspare)
+    s = o->spare[--o->nspare];
+  pthread_mutex_unlock(&o->mu);
+  if (s) {
+    memset(&s->counts, 0, sizeof s->counts);
+  } else if (!(s = calloc(1, sizeof *s))) {
+    return fail_with(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  s->o = o;
+  s->direct = total ? 1 : s->spool ? 0 : -1; /* a spare that spooled spools */
+  if (total)
+    o->total = s;
+  *out = s;
+  return CSVREG_OK;
+}
+
+/* A piece decides where it writes at its first chunk: straight out when its
+ * first record is the input's first data record (no piece is before it),
+ * else to its spool. A chunk that starts with a row that is not complete
+ * has no record number to tell: its piece spools (same bytes, one copy).
+ * This needs the whole input's record numbers in every piece: the pass
+ * gives them to every sink but those that may start speculatively
+ * (pass.c, may_speculate), which this sink must not be one of. */
+static csvreg_status psink_decide(predict_sink *s, const csvreg_chunk *c, csvreg_error *err) {
+  const unsigned char *status = csvreg_chunk_row_status(c);
+  const uint64_t *recno = csvreg_chunk_record_numbers(c);
+  int zero = 0;
+  if (csvreg_chunk_nrecords(c) && status[0] == CSVREG_ROW_OK && csvreg_chunk_rows(c) &&
+      recno[0] == s->o->first_record &&
+      atomic_compare_exchange_strong(&s->o->direct_made, &zero, 1)) {
+    s->direct = 1;
+    return CSVREG_OK;
+  }
+  s->direct = 0;
+  return csvreg_spool_new(&s->spool, 0, err);
+}
+
+static csvreg_status psink_add(void *sp, const csvreg_chunk *c, csvreg_error *err) {
+  predict_sink *s = sp;
+  const csvreg_counts *k = csvreg_chunk_counts(c);
+  csvreg_counts_add(&s->counts, k);
+  if (!k->records)
+    return CSVREG_OK;
+  csvreg_status st;
+  if (!s->b.out) {
+    if (block_alloc(&s->b, s->o->rows)) {
+      return fail_with(err, CSVREG_E_NOMEM, "out of memory for a block of %zu rows", s->o->rows);
+    }
+    if (s->o->a->wname &&
+        (st = csvreg_na_new(&s->b.na, csvreg_model_get_options(s->o->model)->na, err)))
+      return st;
+  }
+  if (s->direct < 0 && (st = psink_decide(s, c, err)))
+    return st;
+  if ((st = block_write(&s->b, c, s->o->model, s->o->a, s->o->delim,
+                        s->direct ? emit_out : emit_spool, s, err)))
+    return st;
+  return s->direct ? out_flushed(s->o, err) : CSVREG_OK;
+}
+
+/* into (the total) := into followed by from: from's spooled text out. */
+static csvreg_status psink_merge(void *ip, const void *fp, csvreg_error *err) {
+  predict_sink *into = ip;
+  /* the spool is from's to empty: it is released right after its merge */
+  predict_sink *from = (predict_sink *)fp;
+  csvreg_counts_add(&into->counts, &from->counts);
+  if (!from->spool)
+    return CSVREG_OK; /* it wrote straight out, or had no records */
+  csvreg_status st = csvreg_spool_drain(from->spool, drain_out, into->o->fp, err);
+  return st ? st : out_flushed(into->o, err);
+}
+
+static const csvreg_sink_type predict_sink_type = {"predict", psink_create, psink_add, psink_merge,
+                                                   psink_free};
+/* ---- end the predict sink ---- */
 
 int cmd_predict_run(int argc, char **argv) {
   predict_args a;
@@ -438,12 +651,15 @@ int cmd_predict_run(int argc, char **argv) {
   csvreg_error err;
   csvreg_error_clear(&err);
   model_rows rows;
-  block b;
-  memset(&b, 0, sizeof b);
+  memset(&rows, 0, sizeof rows);
   atomic_file af;
   memset(&af, 0, sizeof af);
   bad_rows bad;
   memset(&bad, 0, sizeof bad);
+  predict_sink *total = NULL;
+  predict_out po;
+  memset(&po, 0, sizeof po);
+  pthread_mutex_init(&po.mu, NULL);
   const csvreg_model_options *mo = csvreg_model_get_options(model);
   const char delim = a.rd.delimiter_set ? a.rd.delimiter : mo->delimiter;
   csvreg_chunk_options co;
@@ -453,34 +669,24 @@ int cmd_predict_run(int argc, char **argv) {
   co.keep_text = !a.only || a.wname; /* -w reads its column from the text */
   co.delimiter = delim;
   co.na_error = a.na_error;
+  csvreg_status st = CSVREG_OK;
   /* The row statistics read the target, and the weights where the input
-   * has them (model_input_open); a row without them is still predicted. */
+   * has them (model_rows_open); a row without them is still predicted. */
   const unsigned bind =
       any_stats(&a) ? CSVREG_MODEL_BIND_TARGET | CSVREG_MODEL_BIND_TARGET_OPTIONAL : 0;
-  csvreg_status st = model_rows_open(&rows, &a.rd, model, a.path, bind, &co, &err);
-  if (st)
+  if ((st = model_rows_open(&rows, &a.rd, model, a.path, bind, a.threads, &co,
+                            a.rd.skip_bad ? bad_rows_add : NULL, &bad, &err)))
     goto fail;
-  if (block_alloc(&b, co.rows)) {
-    st = err.status = CSVREG_E_NOMEM;
-    snprintf(err.message, sizeof err.message, "out of memory for a block of %zu rows", co.rows);
-    goto fail;
-  }
-  b.fp = stdout;
-  if (a.rd.skip_bad) {
-    if ((rc = bad_rows_open(&bad, a.bad_path, delim)) != 0)
-      goto done;
-    csvreg_chunk_on_bad(rows.chunk, bad_rows_add, &bad);
-  }
+  if (a.rd.skip_bad && (rc = bad_rows_open(&bad, a.bad_path, delim)) != 0)
+    goto done;
+  const char *const *names = csvreg_pass_column_names(rows.pass);
+  const size_t ncolumns = csvreg_pass_ncolumns(rows.pass);
   if (a.wname) {
-    const char *const *names = csvreg_reader_column_names(rows.reader);
-    const size_t nc = csvreg_reader_ncolumns(rows.reader);
-    for (a.wcol = 0; a.wcol < nc && strcmp(names[a.wcol], a.wname) != 0; a.wcol++)
+    for (a.wcol = 0; a.wcol < ncolumns && strcmp(names[a.wcol], a.wname) != 0; a.wcol++)
       ;
-    if ((st = csvreg_na_new(&b.na, mo->na, &err)))
-      goto fail;
-    if (a.wcol == nc) {
+    if (a.wcol == ncolumns) {
       st = err.status = CSVREG_E_COLUMN;
-      snprintf(err.source, sizeof err.source, "%s", csvreg_reader_source(rows.reader));
+      snprintf(err.source, sizeof err.source, "%s", model_rows_source(&rows));
       err.line = 1;
       snprintf(err.message, sizeof err.message, "no weights column named '%s' in the header",
                a.wname);
@@ -491,6 +697,7 @@ int cmd_predict_run(int argc, char **argv) {
     cli_warnf("Assuming constant prediction variance even though model fit is weighted "
               "(give the new rows' weights with -w COL)");
   }
+  FILE *fp = stdout;
   if (a.output) {
     /* after the input's header is bound: a missing column leaves no file */
     char msg[1024];
@@ -498,25 +705,39 @@ int cmd_predict_run(int argc, char **argv) {
       cli_errorf("%s", msg);
       goto done;
     }
-    b.fp = af.fp;
+    fp = af.fp;
   }
   if (any_stats(&a) && mo->weights && !csvreg_spec_weights_name(rows.spec))
     cli_warnf("the model was fitted with weights '%s' and the input has no such column: "
               "the row statistics take weight 1",
               mo->weights);
+  double z[3];
   /* Leverages need the factor: say so before any output. */
   if ((a.lev || a.rstd || a.cooks) &&
-      (st = csvreg_model_influence(model, 0, NULL, 1, b.yhat, NULL, b.yhat, NULL, b.lo, NULL, NULL,
-                                   &err)))
+      (st = csvreg_model_influence(model, 0, NULL, 1, z, NULL, z, NULL, z + 1, NULL, NULL, &err)))
     goto fail;
   /* Intervals need residual degrees of freedom: say so before any output. */
   if (a.interval &&
-      (st = csvreg_model_predict(model, 0, NULL, 1, a.interval, a.level, b.yhat, b.lo, b.hi, &err)))
+      (st = csvreg_model_predict(model, 0, NULL, 1, a.interval, a.level, z, z + 1, z + 2, &err)))
     goto fail;
-  if (!a.rd.no_header && mo->header && (st = write_header(b.fp, rows.reader, &a, delim, &err)))
+  if (!a.rd.no_header && mo->header && (st = write_header(fp, names, ncolumns, &a, delim, &err)))
     goto fail;
-  predict_ctx pc = {&b, model, &a, delim};
-  if ((st = model_rows_run(&rows, predict_chunk, &pc, &err))) {
+  po.model = model;
+  po.a = &a;
+  po.delim = delim;
+  po.fp = fp;
+  po.first_record = a.rd.no_header || !mo->header ? 1 : 2;
+  po.rows = co.rows;
+  void *sink = NULL;
+  st = model_rows_run(&rows, &predict_sink_type, &po, &sink, &err);
+  total = sink;
+  /* the counts of the rows read; a stopped pass still holds its total */
+  const csvreg_counts *counts = po.total ? &po.total->counts : NULL;
+  if (st && atomic_load(&po.stopped)) {
+    st = CSVREG_OK; /* as one thread: stop reading, end as main says */
+    csvreg_error_clear(&err);
+  }
+  if (st) {
     /* The library names the row and column; the policy is ours to name. */
     if (st == CSVREG_E_VALUE && a.na_error &&
         (strncmp(err.message, "missing value", 13) == 0 ||
@@ -525,7 +746,7 @@ int cmd_predict_run(int argc, char **argv) {
                " (--na-policy error)");
     goto fail;
   }
-  model_rows_finish(&rows, a.rd.stats);
+  model_rows_finish(&rows, counts, a.rd.stats);
   if ((rc = bad_rows_close(&bad, 1)) != 0)
     goto done;
   if (a.output) {
@@ -536,24 +757,26 @@ int cmd_predict_run(int argc, char **argv) {
       goto done;
     }
   }
-  if (rows.counts.new_level)
+  if (counts->new_level)
     cli_warnf("%llu row%s with a level the model never saw got no prediction (as R's \"factor "
               "has new levels\"; --na-policy error stops at the first)",
-              (unsigned long long)rows.counts.new_level, rows.counts.new_level == 1 ? "" : "s");
+              (unsigned long long)counts->new_level, counts->new_level == 1 ? "" : "s");
   rc = CLI_EXIT_OK;
   goto done;
 fail:
   /* The rows before the error are already out: flushed before the message. */
-  model_rows_finish(&rows, 0);
+  model_rows_finish(&rows, NULL, 0);
   if (!err.message[0])
     snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
   err.status = st;
   rc = cli_report_error(&err);
 done:
   bad_rows_close(&bad, 0);
-  atomic_abort(&af); /* nothing after a commit; the temporary file after an error */
-  block_free(&b);
-  model_rows_close(&rows);
+  atomic_abort(&af);       /* nothing after a commit; the temporary file after an error */
+  model_rows_close(&rows); /* a pass that failed frees its sinks here: first */
+  psink_destroy(total);
+  spares_free(&po);
+  pthread_mutex_destroy(&po.mu);
   csvreg_model_free(model);
   return rc;
 }

@@ -67,35 +67,38 @@ csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, 
                                unsigned flags, csvreg_reader **reader, csvreg_spec **spec,
                                csvreg_error *err);
 
-/* The rows of predict and eval: the input read through the model's spec,
- * chunk by chunk (model_rows.c), with the counts, the progress line and
- * --stats that both commands report. */
+/* The rows of predict: the input read through the model's spec by the
+ * library's pass engine (model_rows.c), on one thread or `threads`, with the
+ * progress line and --stats. */
 typedef struct model_rows {
-  csvreg_reader *reader;
+  csvreg_pass *pass;
   csvreg_spec *spec;
-  csvreg_chunk *chunk;
-  csvreg_counts counts; /* summed over the chunks */
-  uint64_t chunks;      /* chunks that held records */
   progress prog;
   double t0;
 } model_rows;
 
-/* Opens the input (model_input_open) and makes its chunk with `co`; the
- * progress line is drawn on a terminal unless o->quiet. model_rows_close
- * frees what was made, also after a failure. */
+/* Opens the input (the model's delimiter and header unless the options
+ * override them; `co` borrowed until model_rows_close; on_bad: the rows
+ * --skip-bad drops, in input order) and binds the model's spec to its
+ * header (csvreg_model_spec_new with `flags`; a missing column is an error
+ * naming the input, before any output). model_rows_close frees what was
+ * made, also after a failure. */
 csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csvreg_model *m,
-                              const char *path, unsigned flags, const csvreg_chunk_options *co,
-                              csvreg_error *err);
+                              const char *path, unsigned flags, size_t threads,
+                              const csvreg_chunk_options *co, csvreg_bad_row_fn on_bad,
+                              void *on_bad_ctx, csvreg_error *err);
 
-/* Fills chunks to the end of the input and calls each(ctx, chunk) for every
- * chunk that holds records, in input order; stops at the first error. */
-typedef csvreg_status (*model_rows_fn)(void *ctx, const csvreg_chunk *c, csvreg_error *err);
-csvreg_status model_rows_run(model_rows *r, model_rows_fn each, void *ctx, csvreg_error *err);
+/* The input's name ("<stdin>"). */
+const char *model_rows_source(const model_rows *r);
+
+/* Reads every record into a sink of `type` (csvreg_pass_run). */
+csvreg_status model_rows_run(model_rows *r, const csvreg_sink_type *type, const void *arg,
+                             void **out, csvreg_error *err);
 
 /* Ends the progress line and flushes standard output (the rows before an
  * error are out before its message); with `stats`, after a run that
- * succeeded, prints the run's statistics. */
-void model_rows_finish(model_rows *r, int stats);
+ * succeeded, prints the run's statistics with `counts`. */
+void model_rows_finish(model_rows *r, const csvreg_counts *counts, int stats);
 void model_rows_close(model_rows *r);
 
 #endif

@@ -161,6 +161,12 @@ static void test_v1_to_v2(void **state) {
   csvreg_model_free(m2);
 }
 
+/* csvreg_chunk_on_bad: the lines of the rows skip_bad drops, in order. */
+static void count_bad(void *ctx, const csvreg_bad_row *b) {
+  uint64_t *lines = ctx;
+  lines[lines[0] < 8 ? ++lines[0] : 0] = b->line;
+}
+
 /* Predict mode: every record in order, its status and text. */
 static void test_chunk_keep_rows(void **state) {
   (void)state;
@@ -180,6 +186,8 @@ static void test_chunk_keep_rows(void **state) {
   o.keep_text = 1;
   csvreg_chunk *c = NULL;
   assert_int_equal(csvreg_chunk_new_with(&c, s, &o, NULL), CSVREG_OK);
+  uint64_t bad_lines[9] = {0};
+  csvreg_chunk_on_bad(c, count_bad, bad_lines);
   csvreg_reader *r = open_mem(csv);
   const unsigned char want_status[5] = {CSVREG_ROW_OK, CSVREG_ROW_MISSING, CSVREG_ROW_BAD,
                                         CSVREG_ROW_BAD, CSVREG_ROW_OK};
@@ -211,6 +219,9 @@ static void test_chunk_keep_rows(void **state) {
     assert_int_equal(k, csvreg_chunk_rows(c));
   } while (st != CSVREG_END);
   assert_int_equal(seen, 5);
+  assert_int_equal(bad_lines[0], 2); /* "oops" and the extra field */
+  assert_int_equal(bad_lines[1], 4);
+  assert_int_equal(bad_lines[2], 5);
   csvreg_chunk_free(c);
   csvreg_reader_free(r);
   /* na_error: the first missing cell is an error naming line and column. */
