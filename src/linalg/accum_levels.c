@@ -7,7 +7,11 @@
  * With them goes the formula's frame (its text, the header it was resolved
  * against, the columns read as text, the weights): opaque strings here, the
  * identity a state file needs to be checked, merged and finished alone.
+ * Each list has a hash of its levels: every chunk joins its whole level
+ * table to the accumulator (csvreg__accum_chunk_join), so a linear search
+ * would cost levels^2 per chunk (10000 levels: 5e7 comparisons a chunk).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +22,9 @@ struct accum_levels {
   size_t nvars;
   size_t *n, *cap;
   char ***names;
+  size_t **len;   /* [nvars][cap] each level's length */
+  uint32_t **tab; /* [nvars][hcap[v]] index + 1 of a level, 0: empty */
+  size_t *hcap;   /* a power of two, at least twice n[v] (0: no table yet) */
   /* the frame (csvreg__accum_frame_set): what the formula was, so that a
    * saved state can be checked and its columns chosen without the data */
   int has_frame, selected;
@@ -38,8 +45,15 @@ void csvreg__accum_levels_free(csvreg_accum *a) {
       free(l->names[v][i]);
     if (l->names)
       free(l->names[v]);
+    if (l->len)
+      free(l->len[v]);
+    if (l->tab)
+      free(l->tab[v]);
   }
   free(l->names);
+  free(l->len);
+  free(l->tab);
+  free(l->hcap);
   free(l->n);
   free(l->cap);
   frame_clear(l);
@@ -61,8 +75,11 @@ csvreg_status csvreg__accum_levels_init(csvreg_accum *a, size_t nvars, csvreg_er
   l->n = calloc(nvars ? nvars : 1, sizeof *l->n);
   l->cap = calloc(nvars ? nvars : 1, sizeof *l->cap);
   l->names = calloc(nvars ? nvars : 1, sizeof *l->names);
+  l->len = calloc(nvars ? nvars : 1, sizeof *l->len);
+  l->tab = calloc(nvars ? nvars : 1, sizeof *l->tab);
+  l->hcap = calloc(nvars ? nvars : 1, sizeof *l->hcap);
   a->levels = l;
-  if (!l->n || !l->cap || !l->names) {
+  if (!l->n || !l->cap || !l->names || !l->len || !l->tab || !l->hcap) {
     csvreg__accum_levels_free(a);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
@@ -82,20 +99,70 @@ const char *const *csvreg__accum_levels(const csvreg_accum *a, size_t v, size_t 
   return (const char *const *)a->levels->names[v];
 }
 
+/* FNV-1a */
+static uint64_t hash_bytes(const char *p, size_t n) {
+  uint64_t h = 14695981039346656037u;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 1099511628211u;
+  }
+  return h;
+}
+
+/* The slot of [name, name + len) in list v's table (hcap[v] > 0): where its
+ * index is, or the empty slot it would take. */
+static size_t probe(const struct accum_levels *l, size_t v, const char *name, size_t len) {
+  const size_t mask = l->hcap[v] - 1;
+  size_t j = (size_t)hash_bytes(name, len) & mask;
+  for (; l->tab[v][j]; j = (j + 1) & mask) {
+    size_t i = l->tab[v][j] - 1;
+    if (l->len[v][i] == len && memcmp(l->names[v][i], name, len) == 0)
+      break;
+  }
+  return j;
+}
+
+/* List v's table at hcap slots, filled from its levels. */
+static int rehash(struct accum_levels *l, size_t v, size_t hcap) {
+  uint32_t *t = calloc(hcap, sizeof *t);
+  if (!t)
+    return -1;
+  free(l->tab[v]);
+  l->tab[v] = t;
+  l->hcap[v] = hcap;
+  for (size_t i = 0; i < l->n[v]; i++)
+    t[probe(l, v, l->names[v][i], l->len[v][i])] = (uint32_t)(i + 1);
+  return 0;
+}
+
 csvreg_status csvreg__accum_level_add(csvreg_accum *a, size_t v, const char *name, size_t len,
                                       csvreg_error *err) {
   struct accum_levels *l = a->levels;
   if (!l || v >= l->nvars)
     return csvreg__err_set(err, CSVREG_E_USAGE, "levels: no categorical variable %zu", v);
-  for (size_t i = 0; i < l->n[v]; i++)
-    if (strlen(l->names[v][i]) == len && memcmp(l->names[v][i], name, len) == 0)
-      return CSVREG_OK;
+  if (l->n[v] >= UINT32_MAX - 1)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "levels: too many levels");
+  /* at most half full, so probes stay short (and a table, once the levels
+   * moved, rebuilt: csvreg__accum_levels_permute) */
+  if (2 * (l->n[v] + 1) > l->hcap[v]) {
+    size_t h = l->hcap[v] ? 2 * l->hcap[v] : 16;
+    while (h < 2 * (l->n[v] + 1))
+      h *= 2;
+    if (rehash(l, v, h))
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  if (l->tab[v][probe(l, v, name, len)])
+    return CSVREG_OK;
   if (l->n[v] == l->cap[v]) {
     size_t c = l->cap[v] ? 2 * l->cap[v] : 8;
     char **t = realloc(l->names[v], c * sizeof *t);
     if (!t)
       return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     l->names[v] = t;
+    size_t *ln = realloc(l->len[v], c * sizeof *ln);
+    if (!ln)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    l->len[v] = ln;
     l->cap[v] = c;
   }
   char *s = malloc(len + 1);
@@ -103,7 +170,11 @@ csvreg_status csvreg__accum_level_add(csvreg_accum *a, size_t v, const char *nam
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   memcpy(s, name, len);
   s[len] = '\0';
-  l->names[v][l->n[v]++] = s;
+  size_t j = probe(l, v, s, len);
+  l->names[v][l->n[v]] = s;
+  l->len[v][l->n[v]] = len;
+  l->n[v]++;
+  l->tab[v][j] = (uint32_t)l->n[v];
   return CSVREG_OK;
 }
 
@@ -228,8 +299,18 @@ csvreg_status csvreg__accum_levels_permute(csvreg_accum *a, size_t v, const size
       t[i] = l->names[v][perm[i]];
     }
   }
-  if (!st && n)
+  if (!st && n) {
     memcpy(l->names[v], t, n * sizeof *t);
+    for (size_t i = 0; i < n; i++)
+      l->len[v][i] = strlen(l->names[v][i]);
+    /* the indices moved: the table again, at its size */
+    if (rehash(l, v, l->hcap[v])) {
+      free(l->tab[v]); /* stale: the next level_add builds it again */
+      l->tab[v] = NULL;
+      l->hcap[v] = 0;
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    }
+  }
   free(t);
   free(seen);
   return st;
