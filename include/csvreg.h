@@ -55,6 +55,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* FILE: csvreg_accum_write, csvreg_model_write */
 
 #ifdef __cplusplus
 extern "C" {
@@ -1641,6 +1642,21 @@ typedef int (*csvreg_spool_fn)(void *ctx, const void *data, size_t n);
 CSVREG_API csvreg_status csvreg_spool_drain(csvreg_spool *s, csvreg_spool_fn fn, void *ctx,
                                             csvreg_error *err);
 /* ---- end spool ---- */
+
+/* ---- streaming writers of state lines and model files (issue 17 item 9) ---- */
+
+/* csvreg_accum_save's line (without the line feed) and csvreg_model_save's
+ * text written to `fp` as they are made: the same bytes, but neither the
+ * text nor a JSON tree of the O(terms^2) numbers is held (fit -o at 2000
+ * columns peaked at 618 MB building one). The checksum is computed first,
+ * so nothing is written when the state or model cannot be (a name that is
+ * not UTF-8, bad metadata, out of memory). CSVREG_E_IO when writing to `fp`
+ * fails (its errno in the message); the caller still checks ferror and
+ * fclose. */
+CSVREG_API csvreg_status csvreg_accum_write(const csvreg_accum *a, const char *meta_json, FILE *fp,
+                                            csvreg_error *err);
+CSVREG_API csvreg_status csvreg_model_write(const csvreg_model *m, FILE *fp, csvreg_error *err);
+/* ---- end streaming writers ---- */
 
 #ifdef __cplusplus
 }

@@ -80,26 +80,28 @@ int cli_model_read(const char *path, csvreg_model **out) {
   return rc;
 }
 
+/* The model is written as it is made (csvreg_model_write: neither its text
+ * nor a JSON tree of its O(terms^2) numbers is held); a failed write is
+ * reported by atomic_commit, from the FILE's error, as before. */
 int cli_model_write(const char *path, const csvreg_model *m) {
   csvreg_error err;
   csvreg_error_clear(&err);
-  char *text = NULL;
-  csvreg_status st = csvreg_model_save(m, &text, &err);
-  if (st)
-    return cli_report_error(&err);
   atomic_file af;
   char msg[1024];
   int rc = CLI_EXIT_OK;
   if ((rc = atomic_open(&af, path, msg, sizeof msg)) != 0) {
     cli_errorf("%s", msg);
-  } else {
-    fputs(text, af.fp);
-    if (atomic_commit(&af, msg, sizeof msg) != 0) {
-      cli_errorf("%s", msg);
-      rc = CLI_EXIT_IO;
-    }
+    return rc;
   }
-  free(text);
+  csvreg_status st = csvreg_model_write(m, af.fp, &err);
+  if (st && st != CSVREG_E_IO) {
+    atomic_abort(&af);
+    return cli_report_error(&err);
+  }
+  if (atomic_commit(&af, msg, sizeof msg) != 0) {
+    cli_errorf("%s", msg);
+    rc = CLI_EXIT_IO;
+  }
   return rc;
 }
 

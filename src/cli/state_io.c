@@ -43,14 +43,42 @@ int state_line_write(const char *path, const char *text) {
   return rc;
 }
 
+/* The line is written as it is made (csvreg_accum_write: neither its text
+ * nor a JSON tree of its O(terms^2) numbers is held). A failed write is
+ * reported as state_line_write's: by cli_flush_stdout (quiet on EPIPE) or
+ * atomic_commit, from the FILE's error. */
 int state_write(const char *path, const csvreg_accum *acc, const char *meta) {
   csvreg_error err;
   csvreg_error_clear(&err);
-  char *text = NULL;
-  if (csvreg_accum_save(acc, meta, &text, &err))
+  csvreg_status st;
+  int rc = CLI_EXIT_OK;
+  if (!path || strcmp(path, "-") == 0) {
+    st = csvreg_accum_write(acc, meta, stdout, &err);
+    if (st && st != CSVREG_E_IO)
+      return cli_report_error(&err);
+    if (!st)
+      fputc('\n', stdout);
+    if (cli_flush_stdout() != 0)
+      rc = CLI_EXIT_IO; /* main reports it when closing stdout */
+    return rc;
+  }
+  atomic_file af;
+  char msg[1024];
+  if ((rc = atomic_open(&af, path, msg, sizeof msg)) != 0) {
+    cli_errorf("%s", msg);
+    return rc;
+  }
+  st = csvreg_accum_write(acc, meta, af.fp, &err);
+  if (st && st != CSVREG_E_IO) {
+    atomic_abort(&af);
     return cli_report_error(&err);
-  int rc = state_line_write(path, text);
-  free(text);
+  }
+  if (!st)
+    fputc('\n', af.fp);
+  if (atomic_commit(&af, msg, sizeof msg) != 0) {
+    cli_errorf("%s", msg);
+    rc = CLI_EXIT_IO;
+  }
   return rc;
 }
 

@@ -10,11 +10,13 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fit_impl.h"
 #include "internal.h"
 #include "json_mem.h"
 #include "json_str.h"
+#include "json_write.h"
 
 /* Builders that remember a failure (out of memory) instead of checking each call. */
 typedef struct jb {
@@ -78,7 +80,10 @@ static json_t *vcov_json(jb *b, const csvreg_fit *f) {
   return rows;
 }
 
-static json_t *fit_object(jb *b, const csvreg_fit *f) {
+/* `vcov` NULL: the covariance as tree nodes (the fit's JSON report); else an
+ * empty array stands for it, described in *vcov (a model file, written by
+ * json_write.c: p^2 numbers as nodes cost about 150 bytes each). */
+static json_t *fit_object(jb *b, const csvreg_fit *f, csvreg__jbig *vcov) {
   const csvreg_counts *k = &f->s.counts;
   json_t *o = json_object();
   if (!o) {
@@ -139,7 +144,20 @@ static json_t *fit_object(jb *b, const csvreg_fit *f) {
         b->failed = 1;
     }
   put(b, o, "terms", terms);
-  put(b, o, "vcov", vcov_json(b, f));
+  if (vcov) {
+    json_t *slot = json_array();
+    memset(vcov, 0, sizeof *vcov);
+    vcov->node = slot;
+    vcov->kind = JBIG_VCOV;
+    vcov->n = f->s.nterms;
+    /* the same products as vcov_json */
+    vcov->v = f->rcov ? f->rcov : f->xtx_inv;
+    vcov->scaled = !f->rcov;
+    vcov->scale = f->s.residual_sd * f->s.residual_sd;
+    put(b, o, "vcov", slot);
+  } else {
+    put(b, o, "vcov", vcov_json(b, f));
+  }
   if (f->vcov_type) {
     /* a robust fit (csvreg_fit_apply_meat): which covariance the standard
      * errors, tests and vcov are; a classical fit's report has no such keys */
@@ -236,7 +254,7 @@ csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_spl
   /* jstr's fallback must not turn a name that failed to allocate into '?'s. */
   unsigned long mark = csvreg__json_mem_failures();
   jb b = {0};
-  json_t *o = fit_object(&b, f);
+  json_t *o = fit_object(&b, f, NULL);
   if (o && so)
     put(&b, o, so->folds == 0 ? "holdout" : "cv", validation_json(so, scores, nscores));
   if (o && !b.failed)
@@ -253,4 +271,16 @@ csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_spl
 
 csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err) {
   return csvreg_fit_to_json_validated(f, NULL, NULL, 0, out, err);
+}
+
+/* The fit report of a model file: csvreg_fit_to_json's object with the
+ * covariance outside the tree (*vcov); NULL when out of memory. */
+json_t *csvreg__fit_model_json(const csvreg_fit *f, csvreg__jbig *vcov) {
+  jb b = {0};
+  json_t *o = fit_object(&b, f, vcov);
+  if (o && b.failed) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
 }

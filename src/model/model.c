@@ -6,6 +6,7 @@
  * which catches a file whose parts were put together from different fits.
  */
 #include <jansson.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "formula.h"
 #include "spec.h"
 #include "state.h"
+#include "state_scan.h"
 
 void csvreg_model_options_init(csvreg_model_options *o) {
   memset(o, 0, sizeof *o);
@@ -484,24 +486,28 @@ static json_t *options_json(const csvreg_model *m) {
                    m->opt.solve.tol, "level", m->opt.solve.level);
 }
 
-static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error *err) {
-  char *fit_text = NULL;
+/* The model file into `sink`: the tree of the small members with the big
+ * arrays (the fit's covariance, the state's kernel numbers) as stand-ins
+ * written from the numbers (json_write.c); the checksum first, over the
+ * canonical text streamed into a CRC-32, then the pretty text. Nothing goes
+ * to the sink before the checksum is made. The bytes are what json_dumps of
+ * the whole tree wrote before. */
+static csvreg_status model_write(const csvreg_model *m, csvreg__jsink *sink, csvreg_error *err) {
   csvreg_status st = csvreg__state_check_names(m->accum, err);
   if (st)
     return st;
-  st = csvreg_fit_to_json(m->fit, &fit_text, err);
-  if (st)
-    return st;
-  json_error_t je;
-  json_t *fit = json_loads(fit_text, 0, &je);
-  free(fit_text);
+  csvreg__jbig bigs[KERNEL_MAX_FIELDS + 1];
+  size_t nstate = 0;
+  memset(&bigs[0], 0, sizeof bigs[0]);
+  json_t *fit = csvreg__fit_model_json(m->fit, &bigs[0]);
+  json_t *state = csvreg__state_to_json_big(m->pre ? m->pre : m->accum, bigs + 1, &nstate);
+  size_t nbigs = 1 + nstate;
   /* Version 2 stays the format of a model of input columns, byte for byte
    * as before (older csvreg reads it); a formula needs version 3. */
   json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "format", CSVREG_MODEL_FORMAT,
                         "version", m->fm ? 3 : 2, "tool", "csvreg " CSVREG_VERSION, "spec",
                         m->fm ? spec_json_v3(m) : spec_json(m), "reader", reader_json(m), "options",
-                        options_json(m), "fit", fit, "state",
-                        csvreg__state_to_json(m->pre ? m->pre : m->accum));
+                        options_json(m), "fit", fit, "state", state);
   char sum[32];
   if (!o)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
@@ -510,23 +516,19 @@ static csvreg_status model_save(const csvreg_model *m, char **out, csvreg_error 
     json_decref(o);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
   }
-  if (!(st = csvreg__state_checksum(o, sum, err))) {
-    if (json_object_set_new(o, "checksum", json_string(sum)) ||
-        !(*out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17)))) {
-      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
-    } else {
-      size_t n = strlen(*out);
-      char *t = realloc(*out, n + 2);
-      if (!t) {
-        free(*out);
-        *out = NULL;
-        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
-      } else {
-        t[n] = '\n';
-        t[n + 1] = '\0';
-        *out = t;
+  if (!(st = csvreg__state_checksum_big(o, bigs, nbigs, sum, err))) {
+    int failed = json_object_set_new(o, "checksum", json_string(sum));
+    if (!failed) {
+      failed = csvreg__jwrite(sink, o, 1, bigs, nbigs);
+      if (!failed) {
+        csvreg__jsink_put(sink, "\n", 1);
+        failed = csvreg__jsink_flush(sink);
       }
     }
+    if (failed == 2)
+      st = csvreg__err_set(err, CSVREG_E_IO, "error writing the model: %s", strerror(sink->err_no));
+    else if (failed)
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
   }
   json_decref(o);
   return st;
@@ -782,7 +784,29 @@ static csvreg_status folded_check(const json_t *f, csvreg_error *err) {
 static csvreg_status model_load(csvreg_model **out, const char *text, size_t len,
                                 csvreg_error *err) {
   json_error_t je;
-  json_t *o = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
+  json_t *o = NULL;
+  /* The big arrays (the fit's covariance, the state's numbers) are read
+   * without a tree (state_scan.c); text that path does not take, or that
+   * jansson refuses, is parsed whole, for the same errors. */
+  csvreg__jscan scan;
+  int fast = text ? csvreg__jscan_text(text, len, 1, &scan) : 0;
+  if (fast < 0)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  if (!fast)
+    memset(&scan, 0, sizeof scan);
+  if (fast) {
+    o = json_loadb(scan.reduced, scan.reduced_len, JSON_REJECT_DUPLICATES, &je);
+    free(scan.reduced);
+    scan.reduced = NULL;
+    if (o && csvreg__jscan_link(&scan, o)) {
+      json_decref(o);
+      o = NULL;
+    }
+    if (!o)
+      csvreg__jscan_free(&scan);
+  }
+  if (!o)
+    o = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
   if (!o && len == 0)
     return csvreg__err_set(err, CSVREG_E_FORMAT, "not a csvreg model: the file is empty");
   if (!o && je.position >= (int)len)
@@ -818,12 +842,14 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
         (long long)json_integer_value(ver), CSVREG_MODEL_VERSION);
   } else if (!have) {
     st = bad(err, "no \"checksum\" member");
-  } else if (!(st = csvreg__state_checksum(o, want, err)) && strcmp(have, want) != 0) {
+  } else if (!(st = csvreg__state_checksum_big(o, scan.big, scan.nbig, want, err)) &&
+             strcmp(have, want) != 0) {
     st = csvreg__err_set(
         err, CSVREG_E_FORMAT,
         "model checksum mismatch (%s, computed %s): the file was edited or damaged", have, want);
   } else if (!st && !(st = read_options(o, (int)json_integer_value(ver), &mo, err)) &&
-             !(st = csvreg__state_from_json(json_object_get(o, "state"), &a, err))) {
+             !(st = csvreg__state_from_json_big(json_object_get(o, "state"), scan.big, scan.nbig,
+                                                &a, err))) {
     csvreg_model *m = NULL;
     json_t *opts = json_object_get(o, "options");
     const json_int_t v = json_integer_value(ver);
@@ -871,6 +897,7 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
     }
   }
   json_decref(o);
+  csvreg__jscan_free(&scan);
   return st;
 }
 
@@ -881,11 +908,34 @@ csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error 
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_save: NULL argument");
   *out = NULL;
   unsigned long mark = csvreg__json_mem_failures();
-  csvreg_status st = csvreg__json_mem_check(mark, model_save(m, out, err), err);
-  if (st) {
-    free(*out);
-    *out = NULL;
-  }
+  csvreg__jsink *s = malloc(sizeof *s);
+  if (!s)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+  csvreg__jsink_init(s, JSINK_BUF, NULL);
+  csvreg_status st = csvreg__json_mem_check(mark, model_write(m, s, err), err);
+  if (st)
+    free(s->buf);
+  else
+    *out = s->buf;
+  free(s);
+  return st;
+}
+
+csvreg_status csvreg_model_write(const csvreg_model *m, FILE *fp, csvreg_error *err) {
+  if (!m || !fp)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "model_write: NULL argument");
+  unsigned long mark = csvreg__json_mem_failures();
+  csvreg__jsink *s = malloc(sizeof *s);
+  if (!s)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+  csvreg__jsink_init(s, JSINK_FILE, fp);
+  csvreg_status st = model_write(m, s, err);
+  if (st != CSVREG_E_IO)
+    st = csvreg__json_mem_check(mark, st, err);
+  int e = s->err_no;
+  free(s);
+  if (st == CSVREG_E_IO)
+    errno = e; /* the caller's ferror check reports the write's error */
   return st;
 }
 

@@ -7,6 +7,7 @@
  * canonical (compact, sorted-key) text of everything else catches edits and
  * truncation.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,8 +19,10 @@
 #include "hexfloat.h"
 #include "internal.h"
 #include "json_mem.h"
+#include "json_write.h"
 #include "linalg.h"
 #include "state.h"
+#include "state_scan.h"
 
 #define STATE_FORMAT "csvreg-state"
 /* Version 2 adds the categorical part (state_levels.c); a state without
@@ -42,18 +45,6 @@ static json_t *hex_array(const double *v, size_t n) {
   return arr;
 }
 
-/* Upper triangle of an n x n column-major matrix, column by column. */
-static json_t *packed_upper(const double *a, size_t n) {
-  json_t *arr = json_array();
-  for (size_t j = 0; arr && j < n; j++)
-    for (size_t i = 0; i <= j; i++)
-      if (json_array_append_new(arr, hex(a[j * n + i]))) {
-        json_decref(arr);
-        return NULL;
-      }
-  return arr;
-}
-
 static json_t *names(const csvreg_accum *a, const char *(*name)(const csvreg_accum *, size_t),
                      size_t n) {
   json_t *arr = json_array();
@@ -65,7 +56,8 @@ static json_t *names(const csvreg_accum *a, const char *(*name)(const csvreg_acc
   return arr;
 }
 
-json_t *csvreg__state_to_json(const csvreg_accum *a) {
+json_t *csvreg__state_to_json_big(const csvreg_accum *a, csvreg__jbig *bigs, size_t *nbigs) {
+  *nbigs = 0;
   const size_t ninputs = csvreg__accum_ninputs(a);
   const uint64_t *nabi = csvreg__accum_na_by_input(a);
   accum_totals t;
@@ -95,31 +87,50 @@ json_t *csvreg__state_to_json(const csvreg_accum *a) {
   kernel_field f[KERNEL_MAX_FIELDS];
   size_t nf = csvreg__accum_kernel_fields(a, f);
   const double *k = csvreg__accum_kernel_numbers(a);
+  /* The kernel's numbers (O(terms^2)) are not tree nodes: an empty array
+   * stands for each, written from the numbers by json_write.c. */
   for (size_t i = 0; i < nf; i++) {
-    const double *v = k + f[i].offset;
-    if (json_object_set_new(o, f[i].name,
-                            f[i].kind == KERNEL_FIELD_UPPER ? packed_upper(v, f[i].n)
-                                                            : hex_array(v, f[i].n))) {
+    json_t *slot = json_array();
+    if (json_object_set_new(o, f[i].name, slot) || !slot) {
       json_decref(o);
       return NULL;
     }
+    csvreg__jbig *b = &bigs[(*nbigs)++];
+    memset(b, 0, sizeof *b);
+    b->node = slot;
+    b->kind = f[i].kind == KERNEL_FIELD_UPPER ? JBIG_UPPER : JBIG_HEX;
+    b->n = f[i].n;
+    b->v = k + f[i].offset;
   }
   return o;
 }
 
-csvreg_status csvreg__state_checksum(const json_t *o, char buf[32], csvreg_error *err) {
+/* The CRC-32 of the canonical text, streamed: the text is never held. A
+ * shallow copy drops "checksum" (its members are the same nodes, so the
+ * stand-ins of `bigs` are still found). */
+csvreg_status csvreg__state_checksum_big(const json_t *o, const csvreg__jbig *bigs, size_t nbigs,
+                                         char buf[32], csvreg_error *err) {
   json_t *copy = json_copy((json_t *)o);
   if (!copy)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   json_object_del(copy, "checksum");
-  char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(copy);
-  if (!text)
+  csvreg__jsink *s = malloc(sizeof *s);
+  if (!s) {
+    json_decref(copy);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  uLong crc = crc32(0L, (const Bytef *)text, (uInt)strlen(text));
-  free(text);
-  snprintf(buf, 32, "crc32:%08lx", (unsigned long)crc);
+  }
+  csvreg__jsink_init(s, JSINK_CRC, NULL);
+  int failed = csvreg__jwrite(s, copy, 0, bigs, nbigs);
+  snprintf(buf, 32, "crc32:%08lx", (unsigned long)s->crc);
+  free(s);
+  json_decref(copy);
+  if (failed)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   return CSVREG_OK;
+}
+
+csvreg_status csvreg__state_checksum(const json_t *o, char buf[32], csvreg_error *err) {
+  return csvreg__state_checksum_big(o, NULL, 0, buf, err);
 }
 
 static csvreg_status bad(csvreg_error *err, const char *what) {
@@ -147,6 +158,43 @@ static int get_packed_upper(const json_t *arr, double *out, size_t n) {
     for (size_t i = 0; i <= j; i++)
       if (get_hex(json_array_get(arr, t++), &out[j * n + i]))
         return -1;
+  return 0;
+}
+
+/* A kernel field held outside the tree (json_write.h): the numbers of a
+ * state being copied (JBIG_HEX, JBIG_UPPER), or the numbers a loader read
+ * in file order (JBIG_CRC: a packed triangle is flat there). */
+static const csvreg__jbig *find_big(const json_t *v, const csvreg__jbig *bigs, size_t nbigs) {
+  for (size_t k = 0; v && k < nbigs; k++)
+    if (bigs[k].node == v)
+      return &bigs[k];
+  return NULL;
+}
+
+static int get_big(const csvreg__jbig *b, double *out, const kernel_field *f) {
+  const size_t n = f->n;
+  if (b->bad || b->kind == JBIG_VCOV)
+    return -1;
+  if (b->kind == JBIG_UPPER) {
+    if (f->kind != KERNEL_FIELD_UPPER || b->n != n)
+      return -1;
+    for (size_t j = 0; j < n; j++)
+      memcpy(out + j * n, b->v + j * n, (j + 1) * sizeof *out);
+    return 0;
+  }
+  if (f->kind != KERNEL_FIELD_UPPER) {
+    if (b->n != n)
+      return -1;
+    if (n)
+      memcpy(out, b->v, n * sizeof *out);
+    return 0;
+  }
+  if (b->n != n * (n + 1) / 2)
+    return -1;
+  size_t t = 0;
+  for (size_t j = 0; j < n; j++)
+    for (size_t i = 0; i <= j; i++)
+      out[j * n + i] = b->v[t++];
   return 0;
 }
 
@@ -307,7 +355,8 @@ static csvreg_status check_numbers(const kernel_field *f, size_t nf, const doubl
   return CSVREG_OK;
 }
 
-csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err) {
+csvreg_status csvreg__state_from_json_big(const json_t *o, const csvreg__jbig *bigs, size_t nbigs,
+                                          csvreg_accum **out, csvreg_error *err) {
   *out = NULL;
   if (!json_is_object(o))
     return bad(err, "not a JSON object");
@@ -397,8 +446,10 @@ csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvre
   for (size_t i = 0; !bad_numbers && i < nf; i++) {
     json_t *v = json_object_get(o, f[i].name);
     double *dst = numbers + f[i].offset;
-    bad_numbers = f[i].kind == KERNEL_FIELD_UPPER ? get_packed_upper(v, dst, f[i].n)
-                                                  : get_hex_array(v, dst, f[i].n);
+    const csvreg__jbig *b = find_big(v, bigs, nbigs);
+    bad_numbers = b                                 ? get_big(b, dst, &f[i])
+                  : f[i].kind == KERNEL_FIELD_UPPER ? get_packed_upper(v, dst, f[i].n)
+                                                    : get_hex_array(v, dst, f[i].n);
   }
   if (bad_numbers) {
     st = bad(err, "numbers must be hex floats and the matrices of the right size");
@@ -409,9 +460,7 @@ csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvre
     goto done;
   }
   if ((st = check_counts(&t.counts, na_in, ninputs, inputs, err)) ||
-      (st = check_names(terms, p, target, inputs, ninputs,
-                        json_integer_value(ver) >= 2,
-                        err)) ||
+      (st = check_names(terms, p, target, inputs, ninputs, json_integer_value(ver) >= 2, err)) ||
       (st = check_numbers(f, nf, numbers, shift, m, &t, err)))
     goto done;
   csvreg__accum_restore(a, &t, na_in, shift, numbers);
@@ -427,6 +476,10 @@ done:
   else
     *out = a;
   return st;
+}
+
+csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err) {
+  return csvreg__state_from_json_big(o, NULL, 0, out, err);
 }
 
 /* jansson refuses a string that is not UTF-8; the names are tiny, so a NULL
@@ -457,27 +510,32 @@ csvreg_status csvreg__state_check_names(const csvreg_accum *a, csvreg_error *err
       "column name \"%s\" is not valid UTF-8: a state or model file cannot hold it", q);
 }
 
-/* The checked state object of `a`, for a copy or a file. */
-static csvreg_status checked_json(const csvreg_accum *a, json_t **out, csvreg_error *err) {
+/* The checked state object of `a`, for a copy or a file: a small tree, the
+ * kernel's numbers in `bigs` (KERNEL_MAX_FIELDS). */
+static csvreg_status checked_json(const csvreg_accum *a, json_t **out, csvreg__jbig *bigs,
+                                  size_t *nbigs, csvreg_error *err) {
   csvreg_status st = csvreg__state_check_names(a, err);
   if (st)
     return st;
-  if (!(*out = csvreg__state_to_json(a)))
+  if (!(*out = csvreg__state_to_json_big(a, bigs, nbigs)))
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   return CSVREG_OK;
 }
 
 /* A deep copy through the exact state object: one code path for copies and
- * files. jansson's out of memory is told from a bad name (json_mem.c). */
+ * files (the kernel's numbers are copied from the array, not through text).
+ * jansson's out of memory is told from a bad name (json_mem.c). */
 csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
   if (!a || !out)
     return csvreg__err_set(err, CSVREG_E_USAGE, "accum_copy: NULL argument");
   *out = NULL;
   unsigned long mark = csvreg__json_mem_failures();
   json_t *o = NULL;
-  csvreg_status st = checked_json(a, &o, err);
+  csvreg__jbig bigs[KERNEL_MAX_FIELDS];
+  size_t nbigs = 0;
+  csvreg_status st = checked_json(a, &o, bigs, &nbigs, err);
   if (!st)
-    st = csvreg__state_from_json(o, out, err);
+    st = csvreg__state_from_json_big(o, bigs, nbigs, out, err);
   json_decref(o);
   if ((st = csvreg__json_mem_check(mark, st, err))) {
     csvreg_accum_free(*out);
@@ -486,10 +544,16 @@ csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvre
   return st;
 }
 
-static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, char **out,
-                                csvreg_error *err) {
+/* The state line (no line feed) into `sink`: its checksum first, over the
+ * canonical text streamed into a CRC-32, then the text itself. Nothing goes
+ * to the sink before the state is known to be writable (names, metadata,
+ * memory for the checksum). */
+static csvreg_status accum_write(const csvreg_accum *a, const char *meta_json, csvreg__jsink *sink,
+                                 csvreg_error *err) {
   json_t *o = NULL;
-  csvreg_status st = checked_json(a, &o, err);
+  csvreg__jbig bigs[KERNEL_MAX_FIELDS];
+  size_t nbigs = 0;
+  csvreg_status st = checked_json(a, &o, bigs, &nbigs, err);
   if (st)
     return st;
   if (meta_json) {
@@ -503,9 +567,12 @@ static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, ch
     json_object_set_new(o, "meta", meta);
   }
   char sum[32];
-  if (!(st = csvreg__state_checksum(o, sum, err))) {
+  if (!(st = csvreg__state_checksum_big(o, bigs, nbigs, sum, err))) {
     json_object_set_new(o, "checksum", json_string(sum));
-    if (!(*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)))
+    int failed = csvreg__jwrite(sink, o, 0, bigs, nbigs);
+    if (failed == 2)
+      st = csvreg__err_set(err, CSVREG_E_IO, "error writing the state: %s", strerror(sink->err_no));
+    else if (failed)
       st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   json_decref(o);
@@ -513,12 +580,31 @@ static csvreg_status accum_save(const csvreg_accum *a, const char *meta_json, ch
 }
 
 /* Out of memory in jansson reads as a JSON error or a checksum mismatch:
- * json_mem.c tells them apart. */
-csvreg_status csvreg__state_parse(const char *text, size_t len, json_t **out, csvreg_error *err) {
+ * json_mem.c tells them apart. With `scan`, the big arrays are read by
+ * state_scan.c and jansson parses the rest (the same result and errors:
+ * any text that path does not take goes to jansson whole). */
+csvreg_status csvreg__state_parse_scan(const char *text, size_t len, json_t **out,
+                                       csvreg__jscan *scan, csvreg_error *err) {
   *out = NULL;
   unsigned long mark = csvreg__json_mem_failures();
   json_error_t je;
-  json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  json_t *o = NULL;
+  int fast = scan ? csvreg__jscan_text(text, len, 0, scan) : 0;
+  if (fast < 0)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  if (fast) {
+    o = json_loadb(scan->reduced, scan->reduced_len, JSON_REJECT_DUPLICATES, &je);
+    free(scan->reduced);
+    scan->reduced = NULL;
+    if (o && csvreg__jscan_link(scan, o)) {
+      json_decref(o);
+      o = NULL;
+    }
+    if (!o)
+      csvreg__jscan_free(scan); /* jansson on the whole text says what is wrong */
+  }
+  if (!o)
+    o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!o)
     return csvreg__json_mem_check(
         mark,
@@ -530,22 +616,32 @@ csvreg_status csvreg__state_parse(const char *text, size_t len, json_t **out, cs
   char want[32];
   if (!have)
     st = bad(err, "no \"checksum\" member");
-  else if (!(st = csvreg__state_checksum(o, want, err)) && strcmp(have, want) != 0)
+  else if (!(st = csvreg__state_checksum_big(o, scan ? scan->big : NULL, scan ? scan->nbig : 0,
+                                             want, err)) &&
+           strcmp(have, want) != 0)
     st = csvreg__err_set(
         err, CSVREG_E_FORMAT,
         "state checksum mismatch (%s, computed %s): the state was edited or damaged", have, want);
-  if ((st = csvreg__json_mem_check(mark, st, err)))
+  if ((st = csvreg__json_mem_check(mark, st, err))) {
     json_decref(o);
-  else
+    csvreg__jscan_free(scan);
+  } else {
     *out = o;
+  }
   return st;
+}
+
+csvreg_status csvreg__state_parse(const char *text, size_t len, json_t **out, csvreg_error *err) {
+  return csvreg__state_parse_scan(text, len, out, NULL, err);
 }
 
 static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len, char **meta_json,
                                 csvreg_error *err) {
   json_t *o;
-  csvreg_status st = csvreg__state_parse(text, len, &o, err);
-  if (!st && !(st = csvreg__state_from_json(o, out, err)) && meta_json) {
+  csvreg__jscan scan;
+  memset(&scan, 0, sizeof scan);
+  csvreg_status st = csvreg__state_parse_scan(text, len, &o, &scan, err);
+  if (!st && !(st = csvreg__state_from_json_big(o, scan.big, scan.nbig, out, err)) && meta_json) {
     json_t *meta = json_object_get(o, "meta");
     if (meta && !(*meta_json = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {
       csvreg_accum_free(*out);
@@ -554,6 +650,7 @@ static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len
     }
   }
   json_decref(o);
+  csvreg__jscan_free(&scan);
   return st;
 }
 
@@ -563,11 +660,37 @@ csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, ch
                                 csvreg_error *err) {
   *out = NULL;
   unsigned long mark = csvreg__json_mem_failures();
-  csvreg_status st = csvreg__json_mem_check(mark, accum_save(a, meta_json, out, err), err);
-  if (st) {
-    free(*out);
-    *out = NULL;
-  }
+  csvreg__jsink *s = malloc(sizeof *s);
+  if (!s)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  csvreg__jsink_init(s, JSINK_BUF, NULL);
+  csvreg_status st = csvreg__json_mem_check(mark, accum_write(a, meta_json, s, err), err);
+  if (!st && !s->buf && !(s->buf = calloc(1, 1)))
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  if (st)
+    free(s->buf);
+  else
+    *out = s->buf;
+  free(s);
+  return st;
+}
+
+csvreg_status csvreg_accum_write(const csvreg_accum *a, const char *meta_json, FILE *fp,
+                                 csvreg_error *err) {
+  if (!a || !fp)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "accum_write: NULL argument");
+  unsigned long mark = csvreg__json_mem_failures();
+  csvreg__jsink *s = malloc(sizeof *s);
+  if (!s)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  csvreg__jsink_init(s, JSINK_FILE, fp);
+  csvreg_status st = accum_write(a, meta_json, s, err);
+  if (st != CSVREG_E_IO)
+    st = csvreg__json_mem_check(mark, st, err);
+  int e = s->err_no;
+  free(s);
+  if (st == CSVREG_E_IO)
+    errno = e; /* the caller's ferror check reports the write's error */
   return st;
 }
 

@@ -8,12 +8,22 @@
 #include <jansson.h>
 
 #include "csvreg.h"
+#include "json_write.h"
 
-/* A new JSON object holding the whole state (no checksum); NULL on ENOMEM. */
-json_t *csvreg__state_to_json(const csvreg_accum *a);
+/* A new JSON object holding the state (no checksum); NULL on ENOMEM. The
+ * kernel's numbers (O(terms^2)) are not in the tree: an empty array stands
+ * for each, described in bigs[0, *nbigs) (KERNEL_MAX_FIELDS entries), which
+ * borrow the accumulator's numbers; csvreg__jwrite writes the whole state. */
+json_t *csvreg__state_to_json_big(const csvreg_accum *a, csvreg__jbig *bigs, size_t *nbigs);
 
-/* Rebuilds an accumulator from csvreg__state_to_json's object, checking every field.
- * Errors are CSVREG_E_FORMAT. */
+/* Rebuilds an accumulator from a state object, checking every field.
+ * Errors are CSVREG_E_FORMAT. Kernel fields that are stand-ins of `bigs`
+ * take their numbers from there (a copy, or a loader that read them
+ * itself: JBIG_CRC entries hold the numbers in file order, `bad` when one
+ * was not a hex float); the others are read from the tree. */
+csvreg_status csvreg__state_from_json_big(const json_t *o, const csvreg__jbig *bigs, size_t nbigs,
+                                          csvreg_accum **out, csvreg_error *err);
+/* The same with every number in the tree. */
 csvreg_status csvreg__state_from_json(const json_t *o, csvreg_accum **out, csvreg_error *err);
 
 /* state_levels.c: the categorical part of a version 2 state. _put adds
@@ -38,9 +48,19 @@ csvreg_status csvreg__state_check_names(const csvreg_accum *a, csvreg_error *err
  * also read its members (the state sets of stateset.c). CSVREG_E_FORMAT for
  * text that is not JSON, has duplicate keys or fails the checksum. */
 csvreg_status csvreg__state_parse(const char *text, size_t len, json_t **out, csvreg_error *err);
+/* The same with the big arrays read without a tree (state_scan.c) into
+ * *scan when the text allows it (scan->nbig of them, stand-ins in *out; give
+ * scan->big to csvreg__state_from_json_big); the caller frees *scan with
+ * csvreg__jscan_free. */
+struct csvreg__jscan;
+csvreg_status csvreg__state_parse_scan(const char *text, size_t len, json_t **out,
+                                       struct csvreg__jscan *scan, csvreg_error *err);
 
-/* The checksum string of `o` without its "checksum" member. */
+/* The checksum string of `o` without its "checksum" member (the CRC-32 of
+ * its compact, sorted-key text, streamed); _big with stand-ins. */
 csvreg_status csvreg__state_checksum(const json_t *o, char buf[32], csvreg_error *err);
+csvreg_status csvreg__state_checksum_big(const json_t *o, const csvreg__jbig *bigs, size_t nbigs,
+                                         char buf[32], csvreg_error *err);
 
 /* ---- state_lines.c: reading state lines, the merge order ---- */
 
