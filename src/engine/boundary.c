@@ -183,6 +183,58 @@ void csvreg__boundary_count(boundary_state *s, const unsigned char *b, size_t n)
     step(s, b[i]);
 }
 
+/* Quotes in b[0, n): AVX2 masks, or memchr from quote to quote. */
+#ifdef BOUNDARY_X86
+static __attribute__((target("avx2,popcnt"))) uint64_t quotes_avx2(const unsigned char *b,
+                                                                   size_t n) {
+  const __m256i vq = _mm256_set1_epi8('"');
+  uint64_t c = 0;
+  size_t k = 0;
+  for (; k + 64 <= n; k += 64) {
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(b + k));
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + k + 32));
+    uint64_t m = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, vq)) |
+                 (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, vq)) << 32;
+    c += (uint64_t)__builtin_popcountll(m);
+  }
+  for (; k < n; k++)
+    c += b[k] == '"';
+  return c;
+}
+#endif
+
+static uint64_t quotes_memchr(const unsigned char *b, size_t n) {
+  uint64_t c = 0;
+  const unsigned char *e = b + n, *q;
+  while (b < e && (q = memchr(b, '"', (size_t)(e - b)))) {
+    c++;
+    b = q + 1;
+  }
+  return c;
+}
+
+void csvreg__boundary_skim(boundary_state *s, const unsigned char *b, size_t n) {
+  if (n == 0)
+    return;
+#ifdef BOUNDARY_X86
+  static _Atomic int avx2 = -1; /* picked once, as count_blocks is */
+  int a = atomic_load_explicit(&avx2, memory_order_relaxed);
+  if (a < 0) {
+    a = csvreg__simd_avx2();
+    atomic_store_explicit(&avx2, a, memory_order_relaxed);
+  }
+  uint64_t q = a ? quotes_avx2(b, n) : quotes_memchr(b, n);
+#else
+  uint64_t q = quotes_memchr(b, n);
+#endif
+  s->odd ^= (unsigned)(q & 1u);
+  /* what step() leaves after the last byte (a line end is not a quote: the
+   * parity after it is the parity before it) */
+  unsigned c = b[n - 1];
+  s->cr = c == '\r';
+  s->at_end = is_end(c) && !s->odd;
+}
+
 size_t csvreg__boundary_next(boundary_state *s, const unsigned char *b, size_t n, int eof,
                              uint64_t min_records) {
   for (size_t i = 0;; i++) {
@@ -292,7 +344,10 @@ csvreg_status csvreg__boundary_file_seek(boundary_file *f, uint64_t at, uint64_t
     size_t n = f->buf_len - off;
     if (at - f->pos < n)
       n = (size_t)(at - f->pos);
-    csvreg__boundary_count(&f->st, f->buf + off, n);
+    if (f->skim)
+      csvreg__boundary_skim(&f->st, f->buf + off, n);
+    else
+      csvreg__boundary_count(&f->st, f->buf + off, n);
     f->pos += n;
   }
   for (;;) {
@@ -342,7 +397,10 @@ csvreg_status csvreg__boundary_range_read(void *ctx, void *buf, size_t want, siz
   size_t len = (size_t)n, k = 0;
   if (r->off < r->cut) { /* before the cut: count up to it */
     k = r->cut - r->off < len ? (size_t)(r->cut - r->off) : len;
-    csvreg__boundary_count(&r->st, b, k);
+    if (r->skim)
+      csvreg__boundary_skim(&r->st, b, k);
+    else
+      csvreg__boundary_count(&r->st, b, k);
   }
   if (k < len || r->off + len == r->cut) {
     /* at or past the cut: the first boundary ends the range */

@@ -50,6 +50,14 @@ void csvreg__boundary_init(boundary_state *s);
  * by bit masks. */
 void csvreg__boundary_count(boundary_state *s, const unsigned char *b, size_t n);
 
+/* Advances `s` over b[0, n) as csvreg__boundary_count does, except that
+ * lines and records are not counted (they keep their values): only the
+ * quote parity and the last byte, which is all that finding the next
+ * boundary needs. A quote count (one mask, not three, no prefix XOR): byte
+ * ranges whose line numbers are needed only when an error message names one
+ * skim their bytes and count lines again only then (pass.c). */
+void csvreg__boundary_skim(boundary_state *s, const unsigned char *b, size_t n);
+
 /* With `s` the state at b[0]: the first boundary p in [0, n] at which at
  * least `min_records` records have started, `s` advanced to p. With eof set,
  * b[n] is the input's end, which is a boundary. Returns BOUNDARY_NONE when
@@ -74,6 +82,7 @@ typedef struct boundary_file {
   unsigned char *buf;
   uint64_t buf_pos;
   size_t buf_len;
+  int skim; /* set after open: seek skims (csvreg__boundary_skim) */
 } boundary_file;
 
 csvreg_status csvreg__boundary_file_open(boundary_file *f, int fd, uint64_t size,
@@ -96,6 +105,8 @@ typedef struct boundary_range {
   uint64_t off, cut, size;
   boundary_state st;
   int done;
+  int skim; /* the bytes before the cut are skimmed, not counted: st's lines
+               and records mean nothing at the end */
 } boundary_range;
 
 /* A csvreg_source_read_fn over a boundary_range. */
