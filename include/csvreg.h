@@ -1172,6 +1172,23 @@ CSVREG_API size_t csvreg_scoring_sample(const csvreg_scoring *s, double *out);
 CSVREG_API csvreg_status csvreg_scoring_to_json(const csvreg_scoring *s, const char *target,
                                                 int weighted, int grids, char **out,
                                                 csvreg_error *err);
+/* ---- eval --every in bounded memory (issue 16, ux2) ----
+ * Finished windows are kept in a temporary file past a small cap (no name,
+ * in $TMPDIR or /tmp: gone when the process ends), so reading one back can
+ * fail: csvreg_scoring_window_get says so (CSVREG_E_IO), where
+ * csvreg_scoring_window gives the metrics of no rows. Reading ends the
+ * pass's adding; one reader at a time. */
+CSVREG_API csvreg_status csvreg_scoring_window_get(const csvreg_scoring *s, uint64_t k,
+                                                   csvreg_metrics *m, csvreg_error *err);
+/* Text out in pieces (not 0-terminated); nonzero stops the writer, which
+ * then returns CSVREG_E_IO with the message "write failed". */
+typedef int (*csvreg_text_fn)(void *ctx, const char *text, size_t len);
+/* csvreg_scoring_to_json's text, the same bytes, written a window at a time
+ * so its memory does not grow with the windows. */
+CSVREG_API csvreg_status csvreg_scoring_write_json(const csvreg_scoring *s, const char *target,
+                                                   int weighted, int grids, csvreg_text_fn fn,
+                                                   void *ctx, csvreg_error *err);
+/* ---- end eval --every in bounded memory ---- */
 /* ---- end eval --every and --plot ---- */
 
 /* Progress of a pass: bytes of the input read so far, records read, and the

@@ -60,7 +60,9 @@ void cmd_eval_usage(FILE *out) {
           "                        records 1..N, N+1..2N, ...; shown by record number,\n"
           "                        the header being record 1): a table after the text\n"
           "                        report, a \"windows\" array in JSON, one CSV row per\n"
-          "                        window (the CSV has the windows only)\n"
+          "                        window (the CSV has the windows only); past 256 KiB\n"
+          "                        the finished windows wait in an unnamed temporary\n"
+          "                        file in $TMPDIR (88 bytes a window), not in memory\n"
           "      --plot FILE       draw predicted vs actual and residuals vs fitted (binned\n"
           "                        densities), a residual histogram and a normal Q-Q plot\n"
           "                        (a sample of %d rows) into FILE.png, .svg or .pdf;\n"
@@ -248,8 +250,11 @@ static csvreg_status write_metrics(FILE *out, const csvreg_metrics *m, const csv
   return report_put_text(out, st, text);
 }
 
-/* --every: the windows after the text report, or as the CSV. */
-static void write_windows(FILE *out, const csvreg_scoring *sc, report_format format) {
+/* --every: the windows after the text report, or as the CSV, read back
+ * one at a time (they may be in a temporary file). Stops when the reader of
+ * standard output went away. */
+static csvreg_status write_windows(FILE *out, const csvreg_scoring *sc, report_format format,
+                                   csvreg_error *err) {
   uint64_t nw = csvreg_scoring_nwindows(sc);
   char b[8][64];
   if (format == REPORT_TEXT) {
@@ -261,10 +266,13 @@ static void write_windows(FILE *out, const csvreg_scoring *sc, report_format for
           "explained_variance,sum_w,n_zero_y\n",
           out);
   }
-  for (uint64_t k = 0; k < nw && !cli_stdout_closed(); k++) {
+  for (uint64_t k = 0; k < nw && !ferror(out); k++) {
     uint64_t first, last;
     csvreg_metrics m;
-    csvreg_scoring_window(sc, k, &first, &last, &m);
+    csvreg_scoring_window(sc, k, &first, &last, NULL);
+    csvreg_status st = csvreg_scoring_window_get(sc, k, &m, err);
+    if (st)
+      return st;
     if (format == REPORT_TEXT) {
       fprintf(out, "%6llu %12llu %12llu %10llu %14s %14s %14s %14s\n", (unsigned long long)k + 1,
               (unsigned long long)first, (unsigned long long)last, (unsigned long long)m.n,
@@ -285,21 +293,36 @@ static void write_windows(FILE *out, const csvreg_scoring *sc, report_format for
     }
     fprintf(out, ",%llu\n", (unsigned long long)m.n_zero_y);
   }
+  return CSVREG_OK;
 }
 
-/* --fail-if: the total, or with --every each window that has rows. */
-static int check_condition(const eval_args *a, const csvreg_scoring *sc, const csvreg_metrics *m) {
+/* csvreg_scoring_write_json's pieces to standard output; a write error
+ * (the reader went away: EPIPE) stops it. */
+static int put_stdout(void *ctx, const char *text, size_t len) {
+  (void)ctx;
+  return fwrite(text, 1, len, stdout) != len || ferror(stdout);
+}
+
+/* --fail-if: the total, or with --every each window that has rows. 0 or
+ * CLI_EXIT_CONDITION in *rc; a failure reading the windows back. */
+static csvreg_status check_condition(const eval_args *a, const csvreg_scoring *sc,
+                                     const csvreg_metrics *m, int *rc, csvreg_error *err) {
+  *rc = CLI_EXIT_OK;
   if (!a->every) {
     if (!condition_holds(a->cond, m))
-      return CLI_EXIT_OK;
+      return CSVREG_OK;
     cli_errorf("--fail-if '%s' holds", a->fail_if);
-    return CLI_EXIT_CONDITION;
+    *rc = CLI_EXIT_CONDITION;
+    return CSVREG_OK;
   }
   uint64_t hits = 0, first_hit = 0, nw = csvreg_scoring_nwindows(sc), f0 = 0, l0 = 0;
   for (uint64_t k = 0; k < nw; k++) {
     csvreg_metrics w;
     uint64_t f, l;
-    csvreg_scoring_window(sc, k, &f, &l, &w);
+    csvreg_scoring_window(sc, k, &f, &l, NULL);
+    csvreg_status st = csvreg_scoring_window_get(sc, k, &w, err);
+    if (st)
+      return st;
     if (w.n == 0 || !condition_holds(a->cond, &w))
       continue;
     if (!hits++) {
@@ -309,15 +332,29 @@ static int check_condition(const eval_args *a, const csvreg_scoring *sc, const c
     }
   }
   if (!hits)
-    return CLI_EXIT_OK;
+    return CSVREG_OK;
   cli_errorf("--fail-if '%s' holds for %llu of %llu windows, first window %llu (records %llu-%llu)",
              a->fail_if, (unsigned long long)hits, (unsigned long long)nw,
              (unsigned long long)first_hit, (unsigned long long)f0, (unsigned long long)l0);
-  return CLI_EXIT_CONDITION;
+  *rc = CLI_EXIT_CONDITION;
+  return CSVREG_OK;
 }
 
 static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
   progress_update(ctx, bytes, records, size);
+}
+
+/* CSVREG_STDIN_BLOCK=BYTES (tests only, as fit's): the stream block size
+ * with --threads, so small inputs make many blocks. */
+static size_t block_bytes(void) {
+  const char *e = getenv("CSVREG_STDIN_BLOCK");
+  if (e && *e) {
+    char *end;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (!*end && v > 0 && v <= ((size_t)1 << 30))
+      return (size_t)v;
+  }
+  return 0;
 }
 
 int cmd_eval_run(int argc, char **argv) {
@@ -352,6 +389,7 @@ int cmd_eval_run(int argc, char **argv) {
   po.reader.header = a.rd.no_header ? 0 : mo->header;
   po.reader.decompress = a.rd.decompress;
   po.threads = a.threads;
+  po.block_bytes = block_bytes();
   po.chunk = &co;
   po.progress = on_progress;
   po.progress_ctx = &prog;
@@ -399,19 +437,23 @@ int cmd_eval_run(int argc, char **argv) {
   }
   int weighted = csvreg_spec_weights_name(spec) != NULL;
   if (a.format == REPORT_JSON && (a.every || a.plot)) {
-    char *text = NULL;
-    st = csvreg_scoring_to_json(sc, csvreg_model_target(model), weighted, a.plot != NULL, &text,
-                                &err);
-    if ((st = report_put_text(stdout, st, text)))
+    /* a window at a time: the text of millions of windows is never held */
+    st = csvreg_scoring_write_json(sc, csvreg_model_target(model), weighted, a.plot != NULL,
+                                   put_stdout, NULL, &err);
+    if (st == CSVREG_E_IO && ferror(stdout))
+      st = CSVREG_OK; /* a write error: reported (or, EPIPE, not) as every command's */
+    if (st)
       goto fail;
+    fputc('\n', stdout);
   } else if (a.format == REPORT_CSV && a.every) {
-    write_windows(stdout, sc, REPORT_CSV);
+    if ((st = write_windows(stdout, sc, REPORT_CSV, &err)))
+      goto fail;
   } else {
     if ((st = write_metrics(stdout, &m, &counts, csvreg_model_target(model), weighted, a.format,
                             &err)))
       goto fail;
-    if (a.every)
-      write_windows(stdout, sc, REPORT_TEXT);
+    if (a.every && (st = write_windows(stdout, sc, REPORT_TEXT, &err)))
+      goto fail;
   }
   cli_flush_stdout();
   if ((rc = bad_rows_close(&bad, 1)) != 0)
@@ -428,8 +470,8 @@ int cmd_eval_run(int argc, char **argv) {
   if (a.plot && (rc = plot_model_scoring(a.plot, a.plot_fmt, model, sc, &m,
                                          csvreg_pass_get_info(pass)->source)))
     goto done;
-  if (a.cond)
-    rc = check_condition(&a, sc, &m);
+  if (a.cond && (st = check_condition(&a, sc, &m, &rc, &err)))
+    goto fail;
   goto done;
 fail:
   progress_done(&prog);

@@ -18,6 +18,7 @@
 #include "cells.h"
 #include "csv_text.h"
 #include "design.h"
+#include "badlog.h"
 #include "formula.h"
 #include "internal.h"
 
@@ -68,6 +69,10 @@ struct csvreg_chunk {
   char *ktext;
   size_t klen, kcap;
   size_t *koff, *kl; /* [nkeys x cap] */
+  /* --skip-bad reports in input order (ux2): with a computed spec the rows
+   * dropped for a bad cell wait here until the fill's non-finite terms are
+   * known, and both go to on_bad merged by line (report_in_order) */
+  badlog *defer;
 };
 
 static long table_find_add(level_table *t, const char *p, size_t n, int *added);
@@ -193,6 +198,7 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   free(c->ktext);
   free(c->koff);
   free(c->kl);
+  csvreg__badlog_free(c->defer);
   free(c);
 }
 
@@ -215,6 +221,10 @@ static const char *input_role(const csvreg_spec *s, size_t k) {
 void csvreg_chunk_on_bad(csvreg_chunk *c, csvreg_bad_row_fn fn, void *ctx) {
   c->on_bad = fn;
   c->on_bad_ctx = ctx;
+  /* a computed spec drops rows at the end of a fill too: the bad cells wait
+   * (without memory for the log they are told at once, as before) */
+  if (fn && c->spec->formula && c->spec->skip_bad && !c->defer)
+    c->defer = csvreg__badlog_new();
 }
 
 /* Tells on_bad about a dropped record (k: the input, or (size_t)-1 for the
@@ -235,7 +245,53 @@ static void report_bad(const csvreg_chunk *c, const csvreg_reader *r, const csvr
     b.column = s->input_cols[k] + 1;
     b.name = s->input_names[k];
   }
+  if (c->defer)
+    csvreg__badlog_add(c->defer, &b);
+  else
+    c->on_bad(c->on_bad_ctx, &b);
+}
+
+/* Row i dropped for a non-finite term or response (before the rows move). */
+static void report_transform(const csvreg_chunk *c, const csvreg_reader *r, size_t i) {
+  const csvreg_spec *s = c->spec;
+  char msg[400];
+  size_t k = csvreg__design_explain(s, c->vals, c->cap, &c->work, i, msg, sizeof msg);
+  csvreg_bad_row b = {
+      csvreg_reader_source(r), c->lines[i], s->input_cols[k] + 1, s->input_names[k], msg, NULL, 0};
   c->on_bad(c->on_bad_ctx, &b);
+}
+
+typedef struct defer_merge {
+  csvreg_chunk *c;
+  const csvreg_reader *r;
+  const unsigned char *bad; /* [c->rows] rows with a non-finite term, or NULL */
+  size_t i;                 /* the next of them to tell */
+} defer_merge;
+
+static void defer_emit(void *ctx, const csvreg_bad_row *row) {
+  defer_merge *m = ctx;
+  for (; m->bad && m->i < m->c->rows && m->c->lines[m->i] < row->line; m->i++)
+    if (m->bad[m->i])
+      report_transform(m->c, m->r, m->i);
+  m->c->on_bad(m->c->on_bad_ctx, row);
+}
+
+/* The fill's dropped rows to on_bad by line, as the input has them whatever
+ * the chunks' cuts (threads): the waiting bad cells merged with the rows
+ * `bad` marks (NULL: none). err NULL: a failure of the log is not told. */
+static csvreg_status report_in_order(csvreg_chunk *c, const csvreg_reader *r,
+                                     const unsigned char *bad, csvreg_error *err) {
+  defer_merge m = {c, r, bad, 0};
+  csvreg_status st = CSVREG_OK;
+  if (c->defer &&
+      (st = csvreg__badlog_replay(c->defer, csvreg_reader_source(r), defer_emit, &m, err))) {
+    csvreg__badlog_free(c->defer); /* its failure sticks: tell at once from now on */
+    c->defer = NULL;
+  }
+  for (; bad && m.i < c->rows; m.i++)
+    if (bad[m.i])
+      report_transform(c, r, m.i);
+  return st;
 }
 
 /* target_optional: the target's and the weights' inputs may be NA. */
@@ -384,6 +440,11 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
                    s->input_names[k]);
     return csvreg__err_set(err, CSVREG_E_VALUE, "%s (use --skip-bad to drop such rows)", msg);
   }
+  if (c->on_bad) {
+    csvreg_status st2 = report_in_order(c, r, bad, err);
+    if (st2)
+      return st2;
+  }
   /* keep_rows: the i-th complete record is row i; mark the dropped ones */
   size_t row = 0;
   for (size_t q = 0; c->opt.keep_rows && q < c->nrecords; q++)
@@ -391,18 +452,6 @@ static csvreg_status compute_design(csvreg_chunk *c, const csvreg_reader *r, csv
       c->status[q] = CSVREG_ROW_BAD;
   size_t kept = 0;
   for (size_t i = 0; i < c->rows; i++) {
-    if (bad[i] && c->on_bad) {
-      char msg[400];
-      size_t k = csvreg__design_explain(s, c->vals, cap, &c->work, i, msg, sizeof msg);
-      csvreg_bad_row b = {csvreg_reader_source(r),
-                          c->lines[i],
-                          s->input_cols[k] + 1,
-                          s->input_names[k],
-                          msg,
-                          NULL,
-                          0};
-      c->on_bad(c->on_bad_ctx, &b);
-    }
     if (bad[i]) {
       if (s->weights_input >= 0 && c->vals[(size_t)s->weights_input * cap + i] == 0)
         c->counts.zero_weight--;
@@ -851,6 +900,13 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
         csvreg__design_compute(c->spec, &live, c->vals, c->cap, c->rows, &c->work);
       }
     }
+  }
+  /* bad cells not told yet (no non-finite term, or a failure): now */
+  if (c->defer) {
+    csvreg_status st2 =
+        report_in_order(c, r, NULL, st == CSVREG_OK || st == CSVREG_END ? err : NULL);
+    if (st2 && (st == CSVREG_OK || st == CSVREG_END))
+      st = st2;
   }
   for (size_t f = 0; c->tab_n0 && f < c->spec->nfactors; f++)
     c->tab_n0[f] = c->tab[f].n;

@@ -19,6 +19,7 @@
 #include "accum_spec.h"
 #include "evaluator.h"
 #include "eval_plot.h"
+#include "eval_windows.h"
 #include "fit_impl.h"
 #include "internal.h"
 #include "linalg.h"
@@ -447,9 +448,7 @@ struct csvreg_scoring {
   size_t cap;
   /* eval --every and --plot (csvreg_sink_eval_with) */
   csvreg_eval_options o;
-  csvreg_evaluator **win; /* window win0 + i, NULL while it has no row */
-  uint64_t win0;
-  size_t nwin, wcap;
+  csvreg__eval_windows *win; /* --every: the windows (eval_windows.c) */
   csvreg__eval_plot *plot;
 };
 
@@ -458,9 +457,7 @@ void csvreg_scoring_free(csvreg_scoring *s) {
     return;
   csvreg_evaluator_free(s->ev);
   free(s->yhat);
-  for (size_t i = 0; i < s->nwin; i++)
-    csvreg_evaluator_free(s->win[i]);
-  free(s->win);
+  csvreg__eval_windows_free(s->win);
   csvreg__eval_plot_free(s->plot);
   free(s);
 }
@@ -484,58 +481,6 @@ static csvreg_status score_create(void **out, const csvreg_spec *spec, const voi
   return CSVREG_OK;
 }
 
-/* Window k's evaluator, made when first needed (the array grows at either
- * end: a merge may bring earlier windows into an empty sink). */
-static csvreg_status window_at(csvreg_scoring *s, uint64_t k, csvreg_evaluator **out,
-                               csvreg_error *err) {
-  if (s->nwin == 0)
-    s->win0 = k;
-  if (k < s->win0 || k - s->win0 >= s->wcap) {
-    uint64_t lo = k < s->win0 ? k : s->win0, hi = s->win0 + s->nwin;
-    if (k + 1 > hi)
-      hi = k + 1;
-    size_t need = (size_t)(hi - lo), cap = s->wcap ? s->wcap : 16;
-    while (cap < need)
-      cap *= 2;
-    csvreg_evaluator **w = calloc(cap, sizeof *w);
-    if (!w)
-      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for the windows");
-    if (s->nwin)
-      memcpy(w + (s->win0 - lo), s->win, s->nwin * sizeof *w);
-    free(s->win);
-    s->win = w;
-    s->wcap = cap;
-    s->nwin = (size_t)(hi - lo);
-    s->win0 = lo;
-  }
-  if (k - s->win0 >= s->nwin)
-    s->nwin = (size_t)(k - s->win0 + 1);
-  csvreg_evaluator **e = &s->win[k - s->win0];
-  csvreg_status st = *e ? CSVREG_OK : csvreg_evaluator_new(e, err);
-  *out = *e;
-  return st;
-}
-
-/* Rows to their windows in runs (the rows of a chunk come in record order). */
-static csvreg_status windows_add(csvreg_scoring *s, size_t n, const uint64_t *rec, const double *y,
-                                 const double *w, csvreg_error *err) {
-  size_t i = 0;
-  while (i < n) {
-    uint64_t k = (rec[i] - s->o.first_record) / s->o.every;
-    size_t j = i + 1;
-    while (j < n && (rec[j] - s->o.first_record) / s->o.every == k)
-      j++;
-    csvreg_evaluator *e = NULL;
-    csvreg_status st = window_at(s, k, &e, err);
-    if (!st)
-      st = csvreg_evaluator_add(e, j - i, y + i, s->yhat + i, w ? w + i : NULL, err);
-    if (st)
-      return st;
-    i = j;
-  }
-  return CSVREG_OK;
-}
-
 static csvreg_status score_add(void *sink, const csvreg_chunk *c, csvreg_error *err) {
   csvreg_scoring *s = sink;
   csvreg_counts_add(&s->counts, csvreg_chunk_counts(c));
@@ -556,7 +501,7 @@ static csvreg_status score_add(void *sink, const csvreg_chunk *c, csvreg_error *
   if (!st)
     st = csvreg_evaluator_add(s->ev, n, y, s->yhat, w, err);
   if (!st && s->o.every)
-    st = windows_add(s, n, csvreg_chunk_record_numbers(c), y, w, err);
+    st = csvreg__eval_windows_add(s->win, n, csvreg_chunk_record_numbers(c), y, s->yhat, w, err);
   if (!st && s->plot)
     st = csvreg__eval_plot_add(s->plot, n, y, s->yhat, csvreg_chunk_record_numbers(c), err);
   return st;
@@ -568,14 +513,11 @@ static csvreg_status score_merge(void *into, const void *from, csvreg_error *err
   const csvreg_scoring *s = from;
   csvreg_counts_add(&d->counts, &s->counts);
   csvreg__evaluator_merge(d->ev, s->ev);
-  for (size_t i = 0; i < s->nwin; i++) {
-    if (!s->win[i])
-      continue;
-    csvreg_evaluator *e = NULL;
-    csvreg_status st = window_at(d, s->win0 + i, &e, err);
+  /* the piece is freed after its merge: its windows move (eval_windows.c) */
+  if (d->win && s->win) {
+    csvreg_status st = csvreg__eval_windows_merge(d->win, s->win, err);
     if (st)
       return st;
-    csvreg__evaluator_merge(e, s->win[i]);
   }
   return d->plot && s->plot ? csvreg__eval_plot_merge(d->plot, s->plot, err) : CSVREG_OK;
 }
@@ -599,6 +541,11 @@ static csvreg_status score_create_with(void **out, const csvreg_spec *spec, cons
     return st;
   csvreg_scoring *s = *out;
   s->o = *o;
+  if (o->every && (st = csvreg__eval_windows_new(&s->win, o->every, o->first_record, err))) {
+    csvreg_scoring_free(s);
+    *out = NULL;
+    return st;
+  }
   if (o->plot && (st = csvreg__eval_plot_new(&s->plot, o->sample ? o->sample : CSVREG_EVAL_SAMPLE,
                                              o->seed, err))) {
     csvreg_scoring_free(s);
@@ -626,13 +573,26 @@ void csvreg_scoring_window(const csvreg_scoring *s, uint64_t k, uint64_t *first,
     *last = b < end ? b : end;
   if (!m)
     return;
-  if (k >= s->win0 && k - s->win0 < s->nwin && s->win[k - s->win0]) {
-    csvreg_evaluator_result(s->win[k - s->win0], m);
-  } else { /* no row of it scored: the metrics of no rows (n 0, NaN) */
+  if (csvreg_scoring_window_get(s, k, m, NULL)) { /* a failure: the metrics of no rows */
     memset(m, 0, sizeof *m);
     m->mse = m->rmse = m->mae = m->mape = m->max_error = m->mean_error = NAN;
     m->r_squared = m->explained_variance = NAN;
   }
+}
+
+csvreg_status csvreg_scoring_window_get(const csvreg_scoring *s, uint64_t k, csvreg_metrics *m,
+                                        csvreg_error *err) {
+  if (!s || !m)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "scoring_window_get: NULL argument");
+  if (!s->win) { /* no --every: the metrics of no rows */
+    memset(m, 0, sizeof *m);
+    m->mse = m->rmse = m->mae = m->mape = m->max_error = m->mean_error = NAN;
+    m->r_squared = m->explained_variance = NAN;
+    return CSVREG_OK;
+  }
+  /* reading the windows back moves a file offset and ends the adding: the
+   * sink is not const underneath (one reader at a time) */
+  return csvreg__eval_windows_get(((csvreg_scoring *)s)->win, k, m, err);
 }
 
 int csvreg_scoring_grid(const csvreg_scoring *s, int which, csvreg_grid *out) {

@@ -11,4 +11,12 @@
  * combined with Chan's update): the metrics of both sets, to rounding. */
 void csvreg__evaluator_merge(csvreg_evaluator *dst, const csvreg_evaluator *src);
 
+/* csvreg_evaluator_add works in blocks of this many rows: rows given in
+ * calls of whole blocks (and the rest last) give the same bits however they
+ * were split before (eval --every's windows, eval_windows.c). */
+#define CSVREG__EVAL_BLOCK 4096
+
+/* Back to no rows, as new. */
+void csvreg__evaluator_reset(csvreg_evaluator *e);
+
 #endif

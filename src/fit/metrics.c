@@ -114,7 +114,9 @@ csvreg_status csvreg_evaluator_new(csvreg_evaluator **out, csvreg_error *err) {
 
 void csvreg_evaluator_free(csvreg_evaluator *e) { free(e); }
 
-#define EVAL_BLOCK 4096
+void csvreg__evaluator_reset(csvreg_evaluator *e) { memset(e, 0, sizeof *e); }
+
+#define EVAL_BLOCK CSVREG__EVAL_BLOCK
 
 /* Two-pass moments of one block of v = y (which = 0) or y - yhat (which = 1). */
 static void block_moments(size_t n, const double *y, const double *yhat, const double *w, int which,

@@ -2,20 +2,27 @@
  * eval_json.c - `eval --format json` with --every and --plot: the metrics
  * object of csvreg_metrics_to_json (the same text: it is read back and
  * extended, so the two never differ) plus the windows' metrics and the
- * plot's bins, which a test sums to n.
+ * plot's bins, which a test sums to n. Written a window at a time
+ * (csvreg_scoring_write_json), so the text of 2M windows is never held:
+ * the object is laid out as jansson's JSON_INDENT(2) dump of the whole
+ * would be, and csvreg_scoring_to_json is that text in memory.
  */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *window_object(const csvreg_scoring *s, uint64_t k) {
+static json_t *window_object(const csvreg_scoring *s, uint64_t k, csvreg_status *st,
+                             csvreg_error *err) {
   uint64_t first, last;
   csvreg_metrics m;
-  csvreg_scoring_window(s, k, &first, &last, &m);
+  csvreg_scoring_window(s, k, &first, &last, NULL);
+  if ((*st = csvreg_scoring_window_get(s, k, &m, err)))
+    return NULL;
   json_t *o = json_object();
   if (!o)
     return NULL;
@@ -65,11 +72,41 @@ static json_t *grid_object(const csvreg_scoring *s, int which) {
   return o;
 }
 
-csvreg_status csvreg_scoring_to_json(const csvreg_scoring *s, const char *target, int weighted,
-                                     int grids, char **out, csvreg_error *err) {
-  if (!s || !target || !out)
-    return csvreg__err_set(err, CSVREG_E_USAGE, "scoring_to_json: NULL argument");
-  *out = NULL;
+#define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(17))
+
+/* The writer: pieces of text, the first failure kept. */
+typedef struct jout {
+  csvreg_text_fn fn;
+  void *ctx;
+  int failed;
+} jout;
+
+static void put(jout *o, const char *t, size_t n) {
+  if (!o->failed && n && o->fn(o->ctx, t, n))
+    o->failed = 1;
+}
+static void puts_(jout *o, const char *t) { put(o, t, strlen(t)); }
+
+/* An object dumped at the top level, written as a member of an array two
+ * levels down (jansson's own layout there: every line 4 spaces further). */
+static void put_indented(jout *o, const char *text) {
+  for (const char *p = text; *p;) {
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
+    puts_(o, "    ");
+    put(o, p, n);
+    p += n;
+  }
+}
+
+/* The object of csvreg_scoring_to_json as jansson would dump it whole
+ * (JSON_INDENT(2)), without holding the windows: the total's members, then
+ * "windows" one object at a time, then "plot". */
+csvreg_status csvreg_scoring_write_json(const csvreg_scoring *s, const char *target, int weighted,
+                                        int grids, csvreg_text_fn fn, void *ctx,
+                                        csvreg_error *err) {
+  if (!s || !target || !fn)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "scoring_write_json: NULL argument");
   csvreg_metrics m;
   csvreg_counts k;
   csvreg_scoring_result(s, &m, &k);
@@ -79,29 +116,100 @@ csvreg_status csvreg_scoring_to_json(const csvreg_scoring *s, const char *target
     return st;
   json_t *o = json_loads(text, 0, NULL);
   free(text);
-  int bad = !o;
-  uint64_t nw = csvreg_scoring_nwindows(s);
-  if (!bad && nw) {
-    json_t *a = json_array();
-    bad = !a || json_object_set_new(o, "windows", a);
-    for (uint64_t w = 0; !bad && w < nw; w++) {
-      json_t *wo = window_object(s, w);
-      bad = !wo || json_array_append_new(a, wo);
-    }
+  text = o ? json_dumps(o, DUMP_FLAGS) : NULL;
+  json_decref(o);
+  size_t len = text ? strlen(text) : 0;
+  if (len < 2 || text[len - 1] != '}' || text[len - 2] != '\n') {
+    free(text);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing JSON");
   }
-  if (!bad && grids) {
-    json_t *p = json_object();
-    bad = !p || json_object_set_new(o, "plot", p);
+  jout w = {fn, ctx, 0};
+  put(&w, text, len - 2); /* without "\n}" */
+  free(text);
+  uint64_t nw = csvreg_scoring_nwindows(s);
+  if (nw)
+    puts_(&w, ",\n  \"windows\": [\n");
+  for (uint64_t i = 0; i < nw && !w.failed; i++) {
+    json_t *wo = window_object(s, i, &st, err);
+    if (st)
+      return st;
+    char *t = wo ? json_dumps(wo, DUMP_FLAGS) : NULL;
+    json_decref(wo);
+    if (!t)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing JSON");
+    if (i)
+      puts_(&w, ",\n");
+    put_indented(&w, t);
+    free(t);
+  }
+  if (nw)
+    puts_(&w, "\n  ]");
+  if (grids) {
+    /* {"plot": ...} dumped, written without its own braces */
+    json_t *p = json_object(), *wrap = json_object();
+    int bad = !p || !wrap || json_object_set_new(wrap, "plot", p);
+    if (bad)
+      json_decref(p);
     const char *names[3] = {"actual", "residual", "histogram"};
     for (int i = 0; !bad && i < 3; i++) {
       json_t *g = grid_object(s, i);
       bad = !g || json_object_set_new(p, names[i], g);
     }
+    char *t = bad ? NULL : json_dumps(wrap, DUMP_FLAGS);
+    json_decref(wrap);
+    size_t tl = t ? strlen(t) : 0;
+    if (tl < 4) {
+      free(t);
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing JSON");
+    }
+    puts_(&w, ",\n");
+    put(&w, t + 2, tl - 4); /* without "{\n" and "\n}" */
+    free(t);
   }
-  text = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-  json_decref(o);
-  if (!text)
-    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing JSON");
-  *out = text;
+  puts_(&w, "\n}");
+  if (w.failed)
+    return csvreg__err_set(err, CSVREG_E_IO, "write failed");
+  return CSVREG_OK;
+}
+
+/* into a growing buffer */
+typedef struct membuf {
+  char *p;
+  size_t len, cap;
+  int oom;
+} membuf;
+
+static int mem_put(void *ctx, const char *t, size_t n) {
+  membuf *b = ctx;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np)
+      return b->oom = 1;
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, t, n);
+  b->len += n;
+  b->p[b->len] = 0;
+  return 0;
+}
+
+csvreg_status csvreg_scoring_to_json(const csvreg_scoring *s, const char *target, int weighted,
+                                     int grids, char **out, csvreg_error *err) {
+  if (!s || !target || !out)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "scoring_to_json: NULL argument");
+  *out = NULL;
+  membuf b = {NULL, 0, 0, 0};
+  csvreg_status st = csvreg_scoring_write_json(s, target, weighted, grids, mem_put, &b, err);
+  if (st && b.oom)
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing JSON");
+  if (st) {
+    free(b.p);
+    return st;
+  }
+  *out = b.p;
   return CSVREG_OK;
 }
