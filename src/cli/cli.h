@@ -73,7 +73,8 @@ int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
 int opt_positive_size(const char *command, const char *option, const char *arg, size_t *out);
 /* --chunk-rows N: 1 to 2^20. */
 int opt_chunk_rows(const char *command, const char *arg, size_t *out);
-/* --threads N: 1 to 256. */
+/* --threads N: 1 to 256; 0: every core the process may use (its CPU
+ * affinity, at most 256). */
 int opt_threads(const char *command, const char *arg, size_t *out);
 /* ---- --threads 0 (issue 14; cores.c) ----
  * As opt_threads, and 0 means every core this process may use (its CPU

@@ -4,12 +4,15 @@
  * `--tol 1e-8x` are usage errors instead of silently meaning something else.
  * strtod runs in the C locale (the program never calls setlocale).
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -116,7 +119,39 @@ int opt_chunk_rows(const char *command, const char *arg, size_t *out) {
   return 0;
 }
 
+/* --threads 0 (issue 14): every core this process may run on (its CPU
+ * affinity mask: taskset, cgroup cpusets and batch schedulers narrow it),
+ * not every core of the machine; 1 when the mask cannot be read. */
+static size_t usable_cores(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0)
+      return (size_t)n;
+  }
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (size_t)n : 1;
+}
+
+/* "0": 0 after skipping blanks, as opt_positive_size reads a number. */
+static int is_zero(const char *arg) {
+  while (isspace((unsigned char)*arg))
+    arg++;
+  if (*arg != '0')
+    return 0;
+  while (*arg == '0')
+    arg++;
+  return *arg == '\0';
+}
+
 int opt_threads(const char *command, const char *arg, size_t *out) {
+  if (is_zero(arg)) {
+    *out = usable_cores();
+    if (*out > 256)
+      *out = 256;
+    return 0;
+  }
   if (opt_positive_size(command, "--threads", arg, out))
     return -1;
   if (*out > 256) {

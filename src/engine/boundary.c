@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "source.h"
 
 /* 128 KiB: the pread copy and the count stay in the L2 cache (1 MiB measured
  * ~15% more copy time in --threads 2). */
@@ -318,9 +319,9 @@ static int file_fill(boundary_file *f, csvreg_error *err, csvreg_status *st) {
       *st = csvreg__err_set(err, CSVREG_E_IO, "cannot read: %s", strerror(errno));
       return -1;
     }
-    if (r == 0) { /* the file shrank: its new end is the end */
-      f->size = f->pos + got;
-      break;
+    if (r == 0) { /* the file shrank under the read (issue 17) */
+      *st = csvreg__source_changed(f->fd, f->size, err);
+      return -1;
     }
     got += (size_t)r;
   }
@@ -389,11 +390,8 @@ csvreg_status csvreg__boundary_range_read(void *ctx, void *buf, size_t want, siz
   while (n < 0 && errno == EINTR);
   if (n < 0)
     return csvreg__err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
-  if (n == 0) { /* the file shrank: its new end is the end */
-    r->size = r->off;
-    r->done = 1;
-    return CSVREG_OK;
-  }
+  if (n == 0) /* the file shrank under the read (issue 17) */
+    return csvreg__source_changed(r->fd, r->size, err);
   size_t len = (size_t)n, k = 0;
   if (r->off < r->cut) { /* before the cut: count up to it */
     k = r->cut - r->off < len ? (size_t)(r->cut - r->off) : len;

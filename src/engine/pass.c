@@ -1177,6 +1177,22 @@ static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
   return st;
 }
 
+/* Issue 17: a regular file that shrank while the pass read it. Every read
+ * stops at the size seen at open and fails at an end before it (source.h),
+ * but a piece may end cleanly at a record boundary that is the file's new
+ * end, and a reader may meet a record cut short first: the answer or error
+ * of a shorter file. The size now, below the size at open, replaces either
+ * with "file changed while reading". */
+static csvreg_status check_unchanged(csvreg_pass *p, csvreg_status st, csvreg_error *err) {
+  if (p->size <= 0 || p->fd < 0 || !csvreg__source_shrank(p->fd, (uint64_t)p->size))
+    return st;
+  if (err)
+    csvreg_error_clear(err);
+  csvreg_status ch = csvreg__source_changed(p->fd, (uint64_t)p->size, err);
+  csvreg__err_at(err, p->source, 0, 0, 0, NULL);
+  return ch;
+}
+
 csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csvreg_sink_type *type,
                               const void *arg, void **out, csvreg_error *err) {
   if (!p || !spec || !type || !out)
@@ -1203,6 +1219,7 @@ csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csv
   }
   if (p->in_view) /* read to its end, or to the failure */
     p->info.compressed_bytes = csvreg__source_compressed_bytes(p->in_view);
+  st = check_unchanged(p, st, err);
   if (!st && !p->o.open_levels)
     st = csvreg__sink_finish(type, p->total, spec, err);
   if (st)

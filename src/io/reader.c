@@ -158,6 +158,14 @@ static csvreg_status fail_at(csvreg_reader *r, csvreg_error *err, csvreg_status 
 /* ------------------------------------------------------------------------ */
 /* Buffer and input                                                         */
 
+/* A failed read of the source: at the record being read, except a file that
+ * changed under the read (source.h), which is the input's, not a line's. */
+static csvreg_status read_failed(csvreg_reader *r, csvreg_error *err, const csvreg_error *rerr) {
+  if (csvreg__error_is_change(rerr))
+    return fail_at(r, err, rerr->status, 0, 0, rerr->message);
+  return fail_at(r, err, rerr->status, r->line, r->number + 1, rerr->message);
+}
+
 static void cache_reset(byte_cache *c) {
   c->at = NONE;
   c->scanned = 0;
@@ -257,7 +265,7 @@ static csvreg_status refill(csvreg_reader *r, csvreg_error *err) {
   csvreg_error rerr;
   csvreg_error_clear(&rerr);
   if (csvreg_source_read(r->src, r->buf + r->end, want, &n, &rerr) != CSVREG_OK)
-    return fail_at(r, err, rerr.status, r->line, r->number + 1, rerr.message);
+    return read_failed(r, err, &rerr);
   r->end += n;
   r->eof = n == 0;
   return CSVREG_OK;

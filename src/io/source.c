@@ -25,6 +25,10 @@ struct csvreg_source {
   /* fd and range */
   int fd, own_fd;
   uint64_t off, end;
+  /* fd of a regular file (issue 17): read up to its size at open (`lim`)
+   * from `pos`; a read that ends before it means the file shrank. */
+  int limited, checked;
+  uint64_t pos, lim;
   /* memory */
   const unsigned char *mem;
   size_t mem_len, mem_off;
@@ -42,8 +46,56 @@ static csvreg_status read_error(csvreg_error *err) {
   return csvreg__err_set(err, CSVREG_E_IO, "read failed: %s", strerror(errno));
 }
 
+csvreg_status csvreg__source_changed(int fd, uint64_t at_open, csvreg_error *err) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0)
+    return csvreg__err_set(err, CSVREG_E_IO, CSVREG__CHANGED_MSG " (%llu bytes at open; %s)",
+                           (unsigned long long)at_open, strerror(errno));
+  return csvreg__err_set(err, CSVREG_E_IO, CSVREG__CHANGED_MSG " (%llu bytes at open, %llu now)",
+                         (unsigned long long)at_open, (unsigned long long)sb.st_size);
+}
+
+int csvreg__source_shrank(int fd, uint64_t at_open) {
+  struct stat sb;
+  return fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < at_open;
+}
+
+/* A regular file read to its size at open: bytes appended later are not
+ * read (the input is the file as it was opened, as for --threads and
+ * --range, which cut that size); an end before it, or a size below it when
+ * it is reached, is a file that shrank under the read (exit 4, not a short
+ * input folded as if whole). */
+static csvreg_status fd_read_limited(csvreg_source *s, void *buf, size_t want, size_t *got,
+                                     csvreg_error *err) {
+  *got = 0;
+  if (s->pos >= s->lim) {
+    if (!s->checked) {
+      s->checked = 1;
+      if (csvreg__source_shrank(s->fd, s->lim))
+        return csvreg__source_changed(s->fd, s->lim, err);
+    }
+    return CSVREG_OK;
+  }
+  if (want > s->lim - s->pos)
+    want = (size_t)(s->lim - s->pos);
+  for (;;) {
+    ssize_t n = read(s->fd, buf, want);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return read_error(err);
+    if (n == 0)
+      return csvreg__source_changed(s->fd, s->lim, err);
+    s->pos += (uint64_t)n;
+    *got = (size_t)n;
+    return CSVREG_OK;
+  }
+}
+
 static csvreg_status fd_read(csvreg_source *s, void *buf, size_t want, size_t *got,
                              csvreg_error *err) {
+  if (s->limited)
+    return fd_read_limited(s, buf, want, got, err);
   for (;;) {
     ssize_t n = read(s->fd, buf, want);
     if (n < 0 && errno == EINTR)
@@ -69,8 +121,8 @@ static csvreg_status range_read(csvreg_source *s, void *buf, size_t want, size_t
       continue;
     if (n < 0)
       return read_error(err);
-    if (n == 0) /* the file shrank: its new end is the end */
-      s->end = s->off;
+    if (n == 0) /* the file shrank under the read */
+      return csvreg__source_changed(s->fd, s->end, err);
     s->off += (uint64_t)n;
     *got = (size_t)n;
     return CSVREG_OK;
@@ -105,6 +157,18 @@ static csvreg_status source_alloc(csvreg_source **out, source_read_fn fn, csvreg
   return CSVREG_OK;
 }
 
+/* A regular file is read from its offset now to its size now. A size of 0
+ * is not believed (procfs and sysfs files say 0 and hold text): read to
+ * the end as a stream. */
+static void source_limit(csvreg_source *s, off_t size) {
+  off_t at = lseek(s->fd, 0, SEEK_CUR);
+  if (size <= 0 || at < 0)
+    return;
+  s->limited = 1;
+  s->lim = (uint64_t)size;
+  s->pos = (uint64_t)at;
+}
+
 csvreg_status csvreg_source_new_fd(csvreg_source **out, int fd, int own, csvreg_error *err) {
   csvreg_status st = source_alloc(out, fd_read, err);
   if (st)
@@ -112,8 +176,10 @@ csvreg_status csvreg_source_new_fd(csvreg_source **out, int fd, int own, csvreg_
   (*out)->fd = fd;
   (*out)->own_fd = own;
   struct stat sb;
-  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
     (*out)->size = (int64_t)sb.st_size;
+    source_limit(*out, sb.st_size);
+  }
   return CSVREG_OK;
 }
 
@@ -221,4 +287,9 @@ void csvreg_source_free(csvreg_source *s) {
     close(s->fd);
   free(s->ahead);
   free(s);
+}
+
+int csvreg__error_is_change(const csvreg_error *e) {
+  return e && e->status == CSVREG_E_IO &&
+         strncmp(e->message, CSVREG__CHANGED_MSG, sizeof CSVREG__CHANGED_MSG - 1) == 0;
 }

@@ -21,7 +21,9 @@
 typedef struct csvreg_source csvreg_source;
 
 /* Reads descriptor `fd` from its current offset; closes it on free when
- * `own` is set. */
+ * `own` is set. A regular file is read up to its size now (bytes appended
+ * later are not read); one that ends before it fails with
+ * CSVREG__CHANGED_MSG (csvreg__source_changed). */
 csvreg_status csvreg_source_new_fd(csvreg_source **out, int fd, int own, csvreg_error *err);
 
 /* Yields `len` bytes of memory, which must outlive the source. */
@@ -30,7 +32,7 @@ csvreg_status csvreg_source_new_mem(csvreg_source **out, const void *data, size_
 
 /* Yields bytes [start, end) of the regular file open as `fd` (borrowed: it
  * must outlive the source; its offset is not used), read with pread. A file
- * that shrank ends early. No mmap: mapping costs more per call than a read
+ * that shrank fails (csvreg__source_changed). No mmap: mapping costs more per call than a read
  * on small ranges, and a file truncated under a mapping raises SIGBUS. */
 csvreg_status csvreg_source_new_file_range(csvreg_source **out, int fd, uint64_t start,
                                            uint64_t end, csvreg_error *err);
@@ -59,6 +61,18 @@ csvreg_status csvreg__source_new_custom(csvreg_source **out, csvreg__source_fn r
 void *csvreg__source_custom_ctx(const csvreg_source *s, csvreg__source_fn read);
 
 void csvreg_source_free(csvreg_source *s);
+
+/* Issue 17: an input file truncated while it is read. Every read path
+ * reads a regular file up to its size at open (growth is not read); a read
+ * that ends before that size, or a size below it at the end, is this error:
+ * CSVREG_E_IO "file changed while reading (N bytes at open, M now)", never
+ * a short input folded as if whole (nor SIGBUS: nothing is mapped). */
+#define CSVREG__CHANGED_MSG "file changed while reading"
+csvreg_status csvreg__source_changed(int fd, uint64_t at_open, csvreg_error *err);
+/* 1 when `fd` is a regular file now smaller than `at_open` bytes. */
+int csvreg__source_shrank(int fd, uint64_t at_open);
+/* 1 when `e` is that error (readers leave its line out: it is no line's). */
+int csvreg__error_is_change(const csvreg_error *e);
 
 /* Every byte the source yields from here on (bytes given to prepend
  * included) is also fed to `d` (borrowed; NULL: none), in order: the pass
