@@ -1445,6 +1445,8 @@ int cmd_fit_run(int argc, char **argv) {
              : report_write(report.fp, fit, a.format, &err);
   if (st || (st = report_buf_close(&report)))
     goto fail;
+  if (a.output && a.vcov != CSVREG_VCOV_CLASSICAL)
+    cli_fit_model_vcov(fit); /* predict's intervals use the robust covariance */
   if (a.output && (rc = cli_fit_model_write(a.output, pre ? pre : acc, spec, &a.spec, &a.reader,
                                             &a.solve)) != CLI_EXIT_OK)
     goto done;
