@@ -37,17 +37,25 @@ PRE = (f'suppressMessages(library(sandwich)); d <- read.csv("{train}", stringsAs
        f'nd <- read.csv("{new}", stringsAsFactors = TRUE); ')
 
 
-def r_bounds(lm_call, vcov, interval, nw):
+def r_bounds(lm_call, vcov):
+    """R's bounds for confidence, prediction and prediction with the new
+    rows' weights, in one R run (R starts slowly on a loaded machine)."""
     out = R(PRE + f"""
 m <- {lm_call}; V <- {vcov}
 X <- model.matrix(delete.response(terms(m)), nd, xlev = m$xlevels)
-fit <- drop(X %*% coef(m)); se2 <- rowSums((X %*% V) * X)
-if ("{interval}" == "prediction") se2 <- se2 + summary(m)$sigma^2 / {nw}
-h <- qt(0.975, m$df.residual) * sqrt(se2)
-write.table(format(cbind(fit, fit - h, fit + h), digits = 17), sep = ",", row.names = FALSE,
-  col.names = FALSE, quote = FALSE)
+fit <- drop(X %*% coef(m)); se2 <- rowSums((X %*% V) * X); s2 <- summary(m)$sigma^2
+q <- qt(0.975, m$df.residual)
+for (k in 1:3) {{
+  v <- se2 + c(0, s2, s2)[k] / (if (k == 3) nd$nw else 1)
+  h <- q * sqrt(v)
+  cat(sprintf("%d,%.17g,%.17g,%.17g\\n", k, fit, fit - h, fit + h), sep = "")
+}}
 """)
-    return [[float(v) for v in line.split(",")] for line in out.strip().splitlines()]
+    got = {1: [], 2: [], 3: []}
+    for line in out.strip().splitlines():
+        k, *v = line.split(",")
+        got[int(k)].append([float(x) for x in v])
+    return got
 
 
 def check(fit_args, lm_call, vcov, vtype):
@@ -63,24 +71,22 @@ def check(fit_args, lm_call, vcov, vtype):
             any(len(r) != q for r in rob["vcov"]):
         fail(f"{fit_args}: robust member {rob}")
         return None
-    weighted = "-w" in fit_args
-    for interval in ("confidence", "prediction"):
-        for pargs, nw in (([], "1"), (["-w", "nw"], "nd$nw")):
-            if pargs and interval == "confidence":
-                continue
-            p = run("predict", "-m", model, "--interval", interval, *pargs, new)
-            if p.returncode:
-                fail(f"{fit_args} {interval} {pargs}: exit {p.returncode} {p.stderr}")
-                continue
-            rows = read_csv(p.stdout, text=True)[1:]
-            want = r_bounds(lm_call, vcov, interval, nw)
-            if len(rows) != len(want):
-                fail(f"{fit_args} {interval}: {len(rows)} rows, R {len(want)}")
-            for i, (row, w) in enumerate(zip(rows, want)):
-                for j, c in enumerate(("prediction", "lower", "upper")):
-                    rel_close(float(row[-3 + j]), w[j], 1e-10,
-                              f"{fit_args} {interval} {pargs} row {i} {c}")
-            print(f"{' '.join(fit_args)}: {interval} {' '.join(pargs)} = R ({len(rows)} rows)")
+    want_all = r_bounds(lm_call, vcov)
+    for k, interval, pargs in ((1, "confidence", []), (2, "prediction", []),
+                               (3, "prediction", ["-w", "nw"])):
+        p = run("predict", "-m", model, "--interval", interval, *pargs, new)
+        if p.returncode:
+            fail(f"{fit_args} {interval} {pargs}: exit {p.returncode} {p.stderr}")
+            continue
+        rows = read_csv(p.stdout, text=True)[1:]
+        want = want_all[k]
+        if len(rows) != len(want):
+            fail(f"{fit_args} {interval}: {len(rows)} rows, R {len(want)}")
+        for i, (row, w) in enumerate(zip(rows, want)):
+            for j, c in enumerate(("prediction", "lower", "upper")):
+                rel_close(float(row[-3 + j]), w[j], 1e-10,
+                          f"{fit_args} {interval} {pargs} row {i} {c}")
+        print(f"{' '.join(fit_args)}: {interval} {' '.join(pargs)} = R ({len(rows)} rows)")
     return model
 
 
