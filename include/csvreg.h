@@ -1358,7 +1358,7 @@ CSVREG_API size_t csvreg_formula_caret(const char *formula, size_t offset, char 
 CSVREG_API void csvreg_digest_format(uint64_t h, char out[CSVREG_DIGEST_HEX]);
 CSVREG_API void csvreg_digest_hex(const void *data, size_t len, char out[CSVREG_DIGEST_HEX]);
 
-/* An input that `fit --update` folded into a model. A regular file is
+/* An input that `fit -o` read or `fit --update` folded into a model. A regular file is
  * known by its size and the digests of its first and last MiB (`head`,
  * `tail`: the same text for a file of at most 1 MiB); a stream by its size
  * and the digest of all its bytes (`digest`). Strings are borrowed. */
@@ -1371,7 +1371,8 @@ typedef struct csvreg_fold_record {
   uint64_t records;   /* data records read */
 } csvreg_fold_record;
 
-/* Number of fold records the model keeps (0 for a model no --update wrote). */
+/* Number of fold records the model keeps (0 for a model of solve -o, or one
+ * written before fit -o recorded its input). */
 CSVREG_API size_t csvreg_model_nfolded(const csvreg_model *m);
 
 /* Record i (< csvreg_model_nfolded), strings borrowed until the model is
@@ -1474,6 +1475,22 @@ CSVREG_API csvreg_vcov_type csvreg_fit_vcov_type(const csvreg_fit *f);
  * set), d = 2 their intersection (two columns); 0 when there is none. */
 CSVREG_API size_t csvreg_fit_clusters(const csvreg_fit *f, size_t d, const char **name);
 /* ---- end robust covariances ---- */
+
+/* ---- a model's robust covariance (issue 13, stats2) ---- */
+
+/* Keeps `fit`'s robust covariance (csvreg_fit_apply_meat) in `m`, a model
+ * of the same accumulator: saved under "robust", and predict's intervals
+ * then use it (the standard error of a fitted value at x is sqrt(x' V x);
+ * a prediction interval adds sigma^2 / w, as statsmodels' get_prediction
+ * with a robust cov_type, with t on the residual degrees of freedom as
+ * lmtest::coefci). A classical fit leaves `m` as it is. */
+CSVREG_API csvreg_status csvreg_model_set_vcov(csvreg_model *m, const csvreg_fit *fit,
+                                               csvreg_error *err);
+
+/* The covariance type predict's intervals use (classical unless the model
+ * was saved from a --vcov fit). */
+CSVREG_API csvreg_vcov_type csvreg_model_vcov_type(const csvreg_model *m);
+/* ---- end a model's robust covariance ---- */
 
 /* ---- sharded second pass: meat states (issue 13) ---- */
 

@@ -641,9 +641,10 @@ static void shard_usage(FILE *out) {
         "      --decay L         with --update: scale the old rows' weights by L\n"
         "                        (0 < L <= 1) first (exponential forgetting)\n"
         "      --allow-repeat    with --update: fold an input the model records as\n"
-        "                        folded already (same size and digests of its first and\n"
-        "                        last MiB, or of every byte of a stream); without it that\n"
-        "                        is an error (exit 3): its rows would count twice\n"
+        "                        read already, by fit -o or an update (same size and\n"
+        "                        digests of its first and last MiB, or of every byte of a\n"
+        "                        stream); without it that is an error (exit 3): its rows\n"
+        "                        would count twice\n"
         "      --columns LIST    the column names (comma-separated) of an input whose\n"
         "                        first line may not be the header (a Hadoop split): a\n"
         "                        first line equal to the names is skipped, any other is data\n"
@@ -1261,6 +1262,10 @@ int cmd_fit_run(int argc, char **argv) {
   po.open_levels = (a.emit_state && !model) || pre_update;
   /* a streamed block or update is known by its digest (merge, --update) */
   po.digest = a.emit_state || a.update;
+  /* fit -o records the input it read as --update does (issue 15), so that
+   * `fit --update` with the model's own training rows is refused too */
+  const int record_fold = model || (a.output && !a.emit_state);
+  po.digest |= record_fold;
   /* a formula model saved with -o keeps the pre-select state, finished
    * below for the report */
   const int finish_here = (pre_update || (a.output && a.formula && !a.val_mode)) && !a.emit_state;
@@ -1268,7 +1273,7 @@ int cmd_fit_run(int argc, char **argv) {
   if ((rc = byte_range(&a, &po)) >= 0)
     goto done;
   fold_id fid;
-  int fid_file = model ? fold_file(a.path, &po, &fid) : 0;
+  int fid_file = record_fold ? fold_file(a.path, &po, &fid) : 0;
   if (fid_file && (rc = refuse_repeat(&a, model, &fid.r)) >= 0)
     goto done;
   if ((st = csvreg_pass_open(&pass, &po, &err)))
@@ -1347,7 +1352,7 @@ int cmd_fit_run(int argc, char **argv) {
   else
     acc = sink;
   const csvreg_pass_info *info = csvreg_pass_get_info(pass);
-  if (model) {
+  if (record_fold) {
     /* the record of what was folded: a stream is known now */
     if (!fid_file) {
       fid.r.name = info->source;
@@ -1356,7 +1361,7 @@ int cmd_fit_run(int argc, char **argv) {
         csvreg_digest_format(info->digest, fid.digest);
         fid.r.digest = fid.digest;
       }
-      if (fid.r.digest && (rc = refuse_repeat(&a, model, &fid.r)) >= 0)
+      if (model && fid.r.digest && (rc = refuse_repeat(&a, model, &fid.r)) >= 0)
         goto done;
     }
     fid.r.records = info->records;
@@ -1440,6 +1445,8 @@ int cmd_fit_run(int argc, char **argv) {
              : report_write(report.fp, fit, a.format, &err);
   if (st || (st = report_buf_close(&report)))
     goto fail;
+  if (a.output && a.vcov != CSVREG_VCOV_CLASSICAL)
+    cli_fit_model_vcov(fit); /* predict's intervals use the robust covariance */
   if (a.output && (rc = cli_fit_model_write(a.output, pre ? pre : acc, spec, &a.spec, &a.reader,
                                             &a.solve)) != CLI_EXIT_OK)
     goto done;

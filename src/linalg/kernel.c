@@ -96,16 +96,29 @@ double csvreg__digits_estimate(size_t k, const double *b, const double *d, doubl
   double rel = squared ? u * kappa * kappa : u * kappa;
   for (size_t j = 0; j < k; j++) {
     double dj = d[j] > 0 ? rel * norm / d[j] : 0;
-    /* An exact zero (the slopes of a constant target) with a zero error
-     * bound has lost nothing; any other zero has no correct digits. */
-    double e = b[j] != 0 ? dj / fabs(b[j]) : (dj > 0 ? 1.0 : 0.0);
+    /* A coefficient within a few rounding errors of 0 against the scaled
+     * solution (|b_j| d_j <= 4 u |D b|: an exact fit whose true effect is
+     * 0, a level with no effect) is a zero computed with rounding; it has
+     * no relative digits to lose, so its error is judged normwise,
+     * |db_j| d_j / |D b| = rel, as its neighbours'. Any larger coefficient
+     * keeps the relative bound (a small one next to large ones, as NIST
+     * Wampler, gets fewer digits); so does a zero of an ill-conditioned
+     * design, through rel itself. */
+    double e = fabs(b[j]) * d[j] > 4 * u * norm ? dj / fabs(b[j])
+               : norm > 0                       ? dj * d[j] / norm
+                                                : 0.0;
     if (e > worst)
       worst = e;
     if (xbar)
       d0 += dj * fabs(xbar[j]);
   }
   if (b0) {
-    double e = *b0 != 0 ? d0 / fabs(*b0) : (d0 > 0 ? 1.0 : 0.0);
+    /* an intercept within rounding of 0 against the terms it is made of
+     * (ybar - sum b_j xbar_j): judged against sum |b_j xbar_j| */
+    double sc = 0;
+    for (size_t j = 0; xbar && j < k; j++)
+      sc += fabs(b[j] * xbar[j]);
+    double e = fabs(*b0) > 4 * u * sc ? d0 / fabs(*b0) : sc > 0 ? d0 / sc : (d0 > 0 ? 1.0 : 0.0);
     if (e > worst)
       worst = e;
   }

@@ -286,6 +286,7 @@ void csvreg_model_free(csvreg_model *m) {
   free(m->spec.inputs);
   free(m->spec.term_input);
   json_decref(m->folded);
+  free(m->rcov);
   free(m);
 }
 
@@ -511,8 +512,13 @@ static csvreg_status model_write(const csvreg_model *m, csvreg__jsink *sink, csv
   char sum[32];
   if (!o)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
-  /* only a model --update wrote has "folded": the others stay as they were */
+  /* only a model fit -o or --update wrote has "folded" (not solve -o's) */
   if (m->folded && json_array_size(m->folded) && json_object_set(o, "folded", m->folded)) {
+    json_decref(o);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+  }
+  /* only a model of a --vcov fit has "robust" (model_vcov.c) */
+  if (m->rcov && json_object_set_new(o, "robust", csvreg__model_vcov_json(m))) {
     json_decref(o);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
   }
@@ -883,6 +889,7 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
       m->folded = json_incref(json_object_get(o, "folded"));
       /* model_make copies the option strings, which live in `o` until here. */
       if ((st = check_fit(m, json_object_get(o, "fit"), err)) ||
+          (st = csvreg__model_vcov_from_json(m, json_object_get(o, "robust"), err)) ||
           (st = v >= 3   ? check_solver(m, opts, err)
                 : v == 2 ? check_spec_v2(m, json_object_get(o, "spec"), opts, err)
                          : check_options_v1(m, opts, err)))

@@ -64,7 +64,17 @@ struct csvreg_model {
   /* What fit --update folded in (csvreg_fold_record as JSON objects), or
    * NULL: saved as "folded" only when there is one (issue 15). */
   json_t *folded;
+  /* A robust covariance from fit --vcov TYPE -o (model_vcov.c, issue 13):
+   * its type and V [nterms * nterms], column-major, NaN where aliased;
+   * rcov NULL (classical) otherwise. Saved as "robust". */
+  int vcov_type;
+  double *rcov;
 };
+
+/* model_vcov.c: the "robust" member (a new reference), and reading it back
+ * (absent: classical) once m->fit is made. */
+json_t *csvreg__model_vcov_json(const csvreg_model *m);
+csvreg_status csvreg__model_vcov_from_json(csvreg_model *m, const json_t *r, csvreg_error *err);
 
 /* The spec of a formula model against its own training columns, levels
  * fixed (csvreg__spec_fix_levels) unless `open` (levels found as the rows

@@ -7,6 +7,13 @@
  * when the data sit far from zero, so the model keeps the triangular factor
  * U of the *shifted* design (U'U = A'A, A = [1 | X-K] over the kept terms)
  * and computes |U^-T (1, x-K)|^2 with one triangular solve per block of rows.
+ *
+ * A model saved from a --vcov fit keeps its robust covariance V (issue 13,
+ * model_vcov.c): the variance of a fitted value is then x'Vx in the original
+ * coordinates (as R computes it from sandwich's V; V has no factor to shift),
+ * and a new observation's sigma^2 / w is added for a prediction interval, as
+ * statsmodels' get_prediction does under a robust cov_type; the quantile is
+ * t on the residual degrees of freedom, as lmtest::coefci's intervals.
  */
 #include <cblas.h>
 #include <float.h>
@@ -90,6 +97,34 @@ csvreg_status csvreg_model_predict_weighted(const csvreg_model *m, size_t n, con
   return predict_rows(m, n, x, ldx, w, iv, level, yhat, lower, upper, err);
 }
 
+/* The intervals of a model with a robust covariance V (q x q, NaN where
+ * aliased): x'Vx over the kept slots, x = (1, row) with an intercept. */
+static void robust_intervals(const csvreg_model *m, size_t n, const double *x, size_t ldx,
+                             const double *pw, csvreg_interval iv, double level, const double *yhat,
+                             double *lower, double *upper) {
+  const csvreg_fit *f = m->fit;
+  const size_t q = f->s.nterms, ic = (size_t)csvreg__accum_intercept(m->accum);
+  const double s2 = f->s.residual_sd * f->s.residual_sd;
+  const double tq = qt((1.0 - level) / 2.0, f->s.df_residual, 1, 0);
+  for (size_t i = 0; i < n; i++) {
+    double var = 0;
+    for (size_t a = 0; a < q; a++) {
+      if (f->terms[a].aliased)
+        continue;
+      double xa = ic && a == 0 ? 1.0 : x[(a - ic) * ldx + i], row = 0;
+      for (size_t b = 0; b < q; b++)
+        if (!f->terms[b].aliased)
+          row += m->rcov[b * q + a] * (ic && b == 0 ? 1.0 : x[(b - ic) * ldx + i]);
+      var += xa * row;
+    }
+    if (iv == CSVREG_INTERVAL_PREDICTION)
+      var += pw ? s2 / pw[i] : s2;
+    double hw = tq * sqrt(var > 0 ? var : 0); /* V is semi-definite: no -0 roundoff */
+    lower[i] = yhat[i] + hw;
+    upper[i] = yhat[i] - hw;
+  }
+}
+
 /* pw: the new rows' weights for a prediction interval (NULL: 1), as
  * predict.lm(weights=): the new observation's variance is sigma^2 / w. */
 static csvreg_status predict_rows(const csvreg_model *m, size_t n, const double *x, size_t ldx,
@@ -129,6 +164,10 @@ static csvreg_status predict_rows(const csvreg_model *m, size_t n, const double 
   }
   if (iv == CSVREG_INTERVAL_NONE || n == 0)
     return CSVREG_OK;
+  if (m->rcov) {
+    robust_intervals(m, n, x, ldx, pw, iv, level, yhat, lower, upper);
+    return CSVREG_OK;
+  }
   const size_t rank = m->rank;
   double *v = malloc(rank * (n < PREDICT_BLOCK ? n : PREDICT_BLOCK) * sizeof *v);
   if (!v)

@@ -603,8 +603,11 @@ def t_merge_tree():
 def t_update_replay():
     """fit --update records what it folded (name, size, digests, records) and
     refuses to fold the same input again (exit 3, the model untouched) unless
-    --allow-repeat; stdin updates are known by the digest of their bytes;
-    models of plain fits have no record (byte-identical to before)."""
+    --allow-repeat; stdin updates are known by the digest of their bytes.
+    A plain fit -o records its own input the same way, so the model's own
+    training file given to --update is refused the first time too (issue 15,
+    "no silent loss"; before, plain models had no record and the first
+    replay was folded)."""
     gen("all.csv", 9000, 23)
     lines = open("all.csv").read().splitlines(True)
     open("old.csv", "w").write("".join(lines[:3001]))
@@ -612,12 +615,25 @@ def t_update_replay():
     open("day2.csv", "w").write(lines[0] + "".join(lines[6001:]))
     args = ["-y", "y", "-x", "x1,x2,x3"]
     run(["fit", "old.csv", "-o", "m.json"] + args)
-    if "folded" in json.load(open("m.json")):
-        fail("a plain fit -o model has a fold record")
+    rec = json.load(open("m.json")).get("folded")
+    if not rec or len(rec) != 1 or rec[0]["name"] != "old.csv" or rec[0]["records"] != 3000 or \
+            rec[0]["size"] != os.path.getsize("old.csv") or "head" not in rec[0]:
+        fail("a plain fit -o model's fold record: %s" % rec)
+    before = open("m.json", "rb").read()
+    for how in (["old.csv"], ["-"]):
+        p = run(["fit", "--update", "m.json", "-o", "m.json"] + how, check=False,
+                stdin=open("old.csv", "rb").read())
+        if p.returncode != 3 or b"folded into m.json already (update 1 of 1, from old.csv" \
+                not in p.stderr or b"--allow-repeat" not in p.stderr:
+            fail("the training file given to --update %s: exit %d %s" %
+                 (how, p.returncode, p.stderr))
+        if open("m.json", "rb").read() != before:
+            fail("a refused --update changed the model")
+    print("own training file:", p.stderr.decode().strip())
     run(["fit", "--update", "m.json", "-o", "m.json", "day1.csv"])
     rec = json.load(open("m.json"))["folded"]
-    if len(rec) != 1 or rec[0]["name"] != "day1.csv" or rec[0]["records"] != 3000 or \
-            rec[0]["size"] != os.path.getsize("day1.csv") or "head" not in rec[0]:
+    if len(rec) != 2 or rec[1]["name"] != "day1.csv" or rec[1]["records"] != 3000 or \
+            rec[1]["size"] != os.path.getsize("day1.csv") or "head" not in rec[1]:
         fail("fold record: %s" % rec)
     before = open("m.json", "rb").read()
     for how in (["day1.csv"], ["-"]):
@@ -638,7 +654,7 @@ def t_update_replay():
                          stdin=open("day2.csv", "rb").read()).stdout)
     compare(fit_json(["all.csv"] + args), upd, 1e-11, "update file then stdin")
     rec = json.load(open("m.json"))["folded"]
-    if len(rec) != 2 or rec[1]["name"] != "<stdin>" or "digest" not in rec[1]:
+    if len(rec) != 3 or rec[2]["name"] != "<stdin>" or "digest" not in rec[2]:
         fail("stdin fold record: %s" % rec)
     p = run(["fit", "--update", "m.json", "-o", "m.json", "-"], check=False,
             stdin=open("day2.csv", "rb").read())
@@ -651,7 +667,7 @@ def t_update_replay():
     # --allow-repeat folds it again on purpose (and records it twice)
     upd = json.loads(run(["fit", "--update", "m.json", "-o", "m.json", "--allow-repeat",
                           "--format", "json", "day1.csv"]).stdout)
-    if upd["n"] != 12000 or len(json.load(open("m.json"))["folded"]) != 3:
+    if upd["n"] != 12000 or len(json.load(open("m.json"))["folded"]) != 4:
         fail("--allow-repeat: n %d" % upd["n"])
     # an edited record fails the model's checksum
     t = open("m.json").read().replace('"records": 3000', '"records": 3001', 1)
@@ -670,6 +686,12 @@ def t_update_replay():
         fail("the same range folded again")
     if run(["fit", "--update", "r.json", "day1.csv"], check=False).returncode != 0:
         fail("the whole file after its two ranges was refused (it is other bytes)")
+    # a range fitted with -o is recorded as that range (--threads too)
+    run(["fit", "--range", "1/2", "--threads", "2", "day1.csv", "-o", "q.json"] + args)
+    if run(["fit", "--update", "q.json", "--range", "1/2", "day1.csv"], check=False) \
+            .returncode != 3:
+        fail("fit --range 1/2 -o, then the same range given to --update")
+    run(["fit", "--update", "q.json", "-o", "q.json", "--range", "2/2", "day1.csv"])
 
 
 def compare_val(a, b, tol, what):
