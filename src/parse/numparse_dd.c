@@ -75,12 +75,32 @@ static ddv dd_pow10(int e) {
   return dd_mul(r, (ddv){csvreg__numparse_pow10[e], 0});
 }
 
+static const double inv_pow10[9] = {1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8};
+
 static inline unsigned digit(char c) { return (unsigned)(unsigned char)c - (unsigned)'0'; }
 
 int csvreg__parse_dd(const char *s, size_t len, double *hi, double *lo) {
+  *lo = 0;
+#if NUMPARSE_SWAR
+  if (numparse_short(s, len, hi)) {
+    /* the common cell, [-]D*[.D*] with at most 8 digits: m / 10^k, k the
+     * digits after the point (found without a branch per byte) and m the
+     * integer hi 10^k rounds to (hi is within 2^-53 of it, m < 10^8) */
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++)
+      k = s[i] == '.' ? len - 1 - i : k;
+    if (k > 0 && k <= 8 && *hi != 0) {
+      double pp = csvreg__numparse_pow10[k], h = fabs(*hi), a = h * pp, ae = fma(h, pp, -a);
+      double m = (double)(int64_t)(a + 0.5); /* a < 10^8 */
+      /* times 10^-k rounded: lo's own rounding is u^2 of the value */
+      double l = ((m - a) - ae) * inv_pow10[k];
+      *lo = *hi < 0 ? -l : l;
+    }
+    return 0;
+  }
+#endif
   if (csvreg_parse_double(s, len, hi) != CSVREG_OK)
     return -1;
-  *lo = 0;
   const char *p = s, *end = s + len;
   while (p != end && (*p == ' ' || *p == '\t'))
     p++;
