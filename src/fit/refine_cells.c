@@ -91,7 +91,7 @@ struct csvreg__refine_cells {
   size_t cap;
   double *kh, *kl; /* [nkeys x cap] the key cells */
   double *xh, *xl; /* [nterms x cap] the design */
-  double *yh, *yl, *wh, *wl;
+  double *yl, *wl;
   ddv *vals;  /* formula: [nvars] one row's variables */
   ddv *stack; /* formula: the programs' stack */
 };
@@ -106,9 +106,7 @@ void csvreg__refine_cells_free(csvreg__refine_cells *rc) {
   free(rc->kl);
   free(rc->xh);
   free(rc->xl);
-  free(rc->yh);
   free(rc->yl);
-  free(rc->wh);
   free(rc->wl);
   free(rc->vals);
   free(rc->stack);
@@ -268,8 +266,8 @@ static csvreg_status grow(csvreg__refine_cells *rc, size_t n, csvreg_error *err)
   if (n <= rc->cap)
     return CSVREG_OK;
   size_t nk = rc->nkeys ? rc->nkeys : 1, nt = rc->nterms ? rc->nterms : 1;
-  double **bufs[] = {&rc->kh, &rc->kl, &rc->xh, &rc->xl, &rc->yh, &rc->yl, &rc->wh, &rc->wl};
-  size_t mult[] = {nk, nk, nt, nt, 1, 1, 1, 1};
+  double **bufs[] = {&rc->kh, &rc->kl, &rc->xh, &rc->xl, &rc->yl, &rc->wl};
+  size_t mult[] = {nk, nk, nt, nt, 1, 1};
   for (size_t b = 0; b < sizeof mult / sizeof *mult; b++) {
     if (mult[b] > SIZE_MAX / sizeof(double) / n)
       return csvreg__err_set(err, CSVREG_E_LIMIT, "refinement: chunk too large");
@@ -375,7 +373,7 @@ csvreg_status csvreg__refine_cells_read(csvreg__refine_cells *rc, const csvreg_c
   const double *x, *y, *w;
   size_t ldx;
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  csvreg_status st = grow(rc, n ? n : 1, err);
+  csvreg_status st = grow(rc, n > ldx ? n : (ldx ? ldx : 1), err);
   if (st)
     return st;
   const size_t cap = rc->cap, none = (size_t)-1;
@@ -389,38 +387,42 @@ csvreg_status csvreg__refine_cells_read(csvreg__refine_cells *rc, const csvreg_c
       if (csvreg__parse_dd(p, len, h, l))
         *h = NAN, *l = 0;
     }
-  /* the response and the weights */
-  memcpy(rc->yh, y, n * sizeof *y);
+  /* the response and the weights: the chunk's values, the rests here */
   memset(rc->yl, 0, n * sizeof *rc->yl);
   if (rc->y_key == 1) {
     size_t q = rc->key_of[s->target_input];
     for (size_t i = 0; i < n; i++)
-      if (isfinite(rc->kh[q * cap + i]) && rc->kh[q * cap + i] == y[i])
+      if (rc->kh[q * cap + i] == y[i])
         rc->yl[i] = rc->kl[q * cap + i];
   }
-  out->w = NULL;
+  out->y = y;
+  out->w = w;
   out->wl = NULL;
   if (w) {
-    memcpy(rc->wh, w, n * sizeof *w);
     memset(rc->wl, 0, n * sizeof *rc->wl);
     size_t q = rc->key_of[s->weights_input];
     for (size_t i = 0; q != none && i < n; i++)
       if (rc->kh[q * cap + i] == w[i])
         rc->wl[i] = rc->kl[q * cap + i];
-    out->w = rc->wh;
     out->wl = rc->wl;
   }
-  /* the design */
+  /* the design: a plain spec's is the chunk's, with rests of the same
+   * leading dimension; a formula's is recomputed in our buffer */
+  out->x = s->formula ? rc->xh : x;
+  out->ld = s->formula ? cap : ldx;
+  const size_t ld = out->ld;
   for (size_t t = 0; t < rc->nterms; t++) {
-    memcpy(rc->xh + t * cap, x + t * ldx, n * sizeof *x);
-    memset(rc->xl + t * cap, 0, n * sizeof *rc->xl);
+    if (s->formula)
+      memcpy(rc->xh + t * cap, x + t * ldx, n * sizeof *x);
+    memset(rc->xl + t * ld, 0, n * sizeof *rc->xl);
   }
   if (!s->formula) {
     for (size_t t = 0; t < rc->nterms; t++) {
       size_t q = rc->key_of[s->term_input[t]];
       if (q == none)
         continue;
-      double *xh = rc->xh + t * cap, *xl = rc->xl + t * cap;
+      const double *xh = x + t * ldx;
+      double *xl = rc->xl + t * ldx;
       const double *kh = rc->kh + q * cap, *kl = rc->kl + q * cap;
       for (size_t i = 0; i < n; i++)
         if (kh[i] == xh[i])
@@ -448,8 +450,8 @@ csvreg_status csvreg__refine_cells_read(csvreg__refine_cells *rc, const csvreg_c
         }
       }
       if (rc->y_key == 2 && vk[0]) {
-        ddv r = dd_add(rc->vals[0], (ddv){-rc->yh[i], 0});
-        if (fabs(r.hi) <= 0x1p-50 * fabs(rc->yh[i]))
+        ddv r = dd_add(rc->vals[0], (ddv){-y[i], 0});
+        if (fabs(r.hi) <= 0x1p-50 * fabs(y[i]))
           rc->yl[i] = r.hi;
       }
     }
@@ -457,10 +459,7 @@ csvreg_status csvreg__refine_cells_read(csvreg__refine_cells *rc, const csvreg_c
       free(vk);
   }
   out->n = n;
-  out->ld = cap;
-  out->x = rc->xh;
   out->xl = rc->xl;
-  out->y = rc->yh;
   out->yl = rc->yl;
   return CSVREG_OK;
 }
