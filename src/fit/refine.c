@@ -69,11 +69,6 @@ static dd dd_mul_d(dd b, double a) {
   return quick_two_sum(p, fma(a, b.hi, -p) + a * b.lo);
 }
 
-static dd dd_mul(dd a, dd b) {
-  double p = a.hi * b.hi;
-  return quick_two_sum(p, fma(a.hi, b.hi, -p) + (a.hi * b.lo + a.lo * b.hi));
-}
-
 /* ---- the refinement ---- */
 
 void csvreg_refine_free(csvreg_refine *r) {
@@ -155,7 +150,8 @@ csvreg_status csvreg_refine_new(csvreg_refine **out, const csvreg_fit *fit, cons
 csvreg_status csvreg_spec_refine_pass(csvreg_spec *s, const csvreg_refine *r, csvreg_error *err) {
   if (!s || !r)
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_spec_refine_pass: NULL argument");
-  return csvreg__spec_bind_fit(s, r->fit, err);
+  csvreg_status st = csvreg__spec_bind_fit(s, r->fit, err);
+  return st ? st : csvreg__refine_cells_keys(s, err);
 }
 
 int csvreg_refine_more(const csvreg_refine *r) { return r && !r->done; }
@@ -167,12 +163,21 @@ struct csvreg_refine_sums {
   double *g; /* [2 * (1 + p)] sum w r, then sum w r x_j: double-double pairs */
   dd rss;    /* sum w r^2 */
   uint64_t used, zero_weight;
+  csvreg__refine_cells *cells; /* the sink's: cells read as written */
+  int as_written;              /* 1: this sink and those merged into it read them all so */
+  size_t cap;                  /* rows of the scratch below */
+  double *eh, *el, *weh, *wel; /* [cap] residuals and weighted residuals */
 };
 
 void csvreg_refine_sums_free(csvreg_refine_sums *s) {
   if (!s)
     return;
   free(s->g);
+  csvreg__refine_cells_free(s->cells);
+  free(s->eh);
+  free(s->el);
+  free(s->weh);
+  free(s->wel);
   free(s);
 }
 
@@ -193,38 +198,186 @@ csvreg_status csvreg_refine_sums_new(csvreg_refine_sums **out, const csvreg_refi
   return CSVREG_OK;
 }
 
+static csvreg_status sums_grow(csvreg_refine_sums *s, size_t n, csvreg_error *err) {
+  if (n <= s->cap)
+    return CSVREG_OK;
+  double **b[] = {&s->eh, &s->el, &s->weh, &s->wel};
+  for (size_t k = 0; k < 4; k++) {
+    double *p = realloc(*b[k], n * sizeof *p);
+    if (!p)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    *b[k] = p;
+  }
+  s->cap = n;
+  return CSVREG_OK;
+}
+
+/* Four running compensated sums (Ogita, Rump and Oishi's Sum2/Dot2: the
+ * rounding of each addition, exact by TwoSum, and each product's, exact by
+ * fma, collected in a second sum), so that a block's sum is as if taken in
+ * twice the precision; four lanes keep the additions independent. */
+typedef struct lanes {
+  double s[4], c[4];
+} lanes;
+
+#define LANE_ADD(L, k, v, extra)                                                                   \
+  do {                                                                                             \
+    double a_ = (L).s[k], x_ = (v), t_ = a_ + x_, z_ = t_ - a_;                                    \
+    (L).c[k] += ((a_ - (t_ - z_)) + (x_ - z_)) + (extra);                                          \
+    (L).s[k] = t_;                                                                                 \
+  } while (0)
+
+static dd lanes_sum(const lanes *L) {
+  dd t = {0, 0};
+  for (int k = 0; k < 4; k++)
+    t = dd_add(t, two_sum(L->s[k], L->c[k]));
+  return t;
+}
+
+/* One block of rows: the residuals e = y - X b in double-double (each
+ * product b_j x_ij split exactly by fma, the sums' roundings collected),
+ * then sum w e^2, sum w e and sum w e x_j as compensated sums. A column at
+ * a time over the block, so the loops are tight (no call, no branch). The
+ * same code is compiled twice (AVX2 + FMA and plain x86-64, below); fma is
+ * exact either way, so both give the same bits. */
+static inline __attribute__((always_inline)) void
+block_core(csvreg_refine_sums *s, const refine_view *v, double *restrict eh, double *restrict el,
+           double *restrict weh, double *restrict wel) {
+  const csvreg_refine *r = s->r;
+  const size_t n = v->n, ld = v->ld, p = r->p, ic = r->ic;
+  const double *b = r->b;
+  for (size_t i = 0; i < n; i++) {
+    eh[i] = v->y[i];
+    el[i] = v->yl ? v->yl[i] : 0.0;
+  }
+  if (ic) {
+    const double bh = -b[0], bl = b[1];
+    for (size_t i = 0; i < n; i++) {
+      double a = eh[i], t = a + bh, z = t - a;
+      el[i] += ((a - (t - z)) + (bh - z)) - bl;
+      eh[i] = t;
+    }
+  }
+  for (size_t j = 0; j < p; j++) {
+    const double bh = b[2 * (ic + j)], bl = b[2 * (ic + j) + 1];
+    if (bh == 0.0 && bl == 0.0)
+      continue;
+    const double *restrict x = v->x + j * ld;
+    const double *restrict xl = v->xl ? v->xl + j * ld : NULL;
+    if (xl)
+      for (size_t i = 0; i < n; i++) {
+        double q = bh * x[i], qe = fma(bh, x[i], -q);
+        double a = eh[i], t = a - q, z = t - a;
+        el[i] += (((a - (t - z)) + (-q - z)) - qe) - (bh * xl[i] + bl * x[i]);
+        eh[i] = t;
+      }
+    else
+      for (size_t i = 0; i < n; i++) {
+        double q = bh * x[i], qe = fma(bh, x[i], -q);
+        double a = eh[i], t = a - q, z = t - a;
+        el[i] += (((a - (t - z)) + (-q - z)) - qe) - bl * x[i];
+        eh[i] = t;
+      }
+  }
+  for (size_t i = 0; i < n; i++) {
+    double a = eh[i], c = el[i], t = a + c, z = t - a;
+    eh[i] = t;
+    el[i] = (a - (t - z)) + (c - z);
+  }
+  if (v->w) {
+    for (size_t i = 0; i < n; i++) {
+      double w = v->w[i] > 0 ? v->w[i] : 0.0, wl = v->w[i] > 0 && v->wl ? v->wl[i] : 0.0;
+      double q = w * eh[i];
+      weh[i] = q;
+      wel[i] = fma(w, eh[i], -q) + (w * el[i] + wl * eh[i]);
+    }
+  } else {
+    memcpy(weh, eh, n * sizeof *eh);
+    memcpy(wel, el, n * sizeof *el);
+  }
+  lanes rss, g0;
+  memset(&rss, 0, sizeof rss);
+  memset(&g0, 0, sizeof g0);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; k++) {
+      double q = weh[i + k] * eh[i + k];
+      LANE_ADD(rss, k, q,
+               fma(weh[i + k], eh[i + k], -q) + (weh[i + k] * el[i + k] + wel[i + k] * eh[i + k]));
+      LANE_ADD(g0, k, weh[i + k], wel[i + k]);
+    }
+  for (; i < n; i++) {
+    double q = weh[i] * eh[i];
+    LANE_ADD(rss, 0, q, fma(weh[i], eh[i], -q) + (weh[i] * el[i] + wel[i] * eh[i]));
+    LANE_ADD(g0, 0, weh[i], wel[i]);
+  }
+  dd *g = (dd *)(void *)s->g;
+  s->rss = dd_add(s->rss, lanes_sum(&rss));
+  g[0] = dd_add(g[0], lanes_sum(&g0));
+  for (size_t j = 0; j < p; j++) {
+    const double *restrict x = v->x + j * ld;
+    const double *restrict xl = v->xl ? v->xl + j * ld : NULL;
+    lanes gj;
+    memset(&gj, 0, sizeof gj);
+    i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (int k = 0; k < 4; k++) {
+        double q = weh[i + k] * x[i + k];
+        double lo = weh[i + k] * (xl ? xl[i + k] : 0.0) + wel[i + k] * x[i + k];
+        LANE_ADD(gj, k, q, fma(weh[i + k], x[i + k], -q) + lo);
+      }
+    for (; i < n; i++) {
+      double q = weh[i] * x[i];
+      double lo = weh[i] * (xl ? xl[i] : 0.0) + wel[i] * x[i];
+      LANE_ADD(gj, 0, q, fma(weh[i], x[i], -q) + lo);
+    }
+    g[1 + j] = dd_add(g[1 + j], lanes_sum(&gj));
+  }
+}
+
+static void block_plain(csvreg_refine_sums *s, const refine_view *v) {
+  block_core(s, v, s->eh, s->el, s->weh, s->wel);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+static __attribute__((target("avx2,fma"))) void block_fma(csvreg_refine_sums *s,
+                                                          const refine_view *v) {
+  block_core(s, v, s->eh, s->el, s->weh, s->wel);
+}
+#define HAVE_BLOCK_FMA 1
+#else
+#define HAVE_BLOCK_FMA 0
+#endif
+
+static csvreg_status add_view(csvreg_refine_sums *s, const refine_view *v, csvreg_error *err) {
+  csvreg_status st = sums_grow(s, v->n, err);
+  if (st)
+    return st;
+  if (v->w) {
+    for (size_t i = 0; i < v->n; i++)
+      if (v->w[i] > 0)
+        s->used++;
+      else
+        s->zero_weight++;
+  } else {
+    s->used += v->n;
+  }
+#if HAVE_BLOCK_FMA
+  if (csvreg__simd_avx2()) {
+    block_fma(s, v);
+    return CSVREG_OK;
+  }
+#endif
+  block_plain(s, v);
+  return CSVREG_OK;
+}
+
 csvreg_status csvreg_refine_add_rows(csvreg_refine_sums *s, size_t n, const double *x, size_t ldx,
                                      const double *y, const double *w, csvreg_error *err) {
   if (!s || (n && (!y || (s->r->p && !x))))
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_refine_add_rows: NULL argument");
-  const csvreg_refine *r = s->r;
-  const size_t p = r->p, ic = r->ic;
-  const double *b = r->b;
-  dd *g = (dd *)(void *)s->g;
-  for (size_t i = 0; i < n; i++) {
-    double wi = w ? w[i] : 1.0;
-    if (!(wi > 0)) {
-      s->zero_weight++;
-      continue;
-    }
-    s->used++;
-    /* r_i = y_i - b0 - sum b_j x_ij, every product exact */
-    dd e = {y[i], 0.0};
-    if (ic)
-      e = dd_add(e, (dd){-b[0], -b[1]});
-    for (size_t j = 0; j < p; j++) {
-      const double *bj = b + 2 * (ic + j);
-      if (bj[0] == 0.0 && bj[1] == 0.0)
-        continue;
-      e = dd_add(e, dd_neg(dd_mul_d((dd){bj[0], bj[1]}, x[j * ldx + i])));
-    }
-    dd we = w ? dd_mul_d(e, wi) : e;
-    s->rss = dd_add(s->rss, dd_mul(we, e));
-    g[0] = dd_add(g[0], we);
-    for (size_t j = 0; j < p; j++)
-      g[1 + j] = dd_add(g[1 + j], dd_mul_d(we, x[j * ldx + i]));
-  }
-  return CSVREG_OK;
+  refine_view v = {n, ldx, x, NULL, y, NULL, w, NULL};
+  return add_view(s, &v, err);
 }
 
 static csvreg_status sums_create(void **out, const csvreg_spec *spec, const void *arg,
@@ -236,10 +389,27 @@ static csvreg_status sums_create(void **out, const csvreg_spec *spec, const void
   if (spec->nterms != r->p)
     return csvreg__err_set(err, CSVREG_E_USAGE,
                            "refine sink: the spec is not the fit's (csvreg_spec_refine_pass)");
-  return csvreg_refine_sums_new((csvreg_refine_sums **)out, r, err);
+  csvreg_refine_sums *sums = NULL;
+  csvreg_status st = csvreg_refine_sums_new(&sums, r, err);
+  if (!st && spec->nkeys)
+    st = csvreg__refine_cells_new(&sums->cells, spec, err);
+  if (!st)
+    sums->as_written = csvreg__refine_cells_as_written(sums->cells);
+  if (st) {
+    csvreg_refine_sums_free(sums);
+    return st;
+  }
+  *out = sums;
+  return CSVREG_OK;
 }
 
 static csvreg_status sums_add_chunk(void *sink, const csvreg_chunk *c, csvreg_error *err) {
+  csvreg_refine_sums *s = sink;
+  if (s->cells) {
+    refine_view v;
+    csvreg_status st = csvreg__refine_cells_read(s->cells, c, &v, err);
+    return st ? st : add_view(s, &v, err);
+  }
   const double *x, *y, *w;
   size_t ldx;
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
@@ -257,6 +427,7 @@ static csvreg_status sums_merge(void *into, const void *from, csvreg_error *err)
   a->rss = dd_add(a->rss, b->rss);
   a->used += b->used;
   a->zero_weight += b->zero_weight;
+  a->as_written &= b->as_written;
   return CSVREG_OK;
 }
 
@@ -282,6 +453,7 @@ csvreg_status csvreg_refine_step(csvreg_refine *r, const csvreg_refine_sums *s, 
   const size_t rank = r->rank, ic = r->ic, nc = r->nc;
   const dd *g = (const dd *)(const void *)s->g;
   const double rss = s->rss.hi + s->rss.lo;
+  r->as_written = r->passes ? r->as_written && s->as_written : s->as_written;
   r->passes++;
   if (r->steps > 0 && rss > r->rss_prev) {
     /* the last step made the fit worse: undo it */
@@ -460,7 +632,8 @@ csvreg_status csvreg_fit_apply_refine(csvreg_fit *f, const csvreg_refine *r, csv
   double d_in =
       csvreg__digits_estimate(ns, sl, cn, sv.cond, 0, ic ? &coef[0] : NULL, ic ? xb : NULL);
   double d_read = digits_as_read(r);
-  sv.digits = -log10(pow(10, -d_in) + pow(10, -d_read));
+  /* cells read as written (refine_cells.c): no rounding of the input left */
+  sv.digits = r->as_written ? d_read : -log10(pow(10, -d_in) + pow(10, -d_read));
   free(sl);
   accum_totals tot;
   memset(&tot, 0, sizeof tot);
