@@ -993,12 +993,11 @@ typedef struct csvreg_stateset_checks {
  * input options: CSVREG_E_FORMAT naming both states' source and line),
  * that no streamed block came twice (two states with rows and the same
  * "digest", bytes and records in their provenance: CSVREG_E_VALUE naming
- * both, unless chk->allow_repeat), sorts them by provenance, runs the checks (`chk` may be NULL; a shard
- * missing or duplicated is CSVREG_E_VALUE), and merges them in that order
- * into a new accumulator *out. *meta_json (may be NULL: not wanted) gets the
- * merged provenance as a JSON object text: input options, source, number of
- * states merged, records, bytes, header bytes and the coalesced byte ranges
- * (so a merge of merges can check coverage again). No state is
+ * both, unless chk->allow_repeat), sorts them by provenance, runs the checks (`chk` may be NULL; a
+ * shard missing or duplicated is CSVREG_E_VALUE), and merges them in that order into a new
+ * accumulator *out. *meta_json (may be NULL: not wanted) gets the merged provenance as a JSON
+ * object text: input options, source, number of states merged, records, bytes, header bytes and the
+ * coalesced byte ranges (so a merge of merges can check coverage again). No state is
  * CSVREG_E_FORMAT. *out and *meta_json are the caller's (free with
  * csvreg_accum_free and free). */
 CSVREG_API csvreg_status csvreg_stateset_merge(csvreg_stateset *s,
@@ -1647,8 +1646,7 @@ CSVREG_API size_t csvreg_fit_refined(const csvreg_fit *f, size_t *passes, double
  * merged, so a merge holds about one state at a time; the result is the same
  * bits. csvreg_stateset_read_fd does the same with `meat` NULL. */
 CSVREG_API csvreg_status csvreg_stateset_read_any_fd(csvreg_stateset *s, csvreg_meatset *meat,
-                                                     int fd, const char *source,
-                                                     csvreg_error *err);
+                                                     int fd, const char *source, csvreg_error *err);
 /* ---- end reading both kinds ---- */
 
 /* ---- spool: a threaded pass's ordered output (issue 14, predict --threads) ----
@@ -1656,8 +1654,9 @@ CSVREG_API csvreg_status csvreg_stateset_read_any_fd(csvreg_stateset *s, csvreg_
  * text (predict's rows) spools a piece's text while the pieces before it
  * are still being written, and its merge drains it to the output. Up to
  * `mem` bytes (0: CSVREG_SPOOL_MEM) are kept in memory, the rest in an
- * unnamed temporary file (tmpfile(3)), so memory stays bounded whatever the
- * piece's length. A spool is used by one thread at a time. */
+ * unnamed temporary file in $TMPDIR (else /tmp; O_TMPFILE, or unlinked at once: nothing is left
+ * behind), so memory stays bounded whatever the piece's length. A spool is used by one thread at a
+ * time. */
 #define CSVREG_SPOOL_MEM ((size_t)4 << 20)
 typedef struct csvreg_spool csvreg_spool;
 CSVREG_API csvreg_status csvreg_spool_new(csvreg_spool **out, size_t mem, csvreg_error *err);

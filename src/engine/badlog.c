@@ -1,7 +1,7 @@
 /*
  * badlog.c - the dropped rows of one piece of a threaded pass (badlog.h),
  * serialized (line, column, name, reason, fields) into a spool that holds
- * at most CSVREG_SPOOL_MEM bytes in memory: past it the bytes go to an
+ * at most CSVREG__SPOOL_MEM bytes in memory: past it the bytes go to an
  * unnamed temporary file, so a piece that drops millions of rows while an
  * earlier piece is still being read costs disk, not memory. Replayed
  * through one scratch record when the piece is merged.
@@ -46,7 +46,7 @@ csvreg__spool *csvreg__spool_new(size_t mem) {
   csvreg__spool *s = calloc(1, sizeof *s);
   if (!s)
     return NULL;
-  s->mem = mem ? mem : CSVREG_SPOOL_MEM;
+  s->mem = mem ? mem : CSVREG__SPOOL_MEM;
   s->fd = -1;
   return s;
 }
@@ -143,6 +143,8 @@ uint64_t csvreg__spool_size(const csvreg__spool *s) { return s->flen + s->len; }
 
 int csvreg__spool_spilled(const csvreg__spool *s) { return s->fd >= 0; }
 
+uint64_t csvreg__spool_file_bytes(const csvreg__spool *s) { return s->flen; }
+
 csvreg_status csvreg__spool_read(csvreg__spool *s, uint64_t off, void *p, size_t n) {
   unsigned char *out = p;
   if (off > csvreg__spool_size(s) || n > csvreg__spool_size(s) - off)
@@ -201,7 +203,7 @@ struct badlog {
 
 badlog *csvreg__badlog_new(void) {
   badlog *b = calloc(1, sizeof *b);
-  if (b && !(b->sp = csvreg__spool_new(CSVREG_SPOOL_MEM))) {
+  if (b && !(b->sp = csvreg__spool_new(CSVREG__SPOOL_MEM))) {
     free(b);
     b = NULL;
   }

@@ -40,9 +40,9 @@ csvreg_status csvreg__badlog_replay(badlog *b, const char *source, csvreg_bad_ro
  * it ends: nothing is left behind by an error or a signal. Not thread-safe:
  * one owner at a time. */
 typedef struct csvreg__spool csvreg__spool;
-#define CSVREG_SPOOL_MEM ((size_t)256 << 10)
+#define CSVREG__SPOOL_MEM ((size_t)256 << 10)
 
-/* NULL when out of memory; mem 0: CSVREG_SPOOL_MEM. _free(NULL) is safe. */
+/* NULL when out of memory; mem 0: CSVREG__SPOOL_MEM. _free(NULL) is safe. */
 csvreg__spool *csvreg__spool_new(size_t mem);
 void csvreg__spool_free(csvreg__spool *s);
 /* Appends n bytes: CSVREG_OK, CSVREG_E_NOMEM or CSVREG_E_IO (the file); a
@@ -59,6 +59,8 @@ csvreg_status csvreg__spool_copy(csvreg__spool *dst, csvreg__spool *src, uint64_
 void csvreg__spool_clear(csvreg__spool *s);
 /* 1 when some of it is in the temporary file (tests, --stats). */
 int csvreg__spool_spilled(const csvreg__spool *s);
+/* Bytes in the temporary file (the public csvreg_spool_spilled). */
+uint64_t csvreg__spool_file_bytes(const csvreg__spool *s);
 /* ---- end spool ---- */
 
 #endif

@@ -2,27 +2,25 @@
  * spool.c - bytes kept for later, in order, in bounded memory (csvreg_spool
  * in csvreg.h): a piece of a threaded pass that writes text (predict's
  * rows) cannot write it before the pieces ahead of it are out, so it spools
- * it until its turn. Up to `mem` bytes stay in a buffer; past that the
- * buffer goes to an unnamed temporary file, as badlog.c does with the rows
- * --skip-bad drops, so a piece whose output is most of the input (the
- * second of two byte ranges) costs disk, not memory. The drain hands the
- * file's bytes, then the buffer's, to the caller in input order.
+ * it until its turn. It is the library's one memory-then-file store
+ * (csvreg__spool, badlog.c, which --skip-bad's rows and eval --every's
+ * windows use too) behind a public face: up to `mem` bytes stay in memory,
+ * the rest go to an unnamed temporary file that no error or signal can
+ * leave behind, so a piece whose output is most of the input (the second
+ * of two byte ranges) costs disk, not memory. The drain hands the bytes to
+ * the caller in order and empties the spool.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "badlog.h"
 #include "internal.h"
 
-/* Read back from the temporary file this much at a time. */
+/* Read back this much at a time. */
 #define DRAIN_BYTES ((size_t)1 << 20)
 
 struct csvreg_spool {
-  unsigned char *buf;
-  size_t len, cap, mem;
-  FILE *spill; /* what did not fit in buf, earlier bytes first */
-  uint64_t bytes, spilled;
+  csvreg__spool *sp;
+  size_t mem;
 };
 
 csvreg_status csvreg_spool_new(csvreg_spool **out, size_t mem, csvreg_error *err) {
@@ -32,98 +30,58 @@ csvreg_status csvreg_spool_new(csvreg_spool **out, size_t mem, csvreg_error *err
   if (!*out)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   (*out)->mem = mem ? mem : CSVREG_SPOOL_MEM;
+  if (!((*out)->sp = csvreg__spool_new((*out)->mem))) {
+    free(*out);
+    *out = NULL;
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
   return CSVREG_OK;
 }
 
 void csvreg_spool_free(csvreg_spool *s) {
   if (!s)
     return;
-  if (s->spill)
-    fclose(s->spill);
-  free(s->buf);
+  csvreg__spool_free(s->sp);
   free(s);
 }
 
-uint64_t csvreg_spool_bytes(const csvreg_spool *s) { return s ? s->bytes : 0; }
+uint64_t csvreg_spool_bytes(const csvreg_spool *s) { return s ? csvreg__spool_size(s->sp) : 0; }
 
-uint64_t csvreg_spool_spilled(const csvreg_spool *s) { return s ? s->spilled : 0; }
+uint64_t csvreg_spool_spilled(const csvreg_spool *s) {
+  return s ? csvreg__spool_file_bytes(s->sp) : 0;
+}
 
-/* The buffer to the temporary file (made at the first spill). */
-static csvreg_status spill(csvreg_spool *s, csvreg_error *err) {
-  if (!s->spill && !(s->spill = tmpfile()))
-    return csvreg__err_set(err, CSVREG_E_IO, "spool: cannot make a temporary file: %s",
-                           strerror(errno));
-  if (s->len && fwrite(s->buf, 1, s->len, s->spill) != s->len)
-    return csvreg__err_set(err, CSVREG_E_IO, "spool: cannot write its temporary file: %s",
-                           strerror(errno));
-  s->spilled += s->len;
-  s->len = 0;
-  return CSVREG_OK;
+static csvreg_status spool_failed(csvreg_status st, csvreg_error *err, const char *what) {
+  return st == CSVREG_E_NOMEM ? csvreg__err_set(err, st, "out of memory")
+                              : csvreg__err_set(err, CSVREG_E_IO, "spool: %s", what);
 }
 
 csvreg_status csvreg_spool_write(csvreg_spool *s, const void *data, size_t n, csvreg_error *err) {
   if (!s || (!data && n))
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_spool_write: NULL argument");
-  csvreg_status st;
-  if (s->len + n > s->mem && s->len && (st = spill(s, err)))
-    return st;
-  if (n >= s->mem) { /* as large as the buffer: straight to the file */
-    s->len = 0;
-    if ((st = spill(s, err)))
-      return st;
-    if (fwrite(data, 1, n, s->spill) != n)
-      return csvreg__err_set(err, CSVREG_E_IO, "spool: cannot write its temporary file: %s",
-                             strerror(errno));
-    s->spilled += n;
-    s->bytes += n;
-    return CSVREG_OK;
-  }
-  if (s->len + n > s->cap) {
-    /* grown by doubling up to `mem`: a piece with little to say holds little */
-    size_t cap = s->cap ? s->cap : 4096;
-    while (cap < s->len + n)
-      cap *= 2;
-    if (cap > s->mem)
-      cap = s->mem;
-    unsigned char *nb = realloc(s->buf, cap);
-    if (!nb)
-      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-    s->buf = nb;
-    s->cap = cap;
-  }
-  memcpy(s->buf + s->len, data, n);
-  s->len += n;
-  s->bytes += n;
-  return CSVREG_OK;
+  csvreg_status st = csvreg__spool_write(s->sp, data, n);
+  return st ? spool_failed(st, err, "cannot write its temporary file") : CSVREG_OK;
 }
 
 csvreg_status csvreg_spool_drain(csvreg_spool *s, csvreg_spool_fn fn, void *ctx,
                                  csvreg_error *err) {
   if (!s || !fn)
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_spool_drain: NULL argument");
+  uint64_t size = csvreg__spool_size(s->sp);
   csvreg_status st = CSVREG_OK;
-  if (s->spill) {
-    if (fflush(s->spill) || fseek(s->spill, 0, SEEK_SET))
-      return csvreg__err_set(err, CSVREG_E_IO, "spool: cannot read its temporary file: %s",
-                             strerror(errno));
-    unsigned char *tmp = malloc(DRAIN_BYTES);
-    if (!tmp)
-      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-    for (uint64_t left = s->spilled; left > 0 && !st;) {
-      size_t want = left < DRAIN_BYTES ? (size_t)left : DRAIN_BYTES;
-      if (fread(tmp, 1, want, s->spill) != want)
-        st = csvreg__err_set(err, CSVREG_E_IO, "spool: cannot read its temporary file back");
-      else if (fn(ctx, tmp, want))
-        st = csvreg__err_set(err, CSVREG_E_IO, "spool: the output failed");
-      left -= want;
-    }
-    free(tmp);
-    fclose(s->spill);
-    s->spill = NULL;
+  unsigned char *tmp = size ? malloc(size < DRAIN_BYTES ? (size_t)size : DRAIN_BYTES) : NULL;
+  if (size && !tmp)
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (uint64_t off = 0; off < size && !st;) {
+    size_t want = size - off < DRAIN_BYTES ? (size_t)(size - off) : DRAIN_BYTES;
+    csvreg_status rs = csvreg__spool_read(s->sp, off, tmp, want);
+    if (rs)
+      st = spool_failed(rs, err, "cannot read its temporary file back");
+    else if (fn(ctx, tmp, want))
+      st = csvreg__err_set(err, CSVREG_E_IO, "spool: the output failed");
+    off += want;
   }
-  if (!st && s->len && fn(ctx, s->buf, s->len))
-    st = csvreg__err_set(err, CSVREG_E_IO, "spool: the output failed");
-  s->len = 0;
-  s->bytes = s->spilled = 0;
+  free(tmp);
+  csvreg__spool_clear(s->sp);
   return st;
 }
