@@ -1162,15 +1162,6 @@ CSVREG_API int csvreg_scoring_grid(const csvreg_scoring *s, int which, csvreg_gr
  * out != NULL that many into out, ascending. */
 CSVREG_API size_t csvreg_scoring_sample(const csvreg_scoring *s, double *out);
 
-/* Metrics with windows (csvreg_scoring_window) and, with `grids`, the plot's
- * bins as JSON: the object of csvreg_metrics_to_json plus
- * "windows" (an array of {window, first_record, last_record, n, the
- * metrics, n_zero_y}) when the sink has windows, and "plot" ({actual,
- * residual, histogram}: x0, dx, nx, y0, dy, ny, total, counts as ny rows of
- * nx) when `grids`. *out is malloc'd; free() it. */
-CSVREG_API csvreg_status csvreg_scoring_to_json(const csvreg_scoring *s, const char *target,
-                                                int weighted, int grids, char **out,
-                                                csvreg_error *err);
 /* ---- eval --every in bounded memory (issue 16, ux2) ----
  * Finished windows are kept in a temporary file past a small cap (no name,
  * in $TMPDIR or /tmp: gone when the process ends), so reading one back can
@@ -1182,8 +1173,13 @@ CSVREG_API csvreg_status csvreg_scoring_window_get(const csvreg_scoring *s, uint
 /* Text out in pieces (not 0-terminated); nonzero stops the writer, which
  * then returns CSVREG_E_IO with the message "write failed". */
 typedef int (*csvreg_text_fn)(void *ctx, const char *text, size_t len);
-/* csvreg_scoring_to_json's text, the same bytes, written a window at a time
- * so its memory does not grow with the windows. */
+/* Metrics with windows (csvreg_scoring_window) and, with `grids`, the plot's
+ * bins as JSON: the object of csvreg_metrics_to_json plus
+ * "windows" (an array of {window, first_record, last_record, n, the
+ * metrics, n_zero_y}) when the sink has windows, and "plot" ({actual,
+ * residual, histogram}: x0, dx, nx, y0, dy, ny, total, counts as ny rows of
+ * nx) when `grids`.
+ * Written a window at a time, so its memory does not grow with the windows. */
 CSVREG_API csvreg_status csvreg_scoring_write_json(const csvreg_scoring *s, const char *target,
                                                    int weighted, int grids, csvreg_text_fn fn,
                                                    void *ctx, csvreg_error *err);
@@ -1485,10 +1481,6 @@ CSVREG_API size_t csvreg_fit_clusters(const csvreg_fit *f, size_t d, const char 
  * lmtest::coefci). A classical fit leaves `m` as it is. */
 CSVREG_API csvreg_status csvreg_model_set_vcov(csvreg_model *m, const csvreg_fit *fit,
                                                csvreg_error *err);
-
-/* The covariance type predict's intervals use (classical unless the model
- * was saved from a --vcov fit). */
-CSVREG_API csvreg_vcov_type csvreg_model_vcov_type(const csvreg_model *m);
 /* ---- end a model's robust covariance ---- */
 
 /* ---- sharded second pass: meat states (issue 13) ---- */

@@ -5,7 +5,7 @@
  * plot's bins, which a test sums to n. Written a window at a time
  * (csvreg_scoring_write_json), so the text of 2M windows is never held:
  * the object is laid out as jansson's JSON_INDENT(2) dump of the whole
- * would be, and csvreg_scoring_to_json is that text in memory.
+ * would be.
  */
 #include <jansson.h>
 #include <math.h>
@@ -99,7 +99,7 @@ static void put_indented(jout *o, const char *text) {
   }
 }
 
-/* The object of csvreg_scoring_to_json as jansson would dump it whole
+/* The object of the eval JSON as jansson would dump it whole
  * (JSON_INDENT(2)), without holding the windows: the total's members, then
  * "windows" one object at a time, then "plot". */
 csvreg_status csvreg_scoring_write_json(const csvreg_scoring *s, const char *target, int weighted,
@@ -169,47 +169,5 @@ csvreg_status csvreg_scoring_write_json(const csvreg_scoring *s, const char *tar
   puts_(&w, "\n}");
   if (w.failed)
     return csvreg__err_set(err, CSVREG_E_IO, "write failed");
-  return CSVREG_OK;
-}
-
-/* into a growing buffer */
-typedef struct membuf {
-  char *p;
-  size_t len, cap;
-  int oom;
-} membuf;
-
-static int mem_put(void *ctx, const char *t, size_t n) {
-  membuf *b = ctx;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (!np)
-      return b->oom = 1;
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, t, n);
-  b->len += n;
-  b->p[b->len] = 0;
-  return 0;
-}
-
-csvreg_status csvreg_scoring_to_json(const csvreg_scoring *s, const char *target, int weighted,
-                                     int grids, char **out, csvreg_error *err) {
-  if (!s || !target || !out)
-    return csvreg__err_set(err, CSVREG_E_USAGE, "scoring_to_json: NULL argument");
-  *out = NULL;
-  membuf b = {NULL, 0, 0, 0};
-  csvreg_status st = csvreg_scoring_write_json(s, target, weighted, grids, mem_put, &b, err);
-  if (st && b.oom)
-    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing JSON");
-  if (st) {
-    free(b.p);
-    return st;
-  }
-  *out = b.p;
   return CSVREG_OK;
 }

@@ -47,10 +47,6 @@ csvreg_status csvreg_model_set_vcov(csvreg_model *m, const csvreg_fit *fit, csvr
   return CSVREG_OK;
 }
 
-csvreg_vcov_type csvreg_model_vcov_type(const csvreg_model *m) {
-  return m && m->rcov ? (csvreg_vcov_type)m->vcov_type : CSVREG_VCOV_CLASSICAL;
-}
-
 json_t *csvreg__model_vcov_json(const csvreg_model *m) {
   const size_t q = m->fit->s.nterms;
   json_t *rows = json_array();

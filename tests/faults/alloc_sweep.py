@@ -61,7 +61,7 @@ CASES = [
     ("fit-holdout-json-o", ["fit", "-y", "y", "--holdout", "0.3", "--format", "json", "-o", "{out}",
                             "{in}"], None),
     ("fit-emit-state", ["fit", "-y", "y", "--emit-state", "-o", "{out}", "{in}"], None),
-    ("fit-update", ["fit", "--update", "{model}", "-o", "{out}", "{in}"], None),
+    ("fit-update", ["fit", "--update", "{model}", "--allow-repeat", "-o", "{out}", "{in}"], None),
     ("predict", ["predict", "-m", "{model}", "--interval", "prediction", "{in}"], None),
     ("eval", ["eval", "-m", "{model}", "--format", "json", "{in}"], None),
     ("merge", ["merge", "-o", "{out}", "{s1}", "{s2}"], None),
