@@ -76,12 +76,10 @@ int opt_chunk_rows(const char *command, const char *arg, size_t *out);
 /* --threads N: 1 to 256; 0: every core the process may use (its CPU
  * affinity, at most 256). */
 int opt_threads(const char *command, const char *arg, size_t *out);
-/* ---- --threads 0 (issue 14; cores.c) ----
- * As opt_threads, and 0 means every core this process may use (its CPU
- * affinity; at most 256). */
-int opt_threads_all(const char *command, const char *arg, size_t *out);
-size_t cli_usable_cores(void);
-/* ---- end --threads 0 ---- */
+/* CSVREG_STDIN_BLOCK=BYTES (tests only): the stream block size with
+ * --threads (0: the library's default), so small inputs make many blocks
+ * and records that straddle them. */
+size_t cli_stdin_block_bytes(void);
 
 /* --decompress auto|none (issue 14): CSVREG_DECOMPRESS_AUTO or _NONE into
  * *out; 0, or the usage error printed and CLI_EXIT_USAGE. */

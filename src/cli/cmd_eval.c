@@ -345,19 +345,6 @@ static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t siz
   progress_update(ctx, bytes, records, size);
 }
 
-/* CSVREG_STDIN_BLOCK=BYTES (tests only, as fit's): the stream block size
- * with --threads, so small inputs make many blocks. */
-static size_t block_bytes(void) {
-  const char *e = getenv("CSVREG_STDIN_BLOCK");
-  if (e && *e) {
-    char *end;
-    unsigned long long v = strtoull(e, &end, 10);
-    if (!*end && v > 0 && v <= ((size_t)1 << 30))
-      return (size_t)v;
-  }
-  return 0;
-}
-
 int cmd_eval_run(int argc, char **argv) {
   eval_args a;
   int rc = parse_args(argc, argv, &a);
@@ -390,7 +377,7 @@ int cmd_eval_run(int argc, char **argv) {
   po.reader.header = a.rd.no_header ? 0 : mo->header;
   po.reader.decompress = a.rd.decompress;
   po.threads = a.threads;
-  po.block_bytes = block_bytes();
+  po.block_bytes = cli_stdin_block_bytes();
   po.chunk = &co;
   po.progress = on_progress;
   po.progress_ctx = &prog;

@@ -781,19 +781,6 @@ static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t siz
   progress_update(ctx, bytes, records, size);
 }
 
-/* CSVREG_STDIN_BLOCK=BYTES (tests only): the stream block size with
- * --threads, to force many blocks and records that straddle them. */
-static size_t block_bytes(void) {
-  const char *e = getenv("CSVREG_STDIN_BLOCK");
-  if (e && *e) {
-    char *end;
-    unsigned long long v = strtoull(e, &end, 10);
-    if (!*end && v > 0 && v <= ((size_t)1 << 30))
-      return (size_t)v;
-  }
-  return 0;
-}
-
 /* --range I/N and --bytes S:E as a byte range of the file; -1 to go on or
  * an exit status. */
 static int byte_range(const fit_args *a, csvreg_pass_options *po) {
@@ -1143,7 +1130,7 @@ static int emit_meat(const fit_args *a) {
   po.header_line = a->header_line;
   po.threads = a->threads;
   po.chunk_rows = a->chunk_rows;
-  po.block_bytes = block_bytes();
+  po.block_bytes = cli_stdin_block_bytes();
   po.digest = 1; /* a streamed block is known by its digest (merge) */
   if ((rc = byte_range(a, &po)) >= 0)
     goto done;
@@ -1241,7 +1228,7 @@ int cmd_fit_run(int argc, char **argv) {
   po.header_line = a.header_line;
   po.threads = a.threads;
   po.chunk_rows = a.chunk_rows;
-  po.block_bytes = block_bytes();
+  po.block_bytes = cli_stdin_block_bytes();
   po.progress = on_progress;
   po.progress_ctx = &prog;
   if (a.spec.skip_bad) {

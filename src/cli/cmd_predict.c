@@ -208,7 +208,7 @@ static int parse_args(int argc, char **argv, predict_args *a) {
       a->bad_path = optarg;
       break;
     case OPT_THREADS:
-      if (opt_threads_all(CMD, optarg, &a->threads))
+      if (opt_threads(CMD, optarg, &a->threads))
         return CLI_EXIT_USAGE;
       break;
     case 'h': cmd_predict_usage(stdout); return CLI_EXIT_OK;

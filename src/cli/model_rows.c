@@ -30,6 +30,7 @@ csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csv
   po.reader.header = o->no_header ? 0 : mo->header;
   po.reader.decompress = o->decompress;
   po.threads = threads;
+  po.block_bytes = cli_stdin_block_bytes(); /* tests: many small blocks */
   po.chunk = co; /* borrowed until the pass is freed */
   po.progress = on_progress;
   po.progress_ctx = &r->prog;

@@ -161,6 +161,17 @@ int opt_threads(const char *command, const char *arg, size_t *out) {
   return 0;
 }
 
+size_t cli_stdin_block_bytes(void) {
+  const char *e = getenv("CSVREG_STDIN_BLOCK");
+  if (e && *e) {
+    char *end;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (!*end && v > 0 && v <= ((size_t)1 << 30))
+      return (size_t)v;
+  }
+  return 0;
+}
+
 int opt_decompress(const char *command, const char *arg, int *out) {
   if (strcmp(arg, "auto") == 0)
     *out = CSVREG_DECOMPRESS_AUTO;

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "fit_impl.h"
+#include "ddouble.h"
 #include "internal.h"
 #include "linalg.h"
 #include "refine.h"
@@ -42,31 +43,12 @@
 
 /* ---- double-double arithmetic (Dekker, Knuth; exact with round-to-nearest) ---- */
 
-typedef struct dd {
-  double hi, lo;
-} dd;
-
-static dd two_sum(double a, double b) {
-  double s = a + b, bb = s - a;
-  return (dd){s, (a - (s - bb)) + (b - bb)};
-}
-
-static dd quick_two_sum(double a, double b) {
-  double s = a + b;
-  return (dd){s, b - (s - a)};
-}
-
-static dd dd_add(dd a, dd b) {
-  dd s = two_sum(a.hi, b.hi);
-  return quick_two_sum(s.hi, s.lo + a.lo + b.lo);
-}
-
 static dd dd_neg(dd a) { return (dd){-a.hi, -a.lo}; }
 
 /* a * (b.hi + b.lo): the leading product exact (fma), the small one rounded. */
 static dd dd_mul_d(dd b, double a) {
   double p = a * b.hi;
-  return quick_two_sum(p, fma(a, b.hi, -p) + a * b.lo);
+  return dd_quick_two_sum(p, fma(a, b.hi, -p) + a * b.lo);
 }
 
 /* ---- the refinement ---- */
@@ -230,7 +212,7 @@ typedef struct lanes {
 static dd lanes_sum(const lanes *L) {
   dd t = {0, 0};
   for (int k = 0; k < 4; k++)
-    t = dd_add(t, two_sum(L->s[k], L->c[k]));
+    t = dd_add(t, dd_two_sum(L->s[k], L->c[k]));
   return t;
 }
 

@@ -20,49 +20,26 @@
 
 #include "expr.h"
 #include "formula.h"
+#include "ddouble.h"
 #include "internal.h"
 #include "numparse_dd.h"
 #include "refine.h"
 #include "spec.h"
 
-typedef struct ddv {
-  double hi, lo;
-} ddv;
-
-static ddv two_sum(double a, double b) {
-  double s = a + b, bb = s - a;
-  return (ddv){s, (a - (s - bb)) + (b - bb)};
-}
-
-static ddv quick_two_sum(double a, double b) {
-  double s = a + b;
-  return (ddv){s, b - (s - a)};
-}
-
-static ddv dd_add(ddv a, ddv b) {
-  ddv s = two_sum(a.hi, b.hi);
-  return quick_two_sum(s.hi, s.lo + a.lo + b.lo);
-}
-
-static ddv dd_mul(ddv a, ddv b) {
-  double p = a.hi * b.hi;
-  return quick_two_sum(p, fma(a.hi, b.hi, -p) + (a.hi * b.lo + a.lo * b.hi));
-}
-
-static ddv dd_div(ddv a, ddv b) {
+static dd dd_div(dd a, dd b) {
   double q1 = a.hi / b.hi;
-  ddv p = dd_mul((ddv){q1, 0}, b);
-  ddv r = dd_add(a, (ddv){-p.hi, -p.lo});
+  dd p = dd_mul((dd){q1, 0}, b);
+  dd r = dd_add(a, (dd){-p.hi, -p.lo});
   double q2 = r.hi / b.hi;
-  return quick_two_sum(q1, q2);
+  return dd_quick_two_sum(q1, q2);
 }
 
 /* x^k for an integer k (|k| <= 64): repeated squaring. */
-static int dd_powi(ddv x, double k, ddv *out) {
+static int dd_powi(dd x, double k, dd *out) {
   if (!(k == floor(k)) || fabs(k) > 64)
     return -1;
   unsigned n = (unsigned)fabs(k);
-  ddv r = {1, 0}, b = x;
+  dd r = {1, 0}, b = x;
   while (n) {
     if (n & 1)
       r = dd_mul(r, b);
@@ -73,7 +50,7 @@ static int dd_powi(ddv x, double k, ddv *out) {
   if (k < 0) {
     if (r.hi == 0)
       return -1;
-    r = dd_div((ddv){1, 0}, r);
+    r = dd_div((dd){1, 0}, r);
   }
   *out = r;
   return 0;
@@ -92,8 +69,8 @@ struct csvreg__refine_cells {
   double *kh, *kl; /* [nkeys x cap] the key cells */
   double *xh, *xl; /* [nterms x cap] the design */
   double *yl, *wl;
-  ddv *vals;  /* formula: [nvars] one row's variables */
-  ddv *stack; /* formula: the programs' stack */
+  dd *vals;  /* formula: [nvars] one row's variables */
+  dd *stack; /* formula: the programs' stack */
 };
 
 void csvreg__refine_cells_free(csvreg__refine_cells *rc) {
@@ -282,35 +259,35 @@ static csvreg_status grow(csvreg__refine_cells *rc, size_t n, csvreg_error *err)
 
 /* Variable v of row i in double-double; -1 when it cannot be (then the
  * main pass's value stands). */
-static int var_dd(const csvreg__refine_cells *rc, size_t v, size_t i, ddv *out) {
+static int var_dd(const csvreg__refine_cells *rc, size_t v, size_t i, dd *out) {
   const csvreg_spec *s = rc->s;
   const csvreg__fvar *fv = &s->formula->vars[v];
   const size_t cap = rc->cap;
   if (fv->kind == CSVREG__VAR_COLUMN) {
     size_t q = rc->key_of[s->fin_input[fv->input]];
-    *out = (ddv){rc->kh[q * cap + i], rc->kl[q * cap + i]};
+    *out = (dd){rc->kh[q * cap + i], rc->kl[q * cap + i]};
     return 0;
   }
   const csvreg__expr *e = fv->expr;
-  ddv *st = rc->stack;
+  dd *st = rc->stack;
   size_t h = 0;
   for (size_t p = 0; p < e->n; p++) {
     const csvreg__expr_ins *in = &e->ins[p];
     switch (in->op) {
     case CSVREG__EXPR_INPUT: {
       size_t q = rc->key_of[s->fin_input[in->arg]];
-      st[h++] = (ddv){rc->kh[q * cap + i], rc->kl[q * cap + i]};
+      st[h++] = (dd){rc->kh[q * cap + i], rc->kl[q * cap + i]};
       break;
     }
-    case CSVREG__EXPR_CONST: st[h++] = (ddv){in->value, 0}; break;
-    case CSVREG__EXPR_NEG: st[h - 1] = (ddv){-st[h - 1].hi, -st[h - 1].lo}; break;
+    case CSVREG__EXPR_CONST: st[h++] = (dd){in->value, 0}; break;
+    case CSVREG__EXPR_NEG: st[h - 1] = (dd){-st[h - 1].hi, -st[h - 1].lo}; break;
     case CSVREG__EXPR_ADD:
       h--;
       st[h - 1] = dd_add(st[h - 1], st[h]);
       break;
     case CSVREG__EXPR_SUB:
       h--;
-      st[h - 1] = dd_add(st[h - 1], (ddv){-st[h].hi, -st[h].lo});
+      st[h - 1] = dd_add(st[h - 1], (dd){-st[h].hi, -st[h].lo});
       break;
     case CSVREG__EXPR_MUL:
       h--;
@@ -338,21 +315,21 @@ static int var_dd(const csvreg__refine_cells *rc, size_t v, size_t i, ddv *out) 
 
 /* Design column t of row i from the variables (rc->vals, ok[v]). */
 static int col_dd(const csvreg__refine_cells *rc, const csvreg_chunk *c, size_t t, size_t i,
-                  const unsigned char *vok, ddv *out) {
+                  const unsigned char *vok, dd *out) {
   const csvreg_spec *s = rc->s;
   const csvreg__dcol *col = &s->dcols->cols[t];
-  ddv x = {1, 0};
+  dd x = {1, 0};
   for (size_t q = 0; q < col->nfac; q++) {
     const csvreg__dfac *fc = &col->fac[q];
     size_t slot = s->var_factor ? s->var_factor[fc->var] : (size_t)-1;
     if (slot != (size_t)-1) {
       if (csvreg__chunk_row_levels(c, slot)[i] != (uint32_t)fc->index)
-        x = (ddv){0, 0};
+        x = (dd){0, 0};
       continue;
     }
     if (!vok[fc->var])
       return -1;
-    ddv u = rc->vals[fc->var];
+    dd u = rc->vals[fc->var];
     if (s->formula->vars[fc->var].kind == CSVREG__VAR_POLY &&
         dd_powi(u, (double)(fc->index + 1), &u))
       return -1;
@@ -437,12 +414,12 @@ csvreg_status csvreg__refine_cells_read(csvreg__refine_cells *rc, const csvreg_c
       for (size_t v = 0; v < nv; v++)
         vk[v] = rc->var_ok[v] && !var_dd(rc, v, i, &rc->vals[v]);
       for (size_t t = 0; t < rc->nterms && t < s->dcols->ncols; t++) {
-        ddv d;
+        dd d;
         if (rc->col_ok[t] && !col_dd(rc, c, t, i, vk, &d)) {
           /* hi the main pass's value where R's arithmetic agrees to the
            * last bit (so the fallback rows and the others share hi) */
           double *xh = rc->xh + t * cap + i;
-          ddv r = dd_add(d, (ddv){-*xh, 0});
+          dd r = dd_add(d, (dd){-*xh, 0});
           if (fabs(r.hi) <= 0x1p-50 * fabs(*xh))
             rc->xl[t * cap + i] = r.hi;
           else
@@ -450,7 +427,7 @@ csvreg_status csvreg__refine_cells_read(csvreg__refine_cells *rc, const csvreg_c
         }
       }
       if (rc->y_key == 2 && vk[0]) {
-        ddv r = dd_add(rc->vals[0], (ddv){-y[i], 0});
+        dd r = dd_add(rc->vals[0], (dd){-y[i], 0});
         if (fabs(r.hi) <= 0x1p-50 * fabs(y[i]))
           rc->yl[i] = r.hi;
       }

@@ -19,60 +19,37 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "ddouble.h"
 #include "internal.h"
 #include "numparse.h"
 #include "numparse_dd.h"
 
-typedef struct ddv {
-  double hi, lo;
-} ddv;
-
-static ddv two_sum(double a, double b) {
-  double s = a + b, bb = s - a;
-  return (ddv){s, (a - (s - bb)) + (b - bb)};
-}
-
-static ddv quick_two_sum(double a, double b) {
-  double s = a + b;
-  return (ddv){s, b - (s - a)};
-}
-
-static ddv dd_add(ddv a, ddv b) {
-  ddv s = two_sum(a.hi, b.hi);
-  return quick_two_sum(s.hi, s.lo + a.lo + b.lo);
-}
-
-static ddv dd_mul(ddv a, ddv b) {
-  double p = a.hi * b.hi;
-  return quick_two_sum(p, fma(a.hi, b.hi, -p) + (a.hi * b.lo + a.lo * b.hi));
-}
-
-static ddv dd_div(ddv a, ddv b) {
+static dd dd_div(dd a, dd b) {
   double q1 = a.hi / b.hi;
-  ddv r = dd_add(a, (ddv){-(q1 * b.hi), -fma(q1, b.hi, -(q1 * b.hi))});
-  r = dd_add(r, (ddv){-(q1 * b.lo), 0});
+  dd r = dd_add(a, (dd){-(q1 * b.hi), -fma(q1, b.hi, -(q1 * b.hi))});
+  r = dd_add(r, (dd){-(q1 * b.lo), 0});
   double q2 = r.hi / b.hi;
-  ddv r2 = dd_mul((ddv){q2, 0}, b);
-  r = dd_add(r, (ddv){-r2.hi, -r2.lo});
+  dd r2 = dd_mul((dd){q2, 0}, b);
+  r = dd_add(r, (dd){-r2.hi, -r2.lo});
   double q3 = r.hi / b.hi;
-  ddv q = quick_two_sum(q1, q2);
-  return dd_add(q, (ddv){q3, 0});
+  dd q = dd_quick_two_sum(q1, q2);
+  return dd_add(q, (dd){q3, 0});
 }
 
 /* An integer below 2^64 as a double-double (exact). */
-static ddv dd_u64(uint64_t m) {
+static dd dd_u64(uint64_t m) {
   double a = (double)m; /* m < 10^19: a < 2^64, and m - a fits in int64 */
-  return quick_two_sum(a, (double)(int64_t)(m - (uint64_t)a));
+  return dd_quick_two_sum(a, (double)(int64_t)(m - (uint64_t)a));
 }
 
 /* 10^e, 0 <= e <= 330, as a double-double: products of exact powers. */
-static ddv dd_pow10(int e) {
-  ddv r = {1, 0};
+static dd dd_pow10(int e) {
+  dd r = {1, 0};
   while (e > 22) {
-    r = dd_mul(r, (ddv){1e22, 0});
+    r = dd_mul(r, (dd){1e22, 0});
     e -= 22;
   }
-  return dd_mul(r, (ddv){csvreg__numparse_pow10[e], 0});
+  return dd_mul(r, (dd){csvreg__numparse_pow10[e], 0});
 }
 
 static const double inv_pow10[9] = {1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8};
@@ -148,7 +125,7 @@ int csvreg__parse_dd(const char *s, size_t len, double *hi, double *lo) {
   if (h < 1e-270) /* lo would be subnormal: no digits to add */
     return 0;
   if (n2 == 0 && e >= -22 && e <= 22) {
-    ddv m = dd_u64(m1);
+    dd m = dd_u64(m1);
     if (e >= 0) {
       /* m P - h: each product exact (fma), the sum of the small parts
        * rounded once at u^2 of the value */
@@ -164,9 +141,9 @@ int csvreg__parse_dd(const char *s, size_t len, double *hi, double *lo) {
   } else {
     if (e > 280 || e < -280 - 38)
       return 0;
-    ddv m = n2 ? dd_add(dd_mul(dd_u64(m1), (ddv){csvreg__numparse_pow10[n2], 0}), dd_u64(m2))
-               : dd_u64(m1);
-    ddv v = e >= 0 ? dd_mul(m, dd_pow10((int)e)) : dd_div(m, dd_pow10((int)-e));
+    dd m = n2 ? dd_add(dd_mul(dd_u64(m1), (dd){csvreg__numparse_pow10[n2], 0}), dd_u64(m2))
+              : dd_u64(m1);
+    dd v = e >= 0 ? dd_mul(m, dd_pow10((int)e)) : dd_div(m, dd_pow10((int)-e));
     l = (v.hi - h) + v.lo;
   }
   /* a remainder beyond half an ulp of hi (plus rounding) is not one */
