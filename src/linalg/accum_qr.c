@@ -122,18 +122,46 @@ static csvreg_status qr_merge(csvreg_accum *dst, accum_ws *ws, const csvreg_accu
   return tpqrt(dst, ws, q, q, b, err);
 }
 
-/* Zeroes r[c+1, c] with a Givens rotation of rows c and c+1 over columns
- * c..ncols-1 (re-triangularising after a column was deleted). */
-static void givens_rows(double *r, size_t ld, size_t c, size_t ncols) {
-  double f = r[c * ld + c], g = r[c * ld + c + 1];
-  if (g == 0)
-    return;
-  double h = hypot(f, g), cs = f / h, sn = g / h;
-  for (size_t j = c; j < ncols; j++) {
-    double u = r[j * ld + c], v = r[j * ld + c + 1];
-    r[j * ld + c] = cs * u + sn * v;
-    r[j * ld + c + 1] = -sn * u + cs * v;
+/* Removes the column at position k of the upper-triangular columns col[0..
+ * ncols) (col[i] points at position i's q entries) and re-triangularises
+ * the Hessenberg rest by Givens rotations of rows c, c+1 (c = k.., up to
+ * the second-to-last column left), zeroing entry (c+1, c). The rotations are the ones
+ * a sweep over all later columns per rotation would apply, in the same order
+ * on every column, so the numbers are the same bits; they are applied a
+ * column at a time (each column's rows k.. are contiguous) and a rotation
+ * that is the identity (entry (c+1, c) already 0: past the rows a short
+ * file filled, almost every one) is skipped without touching the later
+ * columns. Moving a pointer instead of the columns makes a removal cost
+ * O(ncols) plus its rotations: 4095 aliased columns of 4096 moved 4095
+ * times (ncols x q doubles each, 0.5 TB of memmove) before. `rot` holds
+ * ncols (cs, sn, c) triples of scratch. */
+static size_t drop_and_retriangularise(double **col, size_t ncols, size_t k, double *rot) {
+  memmove(col + k, col + k + 1, (ncols - k - 1) * sizeof *col);
+  ncols--;
+  size_t nrot = 0; /* the non-identity rotations so far, in order of c */
+  for (size_t c = k; c < ncols; c++) {
+    double *x = col[c];
+    for (size_t t = 0; t < nrot; t++) {
+      const double *g = rot + 3 * t;
+      size_t rc = (size_t)g[2];
+      double u = x[rc], v = x[rc + 1];
+      x[rc] = g[0] * u + g[1] * v;
+      x[rc + 1] = -g[1] * u + g[0] * v;
+    }
+    if (c + 1 >= ncols)
+      break;
+    double f = x[c], g = x[c + 1];
+    if (g == 0)
+      continue;
+    double h = hypot(f, g), cs = f / h, sn = g / h;
+    x[c] = cs * f + sn * g;
+    x[c + 1] = -sn * f + cs * g;
+    rot[3 * nrot] = cs;
+    rot[3 * nrot + 1] = sn;
+    rot[3 * nrot + 2] = (double)c;
+    nrot++;
   }
+  return ncols;
 }
 
 static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, csvreg_error *err) {
@@ -144,8 +172,9 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
   size_t *orig = malloc(q * sizeof *orig);
   double *z = malloc(q * sizeof *z), *v = malloc(q * sizeof *v);
   double *rinv = malloc(q * q * sizeof *rinv);
+  double **col = malloc(q * sizeof *col), *rot = malloc(3 * q * sizeof *rot);
   int *aliased = (int *)out->aliased;
-  if (!rw || !norm || !orig || !z || !v || !rinv) {
+  if (!rw || !norm || !orig || !z || !v || !rinv || !col || !rot) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
@@ -155,25 +184,29 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
   for (size_t j = 0; j < q; j++) {
     norm[j] = cblas_dnrm2((int)(j + 1), rw + j * q, 1);
     orig[j] = j;
+    col[j] = rw + j * q;
   }
   /* Aliasing as R's lm decides it, in column order: a column whose part
    * orthogonal to the kept columns before it is below tol times its norm
    * is dropped, and R is re-triangularised without it. */
   size_t ncols = q, k = 0;
   for (size_t j = 0; j < nc; j++) {
-    double d = fabs(rw[k * q + k]);
+    double d = fabs(col[k][k]);
     if (norm[j] > 0 && d >= tol * norm[j]) {
       aliased[j] = 0;
       k++;
       continue;
     }
     aliased[j] = 1;
-    memmove(rw + k * q, rw + (k + 1) * q, (ncols - k - 1) * q * sizeof *rw);
     memmove(orig + k, orig + k + 1, (ncols - k - 1) * sizeof *orig);
-    ncols--;
-    for (size_t c = k; c + 1 < ncols; c++)
-      givens_rows(rw, q, c, ncols);
+    ncols = drop_and_retriangularise(col, ncols, k, rot);
   }
+  /* The kept columns back into place, in order: position i's column came
+   * from a slot at or after i, so no column is overwritten before it is
+   * moved. */
+  for (size_t i = 0; i < ncols; i++)
+    if (col[i] != rw + i * q)
+      memcpy(rw + i * q, col[i], q * sizeof *rw);
   const size_t rank = k, ycol = ncols - 1;
   out->rank = rank;
   if (rank == 0) {
@@ -299,6 +332,8 @@ done:
   free(z);
   free(v);
   free(rinv);
+  free(col);
+  free(rot);
   return st;
 }
 
@@ -467,7 +502,7 @@ static csvreg_status qr_permute(const csvreg_accum *a, const size_t *perm, doubl
   return CSVREG_OK;
 }
 
-/* As givens_rows, with LAPACK dlartg's conventions: the new diagonal keeps
+/* As the solve's rotations (drop_and_retriangularise), with LAPACK dlartg's conventions: the new diagonal keeps
  * the sign of the old one, and a zero diagonal makes the rotation a swap of
  * the two rows (cs 0, sn 1), which moves numbers without rounding them. So
  * removing a column that is 0 on every folded row (added, never seen) gives
