@@ -662,6 +662,25 @@ CSVREG_API csvreg_status csvreg_model_save(const csvreg_model *m, char **out, cs
 CSVREG_API csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
                                            csvreg_error *err);
 
+/* ---- big17: model files read with their size bounded (issue 17 item 9) ---- */
+
+/* The largest model file read: a model of CSVREG_MAX_TERMS terms is about
+ * 510 MB (121 MB at 2000 terms; O(terms^2)). */
+#define CSVREG_MODEL_MAX_BYTES ((size_t)1 << 30)
+
+/* Reads a model file from descriptor `fd` (to its end; the descriptor stays
+ * open) and loads it as csvreg_model_load does, with the text's size bounded
+ * as it is read, not after: a regular file larger than
+ * CSVREG_MODEL_MAX_BYTES is refused by its size before a byte is read; text
+ * that cannot be JSON stops the read in the block where it shows (the
+ * loader's message then says where); and once the model's terms are read
+ * (its "spec" comes first) the text may be at most what a model of that many
+ * terms takes, 128 (T + 3)^2 bytes plus 16 times the text up to its terms
+ * plus 32 MiB, which a pipe or a file of garbage or padding passes long before
+ * the cap. CSVREG_E_FORMAT for those, CSVREG_E_IO for a failed read (errno's
+ * text), CSVREG_E_NOMEM. The text is freed once the model is loaded. */
+CSVREG_API csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg_error *err);
+
 /* Borrowed views, valid until the model is freed. */
 CSVREG_API const csvreg_fit *csvreg_model_fit(const csvreg_model *m);
 CSVREG_API const csvreg_accum *csvreg_model_accum(const csvreg_model *m);

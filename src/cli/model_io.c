@@ -1,83 +1,45 @@
 /*
- * model_io.c - model files on disk: read whole (a model is small: its size
- * is set by the number of terms, not rows) and checked by the library;
+ * model_io.c - model files on disk: read and checked by the library (a
+ * model is small: its size is set by the number of terms, not rows);
  * written through atomic_file so that a crash, a full disk or a signal
  * leaves the old model or the new one, never a piece.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "model_cli.h"
 
-/* A model of CSVREG_MAX_TERMS terms is about 510 MB (121 MB measured at
- * 2000 terms, O(terms^2)); refuse anything larger than twice that: a
- * regular file by its size, before reading it; a pipe once that much is
- * read. */
-#define MODEL_MAX_BYTES ((size_t)1 << 30)
-
+/* The library reads the model with its size bounded as it arrives
+ * (csvreg_model_read_fd): a regular file past CSVREG_MODEL_MAX_BYTES by its
+ * size, before a byte is read; a pipe by what a model of its terms takes,
+ * not after 1 GiB (issue 17 item 9). */
 int cli_model_read(const char *path, csvreg_model **out) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     int e = errno;
     cli_errorf("cannot open model %s: %s", path, e == ENOMEM ? "out of memory" : strerror(e));
-    /* no memory for the FILE (reached now that cairo is not loaded at
-     * start, faults.ulimit at 30 MiB) is out of memory, not I/O */
+    /* no memory (reached now that cairo is not loaded at start,
+     * faults.ulimit at 30 MiB) is out of memory, not I/O */
     return e == ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_IO;
   }
-  /* A regular file past the bound is refused before a byte is read
-   * (issue 17: it was read up to the bound first). */
-  struct stat sb;
-  if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > MODEL_MAX_BYTES) {
-    cli_errorf("%s: not a csvreg model: %llu bytes, larger than %zu (a model of %d terms "
-               "takes about half that)",
-               path, (unsigned long long)sb.st_size, MODEL_MAX_BYTES, CSVREG_MAX_TERMS);
-    fclose(f);
-    return CLI_EXIT_FORMAT;
-  }
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  int rc = 0;
-  while (buf) {
-    if (len == cap) {
-      if (cap >= MODEL_MAX_BYTES) {
-        cli_errorf("%s: not a csvreg model: larger than %zu bytes", path, MODEL_MAX_BYTES);
-        rc = CLI_EXIT_FORMAT;
-        break;
-      }
-      char *t = realloc(buf, cap * 2);
-      if (!t)
-        break;
-      buf = t;
-      cap *= 2;
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0)
-      break;
-  }
-  if (!buf) {
-    cli_errorf("out of memory reading %s", path);
-    rc = CLI_EXIT_INTERNAL;
-  } else if (!rc && ferror(f)) {
-    cli_errorf("cannot read model %s: %s", path, strerror(errno));
-    rc = CLI_EXIT_IO;
-  }
-  fclose(f);
-  if (!rc) {
-    csvreg_error err;
-    csvreg_error_clear(&err);
-    csvreg_status st = csvreg_model_load(out, buf, len, &err);
-    if (st) {
-      snprintf(err.source, sizeof err.source, "%s", path);
-      rc = cli_report_error(&err);
-    }
-  }
-  free(buf);
-  return rc;
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_status st = csvreg_model_read_fd(out, fd, &err);
+  close(fd);
+  if (!st)
+    return 0;
+  if (st == CSVREG_E_IO)
+    snprintf(err.message, sizeof err.message, "cannot read model %s: %s", path,
+             strchr(err.message, ':') ? strchr(err.message, ':') + 2 : err.message);
+  else
+    snprintf(err.source, sizeof err.source, "%s", path);
+  return cli_report_error(&err);
 }
 
 /* The model is written as it is made (csvreg_model_write: neither its text

@@ -33,6 +33,7 @@
 #include "state_scan.h"
 #include "internal.h"
 #include "linalg.h"
+#include "json_head.h"
 #include "state.h"
 
 typedef struct entry {
@@ -80,6 +81,11 @@ struct csvreg_stateset {
   size_t keep, kept;    /* KEEP_BYTES (or set), and the line bytes held */
   size_t bound;         /* 0, or the longest line the first state's terms allow */
   csvreg_meatset *meat; /* during csvreg_stateset_read_any_fd: meat lines go here */
+  /* The first state's line as it arrives (json_head.c): its "inputs" bound
+   * it before its O(T^2) numbers are read. head_at: where its JSON starts
+   * in the line (SIZE_MAX: not yet found). */
+  csvreg__jhead head;
+  size_t head_at;
 };
 
 /* For tests only: CSVREG_TEST_STATE_KEEP=BYTES lowers (or raises) the bytes
@@ -97,8 +103,10 @@ static size_t keep_bytes(void) {
 
 csvreg_status csvreg_stateset_new(csvreg_stateset **out, csvreg_error *err) {
   *out = calloc(1, sizeof **out);
-  if (*out)
+  if (*out) {
     (*out)->keep = keep_bytes();
+    (*out)->head_at = SIZE_MAX;
+  }
   return *out ? CSVREG_OK : csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }
 
@@ -127,6 +135,51 @@ size_t csvreg_stateset_count(const csvreg_stateset *s) { return s->n; }
 static size_t max_line(const csvreg_stateset *s) {
   size_t m = s->max_line ? s->max_line : CSVREG_STATE_MAX_LINE;
   return s->bound && s->bound < m ? s->bound : m;
+}
+
+/* The first state's line, before any state bounds the others (set_bound):
+ * its members come in sorted order, and "inputs" comes before the O(T^2)
+ * numbers. A state of input columns has fewer terms than inputs, so once
+ * its I inputs are read the line is bounded as set_bound bounds the later
+ * ones, with T = I and the names of the line so far (inputs, counts) four
+ * times plus 64 MiB for provenance; a state of a formula (its "formula"
+ * comes before "inputs") may have more terms than inputs and keeps the
+ * fixed cap. 0 when the line cannot be JSON text (json_head.c). */
+static size_t first_line_bound(const csvreg__jhead *h) {
+  if (h->bad)
+    return 0;
+  if (!h->done || (h->flags & 1u) || h->count > CSVREG_MAX_FIELDS)
+    return SIZE_MAX;
+  size_t i = h->count;
+  size_t numbers = (i + 2) * (i + 3) / 2 + 2 * (i + 2) + i;
+  return numbers * 32 + 4 * h->done_at + ((size_t)64 << 20);
+}
+
+/* Feeds the first line's new bytes head[.., len) to its lexer. */
+static size_t first_line_limit(csvreg_stateset *s, const char *head, size_t len) {
+  if (s->n)
+    return SIZE_MAX;
+  if (s->head_at == SIZE_MAX) {
+    size_t i = 0;
+    while (i < len && (head[i] == ' ' || head[i] == '\t'))
+      i++;
+    if (i < len && head[i] != '{') { /* a Hadoop key<TAB> first */
+      const char *tab = memchr(head, '\t', len);
+      i = len;
+      if (tab)
+        for (i = (size_t)(tab + 1 - head); i < len && (head[i] == ' ' || head[i] == '\t');)
+          i++;
+    }
+    if (i >= len)
+      return SIZE_MAX;
+    s->head_at = i;
+    static const char *const path[] = {"inputs"};
+    csvreg__jhead_init(&s->head, path, 1);
+  }
+  size_t at = s->head_at + s->head.fed;
+  if (len > at)
+    csvreg__jhead_feed(&s->head, head + at, len - at);
+  return first_line_bound(&s->head);
 }
 
 static csvreg_status too_long(const csvreg_stateset *s, const char *source, uint64_t line,
@@ -308,14 +361,33 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
 
 static size_t ops_limit(void *ctx, const char *head, size_t len) {
   csvreg_stateset *s = ctx;
-  return s->meat && csvreg_meat_line(head, len) ? MEAT_MAX_LINE : max_line(s);
+  if (s->meat && csvreg_meat_line(head, len))
+    return MEAT_MAX_LINE;
+  size_t m = max_line(s), f = first_line_limit(s, head, len);
+  return f < m ? f : m;
 }
 
 static csvreg_status ops_too_long(void *ctx, const char *head, size_t len, const char *source,
                                   uint64_t line, csvreg_error *err) {
   csvreg_stateset *s = ctx;
-  if (!(s->meat && csvreg_meat_line(head, len)))
+  if (!(s->meat && csvreg_meat_line(head, len))) {
+    if (!s->n && s->head_at != SIZE_MAX && s->head.bad) {
+      csvreg__err_set(err, CSVREG_E_FORMAT,
+                      "not a valid csvreg state: %s at byte %zu of the line: not JSON text",
+                      s->head.why, s->head_at + s->head.bad_at + 1);
+      csvreg__err_at(err, source, line, 0, 0, NULL);
+      return CSVREG_E_FORMAT;
+    }
+    if (!s->n && s->head_at != SIZE_MAX && len <= max_line(s)) {
+      csvreg__err_set(err, CSVREG_E_FORMAT,
+                      "not a valid csvreg state: the line is longer than %zu bytes, more than a "
+                      "state of its %zu inputs takes",
+                      first_line_bound(&s->head), s->head.count);
+      csvreg__err_at(err, source, line, 0, 0, NULL);
+      return CSVREG_E_FORMAT;
+    }
     return too_long(s, source, line, err);
+  }
   csvreg__err_set(err, CSVREG_E_FORMAT,
                   "not a valid csvreg meat state: the line is longer than %zu bytes",
                   (size_t)MEAT_MAX_LINE);
@@ -326,6 +398,7 @@ static csvreg_status ops_too_long(void *ctx, const char *head, size_t len, const
 static csvreg_status ops_add(void *ctx, const char *text, size_t len, const char *source,
                              uint64_t line, uint64_t off, int seekable, csvreg_error *err) {
   csvreg_stateset *s = ctx;
+  s->head_at = SIZE_MAX; /* the next line is a new one */
   int is_meat = s->meat && csvreg_meat_line(text, len);
   csvreg_status st;
   if (is_meat) {

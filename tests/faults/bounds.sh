@@ -14,6 +14,18 @@
 # - the one-at-a-time merge (CSVREG_TEST_STATE_KEEP=0: no state held, each
 #   read again when merged): 4 states give the bytes of the default merge
 #   (all held), and peak within 16 MB of the merge of one.
+# - (big17) a model from a pipe is bounded as it arrives: zeros stop in the
+#   first block, and a model of 1 term padded to 100 MB stops past what a
+#   model of 1 term takes (32 MiB and a little), each under 64 MB (both
+#   were read whole: 200 MB and 100 MB held);
+# - (big17) the first state line is bounded by its "inputs" once they are
+#   read: 200 MB of a string after 2 inputs stop past 64 MiB (the fixed cap
+#   of 336 MB was read first: 461 MB peak), a stray byte in its first block;
+# - (big17) 3500 features x 1 row (3499 aliased): fit takes under 6 s of
+#   CPU (the solve re-triangularised R once per aliased column, moving every
+#   later column: 10 s and more; 4096 took 18 s, and -o past 15 minutes) and
+#   peaks within 26 (T + 2)^2 bytes plus 24 MB; fit -o at 2000 within
+#   52 (T + 2)^2 bytes plus 24 MB (docs/limits.md).
 # CSVREG_BOUNDS_NO_RSS=1 (the sanitizer build: ASan's shadow and quarantine
 # inflate RSS) keeps the runs and byte checks and skips the 600-column RSS
 # limits.
@@ -91,5 +103,72 @@ CSVREG_TEST_STATE_KEEP=0 /usr/bin/time -v -o "$work/t6" "$csvreg" merge "$work/q
 cmp -s "$work/m4.state" "$work/m4held.state" ||
   { echo "FAIL: merge one at a time: not the bytes of the merge of held states"; fail=1; }
 check_rss_600 "merge of 4 states one at a time" "$(rss "$work/t6")" $((one + 16384))
+
+# ---- big17: models from a pipe, the first state line, aliased columns ----
+head -c 200000000 /dev/zero | /usr/bin/time -v -o "$work/t7" "$csvreg" predict -m /dev/stdin \
+  "$work/s.csv" >"$work/o7" 2>"$work/e7"
+rc=$?
+[ "$rc" = 6 ] || { echo "FAIL: zeros as a model from a pipe: exit $rc"; fail=1; }
+grep -q "^csvreg: /dev/stdin: not a csvreg model: invalid JSON" "$work/e7" ||
+  { echo "FAIL: zeros as a model: message"; cat "$work/e7"; fail=1; }
+check_rss "predict -m /dev/stdin (200 MB of zeros)" "$(rss "$work/t7")" 65536
+{ cat "$work/m.json"; head -c 100000000 /dev/zero | tr '\0' ' '; } |
+  /usr/bin/time -v -o "$work/t8" "$csvreg" predict -m /dev/stdin "$work/s.csv" >"$work/o8" \
+    2>"$work/e8"
+rc=$?
+[ "$rc" = 6 ] || { echo "FAIL: padded model from a pipe: exit $rc"; fail=1; }
+grep -q "^csvreg: /dev/stdin: not a csvreg model: more than [0-9]* bytes, more than a model of its 1 terms takes" "$work/e8" ||
+  { echo "FAIL: padded model: message"; cat "$work/e8"; fail=1; }
+[ -s "$work/o8" ] && { echo "FAIL: padded model: predictions written"; fail=1; }
+check_rss "predict -m /dev/stdin (a 1-term model padded to 100 MB)" "$(rss "$work/t8")" 65536
+cat "$work/m.json" | "$csvreg" predict -m /dev/stdin "$work/s.csv" >"$work/o9" ||
+  { echo "FAIL: a model from a pipe"; fail=1; }
+"$csvreg" predict -m "$work/m.json" "$work/s.csv" | cmp -s - "$work/o9" ||
+  { echo "FAIL: a model from a pipe predicts otherwise"; fail=1; }
+
+{ printf '{"checksum":"crc32:00000000","counts":{},"format":"csvreg-state","inputs":["y","x"],"meta":"'
+  head -c 200000000 /dev/zero | tr '\0' a; } |
+  /usr/bin/time -v -o "$work/t9" "$csvreg" merge - >"$work/o10" 2>"$work/e10"
+rc=$?
+[ "$rc" = 6 ] || { echo "FAIL: huge first state line: exit $rc"; fail=1; }
+grep -q "^csvreg: <stdin>:1: not a valid csvreg state: the line is longer than [0-9]* bytes, more than a state of its 2 inputs takes" "$work/e10" ||
+  { echo "FAIL: huge first state line: message"; cat "$work/e10"; fail=1; }
+check_rss "merge of a 200 MB first line of 2 inputs" "$(rss "$work/t9")" 98304
+{ printf '{"a":'; head -c 100000000 /dev/zero | tr '\0' '@'; } |
+  /usr/bin/time -v -o "$work/t10" "$csvreg" merge - >"$work/o11" 2>"$work/e11"
+rc=$?
+[ "$rc" = 6 ] || { echo "FAIL: stray bytes: exit $rc"; fail=1; }
+grep -q "^csvreg: <stdin>:1: not a valid csvreg state: a byte that starts no JSON token at byte 6 of the line: not JSON text" "$work/e11" ||
+  { echo "FAIL: stray bytes: message"; cat "$work/e11"; fail=1; }
+check_rss "merge of 100 MB of stray bytes" "$(rss "$work/t10")" 65536
+
+wide() { # P: P features, one row
+  awk -v p="$1" 'BEGIN { printf "y"; for (j = 1; j <= p; j++) printf ",x%d", j; printf "\n";
+    printf "1"; for (j = 1; j <= p; j++) printf ",%d", j % 7; printf "\n" }'
+}
+cpu() { # user + system seconds, times 100
+  awk '/User time/ { u = $NF } /System time/ { s = $NF } END { printf "%d", (u + s) * 100 }' "$1"
+}
+wide 3500 >"$work/w3500.csv"
+(ulimit -t 60; /usr/bin/time -v -o "$work/t11" "$csvreg" fit -y y --quiet "$work/w3500.csv" \
+  >"$work/o12") || { echo "FAIL: fit of 3500 features x 1 row"; fail=1; }
+grep -q "3500 not defined because of singularities" "$work/o12" ||
+  { echo "FAIL: 3500 x 1: not 3500 aliased terms"; fail=1; }
+c=$(cpu "$work/t11")
+if [ "${CSVREG_BOUNDS_NO_RSS:-0}" != 1 ] && [ "$c" -gt 600 ]; then
+  echo "FAIL: fit of 3500 features x 1 row: $c/100 s of CPU, more than 6"
+  fail=1
+else
+  echo "ok: fit of 3500 features x 1 row: $c/100 s of CPU"
+fi
+check_rss_600 "fit of 3500 features x 1 row" "$(rss "$work/t11")" \
+  $((26 * 3502 * 3502 / 1024 + 24576))
+rm -f "$work/w3500.csv"
+wide 2000 >"$work/w2000.csv"
+(ulimit -t 60; /usr/bin/time -v -o "$work/t12" "$csvreg" fit -y y --quiet -o "$work/w2000.model" \
+  "$work/w2000.csv" >/dev/null) || { echo "FAIL: fit -o of 2000 features x 1 row"; fail=1; }
+check_rss_600 "fit -o of 2000 features x 1 row" "$(rss "$work/t12")" \
+  $((52 * 2002 * 2002 / 1024 + 24576))
+rm -f "$work/w2000.csv" "$work/w2000.model"
 
 exit $fail
