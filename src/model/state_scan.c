@@ -117,6 +117,25 @@ static int push(csvreg__jbig *b, double **v, size_t *cap, double x) {
   return 0;
 }
 
+/* After an array element: 1 at a comma (taken, with the blanks after it),
+ * 0 at the closing bracket (taken), -1 at anything else; what is taken
+ * goes to the CRC. */
+static int after_element(scanner *s, csvreg__jsink *crc) {
+  ws(s);
+  if (s->p < s->end && *s->p == ',') {
+    s->p++;
+    csvreg__jsink_put(crc, ",", 1);
+    ws(s);
+    return 1;
+  }
+  if (s->p < s->end && *s->p == ']') {
+    s->p++;
+    csvreg__jsink_put(crc, "]", 1);
+    return 0;
+  }
+  return -1;
+}
+
 /* An array of hex-float strings: the numbers, their canonical text's CRC. */
 static int hex_array(scanner *s, csvreg__jbig *b, double **v, csvreg__jsink *crc) {
   size_t cap = 0;
@@ -157,19 +176,9 @@ static int hex_array(scanner *s, csvreg__jbig *b, double **v, csvreg__jsink *crc
     }
     csvreg__jsink_put(crc, s->p, n + 2);
     s->p = q + 1;
-    ws(s);
-    if (s->p < s->end && *s->p == ',') {
-      s->p++;
-      csvreg__jsink_put(crc, ",", 1);
-      ws(s);
-      continue;
-    }
-    if (s->p < s->end && *s->p == ']') {
-      s->p++;
-      csvreg__jsink_put(crc, "]", 1);
-      return 0;
-    }
-    return -1;
+    int r = after_element(s, crc);
+    if (r <= 0)
+      return r;
   }
 }
 
@@ -249,40 +258,20 @@ static int vcov_array(scanner *s, csvreg__jsink *crc) {
     s->p++;
     csvreg__jsink_put(crc, "[", 1);
     ws(s);
-    if (s->p < s->end && *s->p == ']') {
-      s->p++;
-    } else {
-      for (;;) {
-        if (vcov_number(s, crc))
-          return -1;
-        ws(s);
-        if (s->p < s->end && *s->p == ',') {
-          s->p++;
-          csvreg__jsink_put(crc, ",", 1);
-          ws(s);
-          continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-          s->p++;
-          break;
-        }
-        return -1;
-      }
-    }
-    csvreg__jsink_put(crc, "]", 1);
-    ws(s);
-    if (s->p < s->end && *s->p == ',') {
-      s->p++;
-      csvreg__jsink_put(crc, ",", 1);
-      ws(s);
-      continue;
-    }
+    int r;
     if (s->p < s->end && *s->p == ']') {
       s->p++;
       csvreg__jsink_put(crc, "]", 1);
-      return 0;
+    } else {
+      do {
+        if (vcov_number(s, crc))
+          return -1;
+      } while ((r = after_element(s, crc)) == 1);
+      if (r < 0)
+        return -1;
     }
-    return -1;
+    if ((r = after_element(s, crc)) <= 0)
+      return r;
   }
 }
 
