@@ -787,7 +787,10 @@ static csvreg_status folded_check(const json_t *f, csvreg_error *err) {
   return CSVREG_OK;
 }
 
-static csvreg_status model_load(csvreg_model **out, const char *text, size_t len,
+/* `owned`: the caller's copy of `text` (or NULL), freed as soon as the JSON
+ * is read (the numbers and the tree of the rest), before the state is built
+ * and solved: predict's peak was the text (30 T^2 bytes) plus all of that. */
+static csvreg_status model_load(csvreg_model **out, const char *text, size_t len, char *owned,
                                 csvreg_error *err) {
   json_error_t je;
   json_t *o = NULL;
@@ -796,8 +799,10 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
    * jansson refuses, is parsed whole, for the same errors. */
   csvreg__jscan scan;
   int fast = text ? csvreg__jscan_text(text, len, 1, &scan) : 0;
-  if (fast < 0)
+  if (fast < 0) {
+    free(owned);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
   if (!fast)
     memset(&scan, 0, sizeof scan);
   if (fast) {
@@ -813,6 +818,8 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
   }
   if (!o)
     o = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
+  free(owned);
+  text = NULL;
   if (!o && len == 0)
     return csvreg__err_set(err, CSVREG_E_FORMAT, "not a csvreg model: the file is empty");
   if (!o && je.position >= (int)len)
@@ -946,22 +953,36 @@ csvreg_status csvreg_model_write(const csvreg_model *m, FILE *fp, csvreg_error *
   return st;
 }
 
-csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
-                                csvreg_error *err) {
-  if (!out || (!text && len))
+static csvreg_status load_checked(csvreg_model **out, const char *text, size_t len, char *owned,
+                                  csvreg_error *err) {
+  if (!out || (!text && len)) {
+    free(owned);
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
+  }
   *out = NULL;
   /* predict solves with the BLAS: fail here, with a status, if it cannot run. */
   csvreg_status ready = csvreg__blas_ready(err);
-  if (ready)
+  if (ready) {
+    free(owned);
     return ready;
+  }
   unsigned long mark = csvreg__json_mem_failures();
-  csvreg_status st = csvreg__json_mem_check(mark, model_load(out, text, len, err), err);
+  csvreg_status st = csvreg__json_mem_check(mark, model_load(out, text, len, owned, err), err);
   if (st) {
     csvreg_model_free(*out);
     *out = NULL;
   }
   return st;
+}
+
+csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
+                                csvreg_error *err) {
+  return load_checked(out, text, len, NULL, err);
+}
+
+csvreg_status csvreg__model_load_owned(csvreg_model **out, char *text, size_t len,
+                                       csvreg_error *err) {
+  return load_checked(out, text, len, text, err);
 }
 
 const csvreg_fit *csvreg_model_fit(const csvreg_model *m) { return m->fit; }

@@ -71,6 +71,11 @@ struct csvreg_model {
   double *rcov;
 };
 
+/* csvreg_model_load that takes `text` (malloc'd) and frees it once the JSON
+ * is read, before the model is built (model_read.c). */
+csvreg_status csvreg__model_load_owned(csvreg_model **out, char *text, size_t len,
+                                       csvreg_error *err);
+
 /* model_vcov.c: the "robust" member (a new reference), and reading it back
  * (absent: classical) once m->fit is made. */
 json_t *csvreg__model_vcov_json(const csvreg_model *m);

@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "json_head.h"
+#include "model_impl.h"
 
 /* The most text a model whose terms end at byte `names` (the spec: inputs,
  * formula, levels and the terms' names) can have: per T^2 a covariance
@@ -95,8 +96,10 @@ csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg_error *err
     if (h.bad)
       break; /* the loader says what is wrong, and where */
   }
-  if (!st)
-    st = csvreg_model_load(out, buf, len, err);
-  free(buf);
-  return st;
+  if (st) {
+    free(buf);
+    return st;
+  }
+  /* The text is freed once its JSON is read, before the model is built. */
+  return csvreg__model_load_owned(out, buf, len, err);
 }
