@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "json_head.h"
 #include "model_impl.h"
+#include "state.h"
 
 /* The most text a model whose terms end at byte `names` (the spec: inputs,
  * formula, levels and the terms' names) can have: per T^2 a covariance
@@ -61,13 +62,8 @@ csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg_error *err
                              limit);
         break;
       }
-      char *t = realloc(buf, ncap);
-      if (!t) {
-        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      if ((st = csvreg__buf_grow(&buf, &cap, ncap, err)))
         break;
-      }
-      buf = t;
-      cap = ncap;
     }
     ssize_t got = read(fd, buf + len, cap - len);
     if (got < 0 && errno == EINTR)

@@ -64,6 +64,10 @@ csvreg_status csvreg__state_checksum_big(const json_t *o, const csvreg__jbig *bi
 
 /* ---- state_lines.c: reading state lines, the merge order ---- */
 
+/* Grows the malloc'd *buf to ncap bytes (*cap := ncap); CSVREG_E_NOMEM
+ * with *buf kept when it cannot (the line reader, model_read.c). */
+csvreg_status csvreg__buf_grow(char **buf, size_t *cap, size_t ncap, csvreg_error *err);
+
 /* Where the JSON of a state line starts: after blanks, or after a Hadoop
  * `key<TAB>` prefix and blanks. */
 size_t csvreg__line_json_start(const char *text, size_t len);

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* pread, F_DUPFD_CLOEXEC, off_t */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,6 +82,15 @@ static int is_model(const char *buf, size_t len) {
   return 0;
 }
 
+csvreg_status csvreg__buf_grow(char **buf, size_t *cap, size_t ncap, csvreg_error *err) {
+  char *t = realloc(*buf, ncap);
+  if (!t)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  *buf = t;
+  *cap = ncap;
+  return CSVREG_OK;
+}
+
 /* Bytes read at a time; the buffer grows to the longest line plus this. */
 #define READ_BLOCK ((size_t)1 << 16)
 
@@ -106,13 +116,8 @@ csvreg_status csvreg__lines_read_fd(int fd, const char *source, const csvreg__li
       size_t ncap = cap ? (cap < most / 2 ? cap * 2 : most) : READ_BLOCK * 2;
       if (ncap < len + READ_BLOCK)
         ncap = len + READ_BLOCK;
-      char *t = realloc(buf, ncap);
-      if (!t) {
-        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      if ((st = csvreg__buf_grow(&buf, &cap, ncap, err)))
         break;
-      }
-      buf = t;
-      cap = ncap;
     }
     ssize_t got = read(fd, buf + len, cap - len);
     if (got < 0) {

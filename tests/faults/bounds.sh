@@ -107,42 +107,38 @@ cmp -s "$work/m4.state" "$work/m4held.state" ||
 check_rss_600 "merge of 4 states one at a time" "$(rss "$work/t6")" $((one + 16384))
 
 # ---- big17: models from a pipe, the first state line, aliased columns ----
-head -c 200000000 /dev/zero | /usr/bin/time -v -o "$work/t7" "$csvreg" predict -m /dev/stdin \
-  "$work/s.csv" >"$work/o7" 2>"$work/e7"
-rc=$?
-[ "$rc" = 6 ] || { echo "FAIL: zeros as a model from a pipe: exit $rc"; fail=1; }
-grep -q "^csvreg: /dev/stdin: not a csvreg model: invalid JSON" "$work/e7" ||
-  { echo "FAIL: zeros as a model: message"; cat "$work/e7"; fail=1; }
-check_rss "predict -m /dev/stdin (200 MB of zeros)" "$(rss "$work/t7")" 65536
+refused() { # NAME N LIMIT_KB MESSAGE_RE: run N's exit, message and peak RSS
+  rc=$(cat "$work/rc$2")
+  [ "$rc" = 6 ] || { echo "FAIL: $1: exit $rc"; fail=1; }
+  grep -q "$4" "$work/e$2" || { echo "FAIL: $1: message"; cat "$work/e$2"; fail=1; }
+  [ -s "$work/o$2" ] && { echo "FAIL: $1: output written"; fail=1; }
+  check_rss "$1" "$(rss "$work/t$2")" "$3"
+}
+piped() { # N COMMAND...: stdin to COMMAND under time -v, its exit status in rcN
+  n=$1
+  shift
+  /usr/bin/time -v -o "$work/t$n" "$@" >"$work/o$n" 2>"$work/e$n"
+  echo $? >"$work/rc$n"
+}
+head -c 200000000 /dev/zero | piped 7 "$csvreg" predict -m /dev/stdin "$work/s.csv"
+refused "predict -m /dev/stdin (200 MB of zeros)" 7 65536 \
+  "^csvreg: /dev/stdin: not a csvreg model: invalid JSON"
 { cat "$work/m.json"; head -c 100000000 /dev/zero | tr '\0' ' '; } |
-  /usr/bin/time -v -o "$work/t8" "$csvreg" predict -m /dev/stdin "$work/s.csv" >"$work/o8" \
-    2>"$work/e8"
-rc=$?
-[ "$rc" = 6 ] || { echo "FAIL: padded model from a pipe: exit $rc"; fail=1; }
-grep -q "^csvreg: /dev/stdin: not a csvreg model: more than [0-9]* bytes, more than a model of its 1 terms takes" "$work/e8" ||
-  { echo "FAIL: padded model: message"; cat "$work/e8"; fail=1; }
-[ -s "$work/o8" ] && { echo "FAIL: padded model: predictions written"; fail=1; }
-check_rss "predict -m /dev/stdin (a 1-term model padded to 100 MB)" "$(rss "$work/t8")" 65536
+  piped 8 "$csvreg" predict -m /dev/stdin "$work/s.csv"
+refused "predict -m /dev/stdin (a 1-term model padded to 100 MB)" 8 65536 \
+  "^csvreg: /dev/stdin: not a csvreg model: more than [0-9]* bytes, more than a model of its 1 terms takes"
 cat "$work/m.json" | "$csvreg" predict -m /dev/stdin "$work/s.csv" >"$work/o9" ||
   { echo "FAIL: a model from a pipe"; fail=1; }
 "$csvreg" predict -m "$work/m.json" "$work/s.csv" | cmp -s - "$work/o9" ||
   { echo "FAIL: a model from a pipe predicts otherwise"; fail=1; }
 
 { printf '{"checksum":"crc32:00000000","counts":{},"format":"csvreg-state","inputs":["y","x"],"meta":"'
-  head -c 200000000 /dev/zero | tr '\0' a; } |
-  /usr/bin/time -v -o "$work/t9" "$csvreg" merge - >"$work/o10" 2>"$work/e10"
-rc=$?
-[ "$rc" = 6 ] || { echo "FAIL: huge first state line: exit $rc"; fail=1; }
-grep -q "^csvreg: <stdin>:1: not a valid csvreg state: the line is longer than [0-9]* bytes, more than a state of its 2 inputs takes" "$work/e10" ||
-  { echo "FAIL: huge first state line: message"; cat "$work/e10"; fail=1; }
-check_rss "merge of a 200 MB first line of 2 inputs" "$(rss "$work/t9")" 98304
-{ printf '{"a":'; head -c 100000000 /dev/zero | tr '\0' '@'; } |
-  /usr/bin/time -v -o "$work/t10" "$csvreg" merge - >"$work/o11" 2>"$work/e11"
-rc=$?
-[ "$rc" = 6 ] || { echo "FAIL: stray bytes: exit $rc"; fail=1; }
-grep -q "^csvreg: <stdin>:1: not a valid csvreg state: a byte that starts no JSON token at byte 6 of the line: not JSON text" "$work/e11" ||
-  { echo "FAIL: stray bytes: message"; cat "$work/e11"; fail=1; }
-check_rss "merge of 100 MB of stray bytes" "$(rss "$work/t10")" 65536
+  head -c 200000000 /dev/zero | tr '\0' a; } | piped 10 "$csvreg" merge -
+refused "merge of a 200 MB first line of 2 inputs" 10 98304 \
+  "^csvreg: <stdin>:1: not a valid csvreg state: the line is longer than [0-9]* bytes, more than a state of its 2 inputs takes"
+{ printf '{"a":'; head -c 100000000 /dev/zero | tr '\0' '@'; } | piped 11 "$csvreg" merge -
+refused "merge of 100 MB of stray bytes" 11 65536 \
+  "^csvreg: <stdin>:1: not a valid csvreg state: a byte that starts no JSON token at byte 6 of the line: not JSON text"
 
 wide() { # P: P features, one row
   awk -v p="$1" 'BEGIN { printf "y"; for (j = 1; j <= p; j++) printf ",x%d", j; printf "\n";
