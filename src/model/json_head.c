@@ -1,11 +1,11 @@
 /*
  * json_head.c - the size a state line or a model can have, from its first
  * bytes (issue 17 item 9). A model of T terms is O(T^2) text, and its
- * "spec" (the terms) comes first; a state line's "inputs" comes before its
- * O(T^2) arrays (keys are written sorted). So a reader that feeds this lexer
- * as it reads knows, soon after the start, how long the text may be, and
- * stops a pipe of garbage or an oversized text early instead of reading up to
- * the fixed cap. The lexer is no validator: it follows strings, containers
+ * "spec" (the terms) comes first, so a reader that feeds this lexer as it
+ * reads knows, soon after the start, how long the text may be, and stops an
+ * oversized text early instead of reading up to the fixed cap; both the
+ * model reader and the state lines' reader stop text that cannot be JSON
+ * (a pipe of garbage) in the block where that shows. The lexer is no validator: it follows strings, containers
  * and keys, and says `bad` only where JSON text cannot continue (a control
  * byte in a string, a byte that starts no token, a container closed by the
  * wrong bracket); the loaders' own parser gives the message.
@@ -75,8 +75,6 @@ static void end_key(csvreg__jhead *h) {
   h->key[h->klen <= JHEAD_KEY ? h->klen : JHEAD_KEY] = '\0';
   int exact = h->klen <= JHEAD_KEY;
   h->key_ok = exact && d < h->npath && h->match[d] && strcmp(h->key, h->path[d]) == 0;
-  if (exact && d == 0 && !h->done && strcmp(h->key, "formula") == 0)
-    h->flags |= 1u;
 }
 
 void csvreg__jhead_feed(csvreg__jhead *h, const char *p, size_t n) {

@@ -12,7 +12,7 @@
 
 /* A lexer fed a text's bytes in order. It follows strings, containers and
  * object keys (no tree, O(1) memory) to count the elements of one array at a
- * fixed path: a model's "spec"."terms", a state line's "inputs". */
+ * fixed path (a model's "spec"."terms"), if any. */
 typedef struct csvreg__jhead {
   const char *path[2]; /* the keys leading to the array counted */
   size_t npath;
@@ -32,9 +32,6 @@ typedef struct csvreg__jhead {
   size_t count; /* elements of the array so far */
   int done;     /* the array closed: count is final */
   size_t done_at; /* bytes fed when it closed */
-  /* Keys met at depth 1 before the array: bit 0 "formula" (a state of a
-   * formula may have more terms than inputs). */
-  unsigned flags;
 } csvreg__jhead;
 
 /* Starts a lexer looking for the array at keys path[0..npath). */

@@ -81,9 +81,9 @@ struct csvreg_stateset {
   size_t keep, kept;    /* KEEP_BYTES (or set), and the line bytes held */
   size_t bound;         /* 0, or the longest line the first state's terms allow */
   csvreg_meatset *meat; /* during csvreg_stateset_read_any_fd: meat lines go here */
-  /* The first state's line as it arrives (json_head.c): its "inputs" bound
-   * it before its O(T^2) numbers are read. head_at: where its JSON starts
-   * in the line (SIZE_MAX: not yet found). */
+  /* The first state's line as it arrives (json_head.c), to stop a line
+   * that cannot be JSON early. head_at: where its JSON starts in the line
+   * (SIZE_MAX: not yet found). */
   csvreg__jhead head;
   size_t head_at;
 };
@@ -138,22 +138,13 @@ static size_t max_line(const csvreg_stateset *s) {
 }
 
 /* The first state's line, before any state bounds the others (set_bound):
- * its members come in sorted order, and "inputs" comes before the O(T^2)
- * numbers. A state of input columns has fewer terms than inputs, so once
- * its I inputs are read the line is bounded as set_bound bounds the later
- * ones, with T = I and the names of the line so far (inputs, counts) four
- * times plus 64 MiB for provenance; a state of a formula (its "formula"
- * comes before "inputs") may have more terms than inputs and keeps the
- * fixed cap. 0 when the line cannot be JSON text (json_head.c). */
-static size_t first_line_bound(const csvreg__jhead *h) {
-  if (h->bad)
-    return 0;
-  if (!h->done || (h->flags & 1u) || h->count > CSVREG_MAX_FIELDS)
-    return SIZE_MAX;
-  size_t i = h->count;
-  size_t numbers = (i + 2) * (i + 3) / 2 + 2 * (i + 2) + i;
-  return numbers * 32 + 4 * h->done_at + ((size_t)64 << 20);
-}
+ * its lexer (json_head.c) stops a line that cannot be JSON text in the
+ * block where that shows (0). Its length keeps the fixed cap otherwise: the
+ * term count comes after the O(T^2) numbers (keys are sorted), and "inputs",
+ * which comes before, does not bound it (a version 1 state of
+ * `y ~ poly(x, 50, raw = TRUE)` has 2 inputs and 50 terms, and no "formula"
+ * member says so). */
+static size_t first_line_bound(const csvreg__jhead *h) { return h->bad ? 0 : SIZE_MAX; }
 
 /* Feeds the first line's new bytes head[.., len) to its lexer. */
 static size_t first_line_limit(csvreg_stateset *s, const char *head, size_t len) {
@@ -173,8 +164,7 @@ static size_t first_line_limit(csvreg_stateset *s, const char *head, size_t len)
     if (i >= len)
       return SIZE_MAX;
     s->head_at = i;
-    static const char *const path[] = {"inputs"};
-    csvreg__jhead_init(&s->head, path, 1);
+    csvreg__jhead_init(&s->head, NULL, 0);
   }
   size_t at = s->head_at + s->head.fed;
   if (len > at)
@@ -375,14 +365,6 @@ static csvreg_status ops_too_long(void *ctx, const char *head, size_t len, const
       csvreg__err_set(err, CSVREG_E_FORMAT,
                       "not a valid csvreg state: %s at byte %zu of the line: not JSON text",
                       s->head.why, s->head_at + s->head.bad_at + 1);
-      csvreg__err_at(err, source, line, 0, 0, NULL);
-      return CSVREG_E_FORMAT;
-    }
-    if (!s->n && s->head_at != SIZE_MAX && len <= max_line(s)) {
-      csvreg__err_set(err, CSVREG_E_FORMAT,
-                      "not a valid csvreg state: the line is longer than %zu bytes, more than a "
-                      "state of its %zu inputs takes",
-                      first_line_bound(&s->head), s->head.count);
       csvreg__err_at(err, source, line, 0, 0, NULL);
       return CSVREG_E_FORMAT;
     }
