@@ -3,7 +3,6 @@ import os
 import random
 import sys
 import tempfile
-import zlib
 sys.path.insert(0, "..")
 from modelcheck import *  # noqa: E402,F401,F403
 
@@ -150,32 +149,10 @@ if m:
         fail(f"an edited robust covariance: exit {p.returncode} {p.stderr}")
 
 
-class Raw(str):
-    """A number token of the model file, kept as written."""
-
-
-def canon(v):
-    """The checksum's canonical text (compact, sorted keys), as csvreg's."""
-    if isinstance(v, Raw):
-        return str(v)
-    if isinstance(v, dict):
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canon(v[k])
-                              for k in sorted(v)) + "}"
-    if isinstance(v, list):
-        return "[" + ",".join(canon(x) for x in v) + "]"
-    return json.dumps(v, ensure_ascii=False)
-
-
 def sealed(change, name):
-    """m's file changed by `change`, its checksum recomputed: the member's
-    own checks, not the checksum, must refuse it."""
-    doc = json.load(open(m), parse_float=Raw, parse_int=Raw)
-    change(doc["robust"])
-    doc.pop("checksum")
-    doc["checksum"] = "crc32:%08x" % zlib.crc32(canon(doc).encode("utf-8"))
-    path = os.path.join(tmp, name + ".json")
-    open(path, "w").write(canon(doc) + "\n")
-    return path
+    """m's file with its robust member changed by `change`, its checksum
+    recomputed: the member's own checks, not the checksum, must refuse it."""
+    return resealed(m, lambda doc: change(doc["robust"]), os.path.join(tmp, name + ".json"))
 
 
 if m:

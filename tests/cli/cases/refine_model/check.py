@@ -17,7 +17,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import zlib
 from fractions import Fraction
 
 sys.path.insert(0, "..")
@@ -164,31 +163,9 @@ if p.returncode != 4 or os.path.exists(path("nodir")):
     fail(f"-o into a missing folder: exit {p.returncode} {p.stderr}")
 
 
-class Raw(str):
-    """A number token of the model file, kept as written."""
-
-
-def canon(v):
-    """The checksum's canonical text (compact, sorted keys), as csvreg's."""
-    if isinstance(v, Raw):
-        return str(v)
-    if isinstance(v, dict):
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canon(v[k])
-                              for k in sorted(v)) + "}"
-    if isinstance(v, list):
-        return "[" + ",".join(canon(x) for x in v) + "]"
-    return json.dumps(v, ensure_ascii=False)
-
-
 def sealed(change, name):
     """The refined model changed by `change`, its checksum recomputed."""
-    doc = json.load(open(path("refined.json")), parse_float=Raw, parse_int=Raw)
-    change(doc)
-    doc.pop("checksum")
-    doc["checksum"] = "crc32:%08x" % zlib.crc32(canon(doc).encode("utf-8"))
-    out = path(name + ".json")
-    open(out, "w").write(canon(doc) + "\n")
-    return out
+    return resealed(path("refined.json"), change, path(name + ".json"))
 
 
 edited = json.load(open(path("refined.json")))
