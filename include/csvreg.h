@@ -1502,6 +1502,49 @@ CSVREG_API csvreg_status csvreg_model_set_vcov(csvreg_model *m, const csvreg_fit
                                                csvreg_error *err);
 /* ---- end a model's robust covariance ---- */
 
+/* ---- a refined model (issue 13) ---- */
+
+/* Keeps the refined coefficients and residual sum of squares of `fit`
+ * (csvreg_fit_apply_refine) in `m`, a model of the same accumulator: m's
+ * fit becomes that refined fit (predict, eval and a second pass with the
+ * model use its coefficients), saved under "refined" with what the
+ * refinement did. A fit that was not refined leaves `m` as it is. */
+CSVREG_API csvreg_status csvreg_model_set_refined(csvreg_model *m, const csvreg_fit *fit,
+                                                  csvreg_error *err);
+
+/* The model's fit made again, a new fit (csvreg_fit_free): its
+ * accumulator solved with `o` (NULL: the model's own options; the level
+ * may differ, the tolerance should not), its formula and factors, and its
+ * refinement when it was refined, so that the coefficients are the
+ * model's (a second pass's meat states are of them). */
+CSVREG_API csvreg_status csvreg_model_solve(const csvreg_model *m, const csvreg_solve_options *o,
+                                            csvreg_fit **out, csvreg_error *err);
+/* ---- end a refined model ---- */
+
+/* ---- spilling an input read once (issue 13) ---- */
+
+/* What csvreg_spill_copy did: bytes read and written, and the compression
+ * of the copy ("zstd"; NULL: a copy of the bytes as they are). */
+typedef struct csvreg_spill_info {
+  uint64_t bytes_in, bytes_out;
+  const char *compression;
+} csvreg_spill_info;
+
+/* Copies all of `in_fd` (standard input; its name for messages `in_name`,
+ * NULL: "<stdin>") to `out_fd` (a new file the caller made and removes,
+ * named `out_name` in messages), for a run that reads its input more than
+ * once. The copy is zstd-compressed (one frame, a fast level) when the
+ * library was built with zstd, `mode` is CSVREG_DECOMPRESS_AUTO and the
+ * first bytes show plain text; an input compressed already, one the reader
+ * refuses (an archive, binary data) and `mode` CSVREG_DECOMPRESS_NONE are
+ * copied as they are. Reading the copy with the same `mode` gives the
+ * input's bytes either way. CSVREG_E_IO on a read error (source `in_name`)
+ * or a write error; `out_fd` is not closed. */
+CSVREG_API csvreg_status csvreg_spill_copy(int in_fd, const char *in_name, int out_fd,
+                                           const char *out_name, int mode,
+                                           csvreg_spill_info *info, csvreg_error *err);
+/* ---- end spilling ---- */
+
 /* ---- sharded second pass: meat states (issue 13) ---- */
 
 /* A meat state is one line of JSON, "format": "csvreg-meat" first: the

@@ -99,14 +99,15 @@ void cmd_fit_usage(FILE *out) {
         "                        data error\n"
         "      --spill DIR       with --vcov, --plot or --refine and standard input: copy\n"
         "                        it to a temporary file in DIR for the further passes\n"
-        "                        (removed at exit, also on an error or a signal)\n"
+        "                        (zstd-compressed when csvreg has zstd; removed at\n"
+        "                        exit, also on an error or a signal)\n"
         "      --refine          after the fit, one or two further passes over the input\n"
         "                        refine the coefficients and the residual sum of squares\n"
         "                        (iterative refinement against the kept triangular\n"
         "                        factor, residuals summed in double-double) until the\n"
         "                        correction stops shrinking; the report says the steps\n"
-        "                        taken; standard input needs --spill; not with -o,\n"
-        "                        --update, --holdout, --cv\n"
+        "                        taken; -o saves the refined coefficients; standard\n"
+        "                        input needs --spill; not with --update, --holdout, --cv\n"
         "      --refine-steps N  with --refine: at most N steps, one pass each (1 to\n"
         "                        10, default 2)\n"
         "      --plot FILE       after the fit, a second pass draws its training rows as\n"
@@ -598,15 +599,12 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     a->refine = a->refine_steps;
   if (a->refine) {
     /* the fit's own rows again, one pass a step, as --vcov's second pass */
-    if (a->meat_model || a->emit_state || a->update || a->val_mode || a->output)
+    if (a->meat_model || a->emit_state || a->update || a->val_mode)
       return cli_usage_error(CMD, "--refine refines the fit reported from one input: not with %s",
                              a->meat_model   ? "-m MODEL"
                              : a->emit_state ? "--emit-state (a state is refined by no pass)"
-                             : a->update ? "--update (the model's old rows cannot be read again)"
-                             : a->val_mode
-                                 ? "--holdout or --cv"
-                                 : "-o (a model keeps the one-pass state, not the refined "
-                                   "coefficients)");
+                             : a->update     ? "--update (the model's old rows cannot be read again)"
+                                             : "--holdout or --cv");
     int rc = check_reread(a, stream, "--refine", "again for each step", "again");
     if (rc >= 0)
       return rc;
@@ -1050,8 +1048,10 @@ static int refine_passes(const fit_args *a, const csvreg_pass_options *po1, cons
 
 /* --spill DIR: standard input copied to a new file in DIR (its name in
  * *out, malloc'd), guarded so that a terminating signal removes it; the
- * caller removes it at exit. An exit status on failure, else -1. */
-static int spill_stdin(const char *dir, char **out) {
+ * caller removes it at exit. The library compresses the copy with zstd
+ * when it can (csvreg_spill_copy; the reader decompresses it as it reads).
+ * An exit status on failure, else -1. */
+static int spill_stdin(const char *dir, int decompress, char **out, csvreg_spill_info *info) {
   size_t n = strlen(dir) + 32;
   char *path = malloc(n);
   if (!path) {
@@ -1066,29 +1066,14 @@ static int spill_stdin(const char *dir, char **out) {
     return CLI_EXIT_IO;
   }
   *out = path;
-  static char buf[1 << 16];
-  for (;;) {
-    ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      cli_errorf("<stdin>: cannot read: %s", strerror(errno));
-      close(fd);
-      return CLI_EXIT_IO;
-    }
-    if (r == 0)
-      break;
-    for (ssize_t w = 0; w < r;) {
-      ssize_t k = write(fd, buf + w, (size_t)(r - w));
-      if (k < 0 && errno == EINTR)
-        continue;
-      if (k < 0) {
-        cli_errorf("--spill: cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        return CLI_EXIT_IO;
-      }
-      w += k;
-    }
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  if (csvreg_spill_copy(STDIN_FILENO, "<stdin>", fd, path, decompress, info, &err)) {
+    close(fd);
+    if (err.source[0]) /* reading standard input */
+      return cli_report_error(&err);
+    cli_errorf("--spill: %s", err.message);
+    return cli_exit_code(err.status);
   }
   if (close(fd) != 0) {
     cli_errorf("--spill: cannot write %s: %s", path, strerror(errno));
@@ -1188,8 +1173,9 @@ int cmd_fit_run(int argc, char **argv) {
   double t0 = progress_now();
   progress_init(&prog, !a.quiet && isatty(STDERR_FILENO));
   char *spilled = NULL;
+  csvreg_spill_info spill_info;
   if (a.spill) {
-    if ((rc = spill_stdin(a.spill, &spilled)) >= 0)
+    if ((rc = spill_stdin(a.spill, a.reader.decompress, &spilled, &spill_info)) >= 0)
       goto done;
     a.path = spilled;
   }
@@ -1432,8 +1418,10 @@ int cmd_fit_run(int argc, char **argv) {
              : report_write(report.fp, fit, a.format, &err);
   if (st || (st = report_buf_close(&report)))
     goto fail;
-  if (a.output && a.vcov != CSVREG_VCOV_CLASSICAL)
-    cli_fit_model_vcov(fit); /* predict's intervals use the robust covariance */
+  /* predict's intervals use the robust covariance, and its predictions the
+   * refined coefficients */
+  if (a.output && (a.vcov != CSVREG_VCOV_CLASSICAL || a.refine))
+    cli_fit_model_keep(fit);
   if (a.output && (rc = cli_fit_model_write(a.output, pre ? pre : acc, spec, &a.spec, &a.reader,
                                             &a.solve)) != CLI_EXIT_OK)
     goto done;
@@ -1456,6 +1444,11 @@ int cmd_fit_run(int argc, char **argv) {
   if (a.stats)
     cli_print_stats(csvreg_accum_counts(acc), info->chunks, info->bytes + info->header_bytes,
                     progress_now() - t0);
+  if (a.stats && spilled)
+    fprintf(stderr, "%s: stats: spilled %llu byte%s of standard input as %llu (%s)\n",
+            cli_program, (unsigned long long)spill_info.bytes_in, CLI_PLURAL(spill_info.bytes_in),
+            (unsigned long long)spill_info.bytes_out,
+            spill_info.compression ? spill_info.compression : "as they are");
   if ((rc = bad_rows_close(&bad, 1)) != 0)
     goto done;
   rc = CLI_EXIT_OK;

@@ -27,7 +27,8 @@ void cmd_solve_usage(FILE *out) {
           "  -o, --output FILE     also save the model for predict and eval (atomically)\n"
           "  -m, --model MODEL     STATE holds meat states (fit --emit-state --vcov TYPE\n"
           "                        -m MODEL, merged or not): report MODEL with their\n"
-          "                        robust covariance, as 'fit --vcov TYPE' would\n"
+          "                        robust covariance, as 'fit --vcov TYPE' would; -o then\n"
+          "                        saves MODEL with it, as 'fit --vcov TYPE -o' does\n"
           "      --quiet           no warnings on standard error\n"
           "  -h, --help            show this help and exit\n"
           "\n"
@@ -50,8 +51,6 @@ static const struct option long_options[] = {{"format", required_argument, NULL,
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
 
-/* solve -m MODEL MEAT...: the model's fit with the merged meat's robust
- * covariance; -1 never (an exit status). */
 /* The report of `fit` built in memory (report_buf in cli.h says why): 0, or
  * the exit status after printing the error. */
 static int report_build(report_buf *report, const csvreg_fit *fit, report_format format,
@@ -77,12 +76,11 @@ static void report_show(report_buf *report, const csvreg_fit *fit, int rc, int q
   report_buf_print(report, NULL);
 }
 
+/* solve -m MODEL MEAT...: the model's fit with the merged meat's robust
+ * covariance (with -o, MODEL saved with it); an exit status. */
 static int solve_meat(csvreg_meatset *set, const char *path, const csvreg_solve_options *so0,
                       int level_given, int tol_given, const char *output, report_format format,
                       int quiet) {
-  if (output)
-    return cli_usage_error(CMD, "-o with -m: a model keeps no robust covariance (the report "
-                                "has it)");
   if (tol_given)
     return cli_usage_error(CMD, "--tol with -m: the model's coefficients are given");
   if (!csvreg_meatset_count(set))
@@ -109,13 +107,22 @@ static int solve_meat(csvreg_meatset *set, const char *path, const csvreg_solve_
     rc = cli_report_error(&err);
   if (!rc)
     csvreg_meat_options(meat, &ro);
-  if (!rc && (csvreg_accum_solve(csvreg_model_accum(model), &so, &fit, &err) ||
+  if (!rc && (csvreg_model_solve(model, &so, &fit, &err) ||
               csvreg_robust_new(&rob, fit, csvreg_model_accum(model), &ro, &err) ||
               csvreg_meat_bind(meat, rob, &err) || csvreg_fit_apply_meat(fit, rob, meat, &err)))
     rc = cli_report_error(&err);
   report_buf report = {0};
   if (!rc)
     rc = report_build(&report, fit, format, &err);
+  /* -o: the model given, now with the robust covariance, as fit --vcov
+   * TYPE -o keeps it (predict's intervals use it); committed before the
+   * report is shown, as solve's other -o */
+  if (!rc && output) {
+    if (csvreg_model_set_vcov(model, fit, &err))
+      rc = cli_report_error(&err);
+    else
+      rc = cli_model_write(output, model);
+  }
   report_show(&report, fit, rc, quiet);
   csvreg_meat_free(meat);
   csvreg_robust_free(rob);

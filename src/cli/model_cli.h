@@ -59,9 +59,10 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
  * records of folded inputs and adds `r` (both borrowed until then). */
 void cli_fit_model_fold(const csvreg_model *from, const csvreg_fold_record *r);
 
-/* fit --vcov TYPE -o: the next cli_fit_model_write keeps `fit`'s robust
- * covariance (borrowed until then), for predict's intervals (issue 13). */
-void cli_fit_model_vcov(const csvreg_fit *fit);
+/* fit --vcov TYPE or --refine with -o: the next cli_fit_model_write keeps
+ * `fit`'s robust covariance, for predict's intervals, and its refined
+ * coefficients (borrowed until then; issue 13). */
+void cli_fit_model_keep(const csvreg_fit *fit);
 
 /* Opens the input of predict or eval (`path` NULL: standard input) with the
  * model's delimiter and header unless the options override them, and binds

@@ -75,11 +75,12 @@ void cli_fit_model_fold(const csvreg_model *from, const csvreg_fold_record *r) {
   fold_rec = r;
 }
 
-/* fit --vcov TYPE -o: the robust fit whose covariance the model keeps
- * (issue 13), borrowed until the model is written. */
-static const csvreg_fit *vcov_fit;
+/* fit --vcov TYPE or --refine with -o: the fit whose robust covariance
+ * and refinement the model keeps (issue 13), borrowed until the model is
+ * written. */
+static const csvreg_fit *kept_fit;
 
-void cli_fit_model_vcov(const csvreg_fit *fit) { vcov_fit = fit; }
+void cli_fit_model_keep(const csvreg_fit *fit) { kept_fit = fit; }
 
 int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_spec *spec,
                         const csvreg_spec_options *so, const csvreg_reader_options *ro,
@@ -98,7 +99,8 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
   if (csvreg_model_new(&m, acc, &mo, &err) != CSVREG_OK)
     return cli_report_error(&err);
   if (((fold_from || fold_rec) && csvreg_model_add_folded(m, fold_from, fold_rec, &err)) ||
-      (vcov_fit && csvreg_model_set_vcov(m, vcov_fit, &err))) {
+      (kept_fit && (csvreg_model_set_refined(m, kept_fit, &err) ||
+                    csvreg_model_set_vcov(m, kept_fit, &err)))) {
     csvreg_model_free(m);
     return cli_report_error(&err);
   }

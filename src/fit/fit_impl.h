@@ -50,6 +50,29 @@ void csvreg__fit_free_formula(csvreg_fit *f);
  * fit's factor levels; the same terms), for a further pass (robust.c). */
 csvreg_status csvreg__spec_bind_fit(csvreg_spec *s, const csvreg_fit *f, csvreg_error *err);
 
+/* What a refinement did (refine.c), as a fit and a model's "refined"
+ * member (model_refined.c) keep it: steps kept, passes read, digits as the
+ * exact solution of the values as read, why it stopped
+ * (csvreg_refine_stop), and the report's estimated correct digits. */
+typedef struct fit_refinement {
+  size_t steps, passes;
+  double digits_as_read;
+  int stop;
+  double digits;
+} fit_refinement;
+
+/* Sets `f`'s coefficients ([s.nterms], aliased slots ignored) and RSS to a
+ * refinement's and fills its statistics again (sum_log_w: of the
+ * accumulator, for the weighted log-likelihood). */
+csvreg_status csvreg__fit_set_refined(csvreg_fit *f, const double *coef, double rss,
+                                      double sum_log_w, const fit_refinement *rec,
+                                      csvreg_error *err);
+
+/* csvreg_refine_stop as the report's name ("converged", ...; "" unknown),
+ * and back (-1: not a name). */
+const char *csvreg__refine_stop_name(int stop);
+int csvreg__refine_stop_parse(const char *name);
+
 /* R's summary.lm statistics of `f` from a solve (solve.c; linalg.h's types):
  * refinement fills them again with its coefficients and RSS. */
 struct accum_totals;

@@ -566,42 +566,24 @@ csvreg_status csvreg_fit_apply_refine(csvreg_fit *f, const csvreg_refine *r, csv
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_fit_apply_refine: no pass was made");
   const size_t nc = r->nc, rank = r->rank, ic = r->ic;
   double *coef = malloc(nc * sizeof *coef);
-  int *aliased = malloc(nc * sizeof *aliased);
   double *cn = malloc(2 * (rank ? rank : 1) * sizeof *cn);
-  if (!coef || !aliased || !cn) {
+  const size_t s0 = ic, ns = rank - ic;
+  double *sl = malloc((ns ? ns : 1) * sizeof *sl);
+  if (!coef || !cn || !sl) {
     free(coef);
-    free(aliased);
     free(cn);
+    free(sl);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
-  for (size_t j = 0; j < nc; j++) {
-    aliased[j] = f->terms[j].aliased;
-    coef[j] = aliased[j] ? NAN : r->b[2 * j] + r->b[2 * j + 1];
-  }
-  solved sv;
-  memset(&sv, 0, sizeof sv);
-  sv.q = nc;
-  sv.aliased = aliased;
-  sv.rank = rank;
-  sv.coef = coef;
-  sv.cov = f->xtx_inv;
-  sv.rss = r->rss;
-  sv.mss = f->s.tss - r->rss > 0 ? f->s.tss - r->rss : 0;
-  sv.cond = f->s.condition_number;
+  for (size_t j = 0; j < nc; j++)
+    coef[j] = f->terms[j].aliased ? NAN : r->b[2 * j] + r->b[2 * j + 1];
   /* Against the input as written the coefficients still carry the rounding
    * of the input to binary64 (half an ulp of each value), whose effect the
    * first-order estimate of the solve bounds (kernel.c: u times the
    * condition number, the slopes' column norms and the intercept's means
    * from U as the QR solve takes them from R); refinement removes the
    * solve's own error. The two are added. */
-  const size_t s0 = ic, ns = rank - ic;
-  double *xb = cn + rank, *sl = malloc((ns ? ns : 1) * sizeof *sl);
-  if (!sl) {
-    free(coef);
-    free(aliased);
-    free(cn);
-    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  }
+  double *xb = cn + rank;
   for (size_t j = 0; j < ns; j++) {
     double s = 0;
     for (size_t i = s0; i <= s0 + j; i++)
@@ -611,36 +593,82 @@ csvreg_status csvreg_fit_apply_refine(csvreg_fit *f, const csvreg_refine *r, csv
     if (ic)
       xb[j] = r->shift[r->kept[s0 + j] - 1] + r->u[(s0 + j) * rank] / r->u[0];
   }
-  double d_in =
-      csvreg__digits_estimate(ns, sl, cn, sv.cond, 0, ic ? &coef[0] : NULL, ic ? xb : NULL);
+  double d_in = csvreg__digits_estimate(ns, sl, cn, f->s.condition_number, 0,
+                                        ic ? &coef[0] : NULL, ic ? xb : NULL);
   double d_read = digits_as_read(r);
-  /* cells read as written (refine_cells.c): no rounding of the input left */
-  sv.digits = r->as_written ? d_read : -log10(pow(10, -d_in) + pow(10, -d_read));
   free(sl);
+  free(cn);
+  fit_refinement rec = {r->steps, r->passes, d_read, (int)r->stop,
+                        /* cells read as written (refine_cells.c): no rounding of the input left */
+                        r->as_written ? d_read : -log10(pow(10, -d_in) + pow(10, -d_read))};
+  csvreg_status st = csvreg__fit_set_refined(f, coef, r->rss, r->sum_log_w, &rec, err);
+  free(coef);
+  return st;
+}
+
+csvreg_status csvreg__fit_set_refined(csvreg_fit *f, const double *coef, double rss,
+                                      double sum_log_w, const fit_refinement *rec,
+                                      csvreg_error *err) {
+  const size_t nc = f->s.nterms;
+  int *aliased = malloc((nc ? nc : 1) * sizeof *aliased);
+  double *c = malloc((nc ? nc : 1) * sizeof *c);
+  if (!aliased || !c) {
+    free(aliased);
+    free(c);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  size_t rank = 0;
+  for (size_t j = 0; j < nc; j++) {
+    aliased[j] = f->terms[j].aliased;
+    rank += !aliased[j];
+    c[j] = aliased[j] ? NAN : coef[j];
+  }
+  solved sv;
+  memset(&sv, 0, sizeof sv);
+  sv.q = nc;
+  sv.aliased = aliased;
+  sv.rank = rank;
+  sv.coef = c;
+  sv.cov = f->xtx_inv;
+  sv.rss = rss;
+  sv.mss = f->s.tss - rss > 0 ? f->s.tss - rss : 0;
+  sv.cond = f->s.condition_number;
+  sv.digits = rec->digits;
   accum_totals tot;
   memset(&tot, 0, sizeof tot);
   tot.counts = f->s.counts;
-  tot.sum_log_w = r->sum_log_w;
+  tot.sum_log_w = sum_log_w;
   csvreg__fit_fill_stats(f, &tot, &sv);
   f->refined = 1;
-  f->refine_steps = r->steps;
-  f->refine_passes = r->passes;
-  f->refine_digits = d_read;
-  f->refine_stop = (int)r->stop;
-  free(coef);
+  f->refine_steps = rec->steps;
+  f->refine_passes = rec->passes;
+  f->refine_digits = rec->digits_as_read;
+  f->refine_stop = rec->stop;
   free(aliased);
-  free(cn);
+  free(c);
   return CSVREG_OK;
+}
+
+static const char *const stop_names[] = {"", "converged", "steps", "stalled", "diverged"};
+
+const char *csvreg__refine_stop_name(int stop) {
+  return stop >= 0 && stop < (int)(sizeof stop_names / sizeof *stop_names) ? stop_names[stop] : "";
+}
+
+int csvreg__refine_stop_parse(const char *name) {
+  for (int k = 1; name && k < (int)(sizeof stop_names / sizeof *stop_names); k++)
+    if (strcmp(name, stop_names[k]) == 0)
+      return k;
+  return -1;
 }
 
 size_t csvreg_fit_refined(const csvreg_fit *f, size_t *passes, double *digits_as_read,
                           const char **stop) {
-  static const char *const why[] = {"", "converged", "steps", "stalled", "diverged"};
   if (passes)
     *passes = f->refined ? f->refine_passes : 0;
   if (digits_as_read)
     *digits_as_read = f->refined ? f->refine_digits : NAN;
   if (stop)
-    *stop = f->refined && f->refine_stop >= 0 && f->refine_stop < 5 ? why[f->refine_stop] : "";
+    *stop = f->refined ? csvreg__refine_stop_name(f->refine_stop) : "";
   return f->refined ? f->refine_steps : 0;
 }

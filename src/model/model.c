@@ -522,6 +522,11 @@ static csvreg_status model_write(const csvreg_model *m, csvreg__jsink *sink, csv
     json_decref(o);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
   }
+  /* only a model of a --refine fit has "refined" (model_refined.c) */
+  if (m->fit->refined && json_object_set_new(o, "refined", csvreg__model_refined_json(m))) {
+    json_decref(o);
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the model");
+  }
   if (!(st = csvreg__state_checksum_big(o, bigs, nbigs, sum, err))) {
     int failed = json_object_set_new(o, "checksum", json_string(sum));
     if (!failed) {
@@ -895,7 +900,9 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
       m->pre = pre;
       m->folded = json_incref(json_object_get(o, "folded"));
       /* model_make copies the option strings, which live in `o` until here. */
-      if ((st = check_fit(m, json_object_get(o, "fit"), err)) ||
+      /* a refined model's report is of its refined fit (model_refined.c) */
+      if ((st = csvreg__model_refined_from_json(m, json_object_get(o, "refined"), err)) ||
+          (st = check_fit(m, json_object_get(o, "fit"), err)) ||
           (st = csvreg__model_vcov_from_json(m, json_object_get(o, "robust"), err)) ||
           (st = v >= 3   ? check_solver(m, opts, err)
                 : v == 2 ? check_spec_v2(m, json_object_get(o, "spec"), opts, err)

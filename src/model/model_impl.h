@@ -81,6 +81,18 @@ csvreg_status csvreg__model_load_owned(csvreg_model **out, char *text, size_t le
 json_t *csvreg__model_vcov_json(const csvreg_model *m);
 csvreg_status csvreg__model_vcov_from_json(csvreg_model *m, const json_t *r, csvreg_error *err);
 
+/* CSVREG_E_USAGE (naming function `fn`) unless `fit` has the terms of
+ * m's fit, by name and aliasing (model_vcov.c). */
+csvreg_status csvreg__model_same_terms(const csvreg_model *m, const csvreg_fit *fit,
+                                      const char *fn, csvreg_error *err);
+
+/* model_refined.c: the "refined" member of a model whose fit was refined
+ * (fit --refine -o; a new reference), and reading it back onto m->fit
+ * (absent: not refined) once m->fit is made. */
+json_t *csvreg__model_refined_json(const csvreg_model *m);
+csvreg_status csvreg__model_refined_from_json(csvreg_model *m, const json_t *r,
+                                              csvreg_error *err);
+
 /* The spec of a formula model against its own training columns, levels
  * fixed (csvreg__spec_fix_levels) unless `open` (levels found as the rows
  * come, for --update); model_spec.c binds it to a new header. */

@@ -20,22 +20,30 @@
 #include "internal.h"
 #include "model_impl.h"
 
+csvreg_status csvreg__model_same_terms(const csvreg_model *m, const csvreg_fit *fit,
+                                      const char *fn, csvreg_error *err) {
+  const size_t q = m->fit->s.nterms;
+  if (fit->s.nterms != q)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "%s: the fit has %zu coefficients, the model %zu",
+                           fn, fit->s.nterms, q);
+  for (size_t j = 0; j < q; j++)
+    if (strcmp(fit->terms[j].name, m->fit->terms[j].name) != 0 ||
+        !fit->terms[j].aliased != !m->fit->terms[j].aliased)
+      return csvreg__err_set(err, CSVREG_E_USAGE,
+                             "%s: the fit's term %zu (%s) is not the model's (%s)", fn, j,
+                             fit->terms[j].name, m->fit->terms[j].name);
+  return CSVREG_OK;
+}
+
 csvreg_status csvreg_model_set_vcov(csvreg_model *m, const csvreg_fit *fit, csvreg_error *err) {
   if (!m || !fit)
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_set_vcov: NULL argument");
   if (fit->vcov_type == CSVREG_VCOV_CLASSICAL || !fit->rcov)
     return CSVREG_OK; /* the classical covariance is the model's own */
   const size_t q = m->fit->s.nterms;
-  if (fit->s.nterms != q)
-    return csvreg__err_set(err, CSVREG_E_USAGE,
-                           "model_set_vcov: the fit has %zu coefficients, the model %zu",
-                           fit->s.nterms, q);
-  for (size_t j = 0; j < q; j++)
-    if (strcmp(fit->terms[j].name, m->fit->terms[j].name) != 0 ||
-        !fit->terms[j].aliased != !m->fit->terms[j].aliased)
-      return csvreg__err_set(err, CSVREG_E_USAGE,
-                             "model_set_vcov: the fit's term %zu (%s) is not the model's (%s)", j,
-                             fit->terms[j].name, m->fit->terms[j].name);
+  csvreg_status st = csvreg__model_same_terms(m, fit, "model_set_vcov", err);
+  if (st)
+    return st;
   double *v = malloc((q ? q * q : 1) * sizeof *v);
   if (!v)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");

@@ -139,3 +139,32 @@ def check_split(report, fit_args, parts, seed, fraction=None, k=None, tol=1e-9,
                 full = json.loads(r.stdout)
                 for t, u in zip(full["terms"], report["terms"]):
                     rel_close(u["estimate"], t["estimate"], 1e-12, f"training fit {t['name']}")
+
+
+class Raw(str):
+    """A number token of a model file, kept as written."""
+
+
+def canon(v):
+    """The checksum's canonical text (compact, sorted keys), as csvreg's."""
+    if isinstance(v, Raw):
+        return str(v)
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canon(v[k])
+                              for k in sorted(v)) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(canon(x) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=False)
+
+
+def resealed(src, change, out):
+    """The model file `src` changed by `change` (given the document, numbers
+    as Raw tokens), its checksum recomputed, written to `out`: a member's own
+    checks, not the checksum, must then refuse it."""
+    import zlib
+    doc = json.load(open(src, encoding="utf-8"), parse_float=Raw, parse_int=Raw)
+    change(doc)
+    doc.pop("checksum")
+    doc["checksum"] = "crc32:%08x" % zlib.crc32(canon(doc).encode("utf-8"))
+    open(out, "w", encoding="utf-8").write(canon(doc) + "\n")
+    return out

@@ -201,21 +201,22 @@ void numtest_problem_free(numtest_problem *pr) {
   free(pr->x);
 }
 
-void numtest_problem_load(const char *name, numtest_problem *pr) {
-  char rel[128];
+void numtest_design_load(const char *csv_rel, json_t *desc, numtest_problem *pr) {
   memset(pr, 0, sizeof *pr);
-  snprintf(rel, sizeof rel, "nist/%s.csv", name);
-  assert_int_equal(numtest_read_csv(rel, &pr->t), 0);
-  snprintf(rel, sizeof rel, "nist/%s.certified.json", name);
-  pr->cert = numtest_load_json(rel);
-  assert_non_null(pr->cert);
+  pr->cert = desc;
+  assert_non_null(desc);
+  assert_int_equal(numtest_read_csv(csv_rel, &pr->t), 0);
   pr->n = pr->t.nrows;
-  assert_int_equal((size_t)numtest_json_number(pr->cert, "n"), pr->n);
-  pr->intercept = json_is_true(json_object_get(pr->cert, "intercept"));
+  pr->intercept = json_is_true(json_object_get(desc, "intercept"));
   pr->y = numtest_column(&pr->t, "y");
   assert_non_null(pr->y);
-  const json_t *deg = json_object_get(pr->cert, "polynomial_degree");
-  const json_t *preds = json_object_get(pr->cert, "predictors");
+  const json_t *wn = json_object_get(desc, "weights");
+  if (json_is_string(wn)) {
+    pr->w = numtest_column(&pr->t, json_string_value(wn));
+    assert_non_null(pr->w);
+  }
+  const json_t *deg = json_object_get(desc, "polynomial_degree");
+  const json_t *preds = json_object_get(desc, "predictors");
   if (json_is_integer(deg)) {
     pr->nterms = (size_t)json_integer_value(deg);
     const double *xs = numtest_column(&pr->t, "x");
@@ -240,7 +241,15 @@ void numtest_problem_load(const char *name, numtest_problem *pr) {
     }
   }
   pr->p = pr->nterms + (pr->intercept ? 1 : 0);
-  assert_true(pr->p <= NUMTEST_MAX_P);
+  assert_true(pr->nterms > 0 && pr->p <= NUMTEST_MAX_P);
+}
+
+void numtest_problem_load(const char *name, numtest_problem *pr) {
+  char rel[128], csv[128];
+  snprintf(csv, sizeof csv, "nist/%s.csv", name);
+  snprintf(rel, sizeof rel, "nist/%s.certified.json", name);
+  numtest_design_load(csv, numtest_load_json(rel), pr);
+  assert_int_equal((size_t)numtest_json_number(pr->cert, "n"), pr->n);
   assert_int_equal(numtest_json_doubles(pr->cert, "coefficients", pr->coef, NUMTEST_MAX_P), pr->p);
   assert_int_equal(numtest_json_doubles(pr->cert, "std_errors", pr->se, NUMTEST_MAX_P), pr->p);
   pr->sd = numtest_json_number(pr->cert, "residual_sd");

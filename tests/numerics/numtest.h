@@ -73,19 +73,28 @@ csvreg_status numtest_add(csvreg_accum *a, size_t from, size_t to, size_t nterms
 
 /* Polynomial sets get the powers x, x^2, ..., x^d as design columns, each
  * computed in binary64 by multiplying left to right. */
-/* A NIST problem: design, target and certified values. */
+/* A NIST problem: design, target and certified values (a reference set of
+ * tests/data/reference: the same, its values read from `cert` by the test). */
 typedef struct numtest_problem {
   numtest_table t;
-  json_t *cert;
+  json_t *cert; /* the description and reference values */
   size_t n, nterms, p;
   int intercept;
   double *x;
-  const double *y;
+  const double *y, *w; /* w NULL: unweighted */
   double coef[NUMTEST_MAX_P], se[NUMTEST_MAX_P], sd, r2;
 } numtest_problem;
 
-/* Loads set `name` (cmocka asserts on failure); free with numtest_problem_free. */
+/* Loads NIST set `name` (cmocka asserts on failure), its certified values
+ * too; free with numtest_problem_free. */
 void numtest_problem_load(const char *name, numtest_problem *pr);
+
+/* The data of a set: CSVREG_TEST_DATA_DIR/csv_rel and its description
+ * `desc` (taken over as pr->cert): "intercept", the target "y", "weights"
+ * (a column name, optional) and either "predictors" (column names) or
+ * "polynomial_degree" (the powers of "x", as above). The certified values
+ * are left to the caller. */
+void numtest_design_load(const char *csv_rel, json_t *desc, numtest_problem *pr);
 void numtest_problem_free(numtest_problem *pr);
 
 #endif

@@ -30,7 +30,7 @@
 
 #include "numtest.h"
 
-#define MAX_P 12
+#define MAX_P NUMTEST_MAX_P
 
 typedef struct ref_set {
   const char *name;
@@ -72,49 +72,17 @@ static const ref_set SETS[] = {
 /* Tolerance for p-values and interval bounds against R (issue 2). */
 #define P_TOL 1e-10
 
-typedef struct refprob {
-  numtest_table t;
-  json_t *ref;
-  size_t n, nterms, p;
-  int intercept;
-  double *x;
-  const double *y, *w;
-} refprob;
+/* A set: its data and design (numtest_design_load), the reference values
+ * in `cert`. */
+typedef numtest_problem refprob;
 
 static void refprob_load(const char *name, refprob *pr) {
   char rel[128];
-  memset(pr, 0, sizeof *pr);
   snprintf(rel, sizeof rel, "reference/%s.json", name);
-  pr->ref = numtest_load_json(rel);
-  assert_non_null(pr->ref);
-  snprintf(rel, sizeof rel, "reference/%s", json_string_value(json_object_get(pr->ref, "csv")));
-  assert_int_equal(numtest_read_csv(rel, &pr->t), 0);
-  pr->n = pr->t.nrows;
-  pr->intercept = json_is_true(json_object_get(pr->ref, "intercept"));
-  pr->y = numtest_column(&pr->t, "y");
-  assert_non_null(pr->y);
-  const json_t *wn = json_object_get(pr->ref, "weights");
-  if (json_is_string(wn)) {
-    pr->w = numtest_column(&pr->t, json_string_value(wn));
-    assert_non_null(pr->w);
-  }
-  const json_t *preds = json_object_get(pr->ref, "predictors");
-  pr->nterms = json_array_size(preds);
-  pr->p = pr->nterms + (pr->intercept ? 1 : 0);
-  assert_true(pr->nterms > 0 && pr->p <= MAX_P);
-  pr->x = malloc(pr->n * pr->nterms * sizeof *pr->x);
-  assert_non_null(pr->x);
-  for (size_t k = 0; k < pr->nterms; k++) {
-    const double *c = numtest_column(&pr->t, json_string_value(json_array_get(preds, k)));
-    assert_non_null(c);
-    memcpy(pr->x + k * pr->n, c, pr->n * sizeof *c);
-  }
-}
-
-static void refprob_free(refprob *pr) {
-  numtest_table_free(&pr->t);
-  json_decref(pr->ref);
-  free(pr->x);
+  json_t *ref = numtest_load_json(rel);
+  assert_non_null(ref);
+  snprintf(rel, sizeof rel, "reference/%s", json_string_value(json_object_get(ref, "csv")));
+  numtest_design_load(rel, ref, pr);
 }
 
 /* Counts values below their floor, printing each; also tracks the minimum. */
@@ -138,8 +106,8 @@ static double check(tally *t, const char *what, double est, double ref, double f
 
 static void check_fit(const refprob *pr, const csvreg_fit *fit, double cf, double sf, tally *t) {
   double coef[MAX_P], se[MAX_P];
-  assert_int_equal(numtest_json_doubles(pr->ref, "coefficients", coef, MAX_P), pr->p);
-  assert_int_equal(numtest_json_doubles(pr->ref, "std_errors", se, MAX_P), pr->p);
+  assert_int_equal(numtest_json_doubles(pr->cert, "coefficients", coef, MAX_P), pr->p);
+  assert_int_equal(numtest_json_doubles(pr->cert, "std_errors", se, MAX_P), pr->p);
   assert_int_equal(csvreg_fit_get_summary(fit)->nterms, pr->p);
   /* Where nothing is promised (kappa^2 past 1/eps for normal equations) a
    * solver may call a term aliased; elsewhere every term is kept. */
@@ -149,15 +117,15 @@ static void check_fit(const refprob *pr, const csvreg_fit *fit, double cf, doubl
     printf("  %-18s %-6s rank %zu of %zu (digits %.1f)\n", t->set, t->solver,
            csvreg_fit_get_summary(fit)->rank, pr->p, csvreg_fit_get_summary(fit)->digits);
   assert_int_equal(csvreg_fit_get_summary(fit)->counts.used,
-                   (uint64_t)numtest_json_number(pr->ref, "n"));
+                   (uint64_t)numtest_json_number(pr->cert, "n"));
   assert_int_equal(csvreg_fit_get_summary(fit)->counts.zero_weight,
-                   (uint64_t)numtest_json_number(pr->ref, "n_zero_weight"));
+                   (uint64_t)numtest_json_number(pr->cert, "n_zero_weight"));
   assert_true(
       csvreg_fit_get_summary(fit)->df_residual ==
       (double)(csvreg_fit_get_summary(fit)->counts.used - csvreg_fit_get_summary(fit)->rank));
   if (csvreg_fit_get_summary(fit)->rank == pr->p)
     assert_true(csvreg_fit_get_summary(fit)->df_residual ==
-                numtest_json_number(pr->ref, "df_residual"));
+                numtest_json_number(pr->cert, "df_residual"));
   assert_int_equal(csvreg_fit_get_summary(fit)->intercept, pr->intercept);
   assert_int_equal(csvreg_fit_get_summary(fit)->weighted, pr->w != NULL);
   char what[64];
@@ -180,15 +148,15 @@ static void check_fit(const refprob *pr, const csvreg_fit *fit, double cf, doubl
                         csvreg_fit_get_summary(fit)->bic,
                         csvreg_fit_get_summary(fit)->rss};
   for (size_t k = 0; k < sizeof stats / sizeof stats[0]; k++)
-    check(t, stats[k], got[k], numtest_json_number(pr->ref, stats[k]), sf, &t->min_stat);
+    check(t, stats[k], got[k], numtest_json_number(pr->cert, stats[k]), sf, &t->min_stat);
   /* TSS depends only on y and w: any sound accumulation gets it to 12+. */
-  check(t, "tss", csvreg_fit_get_summary(fit)->tss, numtest_json_number(pr->ref, "tss"),
+  check(t, "tss", csvreg_fit_get_summary(fit)->tss, numtest_json_number(pr->cert, "tss"),
         sf < 0 ? -1 : 12, &t->min_stat);
 }
 
 /* The condition number is an estimate: within a factor 10 of the exact one. */
 static void check_condition(const refprob *pr, const csvreg_fit *fit, tally *t) {
-  double ref = numtest_json_number(pr->ref, "condition_number");
+  double ref = numtest_json_number(pr->cert, "condition_number");
   double ratio = csvreg_fit_get_summary(fit)->condition_number / ref;
   printf("  %-18s %-6s condition %.3g (exact %.3g), digits %.1f\n", t->set, t->solver,
          csvreg_fit_get_summary(fit)->condition_number, ref, csvreg_fit_get_summary(fit)->digits);
@@ -203,7 +171,7 @@ static void check_condition(const refprob *pr, const csvreg_fit *fit, tally *t) 
  * t values must be good to ~13 digits for 1e-10 on p after the tail's
  * amplification, about df-fold). */
 static void check_r(const refprob *pr, const csvreg_fit *fit, tally *t) {
-  const json_t *r = json_object_get(pr->ref, "r");
+  const json_t *r = json_object_get(pr->cert, "r");
   if (r == NULL) {
     printf("  %s: no R values in the reference (generated without Rscript); skipped\n", t->set);
     return;
@@ -212,7 +180,7 @@ static void check_r(const refprob *pr, const csvreg_fit *fit, tally *t) {
   assert_int_equal(numtest_json_doubles(r, "p_values", pv, MAX_P), pr->p);
   assert_int_equal(numtest_json_doubles(r, "ci_lower", lo, MAX_P), pr->p);
   assert_int_equal(numtest_json_doubles(r, "ci_upper", hi, MAX_P), pr->p);
-  assert_int_equal(numtest_json_doubles(pr->ref, "std_errors", se, MAX_P), pr->p);
+  assert_int_equal(numtest_json_doubles(pr->cert, "std_errors", se, MAX_P), pr->p);
   assert_true(csvreg_fit_get_summary(fit)->level == numtest_json_number(r, "level"));
   double worst = 0;
   for (size_t j = 0; j < pr->p; j++) {
@@ -241,8 +209,8 @@ static void check_r(const refprob *pr, const csvreg_fit *fit, tally *t) {
            csvreg_fit_get_summary(fit)->f_p_value, fp, e);
     t->failures++;
   }
-  assert_true(csvreg_fit_get_summary(fit)->f_df1 == numtest_json_number(pr->ref, "f_df1"));
-  assert_true(csvreg_fit_get_summary(fit)->f_df2 == numtest_json_number(pr->ref, "f_df2"));
+  assert_true(csvreg_fit_get_summary(fit)->f_df1 == numtest_json_number(pr->cert, "f_df1"));
+  assert_true(csvreg_fit_get_summary(fit)->f_df2 == numtest_json_number(pr->cert, "f_df2"));
   printf("  %-18s p-values/intervals vs R: worst relative difference %.2g\n", t->set, worst);
 }
 
@@ -261,15 +229,15 @@ static void run(size_t set, csvreg_solver solver) {
     printf("  %-18s %-6s solve: %s\n", s->name, t.solver, csvreg_status_str(st));
     assert_true(cf < 0); /* only where nothing is promised */
     assert_int_equal(st, CSVREG_E_NUMERIC);
-    refprob_free(&pr);
+    numtest_problem_free(&pr);
     return;
   }
-  if (json_is_true(json_object_get(pr.ref, "exact_fit"))) {
+  if (json_is_true(json_object_get(pr.cert, "exact_fit"))) {
     /* RSS = 0: coefficients as any other set; SEs and the residual SD must be
      * negligible, R^2 must be 1. QR reads RSS off R's corner, which resolves
      * it; normal equations cancel Syy - b'Sxy and keep about eps * TSS. */
-    double coef[MAX_P], tss = numtest_json_number(pr.ref, "tss");
-    numtest_json_doubles(pr.ref, "coefficients", coef, MAX_P);
+    double coef[MAX_P], tss = numtest_json_number(pr.cert, "tss");
+    numtest_json_doubles(pr.cert, "coefficients", coef, MAX_P);
     double sd_bound = (is_qr ? 1e-12 : 1e-6) * sqrt(tss / (double)pr.n);
     for (size_t j = 0; j < pr.p; j++) {
       check(&t, "coef", csvreg_fit_term(fit, j)->estimate, coef[j], cf, &t.min_coef);
@@ -296,7 +264,7 @@ static void run(size_t set, csvreg_solver solver) {
   printf("  %-18s %-6s min LRE: coefficients+SEs %.2f, statistics %.2f\n", s->name, t.solver,
          t.min_coef, t.min_stat);
   csvreg_fit_free(fit);
-  refprob_free(&pr);
+  numtest_problem_free(&pr);
   assert_int_equal(t.failures, 0);
 }
 

@@ -271,7 +271,6 @@ if r.returncode or "Refined: " not in r.stdout or "digits of the values as read"
     fail(f"text report: {r.returncode} {r.stdout[-400:]}")
 for args, msg in (
     (["-y", "y", "-", "--refine"], "standard input cannot be read twice"),
-    (["-y", "y", p10, "--refine", "-o", os.path.join(tmp, "m.json")], "not with -o"),
     (["-y", "y", p10, "--refine", "--cv", "3"], "not with --holdout or --cv"),
     (["-y", "y", p10, "--refine-steps", "2"], "--refine-steps N needs --refine"),
     (["-y", "y", p10, "--refine", "--refine-steps", "11"], "expected 1 to 10"),

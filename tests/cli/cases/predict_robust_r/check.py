@@ -3,7 +3,6 @@ import os
 import random
 import sys
 import tempfile
-import zlib
 sys.path.insert(0, "..")
 from modelcheck import *  # noqa: E402,F401,F403
 
@@ -14,7 +13,8 @@ from modelcheck import *  # noqa: E402,F401,F403
 # confidence = fit -/+ qt(0.975, df) se; prediction adds sigma^2 / w of the
 # new observation (w = 1, or the new rows' weights), as statsmodels'
 # get_prediction under a robust cov_type, on t (as lmtest::coefci). 1e-10
-# relative. Also: the model keeps "robust" (type and a p x p matrix), a
+# relative; the model of the sharded recipe (solve -m MODEL MEAT -o) too,
+# whose intervals were the classical ones before. Also: the model keeps "robust" (type and a p x p matrix), a
 # classical model has none and its intervals are unchanged, an edited
 # matrix fails the checksum, a damaged member is refused.
 require_r("R and sandwich (Debian r-base-core r-cran-sandwich)")
@@ -58,12 +58,30 @@ for (k in 1:3) {{
     return got
 
 
-def check(fit_args, lm_call, vcov, vtype):
+def sharded_model(fit_args, model):
+    """The model of the sharded recipe (docs/engines.md): pass 1 in three
+    ranges merged and solved to a model, pass 2's meat states in two ranges
+    solved with -m and saved with -o."""
+    k = fit_args.index("--vcov")
+    first, second = fit_args[:k], fit_args[k:]
+    pass1 = os.path.join(tmp, "pass1.json")
+    states = "".join(run("fit", "--emit-state", *first, "--range", f"{i}/3", train).stdout
+                     for i in (1, 2, 3))
+    p = run("solve", "-o", pass1, input=states)
+    meat = "".join(run("fit", "--emit-state", *second, "-m", pass1, "--range", f"{i}/2",
+                       train).stdout for i in (1, 2))
+    q = run("solve", "-m", pass1, "-o", model, input=meat) if not p.returncode else p
+    return q
+
+
+def check(fit_args, lm_call, vcov, vtype, sharded=False):
     model = os.path.join(tmp, "m.json")
-    p = run("fit", *fit_args, train, "-o", model)
+    p = sharded_model(fit_args, model) if sharded else run("fit", *fit_args, train, "-o", model)
     if p.returncode:
         fail(f"{fit_args}: fit exit {p.returncode} {p.stderr}")
         return None
+    if sharded:
+        fit_args = fit_args + ["(sharded)"]
     m = json.load(open(model))
     rob = m.get("robust")
     q = len(m["fit"]["terms"])
@@ -94,6 +112,13 @@ for t in ("HC0", "HC1", "HC3"):
     check(["y ~ x + g", "--vcov", t], "lm(y ~ x + g, d)", f'vcovHC(m, type = "{t}")', t)
 check(["y ~ x * g", "-w", "w", "--vcov", "HC2"], "lm(y ~ x * g, d, weights = w)",
       'vcovHC(m, type = "HC2")', "HC2")
+# the model of the sharded two-pass recipe (solve -m MODEL MEAT... -o) too
+check(["y ~ x + g", "--vcov", "HC1"], "lm(y ~ x + g, d)", 'vcovHC(m, type = "HC1")', "HC1",
+      sharded=True)
+check(["-y", "y", "-x", "x", "-w", "w", "--vcov", "HC3"], "lm(y ~ x, d, weights = w)",
+      'vcovHC(m, type = "HC3")', "HC3", sharded=True)
+check(["-y", "y", "-x", "x", "--vcov", "cluster", "--cluster", "cl"], "lm(y ~ x, d)",
+      "vcovCL(m, cluster = ~ cl)", "cluster", sharded=True)
 m = check(["-y", "y", "-x", "x", "--vcov", "cluster", "--cluster", "cl"], "lm(y ~ x, d)",
           "vcovCL(m, cluster = ~ cl)", "cluster")
 
@@ -124,32 +149,10 @@ if m:
         fail(f"an edited robust covariance: exit {p.returncode} {p.stderr}")
 
 
-class Raw(str):
-    """A number token of the model file, kept as written."""
-
-
-def canon(v):
-    """The checksum's canonical text (compact, sorted keys), as csvreg's."""
-    if isinstance(v, Raw):
-        return str(v)
-    if isinstance(v, dict):
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canon(v[k])
-                              for k in sorted(v)) + "}"
-    if isinstance(v, list):
-        return "[" + ",".join(canon(x) for x in v) + "]"
-    return json.dumps(v, ensure_ascii=False)
-
-
 def sealed(change, name):
-    """m's file changed by `change`, its checksum recomputed: the member's
-    own checks, not the checksum, must refuse it."""
-    doc = json.load(open(m), parse_float=Raw, parse_int=Raw)
-    change(doc["robust"])
-    doc.pop("checksum")
-    doc["checksum"] = "crc32:%08x" % zlib.crc32(canon(doc).encode("utf-8"))
-    path = os.path.join(tmp, name + ".json")
-    open(path, "w").write(canon(doc) + "\n")
-    return path
+    """m's file with its robust member changed by `change`, its checksum
+    recomputed: the member's own checks, not the checksum, must refuse it."""
+    return resealed(m, lambda doc: change(doc["robust"]), os.path.join(tmp, name + ".json"))
 
 
 if m:
