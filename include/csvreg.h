@@ -604,6 +604,16 @@ CSVREG_API csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_
  * levels. */
 CSVREG_API csvreg_status csvreg_accum_finish(csvreg_accum *a, csvreg_error *err);
 
+/* ---- solve's report of a formula state (helper factors12) ---- */
+/* As csvreg_fit_set_spec for a fit solved from a state that keeps its
+ * formula's frame (fit --emit-state of a formula, merged or not, then
+ * csvreg_accum_finish): the spec is rebuilt from the state's frame, so the
+ * report shows the formula and levels as fit's does. Nothing for a state
+ * without a frame (-y/-x, plain-column formulas). */
+CSVREG_API csvreg_status csvreg_fit_set_state_spec(csvreg_fit *f, const csvreg_accum *a,
+                                                   csvreg_error *err);
+/* ---- end of solve's report of a formula state ---- */
+
 /* ------------------------------------------------------------------------ */
 /* Models: a fit kept in a file, predictions                                */
 /* ------------------------------------------------------------------------ */

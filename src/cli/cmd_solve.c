@@ -194,6 +194,9 @@ int cmd_solve_run(int argc, char **argv) {
     rc = cli_report_error(&err);
   if (!rc && csvreg_accum_solve(acc, &so, &fit, &err))
     rc = cli_report_error(&err);
+  /* a formula's state: the formula and levels in the report, as fit's */
+  if (!rc && csvreg_fit_set_state_spec(fit, acc, &err))
+    rc = cli_report_error(&err);
   /* The report is built in memory, then the -o model committed, then the
    * report shown (report_buf in cli.h says why). */
   report_buf report = {0};

@@ -240,17 +240,6 @@ csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const
       goto fail;
     }
     memset(s->input_text, 1, s->ninputs);
-    /* the header, for the frame of a state (accum_chunk.c) */
-    if (!(s->column_names = calloc(ncols, sizeof *s->column_names))) {
-      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-      goto fail;
-    }
-    s->ncolumn_names = ncols;
-    for (size_t j = 0; j < ncols; j++)
-      if (!(s->column_names[j] = csvreg__xstrdup(names[j]))) {
-        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-        goto fail;
-      }
     if (s->weights_input >= 0)
       s->input_text[s->weights_input] = 0;
     for (size_t v = 0; v < f->nvars; v++) {
@@ -263,6 +252,20 @@ csvreg_status csvreg__spec_new_formula_text(csvreg_spec **out, const char *const
         if (fv->expr->ins[q].op == CSVREG__EXPR_INPUT)
           s->input_text[fcol[fv->expr->ins[q].arg]] = 0;
     }
+  }
+  /* the header, for the frame of a state (accum_chunk.c) of every formula
+   * kept: factors or transforms */
+  if (s->formula) {
+    if (!(s->column_names = calloc(ncols ? ncols : 1, sizeof *s->column_names))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto fail;
+    }
+    s->ncolumn_names = ncols;
+    for (size_t j = 0; j < ncols; j++)
+      if (!(s->column_names[j] = csvreg__xstrdup(names[j]))) {
+        st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+        goto fail;
+      }
   }
   s->input_names = calloc(s->ninputs ? s->ninputs : 1, sizeof *s->input_names);
   if (!s->input_names) {

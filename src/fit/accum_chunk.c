@@ -38,6 +38,8 @@ static csvreg_status set_frame(csvreg_accum *a, const csvreg_spec *s, csvreg_err
     if (i == nt)
       text[nt++] = name;
   }
+  /* Without categorical variables the columns are the formula's from the
+   * start: chosen already (nothing for csvreg_accum_finish to do). */
   accum_frame fr = {f->text,
                     s->weights_input >= 0 ? s->input_names[s->weights_input] : NULL,
                     s->ncolumn_names,
@@ -45,7 +47,7 @@ static csvreg_status set_frame(csvreg_accum *a, const csvreg_spec *s, csvreg_err
                     nt,
                     text,
                     vars,
-                    0};
+                    s->nfactors == 0};
   csvreg_status st = csvreg__accum_frame_set(a, &fr, err);
   free(text);
   free(vars);
@@ -63,7 +65,10 @@ csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s
       out, solver, s->nterms, s->intercept, terms, csvreg_spec_target_name(s), s->ninputs,
       (const char *const *)s->input_names, err);
   free(terms);
-  if (st == CSVREG_OK && s->nfactors &&
+  /* Every spec that keeps a formula (transforms, factors) gives its state
+   * the frame, so that a state alone rebuilds the spec (solve -o, solve's
+   * report): a formula of transforms only has level lists of 0 variables. */
+  if (st == CSVREG_OK && s->formula &&
       ((st = csvreg__accum_levels_init(*out, s->nfactors, err)) ||
        (st = set_frame(*out, s, err)))) {
     csvreg_accum_free(*out);

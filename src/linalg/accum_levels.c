@@ -181,7 +181,9 @@ csvreg_status csvreg__accum_level_add(csvreg_accum *a, size_t v, const char *nam
 csvreg_status csvreg__accum_levels_union(csvreg_accum *dst, const csvreg_accum *src,
                                          csvreg_error *err) {
   size_t nv = csvreg__accum_levels_nvars(src);
-  if (nv == 0)
+  /* a formula without categorical variables has lists of 0 variables but
+   * a frame, which must travel too */
+  if (!src || !src->levels)
     return CSVREG_OK;
   csvreg_status st = csvreg__accum_levels_init(dst, nv, err);
   accum_frame f;

@@ -25,8 +25,10 @@
 #include "state_scan.h"
 
 #define STATE_FORMAT "csvreg-state"
-/* Version 2 adds the categorical part (state_levels.c); a state without
- * categorical variables is still written as version 1, byte for byte. */
+/* Version 2 adds the formula's frame and the categorical part
+ * (state_levels.c): written for every spec that keeps a formula (factors or
+ * transforms); a state of -y/-x or of plain columns is still written as
+ * version 1, byte for byte. */
 #define STATE_VERSION 2
 
 static json_t *hex(double v) {
@@ -65,10 +67,12 @@ json_t *csvreg__state_to_json_big(const csvreg_accum *a, csvreg__jbig *bigs, siz
   json_t *na = json_array();
   for (size_t k = 0; na && k < ninputs; k++)
     json_array_append_new(na, json_integer((json_int_t)nabi[k]));
+  accum_frame fr;
+  const int framed = csvreg__accum_frame_get(a, &fr);
   json_t *o = json_pack(
       "{s:s, s:i, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, "
       "s:b, s:o}",
-      "format", STATE_FORMAT, "version", csvreg__accum_levels_nvars(a) ? 2 : 1, "tool",
+      "format", STATE_FORMAT, "version", framed ? 2 : 1, "tool",
       "csvreg " CSVREG_VERSION, "solver", csvreg__accum_solver_name(a), "intercept",
       csvreg__accum_intercept(a), "weighted", t.weighted, "target", csvreg__accum_target_name(a),
       "terms", names(a, csvreg__accum_term_name, csvreg__accum_nterms(a)), "inputs",
@@ -80,7 +84,7 @@ json_t *csvreg__state_to_json_big(const csvreg_accum *a, csvreg__jbig *bigs, siz
       hex_array(csvreg__accum_shift(a), csvreg__accum_ncols(a)));
   if (!o)
     return NULL;
-  if (csvreg__accum_levels_nvars(a) && csvreg__state_levels_put(o, a)) {
+  if (framed && csvreg__state_levels_put(o, a)) {
     json_decref(o);
     return NULL;
   }

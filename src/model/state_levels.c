@@ -261,8 +261,10 @@ csvreg_status csvreg__state_levels_get(const json_t *o, csvreg_accum *a, csvreg_
   fr.columns = cols;
   fr.text = text;
   fr.vars = vars;
-  if (!st && nf == 0)
-    st = bad(err, "a version 2 state holds the levels of at least one variable");
+  /* A formula without categorical variables (transforms only) has its
+   * columns from the start: no levels, chosen. */
+  if (!st && nf == 0 && !fr.selected)
+    st = bad(err, "a version 2 state without levels must have its columns \"selected\"");
   for (size_t k = 0; !st && k < nf; k++) {
     json_t *e = json_array_get(fa, k);
     vars[k] = json_string_value(json_object_get(e, "variable"));
@@ -328,4 +330,15 @@ csvreg_status csvreg__state_frame_spec(const csvreg_accum *a, csvreg_spec **out,
   if (!csvreg__accum_frame_get(a, &fr))
     return CSVREG_OK;
   return frame_spec(&fr, csvreg__accum_intercept(a), out, err);
+}
+
+csvreg_status csvreg_fit_set_state_spec(csvreg_fit *f, const csvreg_accum *a, csvreg_error *err) {
+  if (!f || !a)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_fit_set_state_spec: NULL argument");
+  csvreg_spec *spec = NULL;
+  csvreg_status st = csvreg__state_frame_spec(a, &spec, err);
+  if (!st && spec)
+    st = csvreg_fit_set_spec(f, spec, a, err);
+  csvreg_spec_free(spec);
+  return st;
 }

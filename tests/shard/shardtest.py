@@ -1127,6 +1127,23 @@ def t_state_levels_bad():
     p = run(["merge", "--subtract", "n2.st"], stdin=n1 + n2, check=False)
     if p.returncode != 2 or b"cannot be subtracted yet" not in p.stderr:
         fail("--subtract of states with levels: exit %d %s" % (p.returncode, p.stderr))
+    # a formula of transforms only: version 2 with no levels, chosen columns
+    tr = run(["fit", "log(y + 100) ~ I(x^2) + sqrt(abs(x))", "--emit-state", "f.csv"]).stdout
+    d = json.loads(tr)
+    if d["version"] != 2 or d["factors"] != [] or d["selected"] is not True:
+        fail("transform-only state: version %s factors %s selected %s"
+             % (d["version"], d["factors"], d["selected"]))
+    run(["solve"], stdin=forge(tr, lambda d: None))
+    for what, edit, msg in (
+            ("not selected", lambda d: d.__setitem__("selected", False),
+             'a version 2 state without levels must have its columns "selected"'),
+            ("a bad term", lambda d: d["terms"].__setitem__(0, "nope"),
+             "its terms do not match its levels")):
+        for cmd in ("merge", "solve"):
+            p = run([cmd], stdin=forge(tr, edit), check=False)
+            if p.returncode != 6 or msg.encode() not in p.stderr:
+                fail("transform-only, %s (%s): exit %d, %s (want 6, %s)"
+                     % (what, cmd, p.returncode, p.stderr, msg))
     print("%d forged states refused with exit 6" % len(cases))
 
 

@@ -8,7 +8,8 @@ import tempfile
 sys.path.insert(0, "..")
 from modelcheck import *  # noqa: E402,F401,F403
 
-# Sharding pass 1 of formula models with factors and transforms: fit
+# Sharding pass 1 of formula models with factors and transforms (and of a
+# formula of transforms only): fit
 # --emit-state per shard (2-4 --range shards; blocks of lines on standard
 # input with --header-line, as GNU parallel --pipepart cuts them), merge,
 # solve -o MODEL. Each shard sees its levels in another order (and some
@@ -36,6 +37,8 @@ FORMULAS = [
     "log(y) ~ x + I(x^2) + g * h",
     'y ~ sqrt(x) + relevel(g, ref = "s") + factor(k):x',
     "y ~ 0 + h + g:x + poly(x, 2, raw = TRUE)",
+    # transforms and no factor: the state keeps the formula's frame too
+    "log(y) ~ I(x^2) + log(k) + sqrt(x)",
 ]
 
 
