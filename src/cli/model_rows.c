@@ -6,10 +6,29 @@
  * in byte ranges (a stream in blocks) and merges the pieces' sinks in input
  * order, so the command's sink decides what a piece keeps until its turn.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "model_cli.h"
+
+/* predict --threads on a file: pieces of this many bytes (csvreg_pass_options
+ * piece_bytes), so that a piece's rows wait for their turn in memory (its
+ * spool, cmd_predict.c) rather than half the output in a temporary file.
+ * Measured on the clean 2M x 10 file, 2 threads: see bench/README.md.
+ * CSVREG_PIECE_BYTES overrides it (tests: many small pieces). */
+#define PIECE_BYTES ((size_t)2 << 20)
+
+size_t model_rows_piece_bytes(void) {
+  const char *e = getenv("CSVREG_PIECE_BYTES");
+  if (e && *e) {
+    char *end;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (!*end && v > 0 && v <= ((size_t)1 << 30))
+      return (size_t)v;
+  }
+  return PIECE_BYTES;
+}
 
 static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
   progress_update(ctx, bytes, records, size);
@@ -31,6 +50,7 @@ csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csv
   po.reader.decompress = o->decompress;
   po.threads = threads;
   po.block_bytes = cli_stdin_block_bytes(); /* tests: many small blocks */
+  po.piece_bytes = model_rows_piece_bytes();
   po.chunk = co; /* borrowed until the pass is freed */
   po.progress = on_progress;
   po.progress_ctx = &r->prog;

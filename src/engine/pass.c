@@ -27,7 +27,7 @@
  * its length, where the data starts; for a stream those bytes go back in
  * front of the rest.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -54,6 +54,7 @@
 /* Stream blocks' buffers kept for reuse (at most 2N are in flight). */
 #define SPARE_MAX 18
 #define SNIFF_BYTES ((size_t)1 << 16)
+#define PIPE_BYTES (1 << 20)
 /* Small ranges gain nothing from threads: at least this much per thread. */
 #define MIN_RANGE_BYTES ((uint64_t)1 << 16)
 
@@ -427,12 +428,21 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
   }
   struct stat sb;
   p->size = -1;
-  if (fstat(p->fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+  const int stat_ok = fstat(p->fd, &sb) == 0;
+  if (stat_ok && S_ISREG(sb.st_mode)) {
     /* Standard input is a stream even when it is a file: read once, in
      * order (its size still shows progress). */
     p->is_file = !stdin_;
     p->size = (int64_t)sb.st_size;
   }
+#ifdef F_SETPIPE_SZ
+  /* A pipe holds 64 KiB by default: the writer (cat, a decompressor) and
+   * this reader then take turns every 64 KiB, each turn a wake-up and a
+   * short read. 1 MiB (the default limit for a user) lets both run on;
+   * when it cannot be had the pipe stays as it is. */
+  if (stat_ok && S_ISFIFO(sb.st_mode) && fcntl(p->fd, F_GETPIPE_SZ) < PIPE_BYTES)
+    (void)fcntl(p->fd, F_SETPIPE_SZ, PIPE_BYTES);
+#endif
   if ((st = open_input(p, err)))
     goto fail;
   p->given = o->columns || o->header_line;
@@ -576,6 +586,7 @@ static csvreg_status run_single(csvreg_pass *p, csvreg_error *err) {
 typedef struct task {
   /* a range [start, end) to align, or a block of memory */
   uint64_t start, end;
+  uint64_t index; /* the piece's place in input order (create_piece) */
   unsigned char *data;
   size_t len, cap; /* cap: bytes of data that can be read (BLOCK_PAD more are there) */
   reader_origin origin;
@@ -611,7 +622,8 @@ static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **loca
       return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     csvreg_chunk_on_bad(chunk, csvreg__badlog_add, t->bad);
   }
-  if ((st = p->type->create(&t->sink, p->spec, p->arg, err)))
+  if ((st = p->type->create_piece ? p->type->create_piece(&t->sink, p->spec, p->arg, t->index, err)
+                                  : p->type->create(&t->sink, p->spec, p->arg, err)))
     return st;
   uint64_t seen = 0;
   do {
@@ -821,8 +833,7 @@ static csvreg_status run_block(void *ctx, void *tp, void **local, csvreg_error *
 
 /* The scanner's state, lines and records counted, at `pos`, a boundary at
  * or after p->known_end: counted on from there (pieces only skim). */
-static csvreg_status count_to(csvreg_pass *p, uint64_t pos, boundary_state *at,
-                              csvreg_error *err) {
+static csvreg_status count_to(csvreg_pass *p, uint64_t pos, boundary_state *at, csvreg_error *err) {
   boundary_file f;
   csvreg_status st = csvreg__boundary_file_open(&f, p->fd, (uint64_t)p->size, err);
   if (st)
@@ -1002,16 +1013,16 @@ static void cut_ranges(task *t, uint64_t n, uint64_t start, uint64_t end, int sp
 
 /* Speculative starts renumber a piece's records after it is read, so they
  * are for sinks that use record numbers only in error messages (which a
- * failed piece's second reading gets right): the accumulator, robust
- * errors' meat, eval without --every and --plot. A split (by record number),
- * other sinks and --skip-bad reports (told row by row) count every start.
- * CSVREG_SPECULATE=0 turns it off (tests, A/B timings). */
+ * failed piece's second reading gets right), CSVREG_SINK_SPECULATE: the
+ * accumulator, robust errors' meat, eval without --every and --plot,
+ * predict's rows. A split (by record number), other sinks and --skip-bad
+ * reports (told row by row) count every start. CSVREG_SPECULATE=0 turns it
+ * off (tests, A/B timings). */
 static int may_speculate(const csvreg_pass *p) {
   const char *e = getenv("CSVREG_SPECULATE");
   if (e && strcmp(e, "0") == 0)
     return 0;
-  return !p->o.on_bad && (p->type == csvreg_sink_accum() || p->type == csvreg_sink_meat() ||
-                          p->type == csvreg_sink_eval());
+  return !p->o.on_bad && (p->type->flags & CSVREG_SINK_SPECULATE);
 }
 
 static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
@@ -1030,10 +1041,22 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
   uint64_t n = p->o.threads ? p->o.threads : 1;
   if ((end - start) / n < MIN_RANGE_BYTES)
     n = (end - start) / MIN_RANGE_BYTES ? (end - start) / MIN_RANGE_BYTES : 1;
+  const int spec = n > 1 && may_speculate(p);
+  /* Workers, and pieces: one per worker, or with piece_bytes (and starts
+   * that need no count from the file's start, else each piece would count
+   * the whole file before it) as many as make pieces of about that size,
+   * 2 per worker in flight. */
+  const uint64_t workers = n;
+  if (spec && p->o.piece_bytes && (end - start) / p->o.piece_bytes > n) {
+    uint64_t piece = p->o.piece_bytes > MIN_RANGE_BYTES ? p->o.piece_bytes : MIN_RANGE_BYTES;
+    n = (end - start + piece - 1) / piece;
+  }
   task *t = calloc((size_t)n, sizeof *t);
   if (!t)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  cut_ranges(t, n, start, end, n > 1 && may_speculate(p));
+  cut_ranges(t, n, start, end, spec);
+  for (uint64_t i = 0; i < n; i++)
+    t[i].index = i;
   if (n == 1 && p->o.has_range && t[0].start > p->data_start && may_speculate(p))
     t[0].spec = SPEC_LONE;
   p->prev_end = 0;
@@ -1044,7 +1067,8 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
   pool *pl = NULL;
   /* One range runs on this thread, as a plain pass would. */
   p->inline_tick = n == 1;
-  csvreg_status st = csvreg__pool_new(&pl, n > 1 ? (size_t)n : 0, (size_t)n, &ops, p, err);
+  csvreg_status st = csvreg__pool_new(&pl, n > 1 ? (size_t)workers : 0,
+                                      n > workers ? 2 * (size_t)workers : (size_t)n, &ops, p, err);
   for (uint64_t i = 0; !st && i < n; i++)
     if (!csvreg__pool_submit(pl, &t[i]))
       break;
@@ -1052,7 +1076,7 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
     st = csvreg__pool_finish(pl, err);
   csvreg__pool_free(pl);
   if (!st) {
-    p->info.workers = (size_t)n;
+    p->info.workers = (size_t)workers;
     p->info.has_range = 1;
     p->info.range_start = start;
     p->info.range_end = end;
@@ -1080,7 +1104,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   size_t len = 0, grow_base = cap, ahead_off = 0;
   boundary_state s = p->at_data;
-  uint64_t offset = p->data_start;
+  uint64_t offset = p->data_start, index = 0;
   int eof = 0;
   csvreg_status st = CSVREG_OK;
   while (!eof || len) {
@@ -1129,6 +1153,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     if (rest)
       memcpy(next, buf + cut, rest);
     t->data = buf;
+    t->index = index++;
     t->len = cut;
     t->cap = cap;
     t->origin.lines = s.lines;
