@@ -27,7 +27,7 @@
  * its length, where the data starts; for a stream those bytes go back in
  * front of the rest.
  */
-#define _GNU_SOURCE /* F_SETPIPE_SZ */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -54,7 +54,9 @@
 /* Stream blocks' buffers kept for reuse (at most 2N are in flight). */
 #define SPARE_MAX 18
 #define SNIFF_BYTES ((size_t)1 << 16)
-#define PIPE_BYTES (1 << 20)
+/* A reader's read size in small pieces (below the reader's 256 KiB, from
+ * which it maps a fresh buffer). */
+#define PIECE_READ_BYTES ((size_t)192 << 10)
 /* Small ranges gain nothing from threads: at least this much per thread. */
 #define MIN_RANGE_BYTES ((uint64_t)1 << 16)
 
@@ -88,7 +90,8 @@ struct csvreg_pass {
   const csvreg_sink_type *type;
   const void *arg;
   void *total;
-  int inline_tick; /* pieces run on the calling thread: report progress there */
+  int inline_tick;  /* pieces run on the calling thread: report progress there */
+  int small_pieces; /* piece_bytes in use: readers read less at a time */
   /* o.digest on a stream: every byte in input order (header by sniff, the
    * rest by the source or read_blocks), so that merge can tell a block
    * delivered twice from two blocks of the same size (issue 15) */
@@ -428,21 +431,12 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
   }
   struct stat sb;
   p->size = -1;
-  const int stat_ok = fstat(p->fd, &sb) == 0;
-  if (stat_ok && S_ISREG(sb.st_mode)) {
+  if (fstat(p->fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
     /* Standard input is a stream even when it is a file: read once, in
      * order (its size still shows progress). */
     p->is_file = !stdin_;
     p->size = (int64_t)sb.st_size;
   }
-#ifdef F_SETPIPE_SZ
-  /* A pipe holds 64 KiB by default: the writer (cat, a decompressor) and
-   * this reader then take turns every 64 KiB, each turn a wake-up and a
-   * short read. 1 MiB (the default limit for a user) lets both run on;
-   * when it cannot be had the pipe stays as it is. */
-  if (stat_ok && S_ISFIFO(sb.st_mode) && fcntl(p->fd, F_GETPIPE_SZ) < PIPE_BYTES)
-    (void)fcntl(p->fd, F_SETPIPE_SZ, PIPE_BYTES);
-#endif
   if ((st = open_input(p, err)))
     goto fail;
   p->given = o->columns || o->header_line;
@@ -672,6 +666,12 @@ static csvreg_status range_fold(csvreg_pass *p, task *t, uint64_t off, const bou
   t->origin.mid_input = off > 0;
   csvreg_reader_options ro = p->o.reader;
   ro.header = 0;
+  /* Many small pieces: a reader each, whose default 1 MiB buffer is fresh
+   * memory every time (its page faults and cold cache cost predict's 2 MiB
+   * pieces more than the pieces saved); a smaller one comes from the heap
+   * the reader before it freed. */
+  if (p->small_pieces && !ro.buffer_bytes)
+    ro.buffer_bytes = PIECE_READ_BYTES;
   csvreg_status st = csvreg__source_new_custom(&src, csvreg__boundary_range_read, NULL, br, err);
   if (!st)
     st = csvreg__reader_open_source(&r, src, p->source, &ro, &t->origin, err);
@@ -1050,6 +1050,7 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
   if (spec && p->o.piece_bytes && (end - start) / p->o.piece_bytes > n) {
     uint64_t piece = p->o.piece_bytes > MIN_RANGE_BYTES ? p->o.piece_bytes : MIN_RANGE_BYTES;
     n = (end - start + piece - 1) / piece;
+    p->small_pieces = 1;
   }
   task *t = calloc((size_t)n, sizeof *t);
   if (!t)
