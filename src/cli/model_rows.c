@@ -6,7 +6,6 @@
  * in byte ranges (a stream in blocks) and merges the pieces' sinks in input
  * order, so the command's sink decides what a piece keeps until its turn.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,14 +19,8 @@
 #define PIECE_BYTES ((size_t)2 << 20)
 
 size_t model_rows_piece_bytes(void) {
-  const char *e = getenv("CSVREG_PIECE_BYTES");
-  if (e && *e) {
-    char *end;
-    unsigned long long v = strtoull(e, &end, 10);
-    if (!*end && v > 0 && v <= ((size_t)1 << 30))
-      return (size_t)v;
-  }
-  return PIECE_BYTES;
+  size_t n = cli_env_bytes("CSVREG_PIECE_BYTES");
+  return n ? n : PIECE_BYTES;
 }
 
 static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
