@@ -1080,7 +1080,22 @@ typedef struct csvreg_sink_type {
   csvreg_status (*add_chunk)(void *sink, const csvreg_chunk *c, csvreg_error *err);
   csvreg_status (*merge)(void *into, const void *from, csvreg_error *err);
   void (*free)(void *sink);
+  /* ---- optional (issue 14): a type that leaves them out gets 0 / NULL ---- */
+  unsigned flags; /* CSVREG_SINK_* below */
+  /* A piece's sink, told the piece's place in input order (0: the piece
+   * that starts at the first data record; a stream's blocks and a file's
+   * pieces count up from there); NULL: create. The total is made by
+   * create. */
+  csvreg_status (*create_piece)(void **out, const csvreg_spec *spec, const void *arg,
+                                uint64_t piece, csvreg_error *err);
 } csvreg_sink_type;
+
+/* The sink uses record numbers only in its error messages: a threaded pass
+ * over a file may start a piece at the first line end after its cut, its
+ * records numbered from 0, and check that start when the piece is merged
+ * (a wrong start or a failure: the piece is read again from the true start
+ * with the whole input's numbers, in a new sink). */
+#define CSVREG_SINK_SPECULATE 1u
 
 /* The accumulator sink: the sink is a csvreg_accum (csvreg_accum_free frees
  * it); `arg` points to the csvreg_solver. */
@@ -1238,6 +1253,14 @@ typedef struct csvreg_pass_options {
                                         else every chunk's options (borrowed
                                         until the pass is freed) */
   size_t block_bytes;                /* a stream's blocks with threads; 0: 1 MiB */
+  size_t piece_bytes;                /* a regular file with threads and a sink
+                                        with CSVREG_SINK_SPECULATE: pieces of
+                                        about this many bytes (at least one per
+                                        thread), handed out in input order, at
+                                        most 2 per thread in flight, so a sink
+                                        that holds a piece's output until its
+                                        turn (predict) holds little; 0: one
+                                        piece per thread */
   csvreg_progress_fn progress;       /* optional */
   void *progress_ctx;
   size_t sample_text;    /* >0: read up to this many first data

@@ -80,6 +80,8 @@ int opt_threads(const char *command, const char *arg, size_t *out);
  * --threads (0: the library's default), so small inputs make many blocks
  * and records that straddle them. */
 size_t cli_stdin_block_bytes(void);
+/* A byte count from the environment variable `name` (1 .. 1 GiB; else 0). */
+size_t cli_env_bytes(const char *name);
 
 /* --decompress auto|none (issue 14): CSVREG_DECOMPRESS_AUTO or _NONE into
  * *out; 0, or the usage error printed and CLI_EXIT_USAGE. */

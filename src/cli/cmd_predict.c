@@ -8,12 +8,15 @@
  * whatever the input's length.
  *
  * --threads N (issue 14): the pass reads pieces of the input (byte ranges
- * of a file, blocks of a stream) on N threads into one sink each (this
- * file's predict sink), and merges the sinks in input order. The first
- * piece writes straight to the output, as one thread does; a later piece
- * formats its rows into a spool (csvreg_spool: memory, then a temporary
- * file) that its merge copies to the output when every row before it is
- * out. So the output is the same bytes as with one thread.
+ * of a file, about 2 MiB each, handed out in order; blocks of a stream) on
+ * N threads into one sink each (this file's predict sink), and merges the
+ * sinks in input order. The first piece writes straight to the output, as
+ * one thread does; a later piece formats its rows into a spool
+ * (csvreg_spool: memory, then a temporary file) that its merge hands to the
+ * output when every row before it is out. Pieces are small so that a spool
+ * stays in memory: with one piece per thread, the second half of the output
+ * went through the temporary file. The output is the same bytes as with one
+ * thread.
  */
 #include <getopt.h>
 #include <stdatomic.h>
@@ -444,9 +447,11 @@ static csvreg_status write_header(FILE *fp, const char *const *names, size_t nco
  * One sink per piece of the pass (csvreg_sink_type), and one for the total,
  * made first. On one thread the total gets every chunk and writes it to the
  * output. With threads the total gets the pieces' sinks in input order
- * (merge) and writes what each spooled; the piece that starts at the first
- * data record writes straight to the output instead (nothing is before it),
- * so the common case costs no copy. */
+ * (merge) and writes what each spooled; piece 0, which starts at the first
+ * data record, writes straight to the output instead (nothing is before it).
+ * Record numbers are used only in error messages (CSVREG_SINK_SPECULATE: a
+ * piece of a file may start at a guessed record boundary, checked when it is
+ * merged). */
 
 #define SPARE_SINKS 8
 
@@ -455,10 +460,8 @@ typedef struct predict_out {
   const predict_args *a;
   char delim;
   FILE *fp;                   /* standard output, or -o's temporary file */
-  uint64_t first_record;      /* the first data record's number (2 with a header) */
   size_t rows;                /* the chunks' capacity */
-  atomic_int made;            /* sinks made: the first is the total */
-  atomic_int direct_made;     /* a piece writes to the output: at most one */
+  size_t spool_mem;           /* a piece's text kept in memory, then on disk */
   atomic_int stopped;         /* standard output went away: the pass stops */
   struct predict_sink *total; /* the pass's (it keeps it after a failure) */
   /* Sinks of pieces merged, kept for the next pieces with their buffers: a
@@ -473,7 +476,7 @@ typedef struct predict_out {
 typedef struct predict_sink {
   predict_out *o;
   block b;              /* allocated at the first chunk */
-  int direct;           /* -1 undecided, 1 to the output, 0 to the spool */
+  int direct;           /* 1 to the output, 0 to the spool */
   csvreg_spool *spool;  /* direct == 0 */
   csvreg_counts counts; /* the rows of the chunks (and merged pieces) */
 } predict_sink;
@@ -556,15 +559,11 @@ static void spares_free(predict_out *o) {
     psink_destroy(o->spare[--o->nspare]);
 }
 
-static csvreg_status psink_create(void **out, const csvreg_spec *spec, const void *arg,
-                                  csvreg_error *err) {
-  (void)spec;
-  predict_out *o = (predict_out *)arg; /* shared: atomic counters, spares under mu */
-  /* the total is made before any piece: on one thread it gets the chunks */
-  const int total = atomic_fetch_add(&o->made, 1) == 0;
+/* A sink: a spare when one is there (a piece's; its spool kept), else new. */
+static csvreg_status psink_make(predict_sink **out, predict_out *o, int spare, csvreg_error *err) {
   predict_sink *s = NULL;
   pthread_mutex_lock(&o->mu);
-  if (!total && o->nspare)
+  if (spare && o->nspare)
     s = o->spare[--o->nspare];
   pthread_mutex_unlock(&o->mu);
   if (s) {
@@ -573,32 +572,42 @@ static csvreg_status psink_create(void **out, const csvreg_spec *spec, const voi
     return fail_with(err, CSVREG_E_NOMEM, "out of memory");
   }
   s->o = o;
-  s->direct = total ? 1 : s->spool ? 0 : -1; /* a spare that spooled spools */
-  if (total)
-    o->total = s;
   *out = s;
   return CSVREG_OK;
 }
 
-/* A piece decides where it writes at its first chunk: straight out when its
- * first record is the input's first data record (no piece is before it),
- * else to its spool. A chunk that starts with a row that is not complete
- * has no record number to tell: its piece spools (same bytes, one copy).
- * This needs the whole input's record numbers in every piece: the pass
- * gives them to every sink but those that may start speculatively
- * (pass.c, may_speculate), which this sink must not be one of. */
-static csvreg_status psink_decide(predict_sink *s, const csvreg_chunk *c, csvreg_error *err) {
-  const unsigned char *status = csvreg_chunk_row_status(c);
-  const uint64_t *recno = csvreg_chunk_record_numbers(c);
-  int zero = 0;
-  if (csvreg_chunk_nrecords(c) && status[0] == CSVREG_ROW_OK && csvreg_chunk_rows(c) &&
-      recno[0] == s->o->first_record &&
-      atomic_compare_exchange_strong(&s->o->direct_made, &zero, 1)) {
-    s->direct = 1;
-    return CSVREG_OK;
+/* The total: made before any piece; on one thread it gets the chunks. */
+static csvreg_status psink_create(void **out, const csvreg_spec *spec, const void *arg,
+                                  csvreg_error *err) {
+  (void)spec;
+  predict_out *o = (predict_out *)arg; /* shared: spares under mu */
+  predict_sink *s = NULL;
+  csvreg_status st = psink_make(&s, o, 0, err);
+  if (st)
+    return st;
+  s->direct = 1;
+  o->total = s;
+  *out = s;
+  return CSVREG_OK;
+}
+
+/* A piece: piece 0 writes straight out (no piece is before it), a later
+ * one to its spool until its merge. */
+static csvreg_status psink_create_piece(void **out, const csvreg_spec *spec, const void *arg,
+                                        uint64_t piece, csvreg_error *err) {
+  (void)spec;
+  predict_out *o = (predict_out *)arg;
+  predict_sink *s = NULL;
+  csvreg_status st = psink_make(&s, o, 1, err);
+  if (st)
+    return st;
+  s->direct = piece == 0;
+  if (!s->direct && !s->spool && (st = csvreg_spool_new(&s->spool, o->spool_mem, err))) {
+    psink_destroy(s);
+    return st;
   }
-  s->direct = 0;
-  return csvreg_spool_new(&s->spool, 0, err);
+  *out = s;
+  return CSVREG_OK;
 }
 
 static csvreg_status psink_add(void *sp, const csvreg_chunk *c, csvreg_error *err) {
@@ -616,8 +625,6 @@ static csvreg_status psink_add(void *sp, const csvreg_chunk *c, csvreg_error *er
         (st = csvreg_na_new(&s->b.na, csvreg_model_get_options(s->o->model)->na, err)))
       return st;
   }
-  if (s->direct < 0 && (st = psink_decide(s, c, err)))
-    return st;
   if ((st = block_write(&s->b, c, s->o->model, s->o->a, s->o->delim,
                         s->direct ? emit_out : emit_spool, s, err)))
     return st;
@@ -636,8 +643,9 @@ static csvreg_status psink_merge(void *ip, const void *fp, csvreg_error *err) {
   return st ? st : out_flushed(into->o, err);
 }
 
-static const csvreg_sink_type predict_sink_type = {"predict", psink_create, psink_add, psink_merge,
-                                                   psink_free};
+static const csvreg_sink_type predict_sink_type = {
+    "predict",  psink_create,          psink_add,         psink_merge,
+    psink_free, CSVREG_SINK_SPECULATE, psink_create_piece};
 /* ---- end the predict sink ---- */
 
 int cmd_predict_run(int argc, char **argv) {
@@ -726,8 +734,13 @@ int cmd_predict_run(int argc, char **argv) {
   po.a = &a;
   po.delim = delim;
   po.fp = fp;
-  po.first_record = a.rd.no_header || !mo->header ? 1 : 2;
   po.rows = co.rows;
+  /* a piece's text (about 1.2 times its bytes for the input's columns and
+   * one prediction) stays in memory; more (many statistics on short rows)
+   * goes on to the spool's file */
+  po.spool_mem = 4 * model_rows_piece_bytes();
+  if (po.spool_mem < CSVREG_SPOOL_MEM)
+    po.spool_mem = CSVREG_SPOOL_MEM;
   void *sink = NULL;
   st = model_rows_run(&rows, &predict_sink_type, &po, &sink, &err);
   total = sink;

@@ -96,6 +96,10 @@ csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csv
 /* The input's name ("<stdin>"). */
 const char *model_rows_source(const model_rows *r);
 
+/* The bytes of a piece of a file read with threads (the pass's piece_bytes;
+ * CSVREG_PIECE_BYTES overrides the default). */
+size_t model_rows_piece_bytes(void);
+
 /* Reads every record into a sink of `type` (csvreg_pass_run). */
 csvreg_status model_rows_run(model_rows *r, const csvreg_sink_type *type, const void *arg,
                              void **out, csvreg_error *err);

@@ -11,6 +11,18 @@
 
 #include "model_cli.h"
 
+/* predict --threads on a file: pieces of this many bytes (csvreg_pass_options
+ * piece_bytes), so that a piece's rows wait for their turn in memory (its
+ * spool, cmd_predict.c) rather than half the output in a temporary file.
+ * Measured on the clean 2M x 10 file, 2 threads: see bench/README.md.
+ * CSVREG_PIECE_BYTES overrides it (tests: many small pieces). */
+#define PIECE_BYTES ((size_t)2 << 20)
+
+size_t model_rows_piece_bytes(void) {
+  size_t n = cli_env_bytes("CSVREG_PIECE_BYTES");
+  return n ? n : PIECE_BYTES;
+}
+
 static void on_progress(void *ctx, uint64_t bytes, uint64_t records, int64_t size) {
   progress_update(ctx, bytes, records, size);
 }
@@ -31,6 +43,7 @@ csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csv
   po.reader.decompress = o->decompress;
   po.threads = threads;
   po.block_bytes = cli_stdin_block_bytes(); /* tests: many small blocks */
+  po.piece_bytes = model_rows_piece_bytes();
   po.chunk = co; /* borrowed until the pass is freed */
   po.progress = on_progress;
   po.progress_ctx = &r->prog;

@@ -161,8 +161,10 @@ int opt_threads(const char *command, const char *arg, size_t *out) {
   return 0;
 }
 
-size_t cli_stdin_block_bytes(void) {
-  const char *e = getenv("CSVREG_STDIN_BLOCK");
+size_t cli_stdin_block_bytes(void) { return cli_env_bytes("CSVREG_STDIN_BLOCK"); }
+
+size_t cli_env_bytes(const char *name) {
+  const char *e = getenv(name);
   if (e && *e) {
     char *end;
     unsigned long long v = strtoull(e, &end, 10);

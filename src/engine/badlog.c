@@ -141,6 +141,11 @@ csvreg_status csvreg__spool_write(csvreg__spool *s, const void *p, size_t n) {
 
 uint64_t csvreg__spool_size(const csvreg__spool *s) { return s->flen + s->len; }
 
+const unsigned char *csvreg__spool_tail(const csvreg__spool *s, size_t *len) {
+  *len = s->len;
+  return s->buf;
+}
+
 int csvreg__spool_spilled(const csvreg__spool *s) { return s->fd >= 0; }
 
 uint64_t csvreg__spool_file_bytes(const csvreg__spool *s) { return s->flen; }

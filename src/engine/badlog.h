@@ -50,6 +50,10 @@ void csvreg__spool_free(csvreg__spool *s);
 csvreg_status csvreg__spool_write(csvreg__spool *s, const void *p, size_t n);
 /* Bytes written so far. */
 uint64_t csvreg__spool_size(const csvreg__spool *s);
+/* The last bytes written, those still in memory (after the file's
+ * csvreg__spool_file_bytes): *len of them at the pointer, valid until the
+ * next write or clear. */
+const unsigned char *csvreg__spool_tail(const csvreg__spool *s, size_t *len);
 /* n bytes at `off` into p: CSVREG_OK, or CSVREG_E_IO (past the end, a read
  * failure). */
 csvreg_status csvreg__spool_read(csvreg__spool *s, uint64_t off, void *p, size_t n);

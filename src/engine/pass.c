@@ -54,6 +54,9 @@
 /* Stream blocks' buffers kept for reuse (at most 2N are in flight). */
 #define SPARE_MAX 18
 #define SNIFF_BYTES ((size_t)1 << 16)
+/* A reader's read size in small pieces (below the reader's 256 KiB, from
+ * which it maps a fresh buffer). */
+#define PIECE_READ_BYTES ((size_t)192 << 10)
 /* Small ranges gain nothing from threads: at least this much per thread. */
 #define MIN_RANGE_BYTES ((uint64_t)1 << 16)
 
@@ -87,7 +90,8 @@ struct csvreg_pass {
   const csvreg_sink_type *type;
   const void *arg;
   void *total;
-  int inline_tick; /* pieces run on the calling thread: report progress there */
+  int inline_tick;  /* pieces run on the calling thread: report progress there */
+  int small_pieces; /* piece_bytes in use: readers read less at a time */
   /* o.digest on a stream: every byte in input order (header by sniff, the
    * rest by the source or read_blocks), so that merge can tell a block
    * delivered twice from two blocks of the same size (issue 15) */
@@ -576,6 +580,7 @@ static csvreg_status run_single(csvreg_pass *p, csvreg_error *err) {
 typedef struct task {
   /* a range [start, end) to align, or a block of memory */
   uint64_t start, end;
+  uint64_t index; /* the piece's place in input order (create_piece) */
   unsigned char *data;
   size_t len, cap; /* cap: bytes of data that can be read (BLOCK_PAD more are there) */
   reader_origin origin;
@@ -611,7 +616,8 @@ static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **loca
       return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     csvreg_chunk_on_bad(chunk, csvreg__badlog_add, t->bad);
   }
-  if ((st = p->type->create(&t->sink, p->spec, p->arg, err)))
+  if ((st = p->type->create_piece ? p->type->create_piece(&t->sink, p->spec, p->arg, t->index, err)
+                                  : p->type->create(&t->sink, p->spec, p->arg, err)))
     return st;
   uint64_t seen = 0;
   do {
@@ -660,6 +666,12 @@ static csvreg_status range_fold(csvreg_pass *p, task *t, uint64_t off, const bou
   t->origin.mid_input = off > 0;
   csvreg_reader_options ro = p->o.reader;
   ro.header = 0;
+  /* Many small pieces: a reader each, whose default 1 MiB buffer is fresh
+   * memory every time (its page faults and cold cache cost predict's 2 MiB
+   * pieces more than the pieces saved); a smaller one comes from the heap
+   * the reader before it freed. */
+  if (p->small_pieces && !ro.buffer_bytes)
+    ro.buffer_bytes = PIECE_READ_BYTES;
   csvreg_status st = csvreg__source_new_custom(&src, csvreg__boundary_range_read, NULL, br, err);
   if (!st)
     st = csvreg__reader_open_source(&r, src, p->source, &ro, &t->origin, err);
@@ -821,8 +833,7 @@ static csvreg_status run_block(void *ctx, void *tp, void **local, csvreg_error *
 
 /* The scanner's state, lines and records counted, at `pos`, a boundary at
  * or after p->known_end: counted on from there (pieces only skim). */
-static csvreg_status count_to(csvreg_pass *p, uint64_t pos, boundary_state *at,
-                              csvreg_error *err) {
+static csvreg_status count_to(csvreg_pass *p, uint64_t pos, boundary_state *at, csvreg_error *err) {
   boundary_file f;
   csvreg_status st = csvreg__boundary_file_open(&f, p->fd, (uint64_t)p->size, err);
   if (st)
@@ -1002,16 +1013,16 @@ static void cut_ranges(task *t, uint64_t n, uint64_t start, uint64_t end, int sp
 
 /* Speculative starts renumber a piece's records after it is read, so they
  * are for sinks that use record numbers only in error messages (which a
- * failed piece's second reading gets right): the accumulator, robust
- * errors' meat, eval without --every and --plot. A split (by record number),
- * other sinks and --skip-bad reports (told row by row) count every start.
- * CSVREG_SPECULATE=0 turns it off (tests, A/B timings). */
+ * failed piece's second reading gets right), CSVREG_SINK_SPECULATE: the
+ * accumulator, robust errors' meat, eval without --every and --plot,
+ * predict's rows. A split (by record number), other sinks and --skip-bad
+ * reports (told row by row) count every start. CSVREG_SPECULATE=0 turns it
+ * off (tests, A/B timings). */
 static int may_speculate(const csvreg_pass *p) {
   const char *e = getenv("CSVREG_SPECULATE");
   if (e && strcmp(e, "0") == 0)
     return 0;
-  return !p->o.on_bad && (p->type == csvreg_sink_accum() || p->type == csvreg_sink_meat() ||
-                          p->type == csvreg_sink_eval());
+  return !p->o.on_bad && (p->type->flags & CSVREG_SINK_SPECULATE);
 }
 
 static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
@@ -1030,10 +1041,23 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
   uint64_t n = p->o.threads ? p->o.threads : 1;
   if ((end - start) / n < MIN_RANGE_BYTES)
     n = (end - start) / MIN_RANGE_BYTES ? (end - start) / MIN_RANGE_BYTES : 1;
+  const int spec = n > 1 && may_speculate(p);
+  /* Workers, and pieces: one per worker, or with piece_bytes (and starts
+   * that need no count from the file's start, else each piece would count
+   * the whole file before it) as many as make pieces of about that size,
+   * 2 per worker in flight. */
+  const uint64_t workers = n;
+  if (spec && p->o.piece_bytes && (end - start) / p->o.piece_bytes > n) {
+    uint64_t piece = p->o.piece_bytes > MIN_RANGE_BYTES ? p->o.piece_bytes : MIN_RANGE_BYTES;
+    n = (end - start + piece - 1) / piece;
+    p->small_pieces = 1;
+  }
   task *t = calloc((size_t)n, sizeof *t);
   if (!t)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  cut_ranges(t, n, start, end, n > 1 && may_speculate(p));
+  cut_ranges(t, n, start, end, spec);
+  for (uint64_t i = 0; i < n; i++)
+    t[i].index = i;
   if (n == 1 && p->o.has_range && t[0].start > p->data_start && may_speculate(p))
     t[0].spec = SPEC_LONE;
   p->prev_end = 0;
@@ -1044,7 +1068,8 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
   pool *pl = NULL;
   /* One range runs on this thread, as a plain pass would. */
   p->inline_tick = n == 1;
-  csvreg_status st = csvreg__pool_new(&pl, n > 1 ? (size_t)n : 0, (size_t)n, &ops, p, err);
+  csvreg_status st = csvreg__pool_new(&pl, n > 1 ? (size_t)workers : 0,
+                                      n > workers ? 2 * (size_t)workers : (size_t)n, &ops, p, err);
   for (uint64_t i = 0; !st && i < n; i++)
     if (!csvreg__pool_submit(pl, &t[i]))
       break;
@@ -1052,7 +1077,7 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
     st = csvreg__pool_finish(pl, err);
   csvreg__pool_free(pl);
   if (!st) {
-    p->info.workers = (size_t)n;
+    p->info.workers = (size_t)workers;
     p->info.has_range = 1;
     p->info.range_start = start;
     p->info.range_end = end;
@@ -1080,7 +1105,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   size_t len = 0, grow_base = cap, ahead_off = 0;
   boundary_state s = p->at_data;
-  uint64_t offset = p->data_start;
+  uint64_t offset = p->data_start, index = 0;
   int eof = 0;
   csvreg_status st = CSVREG_OK;
   while (!eof || len) {
@@ -1129,6 +1154,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     if (rest)
       memcpy(next, buf + cut, rest);
     t->data = buf;
+    t->index = index++;
     t->len = cut;
     t->cap = cap;
     t->origin.lines = s.lines;

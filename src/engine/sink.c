@@ -51,8 +51,8 @@ static csvreg_status acc_merge(void *into, const void *from, csvreg_error *err) 
 
 static void acc_free(void *sink) { csvreg_accum_free(sink); }
 
-static const csvreg_sink_type accum_type = {"accumulator", acc_create, acc_add, acc_merge,
-                                            acc_free};
+static const csvreg_sink_type accum_type = {
+    "accumulator", acc_create, acc_add, acc_merge, acc_free, CSVREG_SINK_SPECULATE, NULL};
 
 const csvreg_sink_type *csvreg_sink_accum(void) { return &accum_type; }
 
@@ -240,8 +240,8 @@ static csvreg_status split_merge(void *into, const void *from, csvreg_error *err
 
 static void split_free_sink(void *sink) { csvreg_split_free(sink); }
 
-static const csvreg_sink_type split_type = {"split", split_create, split_add, split_merge,
-                                            split_free_sink};
+static const csvreg_sink_type split_type = {
+    "split", split_create, split_add, split_merge, split_free_sink, 0, NULL};
 
 const csvreg_sink_type *csvreg_sink_split(void) { return &split_type; }
 
@@ -524,8 +524,8 @@ static csvreg_status score_merge(void *into, const void *from, csvreg_error *err
 
 static void score_free(void *sink) { csvreg_scoring_free(sink); }
 
-static const csvreg_sink_type scoring_type = {"evaluation", score_create, score_add, score_merge,
-                                              score_free};
+static const csvreg_sink_type scoring_type = {
+    "evaluation", score_create, score_add, score_merge, score_free, CSVREG_SINK_SPECULATE, NULL};
 
 const csvreg_sink_type *csvreg_sink_eval(void) { return &scoring_type; }
 
@@ -554,8 +554,8 @@ static csvreg_status score_create_with(void **out, const csvreg_spec *spec, cons
   return st;
 }
 
-static const csvreg_sink_type scoring_with_type = {"evaluation", score_create_with, score_add,
-                                                   score_merge, score_free};
+static const csvreg_sink_type scoring_with_type = {
+    "evaluation", score_create_with, score_add, score_merge, score_free, 0, NULL};
 
 const csvreg_sink_type *csvreg_sink_eval_with(void) { return &scoring_with_type; }
 
@@ -620,7 +620,12 @@ void csvreg_scoring_result(const csvreg_scoring *s, csvreg_metrics *m, csvreg_co
 
 static void meat_free_sink(void *sink) { csvreg_meat_free(sink); }
 
-static const csvreg_sink_type meat_type = {"meat", csvreg__meat_create, csvreg__meat_add_chunk,
-                                           csvreg__meat_merge, meat_free_sink};
+static const csvreg_sink_type meat_type = {"meat",
+                                           csvreg__meat_create,
+                                           csvreg__meat_add_chunk,
+                                           csvreg__meat_merge,
+                                           meat_free_sink,
+                                           CSVREG_SINK_SPECULATE,
+                                           NULL};
 
 const csvreg_sink_type *csvreg_sink_meat(void) { return &meat_type; }

@@ -63,11 +63,14 @@ csvreg_status csvreg_spool_write(csvreg_spool *s, const void *data, size_t n, cs
   return st ? spool_failed(st, err, "cannot write its temporary file") : CSVREG_OK;
 }
 
+/* The bytes in the temporary file are read back through a buffer; those
+ * still in memory (all of them for a spool that stayed under `mem`, as a
+ * piece of predict --threads does) go to fn where they are, without a copy. */
 csvreg_status csvreg_spool_drain(csvreg_spool *s, csvreg_spool_fn fn, void *ctx,
                                  csvreg_error *err) {
   if (!s || !fn)
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_spool_drain: NULL argument");
-  uint64_t size = csvreg__spool_size(s->sp);
+  uint64_t size = csvreg__spool_file_bytes(s->sp);
   csvreg_status st = CSVREG_OK;
   unsigned char *tmp = size ? malloc(size < DRAIN_BYTES ? (size_t)size : DRAIN_BYTES) : NULL;
   if (size && !tmp)
@@ -82,6 +85,14 @@ csvreg_status csvreg_spool_drain(csvreg_spool *s, csvreg_spool_fn fn, void *ctx,
     off += want;
   }
   free(tmp);
+  size_t len = 0;
+  const unsigned char *mem = csvreg__spool_tail(s->sp, &len);
+  for (size_t off = 0; off < len && !st;) {
+    size_t want = len - off < DRAIN_BYTES ? len - off : DRAIN_BYTES;
+    if (fn(ctx, mem + off, want))
+      st = csvreg__err_set(err, CSVREG_E_IO, "spool: the output failed");
+    off += want;
+  }
   csvreg__spool_clear(s->sp);
   return st;
 }

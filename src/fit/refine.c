@@ -415,8 +415,8 @@ static csvreg_status sums_merge(void *into, const void *from, csvreg_error *err)
 
 static void sums_free(void *sink) { csvreg_refine_sums_free(sink); }
 
-static const csvreg_sink_type refine_type = {"refine", sums_create, sums_add_chunk, sums_merge,
-                                             sums_free};
+static const csvreg_sink_type refine_type = {
+    "refine", sums_create, sums_add_chunk, sums_merge, sums_free, 0, NULL};
 
 const csvreg_sink_type *csvreg_sink_refine(void) { return &refine_type; }
 

@@ -7,7 +7,9 @@
  * with the same counts, and a failure reports the line, record and message
  * one thread reports. Files: plain; most bytes inside quoted fields with
  * line breaks (cuts fall inside them, the speculation is wrong and the
- * piece is read again); a bad cell late in the file; a byte range.
+ * piece is read again); a bad cell late in the file; a byte range. With
+ * piece_bytes (predict's small pieces) the same, and the pieces reach the
+ * sink's create_piece with their place in input order and merge in it.
  */
 #define _POSIX_C_SOURCE 200809L /* mkstemp, setenv */
 
@@ -53,6 +55,9 @@ static void write_file(const char *path, size_t n, int quoted, size_t bad_at) {
   assert_int_equal(fclose(f), 0);
 }
 
+/* csvreg_pass_options.piece_bytes of run_pass (0: one piece per thread) */
+static size_t piece_bytes;
+
 typedef struct result {
   csvreg_status st;
   csvreg_error err;
@@ -71,6 +76,7 @@ static result run_pass(const char *path, size_t threads, int skip_bad, int has_r
   po.path = path;
   po.threads = threads;
   po.chunk_rows = 7; /* many chunks per piece */
+  po.piece_bytes = piece_bytes;
   po.has_range = has_range;
   po.range_start = range_start;
   po.range_end = range_end;
@@ -207,12 +213,133 @@ static void test_range(void **state) {
   unlink(path);
 }
 
+/* A sink that checks the order of the pieces: each knows its place
+ * (create_piece), the total expects them in order 0, 1, 2, ... */
+typedef struct order_sink {
+  uint64_t piece, next, records;
+  int out_of_order;
+} order_sink;
+
+static csvreg_status order_create(void **out, const csvreg_spec *spec, const void *arg,
+                                  csvreg_error *err) {
+  (void)spec, (void)arg, (void)err;
+  order_sink *s = calloc(1, sizeof *s);
+  s->piece = UINT64_MAX; /* the total */
+  *out = s;
+  return s ? CSVREG_OK : CSVREG_E_NOMEM;
+}
+
+static csvreg_status order_create_piece(void **out, const csvreg_spec *spec, const void *arg,
+                                        uint64_t piece, csvreg_error *err) {
+  csvreg_status st = order_create(out, spec, arg, err);
+  if (!st)
+    ((order_sink *)*out)->piece = piece;
+  return st;
+}
+
+static csvreg_status order_add(void *sp, const csvreg_chunk *c, csvreg_error *err) {
+  (void)err;
+  ((order_sink *)sp)->records += csvreg_chunk_counts(c)->records;
+  return CSVREG_OK;
+}
+
+static csvreg_status order_merge(void *ip, const void *fp, csvreg_error *err) {
+  (void)err;
+  order_sink *into = ip;
+  const order_sink *from = fp;
+  into->out_of_order |= from->piece != into->next++;
+  into->records += from->records;
+  return CSVREG_OK;
+}
+
+/* the pieces a pass over `path` made (0: it failed) and their records */
+static uint64_t order_pass(const char *path, size_t threads, unsigned flags, uint64_t *records) {
+  csvreg_sink_type type = {"order", order_create, order_add,         order_merge,
+                           free,    flags,        order_create_piece};
+  csvreg_pass_options po;
+  csvreg_pass_options_init(&po);
+  po.path = path;
+  po.threads = threads;
+  po.piece_bytes = piece_bytes;
+  csvreg_pass *p = NULL;
+  csvreg_error err;
+  assert_int_equal(csvreg_pass_open(&p, &po, &err), CSVREG_OK);
+  csvreg_spec_options so;
+  csvreg_spec_options_init(&so);
+  so.target = "y";
+  so.features = "x1,x2";
+  csvreg_spec *spec = NULL;
+  assert_int_equal(
+      csvreg_spec_new(&spec, csvreg_pass_column_names(p), csvreg_pass_ncolumns(p), &so, &err),
+      CSVREG_OK);
+  void *out = NULL;
+  assert_int_equal(csvreg_pass_run(p, spec, &type, NULL, &out, &err), CSVREG_OK);
+  order_sink *total = out;
+  assert_false(total->out_of_order);
+  *records = total->records;
+  uint64_t pieces = total->next;
+  free(total);
+  csvreg_spec_free(spec);
+  csvreg_pass_free(p);
+  return pieces;
+}
+
+/* piece_bytes: many pieces, in order, the same fit and errors. */
+static void test_small_pieces(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  piece_bytes = (size_t)64 << 10;
+  for (int quoted = 0; quoted <= 1; quoted++) {
+    size_t n = quoted ? 3000 : 40000;
+    write_file(path, n, quoted, 0);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    uint64_t size = (uint64_t)ftell(f);
+    fclose(f);
+    uint64_t records = 0;
+    /* a sink that may start speculatively gets pieces of about 64 KiB */
+    for (size_t t = 2; t <= 3; t++) {
+      uint64_t pieces = order_pass(path, t, CSVREG_SINK_SPECULATE, &records);
+      assert_int_equal(pieces, (size + piece_bytes - 1) / piece_bytes);
+      assert_int_equal(records, n);
+    }
+    /* one that counts every start from the file's start: one per thread */
+    assert_int_equal(order_pass(path, 3, 0, &records), 3);
+    assert_int_equal(records, n);
+    piece_bytes = 0;
+    result one = run_pass(path, 1, 0, 0, 0, 0);
+    piece_bytes = (size_t)64 << 10;
+    for (size_t t = 2; t <= 4; t++) {
+      result r = run_pass(path, t, 0, 0, 0, 0);
+      assert_same_fit(&one, &r);
+      if (quoted) /* cuts inside quoted fields: pieces read again */
+        assert_true(r.redone > 0);
+    }
+    /* a bad cell late in the file: one thread's error */
+    write_file(path, n, quoted, n * 3 / 4);
+    piece_bytes = 0;
+    one = run_pass(path, 1, 0, 0, 0, 0);
+    piece_bytes = (size_t)64 << 10;
+    assert_int_not_equal(one.st, CSVREG_OK);
+    for (size_t t = 2; t <= 3; t++) {
+      result r = run_pass(path, t, 0, 0, 0, 0);
+      assert_int_equal(r.st, one.st);
+      assert_int_equal(r.err.line, one.err.line);
+      assert_int_equal(r.err.record, one.err.record);
+      assert_string_equal(r.err.message, one.err.message);
+    }
+  }
+  piece_bytes = 0;
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plain),
-      cmocka_unit_test(test_quoted_line_breaks),
-      cmocka_unit_test(test_error_numbers),
-      cmocka_unit_test(test_range),
+      cmocka_unit_test(test_plain),         cmocka_unit_test(test_quoted_line_breaks),
+      cmocka_unit_test(test_error_numbers), cmocka_unit_test(test_range),
+      cmocka_unit_test(test_small_pieces),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,17 +9,23 @@ from modelcheck import *  # noqa: E402,F401,F403
 # file in byte ranges, a stream in blocks, one sink a piece, merged in input
 # order; the first piece writes straight out, later ones spool. The output
 # must be the same bytes as one thread's: on a file and on standard input,
-# with quoted newlines that straddle the cuts, with -o, the row statistics
+# with quoted newlines that straddle the cuts, in pieces of 64 KiB
+# (CSVREG_PIECE_BYTES: a file is read in many small pieces that start at a
+# guessed record boundary, checked when merged), with -o, the row statistics
 # and intervals, --only, --skip-bad and --bad-rows; a bad cell late in the
 # file fails with one thread's message and exit code, and -o then leaves no
 # file. (stdout: the command's plain predict, for reference.)
 
 
-def go(args, stdin=None):
+SMALL = dict(os.environ, CSVREG_PIECE_BYTES="65536")
+
+
+def go(args, stdin=None, env=None):
     if stdin:
         with open(stdin, "rb") as f:
-            return subprocess.run([CSVREG, *args], stdin=f, capture_output=True)
-    return subprocess.run([CSVREG, *args], stdin=subprocess.DEVNULL, capture_output=True)
+            return subprocess.run([CSVREG, *args], stdin=f, capture_output=True, env=env)
+    return subprocess.run([CSVREG, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                          env=env)
 
 
 def write_data(path, bad_every=0, bad_at=None, rows=25000):
@@ -59,16 +65,19 @@ with tempfile.TemporaryDirectory() as tmp:
             fail(f"predict {extra}: {one.returncode} {one.stderr}")
             continue
         for n in ("1", "2", "3", "4", "0") if not extra else ("2", "3"):
-            for src, stdin in ((data, None), ("-", data)):
-                q = go(["predict", "-m", model, "--quiet", "--threads", n, *extra, src], stdin)
+            for src, stdin, env in ((data, None, None), ("-", data, None), (data, None, SMALL)):
+                q = go(["predict", "-m", model, "--quiet", "--threads", n, *extra, src], stdin,
+                       env)
                 if q.returncode or q.stdout != one.stdout or q.stderr != one.stderr:
-                    fail(f"predict --threads {n} {extra} {src}: exit {q.returncode}, "
-                         f"{len(q.stdout)} bytes against {len(one.stdout)}, {q.stderr!r}")
+                    fail(f"predict --threads {n} {extra} {src} {env is SMALL}: exit "
+                         f"{q.returncode}, {len(q.stdout)} bytes against {len(one.stdout)}, "
+                         f"{q.stderr!r}")
     # -o: the same file, written atomically
     ref = go(["predict", "-m", model, "--quiet", "--cooks", data]).stdout
-    for n in ("1", "3"):
+    for n, env in (("1", None), ("3", None), ("3", SMALL)):
         out = os.path.join(tmp, f"o{n}.csv")
-        q = go(["predict", "-m", model, "--quiet", "--cooks", "--threads", n, "-o", out, data])
+        q = go(["predict", "-m", model, "--quiet", "--cooks", "--threads", n, "-o", out, data],
+               env=env)
         with open(out, "rb") as f:
             if q.returncode or q.stdout or f.read() != ref:
                 fail(f"-o --threads {n}: {q.returncode} {q.stderr!r}")
@@ -82,10 +91,10 @@ with tempfile.TemporaryDirectory() as tmp:
     if one.returncode or want_rows.count(b"\n") < 40:
         fail(f"skip-bad: {one.returncode} {one.stderr!r}")
     for n in ("2", "4"):
-        for src, stdin in ((bad, None), ("-", bad)):
+        for src, stdin, env in ((bad, None, None), ("-", bad, None), (bad, None, SMALL)):
             rows = os.path.join(tmp, f"bad{n}.csv")
             q = go(["predict", "-m", model, "--quiet", "--skip-bad", "--bad-rows", rows,
-                    "--threads", n, src], stdin)
+                    "--threads", n, src], stdin, env)
             with open(rows, "rb") as f:
                 got_rows = f.read()
             if src == "-":  # the report names the input
@@ -102,8 +111,8 @@ with tempfile.TemporaryDirectory() as tmp:
         fail(f"late error: {one.returncode} {one.stderr!r}")
     full = go(["predict", "-m", model, "--quiet", "--skip-bad", late]).stdout
     for n in ("2", "4"):
-        for src, stdin in ((late, None), ("-", late)):
-            q = go(["predict", "-m", model, "--quiet", "--threads", n, src], stdin)
+        for src, stdin, env in ((late, None, None), ("-", late, None), (late, None, SMALL)):
+            q = go(["predict", "-m", model, "--quiet", "--threads", n, src], stdin, env)
             q_err = q.stderr.replace(b"<stdin>", late.encode())
             if q.returncode != one.returncode or q_err != one.stderr:
                 fail(f"late error --threads {n} {src}: {q.returncode} {q.stderr!r}")
@@ -111,8 +120,28 @@ with tempfile.TemporaryDirectory() as tmp:
             if not full.startswith(q.stdout):
                 fail(f"late error --threads {n} {src}: the rows written are not in order")
             out = os.path.join(tmp, "late_out.csv")
-            q = go(["predict", "-m", model, "--quiet", "--threads", n, "-o", out, src], stdin)
+            q = go(["predict", "-m", model, "--quiet", "--threads", n, "-o", out, src], stdin,
+                   env)
             if q.returncode != one.returncode or os.path.exists(out) or \
                     [x for x in os.listdir(tmp) if x.startswith(".late_out")]:
                 fail(f"late error -o --threads {n} {src}: {q.returncode}, a file was left")
+    # A file whose output is far larger than a spool's memory: its pieces are
+    # small, so the rows waiting for their turn stay in memory and no
+    # temporary file is made (TMPDIR that cannot hold one: one piece per
+    # thread sent ~6 MB, the second half, there and failed).
+    big = os.path.join(tmp, "big.csv")
+    with open(big, "w") as f:
+        f.write("y,x1,x2\n")
+        for i in range(1, 300001):
+            f.write(f"{i % 89 / 7:.4f},{i % 101 / 7:.4f},{i % 53 / 3:.4f}\n")
+    bigm = os.path.join(tmp, "big.json")
+    go(["fit", "-y", "y", "-o", bigm, "--quiet", big])
+    one = go(["predict", "-m", bigm, "--quiet", big])
+    if one.returncode or len(one.stdout) < 10_000_000:
+        fail(f"big: {one.returncode} {one.stderr!r}")
+    no_tmp = dict(os.environ, TMPDIR=os.path.join(tmp, "no-such-dir"))
+    for n in ("2", "3"):
+        q = go(["predict", "-m", bigm, "--quiet", "--threads", n, big], env=no_tmp)
+        if q.returncode or q.stdout != one.stdout:
+            fail(f"big --threads {n}: {q.returncode} {q.stderr!r}")
 finish()
