@@ -8,6 +8,13 @@
  * one thread reports. Files: plain; most bytes inside quoted fields with
  * line breaks (cuts fall inside them, the speculation is wrong and the
  * piece is read again); a bad cell late in the file; a byte range.
+ *
+ * A lone byte range (`--range I/N`, one thread) in the later half of the
+ * file guesses its start the same way and keeps the reading only when the
+ * guess is proven (no quote after the cut: then nothing before the range is
+ * scanned) or equals the start skimmed from the file's start; else, or when
+ * the reading fails, it is read again (test_lone_range,
+ * test_lone_range_error).
  */
 #define _POSIX_C_SOURCE 200809L /* mkstemp, setenv */
 
@@ -27,8 +34,10 @@
 #include "pass_internal.h"
 
 /* y, x1, x2 and a text column; quoted: the text is a long quoted field with
- * line breaks, commas and doubled quotes on every other record; bad_at: the
- * record (1-based data record) whose x2 is "abc" (0: none). */
+ * line breaks, commas and doubled quotes on every other record (quoted 2:
+ * its lines look like data records, so a start guessed inside it reads
+ * them without failing); bad_at: the record (1-based data record) whose x2
+ * is "abc" (0: none). */
 static void write_file(const char *path, size_t n, int quoted, size_t bad_at) {
   FILE *f = fopen(path, "w");
   assert_non_null(f);
@@ -40,7 +49,10 @@ static void write_file(const char *path, size_t n, int quoted, size_t bad_at) {
     if (quoted && i % 2) {
       fputc('"', f);
       for (size_t k = 0; k < 40; k++)
-        fprintf(f, "line %zu, \"\"word\"\" %zu\n", k, i);
+        if (quoted == 2)
+          fprintf(f, "%zu.5,%zu.25,w,%zu\n", k, i % 13, (k * i) % 7);
+        else
+          fprintf(f, "line %zu, \"\"word\"\" %zu\n", k, i);
       fputc('"', f);
     } else {
       fprintf(f, "n%zu", i);
@@ -59,6 +71,7 @@ typedef struct result {
   double coef[3];
   csvreg_counts counts;
   size_t redone;
+  uint64_t scanned;
 } result;
 
 static result run_pass(const char *path, size_t threads, int skip_bad, int has_range,
@@ -89,6 +102,7 @@ static result run_pass(const char *path, size_t threads, int skip_bad, int has_r
   void *out = NULL;
   res.st = csvreg_pass_run(p, spec, csvreg_sink_accum(), &solver, &out, &res.err);
   res.redone = csvreg__pass_spec_redone(p);
+  res.scanned = csvreg__pass_start_scanned(p);
   if (res.st == CSVREG_OK) {
     csvreg_fit *fit = NULL;
     assert_int_equal(csvreg_accum_solve(out, NULL, &fit, NULL), CSVREG_OK);
@@ -207,12 +221,93 @@ static void test_range(void **state) {
   unlink(path);
 }
 
+static uint64_t file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, 0, SEEK_END), 0);
+  uint64_t size = (uint64_t)ftell(f);
+  fclose(f);
+  return size;
+}
+
+/* A lone range [a, b): the same fit and counts as the range read from a
+ * counted start (CSVREG_SPECULATE=0), whatever the cut; the guess is kept
+ * without a second reading on a file without quotes. */
+static void test_lone_range(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  for (int quoted = 0; quoted <= 2; quoted++) {
+    write_file(path, quoted ? 1500 : 40000, quoted, 0);
+    uint64_t size = file_size(path);
+    size_t redone = 0;
+    for (int k = 1; k <= 15; k++) {
+      /* starts over the whole file (the guess is tried only where fewer
+       * bytes follow the range than precede it), ends at and before EOF */
+      uint64_t a = size * (uint64_t)k / 16 + (uint64_t)k * 7, b = k % 3 ? size : size - size / 40;
+      if (a >= b)
+        continue;
+      result spec = run_pass(path, 1, 0, 1, a, b);
+      setenv("CSVREG_SPECULATE", "0", 1);
+      result counted = run_pass(path, 1, 0, 1, a, b);
+      unsetenv("CSVREG_SPECULATE");
+      assert_same_fit(&counted, &spec);
+      assert_true(counted.counts.records > 0);
+      if (!quoted) {
+        assert_int_equal(spec.redone, 0);
+        /* the guess is proven (no quote after the cut): nothing before the
+         * range is scanned, where it is tried */
+        if (size - b < a)
+          assert_int_equal(spec.scanned, 0);
+        else
+          assert_true(spec.scanned > 0);
+      }
+      redone += spec.redone;
+    }
+    if (quoted)
+      assert_true(redone > 0); /* cuts inside quotes: the second reading ran */
+  }
+  unlink(path);
+}
+
+/* A lone range whose reading fails (a bad cell in it) is read again from a
+ * counted start: the error names the line, record and column one pass over
+ * the whole file names. */
+static void test_lone_range_error(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  for (int quoted = 0; quoted <= 1; quoted++) {
+    size_t n = quoted ? 3000 : 40000;
+    write_file(path, n, quoted, n * 3 / 4);
+    uint64_t size = file_size(path);
+    result one = run_pass(path, 1, 0, 0, 0, 0);
+    assert_int_not_equal(one.st, CSVREG_OK);
+    assert_true(one.err.line > n * 3 / 4); /* past the data lines before it */
+    /* a guessed start (fewer bytes after the range than before it), and a
+     * start skimmed from the file's start */
+    uint64_t from[] = {size / 2 + 11, size / 8}, to[] = {size, size - size / 8};
+    for (size_t i = 0; i < 2; i++) {
+      result r = run_pass(path, 1, 0, 1, from[i], to[i]);
+      assert_int_equal(r.st, one.st);
+      assert_int_equal(r.err.line, one.err.line);
+      assert_int_equal(r.err.record, one.err.record);
+      assert_int_equal(r.err.column, one.err.column);
+      assert_string_equal(r.err.message, one.err.message);
+      assert_int_equal(r.redone, 1);
+    }
+  }
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plain),
       cmocka_unit_test(test_quoted_line_breaks),
       cmocka_unit_test(test_error_numbers),
       cmocka_unit_test(test_range),
+      cmocka_unit_test(test_lone_range),
+      cmocka_unit_test(test_lone_range_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
