@@ -130,10 +130,28 @@ static void assert_same_fit(const result *a, const result *b) {
     assert_true(fabs(a->coef[j] - b->coef[j]) <= 1e-12 * fabs(a->coef[j]));
 }
 
+/* b failed as a did: status, line, record, column and message. */
+static void assert_same_error(const result *a, const result *b) {
+  assert_int_equal(b->st, a->st);
+  assert_int_equal(b->err.line, a->err.line);
+  assert_int_equal(b->err.record, a->err.record);
+  assert_int_equal(b->err.column, a->err.column);
+  assert_string_equal(b->err.message, a->err.message);
+}
+
 static void temp_path(char *path) {
   int fd = mkstemp(path);
   assert_true(fd >= 0);
   close(fd);
+}
+
+static uint64_t file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, 0, SEEK_END), 0);
+  uint64_t size = (uint64_t)ftell(f);
+  fclose(f);
+  return size;
 }
 
 static void test_plain(void **state) {
@@ -185,11 +203,7 @@ static void test_error_numbers(void **state) {
     assert_true(one.err.line > 0);
     for (size_t t = 2; t <= 4; t++) {
       result r = run_pass(path, t, 0, 0, 0, 0);
-      assert_int_equal(r.st, one.st);
-      assert_int_equal(r.err.line, one.err.line);
-      assert_int_equal(r.err.record, one.err.record);
-      assert_int_equal(r.err.column, one.err.column);
-      assert_string_equal(r.err.message, one.err.message);
+      assert_same_error(&one, &r);
     }
     /* skipped instead: the same rows dropped */
     result skip1 = run_pass(path, 1, 1, 0, 0, 0);
@@ -208,11 +222,7 @@ static void test_range(void **state) {
   temp_path(path);
   for (int quoted = 0; quoted <= 1; quoted++) {
     write_file(path, quoted ? 3000 : 40000, quoted, 0);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    uint64_t size = (uint64_t)ftell(f);
-    fclose(f);
+    uint64_t size = file_size(path);
     uint64_t a = size / 3, b = size - size / 5;
     result one = run_pass(path, 1, 0, 1, a, b);
     assert_true(one.counts.records > 0);
@@ -222,15 +232,6 @@ static void test_range(void **state) {
     }
   }
   unlink(path);
-}
-
-static uint64_t file_size(const char *path) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  uint64_t size = (uint64_t)ftell(f);
-  fclose(f);
-  return size;
 }
 
 /* A lone range [a, b): the same fit and counts as the range read from a
@@ -292,11 +293,7 @@ static void test_lone_range_error(void **state) {
     uint64_t from[] = {size / 2 + 11, size / 8}, to[] = {size, size - size / 8};
     for (size_t i = 0; i < 2; i++) {
       result r = run_pass(path, 1, 0, 1, from[i], to[i]);
-      assert_int_equal(r.st, one.st);
-      assert_int_equal(r.err.line, one.err.line);
-      assert_int_equal(r.err.record, one.err.record);
-      assert_int_equal(r.err.column, one.err.column);
-      assert_string_equal(r.err.message, one.err.message);
+      assert_same_error(&one, &r);
       assert_int_equal(r.redone, 1);
     }
   }
