@@ -214,9 +214,9 @@ static uint64_t quotes_memchr(const unsigned char *b, size_t n) {
   return c;
 }
 
-void csvreg__boundary_skim(boundary_state *s, const unsigned char *b, size_t n) {
+uint64_t csvreg__boundary_skim(boundary_state *s, const unsigned char *b, size_t n) {
   if (n == 0)
-    return;
+    return 0;
 #ifdef BOUNDARY_X86
   static _Atomic int avx2 = -1; /* picked once, as count_blocks is */
   int a = atomic_load_explicit(&avx2, memory_order_relaxed);
@@ -234,6 +234,7 @@ void csvreg__boundary_skim(boundary_state *s, const unsigned char *b, size_t n) 
   unsigned c = b[n - 1];
   s->cr = c == '\r';
   s->at_end = is_end(c) && !s->odd;
+  return q;
 }
 
 size_t csvreg__boundary_next(boundary_state *s, const unsigned char *b, size_t n, int eof,
@@ -369,6 +370,37 @@ csvreg_status csvreg__boundary_file_seek(boundary_file *f, uint64_t at, uint64_t
   }
 }
 
+csvreg_status csvreg__boundary_file_has_quote(int fd, uint64_t size, uint64_t from, uint64_t end,
+                                              int *found, csvreg_error *err) {
+  *found = 0;
+  if (end > size)
+    end = size;
+  if (from >= end)
+    return CSVREG_OK;
+  unsigned char *b = malloc(FILE_BLOCK);
+  if (!b)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  csvreg_status st = CSVREG_OK;
+  while (from < end && !*found) {
+    size_t want = end - from < FILE_BLOCK ? (size_t)(end - from) : FILE_BLOCK;
+    ssize_t r = pread(fd, b, want, (off_t)from);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      st = csvreg__err_set(err, CSVREG_E_IO, "cannot read: %s", strerror(errno));
+      break;
+    }
+    if (r == 0) { /* the file shrank under the read (issue 17) */
+      st = csvreg__source_changed(fd, size, err);
+      break;
+    }
+    *found = memchr(b, '"', (size_t)r) != NULL;
+    from += (uint64_t)r;
+  }
+  free(b);
+  return st;
+}
+
 /* ---- a range read up to the boundary after its cut ---- */
 
 csvreg_status csvreg__boundary_range_read(void *ctx, void *buf, size_t want, size_t *got,
@@ -396,7 +428,7 @@ csvreg_status csvreg__boundary_range_read(void *ctx, void *buf, size_t want, siz
   if (r->off < r->cut) { /* before the cut: count up to it */
     k = r->cut - r->off < len ? (size_t)(r->cut - r->off) : len;
     if (r->skim)
-      csvreg__boundary_skim(&r->st, b, k);
+      r->quotes += csvreg__boundary_skim(&r->st, b, k);
     else
       csvreg__boundary_count(&r->st, b, k);
   }

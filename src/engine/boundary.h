@@ -55,8 +55,10 @@ void csvreg__boundary_count(boundary_state *s, const unsigned char *b, size_t n)
  * quote parity and the last byte, which is all that finding the next
  * boundary needs. A quote count (one mask, not three, no prefix XOR): byte
  * ranges whose line numbers are needed only when an error message names one
- * skim their bytes and count lines again only then (pass.c). */
-void csvreg__boundary_skim(boundary_state *s, const unsigned char *b, size_t n);
+ * skim their bytes and count lines again only then (pass.c). Returns the
+ * number of quotes in b[0, n) (a lone range's start is proven by their
+ * absence: pass.c, lone_proven). */
+uint64_t csvreg__boundary_skim(boundary_state *s, const unsigned char *b, size_t n);
 
 /* With `s` the state at b[0]: the first boundary p in [0, n] at which at
  * least `min_records` records have started, `s` advanced to p. With eof set,
@@ -107,7 +109,13 @@ typedef struct boundary_range {
   int done;
   int skim; /* the bytes before the cut are skimmed, not counted: st's lines
                and records mean nothing at the end */
+  uint64_t quotes; /* with skim: the quotes skimmed (the bytes before the cut) */
 } boundary_range;
+
+/* *found := whether a '"' is in the bytes [from, end) of a regular file of
+ * `size` bytes (pread in 128 KiB blocks, stopping at the first). */
+csvreg_status csvreg__boundary_file_has_quote(int fd, uint64_t size, uint64_t from, uint64_t end,
+                                              int *found, csvreg_error *err);
 
 /* A csvreg_source_read_fn over a boundary_range. */
 csvreg_status csvreg__boundary_range_read(void *ctx, void *buf, size_t want, size_t *got,

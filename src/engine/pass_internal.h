@@ -6,6 +6,7 @@
 #define CSVREG_PASS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "csvreg.h"
 
@@ -13,5 +14,9 @@
  * the first line end after its cut, pass.c) proved wrong or failed and were
  * read again from the end of the piece before them. */
 size_t csvreg__pass_spec_redone(const csvreg_pass *p);
+
+/* Bytes a lone byte range (--range, one thread) scanned from the data's
+ * start to find its start (0 when its guessed start stood, lone_guess). */
+uint64_t csvreg__pass_start_scanned(const csvreg_pass *p);
 
 #endif

@@ -298,7 +298,7 @@ static void test_range_read_every_cut(void **state) {
       for (size_t cut = from; cut <= n + 1; cut++) {
         boundary_state s;
         size_t start = next_at(b, n, from, &s);
-        boundary_range br = {fd, start, cut > start ? cut : start, n, s, 0, 0};
+        boundary_range br = {fd, start, cut > start ? cut : start, n, s, 0, 0, 0};
         unsigned char buf[3];
         size_t total = 0, got;
         do { /* small reads: the cut falls inside, at and after a read */

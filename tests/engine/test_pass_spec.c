@@ -10,6 +10,13 @@
  * piece is read again); a bad cell late in the file; a byte range. With
  * piece_bytes (predict's small pieces) the same, and the pieces reach the
  * sink's create_piece with their place in input order and merge in it.
+ *
+ * A lone byte range (`--range I/N`, one thread) in the later half of the
+ * file guesses its start the same way and keeps the reading only when the
+ * guess is proven (no quote after the cut: then nothing before the range is
+ * scanned) or equals the start skimmed from the file's start; else, or when
+ * the reading fails, it is read again (test_lone_range,
+ * test_lone_range_error).
  */
 #define _POSIX_C_SOURCE 200809L /* mkstemp, setenv */
 
@@ -29,8 +36,10 @@
 #include "pass_internal.h"
 
 /* y, x1, x2 and a text column; quoted: the text is a long quoted field with
- * line breaks, commas and doubled quotes on every other record; bad_at: the
- * record (1-based data record) whose x2 is "abc" (0: none). */
+ * line breaks, commas and doubled quotes on every other record (quoted 2:
+ * its lines look like data records, so a start guessed inside it reads
+ * them without failing); bad_at: the record (1-based data record) whose x2
+ * is "abc" (0: none). */
 static void write_file(const char *path, size_t n, int quoted, size_t bad_at) {
   FILE *f = fopen(path, "w");
   assert_non_null(f);
@@ -42,7 +51,10 @@ static void write_file(const char *path, size_t n, int quoted, size_t bad_at) {
     if (quoted && i % 2) {
       fputc('"', f);
       for (size_t k = 0; k < 40; k++)
-        fprintf(f, "line %zu, \"\"word\"\" %zu\n", k, i);
+        if (quoted == 2)
+          fprintf(f, "%zu.5,%zu.25,w,%zu\n", k, i % 13, (k * i) % 7);
+        else
+          fprintf(f, "line %zu, \"\"word\"\" %zu\n", k, i);
       fputc('"', f);
     } else {
       fprintf(f, "n%zu", i);
@@ -64,6 +76,7 @@ typedef struct result {
   double coef[3];
   csvreg_counts counts;
   size_t redone;
+  uint64_t scanned;
 } result;
 
 static result run_pass(const char *path, size_t threads, int skip_bad, int has_range,
@@ -95,7 +108,11 @@ static result run_pass(const char *path, size_t threads, int skip_bad, int has_r
   void *out = NULL;
   res.st = csvreg_pass_run(p, spec, csvreg_sink_accum(), &solver, &out, &res.err);
   res.redone = csvreg__pass_spec_redone(p);
-  if (res.st == CSVREG_OK) {
+  res.scanned = csvreg__pass_start_scanned(p);
+  if (res.st == CSVREG_OK && csvreg_accum_counts(out)->records == 0) {
+    res.counts = *csvreg_accum_counts(out); /* nothing to solve */
+    csvreg_accum_free(out);
+  } else if (res.st == CSVREG_OK) {
     csvreg_fit *fit = NULL;
     assert_int_equal(csvreg_accum_solve(out, NULL, &fit, NULL), CSVREG_OK);
     const csvreg_fit_summary *s = csvreg_fit_get_summary(fit);
@@ -119,10 +136,28 @@ static void assert_same_fit(const result *a, const result *b) {
     assert_true(fabs(a->coef[j] - b->coef[j]) <= 1e-12 * fabs(a->coef[j]));
 }
 
+/* b failed as a did: status, line, record, column and message. */
+static void assert_same_error(const result *a, const result *b) {
+  assert_int_equal(b->st, a->st);
+  assert_int_equal(b->err.line, a->err.line);
+  assert_int_equal(b->err.record, a->err.record);
+  assert_int_equal(b->err.column, a->err.column);
+  assert_string_equal(b->err.message, a->err.message);
+}
+
 static void temp_path(char *path) {
   int fd = mkstemp(path);
   assert_true(fd >= 0);
   close(fd);
+}
+
+static uint64_t file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, 0, SEEK_END), 0);
+  uint64_t size = (uint64_t)ftell(f);
+  fclose(f);
+  return size;
 }
 
 static void test_plain(void **state) {
@@ -174,11 +209,7 @@ static void test_error_numbers(void **state) {
     assert_true(one.err.line > 0);
     for (size_t t = 2; t <= 4; t++) {
       result r = run_pass(path, t, 0, 0, 0, 0);
-      assert_int_equal(r.st, one.st);
-      assert_int_equal(r.err.line, one.err.line);
-      assert_int_equal(r.err.record, one.err.record);
-      assert_int_equal(r.err.column, one.err.column);
-      assert_string_equal(r.err.message, one.err.message);
+      assert_same_error(&one, &r);
     }
     /* skipped instead: the same rows dropped */
     result skip1 = run_pass(path, 1, 1, 0, 0, 0);
@@ -197,11 +228,7 @@ static void test_range(void **state) {
   temp_path(path);
   for (int quoted = 0; quoted <= 1; quoted++) {
     write_file(path, quoted ? 3000 : 40000, quoted, 0);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    uint64_t size = (uint64_t)ftell(f);
-    fclose(f);
+    uint64_t size = file_size(path);
     uint64_t a = size / 3, b = size - size / 5;
     result one = run_pass(path, 1, 0, 1, a, b);
     assert_true(one.counts.records > 0);
@@ -293,11 +320,7 @@ static void test_small_pieces(void **state) {
   for (int quoted = 0; quoted <= 1; quoted++) {
     size_t n = quoted ? 3000 : 40000;
     write_file(path, n, quoted, 0);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    uint64_t size = (uint64_t)ftell(f);
-    fclose(f);
+    uint64_t size = file_size(path);
     uint64_t records = 0;
     /* a sink that may start speculatively gets pieces of about 64 KiB */
     for (size_t t = 2; t <= 3; t++) {
@@ -335,11 +358,121 @@ static void test_small_pieces(void **state) {
   unlink(path);
 }
 
+/* A lone range [a, b): the same fit and counts as the range read from a
+ * counted start (CSVREG_SPECULATE=0), whatever the cut; the guess is kept
+ * without a second reading on a file without quotes. */
+static void test_lone_range(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  for (int quoted = 0; quoted <= 2; quoted++) {
+    write_file(path, quoted ? 1500 : 40000, quoted, 0);
+    uint64_t size = file_size(path);
+    size_t redone = 0;
+    for (int k = 1; k <= 15; k++) {
+      /* starts over the whole file (the guess is tried only where fewer
+       * bytes follow the range than precede it), ends at and before EOF */
+      uint64_t a = size * (uint64_t)k / 16 + (uint64_t)k * 7, b = k % 3 ? size : size - size / 40;
+      if (a >= b)
+        continue;
+      result spec = run_pass(path, 1, 0, 1, a, b);
+      setenv("CSVREG_SPECULATE", "0", 1);
+      result counted = run_pass(path, 1, 0, 1, a, b);
+      unsetenv("CSVREG_SPECULATE");
+      assert_same_fit(&counted, &spec);
+      assert_true(counted.counts.records > 0);
+      if (!quoted) {
+        assert_int_equal(spec.redone, 0);
+        /* the guess is proven (no quote after the cut): nothing before the
+         * range is scanned, where it is tried */
+        if (size - b < a)
+          assert_int_equal(spec.scanned, 0);
+        else
+          assert_true(spec.scanned > 0);
+      }
+      redone += spec.redone;
+    }
+    if (quoted)
+      assert_true(redone > 0); /* cuts inside quotes: the second reading ran */
+  }
+  unlink(path);
+}
+
+/* A lone range whose reading fails (a bad cell in it) is read again from a
+ * counted start: the error names the line, record and column one pass over
+ * the whole file names. */
+static void test_lone_range_error(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  for (int quoted = 0; quoted <= 1; quoted++) {
+    size_t n = quoted ? 3000 : 40000;
+    write_file(path, n, quoted, n * 3 / 4);
+    uint64_t size = file_size(path);
+    result one = run_pass(path, 1, 0, 0, 0, 0);
+    assert_int_not_equal(one.st, CSVREG_OK);
+    assert_true(one.err.line > n * 3 / 4); /* past the data lines before it */
+    /* a guessed start (fewer bytes after the range than before it), and a
+     * start skimmed from the file's start */
+    uint64_t from[] = {size / 2 + 11, size / 8}, to[] = {size, size - size / 8};
+    for (size_t i = 0; i < 2; i++) {
+      result r = run_pass(path, 1, 0, 1, from[i], to[i]);
+      assert_same_error(&one, &r);
+      assert_int_equal(r.redone, 1);
+    }
+  }
+  unlink(path);
+}
+
+/* A lone range inside one long quoted field whose lines look like data
+ * records: the guessed start reads them without failing, a quote follows
+ * the range, and the start skimmed from the file's start differs, so the
+ * range is read again and holds no record, as one pass says. */
+static void test_lone_range_guess_wrong(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("y,x1,note,x2\n", f);
+  for (int i = 0; i < 3000; i++)
+    fprintf(f, "%d.5,%d.25,n,%d\n", i % 17, i % 5, i % 3);
+  long q0 = ftell(f);
+  fputs("1.5,2.5,\"", f);
+  for (int k = 0; k < 3000; k++)
+    fprintf(f, "%d.5,%d.25,w,%d\n", k % 11, k % 7, k % 5);
+  long q1 = ftell(f);
+  fputs("\",3\n", f);
+  for (int i = 0; i < 200; i++)
+    fprintf(f, "%d.5,%d.25,n,%d\n", i % 13, i % 3, i % 7);
+  assert_int_equal(fclose(f), 0);
+  uint64_t a = (uint64_t)(q0 + (q1 - q0) * 2 / 5), b = (uint64_t)(q0 + (q1 - q0) * 4 / 5);
+  assert_true(file_size(path) - b < a); /* the guess is tried */
+  setenv("CSVREG_SPECULATE", "0", 1);
+  result counted = run_pass(path, 1, 0, 1, a, b);
+  unsetenv("CSVREG_SPECULATE");
+  result spec = run_pass(path, 1, 0, 1, a, b);
+  assert_int_equal(counted.st, CSVREG_OK);
+  assert_int_equal(spec.st, CSVREG_OK);
+  assert_int_equal(counted.counts.records, 0);
+  assert_memory_equal(&spec.counts, &counted.counts, sizeof spec.counts);
+  assert_int_equal(spec.redone, 1);
+  /* the whole file: both ways, the quoted field one record */
+  result one = run_pass(path, 1, 0, 0, 0, 0);
+  assert_int_equal(one.counts.records, 3201);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plain),         cmocka_unit_test(test_quoted_line_breaks),
-      cmocka_unit_test(test_error_numbers), cmocka_unit_test(test_range),
+      cmocka_unit_test(test_plain),
+      cmocka_unit_test(test_quoted_line_breaks),
+      cmocka_unit_test(test_error_numbers),
+      cmocka_unit_test(test_range),
       cmocka_unit_test(test_small_pieces),
+      cmocka_unit_test(test_lone_range),
+      cmocka_unit_test(test_lone_range_error),
+      cmocka_unit_test(test_lone_range_guess_wrong),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
