@@ -348,10 +348,7 @@ static void test_small_pieces(void **state) {
     assert_int_not_equal(one.st, CSVREG_OK);
     for (size_t t = 2; t <= 3; t++) {
       result r = run_pass(path, t, 0, 0, 0, 0);
-      assert_int_equal(r.st, one.st);
-      assert_int_equal(r.err.line, one.err.line);
-      assert_int_equal(r.err.record, one.err.record);
-      assert_string_equal(r.err.message, one.err.message);
+      assert_same_error(&one, &r);
     }
   }
   piece_bytes = 0;

@@ -23,20 +23,7 @@ if not rscript:
     finish()
 
 
-class Raw(str):
-    """A number token of the model file, kept as written."""
-
-
-def canon(v):
-    """The checksum's canonical text (compact, sorted keys), as csvreg's."""
-    if isinstance(v, Raw):
-        return str(v)
-    if isinstance(v, dict):
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canon(v[k])
-                              for k in sorted(v)) + "}"
-    if isinstance(v, list):
-        return "[" + ",".join(canon(x) for x in v) + "]"
-    return json.dumps(v, ensure_ascii=False)
+# Raw and canon (the checksum's canonical text) come from modelcheck.
 
 
 def load_raw(path):
