@@ -78,7 +78,7 @@ void cmd_predict_usage(FILE *out) {
           "                        the model's, as given to fit)\n"
           "      --no-header       the input has no header (columns are V1, V2, ...)\n"
           "      --chunk-rows N    rows per block (default %d)\n"
-          "      --threads N       read FILE in N byte ranges (a stream in blocks) on N\n"
+          "      --threads N       read FILE in ~2 MiB pieces (a stream in blocks) on N\n"
           "                        threads (0: every core this process may use); the\n"
           "                        rows are written in input order, the same bytes as\n"
           "                        with one thread\n"
