@@ -1591,7 +1591,7 @@ CSVREG_API csvreg_status csvreg_spill_copy(int in_fd, const char *in_name, int o
  * accumulator states: clusters by key (the same cluster may be in several
  * shards), in an order fixed by provenance. */
 #define CSVREG_MEAT_FORMAT "csvreg-meat"
-#define CSVREG_MEAT_VERSION 1
+#define CSVREG_MEAT_VERSION 2
 
 /* The meat `m` (of the meat sink, or merged) as one line (no newline;
  * *out malloc'd) with `meta_json` (a JSON object text, may be NULL) as its

@@ -281,6 +281,13 @@ static csvreg_status meat_from_json(json_t *o, csvreg_meat **out, csvreg_error *
   json_t *v = json_object_get(o, "version");
   if (!json_is_integer(v) || json_integer_value(v) < 1)
     return bad_state(err, "no version");
+  /* Version 1 summed the meat on the raw columns; version 2 on the shifted
+   * ones (robust.c): the sums of the two cannot be merged or solved alike. */
+  if (json_integer_value(v) < CSVREG_MEAT_VERSION)
+    return csvreg__err_set(err, CSVREG_E_FORMAT,
+                           "meat state version %lld was made by an older csvreg, whose sums "
+                           "this one reads otherwise: run the second pass again",
+                           (long long)json_integer_value(v));
   if (json_integer_value(v) > CSVREG_MEAT_VERSION)
     return csvreg__err_set(err, CSVREG_E_FORMAT,
                            "meat state version %lld is newer than this csvreg's (%d)",

@@ -20,6 +20,17 @@
  *   sign +1 and their intersection with -1: Cameron, Gelbach and Miller).
  * Clusters are keyed by their cell's text; the intersection by the exact
  * pair of texts (R pastes them with "_", which can merge distinct pairs).
+ *
+ * Coordinates. Written as above on the raw columns, V = C M C cancels: with
+ * columns 1e6 from zero, C's and M's entries are ~1e12 apart and sandwich's
+ * own HC1 standard errors keep 4-5 digits (R on the same data centred
+ * agrees with itself to 15). So where the intercept is kept (or there is
+ * none) the meat is summed on the shifted columns x - K (the accumulator's
+ * shift: its first row), V_K = U^-1 U^-T M_K U^-1 U^-T from the kept factor
+ * U of the shifted design, and V = L V_K L' with L the map from shifted to
+ * raw coefficients (b0 = b0_K - sum_j K_j b_j; the slopes unchanged). An
+ * aliased intercept, or a factor the normal equations cannot give, keeps
+ * the raw formula.
  */
 #include <cblas.h>
 #include <lapacke.h>
@@ -65,6 +76,7 @@ void csvreg_robust_free(csvreg_robust *r) {
   free(r->b);
   free(r->shift);
   free(r->u);
+  free(r->mshift);
   free(r);
 }
 
@@ -152,16 +164,24 @@ csvreg_status csvreg_robust_new(csvreg_robust **out, const csvreg_fit *fit, cons
       free(buf);
     }
   }
-  if (!st && (o->type == CSVREG_VCOV_HC2 || o->type == CSVREG_VCOV_HC3)) {
+  const int leverages = o->type == CSVREG_VCOV_HC2 || o->type == CSVREG_VCOV_HC3;
+  /* shifted coordinates need the intercept kept first, or no intercept
+   * (then the shift is 0 and the coordinates are the raw ones) */
+  const int can_shift = !ic || (r->rank && r->kept[0] == 0);
+  if (!st && r->rank && (leverages || can_shift)) {
     int info = 0;
-    if (!(r->u = calloc(r->rank * r->rank, sizeof *r->u)))
+    if (!(r->u = calloc(r->rank * r->rank, sizeof *r->u)) ||
+        !(r->mshift = calloc(r->rank, sizeof *r->mshift)))
       st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     else
       st = csvreg__accum_design_factor(a, r->kept, r->rank, r->u, &info, err);
-    if (!st && info)
+    if (!st && info && leverages)
       st = csvreg__err_set(err, CSVREG_E_NUMERIC,
                            "the design's factor is singular: no leverages for %s (try --solver qr)",
                            csvreg_vcov_name(o->type));
+    r->shifted = !st && !info && can_shift;
+    for (size_t k = 0; !st && r->shifted && k < r->rank; k++)
+      r->mshift[k] = ic && r->kept[k] == 0 ? 0.0 : r->shift[r->kept[k] - ic];
   }
   if (st) {
     csvreg_robust_free(r);
@@ -433,9 +453,10 @@ csvreg_status csvreg__meat_add_chunk(void *sink, const csvreg_chunk *c, csvreg_e
       u[i] = sqrt(om[i]);
     for (size_t k = rank; k-- > 0;) {
       const double *xk = kept_col(r, k, x, ldx);
+      const double kk = r->mshift ? r->mshift[k] : 0.0;
       double *zk = z + k * n;
       for (size_t i = 0; i < n; i++)
-        zk[i] = xk ? u[i] * xk[i] : u[i];
+        zk[i] = xk ? u[i] * (xk[i] - kk) : u[i];
     }
     if (rank)
       cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)rank, (int)n, 1.0, z, (int)n, 1.0,
@@ -489,7 +510,7 @@ csvreg_status csvreg__meat_add_chunk(void *sink, const csvreg_chunk *c, csvreg_e
     }
     for (size_t k = 0; k < rank; k++) {
       const double *xk = kept_col(r, k, x, ldx);
-      double v = xk ? u[i] * xk[i] : u[i];
+      double v = xk ? u[i] * (xk[i] - (r->mshift ? r->mshift[k] : 0.0)) : u[i];
       for (size_t t = 0; t < m->ntab; t++)
         sg[t][k] += v;
     }
@@ -579,12 +600,38 @@ csvreg_status csvreg_fit_apply_meat(csvreg_fit *f, const csvreg_robust *r, const
   for (size_t j = 0; j < rank; j++)
     for (size_t i = j + 1; i < rank; i++)
       S[j * rank + i] = S[i * rank + j];
-  for (size_t j = 0; j < rank; j++)
-    for (size_t i = 0; i < rank; i++)
-      C[j * rank + i] = f->xtx_inv[r->kept[j] * nc + r->kept[i]];
   /* V = (n/N)^2 C S C */
   const double scale = (nu / N) * (nu / N);
-  if (rank) {
+  if (rank && r->shifted) {
+    /* V_K = U^-1 (U^-T S U^-1) U^-T, then V = L V_K L' (the header) */
+    const int k = (int)rank;
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, k, k, 1.0, r->u,
+                k, S, k);
+    cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, k, k, 1.0, r->u,
+                k, S, k);
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, k, k, 1.0, r->u,
+                k, S, k);
+    cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasTrans, CblasNonUnit, k, k, scale, r->u,
+                k, S, k);
+    if (r->ic) {
+      /* row and column 0 of L V_K L': L's first row is (1, -K) */
+      for (size_t j = 0; j < rank; j++) {
+        double a = S[j * rank];
+        for (size_t i = 1; i < rank; i++)
+          a -= r->mshift[i] * S[j * rank + i];
+        T[j] = a; /* (L V_K)[0][j] */
+      }
+      double a00 = T[0];
+      for (size_t i = 1; i < rank; i++)
+        a00 -= r->mshift[i] * T[i];
+      for (size_t j = 1; j < rank; j++)
+        S[j * rank] = S[j] = T[j];
+      S[0] = a00;
+    }
+  } else if (rank) {
+    for (size_t j = 0; j < rank; j++)
+      for (size_t i = 0; i < rank; i++)
+        C[j * rank + i] = f->xtx_inv[r->kept[j] * nc + r->kept[i]];
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)rank, (int)rank, (int)rank, 1.0, C,
                 (int)rank, S, (int)rank, 0.0, T, (int)rank);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)rank, (int)rank, (int)rank, scale,

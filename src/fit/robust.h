@@ -27,7 +27,12 @@ struct csvreg_robust {
   size_t *kept;                   /* [rank] coefficient slots kept */
   double *b;                      /* [nc] estimates, 0 where aliased */
   double *shift;                  /* [p] the accumulator's shift of each term */
-  double *u;                      /* [rank x rank] HC2/HC3: the shifted design's factor */
+  double *u;                      /* [rank x rank] the shifted design's factor (HC2/HC3 always;
+                                     the others when the meat is in shifted coordinates) */
+  double *mshift; /* [rank] what the meat subtracts from each kept column: the shift where
+                     the meat is in shifted coordinates (the intercept kept first, or none),
+                     else 0 (the raw columns, as sandwich) */
+  int shifted;    /* the meat in shifted coordinates: V from u, then back to the raw columns */
   char digest[CSVREG_DIGEST_HEX]; /* the model's: coefficients, kept slots, shift */
 };
 
