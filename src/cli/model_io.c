@@ -34,10 +34,14 @@ int cli_model_read(const char *path, csvreg_model **out) {
   close(fd);
   if (!st)
     return 0;
-  if (st == CSVREG_E_IO)
-    snprintf(err.message, sizeof err.message, "cannot read model %s: %s", path,
-             strchr(err.message, ':') ? strchr(err.message, ':') + 2 : err.message);
-  else
+  if (st == CSVREG_E_IO) {
+    /* the reason after the library's "read: " (a copy: snprintf's source
+     * must not overlap its destination) */
+    char why[sizeof err.message];
+    const char *colon = strchr(err.message, ':');
+    snprintf(why, sizeof why, "%s", colon && colon[1] ? colon + 2 : err.message);
+    snprintf(err.message, sizeof err.message, "cannot read model %.200s: %.250s", path, why);
+  } else
     snprintf(err.source, sizeof err.source, "%s", path);
   return cli_report_error(&err);
 }
