@@ -103,24 +103,4 @@ else:
     p = sh('"$C" solve -m model.json old.meat')
     if p.returncode != 6 or "meat state version 1 was made by an older csvreg" not in p.stderr:
         fail(f"a version 1 meat state: exit {p.returncode} {p.stderr!r}")
-# A meat state of the old coordinates (version 1, checksum valid) is refused.
-p = sh('"$C" fit --emit-state --vcov HC1 -m model.json "$D"')
-if p.returncode:
-    fail(f"meat state: exit {p.returncode} {p.stderr}")
-else:
-    import zlib
-    # the line keeps its order (a meat line is known by its first member);
-    # the checksum covers the compact text, members in order (meat_state.c)
-    d = json.loads(p.stdout)
-    if d.get("version") != 2:
-        fail(f"meat state version {d.get('version')}, want 2")
-    d["version"] = 1
-    d.pop("checksum")
-    d["checksum"] = "crc32:%08x" % zlib.crc32(
-        json.dumps(d, separators=(",", ":"), ensure_ascii=False).encode())
-    with open(os.path.join(tmp, "old.meat"), "w") as o:
-        o.write(json.dumps(d, separators=(",", ":"), ensure_ascii=False) + "\n")
-    p = sh('"$C" solve -m model.json old.meat')
-    if p.returncode != 6 or "meat state version 1 was made by an older csvreg" not in p.stderr:
-        fail(f"a version 1 meat state: exit {p.returncode} {p.stderr!r}")
 finish()
