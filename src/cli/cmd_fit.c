@@ -490,9 +490,13 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     default: return opt_error(CMD, c, opt);
     }
   }
-  /* A formula is the first argument when it holds a '~' (no file name does
-   * in practice; './a~b.csv' reads such a file). */
-  if (optind < argc && strchr(argv[optind], '~')) {
+  /* A formula is the first argument when it holds a '~' (few file names
+   * do; './a~b.csv' or '/path/a~b.csv' reads such a file: no formula starts
+   * with '/' or '.' and a slash). */
+  const char *first = optind < argc ? argv[optind] : NULL;
+  int formula_arg = first && strchr(first, '~') && first[0] != '/' &&
+                    strncmp(first, "./", 2) != 0 && strncmp(first, "../", 3) != 0;
+  if (formula_arg) {
     if (a->formula)
       return cli_usage_error(CMD, "two formulas: '%s' and '%s'", a->formula, argv[optind]);
     a->formula = argv[optind++];
@@ -502,7 +506,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
   if (a->bad_path && !a->spec.skip_bad)
     return cli_usage_error(CMD, "--bad-rows lists the rows --skip-bad skips: give --skip-bad");
   if (a->formula && (a->spec.target || a->spec.features))
-    return cli_usage_error(CMD, "a formula names the target and the terms: not with -y or -x");
+    return cli_usage_error(CMD, "a formula names the target and the terms: not with -y or -x%s",
+                           formula_arg ? " (a file whose name holds a '~': write ./NAME)" : "");
   if (a->formula && a->update)
     return cli_usage_error(CMD, "--update takes the model's terms; do not give a formula");
   if (a->factors && a->update)
