@@ -807,6 +807,21 @@ static csvreg_status read_header(csvreg_reader *r, int header, csvreg_error *err
     return fail_at(r, err, CSVREG_E_NOMEM, rec.line, rec.number, "out of memory");
   for (size_t i = 0; i < rec.nfields; i++) {
     size_t len = header ? rec.fields[i].len : 24;
+    /* Names are C strings: a NUL would cut one silently ("ab\0cd" taken
+     * for "ab"). A NUL in the first block is refused as binary data before
+     * (decompress.c); this is one further on in a long header. */
+    const char *nul = header ? memchr(rec.fields[i].ptr, '\0', len) : NULL;
+    if (nul) {
+      char q[160], msg[320];
+      csvreg__err_quote(q, sizeof q, rec.fields[i].ptr, len, 40);
+      snprintf(msg, sizeof msg, "the header's name \"%s\" holds a NUL byte (byte %zu of the name)",
+               q, (size_t)(nul - rec.fields[i].ptr) + 1);
+      fail_at(r, err, CSVREG_E_CSV, rec.line, rec.number, msg);
+      r->fail.column = i + 1;
+      if (err)
+        err->column = i + 1;
+      return CSVREG_E_CSV;
+    }
     r->names[i] = malloc(len + 1);
     if (!r->names[i])
       return fail_at(r, err, CSVREG_E_NOMEM, rec.line, rec.number, "out of memory");

@@ -29,7 +29,12 @@
  * (state_levels.c): written for every spec that keeps a formula (factors or
  * transforms); a state of -y/-x or of plain columns is still written as
  * version 1, byte for byte. */
-#define STATE_VERSION 2
+#define STATE_VERSION 3
+/* Version 3 (state_head.c): every line, framed or not, begins with
+ * "bounds", its sizes, so that a reader bounds the line by its own terms
+ * as it arrives; the rest is the layout of version 1 or 2, a framed state
+ * being one with a "formula". The state inside a model keeps version 1 or
+ * 2 (a model is bounded by its spec, read first: model_read.c). */
 
 static json_t *hex(double v) {
   char buf[HEXFLOAT_MAX];
@@ -359,6 +364,24 @@ static csvreg_status check_numbers(const kernel_field *f, size_t nf, const doubl
   return CSVREG_OK;
 }
 
+/* The sizes a version 3 line declared first (state_head.c): the reader
+ * bounded the line by them, so they must be the state's. */
+static csvreg_status check_bounds(const json_t *o, json_int_t version, size_t terms,
+                                  csvreg_error *err) {
+  json_t *b = json_object_get(o, "bounds");
+  if (!b && version < 3)
+    return CSVREG_OK;
+  json_t *t = json_object_get(b, "terms"), *n = json_object_get(b, "text");
+  if (!json_is_object(b) || json_object_size(b) != 2 || !json_is_integer(t) ||
+      !json_is_integer(n) || json_integer_value(n) < 0)
+    return bad(err, "\"bounds\" must be {\"terms\": T, \"text\": N}, the sizes a line of "
+                    "version 3 declares first");
+  if (json_integer_value(t) < 0 || (uint64_t)json_integer_value(t) != terms)
+    return invalid(err, "\"bounds.terms\" (%lld) is not the number of \"terms\" (%zu)",
+                   (long long)json_integer_value(t), terms);
+  return CSVREG_OK;
+}
+
 csvreg_status csvreg__state_from_json_big(const json_t *o, const csvreg__jbig *bigs, size_t nbigs,
                                           csvreg_accum **out, csvreg_error *err) {
   *out = NULL;
@@ -399,6 +422,11 @@ csvreg_status csvreg__state_from_json_big(const json_t *o, const csvreg__jbig *b
     st = bad(err, "\"terms\" and \"inputs\" must be arrays of strings");
     goto done;
   }
+  if ((st = check_bounds(o, json_integer_value(ver), p, err)))
+    goto done;
+  /* version 2, or 3 with a formula: the categorical part (state_levels.c) */
+  const int framed = json_integer_value(ver) == 2 ||
+                     (json_integer_value(ver) >= 3 && json_object_get(o, "formula"));
   if ((st = csvreg__accum_new_named(&a, solver, p, json_is_true(icpt), terms, target, ninputs,
                                     inputs, err))) {
     /* A shape the accumulator refuses (no terms and no intercept, too many
@@ -464,11 +492,11 @@ csvreg_status csvreg__state_from_json_big(const json_t *o, const csvreg__jbig *b
     goto done;
   }
   if ((st = check_counts(&t.counts, na_in, ninputs, inputs, err)) ||
-      (st = check_names(terms, p, target, inputs, ninputs, json_integer_value(ver) >= 2, err)) ||
+      (st = check_names(terms, p, target, inputs, ninputs, framed, err)) ||
       (st = check_numbers(f, nf, numbers, shift, m, &t, err)))
     goto done;
   csvreg__accum_restore(a, &t, na_in, shift, numbers);
-  st = json_integer_value(ver) >= 2 ? csvreg__state_levels_get(o, a, err) : CSVREG_OK;
+  st = framed ? csvreg__state_levels_get(o, a, err) : CSVREG_OK;
 done:
   free(terms);
   free(inputs);
@@ -548,6 +576,39 @@ csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvre
   return st;
 }
 
+/* A line is version 3: "bounds" first (state_head.c), its "text" the
+ * length of the line with the kernel's arrays written as `[]`, the
+ * checksum's member (of fixed length) included. The length is measured
+ * with a stand-in checksum; "text" holds its own digits, so the count is
+ * taken again until its width stops changing. The tree keeps the layout
+ * of versions 1 and 2 otherwise ("formula" says it is framed). */
+static csvreg_status declare_bounds(json_t *o, size_t terms, csvreg_error *err) {
+  json_t *b = json_pack("{s:I, s:I}", "terms", (json_int_t)terms, "text", (json_int_t)0);
+  if (!b || json_object_set_new(o, "bounds", b) ||
+      json_object_set_new(o, "version", json_integer(STATE_VERSION)) ||
+      json_object_set_new(o, "checksum", json_string("crc32:00000000")))
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  csvreg__jsink *s = malloc(sizeof *s);
+  if (!s)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  csvreg__jsink_init(s, JSINK_CRC, NULL);
+  int failed = csvreg__jwrite(s, o, 0, NULL, 0); /* "text":0, one digit */
+  uint64_t base = s->total - 1, text = base + 1;
+  free(s);
+  json_object_del(o, "checksum");
+  if (failed)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  for (int digits = 1; digits < 21; digits++) {
+    char d[24];
+    text = base + (uint64_t)digits;
+    if ((int)snprintf(d, sizeof d, "%llu", (unsigned long long)text) == digits)
+      break;
+  }
+  if (json_object_set_new(b, "text", json_integer((json_int_t)text)))
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return CSVREG_OK;
+}
+
 /* The state line (no line feed) into `sink`: its checksum first, over the
  * canonical text streamed into a CRC-32, then the text itself. Nothing goes
  * to the sink before the state is known to be writable (names, metadata,
@@ -571,6 +632,10 @@ static csvreg_status accum_write(const csvreg_accum *a, const char *meta_json, c
     json_object_set_new(o, "meta", meta);
   }
   char sum[32];
+  if ((st = declare_bounds(o, csvreg__accum_nterms(a), err))) {
+    json_decref(o);
+    return st;
+  }
   if (!(st = csvreg__state_checksum_big(o, bigs, nbigs, sum, err))) {
     json_object_set_new(o, "checksum", json_string(sum));
     int failed = csvreg__jwrite(sink, o, 0, bigs, nbigs);

@@ -62,6 +62,33 @@ csvreg_status csvreg__state_checksum(const json_t *o, char buf[32], csvreg_error
 csvreg_status csvreg__state_checksum_big(const json_t *o, const csvreg__jbig *bigs, size_t nbigs,
                                          char buf[32], csvreg_error *err);
 
+/* ---- state_head.c: the sizes a version 3 line declares first ---- */
+
+/* The longest JSON text of a state of `terms` terms whose line, its kernel
+ * arrays written as `[]`, is `text` bytes: text + 32 ((T + 2)(T + 3) / 2 +
+ * (T + 2)); CSVREG_STATE_MAX_LINE for sizes past the limits. */
+size_t csvreg__state_line_bound(size_t terms, size_t text);
+
+enum { STATE_HEAD_MORE, STATE_HEAD_OLD, STATE_HEAD_BOUNDS, STATE_HEAD_BAD, STATE_HEAD_OTHER };
+/* A line that begins neither with "bounds" (version 3) nor with "checksum"
+ * (versions 1 and 2, whose keys are sorted) is no state csvreg wrote: it is
+ * read at most this far, so that its parse says what is wrong with a short
+ * one and a long one stops early. */
+#define STATE_OTHER_MAX ((size_t)1 << 16)
+typedef struct csvreg__state_head {
+  size_t start;       /* where the JSON starts in the line */
+  size_t terms, text; /* the declaration (STATE_HEAD_BOUNDS) */
+  size_t bound;       /* the longest line it allows, the start included */
+} csvreg__state_head;
+
+/* What the first bytes line[0, len) of a state line say: STATE_HEAD_MORE
+ * (too few bytes yet), STATE_HEAD_OLD ("checksum" first: a version 1 or 2
+ * line), STATE_HEAD_OTHER (any other first key), STATE_HEAD_BOUNDS (*h filled) or STATE_HEAD_BAD (a
+ * "bounds" that is not {"terms": T, "text": N} within T <= CSVREG_MAX_TERMS
+ * and N <= CSVREG_STATE_MAX_LINE, or does not close in its first 256
+ * bytes). */
+int csvreg__state_line_head(const char *line, size_t len, csvreg__state_head *h);
+
 /* ---- state_lines.c: reading state lines, the merge order ---- */
 
 /* Grows the malloc'd *buf to ncap bytes (*cap := ncap); CSVREG_E_NOMEM

@@ -22,6 +22,7 @@
 #define _POSIX_C_SOURCE 200809L /* pread, F_DUPFD_CLOEXEC, off_t */
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,17 @@ struct csvreg_stateset {
    * (SIZE_MAX: not yet found). */
   csvreg__jhead head;
   size_t head_at;
+  /* The current line's head (state_head.c): a version 3 line declares its
+   * terms and text first and is bounded by them. */
+  int decl_kind;
+  csvreg__state_head decl;
+  /* States from a pipe past the budget go to an unlinked temporary file
+   * (index spool in files, -1: none yet) and are read again from there
+   * when merged, as states of regular files are: spool_end is its size;
+   * spool_failed: it could not be made or written, so they are held. */
+  int spool;
+  uint64_t spool_end;
+  int spool_failed;
 };
 
 /* For tests only: CSVREG_TEST_STATE_KEEP=BYTES lowers (or raises) the bytes
@@ -106,6 +118,7 @@ csvreg_status csvreg_stateset_new(csvreg_stateset **out, csvreg_error *err) {
   if (*out) {
     (*out)->keep = keep_bytes();
     (*out)->head_at = SIZE_MAX;
+    (*out)->spool = -1;
   }
   return *out ? CSVREG_OK : csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
 }
@@ -174,7 +187,23 @@ static size_t first_line_limit(csvreg_stateset *s, const char *head, size_t len)
 
 static csvreg_status too_long(const csvreg_stateset *s, const char *source, uint64_t line,
                               csvreg_error *err) {
-  if (s->bound && s->bound == max_line(s))
+  if (s->decl_kind == STATE_HEAD_BAD)
+    csvreg__err_set(err, CSVREG_E_FORMAT,
+                    "not a valid csvreg state: the line begins with a \"bounds\" member that "
+                    "is not {\"terms\": T, \"text\": N} (T at most %d, closed within 256 "
+                    "bytes)",
+                    CSVREG_MAX_TERMS);
+  else if (s->decl_kind == STATE_HEAD_OTHER && STATE_OTHER_MAX < max_line(s))
+    csvreg__err_set(err, CSVREG_E_FORMAT,
+                    "not a valid csvreg state: the line is longer than %zu bytes and begins "
+                    "with neither \"bounds\" (version 3) nor \"checksum\" (versions 1 and 2)",
+                    STATE_OTHER_MAX);
+  else if (s->decl_kind == STATE_HEAD_BOUNDS && s->decl.bound < max_line(s))
+    csvreg__err_set(err, CSVREG_E_FORMAT,
+                    "not a valid csvreg state: the line is longer than %zu bytes, more than its "
+                    "\"bounds\" allow (%zu terms and %zu bytes of text besides the numbers)",
+                    s->decl.bound, s->decl.terms, s->decl.text);
+  else if (s->bound && s->bound == max_line(s))
     csvreg__err_set(err, CSVREG_E_FORMAT,
                     "not a valid csvreg state: the line is longer than %zu bytes, more than a "
                     "state of the %zu terms of %s:%llu takes",
@@ -277,8 +306,17 @@ static csvreg_status add_line(csvreg_stateset *s, const char *text, size_t len, 
   size_t full = len;
   while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
     len--;
-  if (len > max_line(s))
+  /* a line that arrived whole was not bounded as it came: its own
+   * declaration (version 3) or the fixed cap */
+  s->decl_kind = csvreg__state_line_head(text, len, &s->decl);
+  size_t most = max_line(s);
+  if (s->decl_kind == STATE_HEAD_BOUNDS && s->decl.bound < most)
+    most = s->decl.bound;
+  if (s->decl_kind == STATE_HEAD_OTHER && STATE_OTHER_MAX < most)
+    most = STATE_OTHER_MAX;
+  if (len > most || s->decl_kind == STATE_HEAD_BAD)
     return too_long(s, source, line, err);
+  s->decl_kind = STATE_HEAD_MORE;
   json_t *whole = NULL, *obj = NULL;
   csvreg_accum *acc = NULL;
   char *src = NULL;
@@ -331,7 +369,7 @@ static csvreg_status add_line(csvreg_stateset *s, const char *text, size_t len, 
    * is); the others were checked whole and are read again when merged. */
   if (file < 0 || s->kept + full <= s->keep) {
     e->acc = acc;
-    s->kept += file < 0 ? 0 : full;
+    s->kept += full;
   } else {
     csvreg_accum_free(acc);
   }
@@ -349,19 +387,36 @@ csvreg_status csvreg_stateset_add_text(csvreg_stateset *s, const char *text, siz
  * hex floats is about 2.5 GB. */
 #define MEAT_MAX_LINE ((size_t)1 << 32)
 
+/* The bound of the line head[0, len) so far: what a version 3 line
+ * declares first (state_head.c), or for older lines the first line's
+ * lexer and the bound the first state set; never past max_line. */
+static size_t line_limit(csvreg_stateset *s, const char *head, size_t len) {
+  size_t m = max_line(s);
+  if (s->decl_kind == STATE_HEAD_MORE && len)
+    s->decl_kind = csvreg__state_line_head(head, len, &s->decl);
+  if (s->decl_kind == STATE_HEAD_BAD)
+    return 0;
+  if (s->decl_kind == STATE_HEAD_BOUNDS)
+    return s->decl.bound < m ? s->decl.bound : m;
+  if (s->decl_kind == STATE_HEAD_OTHER && STATE_OTHER_MAX < m)
+    m = STATE_OTHER_MAX;
+  size_t f = first_line_limit(s, head, len);
+  return f < m ? f : m;
+}
+
 static size_t ops_limit(void *ctx, const char *head, size_t len) {
   csvreg_stateset *s = ctx;
   if (s->meat && csvreg_meat_line(head, len))
     return MEAT_MAX_LINE;
-  size_t m = max_line(s), f = first_line_limit(s, head, len);
-  return f < m ? f : m;
+  return line_limit(s, head, len);
 }
 
 static csvreg_status ops_too_long(void *ctx, const char *head, size_t len, const char *source,
                                   uint64_t line, csvreg_error *err) {
   csvreg_stateset *s = ctx;
   if (!(s->meat && csvreg_meat_line(head, len))) {
-    if (!s->n && s->head_at != SIZE_MAX && s->head.bad) {
+    if (s->decl_kind != STATE_HEAD_BAD && s->decl_kind != STATE_HEAD_BOUNDS && !s->n &&
+        s->head_at != SIZE_MAX && s->head.bad) {
       csvreg__err_set(err, CSVREG_E_FORMAT,
                       "not a valid csvreg state: %s at byte %zu of the line: not JSON text",
                       s->head.why, s->head_at + s->head.bad_at + 1);
@@ -377,17 +432,73 @@ static csvreg_status ops_too_long(void *ctx, const char *head, size_t len, const
   return CSVREG_E_FORMAT;
 }
 
+/* The temporary file of the states of pipes (TMPDIR, or /tmp), removed
+ * from its directory at once: it goes when the set is freed or the
+ * process ends, however it ends. */
+static int spool_open(csvreg_stateset *s) {
+  const char *dir = getenv("TMPDIR");
+  if (!dir || !*dir)
+    dir = "/tmp";
+  size_t n = strlen(dir) + sizeof "/.csvreg-merge-XXXXXX";
+  char *path = malloc(n);
+  int *f = realloc(s->files, (s->nfiles + 1) * sizeof *f);
+  if (f)
+    s->files = f;
+  int fd = -1;
+  if (path && f) {
+    snprintf(path, n, "%s/.csvreg-merge-XXXXXX", dir);
+    fd = mkstemp(path);
+    if (fd >= 0) {
+      unlink(path);
+      (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+      s->files[s->nfiles] = fd;
+      s->spool = (int)s->nfiles++;
+    }
+  }
+  free(path);
+  return fd >= 0 ? 0 : -1;
+}
+
+/* A line of a pipe that the budget does not hold, copied to the spool:
+ * its index in files and *off there, or -1 (then it is held). */
+static int spool_line(csvreg_stateset *s, const char *text, size_t len, uint64_t *off) {
+  if (s->spool_failed || (s->spool < 0 && spool_open(s))) {
+    s->spool_failed = 1;
+    return -1;
+  }
+  int fd = s->files[s->spool];
+  for (size_t done = 0; done < len;) {
+    ssize_t w = pwrite(fd, text + done, len - done, (off_t)(s->spool_end + done));
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) { /* ENOSPC, EFBIG (ulimit -f): held from here on */
+      s->spool_failed = 1;
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  *off = s->spool_end;
+  s->spool_end += len;
+  return s->spool;
+}
+
 static csvreg_status ops_add(void *ctx, const char *text, size_t len, const char *source,
                              uint64_t line, uint64_t off, int seekable, csvreg_error *err) {
   csvreg_stateset *s = ctx;
   s->head_at = SIZE_MAX; /* the next line is a new one */
+  s->decl_kind = STATE_HEAD_MORE;
   int is_meat = s->meat && csvreg_meat_line(text, len);
   csvreg_status st;
   if (is_meat) {
     st = csvreg_meatset_add_text(s->meat, text, len, source, line, err);
   } else {
-    /* the file was duplicated (last in files) when it is seekable */
+    /* the file was duplicated (last in files) when it is seekable; a
+     * pipe's line past the budget is copied to the spool first */
     int file = seekable && s->nfiles && s->files[s->nfiles - 1] >= 0 ? (int)s->nfiles - 1 : -1;
+    size_t j = csvreg__line_json_start(text, len);
+    int blank = j >= len || text[j] == '\n' || text[j] == '\r';
+    if (!seekable && !blank && s->kept + len > s->keep)
+      file = spool_line(s, text, len, &off);
     st = add_line(s, text, len, source, line, file, off, err);
   }
   if (!st && s->meat && s->n && csvreg_meatset_count(s->meat)) {
