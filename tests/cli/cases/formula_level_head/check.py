@@ -165,4 +165,21 @@ else:
 with open(data) as f:
     text = f.read()
 same(fit(formula, "-", "--threads", "2", stdin=text), one, 1e-11, "stdin --threads 2")
+# --update: a model of the first half, then the second half (levels the
+# model never saw) folded in = the fit of the whole file
+with open(data) as f:
+    lines = f.read().splitlines(True)
+first, second = os.path.join(tmp, "first.csv"), os.path.join(tmp, "second.csv")
+with open(first, "w") as f:
+    f.writelines(lines[:1 + N // 2])
+with open(second, "w") as f:
+    f.writelines(lines[:1] + lines[1 + N // 2:])
+m1, m2 = os.path.join(tmp, "m1.json"), os.path.join(tmp, "m2.json")
+p = subprocess.run([CSVREG, "fit", formula, first, "-o", m1], capture_output=True, text=True)
+q = subprocess.run([CSVREG, "fit", "--update", m1, second, "-o", m2, "--format", "json"],
+                   capture_output=True, text=True)
+if p.returncode or q.returncode:
+    fail(f"--update: {p.stderr} {q.stderr}")
+else:
+    same(json.loads(q.stdout), one, 1e-11, "--update with new levels")
 finish()
