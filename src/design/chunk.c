@@ -792,6 +792,14 @@ const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j) {
   return csvreg_spec_term_name(c->spec, j);
 }
 
+/* head12: what column j is made of (the level head picks a factor's
+ * indicator columns by it). */
+const csvreg__dcol *csvreg__chunk_column(const csvreg_chunk *c, size_t j) {
+  if (!c->spec->nfactors || c->spec->fixed)
+    return NULL;
+  return &c->live_d->cols[c->order[j]];
+}
+
 const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f) {
   return c->lev + f * c->cap;
 }

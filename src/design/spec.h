@@ -117,6 +117,10 @@ const char *csvreg__chunk_column_name(const csvreg_chunk *c, size_t j);
 const char *const *csvreg__chunk_levels(const csvreg_chunk *c, size_t f, size_t *n);
 /* Each row's level of factor slot f (an index into csvreg__chunk_levels). */
 const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f);
+/* Live column j's product of factors (head12: levels are index - 1 into
+ * csvreg__chunk_levels, 0 being the sentinel); NULL for a fixed or
+ * factor-free spec. */
+const struct csvreg__dcol *csvreg__chunk_column(const csvreg_chunk *c, size_t j);
 /* Row i's cell text of key q (not NUL-terminated), valid until the next fill. */
 const char *csvreg__chunk_key(const csvreg_chunk *c, size_t q, size_t i, size_t *len);
 

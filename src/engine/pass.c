@@ -1311,8 +1311,9 @@ csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csv
   if (p->in_view) /* read to its end, or to the failure */
     p->info.compressed_bytes = csvreg__source_compressed_bytes(p->in_view);
   st = check_unchanged(p, st, err);
-  if (!st && !p->o.open_levels)
-    st = csvreg__sink_finish(type, p->total, spec, err);
+  if (!st)
+    st = p->o.open_levels ? csvreg__sink_settle(type, p->total, err)
+                          : csvreg__sink_finish(type, p->total, spec, err);
   if (st)
     return fail_src(p, err, st);
   *out = p->total;

@@ -153,6 +153,145 @@ done:
   return st;
 }
 
+/* ---- the level head (head12; src/linalg/accum_head.c says why) ----
+ * A factor whose main effect is a term of the formula has one live column
+ * per level (baseline included), each row 1 in exactly one of them: those
+ * columns go to the accumulator's head, the rest (the tail) to its dense
+ * state. */
+
+/* Is design column d factor variable v's main effect? */
+static int main_effect_of(const csvreg__formula *f, const csvreg__dcol *d, size_t v) {
+  return d && d->nfac == 1 && d->fac[0].var == v && f->terms[d->term].nvars == 1;
+}
+
+/* The factor slot the head takes at the first chunk, or (size_t)-1: of
+ * the factors with a main effect, the one with most levels in this chunk
+ * (ties: the first), the one whose dense columns would cost most. */
+static size_t head_factor(const csvreg_spec *s, const csvreg_chunk *c) {
+  const csvreg__formula *f = s->formula;
+  size_t best = (size_t)-1, most = 0;
+  for (size_t k = 0; k < s->nfactors; k++) {
+    size_t v = s->factor_var[k], n;
+    int main = 0;
+    for (size_t t = 0; t < f->nterms && !main; t++)
+      main = f->terms[t].nvars == 1 && f->terms[t].vars[0] == v;
+    csvreg__chunk_levels(c, k, &n);
+    if (main && (best == (size_t)-1 || n > most)) {
+      best = k;
+      most = n;
+    }
+  }
+  return best;
+}
+
+/* Starts a head on a fresh accumulator when the spec has a factor for it. */
+static csvreg_status head_maybe_start(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
+  const csvreg_spec *s = csvreg__chunk_spec(c);
+  if (s->fixed || !s->formula || !csvreg__accum_head_may_start(a))
+    return CSVREG_OK;
+  size_t k = head_factor(s, c);
+  if (k == (size_t)-1)
+    return CSVREG_OK;
+  /* None of its columns may be in the dense state already (an empty
+   * accumulator given them by a merge, say). */
+  const size_t nc = csvreg__chunk_ncolumns(c), v = s->factor_var[k];
+  for (size_t j = 0; j < nc; j++)
+    if (main_effect_of(s->formula, csvreg__chunk_column(c, j), v) &&
+        csvreg__accum_term_index(a, csvreg__chunk_column_name(c, j)) != (size_t)-1)
+      return CSVREG_OK;
+  return csvreg__accum_head_start(a, k, err);
+}
+
+/* add_factor_chunk with a head: levels join as there; the head factor's
+ * columns become head rows (a new level: a row of zeros), the others join
+ * the dense state as there; the tail block is copied in the state's order
+ * and each row's head row comes from the chunk's level index. */
+static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
+  const csvreg_spec *s = csvreg__chunk_spec(c);
+  const size_t hk = csvreg__accum_head_tag(a), v = s->factor_var[hk];
+  const size_t nc = csvreg__chunk_ncolumns(c), n = csvreg_chunk_rows(c);
+  size_t nlev;
+  csvreg__chunk_levels(c, hk, &nlev);
+  csvreg_status st = csvreg__accum_levels_init(a, s->nfactors, err);
+  for (size_t f = 0; !st && f < s->nfactors; f++) {
+    size_t nl, na;
+    const char *const *lv = csvreg__chunk_levels(c, f, &nl);
+    csvreg__accum_levels(a, f, &na);
+    for (size_t i = na < nl ? na : 0; !st && i < nl; i++)
+      st = csvreg__accum_level_add(a, f, lv[i], strlen(lv[i]), err);
+  }
+  if (st)
+    return st;
+  size_t *at = malloc((nc ? nc : 1) * sizeof *at);
+  size_t *lrow = malloc((nlev ? nlev : 1) * sizeof *lrow);
+  size_t *hrow = malloc((n ? n : 1) * sizeof *hrow);
+  const char **add = malloc((nc ? nc : 1) * sizeof *add);
+  double *copy = NULL;
+  if (!at || !lrow || !hrow || !add) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t l = 0; l < nlev; l++)
+    lrow[l] = (size_t)-1;
+  size_t p = csvreg__accum_nterms(a), nadd = 0, jt = 0;
+  for (size_t j = 0; !st && j < nc; j++) {
+    const csvreg__dcol *d = csvreg__chunk_column(c, j);
+    const char *name = csvreg__chunk_column_name(c, j);
+    if (main_effect_of(s->formula, d, v)) {
+      at[j] = (size_t)-1;
+      size_t l = d->fac[0].index - 1; /* past the sentinel */
+      if (l < nlev)
+        st = csvreg__accum_head_row(a, name, &lrow[l], err);
+      continue;
+    }
+    /* tail columns keep their order in the chunk: usually position jt */
+    if (jt < p && strcmp(csvreg__accum_term_name(a, jt), name) == 0)
+      at[j] = jt;
+    else if ((at[j] = csvreg__accum_term_index(a, name)) == (size_t)-1) {
+      at[j] = p + nadd;
+      add[nadd++] = name;
+    }
+    jt++;
+  }
+  if (!st && nadd)
+    st = csvreg__accum_head_add_terms(a, nadd, add, err);
+  if (st)
+    goto done;
+  p = csvreg__accum_nterms(a);
+  const double *x, *y, *w;
+  size_t ldx;
+  csvreg_chunk_design(c, &x, &ldx, &y, &w);
+  const uint32_t *lev = csvreg__chunk_row_levels(c, hk);
+  for (size_t i = 0; i < n; i++) {
+    if (lev[i] >= nlev || (hrow[i] = lrow[lev[i]]) == (size_t)-1) {
+      st = csvreg__err_set(err, CSVREG_E_INTERNAL, "a row's level has no column");
+      goto done;
+    }
+  }
+  if (n && p) {
+    copy = calloc(n * p, sizeof *copy);
+    if (!copy) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    for (size_t j = 0; j < nc; j++)
+      if (at[j] != (size_t)-1)
+        memcpy(copy + at[j] * n, x + j * ldx, n * sizeof *copy);
+  }
+  st = csvreg__accum_head_fold(a, n, copy, n, y, w, hrow, err);
+done:
+  free(at);
+  free(lrow);
+  free(hrow);
+  free(add);
+  free(copy);
+  return st;
+}
+
+csvreg_status csvreg__sink_settle(const csvreg_sink_type *type, void *sink, csvreg_error *err) {
+  return type == csvreg_sink_accum() ? csvreg__accum_head_flush(sink, err) : CSVREG_OK;
+}
+
 /* R's order of factor slot k's n levels l (csvreg__spec_order_levels, the
  * one rule the fit and a saved model share): o[i] = l[perm[i]]. */
 static csvreg_status r_order(const csvreg_spec *s, size_t k, const char *const *l, size_t n,
@@ -234,6 +373,9 @@ csvreg_status csvreg__accum_finish_factors(csvreg_accum *a, const csvreg_spec *s
                                            csvreg_error *err) {
   if (!s->nfactors)
     return CSVREG_OK;
+  csvreg_status hst = csvreg__accum_head_flush(a, err); /* head12 */
+  if (hst)
+    return hst;
   size_t *nlev = calloc(s->nfactors, sizeof *nlev);
   const char *const **levs = calloc(s->nfactors, sizeof *levs);
   csvreg__dcols *d = NULL;
@@ -288,9 +430,12 @@ csvreg_status csvreg_accum_add_chunk(csvreg_accum *a, const csvreg_chunk *c, csv
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
   /* The chunk's values came through the number parser, which admits only
    * finite numbers, and its weights were checked to be >= 0. */
-  csvreg_status st = csvreg__chunk_spec(c)->nfactors
-                         ? add_factor_chunk(a, c, err)
-                         : csvreg__accum_fold(a, NULL, csvreg_chunk_rows(c), x, ldx, y, w, err);
+  csvreg_status st = CSVREG_OK;
+  if (csvreg__chunk_spec(c)->nfactors && (st = head_maybe_start(a, c, err)))
+    return st;
+  st = csvreg__accum_head_active(a)        ? add_head_chunk(a, c, err)
+       : csvreg__chunk_spec(c)->nfactors ? add_factor_chunk(a, c, err)
+                                         : csvreg__accum_fold(a, NULL, csvreg_chunk_rows(c), x, ldx, y, w, err);
   if (st)
     return st;
   const csvreg_counts *cc = csvreg_chunk_counts(c);

@@ -43,6 +43,10 @@ csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, s
 csvreg_status csvreg__accum_merge_finished(csvreg_accum *dst, const csvreg_accum *src,
                                            csvreg_error *err);
 
+/* head12: the end of a pass that does not finish (open levels): the
+ * accumulator's level head joins its dense state (accum_chunk.c). */
+csvreg_status csvreg__sink_settle(const csvreg_sink_type *type, void *sink, csvreg_error *err);
+
 /* The sink's end of the data (csvreg__accum_finish_factors for the
  * accumulator; nothing for other sinks). */
 csvreg_status csvreg__sink_finish(const csvreg_sink_type *type, void *sink, const csvreg_spec *s,

@@ -30,6 +30,7 @@ void csvreg_accum_free(csvreg_accum *a) {
   free(a->k);
   csvreg__accum_ws_free(a->ws);
   csvreg__accum_levels_free(a);
+  csvreg__accum_head_drop(a);
   free(a);
 }
 
@@ -125,6 +126,7 @@ void csvreg__accum_reset(csvreg_accum *a) {
   memset(&a->counts, 0, sizeof a->counts);
   a->sum_w = a->sum_log_w = 0;
   a->shifted = a->weighted = 0;
+  csvreg__accum_head_reset(a);
 }
 
 /* Rows are folded in blocks of at most this many: the workspace stays
@@ -259,6 +261,14 @@ csvreg_status csvreg__accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src,
                                      csvreg_error *err) {
   if (!dst || !src)
     return csvreg__err_set(err, CSVREG_E_USAGE, "merge: missing accumulator");
+  /* A level head (accum_head.c) joins the dense state first. src is
+   * const to its callers: flushing changes how it holds its rows, not
+   * which state it is. */
+  csvreg_status hst = csvreg__accum_head_flush(dst, err);
+  if (!hst)
+    hst = csvreg__accum_head_flush((csvreg_accum *)src, err);
+  if (hst)
+    return hst;
   if (dst->ops != src->ops || dst->p != src->p || dst->nresp != src->nresp ||
       dst->intercept != src->intercept || dst->ninputs != src->ninputs ||
       strcmp(dst->target_name, src->target_name) != 0 ||

@@ -96,7 +96,11 @@ csvreg_status csvreg__accum_clone(csvreg_accum **out, const csvreg_accum *a, csv
   if (!a)
     return csvreg__err_set(err, CSVREG_E_USAGE, "clone: missing accumulator");
   csvreg_accum *c;
-  csvreg_status st = csvreg__accum_new_named(&c, a->ops->solver, a->p, a->intercept,
+  /* head12: a copy of the dense state alone would lose the head's rows */
+  csvreg_status st = csvreg__accum_head_flush((csvreg_accum *)a, err);
+  if (st)
+    return st;
+  st = csvreg__accum_new_named(&c, a->ops->solver, a->p, a->intercept,
                                              (const char *const *)a->term_names, a->target_name,
                                              a->ninputs, (const char *const *)a->input_names, err);
   if (st)
@@ -443,6 +447,12 @@ csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum 
     return csvreg__err_set(err, CSVREG_E_USAGE,
                            "merge: the accumulators differ in solver, intercept or response");
   csvreg_status cst = csvreg__accum_counts_check(dst, src, err);
+  /* head12: level heads join the dense states first (src: see
+   * csvreg__accum_merge_ws) */
+  if (!cst)
+    cst = csvreg__accum_head_flush(dst, err);
+  if (!cst)
+    cst = csvreg__accum_head_flush((csvreg_accum *)src, err);
   if (cst)
     return cst;
   if (!dst->ops->add_columns || !dst->ops->permute)

@@ -59,6 +59,11 @@ struct csvreg_accum {
   double *k;                   /* [ops->state_len(m, q)] the kernel's numbers */
   accum_ws *ws;                /* owned, made by the first fold that is given none */
   struct accum_levels *levels; /* owned, NULL: no categorical variables (accum_levels.c) */
+  /* head12: one factor's level columns kept apart while rows are folded
+   * (accum_head.c); NULL when there is none. Flushed into a->k before
+   * anything but a fold reads the state. head_off: never start one. */
+  struct accum_head *head;
+  int head_allowed, head_off;
 };
 
 /* One kernel: the operations of GSL's gsl_multilarge_linear_type, on the
@@ -126,6 +131,15 @@ struct kernel_ops {
 };
 
 extern const kernel_ops csvreg__kernel_qr;
+
+/* The QR kernel: folds `rows` rows of the shifted, weighted design
+ * (b: rows x q column-major, overwritten) into R (accum_qr.c). */
+csvreg_status csvreg__qr_fold_rows(csvreg_accum *a, accum_ws *ws, size_t rows, double *b,
+                                   csvreg_error *err);
+/* Frees a's head without flushing it (accum_head.c). */
+void csvreg__accum_head_drop(csvreg_accum *a);
+/* Zeroes the head's numbers, keeping its rows and names (csvreg__accum_reset). */
+void csvreg__accum_head_reset(csvreg_accum *a);
 extern const kernel_ops csvreg__kernel_normal;
 
 /* The one place a csvreg_solver becomes a kernel (kernel.c); NULL when unknown. */

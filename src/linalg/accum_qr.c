@@ -104,6 +104,22 @@ static csvreg_status qr_accumulate(csvreg_accum *a, accum_ws *ws, size_t n, cons
   return tpqrt(a, ws, rows, 0, b, err);
 }
 
+/* ---- raw rows (head12: the level head of accum_head.c) ----
+ * Rows that are not data rows but rows of the shifted, weighted design
+ * [sqrt(w) | sqrt(w)(X-K) | sqrt(w)(y-K_y)] already (a head's residual
+ * rows, its pseudo-rows [d_j e_j | E_j] when it is flushed): b is rows x q,
+ * column-major, overwritten. The same update as a data block's. */
+csvreg_status csvreg__qr_fold_rows(csvreg_accum *a, accum_ws *ws, size_t rows, double *b,
+                                   csvreg_error *err) {
+  if (rows == 0)
+    return CSVREG_OK;
+#if QR_UPDATE_AVX2
+  if (ws->qr_avx2 && csvreg__qr_update_avx2(a->k, a->q, b, rows, 0) == 0)
+    return CSVREG_OK;
+#endif
+  return tpqrt(a, ws, rows, 0, b, err);
+}
+
 static csvreg_status qr_merge(csvreg_accum *dst, accum_ws *ws, const csvreg_accum *src,
                               csvreg_error *err) {
   const size_t q = dst->q;

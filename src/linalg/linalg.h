@@ -207,6 +207,40 @@ csvreg_status csvreg__accum_frame_set(csvreg_accum *a, const accum_frame *f, csv
 int csvreg__accum_frame_get(const csvreg_accum *a, accum_frame *f);
 void csvreg__accum_set_selected(csvreg_accum *a, int selected);
 
+/* ---- the level head (accum_head.c, head12) ----
+ * One factor's main-effect indicator columns kept apart while rows are
+ * folded (QR kernel): a row costs O(q - levels), not O(q^2). The dense
+ * state lacks the head's columns until csvreg__accum_head_flush adds them
+ * and folds the head in; every door out of a pass (merges, clone, finish,
+ * settle) flushes first. */
+
+/* Lets csvreg__accum_head_start work on `a` (the pass's sinks call it),
+ * unless the environment says CSVREG_LEVEL_HEAD=0. */
+void csvreg__accum_head_allow(csvreg_accum *a);
+/* 1 when a head may start now: allowed, QR, nothing folded, none yet. */
+int csvreg__accum_head_may_start(const csvreg_accum *a);
+int csvreg__accum_head_active(const csvreg_accum *a);
+size_t csvreg__accum_head_nrows(const csvreg_accum *a);
+/* Starts an empty head; `tag` is the caller's (which factor it holds),
+ * given back by csvreg__accum_head_tag ((size_t)-1 without a head). */
+csvreg_status csvreg__accum_head_start(csvreg_accum *a, size_t tag, csvreg_error *err);
+size_t csvreg__accum_head_tag(const csvreg_accum *a);
+/* The head row of the term `name`, a new row of zeros when it has none. */
+csvreg_status csvreg__accum_head_row(csvreg_accum *a, const char *name, size_t *row,
+                                     csvreg_error *err);
+/* csvreg__accum_add_columns for tail terms while a head is active (the
+ * head's rows gain the zero columns too). */
+csvreg_status csvreg__accum_head_add_terms(csvreg_accum *a, size_t k, const char *const *names,
+                                           csvreg_error *err);
+/* Folds n rows: x the p tail terms in the state's order (ldx), y, w (NULL:
+ * 1), hrow[i] the head row of row i's level. Counts as csvreg__accum_fold. */
+csvreg_status csvreg__accum_head_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
+                                      const double *y, const double *w, const size_t *hrow,
+                                      csvreg_error *err);
+/* Adds the head's columns to the dense state and folds its rows in; no
+ * head starts on `a` afterwards. A no-op without a head. */
+csvreg_status csvreg__accum_head_flush(csvreg_accum *a, csvreg_error *err);
+
 /* ---- solving ---- */
 
 /* What a kernel's solve gives the statistics (src/fit/solve.c). */

@@ -1,0 +1,349 @@
+/*
+ * accum_head.c - the level head: one factor's main-effect indicator columns
+ * kept apart from the dense QR state while rows are folded (issue 12, a
+ * factor of 1000 levels).
+ *
+ * Why. A fold of a row into the dense R costs O(q^2), and with a factor of
+ * k levels q ~ k: at 1000 levels and 2M rows that was 239 s. But the k
+ * indicator columns H of one factor are orthogonal (a row has exactly one
+ * 1 among them), so with H ordered before every other column T the
+ * triangular factor of A = [H | T] is
+ *     R = [D  E     ]   D: k x k diagonal, d_j^2 = sum of w at level j
+ *         [0  R_tail]   E: k x q_tail, R_tail: q_tail x q_tail
+ * in exact arithmetic. A row (s e_j, s t) (s = sqrt(w), t the shifted tail
+ * row) changes only head row j: one Givens rotation of (d_j, s) applied to
+ * [d_j E_j] and [s, s t] makes the new head row and a residual row that is
+ * 0 on every head column, which goes to R_tail as any data row (dense
+ * fold, q_tail wide). So a row costs O(q_tail), and the memory is d (k)
+ * plus E (k x q_tail), no k x k block.
+ *
+ * Exactness conditions, checked by the caller (accum_chunk.c): the columns
+ * are one factor's main effect coded by indicators (the live columns give
+ * every level one, baseline included), every folded row has a level, and
+ * the head's columns are not shifted (K = 0: an indicator minus 1 would be
+ * dense). With an intercept, the intercept column is the sum of H, so its
+ * entry in E_j is d_j and in a residual row exactly 0: both are set so.
+ *
+ * E holds the dense state's q columns in its order (intercept, tail terms,
+ * responses), so tail columns added mid-stream (csvreg__accum_head_add_terms)
+ * are zero columns of E too. Before anything but a fold reads the state
+ * (merge, clone, finish, a state file, a solve: csvreg__accum_head_flush is
+ * called at those doors), the head is flushed: its columns are added to the
+ * dense state as zero columns (exact: the residual rows are 0 there) and its
+ * k rows, the pseudo-rows [E_j (tail) | d_j e_j (head)], are folded into R.
+ * Then R'R = A'A as before, and nothing downstream knows there was a head.
+ * The QR kernel only; the normal kernel keeps its dense fold.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accum_impl.h"
+#include "internal.h"
+
+struct accum_head {
+  size_t tag;     /* the caller's: which factor the head holds */
+  size_t k, kcap; /* head rows (levels), room */
+  size_t ld;      /* stride of E's rows, >= the dense state's q */
+  double *d;      /* [kcap] */
+  double *e;      /* [kcap * ld] row j: E_j over the dense state's columns */
+  char **names;   /* [kcap] each row's term name (owned) */
+  size_t *hash;   /* [hcap] open addressing: row + 1, 0 empty */
+  size_t hcap;
+};
+
+/* Residual rows folded at a time, and pseudo-rows at a flush. */
+#define HEAD_BLOCK 256
+
+void csvreg__accum_head_allow(csvreg_accum *a) {
+  const char *e = getenv("CSVREG_LEVEL_HEAD");
+  a->head_allowed = !(e && strcmp(e, "0") == 0);
+}
+
+int csvreg__accum_head_active(const csvreg_accum *a) { return a->head != NULL; }
+
+int csvreg__accum_head_may_start(const csvreg_accum *a) {
+  return a->head_allowed && !a->head_off && !a->head && a->ops == &csvreg__kernel_qr &&
+         a->counts.used == 0 && a->counts.zero_weight == 0;
+}
+
+void csvreg__accum_head_drop(csvreg_accum *a) {
+  struct accum_head *h = a->head;
+  if (!h)
+    return;
+  for (size_t j = 0; j < h->k; j++)
+    free(h->names[j]);
+  free(h->names);
+  free(h->d);
+  free(h->e);
+  free(h->hash);
+  free(h);
+  a->head = NULL;
+}
+
+csvreg_status csvreg__accum_head_start(csvreg_accum *a, size_t tag, csvreg_error *err) {
+  if (!csvreg__accum_head_may_start(a))
+    return csvreg__err_set(err, CSVREG_E_INTERNAL, "a level head cannot start here");
+  struct accum_head *h = calloc(1, sizeof *h);
+  if (!h)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  h->ld = a->q;
+  h->tag = tag;
+  a->head = h;
+  return CSVREG_OK;
+}
+
+size_t csvreg__accum_head_nrows(const csvreg_accum *a) { return a->head ? a->head->k : 0; }
+size_t csvreg__accum_head_tag(const csvreg_accum *a) { return a->head ? a->head->tag : (size_t)-1; }
+
+static uint64_t fnv(const char *s) {
+  uint64_t x = 1469598103934665603ull;
+  for (; *s; s++)
+    x = (x ^ (unsigned char)*s) * 1099511628211ull;
+  return x;
+}
+
+static size_t slot(const struct accum_head *h, const char *name) {
+  size_t i = (size_t)(fnv(name) & (h->hcap - 1));
+  while (h->hash[i] && strcmp(h->names[h->hash[i] - 1], name) != 0)
+    i = (i + 1) & (h->hcap - 1);
+  return i;
+}
+
+/* Room for one more row: arrays doubled, the table at most half full. */
+static csvreg_status grow_rows(struct accum_head *h, csvreg_error *err) {
+  if (h->k == h->kcap) {
+    size_t cap = h->kcap ? 2 * h->kcap : 16;
+    double *d = realloc(h->d, cap * sizeof *d);
+    if (d)
+      h->d = d;
+    double *e = d ? realloc(h->e, cap * h->ld * sizeof *e) : NULL;
+    if (e)
+      h->e = e;
+    char **n = e ? realloc(h->names, cap * sizeof *n) : NULL;
+    if (!n)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for %zu level rows", cap);
+    h->names = n;
+    h->kcap = cap;
+  }
+  if (2 * (h->k + 1) > h->hcap) {
+    size_t cap = h->hcap ? 2 * h->hcap : 64;
+    size_t *t = calloc(cap, sizeof *t);
+    if (!t)
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    free(h->hash);
+    h->hash = t;
+    h->hcap = cap;
+    for (size_t j = 0; j < h->k; j++)
+      h->hash[slot(h, h->names[j])] = j + 1;
+  }
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg__accum_head_row(csvreg_accum *a, const char *name, size_t *row,
+                                     csvreg_error *err) {
+  struct accum_head *h = a->head;
+  if (h->hcap) {
+    size_t i = slot(h, name);
+    if (h->hash[i]) {
+      *row = h->hash[i] - 1;
+      return CSVREG_OK;
+    }
+  }
+  csvreg_status st = grow_rows(h, err);
+  if (st)
+    return st;
+  char *copy = csvreg__xstrdup(name);
+  if (!copy)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  /* A level not seen yet: a row of zeros (no folded row has it). */
+  h->names[h->k] = copy;
+  h->d[h->k] = 0;
+  memset(h->e + h->k * h->ld, 0, h->ld * sizeof *h->e);
+  h->hash[slot(h, name)] = h->k + 1;
+  *row = h->k++;
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg__accum_head_add_terms(csvreg_accum *a, size_t k, const char *const *names,
+                                           csvreg_error *err) {
+  struct accum_head *h = a->head;
+  const size_t t = (size_t)a->intercept + a->p, q = a->q, q2 = q + k;
+  double *e2 = NULL;
+  size_t ld2 = h->ld;
+  if (k == 0)
+    return CSVREG_OK;
+  if (q2 > h->ld) {
+    ld2 = q2 > 2 * h->ld ? q2 : 2 * h->ld;
+    if (h->kcap && !(e2 = malloc(h->kcap * ld2 * sizeof *e2)))
+      return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory for %zu level rows", h->kcap);
+  }
+  csvreg_status st = csvreg__accum_add_columns(a, k, names, err);
+  if (st) {
+    free(e2);
+    return st;
+  }
+  /* E_j gains k zero columns before the responses, as R does. Rows are
+   * moved from the last back when the stride stays (no row overwrites one
+   * not yet moved: each goes to the same or a later place). */
+  double *dst = e2 ? e2 : h->e;
+  for (size_t j = h->k; j-- > 0;) {
+    const double *src = h->e + j * h->ld;
+    double *o = dst + j * ld2;
+    memmove(o + t + k, src + t, (q - t) * sizeof *o);
+    if (o != src)
+      memmove(o, src, t * sizeof *o);
+    memset(o + t, 0, k * sizeof *o);
+  }
+  if (e2) {
+    free(h->e);
+    h->e = e2;
+    h->ld = ld2;
+  }
+  return CSVREG_OK;
+}
+
+static accum_ws *own_ws(csvreg_accum *a, csvreg_error *err) {
+  if (!a->ws && !(a->ws = csvreg__accum_ws_new()))
+    csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  return a->ws;
+}
+
+csvreg_status csvreg__accum_head_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
+                                      const double *y, const double *w, const size_t *hrow,
+                                      csvreg_error *err) {
+  struct accum_head *h = a->head;
+  const size_t p = a->p, q = a->q, ic = (size_t)a->intercept;
+  if (n == 0)
+    return CSVREG_OK;
+  accum_ws *ws = own_ws(a, err);
+  if (!ws)
+    return CSVREG_E_NOMEM;
+  const size_t nb = n < HEAD_BLOCK ? n : HEAD_BLOCK;
+  /* The residual block (nb x q, column-major) and one row t (q). */
+  csvreg_status st = csvreg__accum_ws_reserve(ws, nb * q + q, err);
+  if (st)
+    return st;
+  double *b = ws->work, *t = ws->work + nb * q;
+  uint64_t used = 0, zero = 0;
+  double slw = 0, sw = 0;
+  size_t rows = 0;
+  for (size_t i = 0; i < n; i++) {
+    double wi = w ? w[i] : 1.0;
+    if (!(wi > 0)) {
+      zero++;
+      continue;
+    }
+    used++;
+    sw += wi;
+    if (w) {
+      slw += log(wi);
+      a->weighted = 1;
+    }
+    if (!a->shifted) {
+      /* The tail's shift from the first row, as csvreg__accum_fold sets it;
+       * the head's columns are not in the dense state yet and will get
+       * shift 0 when they join it (csvreg__accum_add_columns). */
+      if (ic) {
+        for (size_t j = 0; j < p; j++)
+          a->shift[j] = x[j * ldx + i];
+        a->shift[p] = y[i];
+      }
+      a->shifted = 1;
+    }
+    const double s = w ? sqrt(wi) : 1.0;
+    if (ic)
+      t[0] = s;
+    for (size_t j = 0; j < p; j++)
+      t[ic + j] = s * (x[j * ldx + i] - a->shift[j]);
+    t[ic + p] = s * (y[i] - a->shift[p]);
+    const size_t r = hrow[i];
+    double *e = h->e + r * h->ld;
+    if (h->d[r] == 0) {
+      /* The level's first row: it is the head row, nothing is left over. */
+      h->d[r] = s;
+      memcpy(e, t, q * sizeof *e);
+      continue;
+    }
+    const double dj = h->d[r], hyp = hypot(dj, s), c = dj / hyp, sn = s / hyp;
+    for (size_t col = 0; col < q; col++) {
+      double u = e[col], v = t[col];
+      e[col] = c * u + sn * v;
+      b[col * nb + rows] = -sn * u + c * v;
+    }
+    h->d[r] = hyp;
+    if (ic) {
+      /* The intercept is the sum of the head's columns: its entry is d_j
+       * in the head row and 0 in the residual, exactly. */
+      e[0] = hyp;
+      b[rows] = 0;
+    }
+    if (++rows == nb) {
+      if ((st = csvreg__qr_fold_rows(a, ws, rows, b, err)))
+        return st;
+      rows = 0;
+    }
+  }
+  if (rows) {
+    /* The block was laid out with leading dimension nb: close it up. */
+    if (rows < nb)
+      for (size_t col = 1; col < q; col++)
+        memmove(b + col * rows, b + col * nb, rows * sizeof *b);
+    if ((st = csvreg__qr_fold_rows(a, ws, rows, b, err)))
+      return st;
+  }
+  a->sum_w += sw;
+  a->sum_log_w += slw;
+  a->counts.used += used;
+  a->counts.zero_weight += zero;
+  return CSVREG_OK;
+}
+
+csvreg_status csvreg__accum_head_flush(csvreg_accum *a, csvreg_error *err) {
+  struct accum_head *h = a ? a->head : NULL;
+  if (!h)
+    return CSVREG_OK;
+  const size_t k = h->k, t = (size_t)a->intercept + a->p, qt = a->q;
+  csvreg_status st = CSVREG_OK;
+  if (k) {
+    accum_ws *ws = own_ws(a, err);
+    if (!ws)
+      return CSVREG_E_NOMEM;
+    /* Zero columns for the rows folded so far (every residual row is 0
+     * there); they come after the tail's terms, before the responses, with
+     * shift 0 as the head kept them. */
+    if ((st = csvreg__accum_add_columns(a, k, (const char *const *)h->names, err)))
+      return st;
+    const size_t q = a->q, nb = k < HEAD_BLOCK ? k : HEAD_BLOCK;
+    if ((st = csvreg__accum_ws_reserve(ws, nb * q, err)))
+      return st;
+    for (size_t j0 = 0; j0 < k && !st; j0 += nb) {
+      size_t rows = k - j0 < nb ? k - j0 : nb;
+      double *b = ws->work;
+      memset(b, 0, rows * q * sizeof *b);
+      for (size_t r = 0; r < rows; r++) {
+        const double *e = h->e + (j0 + r) * h->ld;
+        for (size_t col = 0; col < t; col++)
+          b[col * rows + r] = e[col];
+        b[(t + j0 + r) * rows + r] = h->d[j0 + r];
+        for (size_t col = t; col < qt; col++)
+          b[(col + k) * rows + r] = e[col];
+      }
+      st = csvreg__qr_fold_rows(a, ws, rows, b, err);
+    }
+    if (st)
+      return st; /* the state is broken now: the caller fails the pass */
+  }
+  csvreg__accum_head_drop(a);
+  a->head_off = 1;
+  return CSVREG_OK;
+}
+
+void csvreg__accum_head_reset(csvreg_accum *a) {
+  struct accum_head *h = a->head;
+  if (!h)
+    return;
+  memset(h->d, 0, h->k * sizeof *h->d);
+  memset(h->e, 0, h->k * h->ld * sizeof *h->e);
+}
