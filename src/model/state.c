@@ -426,7 +426,9 @@ csvreg_status csvreg__state_from_json_big(const json_t *o, const csvreg__jbig *b
     goto done;
   /* version 2, or 3 with a formula: the categorical part (state_levels.c) */
   const int framed = json_integer_value(ver) == 2 ||
-                     (json_integer_value(ver) >= 3 && json_object_get(o, "formula"));
+                     (json_integer_value(ver) >= 3 &&
+                      (json_object_get(o, "formula") || json_object_get(o, "factors") ||
+                       json_object_get(o, "selected")));
   if ((st = csvreg__accum_new_named(&a, solver, p, json_is_true(icpt), terms, target, ninputs,
                                     inputs, err))) {
     /* A shape the accumulator refuses (no terms and no intercept, too many

@@ -239,7 +239,8 @@ csvreg_status csvreg__state_levels_get(const json_t *o, csvreg_accum *a, csvreg_
   json_t *fo = json_object_get(o, "formula"), *fa = json_object_get(o, "factors");
   json_t *sel = json_object_get(o, "selected");
   if (!json_is_object(fo) || !json_is_array(fa) || !json_is_boolean(sel))
-    return bad(err, "a version 2 state needs \"formula\", \"factors\" and \"selected\"");
+    return bad(err, "a state of a formula (version 2, or 3 with any of them) needs "
+                    "\"formula\", \"factors\" and \"selected\"");
   accum_frame fr = {0};
   fr.formula = json_string_value(json_object_get(fo, "text"));
   json_t *w = json_object_get(fo, "weights");

@@ -201,7 +201,9 @@ static csvreg_status too_long(const csvreg_stateset *s, const char *source, uint
   else if (s->decl_kind == STATE_HEAD_BOUNDS && s->decl.bound < max_line(s))
     csvreg__err_set(err, CSVREG_E_FORMAT,
                     "not a valid csvreg state: the line is longer than %zu bytes, more than its "
-                    "\"bounds\" allow (%zu terms and %zu bytes of text besides the numbers)",
+                    "\"bounds\" allow (%zu terms and %zu bytes of text besides the numbers; a "
+                    "damaged line, or lines of concurrent writers interleaved: each writer must "
+                    "write whole lines)",
                     s->decl.bound, s->decl.terms, s->decl.text);
   else if (s->bound && s->bound == max_line(s))
     csvreg__err_set(err, CSVREG_E_FORMAT,

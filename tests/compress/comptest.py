@@ -126,9 +126,11 @@ def t_formats(d):
             check((rc, out) == (0, want), "%s file %s: %d %s" % (fmt, env, rc, err))
             rc, out, err = run(fit_json(["-"]), stdin=p, env=env)
             check((rc, out) == (0, want), "%s stdin %s: %d %s" % (fmt, env, rc, err))
-        # --decompress none: the bytes as they are (not a CSV header)
+        # --decompress none: the bytes as they are (not a CSV header; a NUL
+        # in a header name is refused as such since state17)
         rc, out, err = run(fit_json(["--decompress", "none", p]))
-        check(rc == 3 and "no target column named 'y'" in err, "%s none: %d %s" % (fmt, rc, err))
+        check(rc == 3 and ("no target column named 'y'" in err or "holds a NUL byte" in err),
+              "%s none: %d %s" % (fmt, rc, err))
 
 
 def t_multi(d):

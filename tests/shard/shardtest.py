@@ -1099,7 +1099,7 @@ def t_state_levels_bad():
         "an unknown column": (lambda d: d["formula"].__setitem__("columns", ["y", "x", "g"]),
                               "its formula does not resolve against its columns"),
         "no formula": (lambda d: d.pop("formula"),
-                       'a version 2 state needs "formula", "factors" and "selected"'),
+                       'needs "formula", "factors" and "selected"'),
         "a bad term": (lambda d: d["terms"].__setitem__(0, "nope"),
                        "its terms do not match its levels"),
     }
@@ -1115,8 +1115,10 @@ def t_state_levels_bad():
     if p.returncode != 6 or b'cannot merge: "formula"' not in p.stderr:
         fail("two formulas merged: exit %d %s" % (p.returncode, p.stderr))
     num = run(["fit", "-y", "y", "-x", "x", "--emit-state", "f.csv"]).stdout
-    if json.loads(num)["version"] != 1:
-        fail("a state without levels is no longer version 1")
+    # version 3 (state17): "bounds" first; a state of -y/-x keeps version 1's
+    # layout otherwise, with no "formula"
+    if json.loads(num)["version"] != 3 or "formula" in json.loads(num):
+        fail("a state without levels is not version 3 without a formula")
     p = run(["merge"], stdin=st + num, check=False)
     if p.returncode != 6:
         fail("a state with levels merged with a numeric one: exit %d" % p.returncode)
@@ -1127,10 +1129,11 @@ def t_state_levels_bad():
     p = run(["merge", "--subtract", "n2.st"], stdin=n1 + n2, check=False)
     if p.returncode != 2 or b"cannot be subtracted yet" not in p.stderr:
         fail("--subtract of states with levels: exit %d %s" % (p.returncode, p.stderr))
-    # a formula of transforms only: version 2 with no levels, chosen columns
+    # a formula of transforms only: version 2's layout (version 3 since
+    # state17) with no levels, chosen columns
     tr = run(["fit", "log(y + 100) ~ I(x^2) + sqrt(abs(x))", "--emit-state", "f.csv"]).stdout
     d = json.loads(tr)
-    if d["version"] != 2 or d["factors"] != [] or d["selected"] is not True:
+    if d["version"] != 3 or d["factors"] != [] or d["selected"] is not True:
         fail("transform-only state: version %s factors %s selected %s"
              % (d["version"], d["factors"], d["selected"]))
     run(["solve"], stdin=forge(tr, lambda d: None))

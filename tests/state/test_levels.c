@@ -86,7 +86,8 @@ static void test_finish_equals_pass(void **state) {
   assert_non_null(strstr(open, "\"selected\":false"));
   assert_non_null(strstr(chosen, "\"selected\":true"));
   assert_non_null(strstr(chosen, "\"levels\":[\"1\",\"2\",\"3\"]"));
-  assert_non_null(strstr(chosen, "\"version\":2"));
+  assert_non_null(strstr(chosen, "\"version\":3"));
+  assert_non_null(strstr(chosen, "\"formula\":{"));
   csvreg_accum *a = load(open);
   assert_int_equal(csvreg_accum_finish(a, NULL), CSVREG_OK);
   char *finished = save(a);
