@@ -49,7 +49,11 @@
 #include "pool.h"
 #include "source.h"
 
-#define BLOCK_BYTES ((size_t)1 << 20)
+/* A stream's blocks with threads: 512 KiB took less CPU than 1 MiB (the
+ * buffers in flight stay nearer in cache for the read's copy and the
+ * worker; 256 KiB: more wake-ups), medians of 9 interleaved runs of the
+ * clean 2M x 10 file on standard input, 2 threads: 292 against 317 ms. */
+#define BLOCK_BYTES ((size_t)512 << 10)
 /* Spare bytes after a stream block: its reader reads it in place
  * (csvreg__reader_open_block) and its last loads may run this far. */
 #define BLOCK_PAD ((size_t)64)
