@@ -465,7 +465,7 @@ typedef struct predict_out {
   atomic_int stopped;         /* standard output went away: the pass stops */
   struct predict_sink *total; /* the pass's (it keeps it after a failure) */
   /* Sinks of pieces merged, kept for the next pieces with their buffers: a
-   * stream's 1 MiB blocks each make a sink, and fresh buffers for each cost
+   * stream's 512 KiB blocks each make a sink, and fresh buffers for each cost
    * page faults (~0.2 s of system time on 186 MB on the project's VM, as
    * pass.c found for its blocks). */
   pthread_mutex_t mu;

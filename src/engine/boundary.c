@@ -283,6 +283,26 @@ size_t csvreg__boundary_last(const boundary_state *s, const unsigned char *b, si
   return cut;
 }
 
+size_t csvreg__boundary_last_skim(const boundary_state *s, const unsigned char *b, size_t n,
+                                  boundary_state *at) {
+  boundary_state t = *s;
+  csvreg__boundary_skim(&t, b, n);
+  unsigned odd = t.odd; /* quotes before i + 1, mod 2 */
+  for (size_t i = n; i-- > 0;) {
+    unsigned char c = b[i];
+    /* a line end outside quotes; a CR only when a byte other than LF follows */
+    if (!odd && (c == '\n' || (c == '\r' && i + 1 < n && b[i + 1] != '\n'))) {
+      *at = *s;
+      at->odd = 0;
+      at->cr = c == '\r';
+      at->at_end = 1;
+      return i + 1;
+    }
+    odd ^= c == '"';
+  }
+  return 0;
+}
+
 /* ---- a regular file from its start ---- */
 
 csvreg_status csvreg__boundary_file_open(boundary_file *f, int fd, uint64_t size,

@@ -74,6 +74,18 @@ size_t csvreg__boundary_next(boundary_state *s, const unsigned char *b, size_t n
  * there is none. */
 size_t csvreg__boundary_last(const boundary_state *s, const unsigned char *b, size_t n);
 
+/* csvreg__boundary_last's cut, found from the end: the quotes of b[0, n)
+ * are counted once (the parity at n), then the bytes are walked back from
+ * the end to the first line end outside quotes, which is most often within
+ * the block's last record. csvreg__boundary_last's memchr from quote to
+ * quote and its memrchr for a CR read every byte of a block that has none:
+ * the stream reader's thread did that, and counted lines and records, for
+ * every 1 MiB block (pass.c, read_blocks). *at := the state at the cut
+ * without lines and records (those of `s`, not advanced), when there is a
+ * cut. */
+size_t csvreg__boundary_last_skim(const boundary_state *s, const unsigned char *b, size_t n,
+                                  boundary_state *at);
+
 /* A regular file scanned from its start with pread (a 128 KiB buffer), for
  * byte ranges: the position only moves forward. */
 typedef struct boundary_file {

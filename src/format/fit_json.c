@@ -254,11 +254,25 @@ csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_spl
   /* jstr's fallback must not turn a name that failed to allocate into '?'s. */
   unsigned long mark = csvreg__json_mem_failures();
   jb b = {0};
-  json_t *o = fit_object(&b, f, NULL);
+  /* The covariance is written from the doubles (json_write.c), the same
+   * bytes json_dumps wrote from p^2 tree nodes: at 201 terms those nodes,
+   * their text and its copies cost ~38 ms of CPU and ~1,900 page faults
+   * after a pass, which a threaded pass cannot share out (issue 14). */
+  csvreg__jbig vcov;
+  json_t *o = fit_object(&b, f, &vcov);
   if (o && so)
     put(&b, o, so->folds == 0 ? "holdout" : "cv", validation_json(so, scores, nscores));
-  if (o && !b.failed)
-    *out = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+  if (o && !b.failed) {
+    csvreg__jsink *s = malloc(sizeof *s);
+    if (s) {
+      csvreg__jsink_init(s, JSINK_BUF, NULL);
+      if (csvreg__jwrite(s, o, 1, &vcov, 1) == 0 && s->buf)
+        *out = s->buf;
+      else
+        free(s->buf);
+      free(s);
+    }
+  }
   json_decref(o);
   if (*out && csvreg__json_mem_check(mark, CSVREG_OK, NULL)) {
     free(*out);

@@ -179,6 +179,61 @@ static void test_last_every_prefix(void **state) {
   }
 }
 
+/* csvreg__boundary_last_skim finds csvreg__boundary_last's cut from the
+ * end, and the state there is the counted state's, lines and records aside;
+ * on every prefix of the inputs from every offset, and on random bytes of
+ * quotes, LF, CR and letters from either quote parity. */
+static void check_last_skim(const unsigned char *b, size_t m, const boundary_state *s) {
+  boundary_state at;
+  memset(&at, 0x5a, sizeof at);
+  size_t c = csvreg__boundary_last(s, b, m);
+  size_t k = csvreg__boundary_last_skim(s, b, m, &at);
+  assert_int_equal(k, c);
+  if (c == 0)
+    return;
+  boundary_state want = *s;
+  csvreg__boundary_count(&want, b, c);
+  assert_int_equal(at.odd, want.odd);
+  assert_int_equal(at.cr, want.cr);
+  assert_int_equal(at.at_end, want.at_end);
+  assert_int_equal(at.lines, s->lines);
+  assert_int_equal(at.records, s->records);
+}
+
+static void test_last_skim(void **state) {
+  (void)state;
+  for (size_t t = 0; t < sizeof inputs / sizeof *inputs; t++) {
+    const unsigned char *b = (const unsigned char *)inputs[t];
+    size_t n = strlen(inputs[t]);
+    for (size_t from = 0; from < n; from++) {
+      boundary_state s;
+      csvreg__boundary_init(&s);
+      csvreg__boundary_count(&s, b, from);
+      for (size_t m = 0; from + m <= n; m++)
+        check_last_skim(b + from, m, &s);
+    }
+  }
+  unsigned long long x = 88172645463325252ULL;
+  unsigned char buf[300];
+  const char alphabet[] = "\"\n\rab,";
+  for (int rep = 0; rep < 20000; rep++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t m = (size_t)(x % 300);
+    boundary_state s;
+    csvreg__boundary_init(&s);
+    s.odd = (unsigned)(x >> 20) & 1u;
+    s.cr = (int)(x >> 21) & 1;
+    s.lines = 7;
+    s.records = 5;
+    for (size_t i = 0; i < m; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      /* mostly letters, so that some blocks have no line end outside quotes */
+      buf[i] = (unsigned char)(x % 4 ? 'a' : alphabet[(x >> 8) % 6]);
+    }
+    check_last_skim(buf, m, &s);
+  }
+}
+
 /* Blocks cut one after another as the stream reader does, at every block
  * size: the records and their numbers are the whole input's. */
 static void test_blocks_every_size(void **state) {
@@ -319,7 +374,7 @@ static void test_range_read_every_cut(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_next_every_offset), cmocka_unit_test(test_two_cuts),
-      cmocka_unit_test(test_last_every_prefix), cmocka_unit_test(test_blocks_every_size),
+      cmocka_unit_test(test_last_every_prefix), cmocka_unit_test(test_last_skim), cmocka_unit_test(test_blocks_every_size),
       cmocka_unit_test(test_file_seek), cmocka_unit_test(test_count_blocks_random),
       cmocka_unit_test(test_range_read_every_cut),
   };

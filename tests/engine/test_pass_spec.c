@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -69,6 +70,11 @@ static void write_file(const char *path, size_t n, int quoted, size_t bad_at) {
 
 /* csvreg_pass_options.piece_bytes of run_pass (0: one piece per thread) */
 static size_t piece_bytes;
+/* run_pass reads the file as standard input (a stream: blocks of this many
+ * bytes with threads), when not 0 */
+static size_t stdin_block;
+/* csvreg_reader_options.max_record_bytes of run_pass (0: the default) */
+static size_t max_record;
 
 typedef struct result {
   csvreg_status st;
@@ -87,6 +93,15 @@ static result run_pass(const char *path, size_t threads, int skip_bad, int has_r
   csvreg_pass_options po;
   csvreg_pass_options_init(&po);
   po.path = path;
+  if (stdin_block) {
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 0), 0);
+    close(fd);
+    po.path = "-";
+    po.block_bytes = stdin_block;
+  }
+  po.reader.max_record_bytes = max_record;
   po.threads = threads;
   po.chunk_rows = 7; /* many chunks per piece */
   po.piece_bytes = piece_bytes;
@@ -460,8 +475,107 @@ static void test_lone_range_guess_wrong(void **state) {
   unlink(path);
 }
 
+/* Standard input with threads (a stream cut in blocks by the reading
+ * thread): the blocks' records are numbered from 0 and the reading thread
+ * only skims for the quote parity; each worker counts its block's lines and
+ * records, added up when merged, and a block that failed is read again with
+ * the true numbers then. The fit equals one thread's, a failure names one
+ * thread's line, record and column, with every block size, counted or not
+ * (CSVREG_SPECULATE=0). */
+static void test_stdin_blocks(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  size_t sizes[] = {4096, 50000, (size_t)1 << 20};
+  for (int quoted = 0; quoted <= 2; quoted++) {
+    size_t n = quoted ? 1500 : 20000;
+    write_file(path, n, quoted, 0);
+    result one = run_pass(path, 1, 0, 0, 0, 0);
+    assert_int_equal(one.counts.records, n);
+    for (size_t k = 0; k < 3; k++) {
+      stdin_block = sizes[k];
+      for (size_t t = 2; t <= 3; t++) {
+        result r = run_pass(path, t, 0, 0, 0, 0);
+        assert_same_fit(&one, &r);
+        assert_int_equal(r.redone, 0); /* blocks end at true boundaries */
+      }
+      setenv("CSVREG_SPECULATE", "0", 1);
+      result counted = run_pass(path, 2, 0, 0, 0, 0);
+      unsetenv("CSVREG_SPECULATE");
+      assert_same_fit(&one, &counted);
+      stdin_block = 0;
+    }
+    /* a bad cell late in the input: the block holding it is read again */
+    write_file(path, n, quoted, n * 3 / 4);
+    one = run_pass(path, 1, 0, 0, 0, 0);
+    assert_int_not_equal(one.st, CSVREG_OK);
+    assert_true(one.err.line > n * 3 / 4);
+    result skip1 = run_pass(path, 1, 1, 0, 0, 0);
+    for (size_t k = 0; k < 3; k++) {
+      stdin_block = sizes[k];
+      for (size_t t = 2; t <= 3; t++) {
+        result r = run_pass(path, t, 0, 0, 0, 0);
+        assert_same_error(&one, &r);
+        assert_int_equal(r.redone, 1);
+      }
+      setenv("CSVREG_SPECULATE", "0", 1);
+      result counted = run_pass(path, 2, 0, 0, 0, 0);
+      unsetenv("CSVREG_SPECULATE");
+      assert_same_error(&one, &counted);
+      assert_int_equal(counted.redone, 0);
+      /* skipped: the same rows dropped (--skip-bad reports count every block) */
+      result skip = run_pass(path, 2, 1, 0, 0, 0);
+      assert_same_fit(&skip1, &skip);
+      stdin_block = 0;
+    }
+  }
+  unlink(path);
+}
+
+/* A record longer than the limit late in a stream read with threads: the
+ * message names the line it starts on, as one thread's does, although the
+ * reading thread no longer counts lines (the blocks before it are merged
+ * first). */
+static void test_stdin_long_record(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("y,x1,note,x2\n", f);
+  for (int i = 0; i < 5000; i++)
+    fprintf(f, "%d.5,%d.25,\"a\nb\",%d\n", i % 17, i % 5, i % 3);
+  fputs("1.5,2.5,\"", f);
+  for (int k = 0; k < 3000; k++)
+    fputs("long text, ", f);
+  fputs("\",3\n1,2,n,3\n", f);
+  assert_int_equal(fclose(f), 0);
+  max_record = 8192;
+  result one = run_pass(path, 1, 0, 0, 0, 0);
+  assert_int_equal(one.st, CSVREG_E_LIMIT);
+  assert_int_equal(one.err.line, 10002); /* the header, then 5000 records of 2 lines */
+  size_t sizes[] = {4096, 50000};
+  for (size_t k = 0; k < 2; k++) {
+    stdin_block = sizes[k];
+    for (int counted = 0; counted <= 1; counted++) {
+      if (counted)
+        setenv("CSVREG_SPECULATE", "0", 1);
+      result r = run_pass(path, 2, 0, 0, 0, 0);
+      unsetenv("CSVREG_SPECULATE");
+      assert_int_equal(r.st, CSVREG_E_LIMIT);
+      assert_int_equal(r.err.line, one.err.line);
+      assert_string_equal(r.err.message, one.err.message);
+    }
+  }
+  stdin_block = 0;
+  max_record = 0;
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_stdin_blocks),
+      cmocka_unit_test(test_stdin_long_record),
       cmocka_unit_test(test_plain),
       cmocka_unit_test(test_quoted_line_breaks),
       cmocka_unit_test(test_error_numbers),
