@@ -447,9 +447,10 @@ int cmd_eval_run(int argc, char **argv) {
   if ((rc = bad_rows_close(&bad, 1)) != 0)
     goto done;
   if (counts.new_level)
-    cli_warnf("%llu row%s with a level the model never saw were not scored (no coefficient: "
+    cli_warnf("%llu row%s with a level the model never saw %s not scored (no coefficient: "
               "as R's \"factor has new levels\")",
-              (unsigned long long)counts.new_level, counts.new_level == 1 ? "" : "s");
+              (unsigned long long)counts.new_level, counts.new_level == 1 ? "" : "s",
+              counts.new_level == 1 ? "was" : "were");
   if (a.rd.stats) {
     const csvreg_pass_info *info = csvreg_pass_get_info(pass);
     cli_print_stats(&counts, info->chunks, info->bytes + info->header_bytes, progress_now() - t0);

@@ -1443,6 +1443,10 @@ csvreg_status csvreg_pass_run(csvreg_pass *p, const csvreg_spec *spec, const csv
     p->info.has_digest = 1;
     p->info.digest = csvreg__digest_final(&p->dig);
   }
+  /* in_view is read-only for the counts; here the pass, which owns it
+   * (directly or through its reader, both idle now), reads its rest */
+  if (p->in_view && (st == CSVREG_E_CSV || st == CSVREG_E_VALUE || st == CSVREG_E_LIMIT))
+    st = csvreg__source_blame_archive((csvreg_source *)p->in_view, st, err);
   if (p->in_view) /* read to its end, or to the failure */
     p->info.compressed_bytes = csvreg__source_compressed_bytes(p->in_view);
   st = check_unchanged(p, st, err);

@@ -402,6 +402,28 @@ uint64_t csvreg__source_compressed_bytes(const csvreg_source *s) {
   return d ? atomic_load(&d->taken) : 0;
 }
 
+csvreg_status csvreg__source_blame_archive(csvreg_source *s, csvreg_status st, csvreg_error *err) {
+  unsigned char *buf = malloc(1 << 16);
+  if (!buf)
+    return st;
+  csvreg_error e;
+  csvreg_error_clear(&e);
+  size_t got;
+  csvreg_status r;
+  while (!(r = csvreg_source_read(s, buf, (size_t)1 << 16, &got, &e)) && got)
+    ;
+  free(buf);
+  if (r != CSVREG_E_IO)
+    return st;
+  if (err) { /* the archive's message at the line the text reached */
+    e.line = err->line;
+    e.record = err->record;
+    memcpy(e.source, err->source, sizeof e.source);
+    *err = e;
+  }
+  return r;
+}
+
 /* ---- opening an input ---- */
 
 /* Up to CSVREG__SNIFF_BYTES of `s` into `b`, stopping only at its end.

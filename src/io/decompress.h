@@ -61,6 +61,15 @@ csvreg_status csvreg__source_new_decompress(csvreg_source **out, csvreg_source *
  * in so far; the whole archive once the source has ended. */
 uint64_t csvreg__source_compressed_bytes(const csvreg_source *s);
 
+/* `st`, a data error met in the decompressed bytes of `s`, or the archive's
+ * own error when the archive is at fault: a flipped byte in deflate (or
+ * bzip2, zstd) data decodes to wrong text before the member's check value
+ * says so, so the rest is decoded and dropped to its end. A corrupt or
+ * truncated archive then replaces `st` (CSVREG_E_IO naming the compressed
+ * byte offset, at the line the text reached); otherwise `st` and `err`
+ * stand. Costs one decode of the rest, on the error path only. */
+csvreg_status csvreg__source_blame_archive(csvreg_source *s, csvreg_status st, csvreg_error *err);
+
 /* The input behind descriptor `fd` as a source, decompressed when its first
  * bytes say so (`mode` CSVREG_DECOMPRESS_AUTO; CSVREG_DECOMPRESS_NONE reads
  * the bytes as they are and checks nothing). `at_start` (a regular file the

@@ -193,8 +193,8 @@ def t_truncated(d):
 def t_corrupt(d):
     """A corrupt archive: exit 4, the format and an offset inside the file,
     no report, no model. Each format's checksum is damaged (at a member's
-    or stream's end: data damaged mid-stream often still inflates, into
-    text that is then a CSV error, exit 3, before the checksum is met)."""
+    or stream's end; damage mid-stream, below, often still inflates into
+    text that fails to parse before the checksum is met)."""
     # byte from the end that lies in each format's check value
     where = {"gz": 6, "bgz": 34, "zst": 2, "xz": 30, "bz2": 3}
     for fmt in FORMATS + ["bgz"]:
@@ -208,13 +208,29 @@ def t_corrupt(d):
             check(rc == 4 and out == b"" and m and m.group(1) == p and
                   int(m.group(2)) <= len(blob), "corrupt %s %s: %d %r" % (fmt, env, rc, err))
             check(not os.path.exists(d.path + "/m-bad.json"), "corrupt %s: model written" % fmt)
-        # damage mid-stream: an error either way (3 or 4), never a model
-        blob = bytearray(compress(fmt, d.csv))
-        blob[len(blob) // 2] ^= 0x55
-        p = d.write("mid." + fmt, bytes(blob))
-        rc, out, err = run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m-mid.json", p])
-        check(rc in (3, 4) and out == b"" and not os.path.exists(d.path + "/m-mid.json"),
-              "mid %s: %d %r" % (fmt, rc, err))
+        # damage mid-stream: the text it decodes to may fail to parse before
+        # the checksum is met; the archive is still what is blamed (exit 4,
+        # the offset), on a file and on standard input, at 10%, 50%, 90%
+        good = compress(fmt, d.csv)
+        for frac in (0.1, 0.5, 0.9):
+            blob = bytearray(good)
+            blob[int(len(blob) * frac)] ^= 0x55
+            p = d.write("mid." + fmt, bytes(blob))
+            for src, stdin, name in ((p, None, p), ("-", p, "<stdin>")):
+                rc, out, err = run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m-mid.json", src],
+                                   stdin=stdin)
+                m = re.match(r"csvreg: (.*?)(?::\d+)?: (corrupt|truncated) %s data" % NAME[fmt],
+                             err)
+                if fmt == "bz2" and frac < 0.9:
+                    # a known limit: bzip2 checks a block (900 kB of text) at its
+                    # end, and this block holds the header, whose garbled names
+                    # fail before the pass starts (exit 3)
+                    check(rc in (3, 4) and out == b"" and not os.path.exists(d.path + "/m-mid.json"),
+                          "mid %s %.1f %s: %d %r" % (fmt, frac, name, rc, err))
+                    continue
+                check(rc == 4 and out == b"" and m and m.group(1) == name and
+                      not os.path.exists(d.path + "/m-mid.json"),
+                      "mid %s %.1f %s: %d %r" % (fmt, frac, name, rc, err))
     # the exact message of one: a CRC-32 mismatch in the trailer, ISA-L
     blob = bytearray(compress("gz", d.csv))
     blob[-6] ^= 1

@@ -885,7 +885,7 @@ def compare_formula(a, b, tol, what):
         fail("%s: terms %s != %s" % (what, na, nb))
     worst = 0.0
     for x, y in zip(a["terms"], b["terms"]):
-        for k in ("estimate", "std_error", "t_value", "conf_low", "conf_high"):
+        for k in ("estimate", "std_error", "t_value", "ci_lower", "ci_upper"):
             if k in x and x[k] is not None and y.get(k) is not None:
                 worst = max(worst, rel(x[k], y[k]))
             elif x.get(k) != y.get(k):
