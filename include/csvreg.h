@@ -549,6 +549,11 @@ CSVREG_API void csvreg_fit_free(csvreg_fit *f);
  * null; doubles at round-trip precision). *out is malloc'd; free() it. */
 CSVREG_API csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err);
 
+/* csvreg_fit_to_json's text and a newline written to `out` as it is made
+ * (issue 12: the p x p covariance never held as text or a tree; the same
+ * bytes). CSVREG_E_IO when a write fails, CSVREG_E_NOMEM. */
+CSVREG_API csvreg_status csvreg_fit_write_json(const csvreg_fit *f, FILE *out, csvreg_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Chunk rows' record numbers, splitting rows into parts                    */
 /* ------------------------------------------------------------------------ */

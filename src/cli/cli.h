@@ -131,13 +131,19 @@ csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format forma
  * report_buf_print shows the report, so that a report on stdout still means
  * the model is in place. */
 typedef struct report_buf {
-  FILE *fp; /* write the report here (open_memstream) */
+  FILE *fp; /* write the report here (open_memstream, or the direct stream) */
   char *text;
   size_t len;
+  int direct; /* report_buf_direct: fp is the output itself */
 } report_buf;
 
 /* CSVREG_OK, or CSVREG_E_NOMEM when the memory stream cannot be made. */
 csvreg_status report_buf_open(report_buf *b);
+
+/* No model to commit first: the report goes straight to `out` (issue 12: a
+ * JSON report of 1000 terms is 27 MB of text, held whole in a buffer, three
+ * times the state); close and print then only forget it. */
+void report_buf_direct(report_buf *b, FILE *out);
 
 /* Closes fp: CSVREG_OK with the text in b, or CSVREG_E_NOMEM (text freed)
  * when a write to it could not grow the buffer. */

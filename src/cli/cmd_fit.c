@@ -1417,7 +1417,11 @@ int cmd_fit_run(int argc, char **argv) {
   }
   /* The report is built in memory, then the -o model committed, then the
    * report shown (report_buf in cli.h says why). */
-  if ((st = report_buf_open(&report)))
+  if (a.output)
+    st = report_buf_open(&report);
+  else
+    report_buf_direct(&report, stdout);
+  if (st)
     goto fail;
   st = split ? validation_write(report.fp, &val, fit, a.format, &err)
              : report_write(report.fp, fit, a.format, &err);

@@ -303,11 +303,7 @@ csvreg_status report_write(FILE *out, const csvreg_fit *fit, report_format forma
   switch (format) {
   case REPORT_TEXT: return write_text(out, fit, err);
   case REPORT_CSV: write_csv(out, fit); return CSVREG_OK;
-  case REPORT_JSON: {
-    char *json = NULL;
-    csvreg_status st = csvreg_fit_to_json(fit, &json, err);
-    return report_put_text(out, st, json);
-  }
+  case REPORT_JSON: return csvreg_fit_write_json(fit, out, err);
   }
   return CSVREG_OK;
 }
@@ -319,7 +315,17 @@ csvreg_status report_buf_open(report_buf *b) {
   return b->fp ? CSVREG_OK : CSVREG_E_NOMEM;
 }
 
+void report_buf_direct(report_buf *b, FILE *out) {
+  memset(b, 0, sizeof *b);
+  b->fp = out;
+  b->direct = 1;
+}
+
 csvreg_status report_buf_close(report_buf *b) {
+  if (b->direct) { /* write errors are stdout's, reported when it is closed */
+    b->fp = NULL;
+    return CSVREG_OK;
+  }
   /* A memory stream's only write error is a buffer that could not grow. */
   int bad = ferror(b->fp);
   bad |= fclose(b->fp) != 0;
@@ -333,7 +339,7 @@ csvreg_status report_buf_close(report_buf *b) {
 }
 
 void report_buf_print(report_buf *b, FILE *out) {
-  if (b->fp)
+  if (b->fp && !b->direct)
     fclose(b->fp);
   if (b->text && out)
     fwrite(b->text, 1, b->len, out);

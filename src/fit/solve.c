@@ -119,8 +119,8 @@ static void fill_stats(csvreg_fit *f, const accum_totals *a, const solved *sv) {
     t->ci_lower = t->estimate + t->std_error * qlo;
     t->ci_upper = t->estimate + t->std_error * qhi;
   }
-  for (size_t i = 0; i < f->s.nterms * f->s.nterms; i++)
-    f->xtx_inv[i] = sv->cov[i];
+  if (f->xtx_inv != sv->cov)
+    memcpy(f->xtx_inv, sv->cov, f->s.nterms * f->s.nterms * sizeof *f->xtx_inv);
   double mss = sv->mss, rss = sv->rss;
   f->s.r_squared = mss / (mss + rss);
   f->s.adj_r_squared = df > 0 ? 1.0 - (1.0 - f->s.r_squared) * ((n - dfi) / df) : NAN;
@@ -177,8 +177,8 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
   sv.q = nc;
   sv.aliased = aliased;
   sv.coef = malloc(nc * sizeof *sv.coef);
-  sv.cov = malloc(nc * nc * sizeof *sv.cov);
-  if (!aliased || !sv.coef || !sv.cov) {
+  sv.cov = f->xtx_inv; /* the kernel writes the fit's own covariance (issue 12: no copy) */
+  if (!aliased || !sv.coef) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
@@ -217,7 +217,6 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
 done:
   free(aliased);
   free(sv.coef);
-  free(sv.cov);
   if (st) {
     csvreg_fit_free(f);
     return st;

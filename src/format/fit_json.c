@@ -7,8 +7,10 @@
  * so values that do not exist (aliased terms, no residual degrees of freedom)
  * are null. Keys come out in insertion order (jansson >= 2.8).
  */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,42 +247,65 @@ static json_t *validation_json(const csvreg_split_options *so, const csvreg_scor
                    jnum(mean.rmse), "mean_r_squared", jnum(mean.r_squared));
 }
 
+/* The report's text into the sink s: the tree holds the small members and
+ * the covariance (p^2 reals) is written from the fit's array (json_write.c,
+ * byte for byte what json_dumps wrote; issue 12: at p = 1000 the tree's
+ * nodes were about 100 MB, ten times the state). */
+static csvreg_status fit_json_emit(const csvreg_fit *f, const csvreg_split_options *so,
+                                   const csvreg_score *scores, size_t nscores, csvreg__jsink *s,
+                                   csvreg_error *err) {
+  /* jstr's fallback must not turn a name that failed to allocate into '?'s. */
+  unsigned long mark = csvreg__json_mem_failures();
+  jb b = {0};
+  csvreg__jbig vcov;
+  json_t *o = fit_object(&b, f, &vcov);
+  if (o && so)
+    put(&b, o, so->folds == 0 ? "holdout" : "cv", validation_json(so, scores, nscores));
+  int bad = !o || b.failed || csvreg__json_mem_check(mark, CSVREG_OK, NULL);
+  if (!bad)
+    bad = csvreg__jwrite(s, o, 1, &vcov, 1) || csvreg__jsink_flush(s);
+  json_decref(o);
+  if (bad && s->failed == 2)
+    return csvreg__err_set(err, CSVREG_E_IO, "error writing the fit as JSON: %s",
+                           strerror(s->err_no));
+  if (bad)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
+  return CSVREG_OK;
+}
+
 csvreg_status csvreg_fit_to_json_validated(const csvreg_fit *f, const csvreg_split_options *so,
                                            const csvreg_score *scores, size_t nscores, char **out,
                                            csvreg_error *err) {
   if (!f || !out || (so && nscores && !scores))
     return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_fit_to_json_validated: NULL argument");
   *out = NULL;
-  /* jstr's fallback must not turn a name that failed to allocate into '?'s. */
-  unsigned long mark = csvreg__json_mem_failures();
-  jb b = {0};
-  /* The covariance is written from the doubles (json_write.c), the same
-   * bytes json_dumps wrote from p^2 tree nodes: at 201 terms those nodes,
-   * their text and its copies cost ~38 ms of CPU and ~1,900 page faults
-   * after a pass, which a threaded pass cannot share out (issue 14). */
-  csvreg__jbig vcov;
-  json_t *o = fit_object(&b, f, &vcov);
-  if (o && so)
-    put(&b, o, so->folds == 0 ? "holdout" : "cv", validation_json(so, scores, nscores));
-  if (o && !b.failed) {
-    csvreg__jsink *s = malloc(sizeof *s);
-    if (s) {
-      csvreg__jsink_init(s, JSINK_BUF, NULL);
-      if (csvreg__jwrite(s, o, 1, &vcov, 1) == 0 && s->buf)
-        *out = s->buf;
-      else
-        free(s->buf);
-      free(s);
-    }
-  }
-  json_decref(o);
-  if (*out && csvreg__json_mem_check(mark, CSVREG_OK, NULL)) {
-    free(*out);
-    *out = NULL;
-  }
-  if (!*out)
+  csvreg__jsink *s = malloc(sizeof *s);
+  if (!s)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
-  return CSVREG_OK;
+  csvreg__jsink_init(s, JSINK_BUF, NULL);
+  csvreg_status st = fit_json_emit(f, so, scores, nscores, s, err);
+  if (!st && !s->buf) /* nothing written cannot happen: an object is at least "{}" */
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
+  if (st)
+    free(s->buf);
+  else
+    *out = s->buf;
+  free(s);
+  return st;
+}
+
+csvreg_status csvreg_fit_write_json(const csvreg_fit *f, FILE *out, csvreg_error *err) {
+  if (!f || !out)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "csvreg_fit_write_json: NULL argument");
+  csvreg__jsink *s = malloc(sizeof *s);
+  if (!s)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory writing the fit as JSON");
+  csvreg__jsink_init(s, JSINK_FILE, out);
+  csvreg_status st = fit_json_emit(f, NULL, NULL, 0, s, err);
+  free(s);
+  if (!st && fputc('\n', out) == EOF)
+    st = csvreg__err_set(err, CSVREG_E_IO, "error writing the fit as JSON: %s", strerror(errno));
+  return st;
 }
 
 csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err) {

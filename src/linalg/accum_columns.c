@@ -379,6 +379,38 @@ static csvreg_status positions(const csvreg_accum *a, const char *const *names, 
   return st;
 }
 
+/* The kernel's in-place select (kernel_ops.select): the names and shift
+ * arrays are made first, so that nothing fails after the numbers move. */
+static csvreg_status select_in_place(csvreg_accum *a, const size_t *perm, size_t n,
+                                     csvreg_error *err) {
+  char **names = malloc((n ? n : 1) * sizeof *names);
+  double *shift = malloc((n + a->nresp) * sizeof *shift);
+  csvreg_status st =
+      !names || !shift ? csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory") : CSVREG_OK;
+  if (!st)
+    st = a->ops->select(a, perm, n, err);
+  if (st) {
+    free(names);
+    free(shift);
+    return st;
+  }
+  for (size_t j = 0; j < n; j++) {
+    names[j] = a->term_names[perm[j]];
+    shift[j] = a->shift[perm[j]];
+  }
+  memcpy(shift + n, a->shift + a->p, a->nresp * sizeof *shift);
+  for (size_t j = n; j < a->p; j++)
+    free(a->term_names[perm[j]]);
+  free(a->term_names);
+  free(a->shift);
+  a->term_names = names;
+  a->shift = shift;
+  a->p = n;
+  a->m = n + a->nresp;
+  a->q = a->m + (size_t)a->intercept;
+  return CSVREG_OK;
+}
+
 /* The terms not in pos[0..n) follow them in their present order, then the
  * state is permuted and the trailing ones dropped: a dropped term is last
  * among the terms, so its removal rotates only the response rows. */
@@ -411,6 +443,10 @@ csvreg_status csvreg__accum_select(csvreg_accum *a, const char *const *names, si
       identity = perm[j] == j;
     if (identity)
       goto done;
+    if (a->ops->select) {
+      st = select_in_place(a, perm, n, err);
+      goto done;
+    }
     /* On a copy, so that a failure half way leaves `a` as it was. */
     st = csvreg__accum_clone(&c, a, err);
   }

@@ -114,6 +114,13 @@ struct kernel_ops {
                            csvreg_error *err);
   /* Term j (0-based, intercept excluded) removed from the design. */
   csvreg_status (*drop_column)(const csvreg_accum *a, size_t j, double *out, csvreg_error *err);
+  /* In place, with O(q) scratch: the terms reordered by perm (as permute)
+   * and then the trailing p - keep of them dropped (as drop_column, last
+   * first), the numbers ending in the front of a->k as the state of
+   * keep terms (a->p, m, q are still the old ones; the frame sets them).
+   * Fails (out of memory) only before a->k is touched. NULL: the frame
+   * selects with permute and drop_column on a copy. */
+  csvreg_status (*select)(csvreg_accum *a, const size_t *perm, size_t keep, csvreg_error *err);
   /* Aliasing, coefficients, the unscaled covariance, RSS/MSS, the condition
    * number of the kept (scaled, centred) design and the digits estimate: the
    * reciprocal condition is part of the solve because it is of the columns

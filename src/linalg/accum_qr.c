@@ -180,21 +180,31 @@ static size_t drop_and_retriangularise(double **col, size_t ncols, size_t k, dou
   return ncols;
 }
 
-static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, csvreg_error *err) {
+/* The solve on rw, a q x q copy of R that it overwrites (or the state's
+ * own array, csvreg__accum_solve_release). Memory (issue 12): besides rw it
+ * uses only out->cov (nc x nc, the fit's covariance) and O(q) vectors: the
+ * condition estimate's scaled triangle is formed in out->cov first, then
+ * R^-1 R^-T in its front (leading dimension rank, as a separate array had
+ * it) and spread in place to the slots of the kept coefficients. The
+ * arithmetic and its order are those of the solve that had rw, rinv and
+ * cov apart. */
+static csvreg_status qr_solve_in(const csvreg_accum *a, double *rw, double tol, solved *out,
+                                 csvreg_error *err) {
   const size_t q = a->q, nc = q - 1, ic = (size_t)a->intercept;
   csvreg_status st = CSVREG_OK;
-  double *rw = malloc(q * q * sizeof *rw);
-  double *norm = malloc(q * sizeof *norm);
+  double *vec = malloc(10 * q * sizeof *vec);
   size_t *orig = malloc(q * sizeof *orig);
-  double *z = malloc(q * sizeof *z), *v = malloc(q * sizeof *v);
-  double *rinv = malloc(q * q * sizeof *rinv);
-  double **col = malloc(q * sizeof *col), *rot = malloc(3 * q * sizeof *rot);
+  double **col = malloc(q * sizeof *col);
   int *aliased = (int *)out->aliased;
-  if (!rw || !norm || !orig || !z || !v || !rinv || !col || !rot) {
+  double *cov = out->cov;
+  if (!vec || !orig || !col) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
-  memcpy(rw, a->k, q * q * sizeof *rw);
+  /* norm, z, v (the intercept's c), vt (R^-T c), cross (its covariances),
+   * cn and xb (digits): q each; rot: 3q. */
+  double *norm = vec, *z = vec + q, *v = vec + 2 * q, *vt = vec + 3 * q, *cross = vec + 4 * q,
+         *cn = vec + 5 * q, *xb = vec + 6 * q, *rot = vec + 7 * q;
   /* dnrm2 scales as it sums: squaring entries near 1e300 (or 1e-300) would
    * overflow (underflow) and wrongly report a column as aliased. */
   for (size_t j = 0; j < q; j++) {
@@ -247,7 +257,73 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
                          (int)info);
     goto done;
   }
-  /* Unscaled covariance in shifted coordinates: R^-1 R^-T. */
+  /* Back to the original coordinates. Only the intercept moves:
+   * b0 = b0' + K_y - sum_j K_j b_j, i.e. b0 = c'b' + K_y with
+   * c = (1, -K_kept). Its variance c' R^-1 R^-T c = |R^-T c|^2 is a sum of
+   * squares, computed without cancellation. */
+  for (size_t j = 0; j < nc; j++)
+    out->coef[j] = NAN;
+  for (size_t kk = 0; kk < rank; kk++)
+    out->coef[orig[kk]] = z[kk];
+  double v00 = NAN;
+  if (ic) {
+    double b0 = z[0] + a->shift[a->p];
+    v[0] = 1.0;
+    for (size_t kk = 1; kk < rank; kk++) {
+      double kj = a->shift[orig[kk] - 1];
+      b0 -= kj * z[kk];
+      v[kk] = -kj;
+    }
+    out->coef[0] = b0;
+    memcpy(vt, v, rank * sizeof *vt);
+    info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'T', 'N', (lapack_int)rank, 1, rw, (lapack_int)q,
+                          vt, (lapack_int)rank);
+    double s = 0;
+    for (size_t kk = 0; kk < rank; kk++)
+      s += vt[kk] * vt[kk];
+    v00 = info == 0 ? s : NAN;
+  }
+
+  /* Condition number of the kept columns scaled to unit norm, centred when
+   * there is an intercept (the trailing block of R is the R of the centred
+   * design), as a 1-norm estimate from dtrcon; the scaled copy in cov. */
+  size_t s0 = ic, ns = rank - ic;
+  out->cond = 1.0;
+  if (ns > 0) {
+    for (size_t j = 0; j < ns; j++) {
+      double s = 0;
+      for (size_t i = 0; i <= j; i++) {
+        double e = rw[(s0 + j) * q + s0 + i];
+        s += e * e;
+      }
+      s = sqrt(s);
+      for (size_t i = 0; i < ns; i++)
+        cov[j * ns + i] = i <= j && s > 0 ? rw[(s0 + j) * q + s0 + i] / s : 0.0;
+    }
+    double rcond = 0;
+    info = LAPACKE_dtrcon(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)ns, cov, (lapack_int)ns,
+                          &rcond);
+    if (info == LAPACK_WORK_MEMORY_ERROR) { /* dtrcon's workspace, not the data */
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
+  }
+  /* Digits: slopes with their (centred) column norms; with an intercept
+   * the column means are K + R[0,j] / R[0,0]. */
+  for (size_t j = 0; j < ns; j++) {
+    double s = 0;
+    for (size_t i = s0; i <= s0 + j; i++)
+      s += rw[(s0 + j) * q + i] * rw[(s0 + j) * q + i];
+    cn[j] = sqrt(s);
+    if (ic)
+      xb[j] = a->shift[orig[s0 + j] - 1] + rw[(s0 + j) * q] / rw[0];
+  }
+  out->digits = csvreg__digits_estimate(ns, z + s0, cn, out->cond, 0, ic ? &out->coef[0] : NULL,
+                                        ic ? xb : NULL);
+
+  /* Unscaled covariance in shifted coordinates: R^-1 R^-T, in cov's front. */
+  double *rinv = cov;
   for (size_t j = 0; j < rank; j++)
     for (size_t i = 0; i < rank; i++)
       rinv[j * rank + i] = i <= j ? rw[j * q + i] : 0.0;
@@ -262,94 +338,43 @@ static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, cs
   for (size_t j = 0; j < rank; j++) /* symmetrise the upper triangle */
     for (size_t i = j + 1; i < rank; i++)
       rinv[j * rank + i] = rinv[i * rank + j];
-
-  /* Back to the original coordinates. Only the intercept moves:
-   * b0 = b0' + K_y - sum_j K_j b_j, i.e. b0 = c'b' + K_y with
-   * c = (1, -K_kept). Its variance c' R^-1 R^-T c = |R^-T c|^2 is a sum of
-   * squares, computed without cancellation. */
-  for (size_t i = 0; i < nc * nc; i++)
-    out->cov[i] = NAN;
-  for (size_t j = 0; j < nc; j++)
-    out->coef[j] = NAN;
-  for (size_t kk = 0; kk < rank; kk++) {
-    size_t oj = orig[kk];
-    out->coef[oj] = z[kk];
-    for (size_t ll = 0; ll < rank; ll++)
-      out->cov[orig[ll] * nc + oj] = rinv[ll * rank + kk];
-  }
-  if (ic) {
-    double b0 = z[0] + a->shift[a->p];
-    v[0] = 1.0;
-    for (size_t kk = 1; kk < rank; kk++) {
-      double kj = a->shift[orig[kk] - 1];
-      b0 -= kj * z[kk];
-      v[kk] = -kj;
-    }
-    out->coef[0] = b0;
-    /* Cov(b0, b_t) = sum_s c_s Cov'(s, t). */
-    for (size_t ll = 1; ll < rank; ll++) {
-      double s = 0;
-      for (size_t kk = 0; kk < rank; kk++)
-        s += v[kk] * rinv[ll * rank + kk];
-      out->cov[orig[ll] * nc] = out->cov[orig[ll]] = s;
-    }
-    info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'T', 'N', (lapack_int)rank, 1, rw, (lapack_int)q,
-                          v, (lapack_int)rank);
+  /* Cov(b0, b_t) = sum_s c_s Cov'(s, t). */
+  for (size_t ll = 1; ic && ll < rank; ll++) {
     double s = 0;
     for (size_t kk = 0; kk < rank; kk++)
-      s += v[kk] * v[kk];
-    out->cov[0] = info == 0 ? s : NAN;
+      s += v[kk] * rinv[ll * rank + kk];
+    cross[ll] = s;
   }
-
-  /* Condition number of the kept columns scaled to unit norm, centred when
-   * there is an intercept (the trailing block of R is the R of the centred
-   * design), as a 1-norm estimate from dtrcon. */
-  size_t s0 = ic, ns = rank - ic;
-  out->cond = 1.0;
-  if (ns > 0) {
-    for (size_t j = 0; j < ns; j++) {
-      double s = 0;
-      for (size_t i = 0; i <= j; i++) {
-        double e = rw[(s0 + j) * q + s0 + i];
-        s += e * e;
-      }
-      s = sqrt(s);
-      for (size_t i = 0; i < ns; i++)
-        rinv[j * ns + i] = i <= j && s > 0 ? rw[(s0 + j) * q + s0 + i] / s : 0.0;
-    }
-    double rcond = 0;
-    info = LAPACKE_dtrcon(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)ns, rinv, (lapack_int)ns,
-                          &rcond);
-    if (info == LAPACK_WORK_MEMORY_ERROR) { /* dtrcon's workspace, not the data */
-      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-      goto done;
-    }
-    out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
-  }
-  /* Digits: slopes with their (centred) column norms; with an intercept
-   * the column means are K + R[0,j] / R[0,0]. */
-  {
-    double *cn = rinv, *xb = rinv + q;
-    for (size_t j = 0; j < ns; j++) {
-      double s = 0;
-      for (size_t i = s0; i <= s0 + j; i++)
-        s += rw[(s0 + j) * q + i] * rw[(s0 + j) * q + i];
-      cn[j] = sqrt(s);
-      if (ic)
-        xb[j] = a->shift[orig[s0 + j] - 1] + rw[(s0 + j) * q] / rw[0];
-    }
-    out->digits = csvreg__digits_estimate(ns, z + s0, cn, out->cond, 0, ic ? &out->coef[0] : NULL,
-                                          ic ? xb : NULL);
+  /* Entry (kk, ll) to the slots (orig[kk], orig[ll]), last first: every
+   * target is at or after its source (orig[i] >= i, nc >= rank), so no
+   * source is overwritten before it is read. Then the aliased slots. */
+  for (size_t ll = rank; ll-- > 0;)
+    for (size_t kk = rank; kk-- > 0;)
+      cov[orig[ll] * nc + orig[kk]] = rinv[ll * rank + kk];
+  if (rank < nc)
+    for (size_t j = 0; j < nc; j++)
+      for (size_t i = 0; i < nc; i++)
+        if (aliased[i] || aliased[j])
+          cov[j * nc + i] = NAN;
+  if (ic) {
+    for (size_t ll = 1; ll < rank; ll++)
+      cov[orig[ll] * nc] = cov[orig[ll]] = cross[ll];
+    cov[0] = v00;
   }
 done:
-  free(rw);
-  free(norm);
+  free(vec);
   free(orig);
-  free(z);
-  free(v);
-  free(rinv);
   free(col);
-  free(rot);
+  return st;
+}
+
+static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, csvreg_error *err) {
+  double *rw = malloc(a->q * a->q * sizeof *rw);
+  if (!rw)
+    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  memcpy(rw, a->k, a->q * a->q * sizeof *rw);
+  csvreg_status st = qr_solve_in(a, rw, tol, out, err);
+  free(rw);
   return st;
 }
 
@@ -564,6 +589,101 @@ static csvreg_status qr_drop_column(const csvreg_accum *a, size_t j, double *out
   return CSVREG_OK;
 }
 
+/* permute, then drop_column of the trailing terms, in place (issue 12: a
+ * 1000-level factor's state is q^2 doubles, and the copy, the permuted
+ * array and each drop's two arrays made the end of a pass hold four of
+ * them). The arithmetic is that of qr_permute and qr_drop_column, in the
+ * same order, on the same columns: only where the numbers live changes.
+ * The columns are permuted by walking the permutation's cycles with one
+ * column of scratch; the trailing block is refactored by dgeqrf with its
+ * workspace taken first; a dropped term's column is closed up (the later
+ * columns move left, the leading dimension stays q) and the rotations of
+ * rotate_rows run as there; at the end the kept q2 x q2 triangle is
+ * compacted to leading dimension q2 (every column moves to an address at
+ * or before its own, front to back) and the array shrunk. */
+static csvreg_status qr_select(csvreg_accum *a, const size_t *perm, size_t keep,
+                               csvreg_error *err) {
+  const size_t q = a->q, ic = (size_t)a->intercept, p = a->p;
+  double *r = a->k;
+  size_t f = q;
+  for (size_t c = ic; c < ic + p && f == q; c++)
+    if (perm[c - ic] != c - ic)
+      f = c;
+  const size_t nb = f < q ? q - f : 0;
+  double *tmp = malloc(q * sizeof *tmp);
+  double *tau = malloc((nb ? nb : 1) * sizeof *tau);
+  unsigned char *done = calloc(p ? p : 1, 1);
+  double *work = NULL;
+  lapack_int lwork = 0;
+  csvreg_status st = !tmp || !tau || !done ? csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory")
+                                           : CSVREG_OK;
+  if (!st && nb) {
+    double wq = 0;
+    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)nb, (lapack_int)nb, NULL,
+                                          (lapack_int)q, NULL, &wq, -1);
+    lwork = info == 0 && wq >= 1 ? (lapack_int)wq : (lapack_int)nb;
+    if (!(work = malloc((size_t)lwork * sizeof *work)))
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+  }
+  if (st)
+    goto done;
+  /* New term column j is old perm[j]: follow each cycle from its start,
+   * the start's column held in tmp until the cycle closes. */
+  for (size_t j = 0; j < p; j++) {
+    if (done[j] || perm[j] == j)
+      continue;
+    memcpy(tmp, r + (ic + j) * q, q * sizeof *tmp);
+    size_t d = j;
+    while (perm[d] != j) {
+      memcpy(r + (ic + d) * q, r + (ic + perm[d]) * q, q * sizeof *r);
+      done[d] = 1;
+      d = perm[d];
+    }
+    memcpy(r + (ic + d) * q, tmp, q * sizeof *r);
+    done[d] = 1;
+  }
+  if (nb) {
+    double *blk = r + f * q + f;
+    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)nb, (lapack_int)nb, blk,
+                                          (lapack_int)q, tau, work, lwork);
+    if (info != 0) { /* arguments only: the workspace was given */
+      st = csvreg__err_set(err, CSVREG_E_INTERNAL,
+                           "reordering the triangular factor: dgeqrf failed (info %d)", (int)info);
+      goto done;
+    }
+    for (size_t c = 0; c < nb; c++)
+      for (size_t i = c + 1; i < nb; i++)
+        blk[c * q + i] = 0.0;
+  }
+  /* The trailing terms dropped, last first: qr_drop_column of term c - ic
+   * in a state of qc columns. */
+  size_t qc = q;
+  for (size_t t = p; t > keep; t--) {
+    const size_t c = ic + t - 1, nc = qc - 1;
+    memmove(r + c * q, r + (c + 1) * q, (nc - c) * q * sizeof *r);
+    for (size_t cc = c; cc < nc; cc++)
+      rotate_rows(r, q, cc, nc);
+    qc = nc;
+  }
+  /* Leading dimension q -> qc, the upper triangle only (below it: zeros,
+   * as the copies of qr_drop_column and the zeroed new arrays had). */
+  if (qc < q) {
+    for (size_t c = 0; c < qc; c++) {
+      memmove(r + c * qc, r + c * q, (c + 1) * sizeof *r);
+      memset(r + c * qc + c + 1, 0, (qc - c - 1) * sizeof *r);
+    }
+    double *shrunk = realloc(r, qc * qc * sizeof *r);
+    if (shrunk)
+      a->k = shrunk;
+  }
+done:
+  free(tmp);
+  free(tau);
+  free(done);
+  free(work);
+  return st;
+}
+
 const kernel_ops csvreg__kernel_qr = {
     .name = "qr",
     .solver = CSVREG_SOLVER_QR,
@@ -578,6 +698,7 @@ const kernel_ops csvreg__kernel_qr = {
     .add_columns = qr_add_columns,
     .permute = qr_permute,
     .drop_column = qr_drop_column,
+    .select = qr_select,
     .solve = qr_solve,
     .resid_ss = qr_resid_ss,
     .design_factor = qr_design_factor,
