@@ -53,8 +53,10 @@ struct accum_head {
   size_t hcap;
 };
 
-/* Residual rows folded at a time, and pseudo-rows at a flush. */
+/* Residual rows folded at a time, and pseudo-rows at a flush (a block of
+ * the full width q: kept small, the dense R is q^2 already). */
 #define HEAD_BLOCK 256
+#define FLUSH_BLOCK 64
 
 void csvreg__accum_head_allow(csvreg_accum *a) {
   const char *e = getenv("CSVREG_LEVEL_HEAD");
@@ -315,7 +317,7 @@ csvreg_status csvreg__accum_head_flush(csvreg_accum *a, csvreg_error *err) {
      * shift 0 as the head kept them. */
     if ((st = csvreg__accum_add_columns(a, k, (const char *const *)h->names, err)))
       return st;
-    const size_t q = a->q, nb = k < HEAD_BLOCK ? k : HEAD_BLOCK;
+    const size_t q = a->q, nb = k < FLUSH_BLOCK ? k : FLUSH_BLOCK;
     if ((st = csvreg__accum_ws_reserve(ws, nb * q, err)))
       return st;
     for (size_t j0 = 0; j0 < k && !st; j0 += nb) {
