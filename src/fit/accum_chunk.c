@@ -226,7 +226,7 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
   size_t *lrow = malloc((nlev ? nlev : 1) * sizeof *lrow);
   size_t *hrow = malloc((n ? n : 1) * sizeof *hrow);
   const char **add = malloc((nc ? nc : 1) * sizeof *add);
-  double *copy = NULL;
+  size_t *xcol = NULL;
   if (!at || !lrow || !hrow || !add) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
@@ -268,23 +268,23 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
       goto done;
     }
   }
-  if (n && p) {
-    copy = calloc(n * p, sizeof *copy);
-    if (!copy) {
-      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-      goto done;
-    }
-    for (size_t j = 0; j < nc; j++)
-      if (at[j] != (size_t)-1)
-        memcpy(copy + at[j] * n, x + j * ldx, n * sizeof *copy);
+  /* the state's tail term j is the chunk's column xcol[j] (no copy) */
+  if (!(xcol = malloc((p ? p : 1) * sizeof *xcol))) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
   }
-  st = csvreg__accum_head_fold(a, n, copy, n, y, w, hrow, err);
+  for (size_t j = 0; j < p; j++)
+    xcol[j] = (size_t)-1;
+  for (size_t j = 0; j < nc; j++)
+    if (at[j] != (size_t)-1)
+      xcol[at[j]] = j;
+  st = csvreg__accum_head_fold(a, n, x, ldx, xcol, y, w, hrow, err);
 done:
   free(at);
   free(lrow);
   free(hrow);
   free(add);
-  free(copy);
+  free(xcol);
   return st;
 }
 
