@@ -77,8 +77,8 @@ csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s
   return st;
 }
 
-csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, size_t *at,
-                                       int *identity, csvreg_error *err) {
+/* The chunk's levels join the accumulator's lists. */
+static csvreg_status join_levels(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
   const csvreg_spec *s = csvreg__chunk_spec(c);
   csvreg_status st = csvreg__accum_levels_init(a, s->nfactors, err);
   for (size_t f = 0; !st && f < s->nfactors; f++) {
@@ -90,6 +90,12 @@ csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, s
     for (size_t i = na < n ? na : 0; !st && i < n; i++)
       st = csvreg__accum_level_add(a, f, lv[i], strlen(lv[i]), err);
   }
+  return st;
+}
+
+csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, size_t *at,
+                                       int *identity, csvreg_error *err) {
+  csvreg_status st = join_levels(a, c, err);
   if (st)
     return st;
   const size_t nc = csvreg__chunk_ncolumns(c);
@@ -212,14 +218,7 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
   const size_t nc = csvreg__chunk_ncolumns(c), n = csvreg_chunk_rows(c);
   size_t nlev;
   csvreg__chunk_levels(c, hk, &nlev);
-  csvreg_status st = csvreg__accum_levels_init(a, s->nfactors, err);
-  for (size_t f = 0; !st && f < s->nfactors; f++) {
-    size_t nl, na;
-    const char *const *lv = csvreg__chunk_levels(c, f, &nl);
-    csvreg__accum_levels(a, f, &na);
-    for (size_t i = na < nl ? na : 0; !st && i < nl; i++)
-      st = csvreg__accum_level_add(a, f, lv[i], strlen(lv[i]), err);
-  }
+  csvreg_status st = join_levels(a, c, err);
   if (st)
     return st;
   size_t *at = malloc((nc ? nc : 1) * sizeof *at);
