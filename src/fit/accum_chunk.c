@@ -77,8 +77,8 @@ csvreg_status csvreg_accum_new_for_spec(csvreg_accum **out, const csvreg_spec *s
   return st;
 }
 
-csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, size_t *at,
-                                       int *identity, csvreg_error *err) {
+/* The chunk's levels join the accumulator's lists. */
+static csvreg_status join_levels(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
   const csvreg_spec *s = csvreg__chunk_spec(c);
   csvreg_status st = csvreg__accum_levels_init(a, s->nfactors, err);
   for (size_t f = 0; !st && f < s->nfactors; f++) {
@@ -90,6 +90,12 @@ csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, s
     for (size_t i = na < n ? na : 0; !st && i < n; i++)
       st = csvreg__accum_level_add(a, f, lv[i], strlen(lv[i]), err);
   }
+  return st;
+}
+
+csvreg_status csvreg__accum_chunk_join(csvreg_accum *a, const csvreg_chunk *c, size_t *at,
+                                       int *identity, csvreg_error *err) {
+  csvreg_status st = join_levels(a, c, err);
   if (st)
     return st;
   const size_t nc = csvreg__chunk_ncolumns(c);
@@ -212,21 +218,14 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
   const size_t nc = csvreg__chunk_ncolumns(c), n = csvreg_chunk_rows(c);
   size_t nlev;
   csvreg__chunk_levels(c, hk, &nlev);
-  csvreg_status st = csvreg__accum_levels_init(a, s->nfactors, err);
-  for (size_t f = 0; !st && f < s->nfactors; f++) {
-    size_t nl, na;
-    const char *const *lv = csvreg__chunk_levels(c, f, &nl);
-    csvreg__accum_levels(a, f, &na);
-    for (size_t i = na < nl ? na : 0; !st && i < nl; i++)
-      st = csvreg__accum_level_add(a, f, lv[i], strlen(lv[i]), err);
-  }
+  csvreg_status st = join_levels(a, c, err);
   if (st)
     return st;
   size_t *at = malloc((nc ? nc : 1) * sizeof *at);
   size_t *lrow = malloc((nlev ? nlev : 1) * sizeof *lrow);
   size_t *hrow = malloc((n ? n : 1) * sizeof *hrow);
   const char **add = malloc((nc ? nc : 1) * sizeof *add);
-  double *copy = NULL;
+  size_t *xcol = NULL;
   if (!at || !lrow || !hrow || !add) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
@@ -268,23 +267,23 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
       goto done;
     }
   }
-  if (n && p) {
-    copy = calloc(n * p, sizeof *copy);
-    if (!copy) {
-      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-      goto done;
-    }
-    for (size_t j = 0; j < nc; j++)
-      if (at[j] != (size_t)-1)
-        memcpy(copy + at[j] * n, x + j * ldx, n * sizeof *copy);
+  /* the state's tail term j is the chunk's column xcol[j] (no copy) */
+  if (!(xcol = malloc((p ? p : 1) * sizeof *xcol))) {
+    st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+    goto done;
   }
-  st = csvreg__accum_head_fold(a, n, copy, n, y, w, hrow, err);
+  for (size_t j = 0; j < p; j++)
+    xcol[j] = (size_t)-1;
+  for (size_t j = 0; j < nc; j++)
+    if (at[j] != (size_t)-1)
+      xcol[at[j]] = j;
+  st = csvreg__accum_head_fold(a, n, x, ldx, xcol, y, w, hrow, err);
 done:
   free(at);
   free(lrow);
   free(hrow);
   free(add);
-  free(copy);
+  free(xcol);
   return st;
 }
 

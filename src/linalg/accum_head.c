@@ -53,8 +53,10 @@ struct accum_head {
   size_t hcap;
 };
 
-/* Residual rows folded at a time, and pseudo-rows at a flush. */
+/* Residual rows folded at a time, and pseudo-rows at a flush (a block of
+ * the full width q: kept small, the dense R is q^2 already). */
 #define HEAD_BLOCK 256
+#define FLUSH_BLOCK 64
 
 void csvreg__accum_head_allow(csvreg_accum *a) {
   const char *e = getenv("CSVREG_LEVEL_HEAD");
@@ -211,8 +213,8 @@ static accum_ws *own_ws(csvreg_accum *a, csvreg_error *err) {
 }
 
 csvreg_status csvreg__accum_head_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
-                                      const double *y, const double *w, const size_t *hrow,
-                                      csvreg_error *err) {
+                                      const size_t *xcol, const double *y, const double *w,
+                                      const size_t *hrow, csvreg_error *err) {
   struct accum_head *h = a->head;
   const size_t p = a->p, q = a->q, ic = (size_t)a->intercept;
   if (n == 0)
@@ -221,76 +223,91 @@ csvreg_status csvreg__accum_head_fold(csvreg_accum *a, size_t n, const double *x
   if (!ws)
     return CSVREG_E_NOMEM;
   const size_t nb = n < HEAD_BLOCK ? n : HEAD_BLOCK;
-  /* The residual block (nb x q, column-major) and one row t (q). */
-  csvreg_status st = csvreg__accum_ws_reserve(ws, nb * q + q, err);
+  /* The residual block (nb x q, column-major) and per row of a block its
+   * row index, sqrt(w), rotation (c, sn; sn < 0: the level's first row)
+   * and new d. */
+  csvreg_status st = csvreg__accum_ws_reserve(ws, nb * q + 5 * nb, err);
   if (st)
     return st;
-  double *b = ws->work, *t = ws->work + nb * q;
+  double *b = ws->work, *rs = b + nb * q, *rc = rs + nb, *rsn = rc + nb, *rd = rsn + nb,
+         *ri = rd + nb;
   uint64_t used = 0, zero = 0;
   double slw = 0, sw = 0;
-  size_t rows = 0;
-  for (size_t i = 0; i < n; i++) {
-    double wi = w ? w[i] : 1.0;
-    if (!(wi > 0)) {
-      zero++;
-      continue;
-    }
-    used++;
-    sw += wi;
-    if (w) {
-      slw += log(wi);
-      a->weighted = 1;
-    }
-    if (!a->shifted) {
-      /* The tail's shift from the first row, as csvreg__accum_fold sets it;
-       * the head's columns are not in the dense state yet and will get
-       * shift 0 when they join it (csvreg__accum_add_columns). */
-      if (ic) {
-        for (size_t j = 0; j < p; j++)
-          a->shift[j] = x[j * ldx + i];
-        a->shift[p] = y[i];
+  for (size_t i0 = 0; i0 < n; i0 += nb) {
+    const size_t m = n - i0 < nb ? n - i0 : nb;
+    /* Rows first: the rotations, in row order (rows of one level chain). */
+    size_t nr = 0, nres = 0;
+    for (size_t i = i0; i < i0 + m; i++) {
+      double wi = w ? w[i] : 1.0;
+      if (!(wi > 0)) {
+        zero++;
+        continue;
       }
-      a->shifted = 1;
+      used++;
+      sw += wi;
+      if (w) {
+        slw += log(wi);
+        a->weighted = 1;
+      }
+      if (!a->shifted) {
+        /* The tail's shift from the first row, as csvreg__accum_fold sets
+         * it; the head's columns are not in the dense state yet and get
+         * shift 0 when they join it (csvreg__accum_add_columns). */
+        if (ic) {
+          for (size_t j = 0; j < p; j++)
+            a->shift[j] = xcol[j] == (size_t)-1 ? 0 : x[xcol[j] * ldx + i];
+          a->shift[p] = y[i];
+        }
+        a->shifted = 1;
+      }
+      const double s = w ? sqrt(wi) : 1.0, dj = h->d[hrow[i]];
+      ri[nr] = (double)i;
+      rs[nr] = s;
+      if (dj == 0) {
+        /* The level's first row: it becomes the head row, no residual. */
+        rc[nr] = 0;
+        rsn[nr] = -1;
+        rd[nr] = s;
+      } else {
+        const double hyp = hypot(dj, s);
+        rc[nr] = dj / hyp;
+        rsn[nr] = s / hyp;
+        rd[nr] = hyp;
+        nres++;
+      }
+      h->d[hrow[i]] = rd[nr];
+      nr++;
     }
-    const double s = w ? sqrt(wi) : 1.0;
-    if (ic)
-      t[0] = s;
-    for (size_t j = 0; j < p; j++)
-      t[ic + j] = s * (x[j * ldx + i] - a->shift[j]);
-    t[ic + p] = s * (y[i] - a->shift[p]);
-    const size_t r = hrow[i];
-    double *e = h->e + r * h->ld;
-    if (h->d[r] == 0) {
-      /* The level's first row: it is the head row, nothing is left over. */
-      h->d[r] = s;
-      memcpy(e, t, q * sizeof *e);
-      continue;
-    }
-    const double dj = h->d[r], hyp = hypot(dj, s), c = dj / hyp, sn = s / hyp;
+    /* Then column by column: t = s (x - K) read down a column of the
+     * block, the residuals written down a column of b. */
     for (size_t col = 0; col < q; col++) {
-      double u = e[col], v = t[col];
-      e[col] = c * u + sn * v;
-      b[col * nb + rows] = -sn * u + c * v;
+      const int icol = ic && col == 0;
+      const size_t xj = icol || col - ic >= p ? 0 : xcol[col - ic];
+      const double *xc = icol ? NULL : col - ic >= p ? y : xj == (size_t)-1 ? NULL : x + xj * ldx;
+      const double k = icol ? 0 : a->shift[col - ic];
+      double *bc = b + col * nres;
+      size_t r = 0;
+      for (size_t t = 0; t < nr; t++) {
+        const size_t i = (size_t)ri[t];
+        double *e = h->e + hrow[i] * h->ld + col;
+        const double v = icol ? rs[t] : rs[t] * ((xc ? xc[i] : 0.0) - k);
+        if (rsn[t] < 0) {
+          *e = v;
+          continue;
+        }
+        const double u = *e;
+        if (icol) {
+          /* The intercept is the sum of the head's columns: its entry is
+           * d_j in the head row and 0 in the residual, exactly. */
+          *e = rd[t];
+          bc[r++] = 0;
+          continue;
+        }
+        *e = rc[t] * u + rsn[t] * v;
+        bc[r++] = -rsn[t] * u + rc[t] * v;
+      }
     }
-    h->d[r] = hyp;
-    if (ic) {
-      /* The intercept is the sum of the head's columns: its entry is d_j
-       * in the head row and 0 in the residual, exactly. */
-      e[0] = hyp;
-      b[rows] = 0;
-    }
-    if (++rows == nb) {
-      if ((st = csvreg__qr_fold_rows(a, ws, rows, b, err)))
-        return st;
-      rows = 0;
-    }
-  }
-  if (rows) {
-    /* The block was laid out with leading dimension nb: close it up. */
-    if (rows < nb)
-      for (size_t col = 1; col < q; col++)
-        memmove(b + col * rows, b + col * nb, rows * sizeof *b);
-    if ((st = csvreg__qr_fold_rows(a, ws, rows, b, err)))
+    if (nres && (st = csvreg__qr_fold_rows(a, ws, nres, b, err)))
       return st;
   }
   a->sum_w += sw;
@@ -315,7 +332,7 @@ csvreg_status csvreg__accum_head_flush(csvreg_accum *a, csvreg_error *err) {
      * shift 0 as the head kept them. */
     if ((st = csvreg__accum_add_columns(a, k, (const char *const *)h->names, err)))
       return st;
-    const size_t q = a->q, nb = k < HEAD_BLOCK ? k : HEAD_BLOCK;
+    const size_t q = a->q, nb = k < FLUSH_BLOCK ? k : FLUSH_BLOCK;
     if ((st = csvreg__accum_ws_reserve(ws, nb * q, err)))
       return st;
     for (size_t j0 = 0; j0 < k && !st; j0 += nb) {

@@ -232,11 +232,12 @@ csvreg_status csvreg__accum_head_row(csvreg_accum *a, const char *name, size_t *
  * head's rows gain the zero columns too). */
 csvreg_status csvreg__accum_head_add_terms(csvreg_accum *a, size_t k, const char *const *names,
                                            csvreg_error *err);
-/* Folds n rows: x the p tail terms in the state's order (ldx), y, w (NULL:
- * 1), hrow[i] the head row of row i's level. Counts as csvreg__accum_fold. */
+/* Folds n rows: tail term j of the state is column xcol[j] of x (ldx;
+ * (size_t)-1: 0 on these rows), y, w (NULL: 1), hrow[i] the head row of
+ * row i's level. Counts as csvreg__accum_fold. */
 csvreg_status csvreg__accum_head_fold(csvreg_accum *a, size_t n, const double *x, size_t ldx,
-                                      const double *y, const double *w, const size_t *hrow,
-                                      csvreg_error *err);
+                                      const size_t *xcol, const double *y, const double *w,
+                                      const size_t *hrow, csvreg_error *err);
 /* Adds the head's columns to the dense state and folds its rows in; no
  * head starts on `a` afterwards. A no-op without a head. */
 csvreg_status csvreg__accum_head_flush(csvreg_accum *a, csvreg_error *err);
