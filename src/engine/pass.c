@@ -54,6 +54,15 @@
  * worker; 256 KiB: more wake-ups), medians of 9 interleaved runs of the
  * clean 2M x 10 file on standard input, 2 threads: 292 against 317 ms. */
 #define BLOCK_BYTES ((size_t)512 << 10)
+/* ...but a block is one piece merged into the total, and a merge costs
+ * O(columns^3) where a block's fold costs O(bytes x columns): on wide rows
+ * 512 KiB blocks spent the time in merges (wide 100k x 200 on standard
+ * input, 2 threads, medians of 5 quiet runs: 512 KiB 478 ms, 1 MiB 396,
+ * 4 MiB 387, 8 MiB 421; one thread 536). So a block holds at least
+ * BLOCK_PER_COL2 bytes per column squared (201 columns: 1.3 MB), at most
+ * BLOCK_MAX; memory in flight stays O(columns^2). */
+#define BLOCK_PER_COL2 ((size_t)32)
+#define BLOCK_MAX ((size_t)8 << 20)
 /* Spare bytes after a stream block: its reader reads it in place
  * (csvreg__reader_open_block) and its last loads may run this far. */
 #define BLOCK_PAD ((size_t)64)
@@ -1257,7 +1266,12 @@ static csvreg_status run_ranges(csvreg_pass *p, csvreg_error *err) {
  * boundary, hand out. Returns the stream's own failure (a read error, a
  * record too long), which counts only if no block before it failed. */
 static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
-  size_t bs = p->o.block_bytes ? p->o.block_bytes : BLOCK_BYTES;
+  size_t bs = p->o.block_bytes;
+  if (!bs) {
+    size_t nc = p->ncolumns < 513 ? p->ncolumns : 513; /* 513^2 x 32 > BLOCK_MAX */
+    bs = nc * nc * BLOCK_PER_COL2;
+    bs = bs < BLOCK_BYTES ? BLOCK_BYTES : bs > BLOCK_MAX ? BLOCK_MAX : bs;
+  }
   size_t max_rec =
       p->o.reader.max_record_bytes ? p->o.reader.max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
   /* The first block is as long as the others plus a first record that is
