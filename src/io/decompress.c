@@ -22,8 +22,8 @@
 #include "decompress_codec.h"
 #include "internal.h"
 
-#define IN_BYTES ((size_t)128 << 10)
-#define BLOCK_BYTES ((size_t)512 << 10)
+#define IN_BYTES ((size_t)64 << 10)
+#define BLOCK_BYTES ((size_t)128 << 10)
 #define RING_BLOCKS 4
 
 /* ---- sniffing ---- */
@@ -149,6 +149,7 @@ typedef struct dsrc {
   unsigned char *in;
   size_t in_pos, in_len;
   int in_eof, in_member, stalls;
+  int padding;            /* zero bytes after the last member (codec zero_pad) */
   uint64_t in_base;       /* compressed bytes before in[0] */
   _Atomic uint64_t taken; /* compressed bytes the codec took */
   /* a failure, returned again on every later read */
@@ -164,9 +165,35 @@ typedef struct dsrc {
   size_t head, tail, count, rd;
 } dsrc;
 
+/* What the format calls one of its independent parts. */
+static const char *unit(const dsrc *d) {
+  return d->format == CSVREG__COMP_GZIP   ? "member"
+         : d->format == CSVREG__COMP_ZSTD ? "frame"
+                                          : "stream";
+}
+
 static csvreg_status corrupt(dsrc *d, uint64_t at, const char *why, csvreg_error *err) {
   return csvreg__err_set(err, CSVREG_E_IO, "corrupt %s data at compressed byte %llu: %s",
                          d->c->name, (unsigned long long)at, why);
+}
+
+/* Zero bytes where the next member would start (in[in_pos] is one, or
+ * padding began in an earlier buffer): gzip and bzip2 end there cleanly
+ * when only zeros follow, as `gzip -d` does silently and `bzip2 -d` with a
+ * warning (tar pads its output to 10 KiB with zeros). Anything but a zero
+ * after them is refused (gzip and bzip2 would drop it, and a member
+ * after the zeros with it, as "trailing garbage"). */
+static csvreg_status skip_padding(dsrc *d, csvreg_error *err) {
+  d->padding = 1;
+  while (d->in_pos < d->in_len && !d->in[d->in_pos])
+    d->in_pos++;
+  atomic_store(&d->taken, d->in_base + d->in_pos);
+  if (d->in_pos < d->in_len)
+    return csvreg__err_set(err, CSVREG_E_IO,
+                           "corrupt %s data at compressed byte %llu: a byte other than zero in "
+                           "the zero padding after the last %s",
+                           d->c->name, (unsigned long long)(d->in_base + d->in_pos), unit(d));
+  return CSVREG_OK;
 }
 
 /* Up to `cap` decompressed bytes into out; *made = 0 only at a clean end. */
@@ -186,11 +213,21 @@ static csvreg_status decode(dsrc *d, unsigned char *out, size_t cap, size_t *mad
     }
     if (d->in_pos == d->in_len && d->in_eof && !d->in_member)
       return CSVREG_OK;
-    codec_io io = {d->in + d->in_pos, d->in_len - d->in_pos, 0, out, cap, 0, d->in_eof, 0, NULL};
+    if (!d->in_member && d->c->zero_pad && (d->padding || !d->in[d->in_pos])) {
+      csvreg_status st = skip_padding(d, err);
+      if (st)
+        return st;
+      continue;
+    }
+    codec_io io = {d->in + d->in_pos, d->in_len - d->in_pos, 0, out, cap, 0, d->in_eof, 0, NULL, 0};
     int bad = d->c->run(d->st, &io);
-    if (bad) /* where the codec stopped; one that does not say, the end of its input */
-      return corrupt(d, d->in_base + d->in_pos + (io.in_used ? io.in_used : io.in_len),
-                     io.what ? io.what : "invalid data", err);
+    /* where the codec stopped; one that does not say, the end of its input */
+    uint64_t at = d->in_base + d->in_pos + (io.in_used ? io.in_used : io.in_len);
+    if (bad && io.limit)
+      return csvreg__err_set(err, CSVREG_E_LIMIT, "%s data at compressed byte %llu: %s", d->c->name,
+                             (unsigned long long)at, io.what);
+    if (bad)
+      return corrupt(d, at, io.what ? io.what : "invalid data", err);
     d->in_pos += io.in_used;
     atomic_store(&d->taken, d->in_base + d->in_pos);
     if (io.in_used)
@@ -212,10 +249,7 @@ static csvreg_status decode(dsrc *d, unsigned char *out, size_t cap, size_t *mad
       return csvreg__err_set(err, CSVREG_E_IO,
                              "truncated %s data: the input ends at compressed byte %llu, inside "
                              "a compressed %s",
-                             d->c->name, (unsigned long long)(d->in_base + d->in_pos),
-                             d->format == CSVREG__COMP_GZIP   ? "member"
-                             : d->format == CSVREG__COMP_ZSTD ? "frame"
-                                                              : "stream");
+                             d->c->name, (unsigned long long)(d->in_base + d->in_pos), unit(d));
     if (d->in_pos < d->in_len && ++d->stalls > 4) /* input there, none taken: a codec bug */
       return corrupt(d, d->in_base + d->in_pos, "the decoder stopped", err);
   }

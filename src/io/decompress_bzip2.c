@@ -54,4 +54,4 @@ static void bz_destroy(void *st) {
   }
 }
 
-const codec csvreg__codec_bzip2 = {"bzip2", bz_create, bz_run, bz_reset, bz_destroy};
+const codec csvreg__codec_bzip2 = {"bzip2", bz_create, bz_run, bz_reset, bz_destroy, 1};

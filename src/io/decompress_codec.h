@@ -18,7 +18,16 @@ typedef struct codec_io {
   int eof;          /* no input follows `in` */
   int end;          /* set by run: a member/frame/stream ended at in_used */
   const char *what; /* set by run on failure: why (a static string) */
+  int limit;        /* set by run with a failure: the data is sound but needs more
+                       memory than DECODER_MEMORY_MAX (a limit, not damage) */
 } codec_io;
+
+/* What one decoder may allocate (its window or dictionary): as libzstd's
+ * default window limit (2^27), and above xz -9's 64 MiB dictionary (65 MiB
+ * to decode). An archive that needs more is refused with a message, before
+ * the allocation, rather than risking the bounded-memory promise (an xz
+ * header may ask for a 1.5 GiB dictionary). */
+#define DECODER_MEMORY_MAX ((unsigned long long)128 << 20)
 
 typedef struct codec {
   const char *name;
@@ -26,6 +35,10 @@ typedef struct codec {
   int (*run)(void *st, codec_io *io); /* 0, or -1: corrupt data (io->what) */
   int (*reset)(void *st);             /* for the next member; -1: out of memory */
   void (*destroy)(void *st);          /* NULL-safe */
+  /* Zero bytes after the last member end the input cleanly, as the tool
+   * reads them (tar and block devices pad with zeros): gzip, bzip2. xz
+   * reads its own stream padding (multiples of 4 zero bytes), zstd none. */
+  int zero_pad;
 } codec;
 
 extern const codec csvreg__codec_gzip_zlib;

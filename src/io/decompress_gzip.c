@@ -64,7 +64,7 @@ static int isal_reset(void *st) {
   return 0;
 }
 
-const codec csvreg__codec_gzip_isal = {"gzip", isal_create, isal_run, isal_reset, free};
+const codec csvreg__codec_gzip_isal = {"gzip", isal_create, isal_run, isal_reset, free, 1};
 #endif
 
 static void *zlib_create(void) {
@@ -112,4 +112,4 @@ static void zlib_destroy(void *st) {
   }
 }
 
-const codec csvreg__codec_gzip_zlib = {"gzip", zlib_create, zlib_run, zlib_reset, zlib_destroy};
+const codec csvreg__codec_gzip_zlib = {"gzip", zlib_create, zlib_run, zlib_reset, zlib_destroy, 1};

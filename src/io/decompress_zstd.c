@@ -5,6 +5,7 @@
  * tell a clean end of input from a truncated frame.
  */
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "decompress_codec.h"
 
@@ -17,6 +18,13 @@ static int zstd_run(void *st, codec_io *io) {
   io->in_used = in.pos;
   io->out_made = out.pos;
   if (ZSTD_isError(r)) {
+    if (ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge) {
+      io->limit = 1;
+      io->what = "its window needs more than the 128 MiB of memory csvreg gives a decoder "
+                 "(zstd --long=31 or a larger --zstd=wlog); decompress it first (zstd -dc "
+                 "--long=31 FILE | csvreg ... -)";
+      return -1;
+    }
     io->what = ZSTD_getErrorName(r);
     return -1;
   }
@@ -30,4 +38,4 @@ static int zstd_reset(void *st) {
 
 static void zstd_destroy(void *st) { ZSTD_freeDCtx(st); }
 
-const codec csvreg__codec_zstd = {"zstd", zstd_create, zstd_run, zstd_reset, zstd_destroy};
+const codec csvreg__codec_zstd = {"zstd", zstd_create, zstd_run, zstd_reset, zstd_destroy, 0};
