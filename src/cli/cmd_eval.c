@@ -464,6 +464,7 @@ int cmd_eval_run(int argc, char **argv) {
   goto done;
 fail:
   progress_done(&prog);
+  st = csvreg_pass_blame_input(pass, st, &err); /* a header garbled by a damaged archive */
   if (!err.message[0])
     snprintf(err.message, sizeof err.message, "%s", csvreg_status_str(st));
   err.status = st;

@@ -917,6 +917,7 @@ static csvreg_status further_run(further *f, const fit_args *a, const csvreg_pas
   if (!st && bind)
     st = bind(f->spec, names, nc, ctx, err);
   if (st) {
+    st = csvreg_pass_blame_input(f->pass, st, err);
     /* the columns a further pass needs are checked against the header */
     if (!err->source[0]) {
       snprintf(err->source, sizeof err->source, "%s", csvreg_pass_get_info(f->pass)->source);
@@ -1465,6 +1466,7 @@ int cmd_fit_run(int argc, char **argv) {
 
 fail:
   progress_done(&prog);
+  st = csvreg_pass_blame_input(pass, st, &err); /* a header garbled by a damaged archive */
   rc = report_status(&err, st);
   if (!a.formula && !a.update)
     hint_factor(&err, spec);

@@ -69,7 +69,7 @@ csvreg_status model_rows_open(model_rows *r, const model_read_opts *o, const csv
     snprintf(err->source, sizeof err->source, "%s", model_rows_source(r));
     err->line = 1;
   }
-  return st;
+  return csvreg_pass_blame_input(r->pass, st, err); /* garbled by a damaged archive? */
 }
 
 const char *model_rows_source(const model_rows *r) { return csvreg_pass_get_info(r->pass)->source; }

@@ -511,9 +511,17 @@ csvreg_status csvreg_pass_open(csvreg_pass **out, const csvreg_pass_options *o, 
   *out = p;
   return CSVREG_OK;
 fail:
+  st = csvreg_pass_blame_input(p, st, err);
   fail_src(p, err, st);
   csvreg_pass_free(p);
   return st;
+}
+
+/* compress14b: the header-time blame of a compressed input (decompress.c) */
+csvreg_status csvreg_pass_blame_input(csvreg_pass *p, csvreg_status st, csvreg_error *err) {
+  return p && !p->ran && p->in_view
+             ? csvreg__source_blame_header((csvreg_source *)p->in_view, st, err)
+             : st;
 }
 
 void csvreg_pass_free(csvreg_pass *p) {

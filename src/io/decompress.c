@@ -458,6 +458,13 @@ csvreg_status csvreg__source_blame_archive(csvreg_source *s, csvreg_status st, c
   return r;
 }
 
+csvreg_status csvreg__source_blame_header(csvreg_source *s, csvreg_status st, csvreg_error *err) {
+  if (!s || !(st == CSVREG_E_COLUMN || st == CSVREG_E_CSV || st == CSVREG_E_VALUE ||
+              st == CSVREG_E_LIMIT))
+    return st;
+  return csvreg__source_blame_archive(s, st, err);
+}
+
 /* ---- opening an input ---- */
 
 /* Up to CSVREG__SNIFF_BYTES of `s` into `b`, stopping only at its end.

@@ -70,6 +70,11 @@ uint64_t csvreg__source_compressed_bytes(const csvreg_source *s);
  * stand. Costs one decode of the rest, on the error path only. */
 csvreg_status csvreg__source_blame_archive(csvreg_source *s, csvreg_status st, csvreg_error *err);
 
+/* csvreg__source_blame_archive for a failure met on the header, before
+ * the pass (csvreg_pass_blame_input): a column not found in garbled names
+ * (CSVREG_E_COLUMN) too. `s` may be NULL (not compressed): `st`. */
+csvreg_status csvreg__source_blame_header(csvreg_source *s, csvreg_status st, csvreg_error *err);
+
 /* The input behind descriptor `fd` as a source, decompressed when its first
  * bytes say so (`mode` CSVREG_DECOMPRESS_AUTO; CSVREG_DECOMPRESS_NONE reads
  * the bytes as they are and checks nothing). `at_start` (a regular file the

@@ -21,7 +21,7 @@ static int zstd_run(void *st, codec_io *io) {
     if (ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge) {
       io->limit = 1;
       io->what = "its window needs more than the 128 MiB of memory csvreg gives a decoder "
-                 "(zstd --long=31 or a larger --zstd=wlog); decompress it first (zstd -dc "
+                 "(written with zstd --long=28 or more); decompress it first (zstd -dc "
                  "--long=31 FILE | csvreg ... -)";
       return -1;
     }
