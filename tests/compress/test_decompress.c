@@ -4,7 +4,10 @@
  * through the source with ISA-L and with zlib (CSVREG_GZIP=zlib), on the
  * decoder's thread and inline, in reads of 1, 7 and 64 KiB bytes; the zlib
  * codec called directly one output byte at a time; every truncation of a
- * small archive; and the sniffer's magic bytes.
+ * small archive; bgzip's members and zero padding after them; and the
+ * sniffer's magic bytes. Built twice: against the library, and as
+ * test_decompress_zlib from the decompressing source's own files with
+ * zlib only, as a build without ISA-L has it (tests/compress/CMakeLists.txt).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -195,11 +198,78 @@ static void test_sniff(void **state) {
   assert_null(csvreg__compression_name(CSVREG__COMP_NONE));
 }
 
+/* bgzip's BGZF: members with a "BC" extra field (the FEXTRA flag the
+ * decoders must skip) and an empty member at the end; then the zero
+ * padding tar adds, and a byte other than zero in it. */
+static void bgzf_member(unsigned char *buf, size_t *n, size_t cap, const unsigned char *src,
+                        size_t len) {
+  z_stream z = {0};
+  assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  unsigned char extra[6] = {'B', 'C', 2, 0, 0, 0}; /* BSIZE is not checked by readers */
+  gz_header h = {0};
+  h.extra = extra;
+  h.extra_len = sizeof extra;
+  h.os = 255;
+  assert_int_equal(deflateSetHeader(&z, &h), Z_OK);
+  z.next_in = (Bytef *)(uintptr_t)src;
+  z.avail_in = (uInt)len;
+  z.next_out = buf + *n;
+  z.avail_out = (uInt)(cap - *n);
+  assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+  assert_int_equal(buf[*n + 3] & 4, 4); /* FEXTRA */
+  *n = cap - z.avail_out;
+  deflateEnd(&z);
+}
+
+static void test_bgzf_padding(void **state) {
+  (void)state;
+  const size_t len = 300000, block = 65280;
+  unsigned char *t = text(len);
+  size_t cap = len + 100000, n = 0;
+  unsigned char *g = calloc(1, cap);
+  for (size_t at = 0; at < len; at += block)
+    bgzf_member(g, &n, cap, t + at, len - at < block ? len - at : block);
+  bgzf_member(g, &n, cap, t, 0);
+  const size_t whole = n;
+  unsigned char *out = malloc(len + 1);
+  /* as made, then with 1, 3 and 10240 zero bytes after it (calloc'd) */
+  const size_t pads[] = {0, 1, 3, 10240};
+  for (size_t k = 0; k < sizeof pads / sizeof pads[0]; k++)
+    for (int threaded = 0; threaded < 2; threaded++) {
+      size_t got;
+      csvreg_error err;
+      csvreg_error_clear(&err);
+      assert_int_equal(read_all(g, whole + pads[k], threaded, 65536, out, len + 1, &got, &err),
+                       CSVREG_OK);
+      assert_int_equal(got, len);
+      assert_memory_equal(out, t, len);
+    }
+  g[whole + 100] = 'x';
+  for (int threaded = 0; threaded < 2; threaded++) {
+    size_t got;
+    csvreg_error err;
+    csvreg_error_clear(&err);
+    assert_int_equal(read_all(g, whole + 200, threaded, 65536, out, len + 1, &got, &err),
+                     CSVREG_E_IO);
+    assert_int_equal(got, len);
+    char want[160];
+    snprintf(want, sizeof want,
+             "corrupt gzip data at compressed byte %zu: a byte other than zero in the zero "
+             "padding after the last member",
+             whole + 100);
+    assert_string_equal(err.message, want);
+  }
+  free(out);
+  free(g);
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_members),
       cmocka_unit_test(test_zlib_codec),
       cmocka_unit_test(test_truncations),
+      cmocka_unit_test(test_bgzf_padding),
       cmocka_unit_test(test_sniff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
