@@ -4,7 +4,9 @@
 # plain fit; the decoder inline (CSVREG_DECOMPRESS_THREAD=0) against its own thread; gzip through
 # zlib (CSVREG_GZIP=zlib) against ISA-L. Median wall, user+sys CPU and peak RSS over RUNS rounds,
 # and the issue's targets: .gz >= 3x faster than zcat | csvreg; .zst <= 1.4x the plain wall;
-# peak RSS <= 12 MiB. Not run in CI (it is a benchmark: run it on a quiet machine).
+# peak RSS <= 12 MiB. With XZ_BZ2=1 also .xz (xz -6) and .bz2 (bzip2 -9), run once each for their
+# peak RSS and CPU (slow to make and to decode). Not run in CI (a benchmark: run it on a quiet
+# machine).
 #
 # usage: bench/compressed.sh RUNS FILE.csv [CSVREG]
 #   FILE.csv.gz and FILE.csv.zst are made beside a copy in a temporary directory (gzip -6,
@@ -19,6 +21,10 @@ trap 'rm -rf "$dir"' EXIT
 cp "$src" "$dir/f.csv"
 gzip -6 -c "$dir/f.csv" >"$dir/f.csv.gz"
 zstd -q -3 -c "$dir/f.csv" >"$dir/f.csv.zst"
+if [ "${XZ_BZ2:-0}" = 1 ]; then
+  xz -6 -T1 -c "$dir/f.csv" >"$dir/f.csv.xz"
+  bzip2 -9 -c "$dir/f.csv" >"$dir/f.csv.bz2"
+fi
 cd "$dir"
 fit="$bin fit -y y --quiet --format json"
 cases=(
@@ -39,7 +45,13 @@ for _ in $(seq "$runs"); do
       { echo "compressed.sh: $label failed" >&2; exit 1; }
   done
 done
-ls -l f.csv f.csv.gz f.csv.zst | awk '{print $5, $9}'
+if [ "${XZ_BZ2:-0}" = 1 ]; then
+  for f in xz bz2; do
+    /usr/bin/time -f "$f %e %U %S %M" -a -o times sh -c "$fit f.csv.$f >/dev/null" ||
+      { echo "compressed.sh: $f failed" >&2; exit 1; }
+  done
+fi
+ls -l f.csv f.csv.* | awk '{print $5, $9}'
 /usr/bin/python3 - times <<'PY'
 import statistics as st, sys
 d = {}
