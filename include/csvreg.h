@@ -545,6 +545,18 @@ CSVREG_API csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_
                                             csvreg_fit **out, csvreg_error *err);
 CSVREG_API void csvreg_fit_free(csvreg_fit *f);
 
+/* endmem12b (issue 12): as csvreg_accum_solve, but the fit takes the
+ * accumulator's numbers instead of copying them: the QR solve works in the
+ * state's own q x q array, which becomes the fit's covariance, so a wide
+ * fit (a 1000-level factor: q^2 doubles, 8 MB) holds one such array, not
+ * two. Afterwards, whether the solve succeeded or not, `a` keeps its names,
+ * counts and levels (csvreg_accum_counts, csvreg_fit_set_spec, freeing) and
+ * no rows: every use of its numbers (folds, merges, copies, state files,
+ * another solve) returns CSVREG_E_USAGE. The fit equals csvreg_accum_solve's. */
+CSVREG_API csvreg_status csvreg_accum_solve_release(csvreg_accum *a,
+                                                    const csvreg_solve_options *o,
+                                                    csvreg_fit **out, csvreg_error *err);
+
 /* The fit as a JSON object (its summary, terms and NA counts; non-finite numbers as
  * null; doubles at round-trip precision). *out is malloc'd; free() it. */
 CSVREG_API csvreg_status csvreg_fit_to_json(const csvreg_fit *f, char **out, csvreg_error *err);

@@ -1390,7 +1390,14 @@ int cmd_fit_run(int argc, char **argv) {
     rc = state_write(a.output, acc, meta);
     goto done;
   }
-  if ((st = csvreg_accum_solve(acc, &a.solve, &fit, &err)) ||
+  /* Nothing after the solve reads acc's numbers unless a second pass, a
+   * split or a model of acc itself (-o without a pre-select state) follows:
+   * then the fit takes them (issue 12: one q x q array for a wide fit, not
+   * the state and the fit's copy). */
+  const int release = !a.refine && a.vcov == CSVREG_VCOV_CLASSICAL && !a.plot && !split &&
+                      (!a.output || pre);
+  if ((st = release ? csvreg_accum_solve_release(acc, &a.solve, &fit, &err)
+                    : csvreg_accum_solve(acc, &a.solve, &fit, &err)) ||
       (st = csvreg_fit_set_spec(fit, spec, acc, &err)))
     goto fail;
   if (a.refine && (rc = refine_passes(&a, &po, acc, fit)) >= 0)

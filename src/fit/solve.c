@@ -62,7 +62,8 @@ double csvreg_fit_xtx_inv(const csvreg_fit *f, size_t i, size_t j) {
   return i < n && j < n ? f->xtx_inv[j * n + i] : NAN;
 }
 
-static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_error *err) {
+static csvreg_status fit_alloc(const csvreg_accum *a, int cov, csvreg_fit **out,
+                               csvreg_error *err) {
   const size_t ic = (size_t)csvreg__accum_intercept(a), nc = ic + csvreg__accum_nterms(a),
                ninputs = csvreg__accum_ninputs(a);
   csvreg_fit *f = calloc(1, sizeof *f);
@@ -72,10 +73,12 @@ static csvreg_status fit_alloc(const csvreg_accum *a, csvreg_fit **out, csvreg_e
   f->s.ninputs = ninputs;
   f->terms = calloc(nc, sizeof *f->terms);
   f->term_names = calloc(nc, sizeof *f->term_names);
-  f->xtx_inv = malloc(nc * nc * sizeof *f->xtx_inv);
+  /* Room for the kernel's q x q (q = nc + 1): the QR solve works in it
+   * (accum_qr.c); shrunk to nc x nc after the solve. */
+  f->xtx_inv = cov ? malloc((nc + 1) * (nc + 1) * sizeof *f->xtx_inv) : NULL;
   f->input_names = calloc(ninputs ? ninputs : 1, sizeof *f->input_names);
   f->na_by_input = calloc(ninputs ? ninputs : 1, sizeof *f->na_by_input);
-  int ok = f->terms && f->term_names && f->xtx_inv && f->input_names && f->na_by_input &&
+  int ok = f->terms && f->term_names && (f->xtx_inv || !cov) && f->input_names && f->na_by_input &&
            (f->target = csvreg__xstrdup(csvreg__accum_target_name(a)));
   for (size_t j = 0; ok && j < nc; j++) {
     f->term_names[j] =
@@ -145,8 +148,11 @@ void csvreg__fit_fill_stats(csvreg_fit *f, const accum_totals *a, const solved *
   fill_stats(f, a, sv);
 }
 
-csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
-                                 csvreg_fit **out, csvreg_error *err) {
+/* csvreg_accum_solve; release: the fit takes a's numbers (the QR kernel
+ * solves in them, no copy; the normal kernel's are freed after its solve),
+ * and `a` keeps its names, counts and levels only. */
+static csvreg_status solve_impl(csvreg_accum *a, const csvreg_solve_options *o, int release,
+                                csvreg_fit **out, csvreg_error *err) {
   *out = NULL;
   csvreg_solve_options def;
   if (!o) {
@@ -157,6 +163,9 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
     return csvreg__err_set(err, CSVREG_E_USAGE, "tolerance %g is not in (0, 1)", o->tol);
   if (!(o->level > 0 && o->level < 1))
     return csvreg__err_set(err, CSVREG_E_USAGE, "confidence level %g is not in (0, 1)", o->level);
+  csvreg_status st = csvreg__accum_check_live(a, err);
+  if (st)
+    return st;
   accum_totals tot;
   csvreg__accum_totals_get(a, &tot);
   if (tot.counts.used == 0)
@@ -167,7 +176,10 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
         (unsigned long long)tot.counts.records, (unsigned long long)tot.counts.dropped_na,
         (unsigned long long)tot.counts.dropped_bad, (unsigned long long)tot.counts.zero_weight);
   csvreg_fit *f = NULL;
-  csvreg_status st = fit_alloc(a, &f, err);
+  /* release with the QR kernel: the fit's covariance is the state's own
+   * array (q x q: room for it), so fit_alloc's is not made */
+  const int in_state = release && csvreg_accum_solver(a) == CSVREG_SOLVER_QR;
+  st = fit_alloc(a, !in_state, &f, err);
   if (st)
     return st;
   const size_t nc = f->s.nterms;
@@ -182,8 +194,16 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
-  if ((st = csvreg__accum_solve_kernel(a, o->tol, &sv, err)))
+  if (in_state) /* released right after the kernel's solve, whatever it says */
+    f->xtx_inv = sv.cov = (double *)csvreg__accum_kernel_numbers(a);
+  st = csvreg__accum_solve_kernel(a, o->tol, &sv, err);
+  if (in_state)
+    csvreg__accum_release_numbers(a); /* the fit owns them now */
+  if (st)
     goto done;
+  double *shrunk = realloc(f->xtx_inv, nc * nc * sizeof *shrunk);
+  if (shrunk) /* nc x nc of the (nc + 1)^2 the solve had */
+    f->xtx_inv = sv.cov = shrunk;
   f->s.solver = csvreg_accum_solver(a);
   f->s.intercept = csvreg__accum_intercept(a);
   f->s.weighted = tot.weighted;
@@ -217,10 +237,30 @@ csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_optio
 done:
   free(aliased);
   free(sv.coef);
+  if (release && csvreg__accum_check_live(a, NULL) == CSVREG_OK)
+    free(csvreg__accum_release_numbers(a)); /* a failed solve releases them too */
   if (st) {
     csvreg_fit_free(f);
     return st;
   }
   *out = f;
   return CSVREG_OK;
+}
+
+csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_solve_options *o,
+                                 csvreg_fit **out, csvreg_error *err) {
+  if (out)
+    *out = NULL;
+  if (!a || !out)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "accum_solve: NULL argument");
+  return solve_impl((csvreg_accum *)a, o, 0, out, err);
+}
+
+csvreg_status csvreg_accum_solve_release(csvreg_accum *a, const csvreg_solve_options *o,
+                                         csvreg_fit **out, csvreg_error *err) {
+  if (out)
+    *out = NULL;
+  if (!a || !out)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "accum_solve_release: NULL argument");
+  return solve_impl(a, o, 1, out, err);
 }

@@ -120,7 +120,8 @@ csvreg_status csvreg_accum_new(csvreg_accum **out, csvreg_solver solver, size_t 
 }
 
 void csvreg__accum_reset(csvreg_accum *a) {
-  memset(a->k, 0, a->ops->state_len(a->m, a->q) * sizeof *a->k);
+  if (a->k) /* NULL once released: nothing to zero */
+    memset(a->k, 0, a->ops->state_len(a->m, a->q) * sizeof *a->k);
   memset(a->shift, 0, a->m * sizeof *a->shift);
   memset(a->na_by_input, 0, (a->ninputs ? a->ninputs : 1) * sizeof *a->na_by_input);
   memset(&a->counts, 0, sizeof a->counts);
@@ -142,6 +143,8 @@ static accum_ws *own_ws(csvreg_accum *a, csvreg_error *err) {
 /* Sets the shift from the first row with a positive weight, then folds. */
 csvreg_status csvreg__accum_fold(csvreg_accum *a, accum_ws *ws, size_t n, const double *x,
                                  size_t ldx, const double *y, const double *w, csvreg_error *err) {
+  if (a && a->released)
+    return csvreg__accum_check_live(a, err);
   uint64_t used = 0, zero = 0;
   double slw = 0;
   size_t first = n;
@@ -259,6 +262,11 @@ csvreg_status csvreg__accum_counts_check(const csvreg_accum *dst, const csvreg_a
 
 csvreg_status csvreg__accum_merge_ws(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
                                      csvreg_error *err) {
+  csvreg_status live = csvreg__accum_check_live(dst, err);
+  if (!live)
+    live = csvreg__accum_check_live(src, err);
+  if (live)
+    return live;
   if (!dst || !src)
     return csvreg__err_set(err, CSVREG_E_USAGE, "merge: missing accumulator");
   /* A level head (accum_head.c) joins the dense state first. src is
@@ -318,7 +326,22 @@ csvreg_status csvreg_accum_merge(csvreg_accum *dst, const csvreg_accum *src, csv
 
 csvreg_status csvreg__accum_solve_kernel(const csvreg_accum *a, double tol, solved *out,
                                          csvreg_error *err) {
-  return a->ops->solve(a, tol, out, err);
+  csvreg_status st = csvreg__accum_check_live(a, err);
+  return st ? st : a->ops->solve(a, tol, out, err);
+}
+
+double *csvreg__accum_release_numbers(csvreg_accum *a) {
+  double *k = a->k;
+  a->k = NULL;
+  a->released = 1;
+  return k;
+}
+
+csvreg_status csvreg__accum_check_live(const csvreg_accum *a, csvreg_error *err) {
+  if (a && a->released)
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "the accumulator's numbers were given to a fit (solve_release)");
+  return CSVREG_OK;
 }
 
 void csvreg__accum_resid_ss(const csvreg_accum *a, const double *c, double *sse, double *tss) {
@@ -327,6 +350,8 @@ void csvreg__accum_resid_ss(const csvreg_accum *a, const double *c, double *sse,
 
 csvreg_status csvreg__accum_design_factor(const csvreg_accum *a, const size_t *kept, size_t rank,
                                           double *u, int *info, csvreg_error *err) {
+  if (a->released)
+    return csvreg__accum_check_live(a, err);
   return a->ops->design_factor(a, kept, rank, u, info, err);
 }
 

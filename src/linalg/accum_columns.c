@@ -92,6 +92,8 @@ static void take(csvreg_accum *a, csvreg_accum *b) {
 }
 
 csvreg_status csvreg__accum_clone(csvreg_accum **out, const csvreg_accum *a, csvreg_error *err) {
+  if (a && a->released)
+    return csvreg__accum_check_live(a, err);
   *out = NULL;
   if (!a)
     return csvreg__err_set(err, CSVREG_E_USAGE, "clone: missing accumulator");
@@ -176,6 +178,8 @@ static csvreg_status no_kernel(const csvreg_accum *a, csvreg_error *err) {
  * with the shifts kshift[k]. */
 static csvreg_status add_impl(csvreg_accum *a, size_t k, const char *const *names,
                               const double *comb, const double *kshift, csvreg_error *err) {
+  if (a && a->released)
+    return csvreg__accum_check_live(a, err);
   if (!a)
     return csvreg__err_set(err, CSVREG_E_USAGE, "add_columns: missing accumulator");
   if (!a->ops->add_columns)
@@ -284,6 +288,8 @@ csvreg_status csvreg__accum_add_combination(csvreg_accum *a, const char *name, c
 }
 
 csvreg_status csvreg__accum_permute(csvreg_accum *a, const size_t *perm, csvreg_error *err) {
+  if (a && a->released)
+    return csvreg__accum_check_live(a, err);
   if (!a || (a->p && !perm))
     return csvreg__err_set(err, CSVREG_E_USAGE, "permute: missing accumulator or order");
   if (!a->ops->permute)
@@ -322,6 +328,8 @@ csvreg_status csvreg__accum_permute(csvreg_accum *a, const size_t *perm, csvreg_
 }
 
 csvreg_status csvreg__accum_drop_column(csvreg_accum *a, size_t j, csvreg_error *err) {
+  if (a && a->released)
+    return csvreg__accum_check_live(a, err);
   if (!a)
     return csvreg__err_set(err, CSVREG_E_USAGE, "drop_column: missing accumulator");
   if (!a->ops->drop_column)
@@ -416,6 +424,8 @@ static csvreg_status select_in_place(csvreg_accum *a, const size_t *perm, size_t
  * among the terms, so its removal rotates only the response rows. */
 csvreg_status csvreg__accum_select(csvreg_accum *a, const char *const *names, size_t n,
                                    csvreg_error *err) {
+  if (a && a->released)
+    return csvreg__accum_check_live(a, err);
   if (!a || (n && !names))
     return csvreg__err_set(err, CSVREG_E_USAGE, "select: missing accumulator or names");
   if (!a->ops->permute || !a->ops->drop_column)
@@ -476,6 +486,10 @@ done:
  * the caller puts the terms in the model's order at the end (select). */
 csvreg_status csvreg__accum_merge_aligned(csvreg_accum *dst, const csvreg_accum *src, accum_ws *ws,
                                           csvreg_error *err) {
+  if (src && src->released)
+    return csvreg__accum_check_live(src, err);
+  if (dst && dst->released)
+    return csvreg__accum_check_live(dst, err);
   if (!dst || !src)
     return csvreg__err_set(err, CSVREG_E_USAGE, "merge: missing accumulator");
   if (dst->ops != src->ops || dst->nresp != src->nresp || dst->intercept != src->intercept ||

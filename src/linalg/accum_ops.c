@@ -21,6 +21,8 @@
 #include "internal.h"
 
 csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *err) {
+  if (a && a->released)
+    return csvreg__accum_check_live(a, err);
   if (!a)
     return csvreg__err_set(err, CSVREG_E_USAGE, "scale: missing accumulator");
   if (!(lambda > 0 && lambda <= 1))
@@ -35,6 +37,10 @@ csvreg_status csvreg_accum_scale(csvreg_accum *a, double lambda, csvreg_error *e
 }
 
 csvreg_status csvreg_accum_subtract(csvreg_accum *dst, const csvreg_accum *src, csvreg_error *err) {
+  if (src && src->released)
+    return csvreg__accum_check_live(src, err);
+  if (dst && dst->released)
+    return csvreg__accum_check_live(dst, err);
   if (!dst || !src)
     return csvreg__err_set(err, CSVREG_E_USAGE, "subtract: missing accumulator");
   if (!dst->ops->subtract || dst->ops != src->ops)

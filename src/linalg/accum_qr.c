@@ -180,14 +180,17 @@ static size_t drop_and_retriangularise(double **col, size_t ncols, size_t k, dou
   return ncols;
 }
 
-/* The solve on rw, a q x q copy of R that it overwrites (or the state's
- * own array, csvreg__accum_solve_release). Memory (issue 12): besides rw it
- * uses only out->cov (nc x nc, the fit's covariance) and O(q) vectors: the
- * condition estimate's scaled triangle is formed in out->cov first, then
- * R^-1 R^-T in its front (leading dimension rank, as a separate array had
- * it) and spread in place to the slots of the kept coefficients. The
- * arithmetic and its order are those of the solve that had rw, rinv and
- * cov apart. */
+/* The solve on rw, the q x q R that it overwrites (a copy, or the state's
+ * own array when a fit takes it: csvreg_accum_solve_release), leaving the
+ * fit's unscaled covariance (nc x nc, leading dimension nc) in rw's front.
+ * Memory (issue 12): besides rw only O(q) vectors. The condition estimate's
+ * scaled triangle is formed in rw's own trailing block, R's block kept
+ * meanwhile transposed in the strictly lower part one row down (rank <= q - 1
+ * rows, so it fits) and put back after; R^-1 R^-T is formed in rw's front
+ * (leading dimension rank, R compacted to it first) and spread in place to
+ * the slots of the kept coefficients. The arithmetic and its order are those
+ * of the solve that had rw, the scaled copy, rinv and cov apart (dtrcon reads
+ * the same numbers at another leading dimension). */
 static csvreg_status qr_solve_in(const csvreg_accum *a, double *rw, double tol, solved *out,
                                  csvreg_error *err) {
   const size_t q = a->q, nc = q - 1, ic = (size_t)a->intercept;
@@ -196,7 +199,7 @@ static csvreg_status qr_solve_in(const csvreg_accum *a, double *rw, double tol, 
   size_t *orig = malloc(q * sizeof *orig);
   double **col = malloc(q * sizeof *col);
   int *aliased = (int *)out->aliased;
-  double *cov = out->cov;
+  double *cov = rw;
   if (!vec || !orig || !col) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
@@ -283,34 +286,9 @@ static csvreg_status qr_solve_in(const csvreg_accum *a, double *rw, double tol, 
       s += vt[kk] * vt[kk];
     v00 = info == 0 ? s : NAN;
   }
-
-  /* Condition number of the kept columns scaled to unit norm, centred when
-   * there is an intercept (the trailing block of R is the R of the centred
-   * design), as a 1-norm estimate from dtrcon; the scaled copy in cov. */
-  size_t s0 = ic, ns = rank - ic;
-  out->cond = 1.0;
-  if (ns > 0) {
-    for (size_t j = 0; j < ns; j++) {
-      double s = 0;
-      for (size_t i = 0; i <= j; i++) {
-        double e = rw[(s0 + j) * q + s0 + i];
-        s += e * e;
-      }
-      s = sqrt(s);
-      for (size_t i = 0; i < ns; i++)
-        cov[j * ns + i] = i <= j && s > 0 ? rw[(s0 + j) * q + s0 + i] / s : 0.0;
-    }
-    double rcond = 0;
-    info = LAPACKE_dtrcon(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)ns, cov, (lapack_int)ns,
-                          &rcond);
-    if (info == LAPACK_WORK_MEMORY_ERROR) { /* dtrcon's workspace, not the data */
-      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-      goto done;
-    }
-    out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
-  }
   /* Digits: slopes with their (centred) column norms; with an intercept
    * the column means are K + R[0,j] / R[0,0]. */
+  size_t s0 = ic, ns = rank - ic;
   for (size_t j = 0; j < ns; j++) {
     double s = 0;
     for (size_t i = s0; i <= s0 + j; i++)
@@ -319,11 +297,46 @@ static csvreg_status qr_solve_in(const csvreg_accum *a, double *rw, double tol, 
     if (ic)
       xb[j] = a->shift[orig[s0 + j] - 1] + rw[(s0 + j) * q] / rw[0];
   }
+
+  /* Condition number of the kept columns scaled to unit norm, centred when
+   * there is an intercept (the trailing block of R is the R of the centred
+   * design), as a 1-norm estimate from dtrcon, on the block scaled in
+   * place: R's block is kept transposed below the diagonal, one row down
+   * (entry (i, j), i <= j, at row j + 1 of column i: rows up to rank <= q - 1,
+   * strictly below R), and put back after. */
+  out->cond = 1.0;
+  if (ns > 0) {
+    for (size_t j = s0; j < rank; j++)
+      for (size_t i = s0; i <= j; i++)
+        rw[i * q + j + 1] = rw[j * q + i];
+    for (size_t j = 0; j < ns; j++) {
+      double *cj = rw + (s0 + j) * q + s0, s = 0;
+      for (size_t i = 0; i <= j; i++)
+        s += cj[i] * cj[i];
+      s = sqrt(s);
+      for (size_t i = 0; i <= j; i++)
+        cj[i] = s > 0 ? cj[i] / s : 0.0;
+    }
+    double rcond = 0;
+    info = LAPACKE_dtrcon(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)ns, rw + s0 * q + s0,
+                          (lapack_int)q, &rcond);
+    for (size_t j = s0; j < rank; j++)
+      for (size_t i = s0; i <= j; i++)
+        rw[j * q + i] = rw[i * q + j + 1];
+    if (info == LAPACK_WORK_MEMORY_ERROR) { /* dtrcon's workspace, not the data */
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    out->cond = info == 0 && rcond > 0 ? 1.0 / rcond : INFINITY;
+  }
   out->digits = csvreg__digits_estimate(ns, z + s0, cn, out->cond, 0, ic ? &out->coef[0] : NULL,
                                         ic ? xb : NULL);
 
-  /* Unscaled covariance in shifted coordinates: R^-1 R^-T, in cov's front. */
-  double *rinv = cov;
+  /* Unscaled covariance in shifted coordinates: R^-1 R^-T, in rw's front
+   * at leading dimension rank. R is compacted to it first, front to back
+   * (each entry moves to an index at or before its own, after every entry
+   * before it has been read), its lower triangle 0. */
+  double *rinv = rw;
   for (size_t j = 0; j < rank; j++)
     for (size_t i = 0; i < rank; i++)
       rinv[j * rank + i] = i <= j ? rw[j * q + i] : 0.0;
@@ -368,14 +381,14 @@ done:
   return st;
 }
 
+/* out->cov has room for q x q doubles (csvreg_accum_solve makes it so): R
+ * is copied there and solved in place, the state left as it is; or it is
+ * the state's own array (csvreg_accum_solve_release), which the solve then
+ * overwrites. */
 static csvreg_status qr_solve(const csvreg_accum *a, double tol, solved *out, csvreg_error *err) {
-  double *rw = malloc(a->q * a->q * sizeof *rw);
-  if (!rw)
-    return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  memcpy(rw, a->k, a->q * a->q * sizeof *rw);
-  csvreg_status st = qr_solve_in(a, rw, tol, out, err);
-  free(rw);
-  return st;
+  if (out->cov != a->k)
+    memcpy(out->cov, a->k, a->q * a->q * sizeof *out->cov);
+  return qr_solve_in(a, out->cov, tol, out, err);
 }
 
 static size_t qr_state_len(size_t m, size_t q) {

@@ -257,6 +257,12 @@ typedef struct solved {
   double digits;
 } solved;
 
+/* csvreg_accum_solve_release (endmem12b): the state's numbers handed over
+ * (the caller frees them; QR: q x q, R), `a` marked released, and the
+ * check every use of the numbers makes: CSVREG_E_USAGE once released. */
+double *csvreg__accum_release_numbers(csvreg_accum *a);
+csvreg_status csvreg__accum_check_live(const csvreg_accum *a, csvreg_error *err);
+
 csvreg_status csvreg__accum_solve_kernel(const csvreg_accum *a, double tol, solved *out,
                                          csvreg_error *err);
 

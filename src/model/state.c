@@ -560,6 +560,8 @@ static csvreg_status checked_json(const csvreg_accum *a, json_t **out, csvreg__j
  * files (the kernel's numbers are copied from the array, not through text).
  * jansson's out of memory is told from a bad name (json_mem.c). */
 csvreg_status csvreg_accum_copy(const csvreg_accum *a, csvreg_accum **out, csvreg_error *err) {
+  if (a && csvreg__accum_check_live(a, err))
+    return CSVREG_E_USAGE;
   if (!a || !out)
     return csvreg__err_set(err, CSVREG_E_USAGE, "accum_copy: NULL argument");
   *out = NULL;
@@ -729,6 +731,8 @@ static csvreg_status accum_load(csvreg_accum **out, const char *text, size_t len
  * name or metadata, and never return a document jansson left incomplete. */
 csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, char **out,
                                 csvreg_error *err) {
+  if (a && csvreg__accum_check_live(a, err))
+    return CSVREG_E_USAGE;
   *out = NULL;
   unsigned long mark = csvreg__json_mem_failures();
   csvreg__jsink *s = malloc(sizeof *s);
@@ -748,6 +752,8 @@ csvreg_status csvreg_accum_save(const csvreg_accum *a, const char *meta_json, ch
 
 csvreg_status csvreg_accum_write(const csvreg_accum *a, const char *meta_json, FILE *fp,
                                  csvreg_error *err) {
+  if (a && csvreg__accum_check_live(a, err))
+    return CSVREG_E_USAGE;
   if (!a || !fp)
     return csvreg__err_set(err, CSVREG_E_USAGE, "accum_write: NULL argument");
   unsigned long mark = csvreg__json_mem_failures();

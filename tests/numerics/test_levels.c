@@ -180,7 +180,7 @@ typedef struct result {
 
 static void solve(const csvreg_accum *a, result *r) {
   size_t q = csvreg__accum_nterms(a) + (size_t)csvreg__accum_intercept(a);
-  double cov[(NL + 3) * (NL + 3)];
+  double cov[(NL + 4) * (NL + 4)]; /* the kernel solves in (nc + 1)^2 */
   solved sv = {.q = q, .aliased = r->aliased, .coef = r->coef, .cov = cov};
   csvreg_error err;
   csvreg_status st = csvreg__accum_solve_kernel(a, 1e-10, &sv, &err);
@@ -614,7 +614,8 @@ static void test_many_levels(void **state) {
     assert_int_equal(csvreg__accum_nterms(a), NL2 + 1);
     assert_int_equal(csvreg__accum_select(a, final, NL2, NULL), CSVREG_OK);
     size_t q = NL2 + 1;
-    double *cov = malloc(q * q * sizeof *cov), *cov2 = malloc(q * q * sizeof *cov2);
+    double *cov = malloc((q + 1) * (q + 1) * sizeof *cov), /* the kernel solves in (q + 1)^2 */
+           *cov2 = malloc((q + 1) * (q + 1) * sizeof *cov2);
     double *coef = malloc(q * sizeof *coef), *coef2 = malloc(q * sizeof *coef2);
     int *al = malloc(q * sizeof *al), *al2 = malloc(q * sizeof *al2);
     assert_true(cov && cov2 && coef && coef2 && al && al2);
