@@ -35,6 +35,7 @@ struct pool {
   size_t cap;
   unsigned long long next_put, next_take, next_merge;
   int end, stop, finished;
+  int merging; /* a thread is in finish_task's merge loop (it drops the lock) */
   const pool_ops *ops;
   void *ctx;
   pthread_t *tid;
@@ -52,37 +53,50 @@ static void run_task(pool *p, slot *s, void **local) {
     s->err.status = s->st;
 }
 
-/* With the lock held: marks `s` done and merges what can be, in order. */
+/* With the lock held: marks `s` done and merges what can be, in order. One
+ * thread merges at a time (`merging`), without the lock: a merge may be long
+ * (a wide accumulator's is O(columns^3); predict's writes a piece's text)
+ * and, under the lock, it kept the other workers from taking tasks and the
+ * submitter from handing them out. A thread that finishes a task while
+ * another merges leaves its slot to that one, which looks again after each
+ * merge. The slot being merged stays held (next_merge moves after it), so
+ * no submission reuses it meanwhile; only the merging thread sets `stop`. */
 static void finish_task(pool *p, slot *s) {
   s->done = 1;
+  if (p->merging)
+    return;
+  p->merging = 1;
   while (p->next_merge < p->next_put) {
     slot *m = &p->ring[p->next_merge % p->cap];
     if (!m->done)
       break;
-    if (!p->stop) {
+    const int stopped = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    csvreg_status st = CSVREG_OK;
+    csvreg_error e;
+    csvreg_error_clear(&e);
+    if (!stopped) {
       if (m->st != CSVREG_OK) {
-        p->st = m->st;
-        p->err = m->err;
-        p->stop = 1;
-      } else {
-        csvreg_error e;
-        csvreg_error_clear(&e);
-        csvreg_status st = p->ops->merge(p->ctx, m->task, &e);
-        if (st != CSVREG_OK) {
-          p->st = st;
-          p->err = e;
-          p->err.status = st;
-          p->stop = 1;
-        }
+        st = m->st;
+        e = m->err;
+      } else if ((st = p->ops->merge(p->ctx, m->task, &e)) != CSVREG_OK) {
+        e.status = st;
       }
     }
     p->ops->release(p->ctx, m->task);
+    pthread_mutex_lock(&p->mu);
+    if (st != CSVREG_OK) {
+      p->st = st;
+      p->err = e;
+      p->stop = 1;
+      pthread_cond_broadcast(&p->can_take);
+    }
     memset(m, 0, sizeof *m);
     p->next_merge++;
+    pthread_cond_broadcast(&p->changed);
   }
+  p->merging = 0;
   pthread_cond_broadcast(&p->changed);
-  if (p->stop)
-    pthread_cond_broadcast(&p->can_take);
 }
 
 static void *worker(void *arg) {
