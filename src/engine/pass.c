@@ -137,6 +137,14 @@ struct csvreg_pass {
    * order here: the lines and records before the next block to merge. */
   int blocks_spec;
   uint64_t blk_lines, blk_records;
+  /* A stream's lanes (CSVREG_SINK_LANES): block i folds into lane[i mod
+   * nlanes] on the one worker the pool pins it to (pool.h), and the lanes
+   * are merged into the total once, in order, at the end. On wide rows a
+   * merge per block (O(columns^3) each; 130 blocks for the 169 MB 100k x
+   * 200 file) took about as much CPU as parsing: wide standard input on 2
+   * threads cost 0.97 s of CPU against 0.65 s for one thread. */
+  void **lane;
+  size_t nlanes;
 };
 
 void csvreg_pass_options_init(csvreg_pass_options *o) {
@@ -621,6 +629,7 @@ typedef struct task {
    * records counted from 0; merge_task checks the start against the piece
    * before it and runs it again (spec_redo) when it was wrong or failed. */
   int spec, spec_failed;
+  int redo; /* read again in merge_task: into its own sink, not a lane */
   uint64_t quotes; /* quotes skimmed before the end cut (range_fold, skim) */
   /* A stream block read with its records numbered from 0 (blocks_spec):
    * the scanner's state at its start (lines and records 0); end_st then
@@ -646,8 +655,10 @@ static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **loca
       return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     csvreg_chunk_on_bad(chunk, csvreg__badlog_add, t->bad);
   }
-  if ((st = p->type->create_piece ? p->type->create_piece(&t->sink, p->spec, p->arg, t->index, err)
-                                  : p->type->create(&t->sink, p->spec, p->arg, err)))
+  void **sink = p->nlanes && !t->redo ? &p->lane[t->index % p->nlanes] : &t->sink;
+  if (!*sink &&
+      (st = p->type->create_piece ? p->type->create_piece(sink, p->spec, p->arg, t->index, err)
+                                  : p->type->create(sink, p->spec, p->arg, err)))
     return st;
   uint64_t seen = 0;
   do {
@@ -657,7 +668,7 @@ static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **loca
     uint64_t n = csvreg_chunk_counts(chunk)->records;
     t->chunks += n > 0;
     t->records += n;
-    csvreg_status st2 = p->type->add_chunk(t->sink, chunk, err);
+    csvreg_status st2 = p->type->add_chunk(*sink, chunk, err);
     if (st2)
       return st2;
     uint64_t b = csvreg_reader_bytes(r);
@@ -955,11 +966,17 @@ static csvreg_status block_check(csvreg_pass *p, task *t, csvreg_error *err) {
     piece_reset(p, t);
     t->origin.lines = p->blk_lines;
     t->origin.records = p->blk_records;
+    t->redo = 1;
     void *local = NULL;
     csvreg_status st = block_fold(p, t, &local, err);
     csvreg_chunk_free(local);
     if (st)
       return st;
+    /* A block fails the same with any numbers; its lane holds part of the
+     * first reading, so the answer would be wrong. */
+    if (p->nlanes)
+      return csvreg__err_set(err, CSVREG_E_INTERNAL,
+                             "a block failed once and not when read again");
   }
   if (!t->counted)
     block_count(t);
@@ -1037,7 +1054,7 @@ static csvreg_status merge_task(void *ctx, void *tp, csvreg_error *err) {
   csvreg_status st =
       t->bad ? csvreg__badlog_replay(t->bad, p->source, p->o.on_bad, p->o.on_bad_ctx, err)
              : CSVREG_OK;
-  if (!st)
+  if (!st && t->sink) /* none: the block is in its lane */
     st = p->type->merge(p->total, t->sink, err);
   if (!st) {
     p->info.records += t->records;
@@ -1389,11 +1406,29 @@ static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
     pthread_mutex_destroy(&p->spare_mu);
     return st;
   }
+  if ((p->type->flags & CSVREG_SINK_LANES) && !p->type->create_piece) {
+    size_t nl = csvreg__pool_workers(pl) ? csvreg__pool_workers(pl) : 1;
+    if ((p->lane = calloc(nl, sizeof *p->lane)) && csvreg__pool_pin(pl))
+      p->nlanes = nl;
+    else { /* a sink per block, merged block by block */
+      free(p->lane);
+      p->lane = NULL;
+    }
+  }
   csvreg_error rerr;
   csvreg_error_clear(&rerr);
   csvreg_status rst = read_blocks(p, pl, &rerr);
   st = csvreg__pool_finish(pl, err);
   csvreg__pool_free(pl);
+  /* the lanes, in order, after every block's merge (its counts) */
+  for (size_t i = 0; i < p->nlanes; i++) {
+    if (!st && !rst && p->lane[i])
+      st = p->type->merge(p->total, p->lane[i], err);
+    p->type->free(p->lane[i]);
+  }
+  free(p->lane);
+  p->lane = NULL;
+  p->nlanes = 0;
   while (p->nspare) {
     p->nspare--;
     block_buf_free(p->spare[p->nspare], p->spare_cap[p->nspare]);
