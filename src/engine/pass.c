@@ -27,8 +27,7 @@
  * its length, where the data starts; for a stream those bytes go back in
  * front of the rest.
  */
-#define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_POPULATE */
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_POPULATE, F_SETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1393,8 +1392,27 @@ done:
   return st;
 }
 
+/* A pipe's buffer is 64 KiB by default: the reading thread's read() returns
+ * at most that much, and the writer (cat, a decompressor) blocks and is
+ * woken once per 64 KiB, many wake-ups per block. Asking for PIPE_BYTES
+ * (the unprivileged maximum, /proc/sys/fs/pipe-max-size, on most systems)
+ * lets both sides move more per call; refused, it stays as it was. */
+#define PIPE_BYTES (1 << 20)
+
+static void pipe_grow(int fd) {
+#ifdef F_SETPIPE_SZ
+  struct stat sb;
+  if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+    (void)fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES);
+#else
+  (void)fd;
+#endif
+}
+
 static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
   size_t n = p->o.threads;
+  if (!p->in_view) /* a decompressed input is read by its own thread */
+    pipe_grow(p->fd);
   static const pool_ops ops = {run_block, merge_task, release_block, free_chunk, tick};
   pool *pl = NULL;
   pthread_mutex_init(&p->spare_mu, NULL);
