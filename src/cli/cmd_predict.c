@@ -506,9 +506,9 @@ typedef struct predict_out {
 
 typedef struct predict_sink {
   predict_out *o;
-  block b;              /* allocated at the first chunk */
-  int direct;           /* 1 to the output, 0 to the spool */
-  csvreg_spool *spool;  /* direct == 0: after held, or beyond its room */
+  block b;             /* allocated at the first chunk */
+  int direct;          /* 1 to the output, 0 to the spool */
+  csvreg_spool *spool; /* direct == 0: after held, or beyond its room */
   /* direct == 0: full output buffers handed over whole (hold), in order,
    * then the spool's bytes, then b.out's b.used. Copying a piece's text
    * into its spool was ~14% of the CPU samples of predict --threads 2 (and
@@ -572,8 +572,7 @@ static csvreg_status emit_spool(void *ctx, const void *p, size_t n, csvreg_error
   predict_sink *s = ctx;
   if (!n)
     return CSVREG_OK;
-  if (!s->spilled && p == s->b.out && s->nheld < HELD_MAX &&
-      s->held_bytes + n <= s->o->spool_mem) {
+  if (!s->spilled && p == s->b.out && s->nheld < HELD_MAX && s->held_bytes + n <= s->o->spool_mem) {
     char *fresh = buf_take(s->o);
     if (!fresh)
       return fail_with(err, CSVREG_E_NOMEM, "out of memory");

@@ -122,7 +122,7 @@ struct csvreg_pass {
   uint64_t known_end;
   boundary_state known_st;
   _Atomic size_t spec_redone; /* speculative starts read again (tests) */
-  uint64_t start_scanned;      /* csvreg__pass_start_scanned (tests) */
+  uint64_t start_scanned;     /* csvreg__pass_start_scanned (tests) */
   /* Stream blocks' buffers, returned by the workers for the reader to fill
    * again: a fresh 1 MiB per block (and a reader buffer per block, as
    * before) page-faulted ~19,000 times on the 186 MB file, ~0.2 s of
@@ -628,7 +628,7 @@ typedef struct task {
    * records counted from 0; merge_task checks the start against the piece
    * before it and runs it again (spec_redo) when it was wrong or failed. */
   int spec, spec_failed;
-  int redo; /* read again in merge_task: into its own sink, not a lane */
+  int redo;        /* read again in merge_task: into its own sink, not a lane */
   uint64_t quotes; /* quotes skimmed before the end cut (range_fold, skim) */
   /* A stream block read with its records numbered from 0 (blocks_spec):
    * the scanner's state at its start (lines and records 0); end_st then
@@ -838,8 +838,8 @@ static csvreg_status lone_guess(csvreg_pass *p, task *t, void **local, enum gues
   if (!quoted)
     st = csvreg__boundary_file_has_quote(p->fd, size, t->start - 1, off, &quoted, err);
   if (!st && !quoted)
-    st = csvreg__boundary_file_has_quote(p->fd, size, t->end > off ? t->end : off, size,
-                                         &quoted, err);
+    st = csvreg__boundary_file_has_quote(p->fd, size, t->end > off ? t->end : off, size, &quoted,
+                                         err);
   uint64_t true_off = off;
   if (!st && quoted)
     st = lone_start(p, t, &true_off, &at, err);
@@ -974,8 +974,7 @@ static csvreg_status block_check(csvreg_pass *p, task *t, csvreg_error *err) {
     /* A block fails the same with any numbers; its lane holds part of the
      * first reading, so the answer would be wrong. */
     if (p->nlanes)
-      return csvreg__err_set(err, CSVREG_E_INTERNAL,
-                             "a block failed once and not when read again");
+      return csvreg__err_set(err, CSVREG_E_INTERNAL, "a block failed once and not when read again");
   }
   if (!t->counted)
     block_count(t);
@@ -1318,7 +1317,7 @@ static csvreg_status read_blocks(csvreg_pass *p, pool *pl, csvreg_error *err) {
     }
     if (eof && len == 0)
       break;
-    size_t cut = eof                ? len
+    size_t cut = eof              ? len
                  : p->blocks_spec ? csvreg__boundary_last_skim(&s, buf, len, &at)
                                   : csvreg__boundary_last(&s, buf, len);
     if (cut == 0) { /* no record ends in the buffer: grow it */
@@ -1455,8 +1454,8 @@ static csvreg_status run_blocks(csvreg_pass *p, csvreg_error *err) {
   if (!st && rst) {
     if (rst == CSVREG_E_LIMIT && p->blocks_spec && rerr.line == 0) {
       /* every block before the long record is merged: its line is known */
-      size_t max_rec = p->o.reader.max_record_bytes ? p->o.reader.max_record_bytes
-                                                    : CSVREG_DEFAULT_MAX_RECORD;
+      size_t max_rec =
+          p->o.reader.max_record_bytes ? p->o.reader.max_record_bytes : CSVREG_DEFAULT_MAX_RECORD;
       csvreg__err_set(&rerr, CSVREG_E_LIMIT,
                       "record starting on line %llu is longer than %zu bytes",
                       (unsigned long long)p->blk_lines + 1, max_rec);

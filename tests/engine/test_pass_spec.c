@@ -626,8 +626,8 @@ static void test_stdin_lanes(void **state) {
   assert_true(fd >= 0);
   assert_int_equal(dup2(fd, 0), 0);
   close(fd);
-  csvreg_sink_type type = {"lanes", lane_create, lane_add, lane_merge, free,
-                           CSVREG_SINK_LANES, NULL};
+  csvreg_sink_type type = {"lanes", lane_create,       lane_add, lane_merge,
+                           free,    CSVREG_SINK_LANES, NULL};
   csvreg_pass_options po;
   csvreg_pass_options_init(&po);
   po.path = "-";
