@@ -628,7 +628,8 @@ typedef struct task {
    * records counted from 0; merge_task checks the start against the piece
    * before it and runs it again (spec_redo) when it was wrong or failed. */
   int spec, spec_failed;
-  int redo;        /* read again in merge_task: into its own sink, not a lane */
+  int redo;               /* read again in merge_task: into its own sink, not a lane */
+  csvreg_status first_st; /* a failed block's first reading's status */
   uint64_t quotes; /* quotes skimmed before the end cut (range_fold, skim) */
   /* A stream block read with its records numbered from 0 (blocks_spec):
    * the scanner's state at its start (lines and records 0); end_st then
@@ -946,7 +947,7 @@ static csvreg_status run_block(void *ctx, void *tp, void **local, csvreg_error *
    * reads the block again with the true ones and reports what that finds. */
   csvreg_error e;
   csvreg_error_clear(&e);
-  if (block_fold(p, t, local, &e) != CSVREG_OK) {
+  if ((t->first_st = block_fold(p, t, local, &e)) != CSVREG_OK) {
     t->spec_failed = 1;
     csvreg_chunk_free(*local); /* this worker's next block starts afresh */
     *local = NULL;
@@ -973,8 +974,11 @@ static csvreg_status block_check(csvreg_pass *p, task *t, csvreg_error *err) {
       return st;
     /* A block fails the same with any numbers; its lane holds part of the
      * first reading, so the answer would be wrong. */
-    if (p->nlanes)
-      return csvreg__err_set(err, CSVREG_E_INTERNAL, "a block failed once and not when read again");
+    if (p->nlanes) /* e.g. an allocation that failed once: its status stands */
+      return t->first_st == CSVREG_E_NOMEM
+                 ? csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory")
+                 : csvreg__err_set(err, CSVREG_E_INTERNAL,
+                                   "a block failed once and not when read again");
   }
   if (!t->counted)
     block_count(t);
