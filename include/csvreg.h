@@ -1113,6 +1113,13 @@ typedef struct csvreg_sink_type {
  * (a wrong start or a failure: the piece is read again from the true start
  * with the whole input's numbers, in a new sink). */
 #define CSVREG_SINK_SPECULATE 1u
+/* With this flag a stream's blocks on N threads fold into N sinks (block i
+ * into sink i mod N, on one thread each, in input order), merged into the
+ * total once at the end in that order, instead of one sink per block merged
+ * block by block: for sinks whose merge is exact algebra (the same answer
+ * to rounding in any grouping) and costs more than a block's fold (the
+ * accumulator's is O(columns^3)). A block that fails fails the pass. */
+#define CSVREG_SINK_LANES 2u
 
 /* The accumulator sink: the sink is a csvreg_accum (csvreg_accum_free frees
  * it); `arg` points to the csvreg_solver. */

@@ -35,10 +35,16 @@ struct pool {
   size_t cap;
   unsigned long long next_put, next_take, next_merge;
   int end, stop, finished;
+  int merging; /* a thread is in finish_task's merge loop (it drops the lock) */
   const pool_ops *ops;
   void *ctx;
   pthread_t *tid;
   size_t nworkers;
+  /* pinned (csvreg__pool_pin): worker w takes tasks w, w + n, w + 2n ...;
+   * pin_next[w] is its next one, its number `w` from pin_ids */
+  int pinned;
+  unsigned long long *pin_next;
+  size_t next_id;
   void *inline_local;  /* the submitter's local when there are no workers */
   long long last_tick; /* monotonic ns of the last tick */
   csvreg_status st;
@@ -52,49 +58,76 @@ static void run_task(pool *p, slot *s, void **local) {
     s->err.status = s->st;
 }
 
-/* With the lock held: marks `s` done and merges what can be, in order. */
+/* With the lock held: marks `s` done and merges what can be, in order. One
+ * thread merges at a time (`merging`), without the lock: a merge may be long
+ * (a wide accumulator's is O(columns^3); predict's writes a piece's text)
+ * and, under the lock, it kept the other workers from taking tasks and the
+ * submitter from handing them out. A thread that finishes a task while
+ * another merges leaves its slot to that one, which looks again after each
+ * merge. The slot being merged stays held (next_merge moves after it), so
+ * no submission reuses it meanwhile; only the merging thread sets `stop`. */
 static void finish_task(pool *p, slot *s) {
   s->done = 1;
+  if (p->merging)
+    return;
+  p->merging = 1;
   while (p->next_merge < p->next_put) {
     slot *m = &p->ring[p->next_merge % p->cap];
     if (!m->done)
       break;
-    if (!p->stop) {
+    const int stopped = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    csvreg_status st = CSVREG_OK;
+    csvreg_error e;
+    csvreg_error_clear(&e);
+    if (!stopped) {
       if (m->st != CSVREG_OK) {
-        p->st = m->st;
-        p->err = m->err;
-        p->stop = 1;
-      } else {
-        csvreg_error e;
-        csvreg_error_clear(&e);
-        csvreg_status st = p->ops->merge(p->ctx, m->task, &e);
-        if (st != CSVREG_OK) {
-          p->st = st;
-          p->err = e;
-          p->err.status = st;
-          p->stop = 1;
-        }
+        st = m->st;
+        e = m->err;
+      } else if ((st = p->ops->merge(p->ctx, m->task, &e)) != CSVREG_OK) {
+        e.status = st;
       }
     }
     p->ops->release(p->ctx, m->task);
+    pthread_mutex_lock(&p->mu);
+    if (st != CSVREG_OK) {
+      p->st = st;
+      p->err = e;
+      p->stop = 1;
+      pthread_cond_broadcast(&p->can_take);
+    }
     memset(m, 0, sizeof *m);
     p->next_merge++;
+    pthread_cond_broadcast(&p->changed);
   }
+  p->merging = 0;
   pthread_cond_broadcast(&p->changed);
-  if (p->stop)
-    pthread_cond_broadcast(&p->can_take);
+}
+
+/* With the lock held: whether worker `id` has a task to take, and taking it. */
+static int has_task(const pool *p, size_t id) {
+  return p->pinned ? p->pin_next[id] < p->next_put : p->next_take < p->next_put;
+}
+
+static slot *take_task(pool *p, size_t id) {
+  if (!p->pinned)
+    return &p->ring[p->next_take++ % p->cap];
+  slot *s = &p->ring[p->pin_next[id] % p->cap];
+  p->pin_next[id] += p->nworkers;
+  return s;
 }
 
 static void *worker(void *arg) {
   pool *p = arg;
   void *local = NULL;
   pthread_mutex_lock(&p->mu);
+  const size_t id = p->next_id++;
   for (;;) {
-    while (!p->stop && p->next_take == p->next_put && !p->end)
+    while (!p->stop && !has_task(p, id) && !p->end)
       pthread_cond_wait(&p->can_take, &p->mu);
-    if (p->stop || p->next_take == p->next_put)
+    if (p->stop || !has_task(p, id))
       break;
-    slot *s = &p->ring[p->next_take++ % p->cap];
+    slot *s = take_task(p, id);
     pthread_mutex_unlock(&p->mu);
     run_task(p, s, &local); /* the slot stays ours until it is merged */
     pthread_mutex_lock(&p->mu);
@@ -178,7 +211,10 @@ int csvreg__pool_submit(pool *p, void *task) {
   memset(s, 0, sizeof *s);
   s->task = task;
   if (p->nworkers) {
-    pthread_cond_signal(&p->can_take);
+    if (p->pinned) /* the one worker whose turn it is */
+      pthread_cond_broadcast(&p->can_take);
+    else
+      pthread_cond_signal(&p->can_take);
   } else {
     p->next_take++;
     pthread_mutex_unlock(&p->mu);
@@ -218,6 +254,23 @@ csvreg_status csvreg__pool_finish(pool *p, csvreg_error *err) {
   return p->st;
 }
 
+int csvreg__pool_pin(pool *p) {
+  pthread_mutex_lock(&p->mu);
+  if (p->nworkers > 1 && p->next_put == 0 && !p->pin_next) {
+    p->pin_next = calloc(p->nworkers, sizeof *p->pin_next);
+    if (p->pin_next) { /* else unpinned: tasks go to whoever is free */
+      for (size_t w = 0; w < p->nworkers; w++)
+        p->pin_next[w] = w;
+      p->pinned = 1;
+    }
+  }
+  int in_lanes = p->pinned || p->nworkers <= 1;
+  pthread_mutex_unlock(&p->mu);
+  return in_lanes;
+}
+
+size_t csvreg__pool_workers(const pool *p) { return p ? p->nworkers : 0; }
+
 void csvreg__pool_free(pool *p) {
   if (!p)
     return;
@@ -233,6 +286,7 @@ void csvreg__pool_free(pool *p) {
   pthread_cond_destroy(&p->can_take);
   pthread_mutex_destroy(&p->mu);
   free(p->ring);
+  free(p->pin_next);
   free(p->tid);
   free(p);
 }

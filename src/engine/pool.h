@@ -36,6 +36,17 @@ typedef struct pool pool;
 csvreg_status csvreg__pool_new(pool **out, size_t threads, size_t in_flight, const pool_ops *ops,
                                void *ctx, csvreg_error *err);
 
+/* Before any submission: task k (in submission order, from 0) runs on
+ * worker k mod the number of workers (csvreg__pool_workers), so a worker's
+ * `local` sees the same tasks in the same order whatever the timing.
+ * Returns 1 when tasks k, k + n, ... run in order on one thread each (pinned,
+ * or one worker or none), 0 when they could not be pinned. */
+int csvreg__pool_pin(pool *p);
+
+/* The workers the pool runs (fewer than asked when a thread could not be
+ * made; 0: tasks run on the submitting thread). */
+size_t csvreg__pool_workers(const pool *p);
+
 /* Hands `task` to the workers, waiting while `in_flight` tasks are held.
  * Returns 1, or 0 when an earlier task failed (then `task` is released at
  * once and nothing more need be submitted). */

@@ -56,7 +56,8 @@ static csvreg_status acc_merge(void *into, const void *from, csvreg_error *err) 
 static void acc_free(void *sink) { csvreg_accum_free(sink); }
 
 static const csvreg_sink_type accum_type = {
-    "accumulator", acc_create, acc_add, acc_merge, acc_free, CSVREG_SINK_SPECULATE, NULL};
+    "accumulator", acc_create, acc_add, acc_merge, acc_free,
+    CSVREG_SINK_SPECULATE | CSVREG_SINK_LANES, NULL};
 
 const csvreg_sink_type *csvreg_sink_accum(void) { return &accum_type; }
 

@@ -17,6 +17,10 @@
  * scanned) or equals the start skimmed from the file's start; else, or when
  * the reading fails, it is read again (test_lone_range,
  * test_lone_range_error).
+ *
+ * A stream with a lane sink (CSVREG_SINK_LANES, the accumulator's) folds
+ * block i into worker i mod N's sink, in order, merged once per worker; the
+ * threaded stdin fit gives the same bits run after run (test_stdin_lanes).
  */
 #define _POSIX_C_SOURCE 200809L /* mkstemp, setenv */
 
@@ -572,10 +576,111 @@ static void test_stdin_long_record(void **state) {
   unlink(path);
 }
 
+/* A lane sink (CSVREG_SINK_LANES) on a stream: one sink per worker, each
+ * given its blocks in input order, merged once at the end in lane order.
+ * lane_sink records the first record of each chunk it got (the chunks'
+ * record numbers are the whole input's: not speculated here) and the total
+ * checks that each lane's blocks came in order and that the lanes came in
+ * order. */
+typedef struct lane_sink {
+  uint64_t merges, records, last; /* last: the record after the last one seen */
+  int out_of_order;
+} lane_sink;
+
+static csvreg_status lane_create(void **out, const csvreg_spec *spec, const void *arg,
+                                 csvreg_error *err) {
+  (void)spec, (void)arg, (void)err;
+  *out = calloc(1, sizeof(lane_sink));
+  return *out ? CSVREG_OK : CSVREG_E_NOMEM;
+}
+
+static csvreg_status lane_add(void *sp, const csvreg_chunk *c, csvreg_error *err) {
+  (void)err;
+  lane_sink *s = sp;
+  const uint64_t n = csvreg_chunk_counts(c)->records;
+  if (n) {
+    const uint64_t first = csvreg_chunk_record_numbers(c)[0];
+    s->out_of_order |= first < s->last;
+    s->last = first + n;
+  }
+  s->records += n;
+  return CSVREG_OK;
+}
+
+static csvreg_status lane_merge(void *ip, const void *fp, csvreg_error *err) {
+  (void)err;
+  lane_sink *into = ip;
+  const lane_sink *from = fp;
+  into->merges++;
+  into->records += from->records;
+  into->out_of_order |= from->out_of_order;
+  return CSVREG_OK;
+}
+
+static void test_stdin_lanes(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  write_file(path, 20000, 0, 0);
+  int fd = open(path, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(dup2(fd, 0), 0);
+  close(fd);
+  csvreg_sink_type type = {"lanes", lane_create,       lane_add, lane_merge,
+                           free,    CSVREG_SINK_LANES, NULL};
+  csvreg_pass_options po;
+  csvreg_pass_options_init(&po);
+  po.path = "-";
+  po.threads = 3;
+  po.block_bytes = 4096; /* ~170 blocks */
+  po.chunk_rows = 7;
+  csvreg_chunk_options co;
+  csvreg_chunk_options_init(&co);
+  co.rows = 7;
+  co.keep_rows = 1; /* record numbers */
+  po.chunk = &co;
+  csvreg_pass *p = NULL;
+  csvreg_error err;
+  assert_int_equal(csvreg_pass_open(&p, &po, &err), CSVREG_OK);
+  csvreg_spec_options so;
+  csvreg_spec_options_init(&so);
+  so.target = "y";
+  so.features = "x1,x2";
+  csvreg_spec *spec = NULL;
+  assert_int_equal(
+      csvreg_spec_new(&spec, csvreg_pass_column_names(p), csvreg_pass_ncolumns(p), &so, &err),
+      CSVREG_OK);
+  void *out = NULL;
+  assert_int_equal(csvreg_pass_run(p, spec, &type, NULL, &out, &err), CSVREG_OK);
+  lane_sink *total = out;
+  assert_int_equal(total->merges, 3); /* one per worker, not one per block */
+  assert_int_equal(total->records, 20000);
+  assert_false(total->out_of_order);
+  assert_int_equal(csvreg_pass_get_info(p)->records, 20000);
+  free(total);
+  csvreg_spec_free(spec);
+  csvreg_pass_free(p);
+  /* the fit: one thread's to rounding, and the same bits run after run
+   * (blocks go to lanes by their place, not by which thread is free) */
+  result one = run_pass(path, 1, 0, 0, 0, 0);
+  stdin_block = 4096;
+  result first = run_pass(path, 3, 0, 0, 0, 0);
+  assert_same_fit(&one, &first);
+  for (int k = 0; k < 6; k++) {
+    result r = run_pass(path, 2 + k % 2, 0, 0, 0, 0);
+    if (k % 2)
+      assert_memory_equal(r.coef, first.coef, sizeof r.coef);
+    assert_same_fit(&one, &r);
+  }
+  stdin_block = 0;
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stdin_blocks),
       cmocka_unit_test(test_stdin_long_record),
+      cmocka_unit_test(test_stdin_lanes),
       cmocka_unit_test(test_plain),
       cmocka_unit_test(test_quoted_line_breaks),
       cmocka_unit_test(test_error_numbers),

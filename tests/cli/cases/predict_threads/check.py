@@ -14,7 +14,8 @@ from modelcheck import *  # noqa: E402,F401,F403
 # guessed record boundary, checked when merged), with -o, the row statistics
 # and intervals, --only, --skip-bad and --bad-rows; a bad cell late in the
 # file fails with one thread's message and exit code, and -o then leaves no
-# file. (stdout: the command's plain predict, for reference.)
+# file; rows longer than an output buffer keep their place. (stdout: the
+# command's plain predict, for reference.)
 
 
 SMALL = dict(os.environ, CSVREG_PIECE_BYTES="65536")
@@ -144,4 +145,23 @@ with tempfile.TemporaryDirectory() as tmp:
         q = go(["predict", "-m", bigm, "--quiet", "--threads", n, big], env=no_tmp)
         if q.returncode or q.stdout != one.stdout:
             fail(f"big --threads {n}: {q.returncode} {q.stderr!r}")
+    # Rows longer than an output buffer (256 KiB) are written straight from
+    # the chunk: a later piece copies them, and everything after them, into
+    # its spool behind the buffers it handed over whole; the order holds.
+    longf = os.path.join(tmp, "long.csv")
+    with open(longf, "w") as f:
+        f.write("y,x1,x2,note\n")
+        for i in range(1, 4001):
+            note = "z" * 300000 if i % 700 == 350 else f"n{i}"
+            f.write(f"{i % 89 / 7:.4f},{i % 101 / 7:.4f},{i % 53 / 3:.4f},{note}\n")
+    longm = os.path.join(tmp, "long.json")
+    go(["fit", "-y", "y", "-x", "x1,x2", "-o", longm, "--quiet", longf])
+    one = go(["predict", "-m", longm, "--quiet", longf])
+    if one.returncode or len(one.stdout) < 1_500_000:
+        fail(f"long rows: {one.returncode} {one.stderr!r}")
+    for n in ("2", "3"):
+        for src, stdin, env in ((longf, None, SMALL), ("-", longf, None)):
+            q = go(["predict", "-m", longm, "--quiet", "--threads", n, src], stdin, env)
+            if q.returncode or q.stdout != one.stdout:
+                fail(f"long rows --threads {n} {src}: {q.returncode} {q.stderr!r}")
 finish()
