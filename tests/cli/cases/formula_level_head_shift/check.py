@@ -18,13 +18,14 @@ from modelcheck import *  # noqa: E402,F401,F403
 # (weighted 5.7e-10) of the standard error from the exact answer. With a per-level shift near the
 # level's running mean (and the shift moved to the data's mean at the
 # flush) it measured 6.5e-15 to 6e-14, the dense fold 3.6e-13 to 5.0e-13
-# (its intercept row holds sqrt(n) (mean - K)), R's lm 5e-13 to 1.9e-12.
+# (its intercept row holds sqrt(n) (mean - K)), R's lm 5e-13 to 6.1e-12 (it
+# factors the raw, unshifted design; its bits depend on the BLAS setting).
 # Errors are |b - reference| / max(|reference|, SE). Checked, unweighted and
 # weighted, the head at chunk sizes 1, 7 and the default and --threads 2:
 # - against the exact least-squares answer (rational arithmetic here) at
 #   2e-13, and at 1e-12, the bound the dense path (CSVREG_LEVEL_HEAD=0,
 #   default chunk) is held to as well;
-# - against R's lm at 4e-12 (R's own distance from the exact answer: above),
+# - against R's lm at 2e-11 (R's own distance from the exact answer: above),
 #   standard errors at 1e-10 relative;
 # - against the dense path at 1e-12, and that the head ran (other bits) when
 #   CSVREG_LEVEL_HEAD is not set.
@@ -129,14 +130,14 @@ for weighted in (False, True):
     r = r_fit(weighted)
     se = {n: r[n][1] for n in r}
     rb = {n: r[n][0] for n in r}
-    within({n: (v, 0) for n, v in rb.items()}, ex, se, 4e-12, f"{tag}: R's lm vs exact")
+    within({n: (v, 0) for n, v in rb.items()}, ex, se, 2e-11, f"{tag}: R's lm vs exact")
     dense = fit(*wopt, head=False)
     within(dense, ex, se, 1e-12, f"{tag}: dense vs exact")
     for opts in ((), ("--chunk-rows", "1"), ("--chunk-rows", "7"), ("--threads", "2")):
         what = f"{tag} {' '.join(opts)}".rstrip()
         got = fit(*wopt, *opts)
         within(got, ex, se, 2e-13, f"{what}: head vs exact")
-        within(got, rb, se, 4e-12, f"{what}: head vs R")
+        within(got, rb, se, 2e-11, f"{what}: head vs R")
         if got and dense:
             within(got, {n: v[0] for n, v in dense.items()}, se, 1e-12, f"{what}: head vs dense")
             for n in r:
