@@ -215,8 +215,7 @@ void csvreg__accum_set_selected(csvreg_accum *a, int selected);
  * settle) flushes first. */
 
 /* Lets csvreg__accum_head_start work on `a` (the pass's sinks call it),
- * when the environment says CSVREG_LEVEL_HEAD=1 (off by default: accum_head.c
- * says why). */
+ * unless the environment says CSVREG_LEVEL_HEAD=0 (a test knob). */
 void csvreg__accum_head_allow(csvreg_accum *a);
 /* 1 when a head may start now: allowed, QR, nothing folded, none yet. */
 int csvreg__accum_head_may_start(const csvreg_accum *a);
