@@ -99,6 +99,24 @@ cat(sprintf("sigma\\t%.17g\\t%.17g\\n", s$sigma, s$r.squared))
     return want, sigma[0] if sigma else (None, None)
 
 
+def check_lm_terms(got, want, sigma, r2, tol, what):
+    """A fit's JSON report against r_lm_coefs' answer: names in order, R's
+    NA terms aliased, the others not, estimates, SEs, sigma and R^2 to tol."""
+    names = [t["name"] for t in got["terms"]]
+    if names != [n for n, _, _ in want]:
+        fail(f"{what}: terms {names} != R's {[n for n, _, _ in want]}")
+        return
+    for t, (n, e, se) in zip(got["terms"], want):
+        if e is None or t.get("aliased"):
+            if e is not None or not t.get("aliased"):
+                fail(f"{what}: {n} aliased here {t.get('aliased')}, R {e}")
+            continue
+        rel_close(t["estimate"], e, tol, f"{what}: {n} estimate")
+        rel_close(t["std_error"], se, tol, f"{what}: {n} std_error")
+    rel_close(got["residual_sd"], sigma, tol, f"{what}: sigma")
+    rel_close(got["r_squared"], r2, tol, f"{what}: r_squared")
+
+
 def splitmix64(z):
     m = (1 << 64) - 1
     z = (z + 0x9E3779B97F4A7C15) & m

@@ -55,27 +55,10 @@ def check(path, cols, opts, tol, want_aliased):
     if p.returncode:
         fail(f"{what}: exit {p.returncode} {p.stderr}")
         return
-    got = json.loads(p.stdout)
-    names = [t["name"] for t in got["terms"]]
-    if names != [n for n, _, _ in want]:
-        fail(f"{what}: terms {names} != R's {[n for n, _, _ in want]}")
-        return
     aliased = [n for n, e, _ in want if e is None]
     if aliased != want_aliased:
         fail(f"{what}: R aliases {aliased}, the case expects {want_aliased}")
-    for t, (n, e, se) in zip(got["terms"], want):
-        if e is None:
-            if not t.get("aliased"):
-                fail(f"{what}: {n} is NA in R, here estimate {t['estimate']} SE {t['std_error']}")
-            continue
-        if t.get("aliased"):
-            fail(f"{what}: {n} aliased here, R {e}")
-            continue
-        rel_close(t["estimate"], e, tol, f"{what}: {n} estimate")
-        rel_close(t["std_error"], se, tol, f"{what}: {n} std_error")
-    rel_close(got["residual_sd"], sigma, tol, f"{what}: sigma")
-    rel_close(got["r_squared"], r2, tol, f"{what}: r_squared")
-
+    check_lm_terms(json.loads(p.stdout), want, sigma, r2, tol, what)
 
 nine = os.path.join(tmp, "nine.csv")
 # the formula_r_parity_cells file's design: 3 x 3 cells, (c, zz) empty
