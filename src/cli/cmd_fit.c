@@ -1370,8 +1370,13 @@ int cmd_fit_run(int argc, char **argv) {
     st = csvreg_accum_merge(old, acc, &err);
     csvreg_accum_free(acc);
     acc = old;
-    if (st)
+    if (st) {
+      /* the model's state is what cannot take the rows (e.g. its counters
+       * would pass 2^63 - 1): named as other model-file errors are */
+      if (!err.source[0])
+        snprintf(err.source, sizeof err.source, "%s", a.update);
       goto fail;
+    }
   }
 
   if (finish_here) {

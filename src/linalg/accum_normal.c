@@ -130,9 +130,9 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
   double *u = malloc(m * m * sizeof *u); /* incremental Cholesky, for aliasing */
   double *s = malloc(m * m * sizeof *s); /* scaled kept block, factored */
   double *rhs = malloc(m * sizeof *rhs), *d = malloc(m * sizeof *d);
-  double *xbar = malloc(m * sizeof *xbar);
+  double *xbar = malloc(m * sizeof *xbar), *w = malloc(m * sizeof *w);
   size_t *kept = malloc(m * sizeof *kept);
-  if (!A || !u || !s || !rhs || !d || !xbar || !kept) {
+  if (!A || !u || !s || !rhs || !d || !xbar || !w || !kept) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
@@ -143,10 +143,24 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
         v += a->sum_w * amean[i] * amean[j];
       A[j * m + i] = A[i * m + j] = v;
     }
-  /* Aliasing in column order by an incremental Cholesky. Forming the
-   * moments squares the condition number, so this kernel cannot see ratios
-   * below about sqrt(eps): its tolerance is at least 1e-7. */
+  /* Aliasing in column order by an incremental Cholesky: dd is the part of
+   * column j's moment a_jj not explained by the kept columns (the squared
+   * residual norm of regressing j on them), and j is aliased when
+   *   dd <= t^2 a_jj    (R's test on norms, as the QR kernel's), or
+   *   dd <= (r + 1 + sqrt(n)) eps S^2,   S = sqrt(a_jj) + sum_k |w_k| sqrt(a_kk),
+   * w the coefficients of that regression. Forming the moments squares the
+   * condition number, so this kernel cannot see ratios below about
+   * sqrt(eps): t is at least 1e-7. The second test is the rounding floor:
+   * the moments carry errors of order eps sqrt(a_ii a_jj) (sums over n rows
+   * and the pairwise merges, growing like sqrt(n)) and the Cholesky adds
+   * (r + 1) eps; for an exactly dependent column the computed dd is those
+   * errors seen through (-w, 1), i.e. up to that floor times S^2, not
+   * a_jj. A column that is the sum of k others (the cells of g:h without
+   * main effects sum to the intercept) has S^2 ~ k^2 a_jj: its dd came out
+   * at 1.1e-14 a_jj (0.6 eps S^2), above t^2 a_jj, and was fitted with
+   * standard errors of 1e6. */
   double t = tol > 1e-7 ? tol : 1e-7;
+  double floor_k = sqrt((double)a->counts.used) + 1;
   size_t r = 0;
   for (size_t j = 0; j < p; j++) {
     double ajj = A[j * m + j], dd = ajj;
@@ -165,7 +179,17 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
       u[r * m + kk] = sum / u[kk * m + kk];
       dd -= u[r * m + kk] * u[r * m + kk];
     }
-    if (!(ajj > 0) || !(dd > t * t * ajj)) {
+    /* w = L^-T u_j (L the kept columns' factor, rows of u), then S. */
+    double sc = ajj > 0 ? sqrt(ajj) : 0;
+    memcpy(w, &u[r * m], r * sizeof *w);
+    for (size_t kk = r; kk-- > 0;) {
+      w[kk] /= u[kk * m + kk];
+      for (size_t l = 0; l < kk; l++)
+        w[l] -= u[kk * m + l] * w[kk];
+      sc += fabs(w[kk]) * sqrt(A[kept[kk] * m + kept[kk]]);
+    }
+    double rounding = ((double)r + floor_k) * DBL_EPSILON * sc * sc;
+    if (!(ajj > 0) || !(dd > t * t * ajj) || !(dd > rounding)) {
       aliased[ic + j] = 1;
       continue;
     }
@@ -267,6 +291,7 @@ done:
   free(rhs);
   free(d);
   free(xbar);
+  free(w);
   free(kept);
   return st;
 }

@@ -77,6 +77,46 @@ def R(code):
     return r.stdout
 
 
+def r_lm_coefs(csv, formula, prep="", lm_args="", read_args=""):
+    """R's lm on `csv` (read.csv with stringsAsFactors = TRUE, then `prep`, R
+    code that may change d; `lm_args` and `read_args` are added to the calls,
+    e.g. ", weights = w"): ([(name, estimate, std_error)], (sigma, R^2)) with
+    None for an aliased (NA) term's numbers, in R's term order."""
+    out = R(f"""
+d <- read.csv("{csv}", stringsAsFactors = TRUE{read_args})
+{prep}
+m <- lm({formula}, d{lm_args}); s <- summary(m); b <- coef(m); cf <- coef(s)
+for (n in names(b)) {{
+  if (is.na(b[[n]])) cat(sprintf("%s\\tNA\\tNA\\n", n))
+  else cat(sprintf("%s\\t%.17g\\t%.17g\\n", n, cf[n, 1], cf[n, 2]))
+}}
+cat(sprintf("sigma\\t%.17g\\t%.17g\\n", s$sigma, s$r.squared))
+""")
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    want = [(n, None if e == "NA" else float(e), None if se == "NA" else float(se))
+            for n, e, se in rows if n != "sigma"]
+    sigma = [(float(a), float(b)) for n, a, b in rows if n == "sigma"]
+    return want, sigma[0] if sigma else (None, None)
+
+
+def check_lm_terms(got, want, sigma, r2, tol, what):
+    """A fit's JSON report against r_lm_coefs' answer: names in order, R's
+    NA terms aliased, the others not, estimates, SEs, sigma and R^2 to tol."""
+    names = [t["name"] for t in got["terms"]]
+    if names != [n for n, _, _ in want]:
+        fail(f"{what}: terms {names} != R's {[n for n, _, _ in want]}")
+        return
+    for t, (n, e, se) in zip(got["terms"], want):
+        if e is None or t.get("aliased"):
+            if e is not None or not t.get("aliased"):
+                fail(f"{what}: {n} aliased here {t.get('aliased')}, R {e}")
+            continue
+        rel_close(t["estimate"], e, tol, f"{what}: {n} estimate")
+        rel_close(t["std_error"], se, tol, f"{what}: {n} std_error")
+    rel_close(got["residual_sd"], sigma, tol, f"{what}: sigma")
+    rel_close(got["r_squared"], r2, tol, f"{what}: r_squared")
+
+
 def splitmix64(z):
     m = (1 << 64) - 1
     z = (z + 0x9E3779B97F4A7C15) & m

@@ -23,21 +23,7 @@ env = R_ENV
 
 
 def r_fit(csv, formula, extra="", prep=""):
-    out = R(f"""
-d <- read.csv("{csv}", stringsAsFactors = TRUE, check.names = FALSE)
-{prep}
-m <- lm({formula}, d{extra}); s <- summary(m); b <- coef(m); cf <- coef(s)
-for (n in names(b)) {{
-  if (is.na(b[[n]])) cat(sprintf("%s\\tNA\\tNA\\n", n))
-  else cat(sprintf("%s\\t%.17g\\t%.17g\\n", n, cf[n, 1], cf[n, 2]))
-}}
-cat(sprintf("sigma\\t%.17g\\t%.17g\\n", s$sigma, s$r.squared))
-""")
-    rows = [line.split("\t") for line in out.strip().splitlines()]
-    want = [(n, None if e == "NA" else float(e), None if se == "NA" else float(se))
-            for n, e, se in rows if n != "sigma"]
-    sigma = [(float(a), float(b)) for n, a, b in rows if n == "sigma"]
-    return want, sigma[0]
+    return r_lm_coefs(csv, formula, prep=prep, lm_args=extra, read_args=", check.names = FALSE")
 
 
 def fit(*args):

@@ -38,21 +38,7 @@ with open(data, "w") as f:
 
 
 def r_fit(formula, weights=False, subset=""):
-    out = R(f"""
-d <- read.csv("{data}", stringsAsFactors = TRUE)
-{subset}
-m <- lm({formula}, d{", weights = w" if weights else ""}); s <- summary(m); b <- coef(m); cf <- coef(s)
-for (n in names(b)) {{
-  if (is.na(b[[n]])) cat(sprintf("%s\\tNA\\tNA\\n", n))
-  else cat(sprintf("%s\\t%.17g\\t%.17g\\n", n, cf[n, 1], cf[n, 2]))
-}}
-cat(sprintf("sigma\\t%.17g\\t%.17g\\n", s$sigma, s$r.squared))
-""")
-    rows = [line.split("\t") for line in out.strip().splitlines()]
-    want = [(n, None if e == "NA" else float(e), None if se == "NA" else float(se))
-            for n, e, se in rows if n != "sigma"]
-    sig = [(float(a), float(b)) for n, a, b in rows if n == "sigma"]
-    return want, sig[0]
+    return r_lm_coefs(data, formula, prep=subset, lm_args=", weights = w" if weights else "")
 
 
 def fit(formula, *opts, head=True, stdin=None):

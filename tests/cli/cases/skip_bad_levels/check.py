@@ -39,19 +39,7 @@ with open(data, "w") as f:
             + rng.gauss(0, 1)
         f.write(f"{y:.6f},{x:.5f},{g},{h}\n")
 F = "y ~ log(x) + g * h"
-out = R(f"""
-d <- read.csv("{data}", stringsAsFactors = TRUE); d <- droplevels(d[d$x > 0, ])
-m <- lm({F}, d); s <- summary(m); b <- coef(m); cf <- coef(s)
-for (n in names(b)) {{
-  if (is.na(b[[n]])) cat(sprintf("%s\\tNA\\tNA\\n", n))
-  else cat(sprintf("%s\\t%.17g\\t%.17g\\n", n, cf[n, 1], cf[n, 2]))
-}}
-cat(sprintf("sigma\\t%.17g\\t%.17g\\n", s$sigma, s$r.squared))
-""")
-rows = [line.split("\t") for line in out.strip().splitlines()]
-want = [(n, None if e == "NA" else float(e), None if se == "NA" else float(se))
-        for n, e, se in rows if n != "sigma"]
-sigma, r2 = [(float(a), float(b)) for n, a, b in rows if n == "sigma"][0]
+want, (sigma, r2) = r_lm_coefs(data, F, prep="d <- droplevels(d[d$x > 0, ])")
 for opts in [(), ("--chunk-rows", "1"), ("--chunk-rows", "3"), ("--chunk-rows", "7"),
              ("--solver", "normal"), ("--threads", "2")]:
     p = run("fit", F, data, "--skip-bad", "--format", "json", *opts)
