@@ -545,7 +545,7 @@ CSVREG_API csvreg_status csvreg_accum_solve(const csvreg_accum *a, const csvreg_
                                             csvreg_fit **out, csvreg_error *err);
 CSVREG_API void csvreg_fit_free(csvreg_fit *f);
 
-/* endmem12b (issue 12): as csvreg_accum_solve, but the fit takes the
+/* As csvreg_accum_solve, but the fit takes the
  * accumulator's numbers instead of copying them: the QR solve works in the
  * state's own q x q array, which becomes the fit's covariance, so a wide
  * fit (a 1000-level factor: q^2 doubles, 8 MB) holds one such array, not

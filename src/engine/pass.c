@@ -524,7 +524,7 @@ fail:
   return st;
 }
 
-/* compress14b: the header-time blame of a compressed input (decompress.c) */
+/* The header-time blame of a compressed input (decompress.c) */
 csvreg_status csvreg_pass_blame_input(csvreg_pass *p, csvreg_status st, csvreg_error *err) {
   return p && !p->ran && p->in_view
              ? csvreg__source_blame_header((csvreg_source *)p->in_view, st, err)

@@ -17,7 +17,7 @@
  * fold, q_tail wide). So a row costs O(q_tail), and the memory is d (k)
  * plus E (k x q_tail), no k x k block.
  *
- * Rounding (head12b). Row j is kept on its own shift: E'_j = E_j -
+ * Rounding. Row j is kept on its own shift: E'_j = E_j -
  * delta_j d_j, delta_j a row near the level's running mean (the level's
  * first row, then re-centred at its 2nd, 4th, 8th, ... row: O(q log n)).
  * On the global shift K (the first row) E_j = d_j (mean_j - K), and each

@@ -64,7 +64,7 @@ struct csvreg_accum {
    * anything but a fold reads the state. head_off: never start one. */
   struct accum_head *head;
   int head_allowed, head_off;
-  /* endmem12b: k was given to a fit (csvreg_accum_solve_release): NULL
+  /* k was given to a fit (csvreg_accum_solve_release): NULL
    * now, and only names, counts and levels may be read */
   int released;
 };

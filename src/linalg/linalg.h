@@ -256,7 +256,7 @@ typedef struct solved {
   double digits;
 } solved;
 
-/* csvreg_accum_solve_release (endmem12b): the state's numbers handed over
+/* csvreg_accum_solve_release: the state's numbers handed over
  * (the caller frees them; QR: q x q, R), `a` marked released, and the
  * check every use of the numbers makes: CSVREG_E_USAGE once released. */
 double *csvreg__accum_release_numbers(csvreg_accum *a);
