@@ -185,9 +185,13 @@ size_t csvreg__design_explain(const csvreg_spec *s, const double *vals, size_t l
         continue;
       if (first)
         blame = s->fin_input[k];
+      /* the shortest text that reads back to the value: the cell as
+       * written ("3.1", not %.17g's "3.1000000000000001") */
+      char num[CSVREG_FORMAT_DOUBLE_MAX];
+      csvreg_format_double(vals[s->fin_input[k] * ld + i], num);
       if (len >= 0 && (size_t)len < size)
-        len += snprintf(msg + len, size - (size_t)len, "%s %s = %.17g", first ? "" : ",",
-                        f->inputs[k], vals[s->fin_input[k] * ld + i]);
+        len += snprintf(msg + len, size - (size_t)len, "%s %s = %s", first ? "" : ",",
+                        f->inputs[k], num);
       first = 0;
     }
   } else {
