@@ -37,6 +37,10 @@ csvreg_status csvreg_accum_score(const csvreg_accum *a, const csvreg_fit *fit, c
                                  csvreg_error *err) {
   if (!a || !fit || !out)
     return csvreg__err_set(err, CSVREG_E_USAGE, "score: NULL argument");
+  /* a released accumulator has no numbers to score with (it read NULL) */
+  csvreg_status live = csvreg__accum_check_live(a, err);
+  if (live)
+    return live;
   const size_t p = csvreg__accum_nterms(a), ic = (size_t)csvreg__accum_intercept(a);
   if (fit->s.nterms != p + ic || fit->s.intercept != csvreg__accum_intercept(a) || !fit->target ||
       strcmp(fit->target, csvreg__accum_target_name(a)) != 0)

@@ -262,5 +262,10 @@ csvreg_status csvreg_accum_solve_release(csvreg_accum *a, const csvreg_solve_opt
     *out = NULL;
   if (!a || !out)
     return csvreg__err_set(err, CSVREG_E_USAGE, "accum_solve_release: NULL argument");
-  return solve_impl(a, o, 1, out, err);
+  csvreg_status st = solve_impl(a, o, 1, out, err);
+  /* the early failures (no rows, bad options) release the numbers too, as
+   * the header promises: later uses are CSVREG_E_USAGE whatever the solve said */
+  if (csvreg__accum_check_live(a, NULL) == CSVREG_OK)
+    free(csvreg__accum_release_numbers(a));
+  return st;
 }
