@@ -37,22 +37,8 @@ def fit(*args):
 def check(csv, formula, args, extra="", prep="", tol=1e-9):
     want, (sigma, r2) = r_fit(csv, formula, extra, prep)
     got = fit(*args, csv)
-    if got is None:
-        return None
-    what = f"{args}"
-    names = [t["name"] for t in got["terms"]]
-    if names != [n for n, _, _ in want]:
-        fail(f"{what}: terms {names} != R's {[n for n, _, _ in want]}")
-        return got
-    for t, (n, e, se) in zip(got["terms"], want):
-        if e is None:
-            if not t.get("aliased"):
-                fail(f"{what}: {n} should be aliased (NA in R)")
-            continue
-        rel_close(t["estimate"], e, tol, f"{what}: {n} estimate")
-        rel_close(t["std_error"], se, tol, f"{what}: {n} std_error")
-    rel_close(got["residual_sd"], sigma, tol, f"{what}: sigma")
-    rel_close(got["r_squared"], r2, tol, f"{what}: r_squared")
+    if got is not None:
+        check_lm_terms(got, want, sigma, r2, tol, f"{args}")
     return got
 
 

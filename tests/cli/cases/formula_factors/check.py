@@ -34,25 +34,9 @@ def fit(csv, formula, *opts):
 def check(csv, formula, *opts, tol=1e-9):
     want, (sigma, r2) = r_fit(csv, formula)
     got = fit(csv, formula, *opts)
-    if got is None:
-        return None
-    what = f"{os.path.basename(csv)}: {formula} {' '.join(opts)}"
-    terms = got["terms"]
-    if [t["name"] for t in terms] != [n for n, _, _ in want]:
-        fail(f"{what}: terms {[t['name'] for t in terms]} != R's {[n for n, _, _ in want]}")
-        return got
-    for t, (n, e, se) in zip(terms, want):
-        if e is None:
-            if not t.get("aliased"):
-                fail(f"{what}: {n} should be aliased (NA in R)")
-            continue
-        if t.get("aliased"):
-            fail(f"{what}: {n} aliased, R {e}")
-            continue
-        rel_close(t["estimate"], e, tol, f"{what}: {n} estimate")
-        rel_close(t["std_error"], se, tol, f"{what}: {n} std_error")
-    rel_close(got["residual_sd"], sigma, tol, f"{what}: sigma")
-    rel_close(got["r_squared"], r2, tol, f"{what}: r_squared")
+    if got is not None:
+        check_lm_terms(got, want, sigma, r2, tol, f"{os.path.basename(csv)}: {formula} "
+                       f"{' '.join(opts)}")
     return got
 
 

@@ -46,20 +46,7 @@ for opts in [(), ("--chunk-rows", "1"), ("--chunk-rows", "3"), ("--chunk-rows", 
     if p.returncode:
         fail(f"{opts}: exit {p.returncode} {p.stderr}")
         continue
-    got = json.loads(p.stdout)
-    names = [t["name"] for t in got["terms"]]
-    if names != [n for n, _, _ in want]:
-        fail(f"{opts}: terms {names} != R's {[n for n, _, _ in want]}")
-        continue
-    for t, (n, e, se) in zip(got["terms"], want):
-        if e is None:
-            if not t.get("aliased"):
-                fail(f"{opts}: {n} should be aliased")
-            continue
-        rel_close(t["estimate"], e, 1e-9, f"{opts}: {n}")
-        rel_close(t["std_error"], se, 1e-9, f"{opts}: {n} se")
-    rel_close(got["residual_sd"], sigma, 1e-9, f"{opts}: sigma")
-    rel_close(got["r_squared"], r2, 1e-9, f"{opts}: r2")
+    check_lm_terms(json.loads(p.stdout), want, sigma, r2, 1e-9, f"{opts}")
 p = run("fit", F, data, "--skip-bad", "--holdout", "0.2", "--format", "json")
 if p.returncode or any("ghost" in t["name"] for t in json.loads(p.stdout)["terms"]):
     fail(f"holdout: {p.returncode} {p.stderr}")

@@ -72,21 +72,9 @@ def same(got, want, tol, what):
 
 
 def r_check(got, csv, formula, what, weights=""):
-    out = R(f"""
-d <- read.csv("{csv}", stringsAsFactors = TRUE)
-m <- lm({formula}, d{weights}); s <- summary(m); b <- coef(m); cf <- coef(s)
-for (n in names(b)) cat(sprintf("%s\\t%.17g\\t%.17g\\n", n, cf[n, 1], cf[n, 2]))
-""")
-    want = [line.split("\t") for line in out.strip().splitlines()]
-    if got is None:
-        return
-    names = [t["name"] for t in got["terms"]]
-    if names != [n for n, _, _ in want]:
-        fail(f"{what}: terms {names} != R's {[n for n, _, _ in want]}")
-        return
-    for t, (n, e, se) in zip(got["terms"], want):
-        rel_close(t["estimate"], float(e), 1e-9, f"{what}: {n} estimate (R)")
-        rel_close(t["std_error"], float(se), 1e-9, f"{what}: {n} std_error (R)")
+    want, (sigma, r2) = r_lm_coefs(csv, formula, lm_args=weights)
+    if got is not None:
+        check_lm_terms(got, want, sigma, r2, 1e-9, what + " (R)")
 
 
 FORMULAS = [
