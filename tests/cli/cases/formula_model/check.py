@@ -265,6 +265,10 @@ cat(sprintf("%s\\t%.17g\\n", names(v), v), sep = "")
            "the formula and levels give 11 terms, the state has 10")
     edited("renamed_level", lambda m: m["spec"]["factors"]["color"].__setitem__(5, "Z"),
            "the formula and levels give term 'colorZ' where the state has 'colorI'")
+    edited("removed_level", lambda m: m["spec"]["factors"]["color"].pop(2),
+           "the formula and levels give 9 terms, the state has 10")
+    edited("removed_baseline", lambda m: m["spec"]["factors"]["cut"].pop(0),
+           "the formula and levels give 9 terms, the state has 10")
     edited("lost_factor", lambda m: m["spec"]["factors"].pop("color"),
            'the formula has 2 categorical variables, "factors" 1')
     edited("formula", lambda m: m["spec"].__setitem__("formula", "log(price) ~ log(carat) + cut"),
