@@ -122,7 +122,7 @@ static void check_released(csvreg_accum *a, csvreg_accum *live, const csvreg_chu
     assert_int_equal((call), CSVREG_E_USAGE);                                                      \
     assert_non_null(strstr(err.message, "solve_release"));                                         \
   } while (0)
-  double x[3] = {1, 2, 3}, y[1] = {1}, w[1] = {1};
+  double x[16] = {1, 2, 3}, y[1] = {1}, w[1] = {1}; /* one row of up to 16 terms */
   USAGE(csvreg_accum_add_rows(a, 1, x, 1, y, w, &err));
   USAGE(csvreg_accum_add_chunk(a, c, &err));
   csvreg_accum *parts[2] = {live, a};
