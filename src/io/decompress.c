@@ -585,7 +585,11 @@ csvreg_status csvreg__source_open_input(csvreg_source **out, int fd, int own, in
   int failed = read_head(src, head, &n);
   const char *what = failed ? NULL : csvreg__sniff_not_text(head, n);
   if (what) {
+    /* a damaged first block decodes to bytes that look binary (bzip2 checks
+     * its ~900 kB block only at the end): the archive is blamed when it is
+     * corrupt, as for a garbled header (one decode of the rest) */
     st = refuse_not_text(err, what, csvreg__compression_name(f), head, n);
+    st = csvreg__source_blame_archive(src, st, err);
     goto fail;
   }
   if ((st = give_back(src, head, n, err)))
