@@ -181,6 +181,19 @@ def t_multi(d):
             check((rc, out) == (0, want), "multi %s stdin %s: %d %s" % (fmt, env, rc, err))
 
 
+def t_multi_bgzip(d):
+    """Two bgzip files concatenated (`cat a.gz b.gz`: bgzip's empty EOF
+    member in the middle) read as the concatenated text, file and stdin."""
+    rc, want, _ = run(fit_json([d.path + "/d.csv"]))
+    lines = d.csv.splitlines(keepends=True)
+    p = d.write("multi.bgz", bgzf(b"".join(lines[:12345])) + bgzf(b"".join(lines[12345:])))
+    for env in [{}, {"CSVREG_DECOMPRESS_THREAD": "0"}, {"CSVREG_GZIP": "zlib"}]:
+        rc, out, err = run(fit_json([p]), env=env)
+        check((rc, out) == (0, want), "multi bgzip %s: %d %s" % (env, rc, err))
+        rc, out, err = run(fit_json(["-"]), stdin=p, env=env)
+        check((rc, out) == (0, want), "multi bgzip stdin %s: %d %s" % (env, rc, err))
+
+
 def t_empty(d):
     """An empty archive reads as an empty input."""
     e = d.write("empty.csv", b"")
@@ -190,6 +203,10 @@ def t_empty(d):
         rc, out, err = run(fit_json([p]))
         check((rc, out, err.replace(p, e)) == (rc0, out0, err0),
               "empty %s: %d %s (plain: %d %s)" % (fmt, rc, err, rc0, err0))
+        rc, out, err = run(fit_json(["-"]), stdin=p)
+        rc1, out1, err1 = run(fit_json(["-"]), stdin=e)
+        check((rc, out, err) == (rc1, out1, err1),
+              "empty %s stdin: %d %s (plain: %d %s)" % (fmt, rc, err, rc1, err1))
 
 
 def t_truncated(d):
@@ -500,6 +517,9 @@ def t_model(d):
     plain = d.path + "/d.csv"
     check(run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m0.json", plain])[0] == 0, "fit m0")
     m0 = open(d.path + "/m0.json", "rb").read()
+    check(run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m0s.json", "-"], stdin=plain)[0] == 0,
+          "fit m0s")
+    m0s = open(d.path + "/m0s.json", "rb").read()
     _, pred0, _ = run(["predict", "--quiet", "-m", d.path + "/m0.json", plain])
     _, ev0, _ = run(["eval", "--quiet", "-m", d.path + "/m0.json", "--format", "json", plain])
     half = d.write("half.csv", b"".join(d.csv.splitlines(keepends=True)[:20001]))
@@ -513,6 +533,10 @@ def t_model(d):
         rc, _, err = run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m1.json", p])
         check(rc == 0 and without_fold(open(d.path + "/m1.json", "rb").read()) ==
               without_fold(m0), "model %s %s" % (fmt, err))
+        # trained on standard input: the plain model trained on standard input
+        rc, _, err = run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m2.json", "-"], stdin=p)
+        check(rc == 0 and without_fold(open(d.path + "/m2.json", "rb").read()) ==
+              without_fold(m0s), "model stdin %s %s" % (fmt, err))
         rc, out, err = run(["predict", "--quiet", "-m", d.path + "/m0.json", p])
         check((rc, out) == (0, pred0), "predict %s: %d %s" % (fmt, rc, err))
         rc, out, err = run(["predict", "--quiet", "-m", d.path + "/m0.json", "-"], stdin=p)
@@ -597,13 +621,15 @@ def t_state(d):
 def t_usage(d):
     """Byte ranges of a compressed file are a usage error naming the
     alternatives; --decompress takes auto or none, once."""
+    for fmt in FORMATS + ["bgz"]:
+        p = d.make(fmt)
+        msg = ("csvreg: %s: %s-compressed input is not splittable: a byte range (--range, --bytes) "
+               "cannot start mid-stream; use --threads N, which splits the decompressed stream, or "
+               "pre-split the uncompressed file\n" % (p, NAME[fmt]))
+        for r in [["--range", "1/2"], ["--bytes", "0:1000"]]:
+            rc, out, err = run(["fit", "-y", "y"] + r + [p])
+            check((rc, out, err) == (2, b"", msg), "range %s %s: %d %r" % (fmt, r, rc, err))
     p = d.make("gz")
-    msg = ("csvreg: %s: gzip-compressed input is not splittable: a byte range (--range, --bytes) "
-           "cannot start mid-stream; use --threads N, which splits the decompressed stream, or "
-           "pre-split the uncompressed file\n" % p)
-    for r in [["--range", "1/2"], ["--bytes", "0:1000"]]:
-        rc, out, err = run(["fit", "-y", "y"] + r + [p])
-        check((rc, out, err) == (2, b"", msg), "range %s: %d %r" % (r, rc, err))
     rc, out, err = run(["fit", "-y", "y", "--decompress", "gzip", p])
     check(rc == 2 and err.startswith("csvreg: --decompress: expected 'auto' or 'none', got 'gzip'"),
           "bad mode: %d %r" % (rc, err))
@@ -658,7 +684,7 @@ def t_not_text(d):
     check(rc == 3 and 'expected a number, found "3\\x00"' in err, "late NUL: %d %r" % (rc, err))
 
 
-TESTS = {"formats": t_formats, "multi": t_multi, "empty": t_empty, "truncated": t_truncated,
+TESTS = {"formats": t_formats, "multi": t_multi, "multi_bgzip": t_multi_bgzip, "empty": t_empty, "truncated": t_truncated,
          "corrupt": t_corrupt, "model": t_model, "threads": t_threads, "state": t_state,
          "usage": t_usage, "not_text": t_not_text, "padding": t_padding, "limits": t_limits,
          "offsets": t_offsets}
