@@ -151,6 +151,7 @@ typedef struct dsrc {
   int in_eof, in_member, stalls;
   int padding;            /* zero bytes after the last member (codec zero_pad) */
   uint64_t in_base;       /* compressed bytes before in[0] */
+  uint64_t member_at;     /* where the member being decoded starts */
   _Atomic uint64_t taken; /* compressed bytes the codec took */
   /* a failure, returned again on every later read */
   csvreg_status failed;
@@ -172,9 +173,19 @@ static const char *unit(const dsrc *d) {
                                           : "stream";
 }
 
-static csvreg_status corrupt(dsrc *d, uint64_t at, const char *why, csvreg_error *err) {
-  return csvreg__err_set(err, CSVREG_E_IO, "corrupt %s data at compressed byte %llu: %s",
-                         d->c->name, (unsigned long long)at, why);
+/* A failure of the codec at compressed byte `at`: the part at fault, as
+ * the codec names it (zstd: the frame header, block or checksum), else
+ * the member it lies in (not known to xz's one decoder of every stream). */
+static csvreg_status corrupt(dsrc *d, uint64_t at, const codec_io *io, const char *why,
+                             csvreg_error *err) {
+  char ctx[160] = "";
+  if (io && io->where[0])
+    snprintf(ctx, sizeof ctx, " (%s)", io->where);
+  else if (!d->c->joined)
+    snprintf(ctx, sizeof ctx, " (in the %s that starts at byte %llu)", unit(d),
+             (unsigned long long)d->member_at);
+  return csvreg__err_set(err, CSVREG_E_IO, "corrupt %s data at compressed byte %llu%s: %s",
+                         d->c->name, (unsigned long long)at, ctx, why);
 }
 
 /* Zero bytes where the next member would start (in[in_pos] is one, or
@@ -219,15 +230,19 @@ static csvreg_status decode(dsrc *d, unsigned char *out, size_t cap, size_t *mad
         return st;
       continue;
     }
-    codec_io io = {d->in + d->in_pos, d->in_len - d->in_pos, 0, out, cap, 0, d->in_eof, 0, NULL, 0};
+    if (!d->in_member)
+      d->member_at = d->in_base + d->in_pos;
+    codec_io io = {d->in + d->in_pos, d->in_len - d->in_pos, 0, out, cap, 0, d->in_eof, 0, NULL, 0,
+                   d->in_base + d->in_pos, 0, 0, ""};
     int bad = d->c->run(d->st, &io);
-    /* where the codec stopped; one that does not say, the end of its input */
-    uint64_t at = d->in_base + d->in_pos + (io.in_used ? io.in_used : io.in_len);
+    /* where the codec says the fault is; else where it stopped, or (one that
+     * does not say) the end of its input */
+    uint64_t at = io.at_set ? io.at : d->in_base + d->in_pos + (io.in_used ? io.in_used : io.in_len);
     if (bad && io.limit)
       return csvreg__err_set(err, CSVREG_E_LIMIT, "%s data at compressed byte %llu: %s", d->c->name,
                              (unsigned long long)at, io.what);
     if (bad)
-      return corrupt(d, at, io.what ? io.what : "invalid data", err);
+      return corrupt(d, at, &io, io.what ? io.what : "invalid data", err);
     d->in_pos += io.in_used;
     atomic_store(&d->taken, d->in_base + d->in_pos);
     if (io.in_used)
@@ -245,13 +260,20 @@ static csvreg_status decode(dsrc *d, unsigned char *out, size_t cap, size_t *mad
       d->stalls = 0;
       continue;
     }
-    if (d->in_pos == d->in_len && d->in_eof)
+    if (d->in_pos == d->in_len && d->in_eof) {
+      if (d->c->joined)
+        return csvreg__err_set(err, CSVREG_E_IO,
+                               "truncated %s data: the input ends at compressed byte %llu, inside "
+                               "a compressed %s",
+                               d->c->name, (unsigned long long)(d->in_base + d->in_pos), unit(d));
       return csvreg__err_set(err, CSVREG_E_IO,
                              "truncated %s data: the input ends at compressed byte %llu, inside "
-                             "a compressed %s",
-                             d->c->name, (unsigned long long)(d->in_base + d->in_pos), unit(d));
+                             "the compressed %s that starts at byte %llu",
+                             d->c->name, (unsigned long long)(d->in_base + d->in_pos), unit(d),
+                             (unsigned long long)d->member_at);
+    }
     if (d->in_pos < d->in_len && ++d->stalls > 4) /* input there, none taken: a codec bug */
-      return corrupt(d, d->in_base + d->in_pos, "the decoder stopped", err);
+      return corrupt(d, d->in_base + d->in_pos, NULL, "the decoder stopped", err);
   }
 }
 
@@ -563,7 +585,11 @@ csvreg_status csvreg__source_open_input(csvreg_source **out, int fd, int own, in
   int failed = read_head(src, head, &n);
   const char *what = failed ? NULL : csvreg__sniff_not_text(head, n);
   if (what) {
+    /* a damaged first block decodes to bytes that look binary (bzip2 checks
+     * its ~900 kB block only at the end): the archive is blamed when it is
+     * corrupt, as for a garbled header (one decode of the rest) */
     st = refuse_not_text(err, what, csvreg__compression_name(f), head, n);
+    st = csvreg__source_blame_archive(src, st, err);
     goto fail;
   }
   if ((st = give_back(src, head, n, err)))

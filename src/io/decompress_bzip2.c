@@ -31,6 +31,9 @@ static int bz_run(void *st, codec_io *io) {
   int r = BZ2_bzDecompress(z);
   io->in_used = in - z->avail_in;
   io->out_made = out - z->avail_out;
+  /* where it stopped, should it fail: libbz2 moves next_in as it reads */
+  io->at = io->base + io->in_used;
+  io->at_set = 1;
   switch (r) {
   case BZ_OK: return 0;
   case BZ_STREAM_END: io->end = 1; return 0;
@@ -54,4 +57,4 @@ static void bz_destroy(void *st) {
   }
 }
 
-const codec csvreg__codec_bzip2 = {"bzip2", bz_create, bz_run, bz_reset, bz_destroy, 1};
+const codec csvreg__codec_bzip2 = {"bzip2", bz_create, bz_run, bz_reset, bz_destroy, 1, 0};

@@ -20,6 +20,15 @@ typedef struct codec_io {
   const char *what; /* set by run on failure: why (a static string) */
   int limit;        /* set by run with a failure: the data is sound but needs more
                        memory than DECODER_MEMORY_MAX (a limit, not damage) */
+  unsigned long long base; /* the compressed offset of in[0] (set by the driver) */
+  /* Set by run with a failure when it knows where the fault is better than
+   * "the end of the input it was given": the compressed offset (the start
+   * of the part at fault, or where the decoder stopped) and, when `where`
+   * is not empty, what that offset is ("the start of block 3 of the frame
+   * at byte 0"); else the driver names the member `at` lies in. */
+  unsigned long long at;
+  int at_set;
+  char where[96];
 } codec_io;
 
 /* What one decoder may allocate (its window or dictionary): as libzstd's
@@ -39,6 +48,9 @@ typedef struct codec {
    * reads them (tar and block devices pad with zeros): gzip, bzip2. xz
    * reads its own stream padding (multiples of 4 zero bytes), zstd none. */
   int zero_pad;
+  /* One decoder reads every stream (xz's LZMA_CONCATENATED): the driver
+   * cannot tell where a later stream starts, so messages name none. */
+  int joined;
 } codec;
 
 extern const codec csvreg__codec_gzip_zlib;

@@ -50,6 +50,11 @@ static int isal_run(void *st, codec_io *io) {
   io->in_used = in - s->avail_in;
   io->out_made = out - s->avail_out;
   if (r < 0 || r == ISAL_NEED_DICT) {
+    /* where it stopped: the bytes taken less the whole bytes still in its
+     * 64-bit read-ahead (read_in_length bits) */
+    size_t ahead = (size_t)(s->read_in_length > 0 ? s->read_in_length : 0) / 8;
+    io->at_set = 1;
+    io->at = io->base + (io->in_used > ahead ? io->in_used - ahead : 0);
     io->what = isal_why(r);
     return -1;
   }
@@ -64,7 +69,7 @@ static int isal_reset(void *st) {
   return 0;
 }
 
-const codec csvreg__codec_gzip_isal = {"gzip", isal_create, isal_run, isal_reset, free, 1};
+const codec csvreg__codec_gzip_isal = {"gzip", isal_create, isal_run, isal_reset, free, 1, 0};
 #endif
 
 static void *zlib_create(void) {
@@ -99,6 +104,10 @@ static int zlib_run(void *st, codec_io *io) {
     io->what = "out of memory";
     return -1;
   }
+  /* where it stopped: inflate takes bytes as it needs bits (and gives back
+   * the whole bytes its fast loop read ahead) */
+  io->at_set = 1;
+  io->at = io->base + io->in_used;
   io->what = z->msg ? z->msg : "invalid gzip data";
   return -1;
 }
@@ -112,4 +121,4 @@ static void zlib_destroy(void *st) {
   }
 }
 
-const codec csvreg__codec_gzip_zlib = {"gzip", zlib_create, zlib_run, zlib_reset, zlib_destroy, 1};
+const codec csvreg__codec_gzip_zlib = {"gzip", zlib_create, zlib_run, zlib_reset, zlib_destroy, 1, 0};

@@ -34,6 +34,9 @@ static int xz_run(void *st, codec_io *io) {
   lzma_ret r = lzma_code(z, io->eof ? LZMA_FINISH : LZMA_RUN);
   io->in_used = io->in_len - z->avail_in;
   io->out_made = io->out_cap - z->avail_out;
+  /* where it stopped, should it fail: liblzma moves next_in on failure too */
+  io->at = io->base + io->in_used;
+  io->at_set = 1;
   switch (r) {
   case LZMA_OK: return 0;
   case LZMA_STREAM_END: io->end = 1; return 0;
@@ -65,4 +68,4 @@ static void xz_destroy(void *st) {
   }
 }
 
-const codec csvreg__codec_xz = {"xz", xz_create, xz_run, xz_reset, xz_destroy, 0};
+const codec csvreg__codec_xz = {"xz", xz_create, xz_run, xz_reset, xz_destroy, 0, 1};

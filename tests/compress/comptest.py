@@ -74,6 +74,38 @@ def bgzf_member(chunk):
     return head + raw + struct.pack("<II", zlib.crc32(chunk), len(chunk))
 
 
+def bgzf_members(blob):
+    """Where each BGZF member starts (its BSIZE field: the member's size - 1)."""
+    at, starts = 0, []
+    while at + 18 <= len(blob):
+        starts.append(at)
+        at += struct.unpack("<H", blob[at + 16:at + 18])[0] + 1
+    return starts
+
+
+def last_member(fmt, blob):
+    """The start of the member (frame, stream) that `blob` ends in."""
+    return bgzf_members(blob)[-1] if fmt == "bgz" else 0
+
+
+def zstd_parts(blob, at=0):
+    """A zstd frame's parts as RFC 8878 lays them out, to know where each
+    starts independently of the decoder: (frame start, [block starts],
+    checksum start or None, frame end)."""
+    fhd = blob[at + 4]
+    single = (fhd >> 5) & 1
+    p = at + 5 + (0 if single else 1) + [0, 1, 2, 4][fhd & 3] + [single, 2, 4, 8][fhd >> 6]
+    blocks = []
+    while True:
+        h = blob[p] | blob[p + 1] << 8 | blob[p + 2] << 16
+        blocks.append(p)
+        p += 3 + (1 if (h >> 1) & 3 == 1 else h >> 3)
+        if h & 1:
+            break
+    csum = p if (fhd >> 2) & 1 else None
+    return at, blocks, csum, p + (4 if csum is not None else 0)
+
+
 def make_csv(rows=40000, seed=7):
     """Rows that need several ring blocks (512 KiB) and reader buffers."""
     x = seed
@@ -149,6 +181,19 @@ def t_multi(d):
             check((rc, out) == (0, want), "multi %s stdin %s: %d %s" % (fmt, env, rc, err))
 
 
+def t_multi_bgzip(d):
+    """Two bgzip files concatenated (`cat a.gz b.gz`: bgzip's empty EOF
+    member in the middle) read as the concatenated text, file and stdin."""
+    rc, want, _ = run(fit_json([d.path + "/d.csv"]))
+    lines = d.csv.splitlines(keepends=True)
+    p = d.write("multi.bgz", bgzf(b"".join(lines[:12345])) + bgzf(b"".join(lines[12345:])))
+    for env in [{}, {"CSVREG_DECOMPRESS_THREAD": "0"}, {"CSVREG_GZIP": "zlib"}]:
+        rc, out, err = run(fit_json([p]), env=env)
+        check((rc, out) == (0, want), "multi bgzip %s: %d %s" % (env, rc, err))
+        rc, out, err = run(fit_json(["-"]), stdin=p, env=env)
+        check((rc, out) == (0, want), "multi bgzip stdin %s: %d %s" % (env, rc, err))
+
+
 def t_empty(d):
     """An empty archive reads as an empty input."""
     e = d.write("empty.csv", b"")
@@ -158,6 +203,10 @@ def t_empty(d):
         rc, out, err = run(fit_json([p]))
         check((rc, out, err.replace(p, e)) == (rc0, out0, err0),
               "empty %s: %d %s (plain: %d %s)" % (fmt, rc, err, rc0, err0))
+        rc, out, err = run(fit_json(["-"]), stdin=p)
+        rc1, out1, err1 = run(fit_json(["-"]), stdin=e)
+        check((rc, out, err) == (rc1, out1, err1),
+              "empty %s stdin: %d %s (plain: %d %s)" % (fmt, rc, err, rc1, err1))
 
 
 def t_truncated(d):
@@ -167,8 +216,12 @@ def t_truncated(d):
         blob = compress(fmt, d.csv)
         cut = len(blob) * 3 // 5
         p = d.write("trunc." + fmt, blob[:cut])
-        msg = "csvreg: %s: truncated %s data: the input ends at compressed byte %d, inside a " \
-              "compressed %s\n" % (p, NAME[fmt], cut, UNIT[NAME[fmt]])
+        # the member it is cut in starts at byte 0 (xz's one decoder of every
+        # stream does not say where a stream starts)
+        inside = "a compressed stream" if fmt == "xz" else \
+            "the compressed %s that starts at byte %d" % (UNIT[NAME[fmt]], last_member(fmt, blob[:cut]))
+        msg = "csvreg: %s: truncated %s data: the input ends at compressed byte %d, inside %s\n" \
+            % (p, NAME[fmt], cut, inside)
         out_model = d.path + "/m-trunc.json"
         for env in [{}, {"CSVREG_DECOMPRESS_THREAD": "0"}] + \
                 ([{"CSVREG_GZIP": "zlib"}] if NAME[fmt] == "gzip" else []):
@@ -203,8 +256,8 @@ def t_corrupt(d):
         p = d.write("bad." + fmt, bytes(blob))
         for env in [{}] + ([{"CSVREG_GZIP": "zlib"}] if NAME[fmt] == "gzip" else []):
             rc, out, err = run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m-bad.json", p], env=env)
-            m = re.match(r"csvreg: (.*?):\d+: corrupt %s data at compressed byte (\d+): .+\n$"
-                         % NAME[fmt], err)
+            m = re.match(r"csvreg: (.*?):\d+: corrupt %s data at compressed byte (\d+)(?: \(.*\))?: "
+                         r".+\n$" % NAME[fmt], err)
             check(rc == 4 and out == b"" and m and m.group(1) == p and
                   int(m.group(2)) <= len(blob), "corrupt %s %s: %d %r" % (fmt, env, rc, err))
             check(not os.path.exists(d.path + "/m-bad.json"), "corrupt %s: model written" % fmt)
@@ -251,20 +304,130 @@ def t_corrupt(d):
     p = d.write("crc.gz", bytes(blob))
     rc, out, err = run(["fit", "-y", "y", "--quiet", p])
     # ISA-L's message; zlib's (below) in a build without ISA-L
+    member = " (in the member that starts at byte 0)"
     check(rc == 4 and re.sub(r":\d+:", ":", err, 1) in
-          ["csvreg: %s: corrupt gzip data at compressed byte %d: %s\n" %
-           (p, len(blob), "CRC-32 or length mismatch"),
-           "csvreg: %s: corrupt gzip data at compressed byte %d: incorrect data check\n" %
-           (p, len(blob) - 4)], "crc gz: %d %r" % (rc, err))
+          ["csvreg: %s: corrupt gzip data at compressed byte %d%s: %s\n" %
+           (p, len(blob), member, "CRC-32 or length mismatch"),
+           "csvreg: %s: corrupt gzip data at compressed byte %d%s: incorrect data check\n" %
+           (p, len(blob) - 4, member)], "crc gz: %d %r" % (rc, err))
     rc, out, err = run(["fit", "-y", "y", "--quiet", p], env={"CSVREG_GZIP": "zlib"})
     check(rc == 4 and re.sub(r":\d+:", ":", err, 1) ==
-          "csvreg: %s: corrupt gzip data at compressed byte %d: incorrect data check\n" %
-          (p, len(blob) - 4), "crc gz zlib: %d %r" % (rc, err))
+          "csvreg: %s: corrupt gzip data at compressed byte %d%s: incorrect data check\n" %
+          (p, len(blob) - 4, member), "crc gz zlib: %d %r" % (rc, err))
     # trailing bytes that are no member
     p = d.write("trail.gz", compress("gz", d.csv) + b"garbage")
     rc, out, err = run(["fit", "-y", "y", "--quiet", "--decompress", "auto", p],
                        env={"CSVREG_GZIP": "zlib"})
     check(rc == 4 and "corrupt gzip data at compressed byte" in err, "trail: %d %r" % (rc, err))
+
+
+def t_offsets(d):
+    """A corrupt archive's message names the part at fault, exactly: zstd
+    the frame header, block K (its start, as the frame format lays it out)
+    or the checksum, in the frame that holds it; gzip and bzip2 the member
+    or stream it lies in and where the decoder stopped; xz where liblzma
+    stopped. A damaged first block that garbles the text into bytes that
+    look binary is the archive's fault (exit 4), not "not a CSV text file"."""
+    def fit(p, env=None):
+        rc, out, err = run(["fit", "-y", "y", "--quiet", p], env=env)
+        return rc, out, re.sub(r"^(csvreg: [^:]*):\d+:", r"\1:", err)
+
+    def expect(p, got, at, where, why, what):
+        msg = "csvreg: %s: corrupt %s data at compressed byte %d%s: %s\n" % (
+            p, what, at, " (%s)" % where if where else "", why)
+        check(got == (4, b"", msg), "offsets %s: %r, wanted %r" % (p, got, msg))
+
+    if shutil.which("zstd"):
+        good = compress("zst", d.csv)
+        frame, blocks, csum, end = zstd_parts(good)
+        check(end == len(good) and len(blocks) >= 3 and csum is not None, "zstd layout")
+        # a byte of block 1's compressed literals, block 2's header made a
+        # reserved type, the checksum, a reserved bit of the frame header
+        cases = [(blocks[0] + 31, 0x55, blocks[0], "the start of block 1 of the frame at byte 0",
+                  "Data corruption detected"),
+                 (blocks[1], 0x02, blocks[1], "the start of block 2 of the frame at byte 0",
+                  "Data corruption detected"),
+                 (csum + 1, 0x01, csum, "the checksum of the frame at byte 0",
+                  "Restored data doesn't match checksum"),
+                 (4, 0x08, 0, "the header of the frame starting there",
+                  "Unsupported frame parameter")]
+        for flip, mask, at, where, why in cases:
+            blob = bytearray(good)
+            blob[flip] ^= mask
+            p = d.write("off.zst", bytes(blob))
+            for env in [{}, {"CSVREG_DECOMPRESS_THREAD": "0"}]:
+                expect(p, fit(p, env), at, where, why, "zstd")
+        # the same block in a second frame: its offsets in the file
+        blob = bytearray(good + good)
+        blob[len(good) + blocks[1]] ^= 0x02
+        p = d.write("off2.zst", bytes(blob))
+        expect(p, fit(p), len(good) + blocks[1], "the start of block 2 of the frame at byte %d"
+               % len(good), "Data corruption detected", "zstd")
+        # a skippable frame before it is walked over; zeros after a frame
+        # are no frame
+        skip = struct.pack("<II", 0x184D2A5A, 5) + b"hello"
+        blob = bytearray(skip + good)
+        blob[len(skip) + blocks[1]] ^= 0x02
+        p = d.write("off3.zst", bytes(blob))
+        expect(p, fit(p), len(skip) + blocks[1], "the start of block 2 of the frame at byte %d"
+               % len(skip), "Data corruption detected", "zstd")
+        p = d.write("off4.zst", good + bytes(8))
+        expect(p, fit(p), len(good), "the start of a frame", "Unknown frame descriptor", "zstd")
+    # gzip: the check value of bgzip's third member, named by its start
+    good = bgzf(d.csv)
+    starts = bgzf_members(good)
+    m3 = starts[2]
+    m4 = starts[3]
+    blob = bytearray(good)
+    blob[m4 - 8] ^= 1  # the CRC-32 of member 3
+    p = d.write("off.bgz", bytes(blob))
+    where = "in the member that starts at byte %d" % m3
+    rc, out, err = fit(p)
+    expect(p, fit(p), m4, where, "CRC-32 or length mismatch", "gzip") if "mismatch" in err else \
+        expect(p, (rc, out, err), m4 - 4, where, "incorrect data check", "gzip")
+    expect(p, fit(p, {"CSVREG_GZIP": "zlib"}), m4 - 4, where, "incorrect data check", "gzip")
+    # damage in a member's deflate data: where the decoder stopped, in that
+    # member, at or after the damaged byte
+    blob = bytearray(good)
+    blob[m3 + 30] ^= 0x55
+    p = d.write("off2.bgz", bytes(blob))
+    for env in [{}, {"CSVREG_GZIP": "zlib"}]:
+        rc, out, err = fit(p, env)
+        m = re.fullmatch(r"csvreg: %s: corrupt gzip data at compressed byte (\d+) \(%s\): .+\n"
+                         % (re.escape(p), where), err)
+        check(rc == 4 and m and m3 + 30 <= int(m.group(1)) < m4, "off2.bgz %s: %d %r" % (env, rc, err))
+    # bzip2: a second stream's damaged stream check value (its last bytes)
+    good = compress("bz2", d.csv)
+    blob = bytearray(good + good)
+    blob[-2] ^= 1
+    p = d.write("off.bz2", bytes(blob))
+    rc, out, err = fit(p)
+    m = re.fullmatch(r"csvreg: %s: corrupt bzip2 data at compressed byte (\d+) \(in the stream "
+                     r"that starts at byte %d\): corrupt bzip2 data\n" % (re.escape(p), len(good)),
+                     err)
+    check(rc == 4 and m and len(blob) - 6 <= int(m.group(1)) <= len(blob),
+          "off.bz2: %d %r" % (rc, err))
+    # xz: the stream footer's magic ("YZ", the last two bytes): liblzma stops
+    # at the end of the footer
+    good = compress("xz", d.csv)
+    blob = bytearray(good)
+    blob[-1] ^= 1
+    p = d.write("off.xz", bytes(blob))
+    expect(p, fit(p), len(blob), None, "corrupt xz data", "xz")
+    # binary-looking text whose check value fails: the archive's fault
+    for fmt, crc_at in (("gz", -8), ("bz2", 10)):
+        blob = bytearray(compress(fmt, bytes(64) + d.csv))
+        blob[crc_at] ^= 1
+        p = d.write("bin." + fmt, bytes(blob))
+        rc, out, err = fit(p)
+        check(rc == 4 and re.match(r"csvreg: %s: corrupt %s data at compressed byte \d+ "
+                                   % (re.escape(p), NAME[fmt]), err), "bin %s: %d %r" % (fmt, rc, err))
+        # sound, it is binary data as before
+        p = d.make(fmt, bytes(64) + d.csv, "bin-ok." + fmt)
+        rc, out, err = fit(p)
+        check((rc, err) == (3, "csvreg: %s: not a CSV text file (%s-compressed; looks like binary "
+                                "data: a NUL byte on line 1, byte 1 of the line, in the header)\n"
+                            % (p, NAME[fmt])), "bin-ok %s: %d %r" % (fmt, rc, err))
 
 
 def t_padding(d):
@@ -354,6 +517,9 @@ def t_model(d):
     plain = d.path + "/d.csv"
     check(run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m0.json", plain])[0] == 0, "fit m0")
     m0 = open(d.path + "/m0.json", "rb").read()
+    check(run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m0s.json", "-"], stdin=plain)[0] == 0,
+          "fit m0s")
+    m0s = open(d.path + "/m0s.json", "rb").read()
     _, pred0, _ = run(["predict", "--quiet", "-m", d.path + "/m0.json", plain])
     _, ev0, _ = run(["eval", "--quiet", "-m", d.path + "/m0.json", "--format", "json", plain])
     half = d.write("half.csv", b"".join(d.csv.splitlines(keepends=True)[:20001]))
@@ -367,6 +533,10 @@ def t_model(d):
         rc, _, err = run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m1.json", p])
         check(rc == 0 and without_fold(open(d.path + "/m1.json", "rb").read()) ==
               without_fold(m0), "model %s %s" % (fmt, err))
+        # trained on standard input: the plain model trained on standard input
+        rc, _, err = run(["fit", "-y", "y", "--quiet", "-o", d.path + "/m2.json", "-"], stdin=p)
+        check(rc == 0 and without_fold(open(d.path + "/m2.json", "rb").read()) ==
+              without_fold(m0s), "model stdin %s %s" % (fmt, err))
         rc, out, err = run(["predict", "--quiet", "-m", d.path + "/m0.json", p])
         check((rc, out) == (0, pred0), "predict %s: %d %s" % (fmt, rc, err))
         rc, out, err = run(["predict", "--quiet", "-m", d.path + "/m0.json", "-"], stdin=p)
@@ -451,13 +621,15 @@ def t_state(d):
 def t_usage(d):
     """Byte ranges of a compressed file are a usage error naming the
     alternatives; --decompress takes auto or none, once."""
+    for fmt in FORMATS + ["bgz"]:
+        p = d.make(fmt)
+        msg = ("csvreg: %s: %s-compressed input is not splittable: a byte range (--range, --bytes) "
+               "cannot start mid-stream; use --threads N, which splits the decompressed stream, or "
+               "pre-split the uncompressed file\n" % (p, NAME[fmt]))
+        for r in [["--range", "1/2"], ["--bytes", "0:1000"]]:
+            rc, out, err = run(["fit", "-y", "y"] + r + [p])
+            check((rc, out, err) == (2, b"", msg), "range %s %s: %d %r" % (fmt, r, rc, err))
     p = d.make("gz")
-    msg = ("csvreg: %s: gzip-compressed input is not splittable: a byte range (--range, --bytes) "
-           "cannot start mid-stream; use --threads N, which splits the decompressed stream, or "
-           "pre-split the uncompressed file\n" % p)
-    for r in [["--range", "1/2"], ["--bytes", "0:1000"]]:
-        rc, out, err = run(["fit", "-y", "y"] + r + [p])
-        check((rc, out, err) == (2, b"", msg), "range %s: %d %r" % (r, rc, err))
     rc, out, err = run(["fit", "-y", "y", "--decompress", "gzip", p])
     check(rc == 2 and err.startswith("csvreg: --decompress: expected 'auto' or 'none', got 'gzip'"),
           "bad mode: %d %r" % (rc, err))
@@ -512,9 +684,10 @@ def t_not_text(d):
     check(rc == 3 and 'expected a number, found "3\\x00"' in err, "late NUL: %d %r" % (rc, err))
 
 
-TESTS = {"formats": t_formats, "multi": t_multi, "empty": t_empty, "truncated": t_truncated,
+TESTS = {"formats": t_formats, "multi": t_multi, "multi_bgzip": t_multi_bgzip, "empty": t_empty, "truncated": t_truncated,
          "corrupt": t_corrupt, "model": t_model, "threads": t_threads, "state": t_state,
-         "usage": t_usage, "not_text": t_not_text, "padding": t_padding, "limits": t_limits}
+         "usage": t_usage, "not_text": t_not_text, "padding": t_padding, "limits": t_limits,
+         "offsets": t_offsets}
 
 if __name__ == "__main__":
     d = Dir()
