@@ -92,9 +92,9 @@ typedef struct result {
   csvreg_counts counts;
   size_t redone;
   uint64_t scanned;
-  int ranges;         /* csvreg__pass_reads_ranges */
-  long offset_after;  /* standard input's offset after the pass (stdin_at) */
-  uint64_t bytes;     /* csvreg_pass_info's */
+  int ranges;        /* csvreg__pass_reads_ranges */
+  long offset_after; /* standard input's offset after the pass (stdin_at) */
+  uint64_t bytes;    /* csvreg_pass_info's */
   int has_range;
 } result;
 
