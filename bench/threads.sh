@@ -13,11 +13,12 @@
 #   predict1, predict2, predict2-stdin  csvreg predict -m MODEL FILE > /dev/null on one and two
 #                threads, and two threads on standard input (target: predict1 / predict2 >= 1.6;
 #                the outputs are checked to be the same bytes)
+#   stdin1, stdin2  csvreg fit -y y [--threads 2] - < FILE: a regular file on standard input, read
+#                by byte ranges like a named file with two threads (target: stdin1 / stdin2 >= 1.5)
 #   pipe1, pipe2, predict1-pipe, predict2-pipe  cat FILE | csvreg fit -y y [--threads 2] - and
 #                the same for predict: standard input as a pipe, the way a stream reaches csvreg
-#                (target: pipe1 / pipe2 >= 1.5). `- < FILE` (predict2-stdin) is a regular file
-#                on standard input, read as a stream too but without cat's copy into the pipe;
-#                the wall time of a pipe case includes cat's, which on 2 vCPUs runs beside the
+#                (target on a pipe: none met yet). `- < FILE` (predict2-stdin, stdin2) is a
+#                regular file on standard input, read by byte ranges (no cat, no copy); the wall time of a pipe case includes cat's, which on 2 vCPUs runs beside the
 #                one-thread csvreg but competes with two threads.
 # Per case: median wall, median user and sys CPU (of everything the case runs: the shell's
 # children), and the ratio to the plain fit's median wall. Wall times only mean something on a
@@ -27,7 +28,7 @@
 # example:
 #   bench/threads.sh 7 bench/out/clean-2000000.csv build/csvreg
 set -eu
-[ $# -ge 2 ] || { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 runs=$1 file=$(realpath "$2") bin=$(realpath "${3:-build/csvreg}")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -45,6 +46,8 @@ cases=(
   "predict1|$bin predict -m model.json --quiet $file"
   "predict2|$bin predict -m model.json --quiet --threads 2 $file"
   "predict2-stdin|$bin predict -m model.json --quiet --threads 2 - < $file"
+  "stdin1|$fit - --format json < $file"
+  "stdin2|$fit --threads 2 - --format json < $file"
   "pipe1|cat $file | $fit - --format json"
   "pipe2|cat $file | $fit --threads 2 - --format json"
   "predict1-pipe|cat $file | $bin predict -m model.json --quiet -"
@@ -95,6 +98,7 @@ print(f"targets: emit-state / plain = {w('emit-state') / ref:.2f} (<= 1.1); plai
       f"{ref / w('2ranges'):.2f} (>= 1.6); plain / threads2 = {ref / w('threads2'):.2f} (>= 1.8); "
       f"eval1 / eval2 = {w('eval1') / w('eval2'):.2f} (>= 1.6); predict1 / predict2 = "
       f"{w('predict1') / w('predict2'):.2f} (>= 1.6), on stdin {w('predict1') / w('predict2-stdin'):.2f}; "
-      f"pipe1 / pipe2 = {w('pipe1') / w('pipe2'):.2f} (>= 1.5); predict1-pipe / predict2-pipe = "
+      f"stdin1 / stdin2 = {w('stdin1') / w('stdin2'):.2f} (>= 1.5); "
+      f"pipe1 / pipe2 = {w('pipe1') / w('pipe2'):.2f}; predict1-pipe / predict2-pipe = "
       f"{w('predict1-pipe') / w('predict2-pipe'):.2f}")
 PY

@@ -1276,7 +1276,10 @@ typedef struct csvreg_pass_options {
   const csvreg_chunk_options *chunk; /* NULL: the defaults with chunk_rows;
                                         else every chunk's options (borrowed
                                         until the pass is freed) */
-  size_t block_bytes;                /* a stream's blocks with threads; 0: 1 MiB */
+  size_t block_bytes;                /* a stream's blocks with threads; 0: 1 MiB.
+                                        Given, a regular file on standard input
+                                        is read as a stream too (else, at its
+                                        start and without digest: by ranges) */
   size_t piece_bytes;                /* a regular file with threads and a sink
                                         with CSVREG_SINK_SPECULATE: pieces of
                                         about this many bytes (at least one per

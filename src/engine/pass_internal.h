@@ -19,4 +19,9 @@ size_t csvreg__pass_spec_redone(const csvreg_pass *p);
  * start to find its start (0 when its guessed start stood, lone_guess). */
 uint64_t csvreg__pass_start_scanned(const csvreg_pass *p);
 
+/* 1 when the pass reads its input by byte ranges (a regular file with
+ * threads or a range, standard input that is one: stdin_ranges in pass.c),
+ * 0 for one reader or stream blocks. */
+int csvreg__pass_reads_ranges(const csvreg_pass *p);
+
 #endif

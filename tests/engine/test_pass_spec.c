@@ -79,6 +79,11 @@ static size_t piece_bytes;
 static size_t stdin_block;
 /* csvreg_reader_options.max_record_bytes of run_pass (0: the default) */
 static size_t max_record;
+/* run_pass reads the file as standard input without block_bytes, starting
+ * at this offset of the descriptor, when stdin_at >= 0; with stdin_digest
+ * asking for the digest of every byte */
+static long stdin_at = -1;
+static int stdin_digest;
 
 typedef struct result {
   csvreg_status st;
@@ -87,6 +92,10 @@ typedef struct result {
   csvreg_counts counts;
   size_t redone;
   uint64_t scanned;
+  int ranges;        /* csvreg__pass_reads_ranges */
+  long offset_after; /* standard input's offset after the pass (stdin_at) */
+  uint64_t bytes;    /* csvreg_pass_info's */
+  int has_range;
 } result;
 
 static result run_pass(const char *path, size_t threads, int skip_bad, int has_range,
@@ -104,6 +113,14 @@ static result run_pass(const char *path, size_t threads, int skip_bad, int has_r
     close(fd);
     po.path = "-";
     po.block_bytes = stdin_block;
+  } else if (stdin_at >= 0) {
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 0), 0);
+    close(fd);
+    assert_int_equal(lseek(0, stdin_at, SEEK_SET), stdin_at);
+    po.path = "-";
+    po.digest = stdin_digest;
   }
   po.reader.max_record_bytes = max_record;
   po.threads = threads;
@@ -128,6 +145,10 @@ static result run_pass(const char *path, size_t threads, int skip_bad, int has_r
   res.st = csvreg_pass_run(p, spec, csvreg_sink_accum(), &solver, &out, &res.err);
   res.redone = csvreg__pass_spec_redone(p);
   res.scanned = csvreg__pass_start_scanned(p);
+  res.ranges = csvreg__pass_reads_ranges(p);
+  res.offset_after = stdin_at >= 0 ? (long)lseek(0, 0, SEEK_CUR) : -1;
+  res.bytes = csvreg_pass_get_info(p)->bytes;
+  res.has_range = csvreg_pass_get_info(p)->has_range;
   if (res.st == CSVREG_OK && csvreg_accum_counts(out)->records == 0) {
     res.counts = *csvreg_accum_counts(out); /* nothing to solve */
     csvreg_accum_free(out);
@@ -676,11 +697,69 @@ static void test_stdin_lanes(void **state) {
   unlink(path);
 }
 
+/* A regular file on standard input with threads (`- < FILE`) is read by
+ * byte ranges like a named file (stdin_ranges in pass.c): the fit and the
+ * counts equal one thread's, also with quoted line breaks (speculative
+ * starts read again), the info says a stream's (no byte range) and the
+ * descriptor is left at the file's end, as reading it leaves it. A
+ * descriptor not at the file's start, a digest of every byte, or given
+ * stream blocks (the tests above) read a stream. */
+static void test_stdin_file(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  for (int quoted = 0; quoted <= 1; quoted++) {
+    size_t n = quoted ? 1500 : 20000;
+    write_file(path, n, quoted, 0);
+    const long size = (long)file_size(path);
+    result one = run_pass(path, 1, 0, 0, 0, 0);
+    stdin_at = 0;
+    for (size_t t = 2; t <= 3; t++) {
+      result r = run_pass(path, t, 0, 0, 0, 0);
+      assert_true(r.ranges);
+      assert_same_fit(&one, &r);
+      assert_int_equal(r.offset_after, size);
+      assert_int_equal(r.bytes, one.bytes);
+      assert_false(r.has_range);
+      if (quoted)
+        assert_true(r.redone > 0);
+    }
+    stdin_digest = 1; /* a state's digest: the stream's path */
+    result d = run_pass(path, 2, 0, 0, 0, 0);
+    stdin_digest = 0;
+    assert_false(d.ranges);
+    assert_same_fit(&one, &d);
+    stdin_at = -1;
+  }
+  /* a descriptor past a first line: the input is the rest, as a stream */
+  write_file(path, 3000, 0, 0);
+  result one = run_pass(path, 1, 0, 0, 0, 0);
+  char path2[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path2);
+  FILE *in = fopen(path, "rb"), *out = fopen(path2, "wb");
+  assert_non_null(in);
+  assert_non_null(out);
+  fputs("skipped,by,the,shell\n", out);
+  int c;
+  while ((c = fgetc(in)) != EOF)
+    fputc(c, out);
+  fclose(in);
+  assert_int_equal(fclose(out), 0);
+  stdin_at = (long)strlen("skipped,by,the,shell\n");
+  result r = run_pass(path2, 2, 0, 0, 0, 0);
+  stdin_at = -1;
+  assert_false(r.ranges);
+  assert_same_fit(&one, &r);
+  unlink(path2);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stdin_blocks),
       cmocka_unit_test(test_stdin_long_record),
       cmocka_unit_test(test_stdin_lanes),
+      cmocka_unit_test(test_stdin_file),
       cmocka_unit_test(test_plain),
       cmocka_unit_test(test_quoted_line_breaks),
       cmocka_unit_test(test_error_numbers),
