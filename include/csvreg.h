@@ -695,6 +695,16 @@ CSVREG_API void csvreg_model_free(csvreg_model *m);
  * csvreg_model_new or loaded, this one has no prediction factor: its
  * predictions work, its intervals and influence measures return
  * CSVREG_E_USAGE (load the saved file for those). */
+/* Moves the state a model of a formula with categorical variables keeps
+ * (every level's column: csvreg_model_state) out to the caller, who frees
+ * it; for fit --update, which folds new rows into it (issue 12: no copy).
+ * The model also drops its finished state's numbers and its prediction
+ * factor: it still binds specs, keeps its options, fit and folded records
+ * and predicts, but saving it and its intervals return CSVREG_E_USAGE.
+ * CSVREG_E_USAGE for a model that keeps no such state. */
+CSVREG_API csvreg_status csvreg_model_take_state(csvreg_model *m, csvreg_accum **out,
+                                                 csvreg_error *err);
+
 CSVREG_API csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
                                                    csvreg_accum *fitted, csvreg_fit *fit,
                                                    const csvreg_model_options *o,

@@ -1352,7 +1352,10 @@ int cmd_fit_run(int argc, char **argv) {
    * the order of a refit on both. */
   csvreg_accum *old = NULL;
   if (model) {
-    if ((st = csvreg_accum_copy(csvreg_model_state(model), &old, &err)) ||
+    /* a formula model's state of every level's column is taken, not copied
+     * (the model keeps what binding and the fold records need) */
+    if ((st = pre_update ? csvreg_model_take_state(model, &old, &err)
+                         : csvreg_accum_copy(csvreg_model_state(model), &old, &err)) ||
         (a.decay > 0 && (st = csvreg_accum_scale(old, a.decay, &err)))) {
       csvreg_accum_free(old);
       goto fail;

@@ -479,6 +479,28 @@ csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
   return st;
 }
 
+csvreg_status csvreg_model_take_state(csvreg_model *m, csvreg_accum **out, csvreg_error *err) {
+  if (out)
+    *out = NULL;
+  if (!m || !out)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "model_take_state: NULL argument");
+  if (!m->pre)
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "model_take_state: the model keeps no state of every level's column");
+  *out = m->pre;
+  m->pre = NULL;
+  /* what only predictions' intervals and a second solve read (issue 12:
+   * --update held them beside the state and the new rows) */
+  if (csvreg__accum_check_live(m->accum, NULL) == CSVREG_OK)
+    free(csvreg__accum_release_numbers(m->accum));
+  free(m->u);
+  free(m->kept);
+  m->u = NULL;
+  m->kept = NULL;
+  m->for_saving = 1;
+  return CSVREG_OK;
+}
+
 static json_t *delimiter_json(char d) {
   char s[2] = {d, '\0'};
   return json_string(s);
@@ -562,7 +584,11 @@ static json_t *options_json(const csvreg_model *m) {
  * to the sink before the checksum is made. The bytes are what json_dumps of
  * the whole tree wrote before. */
 static csvreg_status model_write(const csvreg_model *m, csvreg__jsink *sink, csvreg_error *err) {
-  csvreg_status st = csvreg__state_check_names(m->accum, err);
+  /* a model whose state was taken (csvreg_model_take_state) has none to save */
+  csvreg_status st = csvreg__accum_check_live(m->pre ? m->pre : m->accum, err);
+  if (st)
+    return st;
+  st = csvreg__state_check_names(m->accum, err);
   if (st)
     return st;
   csvreg__jbig bigs[KERNEL_MAX_FIELDS + 1];
