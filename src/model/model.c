@@ -439,6 +439,8 @@ csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
                          "finished copy as `fitted`");
   else if (csvreg__accum_check_live(state, err))
     st = CSVREG_E_USAGE; /* the state saved must hold its numbers */
+  else if ((st = csvreg__state_check_names(state, err)))
+    ; /* as csvreg_model_new's copy: names a file cannot hold, before any file */
   else if (fitted && csvreg_accum_solver(fitted) != csvreg_accum_solver(state))
     st = csvreg__err_set(err, CSVREG_E_USAGE,
                          "model_new_from_fit: `fitted` is not the state's finished copy");
