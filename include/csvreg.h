@@ -678,6 +678,38 @@ CSVREG_API csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum
                                           const csvreg_model_options *o, csvreg_error *err);
 CSVREG_API void csvreg_model_free(csvreg_model *m);
 
+/* ---- issue 12: a model of the fit already made (no copy, no second solve) ---- */
+
+/* A model of a fit the caller has already solved, for saving
+ * (csvreg_model_write, csvreg_model_save): the model takes `state`,
+ * `fitted` and `fit` (whatever it returns; they stay valid, read through
+ * csvreg_model_state, csvreg_model_accum and csvreg_model_fit, until the
+ * model is freed). `state` is the accumulator saved in the file; `fitted`
+ * is NULL when the fit is state's own solve, or, for a state that keeps
+ * every level's column (a formula's --update or -o), its finished copy,
+ * which may have been released (csvreg_accum_solve_release). `fit` must be
+ * the solve of that accumulator with o->solve (checked: terms, solver,
+ * intercept; CSVREG_E_USAGE otherwise) and not robust or refined (a model
+ * keeps those with csvreg_model_set_vcov and csvreg_model_set_refined).
+ * The file is byte for byte csvreg_model_new's. Unlike a model made by
+ * csvreg_model_new or loaded, this one has no prediction factor: its
+ * predictions work, its intervals and influence measures return
+ * CSVREG_E_USAGE (load the saved file for those). */
+/* Moves the state a model of a formula with categorical variables keeps
+ * (every level's column: csvreg_model_state) out to the caller, who frees
+ * it; for fit --update, which folds new rows into it (issue 12: no copy).
+ * The model also drops its finished state's numbers and its prediction
+ * factor: it still binds specs, keeps its options, fit and folded records
+ * and predicts, but saving it and its intervals return CSVREG_E_USAGE.
+ * CSVREG_E_USAGE for a model that keeps no such state. */
+CSVREG_API csvreg_status csvreg_model_take_state(csvreg_model *m, csvreg_accum **out,
+                                                 csvreg_error *err);
+
+CSVREG_API csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
+                                                   csvreg_accum *fitted, csvreg_fit *fit,
+                                                   const csvreg_model_options *o,
+                                                   csvreg_error *err);
+
 /* The model file's text (pretty JSON ending in a newline); *out is malloc'd. */
 CSVREG_API csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err);
 

@@ -1161,7 +1161,7 @@ int cmd_fit_run(int argc, char **argv) {
 
   csvreg_error err;
   csvreg_error_clear(&err);
-  csvreg_model *model = NULL;
+  csvreg_model *model = NULL, *saved = NULL; /* --update's input; the -o model */
   csvreg_pass *pass = NULL;
   csvreg_spec *spec = NULL;
   csvreg_accum *acc = NULL, *pre = NULL;
@@ -1352,7 +1352,10 @@ int cmd_fit_run(int argc, char **argv) {
    * the order of a refit on both. */
   csvreg_accum *old = NULL;
   if (model) {
-    if ((st = csvreg_accum_copy(csvreg_model_state(model), &old, &err)) ||
+    /* a formula model's state of every level's column is taken, not copied
+     * (the model keeps what binding and the fold records need) */
+    if ((st = pre_update ? csvreg_model_take_state(model, &old, &err)
+                         : csvreg_accum_copy(csvreg_model_state(model), &old, &err)) ||
         (a.decay > 0 && (st = csvreg_accum_scale(old, a.decay, &err)))) {
       csvreg_accum_free(old);
       goto fail;
@@ -1444,11 +1447,22 @@ int cmd_fit_run(int argc, char **argv) {
    * refined coefficients */
   if (a.output && (a.vcov != CSVREG_VCOV_CLASSICAL || a.refine))
     cli_fit_model_keep(fit);
-  if (a.output && (rc = cli_fit_model_write(a.output, pre ? pre : acc, spec, &a.spec, &a.reader,
-                                            &a.solve)) != CLI_EXIT_OK)
+  /* A classical fit's model takes the state and the fit made here (issue
+   * 12: no copy of the state, no second solve); a robust or refined fit's
+   * model solves its classical fit again from a copy, as before. */
+  const csvreg_fit *shown = fit;
+  const csvreg_accum *counted = acc;
+  if (a.output && a.vcov == CSVREG_VCOV_CLASSICAL && !a.refine) {
+    csvreg_accum **state = pre ? &pre : &acc, **fitted = pre ? &acc : &pre;
+    rc = cli_fit_model_write_fit(a.output, state, fitted, &fit, spec, &a.spec, &a.reader, &a.solve,
+                                 &saved);
+    if (rc != CLI_EXIT_OK)
+      goto done;
+  } else if (a.output && (rc = cli_fit_model_write(a.output, pre ? pre : acc, spec, &a.spec,
+                                                   &a.reader, &a.solve)) != CLI_EXIT_OK)
     goto done;
   if (!a.quiet)
-    report_warnings(fit);
+    report_warnings(shown);
   for (size_t i = 0; split && !a.quiet && i < val.nscores; i++) {
     uint64_t u = csvreg_split_unseen(split, i);
     char what[64] = "holdout";
@@ -1464,7 +1478,7 @@ int cmd_fit_run(int argc, char **argv) {
    * write error is reported by main when it closes stdout. */
   cli_flush_stdout();
   if (a.stats)
-    cli_print_stats(csvreg_accum_counts(acc), info->chunks, info->bytes + info->header_bytes,
+    cli_print_stats(csvreg_accum_counts(counted), info->chunks, info->bytes + info->header_bytes,
                     progress_now() - t0);
   if (a.stats && spilled)
     fprintf(stderr, "%s: stats: spilled %llu byte%s of standard input as %llu (%s)\n",
@@ -1500,5 +1514,6 @@ done:
   csvreg_spec_free(spec);
   csvreg_pass_free(pass);
   csvreg_model_free(model);
+  csvreg_model_free(saved);
   return rc;
 }

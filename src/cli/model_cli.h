@@ -55,6 +55,17 @@ int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_
                         const csvreg_spec_options *so, const csvreg_reader_options *ro,
                         const csvreg_solve_options *solve);
 
+/* As cli_fit_model_write, without copying the state or solving it again
+ * (csvreg_model_new_from_fit; issue 12): the model takes *state, *fitted
+ * (NULL: the fit is *state's) and *fit, which are NULL afterwards, and is
+ * left in *out (also on a failed write; NULL when it could not be made) for
+ * the caller to read them through and free. `fit` must be the classical,
+ * unrefined solve. */
+int cli_fit_model_write_fit(const char *path, csvreg_accum **state, csvreg_accum **fitted,
+                            csvreg_fit **fit, const csvreg_spec *spec,
+                            const csvreg_spec_options *so, const csvreg_reader_options *ro,
+                            const csvreg_solve_options *solve, csvreg_model **out);
+
 /* --update (issue 15): the next cli_fit_model_write also keeps `from`'s
  * records of folded inputs and adds `r` (both borrowed until then). */
 void cli_fit_model_fold(const csvreg_model *from, const csvreg_fold_record *r);

@@ -86,31 +86,57 @@ static const csvreg_fit *kept_fit;
 
 void cli_fit_model_keep(const csvreg_fit *fit) { kept_fit = fit; }
 
+static void model_options(csvreg_model_options *mo, const csvreg_spec *spec,
+                          const csvreg_spec_options *so, const csvreg_reader_options *ro,
+                          const csvreg_solve_options *solve) {
+  csvreg_model_options_init(mo);
+  mo->weights = csvreg_spec_weights_name(spec);
+  mo->na = so->na;
+  mo->delimiter = ro->delimiter;
+  mo->header = ro->header;
+  mo->solve = *solve;
+  mo->spec = spec; /* a formula's model keeps the formula and its levels */
+}
+
+/* The folded records and the kept fit's robust covariance and refinement
+ * onto `m`, then `m` written to `path`; `m` stays the caller's. */
+static int finish_and_write(const char *path, csvreg_model *m) {
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  if (((fold_from || fold_rec) && csvreg_model_add_folded(m, fold_from, fold_rec, &err)) ||
+      (kept_fit && (csvreg_model_set_refined(m, kept_fit, &err) ||
+                    csvreg_model_set_vcov(m, kept_fit, &err))))
+    return cli_report_error(&err);
+  return cli_model_write(path, m);
+}
+
 int cli_fit_model_write(const char *path, const csvreg_accum *acc, const csvreg_spec *spec,
                         const csvreg_spec_options *so, const csvreg_reader_options *ro,
                         const csvreg_solve_options *solve) {
   csvreg_model_options mo;
-  csvreg_model_options_init(&mo);
-  mo.weights = csvreg_spec_weights_name(spec);
-  mo.na = so->na;
-  mo.delimiter = ro->delimiter;
-  mo.header = ro->header;
-  mo.solve = *solve;
-  mo.spec = spec; /* a formula's model keeps the formula and its levels */
+  model_options(&mo, spec, so, ro, solve);
   csvreg_model *m = NULL;
   csvreg_error err;
   csvreg_error_clear(&err);
   if (csvreg_model_new(&m, acc, &mo, &err) != CSVREG_OK)
     return cli_report_error(&err);
-  if (((fold_from || fold_rec) && csvreg_model_add_folded(m, fold_from, fold_rec, &err)) ||
-      (kept_fit && (csvreg_model_set_refined(m, kept_fit, &err) ||
-                    csvreg_model_set_vcov(m, kept_fit, &err)))) {
-    csvreg_model_free(m);
-    return cli_report_error(&err);
-  }
-  int rc = cli_model_write(path, m);
+  int rc = finish_and_write(path, m);
   csvreg_model_free(m);
   return rc;
+}
+
+int cli_fit_model_write_fit(const char *path, csvreg_accum **state, csvreg_accum **fitted,
+                            csvreg_fit **fit, const csvreg_spec *spec,
+                            const csvreg_spec_options *so, const csvreg_reader_options *ro,
+                            const csvreg_solve_options *solve, csvreg_model **out) {
+  csvreg_model_options mo;
+  model_options(&mo, spec, so, ro, solve);
+  csvreg_error err;
+  csvreg_error_clear(&err);
+  csvreg_status st = csvreg_model_new_from_fit(out, *state, *fitted, *fit, &mo, &err);
+  *state = *fitted = NULL;
+  *fit = NULL;
+  return st ? cli_report_error(&err) : finish_and_write(path, *out);
 }
 
 csvreg_status model_input_open(const model_read_opts *o, const csvreg_model *m, const char *path,

@@ -68,6 +68,15 @@ static void ci_labels(double level, char *lo, char *hi, size_t size) {
 enum { NCOLS = 7 }; /* estimate, se, t, p, stars, ci lo, ci hi */
 #define CELL 40
 
+/* report_num, but an infinity printed as R prints it. */
+static const char *num_or_inf(char *buf, double v) {
+  if (isinf(v)) {
+    snprintf(buf, CELL, v > 0 ? "Inf" : "-Inf");
+    return buf;
+  }
+  return report_num(buf, CELL, v, TEXT_DIGITS);
+}
+
 /* The low-digits warning (below 8 estimated correct digits), shared by the
  * text report and stderr. The estimate is a conservative first-order bound
  * for the least accurate coefficient, so the wording says "may". */
@@ -224,9 +233,11 @@ static csvreg_status write_text(FILE *out, const csvreg_fit *fit, csvreg_error *
             report_num(b1, CELL, f->f_statistic, TEXT_DIGITS), report_num(b2, CELL, f->f_df1, 15),
             report_num(b3, CELL, f->f_df2, 15), fmt_pval(b4, CELL, f->f_p_value));
 
+  /* A saturated fit (no residual degrees of freedom) has RSS 0: R prints
+   * its log-likelihood Inf and AIC and BIC -Inf. */
   fprintf(out, "\nLog-likelihood: %s (df=%zu),  AIC: %s,  BIC: %s\n",
-          report_num(b1, CELL, f->log_likelihood, TEXT_DIGITS), f->rank + 1,
-          report_num(b2, CELL, f->aic, TEXT_DIGITS), report_num(b3, CELL, f->bic, TEXT_DIGITS));
+          num_or_inf(b1, f->log_likelihood), f->rank + 1, num_or_inf(b2, f->aic),
+          num_or_inf(b3, f->bic));
   fprintf(out, "Observations: %llu used, %llu read\n", (unsigned long long)k->used,
           (unsigned long long)k->records);
   fprintf(out, "Solver: %s,  condition number: %s,  estimated correct digits: ",

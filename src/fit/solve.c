@@ -104,9 +104,13 @@ static void fill_stats(csvreg_fit *f, const accum_totals *a, const solved *sv) {
   const double dfi = f->s.intercept ? 1.0 : 0.0;
   const double df = n - rank;
   f->s.df_residual = df;
-  f->s.rss = sv->rss;
-  f->s.tss = sv->mss + sv->rss;
-  double s2 = df > 0 ? sv->rss / df : NAN;
+  /* A saturated fit (rank = n) interpolates: its residuals are 0 and what
+   * the kernel has left is rounding, so the RSS is 0 as R's lm has it, and
+   * with it R^2 = 1, logLik = Inf and AIC = BIC = -Inf (R: logLik.lm). */
+  const double rss = df > 0 ? sv->rss : 0.0;
+  f->s.rss = rss;
+  f->s.tss = sv->mss + rss;
+  double s2 = df > 0 ? rss / df : NAN;
   f->s.residual_sd = sqrt(s2);
   double alpha = (1.0 - f->s.level) / 2.0;
   /* confint.lm: est + se * qt(c(a, 1 - a), df) */
@@ -124,7 +128,7 @@ static void fill_stats(csvreg_fit *f, const accum_totals *a, const solved *sv) {
   }
   if (f->xtx_inv != sv->cov)
     memcpy(f->xtx_inv, sv->cov, f->s.nterms * f->s.nterms * sizeof *f->xtx_inv);
-  double mss = sv->mss, rss = sv->rss;
+  double mss = sv->mss;
   f->s.r_squared = mss / (mss + rss);
   f->s.adj_r_squared = df > 0 ? 1.0 - (1.0 - f->s.r_squared) * ((n - dfi) / df) : NAN;
   f->s.f_df1 = rank - dfi;

@@ -371,7 +371,8 @@ void csvreg__accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_
   a->sum_log_w = t->sum_log_w;
   memcpy(a->na_by_input, na, a->ninputs * sizeof *na);
   memcpy(a->shift, shift, a->m * sizeof *shift);
-  memcpy(a->k, numbers, csvreg__accum_kernel_len(a) * sizeof *a->k);
+  if (numbers != a->k) /* the state reader writes into a->k itself */
+    memcpy(a->k, numbers, csvreg__accum_kernel_len(a) * sizeof *a->k);
   /* The kernels read the full square of a triangle: only its upper part
    * is in a file. */
   kernel_field f[KERNEL_MAX_FIELDS];

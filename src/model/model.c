@@ -334,18 +334,24 @@ static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
   return CSVREG_OK;
 }
 
-/* Takes ownership of `a` and `fm` (a formula model's record, or NULL);
- * copies the option strings; solves. */
+/* Takes ownership of `a`, `fm` (a formula model's record, or NULL) and
+ * `fit` (NULL: solves a; otherwise a's fit, and the model is for saving:
+ * no prediction factor, see csvreg_model_new_from_fit); copies the option
+ * strings. */
 static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formula *fm,
-                                const csvreg_model_options *o, csvreg_error *err) {
+                                const csvreg_model_options *o, csvreg_fit *fit,
+                                csvreg_error *err) {
   *out = NULL;
   csvreg_model *m = calloc(1, sizeof *m);
   if (!m) {
     csvreg_accum_free(a);
     fm_free(fm);
+    csvreg_fit_free(fit);
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   }
   m->accum = a;
+  m->fit = fit;
+  m->for_saving = fit != NULL;
   m->fm = fm;
   m->opt = *o;
   m->opt.spec = NULL;
@@ -357,12 +363,12 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formu
   m->opt.weights = m->weights;
   m->opt.na = m->na;
   csvreg_status st = fm ? fm_check(m, err) : spec_derive(m, err);
-  if (!st)
+  if (!st && !m->fit)
     st = csvreg_accum_solve(a, &o->solve, &m->fit, err);
   if (!st && fm)
     st = csvreg__fit_set_formula(m->fit, fm->text, fm->nfactors, (const char *const *)fm->fnames,
                                  fm->nlev, (const char *const *const *)fm->levels, err);
-  if (!st)
+  if (!st && !m->for_saving)
     st = csvreg__model_prepare_factor(m, err);
   if (st) {
     csvreg_model_free(m);
@@ -403,12 +409,98 @@ csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
     csvreg_accum_free(pre);
     return st;
   }
-  st = model_make(out, copy, fm, o, err);
+  st = model_make(out, copy, fm, o, NULL, err);
   if (st)
     csvreg_accum_free(pre);
   else
     (*out)->pre = pre;
   return st;
+}
+
+/* csvreg_model_new without the copies and the second solve: the model takes
+ * the caller's state, its finished copy and the fit of it (issue 12: a wide
+ * fit's -o held two more states, a second fit and the prediction factor). */
+csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
+                                        csvreg_accum *fitted, csvreg_fit *fit,
+                                        const csvreg_model_options *o, csvreg_error *err) {
+  if (out)
+    *out = NULL;
+  csvreg_status st = CSVREG_OK;
+  accum_frame fr;
+  const int open = state && csvreg__accum_frame_get(state, &fr) && !fr.selected;
+  /* a state of fixed columns is its own finished copy: the model keeps it
+   * alone, as csvreg_model_new does */
+  csvreg_accum *pre = open ? state : NULL, *a = open ? fitted : state;
+  if (!out || !state || !fit || !o || fitted == state)
+    st = csvreg__err_set(err, CSVREG_E_USAGE, "model_new_from_fit: NULL or repeated argument");
+  else if (open && !fitted)
+    st = csvreg__err_set(err, CSVREG_E_USAGE,
+                         "model_new_from_fit: the state keeps every level's column: give its "
+                         "finished copy as `fitted`");
+  else if (csvreg__accum_check_live(state, err))
+    st = CSVREG_E_USAGE; /* the state saved must hold its numbers */
+  else if ((st = csvreg__state_check_names(state, err)))
+    ; /* as csvreg_model_new's copy: names a file cannot hold, before any file */
+  else if (fitted && csvreg_accum_solver(fitted) != csvreg_accum_solver(state))
+    st = csvreg__err_set(err, CSVREG_E_USAGE,
+                         "model_new_from_fit: `fitted` is not the state's finished copy");
+  else if (fit->s.intercept != csvreg__accum_intercept(a) ||
+           fit->s.nterms != csvreg__accum_nterms(a) + (size_t)fit->s.intercept ||
+           fit->s.solver != csvreg_accum_solver(a))
+    st = csvreg__err_set(err, CSVREG_E_USAGE,
+                         "model_new_from_fit: the fit is not the solve of the accumulator");
+  const size_t ic = !st && fit->s.intercept ? 1 : 0;
+  for (size_t j = 0; !st && j < csvreg__accum_nterms(a); j++)
+    if (strcmp(fit->terms[ic + j].name, csvreg__accum_term_name(a, j)) != 0)
+      st = csvreg__err_set(err, CSVREG_E_USAGE,
+                           "model_new_from_fit: the fit's term '%s' is the accumulator's '%s'",
+                           fit->terms[ic + j].name, csvreg__accum_term_name(a, j));
+  model_formula *fm = NULL;
+  if (!st && o->spec && o->spec->formula)
+    st = fm_from_spec(o->spec, a, &fm, err);
+  csvreg_spec *own = NULL;
+  if (!st && !o->spec && (st = csvreg__state_frame_spec(a, &own, err)) == CSVREG_OK && own &&
+      own->formula)
+    st = fm_from_spec(own, a, &fm, err);
+  csvreg_spec_free(own);
+  if (st) {
+    if (state != fitted)
+      csvreg_accum_free(state);
+    csvreg_accum_free(fitted);
+    csvreg_fit_free(fit);
+    fm_free(fm);
+    return st;
+  }
+  if (!open)
+    csvreg_accum_free(fitted);
+  st = model_make(out, a, fm, o, fit, err);
+  if (st)
+    csvreg_accum_free(pre);
+  else
+    (*out)->pre = pre;
+  return st;
+}
+
+csvreg_status csvreg_model_take_state(csvreg_model *m, csvreg_accum **out, csvreg_error *err) {
+  if (out)
+    *out = NULL;
+  if (!m || !out)
+    return csvreg__err_set(err, CSVREG_E_USAGE, "model_take_state: NULL argument");
+  if (!m->pre)
+    return csvreg__err_set(err, CSVREG_E_USAGE,
+                           "model_take_state: the model keeps no state of every level's column");
+  *out = m->pre;
+  m->pre = NULL;
+  /* what only predictions' intervals and a second solve read (issue 12:
+   * --update held them beside the state and the new rows) */
+  if (csvreg__accum_check_live(m->accum, NULL) == CSVREG_OK)
+    free(csvreg__accum_release_numbers(m->accum));
+  free(m->u);
+  free(m->kept);
+  m->u = NULL;
+  m->kept = NULL;
+  m->for_saving = 1;
+  return CSVREG_OK;
 }
 
 static json_t *delimiter_json(char d) {
@@ -494,7 +586,11 @@ static json_t *options_json(const csvreg_model *m) {
  * to the sink before the checksum is made. The bytes are what json_dumps of
  * the whole tree wrote before. */
 static csvreg_status model_write(const csvreg_model *m, csvreg__jsink *sink, csvreg_error *err) {
-  csvreg_status st = csvreg__state_check_names(m->accum, err);
+  /* a model whose state was taken (csvreg_model_take_state) has none to save */
+  csvreg_status st = csvreg__accum_check_live(m->pre ? m->pre : m->accum, err);
+  if (st)
+    return st;
+  st = csvreg__state_check_names(m->accum, err);
   if (st)
     return st;
   csvreg__jbig bigs[KERNEL_MAX_FIELDS + 1];
@@ -896,7 +992,7 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
       csvreg_accum_free(a);
       csvreg_accum_free(pre);
       fm_free(fm);
-    } else if (!(st = model_make(&m, a, fm, &mo, err))) {
+    } else if (!(st = model_make(&m, a, fm, &mo, NULL, err))) {
       m->pre = pre;
       m->folded = json_incref(json_object_get(o, "folded"));
       /* model_make copies the option strings, which live in `o` until here. */

@@ -61,6 +61,9 @@ struct csvreg_model {
   size_t rank;
   size_t *kept;
   double *u;
+  /* Made by csvreg_model_new_from_fit: kept and u are never built (the
+   * finished state may have given its numbers to the fit). */
+  int for_saving;
   /* What fit --update folded in (csvreg_fold_record as JSON objects), or
    * NULL: saved as "folded" only when there is one (issue 15). */
   json_t *folded;

@@ -56,6 +56,13 @@ csvreg_status csvreg__model_prepare_factor(csvreg_model *m, csvreg_error *err) {
   return st;
 }
 
+/* A model of csvreg_model_new_from_fit has no design factor. */
+static csvreg_status for_saving(csvreg_error *err) {
+  return csvreg__err_set(err, CSVREG_E_USAGE,
+                         "a model made from a fit for saving (csvreg_model_new_from_fit) has no "
+                         "design factor: load the saved model for intervals and leverages");
+}
+
 /* Rows per triangular solve: the workspace stays small for any n. */
 #define PREDICT_BLOCK 1024
 
@@ -145,6 +152,8 @@ static csvreg_status predict_rows(const csvreg_model *m, size_t n, const double 
     if (!(f->s.df_residual > 0) || !isfinite(f->s.residual_sd))
       return csvreg__err_set(err, CSVREG_E_NUMERIC,
                              "the model has no residual degrees of freedom: no intervals");
+    if (m->for_saving)
+      return for_saving(err);
     if (!m->u)
       return csvreg__err_set(
           err, CSVREG_E_NUMERIC,
@@ -209,6 +218,8 @@ csvreg_status csvreg_model_influence(const csvreg_model *m, size_t n, const doub
     return csvreg__err_set(err, CSVREG_E_USAGE,
                            "influence: missing data or leading dimension < rows");
   const int need_h = hat || rstd || cooks;
+  if (need_h && m->for_saving)
+    return for_saving(err);
   if (need_h && !m->u)
     return csvreg__err_set(err, CSVREG_E_NUMERIC,
                            "the model's design factor is singular: no leverages (try --solver qr)");

@@ -440,10 +440,12 @@ csvreg_status csvreg__state_from_json_big(const json_t *o, const csvreg__jbig *b
     }
     goto done;
   }
-  const size_t m = csvreg__accum_ncols(a), klen = csvreg__accum_kernel_len(a);
+  const size_t m = csvreg__accum_ncols(a);
   na_in = calloc(ninputs ? ninputs : 1, sizeof *na_in);
   shift = malloc(m * sizeof *shift);
-  numbers = calloc(klen, sizeof *numbers);
+  /* the numbers go straight into the new accumulator's zeroed array (issue
+   * 12: a copy or a loaded model held a second q x q array meanwhile) */
+  numbers = (double *)csvreg__accum_kernel_numbers(a);
   if (!na_in || !shift || !numbers) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
@@ -504,7 +506,6 @@ done:
   free(inputs);
   free(na_in);
   free(shift);
-  free(numbers);
   if (st)
     csvreg_accum_free(a);
   else

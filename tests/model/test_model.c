@@ -258,6 +258,136 @@ static void test_evaluator_pieces(void **state) {
   csvreg_model_free(NULL);
 }
 
+/* csvreg_model_new_from_fit (issue 12: fit -o without a copy of the state
+ * or a second solve): the file is csvreg_model_new's byte for byte, with
+ * the state given or with a released finished copy beside it, its
+ * predictions are the same bits, and its intervals are refused, as the
+ * header says. A fit of other terms is refused and the arguments freed
+ * (ASan: no leak). */
+static void from_fit(csvreg_solver solver, int weighted) {
+  static double x[P * N], y[N], w[N];
+  make_data(x, y, w);
+  csvreg_accum *a = fitted(solver, x, y, weighted ? w : NULL, 0, N), *b = NULL, *c = NULL;
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  mo.na = "NA";
+  csvreg_model *m = NULL, *m2 = NULL, *m3 = NULL;
+  char *t1 = NULL, *t2 = NULL, *t3 = NULL;
+  csvreg_error err;
+  assert_int_equal(csvreg_model_new(&m, a, &mo, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_save(m, &t1, &err), CSVREG_OK);
+  /* the state itself, solved without release */
+  csvreg_fit *f = NULL;
+  assert_int_equal(csvreg_accum_copy(a, &b, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_solve(b, &mo.solve, &f, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_new_from_fit(&m2, b, NULL, f, &mo, &err), CSVREG_OK);
+  assert_ptr_equal(csvreg_model_fit(m2), f);
+  assert_ptr_equal(csvreg_model_state(m2), b);
+  assert_int_equal(csvreg_model_save(m2, &t2, &err), CSVREG_OK);
+  assert_string_equal(t1, t2);
+  /* the state beside a finished copy that gave the fit its numbers */
+  assert_int_equal(csvreg_accum_copy(a, &b, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_copy(a, &c, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_solve_release(c, &mo.solve, &f, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_new_from_fit(&m3, b, c, f, &mo, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_save(m3, &t3, &err), CSVREG_OK);
+  assert_string_equal(t1, t3);
+  static double p1[N], p2[N], l[N], u[N];
+  assert_int_equal(csvreg_model_predict(m, N, x, N, CSVREG_INTERVAL_NONE, 0.95, p1, NULL, NULL, &err),
+                   CSVREG_OK);
+  assert_int_equal(
+      csvreg_model_predict(m2, N, x, N, CSVREG_INTERVAL_NONE, 0.95, p2, NULL, NULL, &err), CSVREG_OK);
+  assert_memory_equal(p1, p2, sizeof p1);
+  assert_int_equal(
+      csvreg_model_predict(m2, N, x, N, CSVREG_INTERVAL_CONFIDENCE, 0.95, p2, l, u, &err),
+      CSVREG_E_USAGE);
+  assert_non_null(strstr(err.message, "load the saved model"));
+  /* a fit of other terms: refused, everything given freed */
+  const char *names[2] = {"a", "b"};
+  csvreg_accum *other = NULL;
+  assert_int_equal(csvreg_accum_new(&other, solver, 2, 1, names, "y", NULL), CSVREG_OK);
+  for (size_t i = 0; i < 10; i++) {
+    double row[2] = {x[i], x[N + i]};
+    assert_int_equal(csvreg_accum_add_rows(other, 1, row, 1, &y[i], NULL, NULL), CSVREG_OK);
+  }
+  assert_int_equal(csvreg_accum_solve(other, NULL, &f, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_copy(a, &b, &err), CSVREG_OK);
+  csvreg_model *bad = NULL;
+  assert_int_equal(csvreg_model_new_from_fit(&bad, b, NULL, f, &mo, &err), CSVREG_E_USAGE);
+  assert_null(bad);
+  /* a released state cannot be the state saved */
+  assert_int_equal(csvreg_accum_copy(a, &c, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_solve_release(c, &mo.solve, &f, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_new_from_fit(&bad, c, NULL, f, &mo, &err), CSVREG_E_USAGE);
+  assert_null(bad);
+  csvreg_accum_free(other);
+  free(t1);
+  free(t2);
+  free(t3);
+  csvreg_model_free(m);
+  csvreg_model_free(m2);
+  csvreg_model_free(m3);
+  csvreg_accum_free(a);
+}
+
+static void test_from_fit(void **state) {
+  (void)state;
+  from_fit(CSVREG_SOLVER_QR, 0);
+  from_fit(CSVREG_SOLVER_QR, 1);
+  from_fit(CSVREG_SOLVER_NORMAL, 1);
+}
+
+/* csvreg_accum_solve_release: the fit equals csvreg_accum_solve's bits, and
+ * the accumulator keeps its names and counts but no numbers: every use of
+ * them (rows, merges, copies, state files, another solve, a model) is
+ * CSVREG_E_USAGE, in either direction of a merge. */
+static void released(csvreg_solver solver) {
+  static double x[P * N], y[N], w[N];
+  make_data(x, y, w);
+  csvreg_accum *a = fitted(solver, x, y, w, 0, N), *r = NULL, *c = NULL;
+  csvreg_error err;
+  csvreg_fit *f1 = NULL, *f2 = NULL, *f3 = NULL;
+  assert_int_equal(csvreg_accum_copy(a, &r, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_solve(a, NULL, &f1, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_solve_release(r, NULL, &f2, &err), CSVREG_OK);
+  for (size_t j = 0; j < csvreg_fit_get_summary(f1)->nterms; j++) {
+    assert_memory_equal(&csvreg_fit_term(f1, j)->estimate, &csvreg_fit_term(f2, j)->estimate,
+                        sizeof(double));
+    assert_memory_equal(&csvreg_fit_term(f1, j)->std_error, &csvreg_fit_term(f2, j)->std_error,
+                        sizeof(double));
+  }
+  assert_int_equal(csvreg_accum_counts(r)->used, N);
+  assert_int_equal(csvreg_accum_solve(r, NULL, &f3, &err), CSVREG_E_USAGE);
+  assert_null(f3);
+  assert_non_null(strstr(err.message, "solve_release"));
+  assert_int_equal(csvreg_accum_solve_release(r, NULL, &f3, &err), CSVREG_E_USAGE);
+  double row[P] = {x[0], x[N], x[2 * N]};
+  assert_int_equal(csvreg_accum_add_rows(r, 1, row, 1, &y[0], NULL, &err), CSVREG_E_USAGE);
+  assert_int_equal(csvreg_accum_merge(a, r, &err), CSVREG_E_USAGE);
+  assert_int_equal(csvreg_accum_merge(r, a, &err), CSVREG_E_USAGE);
+  assert_int_equal(csvreg_accum_copy(r, &c, &err), CSVREG_E_USAGE);
+  assert_null(c);
+  assert_int_equal(csvreg_accum_scale(r, 0.5, &err), CSVREG_E_USAGE);
+  char *line = NULL;
+  assert_int_equal(csvreg_accum_save(r, NULL, &line, &err), CSVREG_E_USAGE);
+  assert_null(line);
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  csvreg_model *m = NULL;
+  assert_int_equal(csvreg_model_new(&m, r, &mo, &err), CSVREG_E_USAGE);
+  assert_null(m);
+  csvreg_fit_free(f1);
+  csvreg_fit_free(f2);
+  csvreg_accum_free(r);
+  csvreg_accum_free(a);
+}
+
+static void test_released(void **state) {
+  (void)state;
+  released(CSVREG_SOLVER_QR);
+  released(CSVREG_SOLVER_NORMAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_qr),
@@ -265,6 +395,8 @@ int main(void) {
       cmocka_unit_test(test_score),
       cmocka_unit_test(test_split_chunks),
       cmocka_unit_test(test_evaluator_pieces),
+      cmocka_unit_test(test_from_fit),
+      cmocka_unit_test(test_released),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

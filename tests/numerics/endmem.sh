@@ -15,6 +15,8 @@
 # - the coefficients and standard errors of that fit equal R's lm (LC_ALL=C,
 #   relative 1e-9), and the JSON written to stdout is byte for byte the
 #   report of the same fit with -o (built in memory, then printed).
+# - `-o` (text report): the same fit's peak within that limit plus one q x q
+#   array (mem12c).
 # CSVREG_ENDMEM_NO_RSS=1 (sanitizer builds) keeps the numbers, skips the RSS limit.
 set -u
 csvreg=$1
@@ -45,6 +47,36 @@ if [ "${CSVREG_ENDMEM_NO_RSS:-0}" != 1 ]; then
 fi
 CSVREG_LEVEL_HEAD=1 "$csvreg" fit 'y ~ .' "$work/f1000.csv" --format json --quiet -o "$work/m.json" \
   >"$work/fit_o.json" || fail=1
+CSVREG_LEVEL_HEAD=1 /usr/bin/time -v -o "$work/t2" "$csvreg" fit 'y ~ .' "$work/f1000.csv" \
+  --quiet -o "$work/m2.json" >/dev/null || fail=1
+# the model of either run: the same but for the condition estimate's last
+# bit (where the solve's array lies, as below) and the checksum over it
+/usr/bin/python3 - "$work/m.json" "$work/m2.json" <<'PEOF' || { echo "FAIL: -o's model depends on the report format"; fail=1; }
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+ca, cb = a["fit"].pop("condition_number"), b["fit"].pop("condition_number")
+a.pop("checksum"), b.pop("checksum")
+sys.exit(0 if a == b and abs(ca - cb) <= 1e-14 * abs(ca) else 1)
+PEOF
+# -o (mem12c): the model takes the fit's own state and fit
+# (csvreg_model_new_from_fit), so it costs one q x q array more than the
+# plain fit (the state kept with every level's column for --update, beside
+# its finished copy solved in place), plus 1 MiB (the copy's small
+# arrays and the model writer's buffers; 23.1 MB measured); before, the model copied the state,
+# finished and solved a second copy and built the prediction factor: about
+# 9 q^2 doubles (74 MB at 2M rows against 19 MB without -o). The text
+# report: a JSON report with -o is held in memory until the model is
+# committed (report_buf), its covariance as text (about 25 q^2 bytes).
+kb2=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/t2")
+limit2=$((limit + 8 * q * q / 1024 + 1024))
+if [ "${CSVREG_ENDMEM_NO_RSS:-0}" != 1 ]; then
+  if [ "$kb2" -gt "$limit2" ]; then
+    echo "FAIL: fit -o of 1000 levels ($q design columns): peak RSS $kb2 kB, more than $limit2 kB"
+    fail=1
+  else
+    echo "ok: fit -o of 1000 levels ($q design columns): peak RSS $kb2 kB (limit $limit2 kB)"
+  fi
+fi
 # The same fit solved in the state's array (no -o) and in a copy (-o): the
 # same numbers but for the condition estimate, whose last bit depends on
 # where the array lies (OpenBLAS's level-2 kernels; endmem12b measured
