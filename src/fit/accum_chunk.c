@@ -170,9 +170,11 @@ done:
 /* The factor slot the head takes at the first chunk, or (size_t)-1: of
  * the factors with a main effect, the one with most levels in this chunk
  * (ties: the first), the one whose dense columns would cost most. */
-static size_t head_factor(const csvreg_spec *s, const csvreg_chunk *c) {
+#define HEAD_MIN_LEVELS 64
+
+static size_t head_factor(const csvreg_accum *a, const csvreg_spec *s, const csvreg_chunk *c) {
   const csvreg__formula *f = s->formula;
-  size_t best = (size_t)-1, most = 0;
+  size_t best = (size_t)-1, most = 0, nmain = 0;
   /* a chunk that already leaves a factor's columns out (asked by the
    * previous accumulator it fed: a thread's pieces) keeps that factor */
   if (csvreg__chunk_omitted(c) != (size_t)-1)
@@ -183,11 +185,22 @@ static size_t head_factor(const csvreg_spec *s, const csvreg_chunk *c) {
     for (size_t t = 0; t < f->nterms && !main; t++)
       main = f->terms[t].nvars == 1 && f->terms[t].vars[0] == v;
     csvreg__chunk_levels(c, k, &n);
+    nmain += main;
     if (main && (best == (size_t)-1 || n > most)) {
       best = k;
       most = n;
     }
   }
+  /* head12c: the head costs ~14 instructions per tail column a row (its
+   * rotation, the per-level shift, the residual row) and saves the dense
+   * fold of its k columns, ~0.23 k a tail column (AVX2 Givens): it pays
+   * from some 60 levels. With several factors, one of few levels is left
+   * dense (the 10/100-level bench file put c10 in the head: +15%
+   * instructions); a formula's only factor keeps it at any count (the
+   * head's accuracy case, formula_level_head_shift; cost negligible at
+   * the level counts where it loses). CSVREG_LEVEL_HEAD=1 forces it. */
+  if (best != (size_t)-1 && nmain > 1 && most < HEAD_MIN_LEVELS && !csvreg__accum_head_forced(a))
+    return (size_t)-1;
   return best;
 }
 
@@ -196,7 +209,7 @@ static csvreg_status head_maybe_start(csvreg_accum *a, const csvreg_chunk *c, cs
   const csvreg_spec *s = csvreg__chunk_spec(c);
   if (s->fixed || !s->formula || !csvreg__accum_head_may_start(a))
     return CSVREG_OK;
-  size_t k = head_factor(s, c);
+  size_t k = head_factor(a, s, c);
   if (k == (size_t)-1)
     return CSVREG_OK;
   /* None of its columns may be in the dense state already (an empty

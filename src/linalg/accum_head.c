@@ -79,8 +79,13 @@ void csvreg__accum_head_allow(csvreg_accum *a) {
   /* On unless CSVREG_LEVEL_HEAD=0: a test and diagnostic knob, so that the
    * suite can hold the head to the dense fold (docs/limits.md). */
   const char *e = getenv("CSVREG_LEVEL_HEAD");
-  a->head_allowed = !(e && strcmp(e, "0") == 0);
+  /* head12c: 1 forces the head whatever the level count (the tests that
+   * hold it to the dense path use it), unset lets the caller's rule
+   * decide (accum_chunk.c, head_factor) */
+  a->head_allowed = e && strcmp(e, "0") == 0 ? 0 : e && strcmp(e, "1") == 0 ? 2 : 1;
 }
+
+int csvreg__accum_head_forced(const csvreg_accum *a) { return a->head_allowed == 2; }
 
 int csvreg__accum_head_active(const csvreg_accum *a) { return a->head != NULL; }
 
