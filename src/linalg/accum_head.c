@@ -468,6 +468,11 @@ csvreg_status csvreg__accum_head_flush(csvreg_accum *a, csvreg_error *err) {
   }
   csvreg__accum_head_drop(a);
   a->head_off = 1;
+  /* head12c: the flush's workspace (64 pseudo-rows of the full width and
+   * dtpqrt's blocks, ~1 MB at 1000 levels) back before the solve, which
+   * comes next and needs its own; a later fold makes one again */
+  csvreg__accum_ws_free(a->ws);
+  a->ws = NULL;
   return CSVREG_OK;
 }
 
