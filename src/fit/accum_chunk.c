@@ -197,8 +197,8 @@ static size_t head_factor(const csvreg_accum *a, const csvreg_spec *s, const csv
    * from some 60 levels. With several factors, one of few levels is left
    * dense (the 10/100-level bench file put c10 in the head: +15%
    * instructions); a formula's only factor keeps it at any count (the
-   * head's accuracy case, formula_level_head_shift; cost negligible at
-   * the level counts where it loses). CSVREG_LEVEL_HEAD=1 forces it. */
+   * head's accuracy case, formula_level_head_shift; its cost there is
+   * not measured). CSVREG_LEVEL_HEAD=1 forces it. */
   if (best != (size_t)-1 && nmain > 1 && most < HEAD_MIN_LEVELS && !csvreg__accum_head_forced(a))
     return (size_t)-1;
   return best;
