@@ -65,6 +65,16 @@ struct csvreg_chunk {
   csvreg__dcols *prev_d; /* live_d before update_columns (owned) */
   size_t *prev_order;    /* [prev_nlive] */
   size_t prev_nlive;
+  /* head12c: the accumulator's level head folds factor slot `omit`'s
+   * main-effect indicator columns from each row's level index, so the fill
+   * leaves them out of the design block: live column j is design column
+   * xpos[j], (size_t)-1 when left out; nx columns are made. *req is what
+   * the consumer asked for the next fills (csvreg__chunk_request_head): a
+   * pointee, so that a sink holding the chunk const can ask. */
+  size_t *req;
+  size_t omit;
+  size_t *xpos; /* [order_cap] */
+  size_t nx;
   /* key columns (spec nkeys): each complete row's cell text */
   char *ktext;
   size_t klen, kcap;
@@ -150,6 +160,17 @@ csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
         for (size_t j = 0; c->order && j < c->nlive; j++)
           c->order[j] = j;
       }
+      if (st == CSVREG_OK && !s->fixed) {
+        c->req = malloc(sizeof *c->req);
+        c->xpos = malloc((c->order_cap ? c->order_cap : 1) * sizeof *c->xpos);
+        if (!c->req || !c->xpos)
+          st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+        else
+          *c->req = c->omit = (size_t)-1;
+        for (size_t j = 0; c->xpos && j < c->nlive; j++)
+          c->xpos[j] = j;
+        c->nx = c->nlive;
+      }
     }
     if (st != CSVREG_OK) {
       csvreg_chunk_free(c);
@@ -195,6 +216,8 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   csvreg__dcols_free(c->prev_d);
   free(c->order);
   free(c->prev_order);
+  free(c->req);
+  free(c->xpos);
   free(c->ktext);
   free(c->koff);
   free(c->kl);
@@ -412,8 +435,33 @@ static csvreg_status take_row(csvreg_chunk *c, const csvreg_reader *r, const csv
 static design_live chunk_live(const csvreg_chunk *c) {
   const csvreg_spec *s = c->spec;
   if (s->fixed)
-    return (design_live){s->dcols, NULL, s->dcols->ncols, c->lev, 0};
-  return (design_live){c->live_d, c->order, c->nlive, c->lev, 1};
+    return (design_live){s->dcols, NULL, s->dcols->ncols, c->lev, 0, NULL, s->dcols->ncols};
+  return (design_live){c->live_d, c->order, c->nlive, c->lev, 1, c->xpos, c->nx};
+}
+
+/* Is live column j factor slot k's main effect (one indicator per level,
+ * the term of that factor alone)? The level head takes exactly these. */
+static int main_effect(const csvreg_chunk *c, size_t j, size_t k) {
+  const csvreg_spec *s = c->spec;
+  const csvreg__dcol *d = &c->live_d->cols[c->order[j]];
+  return d->nfac == 1 && d->fac[0].var == s->factor_var[k] &&
+         s->formula->terms[d->term].nvars == 1;
+}
+
+/* head12c: where each live column goes in the design block for this fill
+ * (the columns of the factor the consumer's head folds are left out), and
+ * the block sized to the columns made: grown as levels come, shrunk when a
+ * head starts leaving most of them out. O(columns) a fill. */
+static csvreg_status layout(csvreg_chunk *c, csvreg_error *err) {
+  const csvreg_spec *s = c->spec;
+  if (!s->nfactors || s->fixed)
+    return CSVREG_OK;
+  c->omit = *c->req < s->nfactors ? *c->req : (size_t)-1;
+  size_t nx = 0;
+  for (size_t j = 0; j < c->nlive; j++)
+    c->xpos[j] = c->omit != (size_t)-1 && main_effect(c, j, c->omit) ? (size_t)-1 : nx++;
+  c->nx = nx;
+  return csvreg__design_work_fit(&c->work, nx, err);
 }
 
 /* A computed spec's design for the filled rows. A row with a non-finite
@@ -677,10 +725,14 @@ static csvreg_status update_columns(csvreg_chunk *c, int keep_prev, csvreg_error
       goto done;
     }
     c->order = o;
+    size_t *xp = realloc(c->xpos, d->ncols * sizeof *xp);
+    if (!xp) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    c->xpos = xp;
     c->order_cap = d->ncols;
   }
-  if ((st = csvreg__design_work_grow(&c->work, d->ncols, err)))
-    goto done;
   if (keep_prev) {
     size_t *o = realloc(c->prev_order, (c->nlive ? c->nlive : 1) * sizeof *o);
     if (!o) {
@@ -800,6 +852,36 @@ const csvreg__dcol *csvreg__chunk_column(const csvreg_chunk *c, size_t j) {
   return &c->live_d->cols[c->order[j]];
 }
 
+size_t csvreg__chunk_column_pos(const csvreg_chunk *c, size_t j) {
+  return c->spec->nfactors && !c->spec->fixed ? c->xpos[j] : j;
+}
+
+size_t csvreg__chunk_omitted(const csvreg_chunk *c) {
+  return c->spec->nfactors && !c->spec->fixed ? c->omit : (size_t)-1;
+}
+
+int csvreg__chunk_main_effect(const csvreg_chunk *c, size_t j, size_t k) {
+  return c->spec->nfactors && !c->spec->fixed && k < c->spec->nfactors && main_effect(c, j, k);
+}
+
+void csvreg__chunk_request_head(const csvreg_chunk *c, size_t k) {
+  if (c->req)
+    *c->req = k;
+}
+
+void csvreg__chunk_column_values(const csvreg_chunk *c, size_t j, double *dst) {
+  size_t pos = csvreg__chunk_column_pos(c, j);
+  if (pos != (size_t)-1) {
+    memcpy(dst, c->design.x + pos * c->design.ld, c->rows * sizeof *dst);
+    return;
+  }
+  /* a left-out indicator: 1 where the row's level is the column's */
+  const csvreg__dcol *d = &c->live_d->cols[c->order[j]];
+  const uint32_t *lv = c->lev + c->omit * c->cap, want = (uint32_t)(d->fac[0].index - 1);
+  for (size_t i = 0; i < c->rows; i++)
+    dst[i] = lv[i] == want ? 1.0 : 0.0;
+}
+
 const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f) {
   return c->lev + f * c->cap;
 }
@@ -895,6 +977,11 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     if (st2 != CSVREG_OK)
       st = st2;
   }
+  if (c->spec->formula && (st == CSVREG_OK || st == CSVREG_END)) {
+    csvreg_status st2 = layout(c, err);
+    if (st2 != CSVREG_OK)
+      st = st2;
+  }
   if (c->spec->formula && c->rows && (st == CSVREG_OK || st == CSVREG_END)) {
     size_t before = c->rows;
     st = compute_design(c, r, st, err);
@@ -902,6 +989,8 @@ csvreg_status csvreg_chunk_fill(csvreg_chunk *c, csvreg_reader *r, csvreg_error 
     if (prune && c->rows < before && (st == CSVREG_OK || st == CSVREG_END)) {
       csvreg_status st2 = prune_levels(c, &changed, err);
       if (st2 != CSVREG_OK)
+        st = st2;
+      else if (changed && (st2 = layout(c, err)) != CSVREG_OK)
         st = st2;
       else if (changed) {
         design_live live = chunk_live(c);

@@ -72,10 +72,15 @@ static const double *var_values(const csvreg_spec *s, const double *vals, size_t
   return work->vars + v * work->cap;
 }
 
-csvreg_status csvreg__design_work_grow(design_work *work, size_t ncols, csvreg_error *err) {
-  if (ncols <= work->xcols)
+csvreg_status csvreg__design_work_fit(design_work *work, size_t ncols, csvreg_error *err) {
+  if (ncols <= work->xcols && (ncols >= work->xcols / 4 || work->xcols <= 16))
     return CSVREG_OK;
-  size_t c = work->xcols * 2 > ncols ? work->xcols * 2 : ncols;
+  /* shrinking (a level head took most columns): to twice what is made */
+  size_t c = ncols <= work->xcols ? 2 * ncols
+             : work->xcols * 2 > ncols ? work->xcols * 2
+                                       : ncols;
+  if (c == 0)
+    c = 1;
   if (c > SIZE_MAX / sizeof(double) / work->cap)
     return csvreg__err_set(err, CSVREG_E_LIMIT, "design of %zu rows x %zu columns is too large",
                            work->cap, c);
@@ -101,8 +106,11 @@ size_t csvreg__design_compute(const csvreg_spec *s, const design_live *live, con
   const csvreg__dcols *d = live ? live->d : s->dcols;
   const size_t ncols = live ? live->ncols : d->ncols;
   for (size_t t = 0; t < ncols; t++) {
+    const size_t xt = live && live->xpos ? live->xpos[t] : t;
+    if (xt == (size_t)-1)
+      continue; /* left out: an indicator the level head folds (always finite) */
     const csvreg__dcol *c = &d->cols[live && live->order ? live->order[t] : t];
-    double *x = work->x + t * cap;
+    double *x = work->x + xt * cap;
     for (size_t q = 0; q < c->nfac; q++) {
       const csvreg__dfac *fc = &c->fac[q];
       size_t slot = s->var_factor ? s->var_factor[fc->var] : (size_t)-1;
@@ -137,7 +145,8 @@ size_t csvreg__design_compute(const csvreg_spec *s, const design_live *live, con
   }
   memset(work->bad, 0, n);
   size_t nbad = 0;
-  for (size_t t = 0; t < ncols; t++)
+  const size_t nx = live && live->xpos ? live->nx : ncols;
+  for (size_t t = 0; t < nx; t++)
     csvreg__expr_flag_bad(work->x + t * cap, n, work->bad);
   if (s->target_expr && !s->target_optional)
     csvreg__expr_flag_bad(work->vars, n, work->bad);

@@ -39,10 +39,13 @@ typedef struct design_live {
   size_t ncols;
   const uint32_t *lev;
   size_t base;
+  const size_t *xpos; /* NULL: column j is block column j; else xpos[j], (size_t)-1 left out */
+  size_t nx;          /* block columns made */
 } design_live;
 
-/* Makes work->x hold `ncols` columns of work->cap rows. */
-csvreg_status csvreg__design_work_grow(design_work *work, size_t ncols, csvreg_error *err);
+/* Makes work->x hold `ncols` columns of work->cap rows (doubling as it
+ * grows; given back when `ncols` is under a quarter of the room). */
+csvreg_status csvreg__design_work_fit(design_work *work, size_t ncols, csvreg_error *err);
 
 /* Builds the design view of `vals` (input columns, column-major with leading
  * dimension `ld`). Plain column terms are views, not copies; a computed

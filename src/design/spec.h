@@ -121,6 +121,21 @@ const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f);
  * csvreg__chunk_levels, 0 being the sentinel); NULL for a fixed or
  * factor-free spec. */
 const struct csvreg__dcol *csvreg__chunk_column(const csvreg_chunk *c, size_t j);
+/* head12c: the level head's columns out of the design block. From the
+ * next fill on, the main-effect indicator columns of factor slot k
+ * ((size_t)-1: none) are left out of csvreg_chunk_design's block (the
+ * accumulator's level head folds them from csvreg__chunk_row_levels);
+ * callable on a const chunk (what the consumer asks of the next fills).
+ * Live column j is then block column csvreg__chunk_column_pos (or
+ * (size_t)-1 when left out), csvreg__chunk_omitted the slot this fill
+ * left out, csvreg__chunk_column_values column j's values either way (rows
+ * of the chunk). A chunk nobody asked keeps every column, at its index. */
+void csvreg__chunk_request_head(const csvreg_chunk *c, size_t k);
+size_t csvreg__chunk_omitted(const csvreg_chunk *c);
+size_t csvreg__chunk_column_pos(const csvreg_chunk *c, size_t j);
+void csvreg__chunk_column_values(const csvreg_chunk *c, size_t j, double *dst);
+/* 1 when live column j is factor slot k's main effect (the head's kind). */
+int csvreg__chunk_main_effect(const csvreg_chunk *c, size_t j, size_t k);
 /* Row i's cell text of key q (not NUL-terminated), valid until the next fill. */
 const char *csvreg__chunk_key(const csvreg_chunk *c, size_t q, size_t i, size_t *len);
 

@@ -141,14 +141,16 @@ static csvreg_status add_factor_chunk(csvreg_accum *a, const csvreg_chunk *c, cs
   const double *x, *y, *w;
   size_t ldx, n = csvreg_chunk_rows(c);
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  if (!identity && n) {
+  /* a chunk that left a head's columns out (asked for by an accumulator
+   * with a head, before this one) gives them from its levels here */
+  if ((!identity || csvreg__chunk_omitted(c) != (size_t)-1) && n) {
     copy = calloc(n * (p ? p : 1), sizeof *copy);
     if (!copy) {
       st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
       goto done;
     }
     for (size_t j = 0; j < nc; j++)
-      memcpy(copy + at[j] * n, x + j * ldx, n * sizeof *copy);
+      csvreg__chunk_column_values(c, j, copy + at[j] * n);
     x = copy;
     ldx = n;
   }
@@ -165,28 +167,40 @@ done:
  * columns go to the accumulator's head, the rest (the tail) to its dense
  * state. */
 
-/* Is design column d factor variable v's main effect? */
-static int main_effect_of(const csvreg__formula *f, const csvreg__dcol *d, size_t v) {
-  return d && d->nfac == 1 && d->fac[0].var == v && f->terms[d->term].nvars == 1;
-}
-
 /* The factor slot the head takes at the first chunk, or (size_t)-1: of
  * the factors with a main effect, the one with most levels in this chunk
  * (ties: the first), the one whose dense columns would cost most. */
-static size_t head_factor(const csvreg_spec *s, const csvreg_chunk *c) {
+#define HEAD_MIN_LEVELS 64
+
+static size_t head_factor(const csvreg_accum *a, const csvreg_spec *s, const csvreg_chunk *c) {
   const csvreg__formula *f = s->formula;
-  size_t best = (size_t)-1, most = 0;
+  size_t best = (size_t)-1, most = 0, nmain = 0;
+  /* a chunk that already leaves a factor's columns out (asked by the
+   * previous accumulator it fed: a thread's pieces) keeps that factor */
+  if (csvreg__chunk_omitted(c) != (size_t)-1)
+    return csvreg__chunk_omitted(c);
   for (size_t k = 0; k < s->nfactors; k++) {
     size_t v = s->factor_var[k], n;
     int main = 0;
     for (size_t t = 0; t < f->nterms && !main; t++)
       main = f->terms[t].nvars == 1 && f->terms[t].vars[0] == v;
     csvreg__chunk_levels(c, k, &n);
+    nmain += main;
     if (main && (best == (size_t)-1 || n > most)) {
       best = k;
       most = n;
     }
   }
+  /* head12c: the head costs ~14 instructions per tail column a row (its
+   * rotation, the per-level shift, the residual row) and saves the dense
+   * fold of its k columns, ~0.23 k a tail column (AVX2 Givens): it pays
+   * from some 60 levels. With several factors, one of few levels is left
+   * dense (the 10/100-level bench file put c10 in the head: +15%
+   * instructions); a formula's only factor keeps it at any count (the
+   * head's accuracy case, formula_level_head_shift; its cost there is
+   * not measured). CSVREG_LEVEL_HEAD=1 forces it. */
+  if (best != (size_t)-1 && nmain > 1 && most < HEAD_MIN_LEVELS && !csvreg__accum_head_forced(a))
+    return (size_t)-1;
   return best;
 }
 
@@ -195,14 +209,14 @@ static csvreg_status head_maybe_start(csvreg_accum *a, const csvreg_chunk *c, cs
   const csvreg_spec *s = csvreg__chunk_spec(c);
   if (s->fixed || !s->formula || !csvreg__accum_head_may_start(a))
     return CSVREG_OK;
-  size_t k = head_factor(s, c);
+  size_t k = head_factor(a, s, c);
   if (k == (size_t)-1)
     return CSVREG_OK;
   /* None of its columns may be in the dense state already (an empty
    * accumulator given them by a merge, say). */
-  const size_t nc = csvreg__chunk_ncolumns(c), v = s->factor_var[k];
+  const size_t nc = csvreg__chunk_ncolumns(c);
   for (size_t j = 0; j < nc; j++)
-    if (main_effect_of(s->formula, csvreg__chunk_column(c, j), v) &&
+    if (csvreg__chunk_main_effect(c, j, k) &&
         csvreg__accum_term_index(a, csvreg__chunk_column_name(c, j)) != (size_t)-1)
       return CSVREG_OK;
   return csvreg__accum_head_start(a, k, err);
@@ -213,8 +227,7 @@ static csvreg_status head_maybe_start(csvreg_accum *a, const csvreg_chunk *c, cs
  * the dense state as there; the tail block is copied in the state's order
  * and each row's head row comes from the chunk's level index. */
 static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
-  const csvreg_spec *s = csvreg__chunk_spec(c);
-  const size_t hk = csvreg__accum_head_tag(a), v = s->factor_var[hk];
+  const size_t hk = csvreg__accum_head_tag(a);
   const size_t nc = csvreg__chunk_ncolumns(c), n = csvreg_chunk_rows(c);
   size_t nlev;
   csvreg__chunk_levels(c, hk, &nlev);
@@ -226,6 +239,7 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
   size_t *hrow = malloc((n ? n : 1) * sizeof *hrow);
   const char **add = malloc((nc ? nc : 1) * sizeof *add);
   size_t *xcol = NULL;
+  double *copy = NULL;
   if (!at || !lrow || !hrow || !add) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
@@ -236,7 +250,7 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
   for (size_t j = 0; !st && j < nc; j++) {
     const csvreg__dcol *d = csvreg__chunk_column(c, j);
     const char *name = csvreg__chunk_column_name(c, j);
-    if (main_effect_of(s->formula, d, v)) {
+    if (csvreg__chunk_main_effect(c, j, hk)) {
       at[j] = (size_t)-1;
       size_t l = d->fac[0].index - 1; /* past the sentinel */
       if (l < nlev)
@@ -274,11 +288,28 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
   }
   for (size_t j = 0; j < p; j++)
     xcol[j] = (size_t)-1;
+  /* The head's columns are read from the levels, never from the block: a
+   * chunk asked to (csvreg__chunk_request_head) leaves them out. One that
+   * left out another factor's (not expected: a thread's chunk keeps its
+   * factor across pieces) gives its tail columns in a copy. */
+  const size_t om = csvreg__chunk_omitted(c);
+  if (om != (size_t)-1 && om != hk && n) {
+    if (!(copy = malloc(n * (nc ? nc : 1) * sizeof *copy))) {
+      st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
+      goto done;
+    }
+    for (size_t j = 0; j < nc; j++)
+      if (at[j] != (size_t)-1)
+        csvreg__chunk_column_values(c, j, copy + j * n);
+    x = copy;
+    ldx = n;
+  }
   for (size_t j = 0; j < nc; j++)
     if (at[j] != (size_t)-1)
-      xcol[at[j]] = j;
+      xcol[at[j]] = copy ? j : csvreg__chunk_column_pos(c, j);
   st = csvreg__accum_head_fold(a, n, x, ldx, xcol, y, w, hrow, err);
 done:
+  free(copy);
   free(at);
   free(lrow);
   free(hrow);
@@ -437,6 +468,10 @@ csvreg_status csvreg_accum_add_chunk(csvreg_accum *a, const csvreg_chunk *c, csv
                                          : csvreg__accum_fold(a, NULL, csvreg_chunk_rows(c), x, ldx, y, w, err);
   if (st)
     return st;
+  /* head12c: the next fills leave the head's indicator columns out of the
+   * design block (the head reads the rows' levels), or keep every column */
+  if (csvreg__chunk_spec(c)->nfactors)
+    csvreg__chunk_request_head(c, csvreg__accum_head_tag(a));
   const csvreg_counts *cc = csvreg_chunk_counts(c);
   csvreg__accum_add_counts(a, cc->records, cc->dropped_na, cc->dropped_bad,
                            csvreg_chunk_na_counts(c));

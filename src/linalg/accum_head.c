@@ -79,8 +79,13 @@ void csvreg__accum_head_allow(csvreg_accum *a) {
   /* On unless CSVREG_LEVEL_HEAD=0: a test and diagnostic knob, so that the
    * suite can hold the head to the dense fold (docs/limits.md). */
   const char *e = getenv("CSVREG_LEVEL_HEAD");
-  a->head_allowed = !(e && strcmp(e, "0") == 0);
+  /* head12c: 1 forces the head whatever the level count (the tests that
+   * hold it to the dense path use it), unset lets the caller's rule
+   * decide (accum_chunk.c, head_factor) */
+  a->head_allowed = e && strcmp(e, "0") == 0 ? 0 : e && strcmp(e, "1") == 0 ? 2 : 1;
 }
+
+int csvreg__accum_head_forced(const csvreg_accum *a) { return a->head_allowed == 2; }
 
 int csvreg__accum_head_active(const csvreg_accum *a) { return a->head != NULL; }
 
@@ -463,6 +468,11 @@ csvreg_status csvreg__accum_head_flush(csvreg_accum *a, csvreg_error *err) {
   }
   csvreg__accum_head_drop(a);
   a->head_off = 1;
+  /* head12c: the flush's workspace (64 pseudo-rows of the full width and
+   * dtpqrt's blocks, ~1 MB at 1000 levels) back before the solve, which
+   * comes next and needs its own; a later fold makes one again */
+  csvreg__accum_ws_free(a->ws);
+  a->ws = NULL;
   return CSVREG_OK;
 }
 
