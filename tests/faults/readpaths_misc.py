@@ -45,9 +45,11 @@ def make_data(path, rows):
 def case_fifo(prog):
     make_data("f.csv", 200000)
     one = subprocess.run([prog, "fit", "-y", "y", "--format", "json", "f.csv"], capture_output=True)
+    # standard input as a pipe: a stream, as the FIFO is (a regular file on
+    # standard input is read by byte ranges, like a named file)
     with open("f.csv", "rb") as f:
         dash = subprocess.run([prog, "fit", "-y", "y", "--threads", "2", "--format", "json", "-"],
-                              stdin=f, capture_output=True)
+                              input=f.read(), capture_output=True)
     if os.path.exists("fifo"):
         os.unlink("fifo")
     os.mkfifo("fifo")
