@@ -121,7 +121,8 @@ static void test_zlib_codec(void **state) {
   unsigned char out[5000];
   size_t in = 0, made = 0, ends = 0;
   while (in < n) {
-    codec_io io = {g + in, n - in, 0, out + made, made < sizeof out ? 1 : 0, 0, 0, 0, NULL, 0};
+    codec_io io = {.in = g + in, .in_len = n - in, .out = out + made,
+                   .out_cap = made < sizeof out ? 1 : 0};
     assert_int_equal(c->run(st, &io), 0);
     in += io.in_used;
     made += io.out_made;
