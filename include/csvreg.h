@@ -695,6 +695,11 @@ CSVREG_API void csvreg_model_free(csvreg_model *m);
  * csvreg_model_new or loaded, this one has no prediction factor: its
  * predictions work, its intervals and influence measures return
  * CSVREG_E_USAGE (load the saved file for those). */
+CSVREG_API csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
+                                                   csvreg_accum *fitted, csvreg_fit *fit,
+                                                   const csvreg_model_options *o,
+                                                   csvreg_error *err);
+
 /* Moves the state a model of a formula with categorical variables keeps
  * (every level's column: csvreg_model_state) out to the caller, who frees
  * it; for fit --update, which folds new rows into it (issue 12: no copy).
@@ -704,11 +709,6 @@ CSVREG_API void csvreg_model_free(csvreg_model *m);
  * CSVREG_E_USAGE for a model that keeps no such state. */
 CSVREG_API csvreg_status csvreg_model_take_state(csvreg_model *m, csvreg_accum **out,
                                                  csvreg_error *err);
-
-CSVREG_API csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
-                                                   csvreg_accum *fitted, csvreg_fit *fit,
-                                                   const csvreg_model_options *o,
-                                                   csvreg_error *err);
 
 /* The model file's text (pretty JSON ending in a newline); *out is malloc'd. */
 CSVREG_API csvreg_status csvreg_model_save(const csvreg_model *m, char **out, csvreg_error *err);
