@@ -378,6 +378,22 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formu
   return CSVREG_OK;
 }
 
+/* The formula a model keeps (*fm NULL for a model of plain columns): the
+ * caller's spec, or else the state's own frame (solve -o of shards' merged
+ * states), whose formula rebuilds the spec, so the model keeps the formula
+ * and levels as fit -o's does. */
+static csvreg_status model_formula_of(const csvreg_model_options *o, const csvreg_accum *a,
+                                      model_formula **fm, csvreg_error *err) {
+  if (o->spec)
+    return o->spec->formula ? fm_from_spec(o->spec, a, fm, err) : CSVREG_OK;
+  csvreg_spec *own = NULL;
+  csvreg_status st = csvreg__state_frame_spec(a, &own, err);
+  if (st == CSVREG_OK && own && own->formula)
+    st = fm_from_spec(own, a, fm, err);
+  csvreg_spec_free(own);
+  return st;
+}
+
 csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
                                const csvreg_model_options *o, csvreg_error *err) {
   if (!out || !a || !o)
@@ -394,16 +410,8 @@ csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
     if (!(st = csvreg_accum_copy(pre, &copy, err)))
       st = csvreg_accum_finish(copy, err);
   }
-  if (!st && o->spec && o->spec->formula)
-    st = fm_from_spec(o->spec, copy, &fm, err);
-  /* A state's own frame (solve -o of shards' merged states): the formula it
-   * carries rebuilds the spec, so the model keeps the formula and levels as
-   * fit -o's does. */
-  csvreg_spec *own = NULL;
-  if (!st && !o->spec && (st = csvreg__state_frame_spec(copy, &own, err)) == CSVREG_OK && own &&
-      own->formula)
-    st = fm_from_spec(own, copy, &fm, err);
-  csvreg_spec_free(own);
+  if (!st)
+    st = model_formula_of(o, copy, &fm, err);
   if (st) {
     csvreg_accum_free(copy);
     csvreg_accum_free(pre);
@@ -456,13 +464,8 @@ csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
                            "model_new_from_fit: the fit's term '%s' is the accumulator's '%s'",
                            fit->terms[ic + j].name, csvreg__accum_term_name(a, j));
   model_formula *fm = NULL;
-  if (!st && o->spec && o->spec->formula)
-    st = fm_from_spec(o->spec, a, &fm, err);
-  csvreg_spec *own = NULL;
-  if (!st && !o->spec && (st = csvreg__state_frame_spec(a, &own, err)) == CSVREG_OK && own &&
-      own->formula)
-    st = fm_from_spec(own, a, &fm, err);
-  csvreg_spec_free(own);
+  if (!st)
+    st = model_formula_of(o, a, &fm, err);
   if (st) {
     if (state != fitted)
       csvreg_accum_free(state);
