@@ -65,13 +65,14 @@ struct csvreg_chunk {
   csvreg__dcols *prev_d; /* live_d before update_columns (owned) */
   size_t *prev_order;    /* [prev_nlive] */
   size_t prev_nlive;
-  /* head12c: the accumulator's level head folds factor slot `omit`'s
-   * main-effect indicator columns from each row's level index, so the fill
-   * leaves them out of the design block: live column j is design column
-   * xpos[j], (size_t)-1 when left out; nx columns are made. *req is what
-   * the consumer asked for the next fills (csvreg__chunk_request_head): a
-   * pointee, so that a sink holding the chunk const can ask. */
-  size_t *req;
+  /* The level head's factor (an option the chunk's owner sets after the
+   * first fill, csvreg__chunk_set_head): its main-effect indicator columns
+   * are left out of the design block from the next fill on, and the
+   * consumer folds them from each row's level index. `omit` is the slot
+   * this fill left out: live column j is design column xpos[j], (size_t)-1
+   * when left out; nx columns are made. */
+  size_t head;
+  int planned; /* csvreg__chunk_set_head was called */
   size_t omit;
   size_t *xpos; /* [order_cap] */
   size_t nx;
@@ -161,12 +162,10 @@ csvreg_status csvreg_chunk_new_with(csvreg_chunk **out, const csvreg_spec *s,
           c->order[j] = j;
       }
       if (st == CSVREG_OK && !s->fixed) {
-        c->req = malloc(sizeof *c->req);
+        c->head = c->omit = (size_t)-1;
         c->xpos = malloc((c->order_cap ? c->order_cap : 1) * sizeof *c->xpos);
-        if (!c->req || !c->xpos)
+        if (!c->xpos)
           st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-        else
-          *c->req = c->omit = (size_t)-1;
         for (size_t j = 0; c->xpos && j < c->nlive; j++)
           c->xpos[j] = j;
         c->nx = c->nlive;
@@ -216,7 +215,6 @@ void csvreg_chunk_free(csvreg_chunk *c) {
   csvreg__dcols_free(c->prev_d);
   free(c->order);
   free(c->prev_order);
-  free(c->req);
   free(c->xpos);
   free(c->ktext);
   free(c->koff);
@@ -448,15 +446,15 @@ static int main_effect(const csvreg_chunk *c, size_t j, size_t k) {
          s->formula->terms[d->term].nvars == 1;
 }
 
-/* head12c: where each live column goes in the design block for this fill
- * (the columns of the factor the consumer's head folds are left out), and
+/* Where each live column goes in the design block for this fill (the
+ * columns of the head's factor, csvreg__chunk_set_head, are left out), and
  * the block sized to the columns made: grown as levels come, shrunk when a
  * head starts leaving most of them out. O(columns) a fill. */
 static csvreg_status layout(csvreg_chunk *c, csvreg_error *err) {
   const csvreg_spec *s = c->spec;
   if (!s->nfactors || s->fixed)
     return CSVREG_OK;
-  c->omit = *c->req < s->nfactors ? *c->req : (size_t)-1;
+  c->omit = c->head < s->nfactors ? c->head : (size_t)-1;
   size_t nx = 0;
   for (size_t j = 0; j < c->nlive; j++)
     c->xpos[j] = c->omit != (size_t)-1 && main_effect(c, j, c->omit) ? (size_t)-1 : nx++;
@@ -864,9 +862,16 @@ int csvreg__chunk_main_effect(const csvreg_chunk *c, size_t j, size_t k) {
   return c->spec->nfactors && !c->spec->fixed && k < c->spec->nfactors && main_effect(c, j, k);
 }
 
-void csvreg__chunk_request_head(const csvreg_chunk *c, size_t k) {
-  if (c->req)
-    *c->req = k;
+void csvreg__chunk_set_head(csvreg_chunk *c, size_t k) {
+  c->planned = 1;
+  if (c->spec->nfactors && !c->spec->fixed)
+    c->head = k < c->spec->nfactors ? k : (size_t)-1;
+}
+
+int csvreg__chunk_head_set(const csvreg_chunk *c) { return c->planned; }
+
+size_t csvreg__chunk_head(const csvreg_chunk *c) {
+  return c->spec->nfactors && !c->spec->fixed ? c->head : (size_t)-1;
 }
 
 void csvreg__chunk_column_values(const csvreg_chunk *c, size_t j, double *dst) {

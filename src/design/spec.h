@@ -121,16 +121,21 @@ const uint32_t *csvreg__chunk_row_levels(const csvreg_chunk *c, size_t f);
  * csvreg__chunk_levels, 0 being the sentinel); NULL for a fixed or
  * factor-free spec. */
 const struct csvreg__dcol *csvreg__chunk_column(const csvreg_chunk *c, size_t j);
-/* head12c: the level head's columns out of the design block. From the
- * next fill on, the main-effect indicator columns of factor slot k
- * ((size_t)-1: none) are left out of csvreg_chunk_design's block (the
- * accumulator's level head folds them from csvreg__chunk_row_levels);
- * callable on a const chunk (what the consumer asks of the next fills).
- * Live column j is then block column csvreg__chunk_column_pos (or
- * (size_t)-1 when left out), csvreg__chunk_omitted the slot this fill
- * left out, csvreg__chunk_column_values column j's values either way (rows
- * of the chunk). A chunk nobody asked keeps every column, at its index. */
-void csvreg__chunk_request_head(const csvreg_chunk *c, size_t k);
+/* The level head's columns out of the design block: an option of the
+ * chunk that its owner (the pass, by the fit stage's rule,
+ * csvreg__chunk_plan_head) sets once, after the first fill. From the next
+ * fill on, the main-effect indicator columns of factor slot k ((size_t)-1:
+ * none) are left out of csvreg_chunk_design's block; a consumer folds them
+ * from csvreg__chunk_row_levels. csvreg__chunk_head is slot k (what the
+ * chunk hands its consumers, from the fill that chose it on),
+ * csvreg__chunk_head_set whether the option was set. Live column j is
+ * block column csvreg__chunk_column_pos (or (size_t)-1 when left out),
+ * csvreg__chunk_omitted the slot this fill left out,
+ * csvreg__chunk_column_values column j's values either way (rows of the
+ * chunk). A chunk without the option keeps every column, at its index. */
+void csvreg__chunk_set_head(csvreg_chunk *c, size_t k);
+int csvreg__chunk_head_set(const csvreg_chunk *c);
+size_t csvreg__chunk_head(const csvreg_chunk *c);
 size_t csvreg__chunk_omitted(const csvreg_chunk *c);
 size_t csvreg__chunk_column_pos(const csvreg_chunk *c, size_t j);
 void csvreg__chunk_column_values(const csvreg_chunk *c, size_t j, double *dst);

@@ -610,6 +610,7 @@ static csvreg_status run_single(csvreg_pass *p, csvreg_error *err) {
     uint64_t n = csvreg_chunk_counts(chunk)->records;
     p->info.chunks += n > 0;
     records += n;
+    csvreg__sink_plan_chunk(p->type, p->arg, chunk); /* once, after the first fill */
     csvreg_status st2 = p->type->add_chunk(p->total, chunk, err);
     if (st2 != CSVREG_OK) {
       st = st2;
@@ -696,6 +697,7 @@ static csvreg_status fold(csvreg_pass *p, task *t, csvreg_reader *r, void **loca
     uint64_t n = csvreg_chunk_counts(chunk)->records;
     t->chunks += n > 0;
     t->records += n;
+    csvreg__sink_plan_chunk(p->type, p->arg, chunk); /* once, after the first fill */
     csvreg_status st2 = p->type->add_chunk(*sink, chunk, err);
     if (st2)
       return st2;

@@ -141,8 +141,9 @@ static csvreg_status add_factor_chunk(csvreg_accum *a, const csvreg_chunk *c, cs
   const double *x, *y, *w;
   size_t ldx, n = csvreg_chunk_rows(c);
   csvreg_chunk_design(c, &x, &ldx, &y, &w);
-  /* a chunk that left a head's columns out (asked for by an accumulator
-   * with a head, before this one) gives them from its levels here */
+  /* a chunk that left a head's columns out (an accumulator that cannot
+   * take the head: one given its columns by a merge) gives them from its
+   * levels here */
   if ((!identity || csvreg__chunk_omitted(c) != (size_t)-1) && n) {
     copy = calloc(n * (p ? p : 1), sizeof *copy);
     if (!copy) {
@@ -167,18 +168,15 @@ done:
  * columns go to the accumulator's head, the rest (the tail) to its dense
  * state. */
 
-/* The factor slot the head takes at the first chunk, or (size_t)-1: of
- * the factors with a main effect, the one with most levels in this chunk
- * (ties: the first), the one whose dense columns would cost most. */
+/* The factor slot whose columns a chunk leaves out for the level head, or
+ * (size_t)-1: of the factors with a main effect, the one with most levels
+ * in the chunk's first fill (ties: the first), the one whose dense columns
+ * would cost most. */
 #define HEAD_MIN_LEVELS 64
 
-static size_t head_factor(const csvreg_accum *a, const csvreg_spec *s, const csvreg_chunk *c) {
+static size_t head_factor(const csvreg_spec *s, const csvreg_chunk *c, int forced) {
   const csvreg__formula *f = s->formula;
   size_t best = (size_t)-1, most = 0, nmain = 0;
-  /* a chunk that already leaves a factor's columns out (asked by the
-   * previous accumulator it fed: a thread's pieces) keeps that factor */
-  if (csvreg__chunk_omitted(c) != (size_t)-1)
-    return csvreg__chunk_omitted(c);
   for (size_t k = 0; k < s->nfactors; k++) {
     size_t v = s->factor_var[k], n;
     int main = 0;
@@ -199,18 +197,36 @@ static size_t head_factor(const csvreg_accum *a, const csvreg_spec *s, const csv
    * instructions); a formula's only factor keeps it at any count (the
    * head's accuracy case, formula_level_head_shift; its cost there is
    * not measured). CSVREG_LEVEL_HEAD=1 forces it. */
-  if (best != (size_t)-1 && nmain > 1 && most < HEAD_MIN_LEVELS && !csvreg__accum_head_forced(a))
+  if (best != (size_t)-1 && nmain > 1 && most < HEAD_MIN_LEVELS && !forced)
     return (size_t)-1;
   return best;
 }
 
-/* Starts a head on a fresh accumulator when the spec has a factor for it. */
+void csvreg__sink_plan_chunk(const csvreg_sink_type *type, const void *arg, csvreg_chunk *c) {
+  if (csvreg__chunk_head_set(c))
+    return;
+  const csvreg_spec *s = csvreg__chunk_spec(c);
+  size_t k = (size_t)-1;
+  /* Only the pass's accumulator folds a head, and only the QR kernel has
+   * one: any other consumer gets every column (no copies). The switch is a
+   * test and diagnostic knob (docs/limits.md): 0 off, 1 whatever the
+   * level count, unset the rule above. */
+  const char *e = getenv("CSVREG_LEVEL_HEAD");
+  const int off = e && strcmp(e, "0") == 0, forced = e && strcmp(e, "1") == 0;
+  const csvreg_solver solver = arg ? *(const csvreg_solver *)arg : CSVREG_SOLVER_QR;
+  if (type == csvreg_sink_accum() && solver == CSVREG_SOLVER_QR && !off && s->formula &&
+      s->nfactors && !s->fixed)
+    k = head_factor(s, c, forced);
+  csvreg__chunk_set_head(c, k);
+}
+
+/* Starts a head on a fresh accumulator for the factor whose columns the
+ * chunk leaves out (csvreg__chunk_head): the chunk says which, the
+ * accumulator only whether it can take it. */
 static csvreg_status head_maybe_start(csvreg_accum *a, const csvreg_chunk *c, csvreg_error *err) {
   const csvreg_spec *s = csvreg__chunk_spec(c);
-  if (s->fixed || !s->formula || !csvreg__accum_head_may_start(a))
-    return CSVREG_OK;
-  size_t k = head_factor(a, s, c);
-  if (k == (size_t)-1)
+  size_t k = csvreg__chunk_head(c);
+  if (k == (size_t)-1 || s->fixed || !s->formula || !csvreg__accum_head_may_start(a))
     return CSVREG_OK;
   /* None of its columns may be in the dense state already (an empty
    * accumulator given them by a merge, say). */
@@ -288,10 +304,10 @@ static csvreg_status add_head_chunk(csvreg_accum *a, const csvreg_chunk *c, csvr
   }
   for (size_t j = 0; j < p; j++)
     xcol[j] = (size_t)-1;
-  /* The head's columns are read from the levels, never from the block: a
-   * chunk asked to (csvreg__chunk_request_head) leaves them out. One that
-   * left out another factor's (not expected: a thread's chunk keeps its
-   * factor across pieces) gives its tail columns in a copy. */
+  /* The head's columns are read from the levels, never from the block: the
+   * chunk whose head factor this is leaves them out. One that left out
+   * another factor's (a lane fed by two threads' chunks that chose
+   * differently) gives its tail columns in a copy. */
   const size_t om = csvreg__chunk_omitted(c);
   if (om != (size_t)-1 && om != hk && n) {
     if (!(copy = malloc(n * (nc ? nc : 1) * sizeof *copy))) {
@@ -468,10 +484,6 @@ csvreg_status csvreg_accum_add_chunk(csvreg_accum *a, const csvreg_chunk *c, csv
                                          : csvreg__accum_fold(a, NULL, csvreg_chunk_rows(c), x, ldx, y, w, err);
   if (st)
     return st;
-  /* head12c: the next fills leave the head's indicator columns out of the
-   * design block (the head reads the rows' levels), or keep every column */
-  if (csvreg__chunk_spec(c)->nfactors)
-    csvreg__chunk_request_head(c, csvreg__accum_head_tag(a));
   const csvreg_counts *cc = csvreg_chunk_counts(c);
   csvreg__accum_add_counts(a, cc->records, cc->dropped_na, cc->dropped_bad,
                            csvreg_chunk_na_counts(c));

@@ -47,6 +47,15 @@ csvreg_status csvreg__accum_merge_finished(csvreg_accum *dst, const csvreg_accum
  * accumulator's level head joins its dense state (accum_chunk.c). */
 csvreg_status csvreg__sink_settle(const csvreg_sink_type *type, void *sink, csvreg_error *err);
 
+/* The level head's plan, made once per chunk by the chunk's owner (the
+ * pass) after the chunk's first fill and before that fill reaches the
+ * sink: for the accumulator sink with the QR kernel, the factor whose
+ * main-effect columns the chunk leaves out from then on
+ * (csvreg__chunk_set_head), which an empty accumulator fed the chunk then
+ * folds apart (accum_chunk.c); (size_t)-1 for every other sink. A no-op
+ * on a chunk already planned. */
+void csvreg__sink_plan_chunk(const csvreg_sink_type *type, const void *arg, csvreg_chunk *c);
+
 /* The sink's end of the data (csvreg__accum_finish_factors for the
  * accumulator; nothing for other sinks). */
 csvreg_status csvreg__sink_finish(const csvreg_sink_type *type, void *sink, const csvreg_spec *s,

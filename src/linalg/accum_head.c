@@ -76,16 +76,11 @@ struct accum_head {
 #define FLUSH_BLOCK 64
 
 void csvreg__accum_head_allow(csvreg_accum *a) {
-  /* On unless CSVREG_LEVEL_HEAD=0: a test and diagnostic knob, so that the
-   * suite can hold the head to the dense fold (docs/limits.md). */
-  const char *e = getenv("CSVREG_LEVEL_HEAD");
-  /* head12c: 1 forces the head whatever the level count (the tests that
-   * hold it to the dense path use it), unset lets the caller's rule
-   * decide (accum_chunk.c, head_factor) */
-  a->head_allowed = e && strcmp(e, "0") == 0 ? 0 : e && strcmp(e, "1") == 0 ? 2 : 1;
+  /* Whether a head starts, and on which factor, is the chunk's plan
+   * (src/fit/accum_chunk.c, csvreg__sink_plan_chunk, where the
+   * CSVREG_LEVEL_HEAD knob is read): this only marks a pass's sink. */
+  a->head_allowed = 1;
 }
-
-int csvreg__accum_head_forced(const csvreg_accum *a) { return a->head_allowed == 2; }
 
 int csvreg__accum_head_active(const csvreg_accum *a) { return a->head != NULL; }
 

@@ -214,11 +214,9 @@ void csvreg__accum_set_selected(csvreg_accum *a, int selected);
  * and folds the head in; every door out of a pass (merges, clone, finish,
  * settle) flushes first. */
 
-/* Lets csvreg__accum_head_start work on `a` (the pass's sinks call it),
- * unless the environment says CSVREG_LEVEL_HEAD=0 (a test knob). */
+/* Lets csvreg__accum_head_start work on `a` (the pass's sinks call it;
+ * which factor, if any, is the chunk's plan: src/fit/accum_chunk.c). */
 void csvreg__accum_head_allow(csvreg_accum *a);
-/* 1 when CSVREG_LEVEL_HEAD=1 asks for a head whatever the level count. */
-int csvreg__accum_head_forced(const csvreg_accum *a);
 /* 1 when a head may start now: allowed, QR, nothing folded, none yet. */
 int csvreg__accum_head_may_start(const csvreg_accum *a);
 int csvreg__accum_head_active(const csvreg_accum *a);
