@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -388,6 +389,232 @@ static void test_released(void **state) {
   released(CSVREG_SOLVER_NORMAL);
 }
 
+/* ---- csvreg_model_take_state (fit --update of a formula model) ---- */
+
+/* y ~ x + factor(g) on rows with three levels (g4 only from row 40) and x
+ * far from zero; `from`..`to` of 60 rows. */
+static char *take_csv(size_t from, size_t to) {
+  char *t = malloc(64 * 80);
+  assert_non_null(t);
+  size_t len = (size_t)sprintf(t, "y,x,g\n");
+  for (size_t i = from; i < to; i++) {
+    const char *g = i >= 40 && i % 3 == 0 ? "g4" : i % 2 ? "g1" : "g2";
+    double x = 1000.0 + (double)((i * 37) % 23) * 0.25;
+    double y = 2.0 + 0.5 * x + (g[1] - '0') * 1.25 + (double)((i * 53) % 17) * 0.01;
+    len += (size_t)sprintf(t + len, "%.17g,%.17g,%s\n", y, x, g);
+  }
+  return t;
+}
+
+static csvreg_spec *take_spec(const char *csv) {
+  csvreg_reader *r = NULL;
+  csvreg_reader_options ro;
+  csvreg_reader_options_init(&ro);
+  assert_int_equal(csvreg_reader_open_mem(&r, csv, strlen(csv), "mem", &ro, NULL), CSVREG_OK);
+  csvreg_spec_options so;
+  csvreg_spec_options_init(&so);
+  csvreg_spec *s = NULL;
+  assert_int_equal(csvreg_spec_new_formula(&s, csvreg_reader_column_names(r),
+                                           csvreg_reader_ncolumns(r), "y ~ x + factor(g)", &so,
+                                           NULL, NULL),
+                   CSVREG_OK);
+  csvreg_reader_free(r);
+  return s;
+}
+
+/* Every row of csv folded into a (chunks of 7 rows). */
+static void take_fold(csvreg_accum *a, const csvreg_spec *s, const char *csv) {
+  csvreg_reader *r = NULL;
+  csvreg_reader_options ro;
+  csvreg_reader_options_init(&ro);
+  assert_int_equal(csvreg_reader_open_mem(&r, csv, strlen(csv), "mem", &ro, NULL), CSVREG_OK);
+  csvreg_chunk *c = NULL;
+  assert_int_equal(csvreg_chunk_new(&c, s, 7, NULL), CSVREG_OK);
+  csvreg_status st;
+  do {
+    st = csvreg_chunk_fill(c, r, NULL);
+    assert_true(st == CSVREG_OK || st == CSVREG_END);
+    assert_int_equal(csvreg_accum_add_chunk(a, c, NULL), CSVREG_OK);
+  } while (st == CSVREG_OK);
+  csvreg_chunk_free(c);
+  csvreg_reader_free(r);
+}
+
+/* The model's predictions of csv's rows (its spec bound to csv's header). */
+static size_t take_predict(const csvreg_model *m, const char *csv, double *yhat, double *lo,
+                           double *hi, csvreg_status *ivst) {
+  csvreg_reader *r = NULL;
+  csvreg_reader_options ro;
+  csvreg_reader_options_init(&ro);
+  assert_int_equal(csvreg_reader_open_mem(&r, csv, strlen(csv), "mem", &ro, NULL), CSVREG_OK);
+  csvreg_spec *s = NULL;
+  assert_int_equal(csvreg_model_spec_new(&s, m, csvreg_reader_column_names(r),
+                                         csvreg_reader_ncolumns(r), 0, NULL),
+                   CSVREG_OK);
+  csvreg_chunk *c = NULL;
+  assert_int_equal(csvreg_chunk_new(&c, s, 0, NULL), CSVREG_OK);
+  assert_int_equal(csvreg_chunk_fill(c, r, NULL), CSVREG_END);
+  const double *x, *y, *w;
+  size_t ld, n = csvreg_chunk_rows(c);
+  csvreg_chunk_design(c, &x, &ld, &y, &w);
+  assert_int_equal(
+      csvreg_model_predict(m, n, x, ld, CSVREG_INTERVAL_NONE, 0.95, yhat, NULL, NULL, NULL),
+      CSVREG_OK);
+  *ivst = csvreg_model_predict(m, n, x, ld, CSVREG_INTERVAL_CONFIDENCE, 0.95, yhat + n, lo, hi,
+                               NULL);
+  csvreg_chunk_free(c);
+  csvreg_spec_free(s);
+  csvreg_reader_free(r);
+  return n;
+}
+
+static char *state_line(const csvreg_accum *a) {
+  char *line = NULL;
+  assert_int_equal(csvreg_accum_save(a, NULL, &line, NULL), CSVREG_OK);
+  return line;
+}
+
+/* The documented contract of csvreg_model_take_state: it hands over the
+ * model's pre-select state itself (the pointer csvreg_model_state gave,
+ * its bits unchanged, every level's column kept) for the caller to free;
+ * the model no longer has it (a second take is CSVREG_E_USAGE and
+ * csvreg_model_state no longer returns it), still binds and predicts the
+ * same bits, and refuses saving and intervals with CSVREG_E_USAGE. The
+ * state taken goes on as --update uses it: merged with new rows bringing a
+ * new level and finished, it equals a refit on all rows. A model that
+ * keeps no such state and NULL arguments are CSVREG_E_USAGE, leaving *out
+ * NULL and the model as it was. Run under ASan: nothing leaks, nothing is
+ * freed twice. */
+static void take_state_case(int loaded) {
+  char *old = take_csv(0, 40), *all = take_csv(0, 60), *rest = take_csv(40, 60);
+  csvreg_spec *s = take_spec(old);
+  csvreg_accum *a = NULL;
+  csvreg_error err;
+  assert_int_equal(csvreg_accum_new_for_spec(&a, s, CSVREG_SOLVER_QR, &err), CSVREG_OK);
+  take_fold(a, s, old);
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  mo.spec = s;
+  csvreg_model *m = NULL;
+  assert_int_equal(csvreg_model_new(&m, a, &mo, &err), CSVREG_OK);
+  char *text = NULL;
+  assert_int_equal(csvreg_model_save(m, &text, &err), CSVREG_OK);
+  if (loaded) { /* the same through a model file (fit --update's path) */
+    csvreg_model_free(m);
+    m = NULL;
+    assert_int_equal(csvreg_model_load(&m, text, strlen(text), &err), CSVREG_OK);
+  }
+  assert_int_equal(csvreg_model_nfactors(m), 1);
+  /* before: predictions with intervals, the state's line */
+  static double p0[128], l0[64], u0[64], p1[128], l1[64], u1[64];
+  csvreg_status iv;
+  size_t n = take_predict(m, all, p0, l0, u0, &iv);
+  assert_int_equal(iv, CSVREG_OK);
+  const csvreg_accum *kept = csvreg_model_state(m);
+  assert_ptr_not_equal(kept, csvreg_model_accum(m)); /* pre-select: a column per level */
+  char *before = state_line(kept);
+  uint64_t used = csvreg_accum_counts(kept)->used;
+  assert_int_equal(used, 40);
+
+  csvreg_accum *taken = NULL;
+  assert_int_equal(csvreg_model_take_state(m, &taken, &err), CSVREG_OK);
+  assert_ptr_equal(taken, kept);
+  char *after = state_line(taken);
+  assert_string_equal(before, after);
+  /* the model gave it up */
+  csvreg_accum *again = (csvreg_accum *)&err; /* any non-NULL: must come back NULL */
+  assert_int_equal(csvreg_model_take_state(m, &again, &err), CSVREG_E_USAGE);
+  assert_null(again);
+  assert_non_null(strstr(err.message, "keeps no state"));
+  assert_ptr_not_equal(csvreg_model_state(m), taken);
+  /* and still binds and predicts the same bits; no intervals, no saving */
+  assert_int_equal(take_predict(m, all, p1, l1, u1, &iv), n);
+  assert_int_equal(iv, CSVREG_E_USAGE);
+  assert_memory_equal(p0, p1, n * sizeof *p0);
+  char *t2 = (char *)&err;
+  assert_int_equal(csvreg_model_save(m, &t2, &err), CSVREG_E_USAGE);
+  assert_int_equal(csvreg_model_nfactors(m), 1);
+  assert_string_equal(csvreg_model_formula(m), "y ~ x + factor(g)");
+  assert_non_null(csvreg_model_fit(m));
+
+  /* the taken state outlives the model: --update folds new rows (a new
+   * level, g4) into it, and the finished merge is the refit on all rows */
+  csvreg_model_free(m);
+  csvreg_accum *more = NULL, *one = NULL;
+  assert_int_equal(csvreg_accum_new_for_spec(&more, s, CSVREG_SOLVER_QR, &err), CSVREG_OK);
+  take_fold(more, s, rest);
+  assert_int_equal(csvreg_accum_merge(taken, more, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_finish(taken, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_new_for_spec(&one, s, CSVREG_SOLVER_QR, &err), CSVREG_OK);
+  take_fold(one, s, all);
+  assert_int_equal(csvreg_accum_finish(one, &err), CSVREG_OK);
+  csvreg_fit *f1 = NULL, *f2 = NULL;
+  assert_int_equal(csvreg_accum_solve(taken, NULL, &f1, &err), CSVREG_OK);
+  assert_int_equal(csvreg_accum_solve(one, NULL, &f2, &err), CSVREG_OK);
+  const csvreg_fit_summary *s1 = csvreg_fit_get_summary(f1), *s2 = csvreg_fit_get_summary(f2);
+  assert_int_equal(s1->nterms, 4); /* (Intercept), x, factor(g)g2, factor(g)g4 */
+  assert_int_equal(s1->nterms, s2->nterms);
+  for (size_t j = 0; j < s1->nterms; j++) {
+    const csvreg_term *t1 = csvreg_fit_term(f1, j), *t2b = csvreg_fit_term(f2, j);
+    assert_string_equal(t1->name, t2b->name);
+    assert_true(fabs(t1->estimate - t2b->estimate) <= 1e-11 * fabs(t2b->estimate));
+    assert_true(fabs(t1->std_error - t2b->std_error) <= 1e-9 * t2b->std_error);
+  }
+  assert_string_equal(csvreg_fit_term(f1, 3)->name, "factor(g)g4");
+  csvreg_fit_free(f1);
+  csvreg_fit_free(f2);
+  csvreg_accum_free(taken); /* the caller's now */
+  csvreg_accum_free(more);
+  csvreg_accum_free(one);
+  free(before);
+  free(after);
+  free(text);
+  csvreg_accum_free(a);
+  csvreg_spec_free(s);
+  free(old);
+  free(all);
+  free(rest);
+}
+
+static void test_take_state(void **state) {
+  (void)state;
+  take_state_case(0);
+  take_state_case(1);
+  /* NULL arguments */
+  csvreg_error err;
+  csvreg_accum *out = (csvreg_accum *)&err;
+  assert_int_equal(csvreg_model_take_state(NULL, &out, &err), CSVREG_E_USAGE);
+  assert_null(out);
+  assert_non_null(strstr(err.message, "NULL argument"));
+  /* a model that keeps no state of every level's column (plain terms):
+   * refused, and the model is as it was */
+  static double x[P * N], y[N], w[N];
+  make_data(x, y, w);
+  csvreg_accum *a = fitted(CSVREG_SOLVER_QR, x, y, NULL, 0, N);
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  csvreg_model *m = NULL;
+  assert_int_equal(csvreg_model_new(&m, a, &mo, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_take_state(m, NULL, &err), CSVREG_E_USAGE);
+  char *t1 = NULL, *t2 = NULL;
+  assert_int_equal(csvreg_model_save(m, &t1, &err), CSVREG_OK);
+  out = (csvreg_accum *)&err;
+  assert_int_equal(csvreg_model_take_state(m, &out, &err), CSVREG_E_USAGE);
+  assert_null(out);
+  assert_non_null(strstr(err.message, "keeps no state of every level's column"));
+  assert_int_equal(csvreg_model_take_state(m, &out, NULL), CSVREG_E_USAGE); /* err optional */
+  assert_ptr_equal(csvreg_model_state(m), csvreg_model_accum(m));
+  assert_int_equal(csvreg_model_save(m, &t2, &err), CSVREG_OK);
+  assert_string_equal(t1, t2);
+  static double p[N], l[N], u[N];
+  assert_int_equal(csvreg_model_predict(m, N, x, N, CSVREG_INTERVAL_CONFIDENCE, 0.95, p, l, u, &err),
+                   CSVREG_OK);
+  free(t1);
+  free(t2);
+  csvreg_model_free(m);
+  csvreg_accum_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_qr),
@@ -397,6 +624,7 @@ int main(void) {
       cmocka_unit_test(test_evaluator_pieces),
       cmocka_unit_test(test_from_fit),
       cmocka_unit_test(test_released),
+      cmocka_unit_test(test_take_state),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
