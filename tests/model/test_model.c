@@ -460,8 +460,8 @@ static size_t take_predict(const csvreg_model *m, const char *csv, double *yhat,
   assert_int_equal(
       csvreg_model_predict(m, n, x, ld, CSVREG_INTERVAL_NONE, 0.95, yhat, NULL, NULL, NULL),
       CSVREG_OK);
-  *ivst = csvreg_model_predict(m, n, x, ld, CSVREG_INTERVAL_CONFIDENCE, 0.95, yhat + n, lo, hi,
-                               NULL);
+  *ivst =
+      csvreg_model_predict(m, n, x, ld, CSVREG_INTERVAL_CONFIDENCE, 0.95, yhat + n, lo, hi, NULL);
   csvreg_chunk_free(c);
   csvreg_spec_free(s);
   csvreg_reader_free(r);
@@ -607,8 +607,8 @@ static void test_take_state(void **state) {
   assert_int_equal(csvreg_model_save(m, &t2, &err), CSVREG_OK);
   assert_string_equal(t1, t2);
   static double p[N], l[N], u[N];
-  assert_int_equal(csvreg_model_predict(m, N, x, N, CSVREG_INTERVAL_CONFIDENCE, 0.95, p, l, u, &err),
-                   CSVREG_OK);
+  assert_int_equal(
+      csvreg_model_predict(m, N, x, N, CSVREG_INTERVAL_CONFIDENCE, 0.95, p, l, u, &err), CSVREG_OK);
   free(t1);
   free(t2);
   csvreg_model_free(m);
