@@ -117,6 +117,24 @@ def check_lm_terms(got, want, sigma, r2, tol, what):
     rel_close(got["r_squared"], r2, tol, f"{what}: r_squared")
 
 
+def same_fit(got, want, tol, what):
+    """Two fit --format json reports of one formula: term names in order,
+    estimates, SEs, sigma, R^2 and n to tol, the same factors' levels."""
+    if got is None or want is None:
+        return
+    gn, wn = [t["name"] for t in got["terms"]], [t["name"] for t in want["terms"]]
+    if gn != wn:
+        fail(f"{what}: terms {gn} != {wn}")
+        return
+    for t, u in zip(got["terms"], want["terms"]):
+        rel_close(t["estimate"], u["estimate"], tol, f"{what}: {t['name']} estimate")
+        rel_close(t["std_error"], u["std_error"], tol, f"{what}: {t['name']} std_error")
+    for k in ("residual_sd", "r_squared", "n"):
+        rel_close(got[k], want[k], tol, f"{what}: {k}")
+    if got.get("factors") != want.get("factors"):
+        fail(f"{what}: factors {got.get('factors')} != {want.get('factors')}")
+
+
 def splitmix64(z):
     m = (1 << 64) - 1
     z = (z + 0x9E3779B97F4A7C15) & m

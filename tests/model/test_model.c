@@ -406,11 +406,16 @@ static char *take_csv(size_t from, size_t to) {
   return t;
 }
 
-static csvreg_spec *take_spec(const char *csv) {
+static csvreg_reader *take_reader(const char *csv) {
   csvreg_reader *r = NULL;
   csvreg_reader_options ro;
   csvreg_reader_options_init(&ro);
   assert_int_equal(csvreg_reader_open_mem(&r, csv, strlen(csv), "mem", &ro, NULL), CSVREG_OK);
+  return r;
+}
+
+static csvreg_spec *take_spec(const char *csv) {
+  csvreg_reader *r = take_reader(csv);
   csvreg_spec_options so;
   csvreg_spec_options_init(&so);
   csvreg_spec *s = NULL;
@@ -424,10 +429,7 @@ static csvreg_spec *take_spec(const char *csv) {
 
 /* Every row of csv folded into a (chunks of 7 rows). */
 static void take_fold(csvreg_accum *a, const csvreg_spec *s, const char *csv) {
-  csvreg_reader *r = NULL;
-  csvreg_reader_options ro;
-  csvreg_reader_options_init(&ro);
-  assert_int_equal(csvreg_reader_open_mem(&r, csv, strlen(csv), "mem", &ro, NULL), CSVREG_OK);
+  csvreg_reader *r = take_reader(csv);
   csvreg_chunk *c = NULL;
   assert_int_equal(csvreg_chunk_new(&c, s, 7, NULL), CSVREG_OK);
   csvreg_status st;
@@ -443,10 +445,7 @@ static void take_fold(csvreg_accum *a, const csvreg_spec *s, const char *csv) {
 /* The model's predictions of csv's rows (its spec bound to csv's header). */
 static size_t take_predict(const csvreg_model *m, const char *csv, double *yhat, double *lo,
                            double *hi, csvreg_status *ivst) {
-  csvreg_reader *r = NULL;
-  csvreg_reader_options ro;
-  csvreg_reader_options_init(&ro);
-  assert_int_equal(csvreg_reader_open_mem(&r, csv, strlen(csv), "mem", &ro, NULL), CSVREG_OK);
+  csvreg_reader *r = take_reader(csv);
   csvreg_spec *s = NULL;
   assert_int_equal(csvreg_model_spec_new(&s, m, csvreg_reader_column_names(r),
                                          csvreg_reader_ncolumns(r), 0, NULL),

@@ -55,20 +55,7 @@ def jfit(*args, **kw):
     return json.loads(p.stdout)
 
 
-def same(got, want, tol, what):
-    if got is None or want is None:
-        return
-    gn, wn = [t["name"] for t in got["terms"]], [t["name"] for t in want["terms"]]
-    if gn != wn:
-        fail(f"{what}: terms {gn} != {wn}")
-        return
-    for t, u in zip(got["terms"], want["terms"]):
-        rel_close(t["estimate"], u["estimate"], tol, f"{what}: {t['name']} estimate")
-        rel_close(t["std_error"], u["std_error"], tol, f"{what}: {t['name']} std_error")
-    for k in ("residual_sd", "r_squared", "n"):
-        rel_close(got[k], want[k], tol, f"{what}: {k}")
-    if got.get("factors") != want.get("factors"):
-        fail(f"{what}: factors {got.get('factors')} != {want.get('factors')}")
+same = same_fit
 
 
 def r_check(got, csv, formula, what, weights=""):
