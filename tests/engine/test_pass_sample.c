@@ -71,30 +71,39 @@ static void sample(const char *path, unsigned char text[5], uint64_t *sniffed) {
   csvreg_pass_free(p);
 }
 
-static char *temp_path(void) {
-  char *path = strdup("/tmp/csvreg_sampleXXXXXX");
-  assert_non_null(path);
+/* Writes the file (write_file's arguments), samples it and checks the
+ * text flags against `want` and the bytes read before the data against
+ * [lo, hi] (hi 0: the file's size, all of it). */
+static void check(size_t n, size_t t_from, size_t t_to, size_t pad, int quoted,
+                  const unsigned char want[5], uint64_t lo, uint64_t hi) {
+  char path[] = "/tmp/csvreg_sampleXXXXXX";
   int fd = mkstemp(path);
   assert_true(fd >= 0);
   close(fd);
-  return path;
-}
-
-/* Short records: the 512 are in the first 64 KiB read, nothing more is read
- * (the file is ~100 KiB; before, all of it). t is text in records 200-511
- * (312 of 512 cells: text), u only after the sample (a number). */
-static void test_short_records(void **state) {
-  (void)state;
-  char *path = temp_path();
-  write_file(path, 3000, 200, SAMPLE, 10, 0);
+  write_file(path, n, t_from, t_to, pad, quoted);
+  if (!hi) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    lo = hi = (uint64_t)ftell(f);
+    fclose(f);
+  }
   unsigned char text[5];
   uint64_t sniffed = 0;
   sample(path, text, &sniffed);
-  const unsigned char want[5] = {0, 0, 1, 0, 0};
-  assert_memory_equal(text, want, 5);
-  assert_true(sniffed <= ((uint64_t)64 << 10));
   remove(path);
-  free(path);
+  assert_memory_equal(text, want, 5);
+  assert_true(sniffed >= lo);
+  assert_true(sniffed <= hi);
+}
+
+/* Short records: the 512 are in the first 64 KiB read, nothing more is read
+ * (the file is ~80 KiB; before, all of it). t is text in records 200-511
+ * (312 of 512 cells: text), u only after the sample (a number). */
+static void test_short_records(void **state) {
+  (void)state;
+  const unsigned char want[5] = {0, 0, 1, 0, 0};
+  check(3000, 200, SAMPLE, 10, 0, want, 0, (uint64_t)64 << 10);
 }
 
 /* t turns to text at record 300 and stays text: 213 text cells of 512
@@ -102,16 +111,8 @@ static void test_short_records(void **state) {
  * than 512 records (the next 100 records are text) would call text. */
 static void test_exactly_the_sample(void **state) {
   (void)state;
-  char *path = temp_path();
-  write_file(path, 3000, 300, 3000, 10, 0);
-  unsigned char text[5];
-  uint64_t sniffed = 0;
-  sample(path, text, &sniffed);
   const unsigned char want[5] = {0, 0, 0, 0, 0};
-  assert_memory_equal(text, want, 5);
-  assert_true(sniffed <= ((uint64_t)64 << 10));
-  remove(path);
-  free(path);
+  check(3000, 300, 3000, 10, 0, want, 0, (uint64_t)64 << 10);
 }
 
 /* Records of ~300 bytes: 512 of them need ~150 KiB, read in steps; t is
@@ -119,17 +120,8 @@ static void test_exactly_the_sample(void **state) {
  * short of the 512 KiB it took before. */
 static void test_long_records(void **state) {
   (void)state;
-  char *path = temp_path();
-  write_file(path, 3000, 200, SAMPLE, 290, 0);
-  unsigned char text[5];
-  uint64_t sniffed = 0;
-  sample(path, text, &sniffed);
   const unsigned char want[5] = {0, 0, 1, 0, 0};
-  assert_memory_equal(text, want, 5);
-  assert_true(sniffed >= ((uint64_t)128 << 10));
-  assert_true(sniffed <= ((uint64_t)256 << 10));
-  remove(path);
-  free(path);
+  check(3000, 200, SAMPLE, 290, 0, want, (uint64_t)128 << 10, (uint64_t)256 << 10);
 }
 
 /* Quoted line breaks: three lines a record, so the first 512 lines hold
@@ -137,35 +129,15 @@ static void test_long_records(void **state) {
  * 200-511; pad is text in every record). */
 static void test_quoted_lines(void **state) {
   (void)state;
-  char *path = temp_path();
-  write_file(path, 6000, 200, SAMPLE, 0, 1);
-  unsigned char text[5];
-  uint64_t sniffed = 0;
-  sample(path, text, &sniffed);
   const unsigned char want[5] = {0, 0, 1, 0, 1};
-  assert_memory_equal(text, want, 5);
-  assert_true(sniffed <= ((uint64_t)64 << 10));
-  remove(path);
-  free(path);
+  check(6000, 200, SAMPLE, 0, 1, want, 0, (uint64_t)64 << 10);
 }
 
 /* A file shorter than the sample: all of it, to its end. */
 static void test_short_file(void **state) {
   (void)state;
-  char *path = temp_path();
-  write_file(path, 100, 20, 80, 10, 0);
-  unsigned char text[5];
-  uint64_t sniffed = 0;
-  sample(path, text, &sniffed);
   const unsigned char want[5] = {0, 0, 1, 0, 0};
-  assert_memory_equal(text, want, 5);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  assert_int_equal((uint64_t)ftell(f), sniffed);
-  fclose(f);
-  remove(path);
-  free(path);
+  check(100, 20, 80, 10, 0, want, 0, 0);
 }
 
 int main(void) {
