@@ -20,11 +20,19 @@
 #                (target on a pipe: none met yet). `- < FILE` (predict2-stdin, stdin2) is a
 #                regular file on standard input, read by byte ranges (no cat, no copy); the wall time of a pipe case includes cat's, which on 2 vCPUs runs beside the
 #                one-thread csvreg but competes with two threads.
+#   2plain       two plain fits (one thread each) at once: the machine's ceiling for two threads
+#                of this work, ceiling = 2 x plain / 2plain (2.00: two whole cores; what two
+#                independent processes get, --threads 2 cannot beat)
 # Per case: median wall, median user and sys CPU (of everything the case runs: the shell's
-# children), and the ratio to the plain fit's median wall. Wall times only mean something on a
-# quiet machine; the CPU times say what each way costs.
+# children), and the ratio to the plain fit's median wall; then the band of each case's wall
+# times (min, median, max, spread = max / min - 1) and the ratios at the minimums: the project's
+# VM runs in a fast and a slow band (~20% apart over minutes), so a median of a run that caught
+# both says little; compare ratios of minimums, or runs whose spread is small. Wall times only
+# mean something on a quiet machine; the CPU times say what each way costs.
 #
 # usage: bench/threads.sh RUNS FILE [CSVREG]
+#   CASES="threads2 2plain" bench/threads.sh ...   runs only those cases and the plain fit (e.g.
+#   on the wide file, where the ranges, eval and predict rows are not targets)
 # example:
 #   bench/threads.sh 7 bench/out/clean-2000000.csv build/csvreg
 set -eu
@@ -40,6 +48,7 @@ cases=(
   "emit-state|$fit $file --emit-state"
   "2ranges|$fit --range 1/2 --emit-state $file >s1 & $fit --range 2/2 --emit-state $file >s2; wait; $bin solve s1 s2 --format json"
   "threads2|$fit --threads 2 $file --format json"
+  "2plain|$fit $file --format json >/dev/null & $fit $file --format json >/dev/null; wait"
   "threads2-counted|CSVREG_SPECULATE=0 $fit --threads 2 $file --format json"
   "eval1|$bin eval -m model.json $file --format json"
   "eval2|$bin eval -m model.json --threads 2 $file --format json"
@@ -53,12 +62,23 @@ cases=(
   "predict1-pipe|cat $file | $bin predict -m model.json --quiet -"
   "predict2-pipe|cat $file | $bin predict -m model.json --quiet --threads 2 -"
 )
+if [ -n "${CASES:-}" ]; then
+  keep=()
+  for c in "${cases[@]}"; do
+    case " plain $CASES " in *" ${c%%|*} "*) keep+=("$c") ;; esac
+  done
+  cases=("${keep[@]}")
+fi
 cat "$file" >/dev/null
 for _ in $(seq "$runs"); do
   for c in "${cases[@]}"; do
     label=${c%%|*} cmd=${c#*|}
-    /usr/bin/time -f "$label %e %U %S %M" -a -o times sh -c "$cmd >/dev/null" ||
-      { echo "ranges.sh: $label failed" >&2; exit 1; }
+    # wall from date +%s%N (time's %e has 10 ms steps: 7% of a 0.14 s run)
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%U %S %M" -o one sh -c "$cmd >/dev/null" ||
+      { echo "threads.sh: $label failed" >&2; exit 1; }
+    t1=$(date +%s%N)
+    echo "$label $(((t1 - t0) / 1000))e-6 $(tail -1 one)" >>times
   done
 done
 # the answers agree: 2 ranges + solve and --threads 2 against the plain fit
@@ -85,7 +105,7 @@ ref = st.median(w for w, *_ in d["plain"])
 print(f"{'case':18s} {'wall s':>8s} {'user s':>7s} {'sys s':>6s} {'RSS MiB':>8s} {'plain/case':>10s}")
 for k, v in d.items():
     w = st.median(x[0] for x in v)
-    print(f"{k:18s} {w:8.3f} {st.median(x[1] for x in v):7.3f} {st.median(x[2] for x in v):6.3f} "
+    print(f"{k:18s} {w:8.4f} {st.median(x[1] for x in v):7.3f} {st.median(x[2] for x in v):6.3f} "
           f"{max(x[3] for x in v) / 1024:8.1f} {ref / w:10.2f}")
 coef = lambda f: [t["estimate"] for t in json.load(open(f))["terms"]]
 p = coef(sys.argv[2])
@@ -93,7 +113,19 @@ for name, f in (("2 ranges + solve", sys.argv[3]), ("--threads 2", sys.argv[4]),
                 ("--threads 2 from a pipe", sys.argv[5])):
     q = coef(f)
     print(f"{name}: max relative difference to the plain fit {max(abs(a - b) / abs(a) for a, b in zip(p, q)):.1e}")
-w = lambda k: st.median(x[0] for x in d[k])
+print(f"\n{'band (wall s)':18s} {'min':>7s} {'median':>7s} {'max':>7s} {'spread':>7s} {'plain/case at min':>18s}")
+lo = min(x[0] for x in d["plain"])
+for k, v in d.items():
+    ws = sorted(x[0] for x in v)
+    print(f"{k:18s} {ws[0]:7.4f} {st.median(ws):7.4f} {ws[-1]:7.4f} {ws[-1] / ws[0] - 1:7.0%} {lo / ws[0]:18.2f}")
+if "2plain" in d:
+    m = lambda k, f: f(x[0] for x in d[k])
+    print(f"ceiling (two independent one-thread fits at once): 2 x plain / 2plain = "
+          f"{2 * m('plain', st.median) / m('2plain', st.median):.2f} (medians), "
+          f"{2 * m('plain', min) / m('2plain', min):.2f} (minimums)")
+if "threads2" in d:
+    print("threads2 wall times, sorted:", " ".join(f"{x:.4f}" for x in sorted(x[0] for x in d["threads2"])))
+w = lambda k: st.median(x[0] for x in d[k]) if k in d else float("nan")
 print(f"targets: emit-state / plain = {w('emit-state') / ref:.2f} (<= 1.1); plain / 2ranges = "
       f"{ref / w('2ranges'):.2f} (>= 1.6); plain / threads2 = {ref / w('threads2'):.2f} (>= 1.8); "
       f"eval1 / eval2 = {w('eval1') / w('eval2'):.2f} (>= 1.6); predict1 / predict2 = "

@@ -24,4 +24,8 @@ uint64_t csvreg__pass_start_scanned(const csvreg_pass *p);
  * 0 for one reader or stream blocks. */
 int csvreg__pass_reads_ranges(const csvreg_pass *p);
 
+/* Bytes csvreg_pass_open read before the data (the header and the text
+ * sample, sample_text): the sample stops once it holds its records. */
+uint64_t csvreg__pass_sniffed(const csvreg_pass *p);
+
 #endif
