@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <ctype.h>
 #include <getopt.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -858,6 +861,16 @@ static int factors_are_features(const char *list, const csvreg_spec *spec,
 
 /* ---- further passes over the fit's input (--vcov, --plot, --refine; -m) ---- */
 
+/* The pass's freed blocks (fold workspaces, chunk buffers) back to the
+ * system before the solve and the report, the peak of a wide fit (issue 12,
+ * mem12d): glibc keeps freed pages of its heap resident until the top of
+ * the heap is free or malloc_trim asks. */
+static void trim_heap(void) {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 /* A failed library call reported: its status put in the error record (the
  * returned status is trusted over a record a module forgot to fill); the
  * exit status. */
@@ -1404,6 +1417,7 @@ int cmd_fit_run(int argc, char **argv) {
    * the state and the fit's copy). */
   const int release = !a.refine && a.vcov == CSVREG_VCOV_CLASSICAL && !a.plot && !split &&
                       (!a.output || pre);
+  trim_heap();
   if ((st = release ? csvreg_accum_solve_release(acc, &a.solve, &fit, &err)
                     : csvreg_accum_solve(acc, &a.solve, &fit, &err)) ||
       (st = csvreg_fit_set_spec(fit, spec, acc, &err)))

@@ -191,6 +191,9 @@ static void sep(csvreg__jsink *s, int pretty, int depth, size_t i, size_t n) {
   }
 }
 
+static void write_value(csvreg__jsink *s, const json_t *v, int pretty, int depth,
+                        const csvreg__jbig *bigs, size_t nbigs);
+
 static void put_big(csvreg__jsink *s, const csvreg__jbig *b, int pretty, int depth) {
   if (b->kind == JBIG_CRC) {
     put_crc(s, b->crc, b->len);
@@ -203,7 +206,18 @@ static void put_big(csvreg__jsink *s, const csvreg__jbig *b, int pretty, int dep
   }
   csvreg__jsink_put(s, "[", 1);
   indent(s, pretty, depth + 1);
-  if (b->kind == JBIG_HEX) {
+  if (b->kind == JBIG_EACH) { /* as write_value writes an array's elements */
+    for (size_t i = 0; i < n && !s->failed; i++) {
+      json_t *e = b->each(b->ctx, i);
+      if (!e) {
+        s->failed = 1;
+        break;
+      }
+      write_value(s, e, pretty, depth + 1, NULL, 0);
+      json_decref(e);
+      sep(s, pretty, depth, i, n);
+    }
+  } else if (b->kind == JBIG_HEX) {
     for (size_t i = 0; i < n && !s->failed; i++) {
       put_hex(s, b->v[i]);
       sep(s, pretty, depth, i, n);

@@ -46,7 +46,10 @@ void csvreg__jsink_put(csvreg__jsink *s, const char *p, size_t n);
  * - JBIG_CRC: an array read from a file (the loaders), known only by the
  *   CRC-32 and length of its compact text: it can be checksummed, not
  *   written. */
-enum { JBIG_HEX, JBIG_UPPER, JBIG_VCOV, JBIG_CRC };
+/* JBIG_EACH (mem12d): an array of n elements made one at a time by
+ * each(ctx, i), written and freed before the next (a fit's terms: about
+ * 1 KB of tree nodes each); each returns NULL when out of memory. */
+enum { JBIG_HEX, JBIG_UPPER, JBIG_VCOV, JBIG_CRC, JBIG_EACH };
 
 typedef struct csvreg__jbig {
   const json_t *node;
@@ -58,6 +61,8 @@ typedef struct csvreg__jbig {
   unsigned long crc; /* JBIG_CRC */
   uint64_t len;      /* JBIG_CRC */
   int bad;           /* JBIG_CRC: an element that was not a hex float */
+  json_t *(*each)(const void *ctx, size_t i); /* JBIG_EACH */
+  const void *ctx;                            /* JBIG_EACH */
 } csvreg__jbig;
 
 /* Writes `v` as json_dumps(v, JSON_INDENT(2) | JSON_REAL_PRECISION(17))

@@ -128,11 +128,13 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
   int *aliased = (int *)out->aliased;
   double *A = malloc(m * m * sizeof *A); /* moments, full symmetric */
   double *u = malloc(m * m * sizeof *u); /* incremental Cholesky, for aliasing */
-  double *s = malloc(m * m * sizeof *s); /* scaled kept block, factored */
+  /* the scaled kept block, factored: in u's array once the aliasing is
+   * decided (issue 12, mem12d: one m x m array fewer at the solve) */
+  double *s = NULL;
   double *rhs = malloc(m * sizeof *rhs), *d = malloc(m * sizeof *d);
   double *xbar = malloc(m * sizeof *xbar), *w = malloc(m * sizeof *w);
   size_t *kept = malloc(m * sizeof *kept);
-  if (!A || !u || !s || !rhs || !d || !xbar || !w || !kept) {
+  if (!A || !u || !rhs || !d || !xbar || !w || !kept) {
     st = csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
     goto done;
   }
@@ -197,6 +199,8 @@ static csvreg_status normal_solve(const csvreg_accum *a, double tol, solved *out
     u[r * m + r] = sqrt(dd);
     kept[r++] = j;
   }
+  s = u; /* u is not read after the loop above */
+  u = NULL;
   if (ic)
     aliased[0] = 0;
   out->rank = r + ic;

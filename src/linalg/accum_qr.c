@@ -340,9 +340,11 @@ static csvreg_status qr_solve_in(const csvreg_accum *a, double *rw, double tol, 
   for (size_t j = 0; j < rank; j++)
     for (size_t i = 0; i < rank; i++)
       rinv[j * rank + i] = i <= j ? rw[j * q + i] : 0.0;
-  info = LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'N', (lapack_int)rank, rinv, (lapack_int)rank);
+  /* in column panels (tri_panels.c: OpenBLAS's own versions touch about
+   * 1.8 MB more of its work buffer at 1009 columns) */
+  info = csvreg__trtri_upper(rank, rinv, rank);
   if (info == 0)
-    info = LAPACKE_dlauum(LAPACK_COL_MAJOR, 'U', (lapack_int)rank, rinv, (lapack_int)rank);
+    info = csvreg__lauum_upper(rank, rinv, rank);
   if (info != 0) {
     st = csvreg__err_set(err, CSVREG_E_NUMERIC, "cannot invert the triangular factor (info %d)",
                          (int)info);

@@ -306,4 +306,12 @@ csvreg__accum_kernel_len(const csvreg_accum *a); /* doubles in csvreg__accum_ker
 void csvreg__accum_restore(csvreg_accum *a, const accum_totals *t, const uint64_t *na,
                            const double *shift, const double *numbers);
 
+/* R^-1 of the n x n upper triangle a (leading dimension lda), in place:
+ * LAPACK's blocked dtrtri with its level-3 calls on panels of at most 64
+ * columns, so OpenBLAS touches a bounded part of its work buffer
+ * (tri_panels.c). 0, or dtrtri's info (i > 0: a(i-1, i-1) is 0). */
+int csvreg__trtri_upper(size_t n, double *a, size_t lda);
+/* U U^T over the upper triangle U (dlauum's product), likewise in panels. */
+int csvreg__lauum_upper(size_t n, double *a, size_t lda);
+
 #endif
