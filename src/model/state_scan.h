@@ -31,6 +31,19 @@ typedef struct csvreg__jscan {
  * out of memory. */
 int csvreg__jscan_text(const char *text, size_t len, int model, csvreg__jscan *o);
 
+/* The same with the text read from `feed`, a block at a time: next()
+ * hands the next block (valid until the next call) and its length, 0 at the
+ * end of the text; the text is never held whole (model_read.c). */
+typedef struct csvreg__jfeed {
+  size_t (*next)(void *ctx, const char **block);
+  void *ctx;
+} csvreg__jfeed;
+int csvreg__jscan_feed(const csvreg__jfeed *feed, int model, csvreg__jscan *o);
+
+/* Frees the numbers once the state is built from them (the checksum needs
+ * only the CRCs): a model's triangle is not held while it is solved. */
+void csvreg__jscan_drop_numbers(csvreg__jscan *o);
+
 /* Points each big array at its stand-in ("[]") in the tree jansson made of
  * o->reduced; -1 when one is not there. */
 int csvreg__jscan_link(csvreg__jscan *o, json_t *root);
