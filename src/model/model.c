@@ -894,23 +894,6 @@ static csvreg_status folded_check(const json_t *f, csvreg_error *err) {
 static csvreg_status model_from_tree(csvreg_model **out, json_t *o, csvreg__jscan *scan,
                                      csvreg_error *err);
 
-/* The tree of a scanned text's rest (its big arrays as stand-ins); NULL,
- * with the scan freed, when jansson refuses it: the whole text then says
- * what is wrong. */
-static json_t *scanned_tree(csvreg__jscan *scan) {
-  json_error_t je;
-  json_t *o = json_loadb(scan->reduced, scan->reduced_len, JSON_REJECT_DUPLICATES, &je);
-  free(scan->reduced);
-  scan->reduced = NULL;
-  if (o && csvreg__jscan_link(scan, o)) {
-    json_decref(o);
-    o = NULL;
-  }
-  if (!o)
-    csvreg__jscan_free(scan);
-  return o;
-}
-
 /* `owned`: the caller's copy of `text` (or NULL), freed as soon as the JSON
  * is read (the numbers and the tree of the rest), before the state is built
  * and solved: predict's peak was the text (30 T^2 bytes) plus all of that. */
@@ -930,7 +913,7 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
   if (!fast)
     memset(&scan, 0, sizeof scan);
   if (fast)
-    o = scanned_tree(&scan);
+    o = csvreg__jscan_tree(&scan);
   if (!o)
     o = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
   free(owned);
@@ -1120,7 +1103,7 @@ csvreg_status csvreg__model_load_scanned(csvreg_model **out, csvreg__jscan *scan
     return ready;
   }
   unsigned long mark = csvreg__json_mem_failures();
-  json_t *o = scanned_tree(scan);
+  json_t *o = csvreg__jscan_tree(scan);
   if (!o) {
     *whole = 1;
     return CSVREG_OK;

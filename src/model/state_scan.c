@@ -534,3 +534,17 @@ int csvreg__jscan_link(csvreg__jscan *o, json_t *root) {
   }
   return 0;
 }
+
+json_t *csvreg__jscan_tree(csvreg__jscan *o) {
+  json_error_t je;
+  json_t *root = json_loadb(o->reduced, o->reduced_len, JSON_REJECT_DUPLICATES, &je);
+  free(o->reduced);
+  o->reduced = NULL;
+  if (root && csvreg__jscan_link(o, root)) {
+    json_decref(root);
+    root = NULL;
+  }
+  if (!root)
+    csvreg__jscan_free(o);
+  return root;
+}

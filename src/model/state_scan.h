@@ -48,6 +48,11 @@ void csvreg__jscan_drop_numbers(csvreg__jscan *o);
  * o->reduced; -1 when one is not there. */
 int csvreg__jscan_link(csvreg__jscan *o, json_t *root);
 
+/* The tree of o->reduced (freed) with the big arrays linked; NULL, with o
+ * freed, when jansson refuses it or a stand-in is missing: the caller
+ * parses the whole text then, for jansson's message. */
+json_t *csvreg__jscan_tree(csvreg__jscan *o);
+
 /* Frees what o owns; zeroes it (safe twice). */
 void csvreg__jscan_free(csvreg__jscan *o);
 
