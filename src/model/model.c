@@ -891,6 +891,9 @@ static csvreg_status folded_check(const json_t *f, csvreg_error *err) {
   return CSVREG_OK;
 }
 
+static csvreg_status model_from_tree(csvreg_model **out, json_t *o, csvreg__jscan *scan,
+                                     csvreg_error *err);
+
 /* `owned`: the caller's copy of `text` (or NULL), freed as soon as the JSON
  * is read (the numbers and the tree of the rest), before the state is built
  * and solved: predict's peak was the text (30 T^2 bytes) plus all of that. */
@@ -909,17 +912,8 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
   }
   if (!fast)
     memset(&scan, 0, sizeof scan);
-  if (fast) {
-    o = json_loadb(scan.reduced, scan.reduced_len, JSON_REJECT_DUPLICATES, &je);
-    free(scan.reduced);
-    scan.reduced = NULL;
-    if (o && csvreg__jscan_link(&scan, o)) {
-      json_decref(o);
-      o = NULL;
-    }
-    if (!o)
-      csvreg__jscan_free(&scan);
-  }
+  if (fast)
+    o = csvreg__jscan_tree(&scan);
   if (!o)
     o = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
   free(owned);
@@ -934,6 +928,13 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
     return csvreg__err_set(err, CSVREG_E_FORMAT,
                            "not a csvreg model: invalid JSON at line %d, column %d: %s", je.line,
                            je.column, je.text);
+  return model_from_tree(out, o, &scan, err);
+}
+
+/* The model of a parsed file: `o` (its big arrays described in `scan`, if
+ * any) checked and built; both are freed here. */
+static csvreg_status model_from_tree(csvreg_model **out, json_t *o, csvreg__jscan *scan,
+                                     csvreg_error *err) {
   csvreg_status st = CSVREG_OK;
   csvreg_accum *a = NULL;
   const char *format = json_string_value(json_object_get(o, "format"));
@@ -959,14 +960,15 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
         (long long)json_integer_value(ver), CSVREG_MODEL_VERSION);
   } else if (!have) {
     st = bad(err, "no \"checksum\" member");
-  } else if (!(st = csvreg__state_checksum_big(o, scan.big, scan.nbig, want, err)) &&
+  } else if (!(st = csvreg__state_checksum_big(o, scan->big, scan->nbig, want, err)) &&
              strcmp(have, want) != 0) {
     st = csvreg__err_set(
         err, CSVREG_E_FORMAT,
         "model checksum mismatch (%s, computed %s): the file was edited or damaged", have, want);
   } else if (!st && !(st = read_options(o, (int)json_integer_value(ver), &mo, err)) &&
-             !(st = csvreg__state_from_json_big(json_object_get(o, "state"), scan.big, scan.nbig,
+             !(st = csvreg__state_from_json_big(json_object_get(o, "state"), scan->big, scan->nbig,
                                                 &a, err))) {
+    csvreg__jscan_drop_numbers(scan); /* in the state now: not held while it is solved */
     csvreg_model *m = NULL;
     json_t *opts = json_object_get(o, "options");
     const json_int_t v = json_integer_value(ver);
@@ -1017,7 +1019,7 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
     }
   }
   json_decref(o);
-  csvreg__jscan_free(&scan);
+  csvreg__jscan_free(scan);
   return st;
 }
 
@@ -1089,6 +1091,29 @@ csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len
 csvreg_status csvreg__model_load_owned(csvreg_model **out, char *text, size_t len,
                                        csvreg_error *err) {
   return load_checked(out, text, len, text, err);
+}
+
+csvreg_status csvreg__model_load_scanned(csvreg_model **out, csvreg__jscan *scan, int *whole,
+                                         csvreg_error *err) {
+  *out = NULL;
+  *whole = 0;
+  csvreg_status ready = csvreg__blas_ready(err);
+  if (ready) {
+    csvreg__jscan_free(scan);
+    return ready;
+  }
+  unsigned long mark = csvreg__json_mem_failures();
+  json_t *o = csvreg__jscan_tree(scan);
+  if (!o) {
+    *whole = 1;
+    return CSVREG_OK;
+  }
+  csvreg_status st = csvreg__json_mem_check(mark, model_from_tree(out, o, scan, err), err);
+  if (st) {
+    csvreg_model_free(*out);
+    *out = NULL;
+  }
+  return st;
 }
 
 const csvreg_fit *csvreg_model_fit(const csvreg_model *m) { return m->fit; }

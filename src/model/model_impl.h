@@ -79,6 +79,14 @@ struct csvreg_model {
 csvreg_status csvreg__model_load_owned(csvreg_model **out, char *text, size_t len,
                                        csvreg_error *err);
 
+/* A model file streamed by model_read.c: its big arrays read into *scan
+ * (state_scan.c, csvreg__jscan_feed), which this takes and frees. *whole
+ * set (and CSVREG_OK) when jansson refuses the rest: the caller loads the
+ * whole text instead, for the messages of before. */
+struct csvreg__jscan;
+csvreg_status csvreg__model_load_scanned(csvreg_model **out, struct csvreg__jscan *scan,
+                                         int *whole, csvreg_error *err);
+
 /* model_vcov.c: the "robust" member (a new reference), and reading it back
  * (absent: classical) once m->fit is made. */
 json_t *csvreg__model_vcov_json(const csvreg_model *m);

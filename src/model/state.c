@@ -666,17 +666,8 @@ csvreg_status csvreg__state_parse_scan(const char *text, size_t len, json_t **ou
   int fast = scan ? csvreg__jscan_text(text, len, 0, scan) : 0;
   if (fast < 0)
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
-  if (fast) {
-    o = json_loadb(scan->reduced, scan->reduced_len, JSON_REJECT_DUPLICATES, &je);
-    free(scan->reduced);
-    scan->reduced = NULL;
-    if (o && csvreg__jscan_link(scan, o)) {
-      json_decref(o);
-      o = NULL;
-    }
-    if (!o)
-      csvreg__jscan_free(scan); /* jansson on the whole text says what is wrong */
-  }
+  if (fast)
+    o = csvreg__jscan_tree(scan); /* NULL: jansson on the whole text says what is wrong */
   if (!o)
     o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!o)

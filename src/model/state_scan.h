@@ -31,9 +31,27 @@ typedef struct csvreg__jscan {
  * out of memory. */
 int csvreg__jscan_text(const char *text, size_t len, int model, csvreg__jscan *o);
 
+/* The same with the text read from `feed`, a block at a time: next()
+ * hands the next block (valid until the next call) and its length, 0 at the
+ * end of the text; the text is never held whole (model_read.c). */
+typedef struct csvreg__jfeed {
+  size_t (*next)(void *ctx, const char **block);
+  void *ctx;
+} csvreg__jfeed;
+int csvreg__jscan_feed(const csvreg__jfeed *feed, int model, csvreg__jscan *o);
+
+/* Frees the numbers once the state is built from them (the checksum needs
+ * only the CRCs): a model's triangle is not held while it is solved. */
+void csvreg__jscan_drop_numbers(csvreg__jscan *o);
+
 /* Points each big array at its stand-in ("[]") in the tree jansson made of
  * o->reduced; -1 when one is not there. */
 int csvreg__jscan_link(csvreg__jscan *o, json_t *root);
+
+/* The tree of o->reduced (freed) with the big arrays linked; NULL, with o
+ * freed, when jansson refuses it or a stand-in is missing: the caller
+ * parses the whole text then, for jansson's message. */
+json_t *csvreg__jscan_tree(csvreg__jscan *o);
 
 /* Frees what o owns; zeroes it (safe twice). */
 void csvreg__jscan_free(csvreg__jscan *o);
