@@ -44,6 +44,12 @@ struct pool {
    * pin_next[w] is its next one, its number `w` from pin_ids */
   int pinned;
   unsigned long long *pin_next;
+  /* pinned: worker w waits on pin_cv[w], so a submission wakes only the
+   * worker whose task it is (a broadcast on can_take woke every idle worker
+   * for each block, all but one to sleep again: on a pipe, where the workers
+   * wait for the reading thread, ~one wasted wake-up per block) */
+  pthread_cond_t *pin_cv;
+  size_t npin; /* pin_cv's count (nworkers when pinned) */
   size_t next_id;
   void *inline_local;  /* the submitter's local when there are no workers */
   long long last_tick; /* monotonic ns of the last tick */
@@ -56,6 +62,13 @@ static void run_task(pool *p, slot *s, void **local) {
   s->st = p->ops->run(p->ctx, s->task, local, &s->err);
   if (s->st != CSVREG_OK && s->err.status != s->st)
     s->err.status = s->st;
+}
+
+/* With the lock held: wakes every waiting worker (the end, or stop). */
+static void wake_all(pool *p) {
+  pthread_cond_broadcast(&p->can_take);
+  for (size_t w = 0; w < p->npin; w++)
+    pthread_cond_broadcast(&p->pin_cv[w]);
 }
 
 /* With the lock held: marks `s` done and merges what can be, in order. One
@@ -94,7 +107,7 @@ static void finish_task(pool *p, slot *s) {
       p->st = st;
       p->err = e;
       p->stop = 1;
-      pthread_cond_broadcast(&p->can_take);
+      wake_all(p);
     }
     memset(m, 0, sizeof *m);
     p->next_merge++;
@@ -124,7 +137,7 @@ static void *worker(void *arg) {
   const size_t id = p->next_id++;
   for (;;) {
     while (!p->stop && !has_task(p, id) && !p->end)
-      pthread_cond_wait(&p->can_take, &p->mu);
+      pthread_cond_wait(p->pinned ? &p->pin_cv[id] : &p->can_take, &p->mu);
     if (p->stop || !has_task(p, id))
       break;
     slot *s = take_task(p, id);
@@ -212,7 +225,7 @@ int csvreg__pool_submit(pool *p, void *task) {
   s->task = task;
   if (p->nworkers) {
     if (p->pinned) /* the one worker whose turn it is */
-      pthread_cond_broadcast(&p->can_take);
+      pthread_cond_signal(&p->pin_cv[(p->next_put - 1) % p->nworkers]);
     else
       pthread_cond_signal(&p->can_take);
   } else {
@@ -233,7 +246,7 @@ int csvreg__pool_submit(pool *p, void *task) {
 static void stop_workers(pool *p) {
   pthread_mutex_lock(&p->mu);
   p->end = 1;
-  pthread_cond_broadcast(&p->can_take);
+  wake_all(p);
   pthread_mutex_unlock(&p->mu);
   for (size_t t = 0; t < p->nworkers; t++)
     pthread_join(p->tid[t], NULL);
@@ -243,7 +256,7 @@ static void stop_workers(pool *p) {
 csvreg_status csvreg__pool_finish(pool *p, csvreg_error *err) {
   pthread_mutex_lock(&p->mu);
   p->end = 1;
-  pthread_cond_broadcast(&p->can_take);
+  wake_all(p);
   while (!p->stop && p->next_merge < p->next_put)
     wait_tick(p);
   pthread_mutex_unlock(&p->mu);
@@ -258,10 +271,21 @@ int csvreg__pool_pin(pool *p) {
   pthread_mutex_lock(&p->mu);
   if (p->nworkers > 1 && p->next_put == 0 && !p->pin_next) {
     p->pin_next = calloc(p->nworkers, sizeof *p->pin_next);
-    if (p->pin_next) { /* else unpinned: tasks go to whoever is free */
-      for (size_t w = 0; w < p->nworkers; w++)
+    p->pin_cv = calloc(p->nworkers, sizeof *p->pin_cv);
+    if (p->pin_next && p->pin_cv) { /* else unpinned: tasks go to whoever is free */
+      for (size_t w = 0; w < p->nworkers; w++) {
         p->pin_next[w] = w;
+        pthread_cond_init(&p->pin_cv[w], NULL);
+      }
       p->pinned = 1;
+      p->npin = p->nworkers;
+      /* workers already waiting on can_take wait again on their own */
+      pthread_cond_broadcast(&p->can_take);
+    } else {
+      free(p->pin_next);
+      free(p->pin_cv);
+      p->pin_next = NULL;
+      p->pin_cv = NULL;
     }
   }
   int in_lanes = p->pinned || p->nworkers <= 1;
@@ -286,6 +310,9 @@ void csvreg__pool_free(pool *p) {
   pthread_cond_destroy(&p->can_take);
   pthread_mutex_destroy(&p->mu);
   free(p->ring);
+  for (size_t w = 0; w < p->npin; w++)
+    pthread_cond_destroy(&p->pin_cv[w]);
+  free(p->pin_cv);
   free(p->pin_next);
   free(p->tid);
   free(p);

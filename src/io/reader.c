@@ -963,6 +963,12 @@ csvreg_status csvreg__reader_open_block(csvreg_reader **out, char *buf, size_t l
   return reader_start(out, r, o, err);
 }
 
+void csvreg__reader_counted(const csvreg_reader *r, reader_origin *at) {
+  at->lines = r->line - 1;
+  at->records = r->number;
+  at->mid_input = 1;
+}
+
 csvreg_status csvreg_reader_open_fd(csvreg_reader **out, int fd, const char *name,
                                     const csvreg_reader_options *o, csvreg_error *err) {
   if (!out)

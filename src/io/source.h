@@ -104,4 +104,9 @@ csvreg_status csvreg__reader_open_block(csvreg_reader **out, char *buf, size_t l
                                         const char *name, const csvreg_reader_options *o,
                                         const reader_origin *origin, csvreg_error *err);
 
+/* The lines and records `r` has read to, counted as its origin counts them
+ * (those before its start included): after the last record of a block, the
+ * origin of the block after it. */
+void csvreg__reader_counted(const csvreg_reader *r, reader_origin *at);
+
 #endif

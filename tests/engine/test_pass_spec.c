@@ -557,6 +557,52 @@ static void test_stdin_blocks(void **state) {
   unlink(path);
 }
 
+/* Stream blocks take their lines and records from their own reader (not a
+ * second count by the scanner): with every kind of line end (LF, CRLF, lone
+ * CR), blank lines, and quoted fields holding CR, LF and CRLF across block
+ * cuts, a bad cell late in the input is named at one thread's line, record
+ * and column, and --skip-bad drops the same rows. */
+static void test_stdin_line_ends(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_pass_spec_XXXXXX";
+  temp_path(path);
+  const size_t n = 6000, bad_at = n * 3 / 4;
+  static const char *const ends[] = {"\n", "\r\n", "\r", "\n\n", "\r\n\r\n", "\r\r"};
+  static const char *const notes[] = {"plain", "\"a\nb\"", "\"c\r\nd\"", "\"e\rf\"",
+                                      "\"g,\"\"h\"\"\""};
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs("y,x1,note,x2\n", f);
+  for (size_t i = 1; i <= n; i++) {
+    double x1 = (double)((i * 37) % 101) / 7.0, x2 = (double)((i * 11) % 53) / 3.0;
+    double y = 1.5 + 0.25 * x1 - 0.75 * x2 + (double)((i * 7919) % 97) / 50.0;
+    fprintf(f, "%.6f,%.6f,%s,", y, x1, notes[i % 5]);
+    if (i == bad_at)
+      fputs("abc", f);
+    else
+      fprintf(f, "%.6f", x2);
+    fputs(ends[(i * 7) % 6], f);
+  }
+  assert_int_equal(fclose(f), 0);
+  result one = run_pass(path, 1, 0, 0, 0, 0);
+  assert_int_not_equal(one.st, CSVREG_OK);
+  assert_true(one.err.line > bad_at);
+  result skip1 = run_pass(path, 1, 1, 0, 0, 0);
+  assert_int_equal(skip1.counts.dropped_bad, 1);
+  size_t sizes[] = {4096, 9999, 50000};
+  for (size_t k = 0; k < 3; k++) {
+    stdin_block = sizes[k];
+    for (size_t t = 2; t <= 3; t++) {
+      result r = run_pass(path, t, 0, 0, 0, 0);
+      assert_same_error(&one, &r);
+      result skip = run_pass(path, t, 1, 0, 0, 0);
+      assert_same_fit(&skip1, &skip);
+    }
+  }
+  stdin_block = 0;
+  unlink(path);
+}
+
 /* A record longer than the limit late in a stream read with threads: the
  * message names the line it starts on, as one thread's does, although the
  * reading thread no longer counts lines (the blocks before it are merged
@@ -759,6 +805,7 @@ int main(void) {
       cmocka_unit_test(test_stdin_blocks),
       cmocka_unit_test(test_stdin_long_record),
       cmocka_unit_test(test_stdin_lanes),
+      cmocka_unit_test(test_stdin_line_ends),
       cmocka_unit_test(test_stdin_file),
       cmocka_unit_test(test_plain),
       cmocka_unit_test(test_quoted_line_breaks),

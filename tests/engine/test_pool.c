@@ -5,6 +5,7 @@
  * or from a merge), and every task submitted is released exactly once.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@ typedef struct ctx {
   int nmerged;
   int released[MAXT];
   int locals_made, locals_freed;
+  pthread_t on[MAXT]; /* the thread each task ran on */
 } ctx;
 
 static csvreg_status run(void *c, void *t, void **local, csvreg_error *err) {
@@ -44,6 +46,7 @@ static csvreg_status run(void *c, void *t, void **local, csvreg_error *err) {
   struct timespec ts = {0, (long)j->delay_us * 1000};
   nanosleep(&ts, NULL);
   j->ran = 1;
+  x->on[j->id] = pthread_self();
   if (j->id == x->fail_run) {
     err->status = CSVREG_E_CSV;
     snprintf(err->message, sizeof err->message, "task %d failed", j->id);
@@ -177,11 +180,52 @@ static void test_later_failure_waits(void **state) {
     assert_int_equal(x.released[i], 1);
 }
 
+/* Pinned (csvreg__pool_pin): task k runs on worker k mod n whatever the
+ * timing, each worker woken for its own tasks only (its own condition
+ * variable), and a failure still wakes and stops every worker. */
+static void test_pinned(void **state) {
+  (void)state;
+  for (int fail = -1; fail <= 13; fail += 14)
+    for (size_t threads = 2; threads <= 3; threads++) {
+      ctx x;
+      memset(&x, 0, sizeof x);
+      x.fail_run = fail;
+      x.fail_merge = -1;
+      job jobs[MAXT];
+      const int n = 60;
+      make_jobs(jobs, n, (unsigned)threads);
+      csvreg_error err;
+      csvreg_error_clear(&err);
+      pool *p = NULL;
+      assert_int_equal(csvreg__pool_new(&p, threads, 2 * threads, &ops, &x, &err), CSVREG_OK);
+      assert_int_equal(csvreg__pool_pin(p), 1);
+      int sub = 0;
+      for (int i = 0; i < n; i++) {
+        sub++;
+        if (!csvreg__pool_submit(p, &jobs[i]))
+          break;
+      }
+      csvreg_status st = csvreg__pool_finish(p, &err);
+      csvreg__pool_free(p);
+      assert_int_equal(st, fail < 0 ? CSVREG_OK : CSVREG_E_CSV);
+      assert_int_equal(x.nmerged, fail < 0 ? n : fail);
+      for (int i = 0; i < n; i++)
+        assert_int_equal(x.released[i], i < sub ? 1 : 0);
+      for (int i = 0; i < x.nmerged; i++)
+        assert_true(pthread_equal(x.on[i], x.on[(size_t)i % threads]));
+      for (size_t a = 0; a < threads; a++)
+        for (size_t b = a + 1; b < threads; b++)
+          assert_false(pthread_equal(x.on[a], x.on[b]));
+      assert_int_equal(x.locals_made, x.locals_freed);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_order_kept),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_later_failure_waits),
+      cmocka_unit_test(test_pinned),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
