@@ -24,6 +24,7 @@
 #define _DEFAULT_SOURCE
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/mman.h>
 
@@ -37,9 +38,17 @@
 
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_freed = PTHREAD_COND_INITIALIZER;
-static int gate_warm;       /* the first buffer is taken: under gate_mu */
-static size_t gate_buffers; /* buffers OpenBLAS holds (as far as we know) */
-static size_t gate_in_use;  /* buffers lent to calls running now */
+static int gate_warm; /* the first buffer is taken: under gate_mu */
+/* Counters read without the lock: every level-2/3 call of every --threads
+ * worker passes the wrappers below, and one mutex taken twice per call by
+ * two workers cost the wide 100k x 200 fit 13% more CPU on two threads than
+ * on one (perf: pthread_mutex_lock/unlock and futex wakes). gate_buffers
+ * grows only under gate_mu; sequentially consistent operations make a
+ * waiter's "gate_waiters++, then read gate_in_use" and a free's "gate_in_use--,
+ * then read gate_waiters" see each other, so no wake-up is lost. */
+static _Atomic size_t gate_buffers; /* buffers OpenBLAS holds (as far as we know) */
+static _Atomic size_t gate_in_use;  /* buffers lent to calls running now */
+static _Atomic size_t gate_waiters; /* calls waiting in the slow path */
 
 /* 1 when a buffer-sized mapping fits in the address space now. */
 static int room_for_buffer(void) {
@@ -80,27 +89,41 @@ void *__wrap_blas_memory_alloc(int procpos);
 void __wrap_blas_memory_free(void *buffer);
 
 void *__wrap_blas_memory_alloc(int procpos) {
+  /* Fast path: a buffer OpenBLAS holds is free; take one without the lock. */
+  size_t used = atomic_load(&gate_in_use);
+  while (used < atomic_load(&gate_buffers))
+    if (atomic_compare_exchange_weak(&gate_in_use, &used, used + 1))
+      return __real_blas_memory_alloc(procpos);
   pthread_mutex_lock(&gate_mu);
   /* Every buffer busy: OpenBLAS would map one more. Let it only when the
    * room is there now; else wait for a call to give one back. With none
    * lent there is nothing to wait for (a call that bypassed
    * csvreg__blas_ready): let OpenBLAS try, as it would without us. */
-  while (gate_in_use >= gate_buffers) {
-    if (gate_in_use == 0 || room_for_buffer()) {
-      gate_buffers++;
-      break;
+  atomic_fetch_add(&gate_waiters, 1);
+  for (;;) {
+    used = atomic_load(&gate_in_use);
+    if (used < atomic_load(&gate_buffers)) {
+      if (atomic_compare_exchange_weak(&gate_in_use, &used, used + 1))
+        break;
+      continue;
+    }
+    if (used == 0 || room_for_buffer()) {
+      atomic_fetch_add(&gate_buffers, 1);
+      continue; /* take it through the CAS above */
     }
     pthread_cond_wait(&gate_freed, &gate_mu);
   }
-  gate_in_use++;
+  atomic_fetch_sub(&gate_waiters, 1);
   pthread_mutex_unlock(&gate_mu);
   return __real_blas_memory_alloc(procpos);
 }
 
 void __wrap_blas_memory_free(void *buffer) {
   __real_blas_memory_free(buffer);
-  pthread_mutex_lock(&gate_mu);
-  gate_in_use--;
-  pthread_cond_signal(&gate_freed);
-  pthread_mutex_unlock(&gate_mu);
+  atomic_fetch_sub(&gate_in_use, 1);
+  if (atomic_load(&gate_waiters)) {
+    pthread_mutex_lock(&gate_mu);
+    pthread_cond_broadcast(&gate_freed);
+    pthread_mutex_unlock(&gate_mu);
+  }
 }
