@@ -33,9 +33,11 @@ static csvreg_status tpqrt(csvreg_accum *a, accum_ws *ws, size_t rows, size_t l,
   csvreg_status st = csvreg__accum_ws_reserve_tau(ws, 2 * nb * q, err);
   if (st)
     return st;
+  csvreg__blas_hold(); /* one buffer for its per-column calls */
   lapack_int info = LAPACKE_dtpqrt_work(
       LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)q, (lapack_int)l, (lapack_int)nb, a->k,
       (lapack_int)q, b, (lapack_int)rows, ws->tau, (lapack_int)nb, ws->tau + nb * q);
+  csvreg__blas_unhold();
   if (info != 0)
     return csvreg__err_set(err, CSVREG_E_INTERNAL, "dtpqrt failed (info %d)", (int)info);
   return CSVREG_OK;

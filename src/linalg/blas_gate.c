@@ -49,6 +49,7 @@ static int gate_warm; /* the first buffer is taken: under gate_mu */
 static _Atomic size_t gate_buffers; /* buffers OpenBLAS holds (as far as we know) */
 static _Atomic size_t gate_in_use;  /* buffers lent to calls running now */
 static _Atomic size_t gate_waiters; /* calls waiting in the slow path */
+static _Atomic size_t gate_taken;   /* buffers taken from OpenBLAS so far (tests) */
 
 /* 1 when a buffer-sized mapping fits in the address space now. */
 static int room_for_buffer(void) {
@@ -88,7 +89,63 @@ __attribute__((weak)) void __real_blas_memory_free(void *buffer);
 void *__wrap_blas_memory_alloc(int procpos);
 void __wrap_blas_memory_free(void *buffer);
 
+/* The buffer a thread holds between csvreg__blas_hold and
+ * csvreg__blas_unhold: OpenBLAS's allocator takes one global mutex in
+ * blas_memory_alloc and again in blas_memory_free, and dtpqrt calls dgemv
+ * (which takes a buffer) once per column: on the wide 100k x 200 fit, two
+ * --threads workers spent ~3% of their CPU in that mutex and its futex
+ * wakes (perf record, call graphs through dtpqrt2_ -> dgemv_ ->
+ * blas_memory_free). A held buffer is taken once and lent to each call of
+ * the thread in turn; the calls of one thread never overlap, and OpenBLAS
+ * uses the buffer only as scratch within a call. */
+static _Thread_local struct {
+  unsigned depth; /* csvreg__blas_hold calls not yet undone */
+  void *buf;      /* the buffer taken at the first call inside, or NULL */
+  int lent;       /* buf is lent to a call running now (a nested call) */
+} held;
+
+static void *gate_alloc(int procpos);
+static void gate_free(void *buffer);
+
+void csvreg__blas_hold(void) { held.depth++; }
+
+void csvreg__blas_unhold(void) {
+  if (held.depth && --held.depth == 0 && held.buf) {
+    void *b = held.buf;
+    held.buf = NULL;
+    held.lent = 0;
+    gate_free(b);
+  }
+}
+
 void *__wrap_blas_memory_alloc(int procpos) {
+  if (held.depth) {
+    if (held.buf && !held.lent) {
+      held.lent = 1;
+      return held.buf;
+    }
+    void *b = gate_alloc(procpos);
+    if (!held.buf && b) {
+      held.buf = b;
+      held.lent = 1;
+    }
+    return b;
+  }
+  return gate_alloc(procpos);
+}
+
+void __wrap_blas_memory_free(void *buffer) {
+  if (buffer && buffer == held.buf) {
+    held.lent = 0; /* kept for the thread's next call */
+    return;
+  }
+  gate_free(buffer);
+}
+
+size_t csvreg__blas_taken(void) { return atomic_load(&gate_taken); }
+
+static void *gate_alloc(int procpos) {
+  atomic_fetch_add_explicit(&gate_taken, 1, memory_order_relaxed);
   /* Fast path: a buffer OpenBLAS holds is free; take one without the lock. */
   size_t used = atomic_load(&gate_in_use);
   while (used < atomic_load(&gate_buffers))
@@ -118,7 +175,7 @@ void *__wrap_blas_memory_alloc(int procpos) {
   return __real_blas_memory_alloc(procpos);
 }
 
-void __wrap_blas_memory_free(void *buffer) {
+static void gate_free(void *buffer) {
   __real_blas_memory_free(buffer);
   atomic_fetch_sub(&gate_in_use, 1);
   if (atomic_load(&gate_waiters)) {

@@ -31,6 +31,17 @@ int csvreg__accum_kernel_at(size_t i, accum_kernel_info *out);
  * the BLAS calls it first. Thread-safe. */
 csvreg_status csvreg__blas_ready(csvreg_error *err);
 
+/* Between these two calls (nested: counted) the calling thread keeps the
+ * work buffer its first BLAS call takes and lends it to its later calls,
+ * instead of taking and giving back OpenBLAS's buffer under OpenBLAS's
+ * global mutex at every call. For runs of many small calls (dtpqrt's
+ * per-column dgemv); no effect without the --wrap link (libcsvreg.so). */
+void csvreg__blas_hold(void);
+void csvreg__blas_unhold(void);
+/* How many times a buffer was taken from OpenBLAS (not lent by a hold):
+ * for tests. Always 0 without the --wrap link. */
+size_t csvreg__blas_taken(void);
+
 /* ---- construction and shape ---- */
 
 /* An empty accumulator with the given names (copied; NULL terms are named
