@@ -27,8 +27,10 @@
 #   2plain       two plain fits (one thread each) at once: the machine's ceiling for two threads
 #                of this work, ceiling = 2 x plain / 2plain (2.00: two whole cores; what two
 #                independent processes get, --threads 2 cannot beat)
-# Per case: median wall, median user and sys CPU (of everything the case runs: the shell's
-# children), and the ratio to the plain fit's median wall; then the band of each case's wall
+# Each case runs in the bench's own shell (eval), timed by $EPOCHREALTIME and bash's time keyword:
+# no harness process inside the interval (as hyperfine -N); peak RSS from one more, untimed run
+# under /usr/bin/time.
+# Per case: median wall, median user and sys CPU (of everything the case runs), max peak RSS, and the ratio to the plain fit's median wall; then the band of each case's wall
 # times (min, median, max, spread = max / min - 1) and the ratios at the minimums: the project's
 # VM runs in a fast and a slow band (~20% apart over minutes), so a median of a run that caught
 # both says little; compare ratios of minimums, or runs whose spread is small. Wall times only
@@ -40,6 +42,7 @@
 # example:
 #   bench/threads.sh 7 bench/out/clean-2000000.csv build/csvreg
 set -eu
+TIMEFORMAT='%3U %3S' # bash's time keyword: user and sys CPU of the case
 [ $# -ge 2 ] || { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 runs=$1 file=$(realpath "$2") bin=$(realpath "${3:-build/csvreg}")
 dir=$(mktemp -d)
@@ -78,13 +81,27 @@ cat "$file" >/dev/null
 for _ in $(seq "$runs"); do
   for c in "${cases[@]}"; do
     label=${c%%|*} cmd=${c#*|}
-    # wall from date +%s%N (time's %e has 10 ms steps: 7% of a 0.14 s run)
-    t0=$(date +%s%N)
-    /usr/bin/time -f "%U %S %M" -o one sh -c "$cmd >/dev/null" ||
-      { echo "threads.sh: $label failed" >&2; exit 1; }
-    t1=$(date +%s%N)
-    echo "$label $(((t1 - t0) / 1000))e-6 $(tail -1 one)" >>times
+    # The case runs in this shell (eval: a fork and an exec, as from the
+    # user's shell; hyperfine -N does the same): wall from $EPOCHREALTIME,
+    # user and sys CPU from bash's time keyword, no process of the harness
+    # inside the interval. Timing through date +%s%N, /usr/bin/time and
+    # sh -c (before 2026-12-06) put three more processes' start-up in it,
+    # ~9 ms (measured with perf stat -r 9: the threads2 case 0.115 s bare,
+    # 0.121 s under time and sh, 0.130 s in the old loop), which lowered
+    # every ratio (plain / threads2 1.81 bare, 1.72 in the old loop).
+    t0=$EPOCHREALTIME
+    { time eval "$cmd" >/dev/null 2>err; } 2>one ||
+      { echo "threads.sh: $label failed" >&2; cat err >&2; exit 1; }
+    t1=$EPOCHREALTIME
+    echo "$label $(((${t1/./} - ${t0/./})))e-6 $(tail -1 one)" >>times
   done
+done
+# Peak RSS: once per case, untimed (/usr/bin/time -f %M; the largest
+# process of the case)
+for c in "${cases[@]}"; do
+  label=${c%%|*} cmd=${c#*|}
+  /usr/bin/time -f "%M" -o one sh -c "$cmd >/dev/null"
+  echo "$label $(tail -1 one)" >>rss
 done
 # the answers agree: 2 ranges + solve and --threads 2 against the plain fit
 $fit "$file" --format json >plain.json
@@ -100,12 +117,13 @@ cat "$file" | $bin predict -m model.json --quiet --threads 2 - | md5sum >p2p.md5
 cat "$file" | $fit --threads 2 - --format json >pipe.json
 cmp -s p1.md5 p2.md5 && cmp -s p1.md5 p2s.md5 && cmp -s p1.md5 p2p.md5 ||
   { echo "threads.sh: predict --threads 2 differs from one thread" >&2; exit 1; }
-/usr/bin/python3 - times plain.json ranges.json threads.json pipe.json <<'PY'
+/usr/bin/python3 - times plain.json ranges.json threads.json pipe.json rss <<'PY'
 import json, statistics as st, sys
+rss = dict((l.split()[0], int(l.split()[1])) for l in open(sys.argv[6]))
 d = {}
 for line in open(sys.argv[1]):
-    label, wall, user, system, rss = line.split()
-    d.setdefault(label, []).append((float(wall), float(user), float(system), int(rss)))
+    label, wall, user, system = line.split()
+    d.setdefault(label, []).append((float(wall), float(user), float(system), rss[label]))
 ref = st.median(w for w, *_ in d["plain"])
 print(f"{'case':18s} {'wall s':>8s} {'user s':>7s} {'sys s':>6s} {'RSS MiB':>8s} {'plain/case':>10s}")
 for k, v in d.items():
