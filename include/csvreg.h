@@ -752,7 +752,17 @@ CSVREG_API csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg
  * csvreg_model_solve and csvreg_model_take_state return CSVREG_E_USAGE. */
 #define CSVREG_MODEL_READ_PREDICT 1u
 
-/* csvreg_model_read_fd with `flags` (0 or CSVREG_MODEL_READ_PREDICT). */
+/* csvreg_model_read_fd_with's flag: the model is read for fit --update
+ * (csvreg_model_take_state). It keeps its state and has no design factor;
+ * when that state is a pre-select one (csvreg_model_state differs from
+ * csvreg_model_accum), the finished copy's numbers go to the fit
+ * (csvreg_accum_solve_release): two q x q arrays, not four. Saving it,
+ * csvreg_model_take_state and point predictions work; intervals and
+ * influence measures return CSVREG_E_USAGE, and with a pre-select state so
+ * does csvreg_model_solve. */
+#define CSVREG_MODEL_READ_UPDATE 2u
+
+/* csvreg_model_read_fd with `flags` (0 or one of the two above). */
 CSVREG_API csvreg_status csvreg_model_read_fd_with(csvreg_model **out, int fd, unsigned flags,
                                                    csvreg_error *err);
 

@@ -334,6 +334,10 @@ static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
   return CSVREG_OK;
 }
 
+/* model_make's flag beside csvreg_model_read_fd_with's: the fit takes a's
+ * numbers (csvreg_accum_solve_release) */
+#define MODEL_MAKE_RELEASE 0x100u
+
 /* Takes ownership of `a`, `fm` (a formula model's record, or NULL) and
  * `fit` (NULL: solves a; otherwise a's fit, and the model is for saving:
  * no prediction factor, see csvreg_model_new_from_fit); copies the option
@@ -353,6 +357,8 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formu
   m->fit = fit;
   m->for_saving = fit != NULL;
   m->predict_only = (flags & CSVREG_MODEL_READ_PREDICT) != 0;
+  m->no_factor = (flags & (CSVREG_MODEL_READ_PREDICT | CSVREG_MODEL_READ_UPDATE)) != 0;
+  const int release = m->predict_only || (flags & MODEL_MAKE_RELEASE);
   m->fm = fm;
   m->opt = *o;
   m->opt.spec = NULL;
@@ -364,15 +370,16 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formu
   m->opt.weights = m->weights;
   m->opt.na = m->na;
   csvreg_status st = fm ? fm_check(m, err) : spec_derive(m, err);
-  /* read for predictions only: the fit takes the state's array for its
-   * covariance (nothing else reads the state's numbers then) */
+  /* read for predictions only, or for --update with a pre-select state
+   * beside: the fit takes the (finished) state's array for its covariance
+   * (nothing else reads its numbers then) */
   if (!st && !m->fit)
-    st = m->predict_only ? csvreg_accum_solve_release(a, &o->solve, &m->fit, err)
+    st = release ? csvreg_accum_solve_release(a, &o->solve, &m->fit, err)
                          : csvreg_accum_solve(a, &o->solve, &m->fit, err);
   if (!st && fm)
     st = csvreg__fit_set_formula(m->fit, fm->text, fm->nfactors, (const char *const *)fm->fnames,
                                  fm->nlev, (const char *const *const *)fm->levels, err);
-  if (!st && !m->for_saving && !m->predict_only)
+  if (!st && !m->for_saving && !m->no_factor)
     st = csvreg__model_prepare_factor(m, err);
   if (st) {
     csvreg_model_free(m);
@@ -1011,7 +1018,11 @@ static csvreg_status model_from_tree(csvreg_model **out, json_t *o, csvreg__jsca
       csvreg_accum_free(a);
       csvreg_accum_free(pre);
       fm_free(fm);
-    } else if (!(st = model_make(&m, a, fm, &mo, NULL, flags, err))) {
+    } else if (!(st = model_make(&m, a, fm, &mo, NULL,
+                                 flags | (pre && (flags & CSVREG_MODEL_READ_UPDATE)
+                                              ? MODEL_MAKE_RELEASE
+                                              : 0u),
+                                 err))) {
       m->pre = pre;
       m->folded = json_incref(json_object_get(o, "folded"));
       /* model_make copies the option strings, which live in `o` until here. */

@@ -67,6 +67,8 @@ struct csvreg_model {
   /* Read with CSVREG_MODEL_READ_PREDICT: no pre-select state, no factor,
    * and the finished state's numbers given to the fit. */
   int predict_only;
+  /* Read with CSVREG_MODEL_READ_PREDICT or _UPDATE: no design factor. */
+  int no_factor;
   /* What fit --update folded in (csvreg_fold_record as JSON objects), or
    * NULL: saved as "folded" only when there is one (issue 15). */
   json_t *folded;
