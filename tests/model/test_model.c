@@ -485,20 +485,29 @@ static char *state_line(const csvreg_accum *a) {
  * keeps no such state and NULL arguments are CSVREG_E_USAGE, leaving *out
  * NULL and the model as it was. Run under ASan: nothing leaks, nothing is
  * freed twice. */
+/* The formula model of csv's rows (spec s): its state in *a, its file's
+ * text in *text. */
+static csvreg_model *take_model(const csvreg_spec *s, const char *csv, csvreg_accum **a,
+                                char **text) {
+  csvreg_error err;
+  assert_int_equal(csvreg_accum_new_for_spec(a, s, CSVREG_SOLVER_QR, &err), CSVREG_OK);
+  take_fold(*a, s, csv);
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  mo.spec = s;
+  csvreg_model *m = NULL;
+  assert_int_equal(csvreg_model_new(&m, *a, &mo, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_save(m, text, &err), CSVREG_OK);
+  return m;
+}
+
 static void take_state_case(int loaded) {
   char *old = take_csv(0, 40), *all = take_csv(0, 60), *rest = take_csv(40, 60);
   csvreg_spec *s = take_spec(old);
   csvreg_accum *a = NULL;
   csvreg_error err;
-  assert_int_equal(csvreg_accum_new_for_spec(&a, s, CSVREG_SOLVER_QR, &err), CSVREG_OK);
-  take_fold(a, s, old);
-  csvreg_model_options mo;
-  csvreg_model_options_init(&mo);
-  mo.spec = s;
-  csvreg_model *m = NULL;
-  assert_int_equal(csvreg_model_new(&m, a, &mo, &err), CSVREG_OK);
   char *text = NULL;
-  assert_int_equal(csvreg_model_save(m, &text, &err), CSVREG_OK);
+  csvreg_model *m = take_model(s, old, &a, &text);
   if (loaded) { /* the same through a model file (fit --update's path) */
     csvreg_model_free(m);
     m = NULL;
@@ -690,16 +699,10 @@ static void test_read_predict(void **state) {
   csvreg_spec *s = take_spec(old);
   csvreg_accum *a = NULL;
   csvreg_error err;
-  assert_int_equal(csvreg_accum_new_for_spec(&a, s, CSVREG_SOLVER_QR, &err), CSVREG_OK);
-  take_fold(a, s, old);
-  csvreg_model_options mo;
-  csvreg_model_options_init(&mo);
-  mo.spec = s;
-  csvreg_model *m = NULL;
-  assert_int_equal(csvreg_model_new(&m, a, &mo, &err), CSVREG_OK);
   char *text = NULL;
-  assert_int_equal(csvreg_model_save(m, &text, &err), CSVREG_OK);
-  csvreg_model_free(m);
+  csvreg_model_free(take_model(s, old, &a, &text));
+  csvreg_model_options mo;
+  csvreg_model *m = NULL;
   read_predict_case(text, old, 1);
   /* read for --update: the same file saved again, the same state taken
    * (its bits), the same point predictions; no intervals */
