@@ -740,6 +740,32 @@ CSVREG_API csvreg_status csvreg_model_load(csvreg_model **out, const char *text,
  * text), CSVREG_E_NOMEM. The text is freed once the model is loaded. */
 CSVREG_API csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg_error *err);
 
+/* ---- mem12e: a model read for predictions only (issue 12) ---- */
+
+/* csvreg_model_read_fd_with's flag: the model is read for point
+ * predictions (predict without intervals or row statistics, eval). It keeps
+ * no pre-select state (its state is finished in place) and no design
+ * factor, and its fit takes the finished state's numbers for its
+ * covariance (csvreg_accum_solve_release): a wide model holds one q x q
+ * array, not four. Its fit, options, spec binding and point predictions are
+ * those of csvreg_model_read_fd; intervals, influence measures, saving,
+ * csvreg_model_solve and csvreg_model_take_state return CSVREG_E_USAGE. */
+#define CSVREG_MODEL_READ_PREDICT 1u
+
+/* csvreg_model_read_fd_with's flag: the model is read for fit --update
+ * (csvreg_model_take_state). It keeps its state and has no design factor;
+ * when that state is a pre-select one (csvreg_model_state differs from
+ * csvreg_model_accum), the finished copy's numbers go to the fit
+ * (csvreg_accum_solve_release): two q x q arrays, not four. Saving it,
+ * csvreg_model_take_state and point predictions work; intervals and
+ * influence measures return CSVREG_E_USAGE, and with a pre-select state so
+ * does csvreg_model_solve. */
+#define CSVREG_MODEL_READ_UPDATE 2u
+
+/* csvreg_model_read_fd with `flags` (0 or one of the two above). */
+CSVREG_API csvreg_status csvreg_model_read_fd_with(csvreg_model **out, int fd, unsigned flags,
+                                                   csvreg_error *err);
+
 /* Borrowed views, valid until the model is freed. */
 CSVREG_API const csvreg_fit *csvreg_model_fit(const csvreg_model *m);
 CSVREG_API const csvreg_accum *csvreg_model_accum(const csvreg_model *m);

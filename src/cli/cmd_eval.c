@@ -351,7 +351,9 @@ int cmd_eval_run(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   csvreg_model *model = NULL;
-  if ((rc = cli_model_read(a.model, &model))) {
+  /* eval makes point predictions only (issue 12: the built model's one
+   * q x q array, no update state or interval factor) */
+  if ((rc = cli_model_read_with(a.model, CSVREG_MODEL_READ_PREDICT, &model))) {
     condition_free(a.cond);
     return rc;
   }

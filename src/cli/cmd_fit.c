@@ -1200,7 +1200,9 @@ int cmd_fit_run(int argc, char **argv) {
   }
 
   if (a.update) {
-    if ((rc = cli_model_read(a.update, &model)) != 0)
+    /* no design factor; a pre-select state's finished copy given to the
+     * model's fit (issue 12, mem12e: two q x q arrays, not four) */
+    if ((rc = cli_model_read_with(a.update, CSVREG_MODEL_READ_UPDATE, &model)) != 0)
       goto done;
     /* A formula model with categorical variables keeps a pre-select state
      * (a column for every level), which takes rows with new levels exactly;

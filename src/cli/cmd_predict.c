@@ -750,7 +750,10 @@ int cmd_predict_run(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   csvreg_model *model = NULL;
-  if ((rc = cli_model_read(a.model, &model)))
+  /* Point predictions alone need neither the state --update folds into
+   * nor the design factor of intervals and leverages (issue 12). */
+  const unsigned rflags = a.interval || any_stats(&a) ? 0 : CSVREG_MODEL_READ_PREDICT;
+  if ((rc = cli_model_read_with(a.model, rflags, &model)))
     return rc;
   csvreg_error err;
   csvreg_error_clear(&err);

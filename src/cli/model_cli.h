@@ -13,6 +13,8 @@
 /* Reads and checks a model file; on failure prints "csvreg: FILE: message"
  * and returns the exit status (0 on success). */
 int cli_model_read(const char *path, csvreg_model **out);
+/* cli_model_read with csvreg_model_read_fd_with's flags */
+int cli_model_read_with(const char *path, unsigned flags, csvreg_model **out);
 
 /* Writes the model atomically (atomic_file.h); on failure prints why and
  * returns the exit status (0 on success). */

@@ -19,6 +19,12 @@
  * size, before a byte is read; a pipe by what a model of its terms takes,
  * not after 1 GiB (issue 17 item 9). */
 int cli_model_read(const char *path, csvreg_model **out) {
+  return cli_model_read_with(path, 0, out);
+}
+
+/* flags: csvreg_model_read_fd_with's (CSVREG_MODEL_READ_PREDICT: predict
+ * without intervals and eval hold the built model's one q x q array) */
+int cli_model_read_with(const char *path, unsigned flags, csvreg_model **out) {
   *out = NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -30,7 +36,7 @@ int cli_model_read(const char *path, csvreg_model **out) {
   }
   csvreg_error err;
   csvreg_error_clear(&err);
-  csvreg_status st = csvreg_model_read_fd(out, fd, &err);
+  csvreg_status st = csvreg_model_read_fd_with(out, fd, flags, &err);
   close(fd);
   if (!st)
     return 0;

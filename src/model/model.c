@@ -334,12 +334,16 @@ static csvreg_status spec_derive(csvreg_model *m, csvreg_error *err) {
   return CSVREG_OK;
 }
 
+/* model_make's flag beside csvreg_model_read_fd_with's: the fit takes a's
+ * numbers (csvreg_accum_solve_release) */
+#define MODEL_MAKE_RELEASE 0x100u
+
 /* Takes ownership of `a`, `fm` (a formula model's record, or NULL) and
  * `fit` (NULL: solves a; otherwise a's fit, and the model is for saving:
  * no prediction factor, see csvreg_model_new_from_fit); copies the option
  * strings. */
 static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formula *fm,
-                                const csvreg_model_options *o, csvreg_fit *fit,
+                                const csvreg_model_options *o, csvreg_fit *fit, unsigned flags,
                                 csvreg_error *err) {
   *out = NULL;
   csvreg_model *m = calloc(1, sizeof *m);
@@ -352,6 +356,9 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formu
   m->accum = a;
   m->fit = fit;
   m->for_saving = fit != NULL;
+  m->predict_only = (flags & CSVREG_MODEL_READ_PREDICT) != 0;
+  m->no_factor = (flags & (CSVREG_MODEL_READ_PREDICT | CSVREG_MODEL_READ_UPDATE)) != 0;
+  const int release = m->predict_only || (flags & MODEL_MAKE_RELEASE);
   m->fm = fm;
   m->opt = *o;
   m->opt.spec = NULL;
@@ -363,12 +370,16 @@ static csvreg_status model_make(csvreg_model **out, csvreg_accum *a, model_formu
   m->opt.weights = m->weights;
   m->opt.na = m->na;
   csvreg_status st = fm ? fm_check(m, err) : spec_derive(m, err);
+  /* read for predictions only, or for --update with a pre-select state
+   * beside: the fit takes the (finished) state's array for its covariance
+   * (nothing else reads its numbers then) */
   if (!st && !m->fit)
-    st = csvreg_accum_solve(a, &o->solve, &m->fit, err);
+    st = release ? csvreg_accum_solve_release(a, &o->solve, &m->fit, err)
+                         : csvreg_accum_solve(a, &o->solve, &m->fit, err);
   if (!st && fm)
     st = csvreg__fit_set_formula(m->fit, fm->text, fm->nfactors, (const char *const *)fm->fnames,
                                  fm->nlev, (const char *const *const *)fm->levels, err);
-  if (!st && !m->for_saving)
+  if (!st && !m->for_saving && !m->no_factor)
     st = csvreg__model_prepare_factor(m, err);
   if (st) {
     csvreg_model_free(m);
@@ -417,7 +428,7 @@ csvreg_status csvreg_model_new(csvreg_model **out, const csvreg_accum *a,
     csvreg_accum_free(pre);
     return st;
   }
-  st = model_make(out, copy, fm, o, NULL, err);
+  st = model_make(out, copy, fm, o, NULL, 0, err);
   if (st)
     csvreg_accum_free(pre);
   else
@@ -476,7 +487,7 @@ csvreg_status csvreg_model_new_from_fit(csvreg_model **out, csvreg_accum *state,
   }
   if (!open)
     csvreg_accum_free(fitted);
-  st = model_make(out, a, fm, o, fit, err);
+  st = model_make(out, a, fm, o, fit, 0, err);
   if (st)
     csvreg_accum_free(pre);
   else
@@ -892,13 +903,13 @@ static csvreg_status folded_check(const json_t *f, csvreg_error *err) {
 }
 
 static csvreg_status model_from_tree(csvreg_model **out, json_t *o, csvreg__jscan *scan,
-                                     csvreg_error *err);
+                                     unsigned flags, csvreg_error *err);
 
 /* `owned`: the caller's copy of `text` (or NULL), freed as soon as the JSON
  * is read (the numbers and the tree of the rest), before the state is built
  * and solved: predict's peak was the text (30 T^2 bytes) plus all of that. */
 static csvreg_status model_load(csvreg_model **out, const char *text, size_t len, char *owned,
-                                csvreg_error *err) {
+                                unsigned flags, csvreg_error *err) {
   json_error_t je;
   json_t *o = NULL;
   /* The big arrays (the fit's covariance, the state's numbers) are read
@@ -928,13 +939,13 @@ static csvreg_status model_load(csvreg_model **out, const char *text, size_t len
     return csvreg__err_set(err, CSVREG_E_FORMAT,
                            "not a csvreg model: invalid JSON at line %d, column %d: %s", je.line,
                            je.column, je.text);
-  return model_from_tree(out, o, &scan, err);
+  return model_from_tree(out, o, &scan, flags, err);
 }
 
 /* The model of a parsed file: `o` (its big arrays described in `scan`, if
  * any) checked and built; both are freed here. */
 static csvreg_status model_from_tree(csvreg_model **out, json_t *o, csvreg__jscan *scan,
-                                     csvreg_error *err) {
+                                     unsigned flags, csvreg_error *err) {
   csvreg_status st = CSVREG_OK;
   csvreg_accum *a = NULL;
   const char *format = json_string_value(json_object_get(o, "format"));
@@ -975,7 +986,17 @@ static csvreg_status model_from_tree(csvreg_model **out, json_t *o, csvreg__jsca
     model_formula *fm = NULL;
     csvreg_accum *pre = NULL;
     accum_frame fr;
-    if (v >= 3 && csvreg__accum_frame_get(a, &fr) && !fr.selected) {
+    if (v >= 3 && csvreg__accum_frame_get(a, &fr) && !fr.selected &&
+        (flags & CSVREG_MODEL_READ_PREDICT)) {
+      /* read for predictions only: no --update, so no pre-select state
+       * kept; the state is finished in place (issue 12: one q x q array
+       * fewer) */
+      if ((st = csvreg_accum_finish(a, err)) && st != CSVREG_E_NOMEM) {
+        st = CSVREG_E_FORMAT;
+        if (err)
+          err->status = st;
+      }
+    } else if (v >= 3 && csvreg__accum_frame_get(a, &fr) && !fr.selected) {
       /* a pre-select state: the model's terms are a finished copy, which
        * fm_check below holds to the stored levels and terms */
       pre = a;
@@ -997,7 +1018,11 @@ static csvreg_status model_from_tree(csvreg_model **out, json_t *o, csvreg__jsca
       csvreg_accum_free(a);
       csvreg_accum_free(pre);
       fm_free(fm);
-    } else if (!(st = model_make(&m, a, fm, &mo, NULL, err))) {
+    } else if (!(st = model_make(&m, a, fm, &mo, NULL,
+                                 flags | (pre && (flags & CSVREG_MODEL_READ_UPDATE)
+                                              ? MODEL_MAKE_RELEASE
+                                              : 0u),
+                                 err))) {
       m->pre = pre;
       m->folded = json_incref(json_object_get(o, "folded"));
       /* model_make copies the option strings, which live in `o` until here. */
@@ -1062,7 +1087,7 @@ csvreg_status csvreg_model_write(const csvreg_model *m, FILE *fp, csvreg_error *
 }
 
 static csvreg_status load_checked(csvreg_model **out, const char *text, size_t len, char *owned,
-                                  csvreg_error *err) {
+                                  unsigned flags, csvreg_error *err) {
   if (!out || (!text && len)) {
     free(owned);
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_load: NULL argument");
@@ -1075,7 +1100,7 @@ static csvreg_status load_checked(csvreg_model **out, const char *text, size_t l
     return ready;
   }
   unsigned long mark = csvreg__json_mem_failures();
-  csvreg_status st = csvreg__json_mem_check(mark, model_load(out, text, len, owned, err), err);
+  csvreg_status st = csvreg__json_mem_check(mark, model_load(out, text, len, owned, flags, err), err);
   if (st) {
     csvreg_model_free(*out);
     *out = NULL;
@@ -1085,16 +1110,16 @@ static csvreg_status load_checked(csvreg_model **out, const char *text, size_t l
 
 csvreg_status csvreg_model_load(csvreg_model **out, const char *text, size_t len,
                                 csvreg_error *err) {
-  return load_checked(out, text, len, NULL, err);
+  return load_checked(out, text, len, NULL, 0, err);
 }
 
 csvreg_status csvreg__model_load_owned(csvreg_model **out, char *text, size_t len,
-                                       csvreg_error *err) {
-  return load_checked(out, text, len, text, err);
+                                       unsigned flags, csvreg_error *err) {
+  return load_checked(out, text, len, text, flags, err);
 }
 
 csvreg_status csvreg__model_load_scanned(csvreg_model **out, csvreg__jscan *scan, int *whole,
-                                         csvreg_error *err) {
+                                         unsigned flags, csvreg_error *err) {
   *out = NULL;
   *whole = 0;
   csvreg_status ready = csvreg__blas_ready(err);
@@ -1108,7 +1133,7 @@ csvreg_status csvreg__model_load_scanned(csvreg_model **out, csvreg__jscan *scan
     *whole = 1;
     return CSVREG_OK;
   }
-  csvreg_status st = csvreg__json_mem_check(mark, model_from_tree(out, o, scan, err), err);
+  csvreg_status st = csvreg__json_mem_check(mark, model_from_tree(out, o, scan, flags, err), err);
   if (st) {
     csvreg_model_free(*out);
     *out = NULL;

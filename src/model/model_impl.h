@@ -64,6 +64,11 @@ struct csvreg_model {
   /* Made by csvreg_model_new_from_fit: kept and u are never built (the
    * finished state may have given its numbers to the fit). */
   int for_saving;
+  /* Read with CSVREG_MODEL_READ_PREDICT: no pre-select state, no factor,
+   * and the finished state's numbers given to the fit. */
+  int predict_only;
+  /* Read with CSVREG_MODEL_READ_PREDICT or _UPDATE: no design factor. */
+  int no_factor;
   /* What fit --update folded in (csvreg_fold_record as JSON objects), or
    * NULL: saved as "folded" only when there is one (issue 15). */
   json_t *folded;
@@ -77,7 +82,7 @@ struct csvreg_model {
 /* csvreg_model_load that takes `text` (malloc'd) and frees it once the JSON
  * is read, before the model is built (model_read.c). */
 csvreg_status csvreg__model_load_owned(csvreg_model **out, char *text, size_t len,
-                                       csvreg_error *err);
+                                       unsigned flags, csvreg_error *err);
 
 /* A model file streamed by model_read.c: its big arrays read into *scan
  * (state_scan.c, csvreg__jscan_feed), which this takes and frees. *whole
@@ -85,7 +90,7 @@ csvreg_status csvreg__model_load_owned(csvreg_model **out, char *text, size_t le
  * whole text instead, for the messages of before. */
 struct csvreg__jscan;
 csvreg_status csvreg__model_load_scanned(csvreg_model **out, struct csvreg__jscan *scan,
-                                         int *whole, csvreg_error *err);
+                                         int *whole, unsigned flags, csvreg_error *err);
 
 /* model_vcov.c: the "robust" member (a new reference), and reading it back
  * (absent: classical) once m->fit is made. */

@@ -75,7 +75,7 @@ static csvreg_status read_error(csvreg_error *err) {
 
 /* The whole text, then the model (the pipe's way, and a file the scanner
  * did not take). */
-static csvreg_status read_whole(csvreg_model **out, int fd, csvreg_error *err) {
+static csvreg_status read_whole(csvreg_model **out, int fd, unsigned flags, csvreg_error *err) {
   csvreg__jhead h;
   csvreg__jhead_init(&h, terms_path, 2);
   size_t cap = (size_t)1 << 16, len = 0, limit = CSVREG_MODEL_MAX_BYTES;
@@ -113,7 +113,7 @@ static csvreg_status read_whole(csvreg_model **out, int fd, csvreg_error *err) {
     return st;
   }
   /* The text is freed once its JSON is read, before the model is built. */
-  return csvreg__model_load_owned(out, buf, len, err);
+  return csvreg__model_load_owned(out, buf, len, flags, err);
 }
 
 /* The blocks of a regular file for the scanner, bounded as above. */
@@ -158,6 +158,11 @@ static size_t block_size(void) {
 }
 
 csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg_error *err) {
+  return csvreg_model_read_fd_with(out, fd, 0, err);
+}
+
+csvreg_status csvreg_model_read_fd_with(csvreg_model **out, int fd, unsigned flags,
+                                        csvreg_error *err) {
   if (!out)
     return csvreg__err_set(err, CSVREG_E_USAGE, "model_read_fd: NULL argument");
   *out = NULL;
@@ -171,7 +176,7 @@ csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg_error *err
                            CSVREG_MAX_TERMS);
   off_t start = regular ? lseek(fd, 0, SEEK_CUR) : -1;
   if (start < 0)
-    return read_whole(out, fd, err);
+    return read_whole(out, fd, flags, err);
   model_feed f = {.fd = fd, .size = block_size(), .limit = CSVREG_MODEL_MAX_BYTES, .err = err};
   csvreg__jhead_init(&f.h, terms_path, 2);
   if (!(f.blk = malloc(f.size)))
@@ -189,7 +194,7 @@ csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg_error *err
     return csvreg__err_set(err, CSVREG_E_NOMEM, "out of memory");
   int whole = 1;
   if (r > 0 && !f.stop) {
-    csvreg_status st = csvreg__model_load_scanned(out, &scan, &whole, err);
+    csvreg_status st = csvreg__model_load_scanned(out, &scan, &whole, flags, err);
     if (!whole)
       return st;
   } else if (r > 0) {
@@ -198,5 +203,5 @@ csvreg_status csvreg_model_read_fd(csvreg_model **out, int fd, csvreg_error *err
   /* not the scanner's text: all of it again, for the loader's message */
   if (lseek(fd, start, SEEK_SET) < 0)
     return read_error(err);
-  return read_whole(out, fd, err);
+  return read_whole(out, fd, flags, err);
 }

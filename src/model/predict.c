@@ -63,6 +63,15 @@ static csvreg_status for_saving(csvreg_error *err) {
                          "design factor: load the saved model for intervals and leverages");
 }
 
+/* A model read with CSVREG_MODEL_READ_PREDICT or _UPDATE has no design
+ * factor. */
+static csvreg_status no_factor(csvreg_error *err) {
+  return csvreg__err_set(err, CSVREG_E_USAGE,
+                         "a model read for predictions only or for --update "
+                         "(CSVREG_MODEL_READ_PREDICT, _UPDATE) has no design factor: read it "
+                         "without those flags for intervals and leverages");
+}
+
 /* Rows per triangular solve: the workspace stays small for any n. */
 #define PREDICT_BLOCK 1024
 
@@ -154,6 +163,8 @@ static csvreg_status predict_rows(const csvreg_model *m, size_t n, const double 
                              "the model has no residual degrees of freedom: no intervals");
     if (m->for_saving)
       return for_saving(err);
+    if (m->no_factor)
+      return no_factor(err);
     if (!m->u)
       return csvreg__err_set(
           err, CSVREG_E_NUMERIC,
@@ -220,6 +231,8 @@ csvreg_status csvreg_model_influence(const csvreg_model *m, size_t n, const doub
   const int need_h = hat || rstd || cooks;
   if (need_h && m->for_saving)
     return for_saving(err);
+  if (need_h && m->no_factor)
+    return no_factor(err);
   if (need_h && !m->u)
     return csvreg__err_set(err, CSVREG_E_NUMERIC,
                            "the model's design factor is singular: no leverages (try --solver qr)");

@@ -5,6 +5,7 @@
  * split sends each record to the same part for any chunk size, and the
  * evaluator does not depend on how rows are cut into calls.
  */
+#define _POSIX_C_SOURCE 200809L /* fileno */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -484,20 +485,29 @@ static char *state_line(const csvreg_accum *a) {
  * keeps no such state and NULL arguments are CSVREG_E_USAGE, leaving *out
  * NULL and the model as it was. Run under ASan: nothing leaks, nothing is
  * freed twice. */
+/* The formula model of csv's rows (spec s): its state in *a, its file's
+ * text in *text. */
+static csvreg_model *take_model(const csvreg_spec *s, const char *csv, csvreg_accum **a,
+                                char **text) {
+  csvreg_error err;
+  assert_int_equal(csvreg_accum_new_for_spec(a, s, CSVREG_SOLVER_QR, &err), CSVREG_OK);
+  take_fold(*a, s, csv);
+  csvreg_model_options mo;
+  csvreg_model_options_init(&mo);
+  mo.spec = s;
+  csvreg_model *m = NULL;
+  assert_int_equal(csvreg_model_new(&m, *a, &mo, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_save(m, text, &err), CSVREG_OK);
+  return m;
+}
+
 static void take_state_case(int loaded) {
   char *old = take_csv(0, 40), *all = take_csv(0, 60), *rest = take_csv(40, 60);
   csvreg_spec *s = take_spec(old);
   csvreg_accum *a = NULL;
   csvreg_error err;
-  assert_int_equal(csvreg_accum_new_for_spec(&a, s, CSVREG_SOLVER_QR, &err), CSVREG_OK);
-  take_fold(a, s, old);
-  csvreg_model_options mo;
-  csvreg_model_options_init(&mo);
-  mo.spec = s;
-  csvreg_model *m = NULL;
-  assert_int_equal(csvreg_model_new(&m, a, &mo, &err), CSVREG_OK);
   char *text = NULL;
-  assert_int_equal(csvreg_model_save(m, &text, &err), CSVREG_OK);
+  csvreg_model *m = take_model(s, old, &a, &text);
   if (loaded) { /* the same through a model file (fit --update's path) */
     csvreg_model_free(m);
     m = NULL;
@@ -614,6 +624,132 @@ static void test_take_state(void **state) {
   csvreg_accum_free(a);
 }
 
+/* ---- csvreg_model_read_fd_with(CSVREG_MODEL_READ_PREDICT) (mem12e) ---- */
+
+/* The model text through a descriptor, read with `flags`. */
+static csvreg_model *read_text(const char *text, unsigned flags) {
+  FILE *fp = tmpfile();
+  assert_non_null(fp);
+  assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
+  assert_int_equal(fflush(fp), 0);
+  rewind(fp);
+  csvreg_model *m = NULL;
+  csvreg_error err;
+  assert_int_equal(csvreg_model_read_fd_with(&m, fileno(fp), flags, &err), CSVREG_OK);
+  fclose(fp);
+  return m;
+}
+
+/* A model read for predictions only has the fit and point predictions of
+ * the whole model, bit for bit (its state finished in place, its solve in
+ * the state's array), keeps no pre-select state, and refuses what needs
+ * the state's numbers or the design factor (intervals, saving, a second
+ * solve, take_state) with CSVREG_E_USAGE. A formula model with a factor
+ * (pre-select state) and a model of plain columns. */
+static void read_predict_case(const char *text, const char *csv, int formula) {
+  csvreg_model *full = read_text(text, 0), *pm = read_text(text, CSVREG_MODEL_READ_PREDICT);
+  const csvreg_fit_summary *s0 = csvreg_fit_get_summary(csvreg_model_fit(full)),
+                           *s1 = csvreg_fit_get_summary(csvreg_model_fit(pm));
+  assert_int_equal(s0->nterms, s1->nterms);
+  assert_memory_equal(&s0->residual_sd, &s1->residual_sd, sizeof s0->residual_sd);
+  for (size_t j = 0; j < s0->nterms; j++) {
+    const csvreg_term *t0 = csvreg_fit_term(csvreg_model_fit(full), j),
+                      *t1 = csvreg_fit_term(csvreg_model_fit(pm), j);
+    assert_string_equal(t0->name, t1->name);
+    assert_memory_equal(&t0->estimate, &t1->estimate, sizeof t0->estimate);
+    assert_memory_equal(&t0->std_error, &t1->std_error, sizeof t0->std_error);
+  }
+  if (csv) {
+    static double p0[128], l0[64], u0[64], p1[128], l1[64], u1[64];
+    csvreg_status iv;
+    size_t n = take_predict(full, csv, p0, l0, u0, &iv);
+    assert_int_equal(iv, CSVREG_OK);
+    assert_int_equal(take_predict(pm, csv, p1, l1, u1, &iv), n);
+    assert_int_equal(iv, CSVREG_E_USAGE);
+    assert_memory_equal(p0, p1, n * sizeof *p0);
+  }
+  csvreg_error err;
+  double z[3] = {0, 0, 0};
+  assert_int_equal(csvreg_model_predict(pm, 0, NULL, 1, CSVREG_INTERVAL_PREDICTION, 0.95, z, z + 1,
+                                        z + 2, &err),
+                   CSVREG_E_USAGE);
+  assert_non_null(strstr(err.message, "no design factor"));
+  assert_int_equal(
+      csvreg_model_influence(pm, 0, NULL, 1, z, NULL, z, NULL, z + 1, NULL, NULL, &err),
+      CSVREG_E_USAGE);
+  assert_non_null(strstr(err.message, "no design factor"));
+  assert_ptr_equal(csvreg_model_state(pm), csvreg_model_accum(pm)); /* no pre-select state */
+  if (formula)
+    assert_ptr_not_equal(csvreg_model_state(full), csvreg_model_accum(full));
+  char *t = NULL;
+  assert_int_equal(csvreg_model_save(pm, &t, &err), CSVREG_E_USAGE);
+  assert_null(t);
+  csvreg_fit *f = NULL;
+  assert_int_equal(csvreg_model_solve(pm, NULL, &f, &err), CSVREG_E_USAGE);
+  csvreg_accum *out = NULL;
+  assert_int_equal(csvreg_model_take_state(pm, &out, &err), CSVREG_E_USAGE);
+  assert_null(out);
+  csvreg_model_free(pm);
+  csvreg_model_free(full);
+}
+
+static void test_read_predict(void **state) {
+  (void)state;
+  char *old = take_csv(0, 40), *all = take_csv(0, 60);
+  csvreg_spec *s = take_spec(old);
+  csvreg_accum *a = NULL;
+  csvreg_error err;
+  char *text = NULL;
+  csvreg_model_free(take_model(s, old, &a, &text));
+  csvreg_model_options mo;
+  csvreg_model *m = NULL;
+  read_predict_case(text, old, 1);
+  /* read for --update: the same file saved again, the same state taken
+   * (its bits), the same point predictions; no intervals */
+  csvreg_model *full = read_text(text, 0), *um = read_text(text, CSVREG_MODEL_READ_UPDATE);
+  char *t0 = NULL, *t1 = NULL;
+  assert_int_equal(csvreg_model_save(full, &t0, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_save(um, &t1, &err), CSVREG_OK);
+  assert_string_equal(t0, t1);
+  static double q0[128], ql[64], qu[64], q1[128];
+  csvreg_status iv;
+  size_t n = take_predict(full, all, q0, ql, qu, &iv);
+  assert_int_equal(take_predict(um, all, q1, ql, qu, &iv), n);
+  assert_int_equal(iv, CSVREG_E_USAGE);
+  assert_memory_equal(q0, q1, n * sizeof *q0);
+  csvreg_accum *s0 = NULL, *s1 = NULL;
+  assert_int_equal(csvreg_model_take_state(full, &s0, &err), CSVREG_OK);
+  assert_int_equal(csvreg_model_take_state(um, &s1, &err), CSVREG_OK);
+  char *l0 = state_line(s0), *l1 = state_line(s1);
+  assert_string_equal(l0, l1);
+  free(l0);
+  free(l1);
+  free(t0);
+  free(t1);
+  csvreg_accum_free(s0);
+  csvreg_accum_free(s1);
+  csvreg_model_free(full);
+  csvreg_model_free(um);
+  free(text);
+  csvreg_accum_free(a);
+  csvreg_spec_free(s);
+  free(old);
+  free(all);
+  /* plain columns, both solvers */
+  static double x[P * N], y[N], w[N];
+  make_data(x, y, w);
+  for (int k = 0; k < 2; k++) {
+    csvreg_accum *b = fitted(k ? CSVREG_SOLVER_NORMAL : CSVREG_SOLVER_QR, x, y, NULL, 0, N);
+    csvreg_model_options_init(&mo);
+    assert_int_equal(csvreg_model_new(&m, b, &mo, &err), CSVREG_OK);
+    assert_int_equal(csvreg_model_save(m, &text, &err), CSVREG_OK);
+    csvreg_model_free(m);
+    read_predict_case(text, NULL, 0);
+    free(text);
+    csvreg_accum_free(b);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_qr),
@@ -624,6 +760,7 @@ int main(void) {
       cmocka_unit_test(test_from_fit),
       cmocka_unit_test(test_released),
       cmocka_unit_test(test_take_state),
+      cmocka_unit_test(test_read_predict),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
