@@ -25,7 +25,9 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/mman.h>
 
 #include "internal.h"
@@ -44,12 +46,25 @@ static int gate_warm; /* the first buffer is taken: under gate_mu */
  * two workers cost the wide 100k x 200 fit 13% more CPU on two threads than
  * on one (perf: pthread_mutex_lock/unlock and futex wakes). gate_buffers
  * grows only under gate_mu; sequentially consistent operations make a
- * waiter's "gate_waiters++, then read gate_in_use" and a free's "gate_in_use--,
- * then read gate_waiters" see each other, so no wake-up is lost. */
-static _Atomic size_t gate_buffers; /* buffers OpenBLAS holds (as far as we know) */
-static _Atomic size_t gate_in_use;  /* buffers lent to calls running now */
+ * waiter's "gate_waiters++, then read the lent count" and a free's "lent
+ * count--, then read gate_waiters" see each other, so no wake-up is lost.
+ *
+ * gate_state holds two counts in one word, so that one CAS reads and moves
+ * both: the buffers lent (low half: every call from before it asks OpenBLAS
+ * until after it gave back) and the fast-path calls still inside OpenBLAS's
+ * allocator (high half). OpenBLAS gives a call the first free slot and maps
+ * one only when none is free, whichever call that is: a call let map one
+ * more buffer must be the only one looking for a slot, or an earlier
+ * fast-path call finds the existing buffer taken and maps outside the lock,
+ * unprobed (numerics_blas_gate_stress hung that way). */
+#define GATE_LENT(s) ((size_t)((s) & 0xffffffffu))
+#define GATE_PENDING(s) ((size_t)((s) >> 32))
+#define GATE_PENDING_ONE ((uint64_t)1 << 32)
+static _Atomic size_t gate_buffers; /* buffers OpenBLAS has (as far as we know) */
+static _Atomic uint64_t gate_state; /* lent | fast-path calls in the allocator << 32 */
 static _Atomic size_t gate_waiters; /* calls waiting in the slow path */
 static _Atomic size_t gate_taken;   /* buffers taken from OpenBLAS so far (tests) */
+static _Atomic size_t gate_waits;   /* condition-variable waits so far (tests) */
 
 /* 1 when a buffer-sized mapping fits in the address space now. */
 static int room_for_buffer(void) {
@@ -143,14 +158,43 @@ void __wrap_blas_memory_free(void *buffer) {
 }
 
 size_t csvreg__blas_taken(void) { return atomic_load(&gate_taken); }
+size_t csvreg__blas_lent(void) { return GATE_LENT(atomic_load(&gate_state)); }
+size_t csvreg__blas_buffers(void) { return atomic_load(&gate_buffers); }
+size_t csvreg__blas_waits(void) { return atomic_load(&gate_waits); }
+
+/* A buffer OpenBLAS returned: a new address is a buffer it has just mapped.
+ * Under gate_mu. Counting addresses, not the calls that were let map one:
+ * such a call may get a buffer another call gave back meanwhile, and OpenBLAS
+ * then maps nothing (counting it anyway let a later call map past the cap
+ * without a probe). Past GATE_MAX_BUFFERS addresses the count stays low,
+ * which only sends more calls to the slow path. */
+enum { GATE_MAX_BUFFERS = 256 }; /* OpenBLAS 0.3.21: NUM_BUFFERS, 50 or 2 x cpus */
+static void *gate_seen[GATE_MAX_BUFFERS];
+
+static void note_buffer(void *buffer) {
+  size_t n = atomic_load(&gate_buffers);
+  if (!buffer || n == GATE_MAX_BUFFERS)
+    return;
+  for (size_t i = 0; i < n; i++)
+    if (gate_seen[i] == buffer)
+      return;
+  gate_seen[n] = buffer;
+  atomic_store(&gate_buffers, n + 1);
+}
 
 static void *gate_alloc(int procpos) {
   atomic_fetch_add_explicit(&gate_taken, 1, memory_order_relaxed);
-  /* Fast path: a buffer OpenBLAS holds is free; take one without the lock. */
-  size_t used = atomic_load(&gate_in_use);
-  while (used < atomic_load(&gate_buffers))
-    if (atomic_compare_exchange_weak(&gate_in_use, &used, used + 1))
-      return __real_blas_memory_alloc(procpos);
+  /* Fast path: a buffer OpenBLAS has is free; take one without the lock.
+   * Lent <= buffers after the CAS, and no call may map more while this one
+   * is in the allocator (pending), so OpenBLAS has a mapped slot free for it
+   * and maps nothing: every map happens on the slow path, under gate_mu. */
+  uint64_t s = atomic_load(&gate_state);
+  while (GATE_LENT(s) < atomic_load(&gate_buffers))
+    if (atomic_compare_exchange_weak(&gate_state, &s, s + 1 + GATE_PENDING_ONE)) {
+      void *b = __real_blas_memory_alloc(procpos);
+      atomic_fetch_sub(&gate_state, GATE_PENDING_ONE);
+      return b;
+    }
   pthread_mutex_lock(&gate_mu);
   /* Every buffer busy: OpenBLAS would map one more. Let it only when the
    * room is there now; else wait for a call to give one back. With none
@@ -158,26 +202,41 @@ static void *gate_alloc(int procpos) {
    * csvreg__blas_ready): let OpenBLAS try, as it would without us. */
   atomic_fetch_add(&gate_waiters, 1);
   for (;;) {
-    used = atomic_load(&gate_in_use);
-    if (used < atomic_load(&gate_buffers)) {
-      if (atomic_compare_exchange_weak(&gate_in_use, &used, used + 1))
+    s = atomic_load(&gate_state);
+    if (GATE_LENT(s) < atomic_load(&gate_buffers)) {
+      if (atomic_compare_exchange_weak(&gate_state, &s, s + 1))
         break;
       continue;
     }
-    if (used == 0 || room_for_buffer()) {
-      atomic_fetch_add(&gate_buffers, 1);
-      continue; /* take it through the CAS above */
+    if (GATE_PENDING(s)) { /* fast-path calls finishing their take: brief */
+      sched_yield();
+      continue;
     }
+    if (GATE_LENT(s) == 0 || room_for_buffer()) {
+      /* one above buffers, with no other call in the allocator: OpenBLAS
+       * maps for this call, here under the lock, or (a call gave one back
+       * meanwhile) maps nothing. A failed CAS: the counts moved; look again. */
+      if (atomic_compare_exchange_strong(&gate_state, &s, s + 1))
+        break;
+      continue;
+    }
+    atomic_fetch_add_explicit(&gate_waits, 1, memory_order_relaxed);
     pthread_cond_wait(&gate_freed, &gate_mu);
   }
   atomic_fetch_sub(&gate_waiters, 1);
+  /* OpenBLAS's call, and its map, inside the lock: the next call here must
+   * not probe for room before this map has taken it (with the lock dropped
+   * first, two calls both found room for the one buffer a cap allowed, both
+   * mapped, and OpenBLAS retried the failed map forever). */
+  void *b = __real_blas_memory_alloc(procpos);
+  note_buffer(b);
   pthread_mutex_unlock(&gate_mu);
-  return __real_blas_memory_alloc(procpos);
+  return b;
 }
 
 static void gate_free(void *buffer) {
   __real_blas_memory_free(buffer);
-  atomic_fetch_sub(&gate_in_use, 1);
+  atomic_fetch_sub(&gate_state, 1);
   if (atomic_load(&gate_waiters)) {
     pthread_mutex_lock(&gate_mu);
     pthread_cond_broadcast(&gate_freed);

@@ -41,6 +41,12 @@ void csvreg__blas_unhold(void);
 /* How many times a buffer was taken from OpenBLAS (not lent by a hold):
  * for tests. Always 0 without the --wrap link. */
 size_t csvreg__blas_taken(void);
+/* For tests too: buffers lent to calls (or held) now, buffers OpenBLAS has
+ * mapped as far as the gate has seen, and how many calls have waited for a
+ * buffer (the slow path's condition variable). */
+size_t csvreg__blas_lent(void);
+size_t csvreg__blas_buffers(void);
+size_t csvreg__blas_waits(void);
 
 /* ---- construction and shape ---- */
 
