@@ -66,8 +66,12 @@ while IFS= read -r line; do
   envs=""
   while [ "$1" != "--" ]; do envs="$envs $1"; shift; done
   shift
+  # numerics_blas_gate_stress: 400 forked rounds of six threads under an
+  # address-space cap; valgrind runs the threads one at a time and its own
+  # mappings change what the cap leaves: in CI on 2026-12-06 it had run 9
+  # minutes unfinished when stopped. The Release and ASan+UBSan suites run it.
+  case $name in $skip | numerics_blas_gate_stress) echo "skipped: $name"; continue ;; esac
   # shellcheck disable=SC2086
-  case $name in $skip) echo "skipped: $name"; continue ;; esac
   (cd "$dir" && env $envs timeout "$limit" $vg "$@" >"$tmp/out" 2>"$tmp/err")
   rc=$?
   [ $rc = 124 ] && echo "timeout after $limit s: $name"
